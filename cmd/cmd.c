@@ -1,0 +1,239 @@
+/* Option parsing, help, errors and stdout checks shared by every command. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "duration.h"
+#include "error.h"
+
+static const struct cmd_option help_option = { "help", 'h', NULL, "show this help and exit", 0, NULL };
+
+int error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("cprof: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("cprof: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		die(EXIT_ERROR, "out of memory");
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xmalloc(n), s, n);
+}
+
+void cmd_print_usage(const struct cmd_entry *cmd, FILE *out)
+{
+	fprintf(out, "usage: cprof %s", cmd->name);
+	if (cmd->args)
+		fprintf(out, " %s", cmd->args);
+	for (const struct cmd_option *o = cmd->options; o->name; o++) {
+		if (o->arg)
+			fprintf(out, " [--%s %s]", o->name, o->arg);
+		else
+			fprintf(out, " [--%s]", o->name);
+	}
+	if (cmd->trailing)
+		fprintf(out, " %s", cmd->trailing);
+	fputc('\n', out);
+}
+
+static void option_line(const struct cmd_option *o, FILE *out)
+{
+	char left[64];
+
+	if (o->short_name)
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name,
+			 o->arg ? " " : "", o->arg ? o->arg : "");
+	else
+		snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+	fprintf(out, "  %-26s %s\n", left, o->help);
+}
+
+void cmd_help(const struct cmd_entry *cmd, FILE *out)
+{
+	cmd_print_usage(cmd, out);
+	fprintf(out, "\n%s\n\n%s\n\nOptions:\n", cmd->summary, cmd->description);
+	for (const struct cmd_option *o = cmd->options; o->name; o++)
+		option_line(o, out);
+	option_line(&help_option, out);
+	fprintf(out, "\nSee cprof-%s(1) for details.\n", cmd->name);
+}
+
+void cmd_usage_error(const struct cmd_entry *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("cprof: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cmd_print_usage(cmd, stderr);
+	exit(EXIT_USAGE);
+}
+
+static const struct cmd_option *find_long(const struct cmd_entry *cmd, const char *name,
+					  size_t len)
+{
+	for (const struct cmd_option *o = cmd->options; o->name; o++)
+		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+			return o;
+	return NULL;
+}
+
+static const struct cmd_option *find_short(const struct cmd_entry *cmd, char c)
+{
+	for (const struct cmd_option *o = cmd->options; o->name; o++)
+		if (o->short_name == c)
+			return o;
+	return NULL;
+}
+
+void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn set, void *ctx,
+	       char ***rest, int *nrest)
+{
+	int n = *argc, npos = 0;
+
+	if (rest) {
+		*rest = NULL;
+		*nrest = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		char *a = argv[i];
+		const struct cmd_option *o;
+		const char *value = NULL;
+
+		if (strcmp(a, "--") == 0) {
+			if (rest) {
+				*rest = argv + i + 1;
+				*nrest = n - i - 1;
+				break;
+			}
+			while (++i < n)
+				argv[npos++] = argv[i];
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0') {
+			argv[npos++] = a;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			cmd_help(cmd, stdout);
+			exit(cmd_finish_stdout(EXIT_OK));
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			o = find_long(cmd, a + 2, len);
+			if (!o)
+				cmd_usage_error(cmd, "unknown option '--%.*s'", (int)len, a + 2);
+			if (eq) {
+				if (!o->arg)
+					cmd_usage_error(cmd, "option '--%s' takes no value", o->name);
+				value = eq + 1;
+			}
+		} else {
+			o = find_short(cmd, a[1]);
+			if (!o)
+				cmd_usage_error(cmd, "unknown option '-%c'", a[1]);
+			if (a[2]) {
+				if (!o->arg)
+					cmd_usage_error(cmd, "option '-%c' takes no value", a[1]);
+				value = a + 2;
+			}
+		}
+		if (o->arg && !value) {
+			if (i + 1 >= n)
+				cmd_usage_error(cmd, "option '--%s' needs a value (%s)", o->name, o->arg);
+			value = argv[++i];
+		}
+		if (set(ctx, o->key, value) < 0)
+			exit(EXIT_USAGE);
+	}
+	*argc = npos;
+}
+
+int cmd_finish_stdout(int code)
+{
+	int err = 0;
+
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		err = errno ? errno : EIO;
+	if (fclose(stdout) != 0 && !err)
+		err = errno ? errno : EIO;
+	if (err) {
+		fprintf(stderr, "cprof: cannot write standard output: %s\n", strerror(err));
+		return EXIT_ERROR;
+	}
+	return code;
+}
+
+long cmd_parse_long(const struct cmd_entry *cmd, const char *opt, const char *value, long min,
+		    long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (!*value || *end || errno || v < min || v > max)
+		cmd_usage_error(cmd, "bad value '%s' for --%s (a whole number from %ld to %ld)",
+				value, opt, min, max);
+	return v;
+}
+
+double cmd_parse_double(const struct cmd_entry *cmd, const char *opt, const char *value,
+			double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (!*value || *end || errno || !(v >= min && v <= max))
+		cmd_usage_error(cmd, "bad value '%s' for --%s (a number from %g to %g)", value, opt,
+				min, max);
+	return v;
+}
+
+int64_t cmd_parse_duration(const struct cmd_entry *cmd, const char *opt, const char *value)
+{
+	int64_t ns;
+
+	if (duration_parse(value, &ns) < 0)
+		cmd_usage_error(cmd, "--%s: %s", opt, cp_errmsg());
+	return ns;
+}

@@ -1,0 +1,88 @@
+/* cprof's entry point: dispatches to the command table, and answers help,
+ * --version and the completion helper that the shell completions call. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+const struct cmd_entry *const cmd_table[] = {
+	&cmd_report,
+	NULL,
+};
+
+static const struct cmd_entry *find_cmd(const char *name)
+{
+	for (size_t i = 0; cmd_table[i]; i++)
+		if (strcmp(cmd_table[i]->name, name) == 0)
+			return cmd_table[i];
+	return NULL;
+}
+
+static void overview(FILE *out)
+{
+	fprintf(out, "usage: cprof COMMAND [OPTIONS] [ARGS]\n\n"
+		     "A profiler for native Linux processes that speaks pprof.\n\nCommands:\n");
+	for (size_t i = 0; cmd_table[i]; i++)
+		fprintf(out, "  %-10s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+	fprintf(out, "  %-10s %s\n", "help", "show help for cprof or one command");
+	fprintf(out, "\nRun 'cprof help COMMAND' or 'cprof COMMAND --help' for a command's options.\n");
+}
+
+/* The completion helper: `cprof --complete` lists the commands; `cprof
+ * --complete CMD` lists CMD's options as "--name<TAB>ARG<TAB>COMPLETE<TAB>HELP"
+ * and its positional completion as ":args<TAB>KIND". */
+static int complete(int argc, char **argv)
+{
+	const struct cmd_entry *cmd;
+
+	if (argc < 1) {
+		for (size_t i = 0; cmd_table[i]; i++)
+			printf("%s\t%s\n", cmd_table[i]->name, cmd_table[i]->summary);
+		printf("help\tshow help for cprof or one command\n");
+		return cmd_finish_stdout(EXIT_OK);
+	}
+	cmd = find_cmd(argv[0]);
+	if (!cmd)
+		return cmd_finish_stdout(EXIT_OK);
+	for (const struct cmd_option *o = cmd->options; o->name; o++)
+		printf("--%s\t%s\t%s\t%s\n", o->name, o->arg ? o->arg : "",
+		       o->complete ? o->complete : "", o->help);
+	printf("--help\t\t\tshow this help and exit\n");
+	printf(":args\t%s\n", cmd->complete_args ? cmd->complete_args : "");
+	return cmd_finish_stdout(EXIT_OK);
+}
+
+int main(int argc, char **argv)
+{
+	const struct cmd_entry *cmd;
+
+	if (argc < 2) {
+		overview(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("cprof %s\n", PACKAGE_VERSION);
+		return cmd_finish_stdout(EXIT_OK);
+	}
+	if (strcmp(argv[1], "--complete") == 0)
+		return complete(argc - 2, argv + 2);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+			cmd = find_cmd(argv[2]);
+			if (!cmd)
+				die(EXIT_USAGE, "no command '%s' (see 'cprof help')", argv[2]);
+			cmd_help(cmd, stdout);
+		} else {
+			overview(stdout);
+		}
+		return cmd_finish_stdout(EXIT_OK);
+	}
+	cmd = find_cmd(argv[1]);
+	if (!cmd) {
+		error("no command '%s'", argv[1]);
+		overview(stderr);
+		return EXIT_USAGE;
+	}
+	return cmd->exec(argc - 2, argv + 2);
+}

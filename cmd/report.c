@@ -1,0 +1,243 @@
+/* cprof report: the non-interactive views of any pprof profile. */
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "error.h"
+#include "fileio.h"
+#include "pprof.h"
+#include "render.h"
+#include "units.h"
+
+enum {
+	OPT_TOP = 1, OPT_TREE, OPT_TRACES, OPT_FLAME, OPT_FOLDED, OPT_SVG, OPT_SAMPLE_INDEX,
+	OPT_FOCUS, OPT_IGNORE, OPT_WIDTH, OPT_MIN_PERCENT,
+};
+
+static const struct cmd_option options[] = {
+	{ "top", 0, "N", "the N functions with the most self value (the default view; 10, 0: all)", OPT_TOP, NULL },
+	{ "tree", 0, NULL, "the call tree from the roots down, with total and self values", OPT_TREE, NULL },
+	{ "traces", 0, NULL, "every distinct stack with its value and labels", OPT_TRACES, NULL },
+	{ "flame", 0, NULL, "a text flame graph sized to the terminal", OPT_FLAME, NULL },
+	{ "folded", 0, NULL, "folded stacks, \"root;...;leaf value\" lines", OPT_FOLDED, NULL },
+	{ "svg", 0, "FILE", "write an SVG flame graph to FILE", OPT_SVG, "file" },
+	{ "sample-index", 0, "NAME|N", "the sample type to show (default: the profile's default, else the last)", OPT_SAMPLE_INDEX, NULL },
+	{ "focus", 0, "REGEX", "only samples with a frame whose function or file matches REGEX", OPT_FOCUS, NULL },
+	{ "ignore", 0, "REGEX", "drop samples with a frame whose function or file matches REGEX", OPT_IGNORE, NULL },
+	{ "width", 0, "COLS", "width of --flame (default: the terminal's, else 100)", OPT_WIDTH, NULL },
+	{ "min-percent", 0, "PCT", "prune --flame and --tree nodes below PCT% of the total (default 0.5)", OPT_MIN_PERCENT, NULL },
+	{ 0 },
+};
+
+static int exec_report(int argc, char **argv);
+
+const struct cmd_entry cmd_report = {
+	.name = "report",
+	.summary = "show a pprof profile as top functions, a tree, traces, a flame graph or folded stacks",
+	.args = "PROFILE",
+	.description =
+		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not) and prints\n"
+		"the views asked for, in the order top, tree, traces, flame, folded. Shares are of the\n"
+		"whole profile, also with --focus and --ignore.",
+	.options = options,
+	.complete_args = "file",
+	.exec = exec_report,
+};
+
+struct report_opts {
+	long top;
+	bool want_top, tree, traces, flame, folded;
+	const char *svg, *sample_index;
+	struct stack_filter filter;
+	long width;
+	double min_percent;
+};
+
+static const char *check_regex(const char *opt, const char *v)
+{
+	regex_t re;
+	char msg[256];
+	int rc = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
+
+	if (rc) {
+		regerror(rc, &re, msg, sizeof(msg));
+		cmd_usage_error(&cmd_report, "bad regular expression '%s' for --%s: %s", v, opt, msg);
+	}
+	regfree(&re);
+	return v;
+}
+
+static int set_option(void *ctx, int key, const char *v)
+{
+	struct report_opts *o = ctx;
+
+	switch (key) {
+	case OPT_TOP:
+		o->want_top = true;
+		o->top = cmd_parse_long(&cmd_report, "top", v, 0, 1000000000);
+		break;
+	case OPT_TREE:
+		o->tree = true;
+		break;
+	case OPT_TRACES:
+		o->traces = true;
+		break;
+	case OPT_FLAME:
+		o->flame = true;
+		break;
+	case OPT_FOLDED:
+		o->folded = true;
+		break;
+	case OPT_SVG:
+		o->svg = v;
+		break;
+	case OPT_SAMPLE_INDEX:
+		o->sample_index = v;
+		break;
+	case OPT_FOCUS:
+		o->filter.focus = check_regex("focus", v);
+		break;
+	case OPT_IGNORE:
+		o->filter.ignore = check_regex("ignore", v);
+		break;
+	case OPT_WIDTH:
+		o->width = cmd_parse_long(&cmd_report, "width", v, 40, 100000);
+		break;
+	case OPT_MIN_PERCENT:
+		o->min_percent = cmd_parse_double(&cmd_report, "min-percent", v, 0, 100);
+		break;
+	}
+	return 0;
+}
+
+static long terminal_width(void)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	if (cols && atol(cols) >= 40)
+		return atol(cols);
+	return 100;
+}
+
+static void header(const char *path, const struct stackset *ss, const struct report_opts *o)
+{
+	const struct profile *p = ss->p;
+	const char *file = p->nmappings ? profile_str(p, p->mappings[0].filename) : "";
+	const char *base;
+	const char *unit = profile_str(p, p->sample_types[ss->si].unit);
+	char a[32], b[32];
+
+	if (!*file)
+		file = path;
+	base = strrchr(file, '/');
+	printf("File: %s\n", base ? base + 1 : file);
+	printf("Type: %s\n", profile_str(p, p->sample_types[ss->si].type));
+	if (p->time_nanos) {
+		time_t t = p->time_nanos / 1000000000;
+		char when[64];
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+		printf("Time: %s\n", when);
+	}
+	if (p->duration_nanos) {
+		printf("Duration: %s, Total samples = %s",
+		       units_format(a, sizeof(a), p->duration_nanos, "nanoseconds"),
+		       units_format(b, sizeof(b), ss->total_all, unit));
+		if (strcmp(unit, "nanoseconds") == 0)
+			printf(" (%.1f%%)", 100.0 * ss->total_all / p->duration_nanos);
+		putchar('\n');
+	}
+	if (o->filter.focus || o->filter.ignore) {
+		printf("Active filters:%s%s%s%s\n", o->filter.focus ? " focus=" : "",
+		       o->filter.focus ? o->filter.focus : "", o->filter.ignore ? " ignore=" : "",
+		       o->filter.ignore ? o->filter.ignore : "");
+	}
+}
+
+static int write_svg(const char *path, const struct stackset *ss, const char *title)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	int rc = -1;
+
+	if (!mem)
+		return error("out of memory");
+	if (render_svg(mem, ss, title) < 0) {
+		fclose(mem);
+		error("%s", cp_errmsg());
+		goto out;
+	}
+	if (fclose(mem) != 0) {
+		error("out of memory");
+		goto out;
+	}
+	if (file_write_atomic(path, buf, len) < 0) {
+		error("%s", cp_errmsg());
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+static int exec_report(int argc, char **argv)
+{
+	struct report_opts o = { .top = 10, .min_percent = 0.5 };
+	struct profile *p = NULL;
+	struct stackset ss;
+	int si, rc = EXIT_ERROR;
+	bool any;
+
+	cmd_parse(&cmd_report, &argc, argv, set_option, &o, NULL, NULL);
+	if (argc < 1)
+		cmd_usage_error(&cmd_report, "no profile given");
+	if (argc > 1)
+		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
+	any = o.tree || o.traces || o.flame || o.folded || o.svg;
+	if (!any)
+		o.want_top = true;
+	if (!o.width)
+		o.width = terminal_width();
+
+	p = pprof_read(argv[0]);
+	if (!p)
+		return error("%s", cp_errmsg()), EXIT_ERROR;
+	si = profile_sample_index(p, o.sample_index);
+	if (si < 0) {
+		error("%s: %s", argv[0], cp_errmsg());
+		goto out_profile;
+	}
+	if (stackset_init(&ss, p, si, &o.filter) < 0) {
+		error("%s", cp_errmsg());
+		goto out_profile;
+	}
+	if (o.want_top || o.tree || o.traces || o.flame)
+		header(argv[0], &ss, &o);
+	if ((o.want_top && render_top(stdout, &ss, o.top) < 0) ||
+	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
+	    (o.traces && render_traces(stdout, &ss) < 0) ||
+	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent)) < 0) ||
+	    (o.folded && render_folded(stdout, &ss) < 0)) {
+		error("%s", cp_errmsg());
+		goto out_stacks;
+	}
+	if (o.svg) {
+		if (write_svg(o.svg, &ss, argv[0]) < 0)
+			goto out_stacks;
+		fprintf(stderr, "cprof: wrote %s\n", o.svg);
+	}
+	rc = EXIT_OK;
+out_stacks:
+	stackset_release(&ss);
+out_profile:
+	profile_free(p);
+	return cmd_finish_stdout(rc);
+}

@@ -1,0 +1,71 @@
+/* Open-addressing (hash -> index) map with linear probing; see hmap.h. */
+#include <stdlib.h>
+
+#include "error.h"
+#include "hmap.h"
+
+void hmap_init(struct hmap *m)
+{
+	m->slots = NULL;
+	m->cap = 0;
+	m->len = 0;
+}
+
+void hmap_release(struct hmap *m)
+{
+	free(m->slots);
+	hmap_init(m);
+}
+
+int64_t hmap_find(const struct hmap *m, uint64_t hash, hmap_eq_fn eq, void *ctx)
+{
+	if (!m->cap)
+		return -1;
+	for (size_t i = hash & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		const struct hmap_slot *s = &m->slots[i];
+		if (!s->idx)
+			return -1;
+		if (s->hash == hash && eq(ctx, s->idx - 1))
+			return s->idx - 1;
+	}
+}
+
+static void place(struct hmap_slot *slots, size_t cap, uint64_t hash, uint32_t idx1)
+{
+	size_t i = hash & (cap - 1);
+
+	while (slots[i].idx)
+		i = (i + 1) & (cap - 1);
+	slots[i].hash = hash;
+	slots[i].idx = idx1;
+}
+
+int hmap_insert(struct hmap *m, uint64_t hash, uint32_t idx)
+{
+	if ((m->len + 1) * 4 > m->cap * 3) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct hmap_slot *slots = calloc(cap, sizeof(*slots));
+		if (!slots)
+			return cp_error("out of memory");
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].idx)
+				place(slots, cap, m->slots[i].hash, m->slots[i].idx);
+		free(m->slots);
+		m->slots = slots;
+		m->cap = cap;
+	}
+	place(m->slots, m->cap, hash, idx + 1);
+	m->len++;
+	return 0;
+}
+
+uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}

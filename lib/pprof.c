@@ -1,0 +1,678 @@
+/* pprof decoding and encoding with protobuf-c and zlib. Foreign ids and string
+ * indices are validated and renumbered into the model's dense form. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "error.h"
+#include "fileio.h"
+#include "hmap.h"
+#include "pprof.h"
+#include "profile.pb-c.h"
+
+#define MAX_INFLATED ((size_t)4 << 30)
+
+typedef Perftools__Profiles__Profile PB;
+
+static int is_gzip(const unsigned char *b, size_t len)
+{
+	return len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
+}
+
+/* Inflate every gzip member in IN (as gzip(1) does) into a new buffer. */
+static int gunzip(const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen)
+{
+	z_stream z;
+	size_t cap = inlen * 4 + 4096, n = 0;
+	unsigned char *b = malloc(cap);
+	int rc;
+
+	if (!b)
+		return cp_error("out of memory");
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 15 + 16) != Z_OK) {
+		free(b);
+		return cp_error("cannot start zlib");
+	}
+	z.next_in = (unsigned char *)in;
+	z.avail_in = inlen > UINT32_MAX ? UINT32_MAX : inlen;
+	for (;;) {
+		if (n == cap) {
+			unsigned char *nb;
+			if (cap >= MAX_INFLATED) {
+				cp_error("decompresses to more than %zu GiB", MAX_INFLATED >> 30);
+				goto fail;
+			}
+			cap *= 2;
+			nb = realloc(b, cap);
+			if (!nb) {
+				cp_error("out of memory");
+				goto fail;
+			}
+			b = nb;
+		}
+		z.next_out = b + n;
+		z.avail_out = cap - n > UINT32_MAX ? UINT32_MAX : cap - n;
+		rc = inflate(&z, Z_NO_FLUSH);
+		n = z.next_out - b;
+		if (rc == Z_STREAM_END) {
+			size_t used = z.next_in - in;
+			if (used < inlen && is_gzip(in + used, inlen - used)) {
+				inflateReset(&z);
+				z.next_in = (unsigned char *)in + used;
+				z.avail_in = inlen - used > UINT32_MAX ? UINT32_MAX : inlen - used;
+				continue;
+			}
+			break;
+		}
+		if (rc == Z_BUF_ERROR && z.avail_in == 0 && z.avail_out != 0) {
+			cp_error("truncated gzip data");
+			goto fail;
+		}
+		if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			cp_error("corrupt gzip data (%s)", z.msg ? z.msg : "inflate failed");
+			goto fail;
+		}
+		if (z.avail_in == 0 && (size_t)(z.next_in - in) < inlen) {
+			size_t used = z.next_in - in;
+			z.avail_in = inlen - used > UINT32_MAX ? UINT32_MAX : inlen - used;
+		}
+	}
+	inflateEnd(&z);
+	*out = b;
+	*outlen = n;
+	return 0;
+fail:
+	inflateEnd(&z);
+	free(b);
+	return -1;
+}
+
+/* Maps a foreign id to its new dense id. */
+struct idmap {
+	struct hmap m;
+	uint64_t *ids; /* foreign id of new id i + 1 */
+	size_t n;
+};
+
+static int id_eq(void *ctx, uint32_t idx)
+{
+	void **c = ctx;
+	const struct idmap *im = c[0];
+
+	return im->ids[idx] == *(const uint64_t *)c[1];
+}
+
+static uint64_t idmap_get(const struct idmap *im, uint64_t id)
+{
+	const void *ctx[2] = { im, &id };
+	int64_t i = hmap_find(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), id_eq, ctx);
+
+	return i < 0 ? 0 : (uint64_t)i + 1;
+}
+
+/* Record foreign id ID as new id N + 1; fails on zero or duplicate ids. */
+static int idmap_add(struct idmap *im, uint64_t id, const char *what)
+{
+	if (id == 0)
+		return cp_error("corrupt profile: %s with id 0", what);
+	if (idmap_get(im, id))
+		return cp_error("corrupt profile: duplicate %s id %llu", what, (unsigned long long)id);
+	im->ids[im->n] = id;
+	return hmap_insert(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), im->n++);
+}
+
+struct decoder {
+	const PB *pb;
+	struct profile *p;
+	int64_t *strmap; /* foreign string index -> model index */
+	struct idmap mappings, functions;
+	uint64_t *fnmap; /* foreign function position -> model function id */
+	uint64_t *locmap; /* foreign location position -> model location id */
+	struct idmap locations;
+};
+
+static int str(struct decoder *d, int64_t i, int64_t *out)
+{
+	if (i < 0 || (size_t)i >= d->pb->n_string_table)
+		return cp_error("corrupt profile: string index %lld out of range", (long long)i);
+	*out = d->strmap[i];
+	return 0;
+}
+
+static int decode_strings(struct decoder *d)
+{
+	const PB *pb = d->pb;
+
+	if (pb->n_string_table == 0 || pb->string_table[0].len != 0)
+		return cp_error("not a pprof profile (its string table does not start with \"\")");
+	d->strmap = malloc(pb->n_string_table * sizeof(*d->strmap));
+	if (!d->strmap)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < pb->n_string_table; i++) {
+		const ProtobufCBinaryData *s = &pb->string_table[i];
+		size_t n = s->len ? strnlen((const char *)s->data, s->len) : 0;
+		d->strmap[i] = profile_intern_n(d->p, (const char *)s->data, n);
+		if (d->strmap[i] < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int decode_value_type(struct decoder *d, const Perftools__Profiles__ValueType *v,
+			     struct pf_value_type *out)
+{
+	return str(d, v->type, &out->type) < 0 || str(d, v->unit, &out->unit) < 0 ? -1 : 0;
+}
+
+static int decode_mappings(struct decoder *d)
+{
+	const PB *pb = d->pb;
+
+	for (size_t i = 0; i < pb->n_mapping; i++) {
+		const Perftools__Profiles__Mapping *m = pb->mapping[i];
+		struct pf_mapping pm = {
+			.memory_start = m->memory_start,
+			.memory_limit = m->memory_limit,
+			.file_offset = m->file_offset,
+			.has_functions = m->has_functions,
+			.has_filenames = m->has_filenames,
+			.has_line_numbers = m->has_line_numbers,
+			.has_inline_frames = m->has_inline_frames,
+		};
+		if (str(d, m->filename, &pm.filename) < 0 || str(d, m->build_id, &pm.build_id) < 0 ||
+		    idmap_add(&d->mappings, m->id, "mapping") < 0 || !profile_add_mapping(d->p, &pm))
+			return -1;
+	}
+	return 0;
+}
+
+static int decode_functions(struct decoder *d)
+{
+	const PB *pb = d->pb;
+
+	for (size_t i = 0; i < pb->n_function; i++) {
+		const Perftools__Profiles__Function *f = pb->function[i];
+		int64_t name = 0, sys = 0, file = 0;
+		if (str(d, f->name, &name) < 0 || str(d, f->system_name, &sys) < 0 ||
+		    str(d, f->filename, &file) < 0 || idmap_add(&d->functions, f->id, "function") < 0)
+			return -1;
+		d->fnmap[i] = profile_add_function(d->p, name, sys, file, f->start_line);
+		if (!d->fnmap[i])
+			return -1;
+	}
+	return 0;
+}
+
+static int decode_locations(struct decoder *d)
+{
+	const PB *pb = d->pb;
+	struct pf_line *lines = NULL;
+	size_t cap = 0;
+	for (size_t i = 0; i < pb->n_location; i++) {
+		const Perftools__Profiles__Location *l = pb->location[i];
+		uint64_t mid = 0;
+		if (l->mapping_id && !(mid = idmap_get(&d->mappings, l->mapping_id))) {
+			cp_error("corrupt profile: location %llu names missing mapping %llu",
+				 (unsigned long long)l->id, (unsigned long long)l->mapping_id);
+			goto fail;
+		}
+		if (l->n_line > cap) {
+			struct pf_line *nl = realloc(lines, l->n_line * sizeof(*lines));
+			if (!nl) {
+				cp_error("out of memory");
+				goto fail;
+			}
+			lines = nl;
+			cap = l->n_line;
+		}
+		for (size_t j = 0; j < l->n_line; j++) {
+			uint64_t fpos = idmap_get(&d->functions, l->line[j]->function_id);
+			if (!fpos) {
+				cp_error("corrupt profile: location %llu names missing function %llu",
+					 (unsigned long long)l->id,
+					 (unsigned long long)l->line[j]->function_id);
+				goto fail;
+			}
+			lines[j].function_id = d->fnmap[fpos - 1];
+			lines[j].line = l->line[j]->line;
+		}
+		if (idmap_add(&d->locations, l->id, "location") < 0)
+			goto fail;
+		d->locmap[i] = profile_add_location(d->p, mid, l->address, lines, l->n_line,
+						    l->is_folded);
+		if (!d->locmap[i])
+			goto fail;
+	}
+	free(lines);
+	return 0;
+fail:
+	free(lines);
+	return -1;
+}
+
+static int decode_samples(struct decoder *d)
+{
+	const PB *pb = d->pb;
+	uint64_t *locs = NULL;
+	struct pf_label *labels = NULL;
+	size_t lcap = 0, bcap = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < pb->n_sample; i++) {
+		const Perftools__Profiles__Sample *s = pb->sample[i];
+		if (s->n_value != pb->n_sample_type) {
+			cp_error("corrupt profile: sample %zu has %zu values for %zu sample types", i,
+				 s->n_value, pb->n_sample_type);
+			goto out;
+		}
+		if (s->n_location_id > lcap) {
+			uint64_t *nl = realloc(locs, s->n_location_id * sizeof(*locs));
+			if (!nl) {
+				cp_error("out of memory");
+				goto out;
+			}
+			locs = nl;
+			lcap = s->n_location_id;
+		}
+		if (s->n_label > bcap) {
+			struct pf_label *nb = realloc(labels, s->n_label * sizeof(*labels));
+			if (!nb) {
+				cp_error("out of memory");
+				goto out;
+			}
+			labels = nb;
+			bcap = s->n_label;
+		}
+		for (size_t j = 0; j < s->n_location_id; j++) {
+			uint64_t pos = idmap_get(&d->locations, s->location_id[j]);
+			if (!pos) {
+				cp_error("corrupt profile: sample %zu names missing location %llu", i,
+					 (unsigned long long)s->location_id[j]);
+				goto out;
+			}
+			locs[j] = d->locmap[pos - 1];
+		}
+		for (size_t j = 0; j < s->n_label; j++) {
+			const Perftools__Profiles__Label *l = s->label[j];
+			labels[j].num = l->num;
+			if (str(d, l->key, &labels[j].key) < 0 || str(d, l->str, &labels[j].str) < 0 ||
+			    str(d, l->num_unit, &labels[j].num_unit) < 0)
+				goto out;
+		}
+		if (profile_add_sample(d->p, locs, s->n_location_id, s->value, labels, s->n_label) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(locs);
+	free(labels);
+	return rc;
+}
+
+static void idmap_init(struct idmap *im, size_t n)
+{
+	hmap_init(&im->m);
+	im->n = 0;
+	im->ids = malloc((n + 1) * sizeof(*im->ids));
+}
+
+static void idmap_release(struct idmap *im)
+{
+	hmap_release(&im->m);
+	free(im->ids);
+}
+
+static struct profile *decode_pb(const PB *pb)
+{
+	struct decoder d = { .pb = pb };
+	struct profile *p = profile_new();
+	int ok = 0;
+
+	if (!p)
+		return NULL;
+	d.p = p;
+	d.locmap = malloc((pb->n_location + 1) * sizeof(*d.locmap));
+	d.fnmap = malloc((pb->n_function + 1) * sizeof(*d.fnmap));
+	idmap_init(&d.mappings, pb->n_mapping);
+	idmap_init(&d.functions, pb->n_function);
+	idmap_init(&d.locations, pb->n_location);
+	if (!d.mappings.ids || !d.functions.ids || !d.locations.ids || !d.locmap || !d.fnmap) {
+		cp_error("out of memory");
+		goto out;
+	}
+	if (decode_strings(&d) < 0)
+		goto out;
+	if (pb->n_sample_type == 0 && pb->n_sample == 0 && pb->n_location == 0 &&
+	    pb->n_string_table <= 1) {
+		cp_error("not a pprof profile (no sample types, samples or strings)");
+		goto out;
+	}
+	p->sample_types = calloc(pb->n_sample_type + 1, sizeof(*p->sample_types));
+	if (!p->sample_types) {
+		cp_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < pb->n_sample_type; i++)
+		if (decode_value_type(&d, pb->sample_type[i], &p->sample_types[p->nsample_types++]) < 0)
+			goto out;
+	if (pb->period_type && decode_value_type(&d, pb->period_type, &p->period_type) < 0)
+		goto out;
+	if (str(&d, pb->drop_frames, &p->drop_frames) < 0 ||
+	    str(&d, pb->keep_frames, &p->keep_frames) < 0 ||
+	    str(&d, pb->default_sample_type, &p->default_sample_type) < 0)
+		goto out;
+	p->comments = calloc(pb->n_comment + 1, sizeof(*p->comments));
+	if (!p->comments) {
+		cp_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < pb->n_comment; i++)
+		if (str(&d, pb->comment[i], &p->comments[p->ncomments++]) < 0)
+			goto out;
+	p->time_nanos = pb->time_nanos;
+	p->duration_nanos = pb->duration_nanos;
+	p->period = pb->period;
+	if (decode_mappings(&d) < 0 || decode_functions(&d) < 0 || decode_locations(&d) < 0 ||
+	    decode_samples(&d) < 0)
+		goto out;
+	ok = 1;
+out:
+	free(d.strmap);
+	free(d.locmap);
+	free(d.fnmap);
+	idmap_release(&d.mappings);
+	idmap_release(&d.functions);
+	idmap_release(&d.locations);
+	if (!ok) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+struct profile *pprof_decode(const void *buf, size_t len)
+{
+	unsigned char *raw = NULL;
+	size_t rawlen = len;
+	const unsigned char *data = buf;
+	struct profile *p;
+	PB *pb;
+
+	if (len == 0) {
+		cp_error("empty file, not a pprof profile");
+		return NULL;
+	}
+	if (is_gzip(buf, len)) {
+		if (gunzip(buf, len, &raw, &rawlen) < 0)
+			return NULL;
+		data = raw;
+		if (rawlen == 0) {
+			free(raw);
+			cp_error("not a pprof profile (the gzip data is empty)");
+			return NULL;
+		}
+	}
+	pb = perftools__profiles__profile__unpack(NULL, rawlen, data);
+	free(raw);
+	if (!pb) {
+		cp_error("not a pprof profile (malformed protobuf)");
+		return NULL;
+	}
+	p = decode_pb(pb);
+	perftools__profiles__profile__free_unpacked(pb, NULL);
+	return p;
+}
+
+struct profile *pprof_read(const char *path)
+{
+	struct profile *p;
+	char *buf;
+	size_t len;
+
+	if (file_read_all(path, &buf, &len) < 0)
+		return NULL;
+	p = pprof_decode(buf, len);
+	free(buf);
+	if (!p) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "%s", cp_errmsg());
+		cp_error("%s: %s", path, msg);
+	}
+	return p;
+}
+
+static int gzip_buf(const void *in, size_t inlen, void **out, size_t *outlen)
+{
+	z_stream z;
+	size_t cap;
+	unsigned char *b;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return cp_error("cannot start zlib");
+	cap = deflateBound(&z, inlen) + 64;
+	b = malloc(cap);
+	if (!b) {
+		deflateEnd(&z);
+		return cp_error("out of memory");
+	}
+	z.next_in = (unsigned char *)in;
+	z.avail_in = inlen;
+	z.next_out = b;
+	z.avail_out = cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(b);
+		return cp_error("gzip compression failed");
+	}
+	*outlen = z.total_out;
+	*out = b;
+	deflateEnd(&z);
+	return 0;
+}
+
+/* The protobuf-c view of P; all storage lives in one arena freed at once. */
+struct encoder {
+	PB pb;
+	Perftools__Profiles__ValueType *vts, period_type;
+	Perftools__Profiles__ValueType **vtp;
+	Perftools__Profiles__Sample *samples, **samplep;
+	Perftools__Profiles__Label *labels, **labelp;
+	Perftools__Profiles__Mapping *mappings, **mappingp;
+	Perftools__Profiles__Location *locations, **locationp;
+	Perftools__Profiles__Line *lines, **linep;
+	Perftools__Profiles__Function *functions, **functionp;
+	ProtobufCBinaryData *strings;
+};
+
+static void encoder_release(struct encoder *e)
+{
+	free(e->vts);
+	free(e->vtp);
+	free(e->samples);
+	free(e->samplep);
+	free(e->labels);
+	free(e->labelp);
+	free(e->mappings);
+	free(e->mappingp);
+	free(e->locations);
+	free(e->locationp);
+	free(e->lines);
+	free(e->linep);
+	free(e->functions);
+	free(e->functionp);
+	free(e->strings);
+}
+
+#define ALLOC(ptr, n) ((ptr) = calloc((n) + 1, sizeof(*(ptr))))
+
+static int encoder_fill(struct encoder *e, const struct profile *p)
+{
+	size_t nlabels = 0, nlines = 0, li = 0, ni = 0;
+	PB *pb = &e->pb;
+
+	for (size_t i = 0; i < p->nsamples; i++)
+		nlabels += p->samples[i].nlabels;
+	for (size_t i = 0; i < p->nlocations; i++)
+		nlines += p->locations[i].nlines;
+	if (!ALLOC(e->vts, p->nsample_types) || !ALLOC(e->vtp, p->nsample_types) ||
+	    !ALLOC(e->samples, p->nsamples) || !ALLOC(e->samplep, p->nsamples) ||
+	    !ALLOC(e->labels, nlabels) || !ALLOC(e->labelp, nlabels) ||
+	    !ALLOC(e->mappings, p->nmappings) || !ALLOC(e->mappingp, p->nmappings) ||
+	    !ALLOC(e->locations, p->nlocations) || !ALLOC(e->locationp, p->nlocations) ||
+	    !ALLOC(e->lines, nlines) || !ALLOC(e->linep, nlines) ||
+	    !ALLOC(e->functions, p->nfunctions) || !ALLOC(e->functionp, p->nfunctions) ||
+	    !ALLOC(e->strings, p->nstrings))
+		return cp_error("out of memory");
+
+	perftools__profiles__profile__init(pb);
+	for (size_t i = 0; i < p->nsample_types; i++) {
+		perftools__profiles__value_type__init(&e->vts[i]);
+		e->vts[i].type = p->sample_types[i].type;
+		e->vts[i].unit = p->sample_types[i].unit;
+		e->vtp[i] = &e->vts[i];
+	}
+	pb->n_sample_type = p->nsample_types;
+	pb->sample_type = e->vtp;
+
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct pf_sample *s = &p->samples[i];
+		Perftools__Profiles__Sample *ps = &e->samples[i];
+		perftools__profiles__sample__init(ps);
+		ps->n_location_id = s->nlocs;
+		ps->location_id = s->locs;
+		ps->n_value = p->nsample_types;
+		ps->value = s->values;
+		ps->n_label = s->nlabels;
+		ps->label = &e->labelp[li];
+		for (size_t j = 0; j < s->nlabels; j++, li++) {
+			Perftools__Profiles__Label *l = &e->labels[li];
+			perftools__profiles__label__init(l);
+			l->key = s->labels[j].key;
+			l->str = s->labels[j].str;
+			l->num = s->labels[j].num;
+			l->num_unit = s->labels[j].num_unit;
+			e->labelp[li] = l;
+		}
+		e->samplep[i] = ps;
+	}
+	pb->n_sample = p->nsamples;
+	pb->sample = e->samplep;
+
+	for (size_t i = 0; i < p->nmappings; i++) {
+		const struct pf_mapping *m = &p->mappings[i];
+		Perftools__Profiles__Mapping *pm = &e->mappings[i];
+		perftools__profiles__mapping__init(pm);
+		pm->id = i + 1;
+		pm->memory_start = m->memory_start;
+		pm->memory_limit = m->memory_limit;
+		pm->file_offset = m->file_offset;
+		pm->filename = m->filename;
+		pm->build_id = m->build_id;
+		pm->has_functions = m->has_functions;
+		pm->has_filenames = m->has_filenames;
+		pm->has_line_numbers = m->has_line_numbers;
+		pm->has_inline_frames = m->has_inline_frames;
+		e->mappingp[i] = pm;
+	}
+	pb->n_mapping = p->nmappings;
+	pb->mapping = e->mappingp;
+
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct pf_location *l = &p->locations[i];
+		Perftools__Profiles__Location *pl = &e->locations[i];
+		perftools__profiles__location__init(pl);
+		pl->id = i + 1;
+		pl->mapping_id = l->mapping_id;
+		pl->address = l->address;
+		pl->is_folded = l->is_folded;
+		pl->n_line = l->nlines;
+		pl->line = &e->linep[ni];
+		for (size_t j = 0; j < l->nlines; j++, ni++) {
+			Perftools__Profiles__Line *ln = &e->lines[ni];
+			perftools__profiles__line__init(ln);
+			ln->function_id = l->lines[j].function_id;
+			ln->line = l->lines[j].line;
+			e->linep[ni] = ln;
+		}
+		e->locationp[i] = pl;
+	}
+	pb->n_location = p->nlocations;
+	pb->location = e->locationp;
+
+	for (size_t i = 0; i < p->nfunctions; i++) {
+		const struct pf_function *f = &p->functions[i];
+		Perftools__Profiles__Function *pf = &e->functions[i];
+		perftools__profiles__function__init(pf);
+		pf->id = i + 1;
+		pf->name = f->name;
+		pf->system_name = f->system_name;
+		pf->filename = f->filename;
+		pf->start_line = f->start_line;
+		e->functionp[i] = pf;
+	}
+	pb->n_function = p->nfunctions;
+	pb->function = e->functionp;
+
+	for (size_t i = 0; i < p->nstrings; i++) {
+		e->strings[i].data = (uint8_t *)p->strings[i];
+		e->strings[i].len = strlen(p->strings[i]);
+	}
+	pb->n_string_table = p->nstrings;
+	pb->string_table = e->strings;
+
+	pb->drop_frames = p->drop_frames;
+	pb->keep_frames = p->keep_frames;
+	pb->time_nanos = p->time_nanos;
+	pb->duration_nanos = p->duration_nanos;
+	if (p->period_type.type || p->period_type.unit) {
+		perftools__profiles__value_type__init(&e->period_type);
+		e->period_type.type = p->period_type.type;
+		e->period_type.unit = p->period_type.unit;
+		pb->period_type = &e->period_type;
+	}
+	pb->period = p->period;
+	pb->n_comment = p->ncomments;
+	pb->comment = p->comments;
+	pb->default_sample_type = p->default_sample_type;
+	return 0;
+}
+
+int pprof_encode(const struct profile *p, void **buf, size_t *len)
+{
+	struct encoder e;
+	uint8_t *raw = NULL;
+	size_t rawlen;
+	int rc = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (encoder_fill(&e, p) < 0)
+		goto out;
+	rawlen = perftools__profiles__profile__get_packed_size(&e.pb);
+	raw = malloc(rawlen + 1);
+	if (!raw) {
+		cp_error("out of memory");
+		goto out;
+	}
+	perftools__profiles__profile__pack(&e.pb, raw);
+	rc = gzip_buf(raw, rawlen, buf, len);
+out:
+	free(raw);
+	encoder_release(&e);
+	return rc;
+}
+
+int pprof_write(const struct profile *p, const char *path)
+{
+	void *buf;
+	size_t len;
+	int rc;
+
+	if (pprof_encode(p, &buf, &len) < 0)
+		return -1;
+	rc = file_write_atomic(path, buf, len);
+	free(buf);
+	return rc;
+}

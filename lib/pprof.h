@@ -1,0 +1,25 @@
+/* pprof's file format: gzipped (or plain) perftools.profiles.Profile protobufs,
+ * decoded into and encoded from the profile model. */
+#ifndef CPROF_PPROF_H
+#define CPROF_PPROF_H
+
+#include <stddef.h>
+
+#include "profile.h"
+
+/* Decode LEN bytes, gzipped or plain, into a new profile. Every index in the
+ * input is checked, so corrupt input yields NULL and an error, never a crash. */
+struct profile *pprof_decode(const void *buf, size_t len);
+
+/* Read and decode the file at PATH ("-" for standard input); NULL and an error
+ * message naming PATH on failure. */
+struct profile *pprof_read(const char *path);
+
+/* Encode P, gzipped, into a new malloc'ed buffer *BUF of *LEN bytes. Returns 0 or -1. */
+int pprof_encode(const struct profile *p, void **buf, size_t *len);
+
+/* Write P gzipped to PATH whole or not at all: a temporary file beside it,
+ * renamed into place. Returns 0, or -1 (and no file) with an error. */
+int pprof_write(const struct profile *p, const char *path);
+
+#endif

@@ -1,0 +1,326 @@
+/* The profile model: building, interning and merging; see profile.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "error.h"
+#include "grow.h"
+#include "profile.h"
+
+struct profile *profile_new(void)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	hmap_init(&p->string_index);
+	hmap_init(&p->sample_index);
+	hmap_init(&p->location_index);
+	hmap_init(&p->function_index);
+	if (profile_intern(p, "") != 0) {
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void profile_free(struct profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		free(p->samples[i].locs);
+		free(p->samples[i].values);
+		free(p->samples[i].labels);
+	}
+	for (size_t i = 0; i < p->nlocations; i++)
+		free(p->locations[i].lines);
+	for (size_t i = 0; i < p->nstrings; i++)
+		free(p->strings[i]);
+	free(p->samples);
+	free(p->locations);
+	free(p->functions);
+	free(p->mappings);
+	free(p->strings);
+	free(p->sample_types);
+	free(p->comments);
+	hmap_release(&p->string_index);
+	hmap_release(&p->sample_index);
+	hmap_release(&p->location_index);
+	hmap_release(&p->function_index);
+	free(p);
+}
+
+const char *profile_str(const struct profile *p, int64_t i)
+{
+	if (i < 0 || (size_t)i >= p->nstrings)
+		return "";
+	return p->strings[i];
+}
+
+struct str_key {
+	const struct profile *p;
+	const char *s;
+	size_t n;
+};
+
+static int str_eq(void *ctx, uint32_t idx)
+{
+	struct str_key *k = ctx;
+	const char *t = k->p->strings[idx];
+
+	return strncmp(t, k->s, k->n) == 0 && t[k->n] == '\0';
+}
+
+int64_t profile_intern_n(struct profile *p, const char *s, size_t n)
+{
+	struct str_key k = { p, s, n };
+	uint64_t h = hash_bytes(HASH_SEED, s, n);
+	int64_t i = hmap_find(&p->string_index, h, str_eq, &k);
+	char *copy;
+
+	if (i >= 0)
+		return i;
+	if (p->nstrings >= UINT32_MAX)
+		return cp_error("too many strings");
+	if (CP_GROW(p->strings, p->strings_cap, p->nstrings + 1) < 0)
+		return -1;
+	copy = malloc(n + 1);
+	if (!copy)
+		return cp_error("out of memory");
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	if (hmap_insert(&p->string_index, h, p->nstrings) < 0) {
+		free(copy);
+		return -1;
+	}
+	p->strings[p->nstrings] = copy;
+	return p->nstrings++;
+}
+
+int64_t profile_intern(struct profile *p, const char *s)
+{
+	return profile_intern_n(p, s, strlen(s));
+}
+
+int profile_add_sample_type(struct profile *p, const char *type, const char *unit)
+{
+	struct pf_value_type *vt;
+	int64_t t = profile_intern(p, type), u = profile_intern(p, unit);
+
+	if (t < 0 || u < 0)
+		return -1;
+	if (p->nsamples)
+		return cp_error("sample types must precede samples");
+	vt = realloc(p->sample_types, (p->nsample_types + 1) * sizeof(*vt));
+	if (!vt)
+		return cp_error("out of memory");
+	p->sample_types = vt;
+	vt[p->nsample_types].type = t;
+	vt[p->nsample_types++].unit = u;
+	return 0;
+}
+
+struct function_key {
+	const struct profile *p;
+	struct pf_function f;
+};
+
+static int function_eq(void *ctx, uint32_t idx)
+{
+	struct function_key *k = ctx;
+
+	return memcmp(&k->p->functions[idx], &k->f, sizeof(k->f)) == 0;
+}
+
+uint64_t profile_add_function(struct profile *p, int64_t name, int64_t system_name,
+			      int64_t filename, int64_t start_line)
+{
+	struct function_key k = { p, { name, system_name, filename, start_line } };
+	uint64_t h = hash_bytes(HASH_SEED, &k.f, sizeof(k.f));
+	int64_t i = hmap_find(&p->function_index, h, function_eq, &k);
+
+	if (i >= 0)
+		return i + 1;
+	if (CP_GROW(p->functions, p->functions_cap, p->nfunctions + 1) < 0 ||
+	    hmap_insert(&p->function_index, h, p->nfunctions) < 0)
+		return 0;
+	p->functions[p->nfunctions++] = k.f;
+	return p->nfunctions;
+}
+
+uint64_t profile_add_mapping(struct profile *p, const struct pf_mapping *m)
+{
+	if (CP_GROW(p->mappings, p->mappings_cap, p->nmappings + 1) < 0)
+		return 0;
+	p->mappings[p->nmappings++] = *m;
+	return p->nmappings;
+}
+
+struct location_key {
+	const struct profile *p;
+	uint64_t mapping_id, address;
+	const struct pf_line *lines;
+	size_t nlines;
+	bool is_folded;
+};
+
+static int location_eq(void *ctx, uint32_t idx)
+{
+	struct location_key *k = ctx;
+	const struct pf_location *l = &k->p->locations[idx];
+
+	return l->mapping_id == k->mapping_id && l->address == k->address &&
+	       l->nlines == k->nlines && l->is_folded == k->is_folded &&
+	       (!k->nlines || memcmp(l->lines, k->lines, k->nlines * sizeof(*k->lines)) == 0);
+}
+
+uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t address,
+			      const struct pf_line *lines, size_t nlines, bool is_folded)
+{
+	struct location_key k = { p, mapping_id, address, lines, nlines, is_folded };
+	uint64_t h = hash_bytes(HASH_SEED, &mapping_id, sizeof(mapping_id));
+	struct pf_location *l;
+	int64_t i;
+
+	h = hash_bytes(h, &address, sizeof(address));
+	if (nlines)
+		h = hash_bytes(h, lines, nlines * sizeof(*lines));
+	h = hash_bytes(h, &is_folded, sizeof(is_folded));
+	i = hmap_find(&p->location_index, h, location_eq, &k);
+	if (i >= 0)
+		return i + 1;
+	if (CP_GROW(p->locations, p->locations_cap, p->nlocations + 1) < 0)
+		return 0;
+	l = &p->locations[p->nlocations];
+	l->mapping_id = mapping_id;
+	l->address = address;
+	l->nlines = nlines;
+	l->is_folded = is_folded;
+	l->lines = NULL;
+	if (nlines) {
+		l->lines = malloc(nlines * sizeof(*lines));
+		if (!l->lines) {
+			cp_error("out of memory");
+			return 0;
+		}
+		memcpy(l->lines, lines, nlines * sizeof(*lines));
+	}
+	if (hmap_insert(&p->location_index, h, p->nlocations) < 0) {
+		free(l->lines);
+		return 0;
+	}
+	return ++p->nlocations;
+}
+
+struct sample_key {
+	const struct profile *p;
+	const uint64_t *locs;
+	size_t nlocs;
+	const struct pf_label *labels;
+	size_t nlabels;
+};
+
+static int sample_eq(void *ctx, uint32_t idx)
+{
+	struct sample_key *k = ctx;
+	const struct pf_sample *s = &k->p->samples[idx];
+
+	return s->nlocs == k->nlocs && s->nlabels == k->nlabels &&
+	       (!k->nlocs || memcmp(s->locs, k->locs, k->nlocs * sizeof(*k->locs)) == 0) &&
+	       (!k->nlabels || memcmp(s->labels, k->labels, k->nlabels * sizeof(*k->labels)) == 0);
+}
+
+int profile_add_sample(struct profile *p, const uint64_t *locs, size_t nlocs,
+		       const int64_t *values, const struct pf_label *labels, size_t nlabels)
+{
+	struct sample_key k = { p, locs, nlocs, labels, nlabels };
+	uint64_t h = HASH_SEED;
+	struct pf_sample *s;
+	int64_t i;
+
+	if (nlocs)
+		h = hash_bytes(h, locs, nlocs * sizeof(*locs));
+	if (nlabels)
+		h = hash_bytes(h, labels, nlabels * sizeof(*labels));
+	i = hmap_find(&p->sample_index, h, sample_eq, &k);
+	if (i >= 0) {
+		s = &p->samples[i];
+		for (size_t v = 0; v < p->nsample_types; v++)
+			s->values[v] += values[v];
+		return 0;
+	}
+	if (p->nsamples >= UINT32_MAX)
+		return cp_error("too many samples");
+	if (CP_GROW(p->samples, p->samples_cap, p->nsamples + 1) < 0)
+		return -1;
+	s = &p->samples[p->nsamples];
+	memset(s, 0, sizeof(*s));
+	s->nlocs = nlocs;
+	s->nlabels = nlabels;
+	s->locs = malloc(nlocs * sizeof(*locs) + 1);
+	s->values = malloc(p->nsample_types * sizeof(*values) + 1);
+	s->labels = malloc(nlabels * sizeof(*labels) + 1);
+	if (!s->locs || !s->values || !s->labels)
+		goto fail;
+	if (nlocs)
+		memcpy(s->locs, locs, nlocs * sizeof(*locs));
+	if (p->nsample_types)
+		memcpy(s->values, values, p->nsample_types * sizeof(*values));
+	if (nlabels)
+		memcpy(s->labels, labels, nlabels * sizeof(*labels));
+	if (hmap_insert(&p->sample_index, h, p->nsamples) < 0)
+		goto fail;
+	p->nsamples++;
+	return 0;
+fail:
+	free(s->locs);
+	free(s->values);
+	free(s->labels);
+	return cp_error("out of memory");
+}
+
+int profile_sample_index(const struct profile *p, const char *name)
+{
+	char *end;
+	long n;
+
+	if (!p->nsample_types)
+		return cp_error("the profile has no sample types");
+	if (!name) {
+		for (size_t i = 0; p->default_sample_type && i < p->nsample_types; i++)
+			if (p->sample_types[i].type == p->default_sample_type)
+				return i;
+		return p->nsample_types - 1;
+	}
+	for (size_t i = 0; i < p->nsample_types; i++)
+		if (strcmp(profile_str(p, p->sample_types[i].type), name) == 0)
+			return i;
+	errno = 0;
+	n = strtol(name, &end, 10);
+	if (*name && !*end && !errno && n >= 0 && (size_t)n < p->nsample_types)
+		return n;
+	{
+		char list[256] = "";
+		size_t used = 0;
+		for (size_t i = 0; i < p->nsample_types && used < sizeof(list); i++) {
+			int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+					 profile_str(p, p->sample_types[i].type));
+			if (w > 0)
+				used += w;
+		}
+		return cp_error("no sample type '%s' (the profile has: %s)", name, list);
+	}
+}
+
+int64_t profile_total(const struct profile *p, int si)
+{
+	int64_t t = 0;
+
+	for (size_t i = 0; i < p->nsamples; i++)
+		t += p->samples[i].values[si];
+	return t;
+}

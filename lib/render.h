@@ -1,0 +1,33 @@
+/* Renderers: the non-interactive views of a profile, each written to a stream
+ * the caller owns. They return 0, or -1 with an error (out of memory). */
+#ifndef CPROF_RENDER_H
+#define CPROF_RENDER_H
+
+#include <stdio.h>
+
+#include "stacks.h"
+
+/* pprof -top: flat, flat%, sum%, cum, cum%, name and file:line, sorted by flat;
+ * N rows (0: all). */
+int render_top(FILE *out, const struct stackset *ss, size_t n);
+
+/* The call tree from the roots down, indented, with total and self shares;
+ * nodes under MIN_PERCENT of the total are pruned. */
+int render_tree(FILE *out, const struct stackset *ss, double min_percent);
+
+/* Every sample's stack, leaf first, with its value and labels, largest first. */
+int render_traces(FILE *out, const struct stackset *ss);
+
+/* A text flame graph WIDTH columns wide: the call tree with bars proportional
+ * to each node's share of the total; nodes under MIN_PERCENT are pruned. */
+int render_flame(FILE *out, const struct stackset *ss, int width, double min_percent);
+
+/* Brendan Gregg's folded stacks: "root;...;leaf value" lines. */
+int render_folded(FILE *out, const struct stackset *ss);
+
+/* A self-contained SVG flame graph titled TITLE (names, values and shares
+ * on hover); in a profile with negative values (a diff) width is by the
+ * absolute value, and frames that grew are red and those that shrank blue. */
+int render_svg(FILE *out, const struct stackset *ss, const char *title);
+
+#endif

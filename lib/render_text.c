@@ -1,0 +1,277 @@
+/* The text views of a profile: top, tree, traces and folded stacks. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "profile.h"
+#include "render.h"
+#include "units.h"
+
+static const char *unit_of(const struct stackset *ss)
+{
+	return profile_str(ss->p, ss->p->sample_types[ss->si].unit);
+}
+
+static int64_t iabs(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+/* "name (file:line)", "name (file)" or "name", into BUF. */
+static const char *frame_label(const struct stackset *ss, uint32_t name, uint32_t file,
+			       int32_t line, char *buf, size_t n)
+{
+	const char *f = file ? stackset_name(ss, file) : "";
+
+	if (!*f)
+		snprintf(buf, n, "%s", stackset_name(ss, name));
+	else if (line > 0)
+		snprintf(buf, n, "%s (%s:%d)", stackset_name(ss, name), f, line);
+	else
+		snprintf(buf, n, "%s (%s)", stackset_name(ss, name), f);
+	return buf;
+}
+
+struct top_row {
+	uint32_t name, file;
+	int32_t start_line;
+	int64_t flat, cum;
+};
+
+static int row_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct top_row *x = a, *y = b;
+	int c;
+
+	if (iabs(x->flat) != iabs(y->flat))
+		return iabs(x->flat) > iabs(y->flat) ? -1 : 1;
+	c = strcmp(stackset_name(ctx, x->name), stackset_name(ctx, y->name));
+	if (c)
+		return c;
+	return iabs(x->cum) > iabs(y->cum) ? -1 : iabs(x->cum) < iabs(y->cum);
+}
+
+int render_top(FILE *out, const struct stackset *ss, size_t n)
+{
+	struct top_row *rows = calloc(ss->nnames + 1, sizeof(*rows));
+	uint32_t *seen = calloc(ss->nnames + 1, sizeof(*seen));
+	int64_t total = ss->total_all, shown = 0, sum = 0;
+	const char *unit = unit_of(ss);
+	size_t nrows = 0;
+	char a[32], b[32], c[32], d[32], e[32], label[1024];
+
+	if (!rows || !seen) {
+		free(rows);
+		free(seen);
+		return cp_error("out of memory");
+	}
+	for (size_t i = 0; i < ss->nstacks; i++) {
+		const struct stack *s = &ss->stacks[i];
+		for (size_t j = 0; j < s->nframes; j++) {
+			const struct frame *f = &s->frames[j];
+			struct top_row *r = &rows[f->name];
+			if (!r->name) {
+				r->name = f->name;
+				r->file = f->file;
+				r->start_line = f->start_line;
+			}
+			if (j == 0)
+				r->flat += s->value;
+			if (seen[f->name] != i + 1) {
+				seen[f->name] = i + 1;
+				r->cum += s->value;
+			}
+		}
+	}
+	for (size_t i = 0; i < ss->nnames; i++)
+		if (rows[i].name && (rows[i].flat || rows[i].cum))
+			rows[nrows++] = rows[i];
+	qsort_r(rows, nrows, sizeof(*rows), row_cmp, (void *)ss);
+	if (n == 0 || n > nrows)
+		n = nrows;
+	for (size_t i = 0; i < n; i++)
+		shown += rows[i].flat;
+	fprintf(out, "Showing nodes accounting for %s, %s of %s total",
+		units_format(a, sizeof(a), shown, unit), units_percent(b, sizeof(b), shown, total),
+		units_format(c, sizeof(c), total, unit));
+	if (n < nrows)
+		fprintf(out, " (%zu of %zu functions shown)", n, nrows);
+	fprintf(out, "\n%10s %7s %7s %10s %7s\n", "flat", "flat%", "sum%", "cum", "cum%");
+	for (size_t i = 0; i < n; i++) {
+		const struct top_row *r = &rows[i];
+		sum += r->flat;
+		fprintf(out, "%10s %7s %7s %10s %7s  %s\n", units_format(a, sizeof(a), r->flat, unit),
+			units_percent(b, sizeof(b), r->flat, total),
+			units_percent(c, sizeof(c), sum, total),
+			units_format(d, sizeof(d), r->cum, unit),
+			units_percent(e, sizeof(e), r->cum, total),
+			frame_label(ss, r->name, r->file, r->start_line, label, sizeof(label)));
+	}
+	free(rows);
+	free(seen);
+	return 0;
+}
+
+static void tree_node(FILE *out, const struct calltree *t, uint32_t i, int64_t total,
+		      double min_percent, const char *unit)
+{
+	const struct cnode *n = &t->nodes[i];
+	char a[32], b[32], c[32], label[1024];
+
+	if (total && 100.0 * iabs(n->total) / iabs(total) < min_percent)
+		return;
+	if (i) {
+		fprintf(out, "%10s %7s %10s  %*s%s\n", units_format(a, sizeof(a), n->total, unit),
+			units_percent(b, sizeof(b), n->total, total),
+			units_format(c, sizeof(c), n->self, unit), (int)(n->depth - 1) * 2, "",
+			frame_label(t->ss, n->name, n->file, n->start_line, label, sizeof(label)));
+	}
+	for (uint32_t k = n->first_child; k; k = t->nodes[k].next_sibling)
+		tree_node(out, t, k, total, min_percent, unit);
+}
+
+int render_tree(FILE *out, const struct stackset *ss, double min_percent)
+{
+	struct calltree t;
+
+	if (calltree_init(&t, ss) < 0)
+		return -1;
+	calltree_sort(&t);
+	fprintf(out, "%10s %7s %10s  %s\n", "total", "total%", "self", "function (callees indented)");
+	tree_node(out, &t, 0, ss->total_all, min_percent, unit_of(ss));
+	calltree_release(&t);
+	return 0;
+}
+
+/* A trace as printed: its frames and labels; samples that differ only in
+ * addresses print alike, so they are merged. */
+struct trace {
+	const struct stack *s;
+	int64_t value;
+};
+
+struct trace_key {
+	const struct trace *traces;
+	const struct stack *s;
+};
+
+static int trace_eq(void *ctx, uint32_t idx)
+{
+	struct trace_key *k = ctx;
+	const struct stack *a = k->traces[idx].s, *b = k->s;
+
+	return a->nframes == b->nframes && a->sample->nlabels == b->sample->nlabels &&
+	       (!a->nframes || memcmp(a->frames, b->frames, a->nframes * sizeof(*a->frames)) == 0) &&
+	       (!a->sample->nlabels || memcmp(a->sample->labels, b->sample->labels,
+					      a->sample->nlabels * sizeof(*a->sample->labels)) == 0);
+}
+
+static int by_value(const void *a, const void *b)
+{
+	const struct trace *x = a, *y = b;
+
+	if (iabs(x->value) != iabs(y->value))
+		return iabs(x->value) > iabs(y->value) ? -1 : 1;
+	return x->s < y->s ? -1 : x->s > y->s;
+}
+
+int render_traces(FILE *out, const struct stackset *ss)
+{
+	struct trace *traces = malloc((ss->nstacks + 1) * sizeof(*traces));
+	const char *unit = unit_of(ss);
+	const struct profile *p = ss->p;
+	static const char rule[] =
+		"-----------+-------------------------------------------------------";
+	char a[32], label[1024];
+	struct hmap index;
+	size_t n = 0;
+	int rc = -1;
+
+	hmap_init(&index);
+	if (!traces)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < ss->nstacks; i++) {
+		const struct stack *s = &ss->stacks[i];
+		struct trace_key k = { traces, s };
+		uint64_t h = hash_bytes(HASH_SEED, s->frames, s->nframes * sizeof(*s->frames));
+		int64_t at;
+		h = hash_bytes(h, s->sample->labels, s->sample->nlabels * sizeof(*s->sample->labels));
+		at = hmap_find(&index, h, trace_eq, &k);
+		if (at >= 0) {
+			traces[at].value += s->value;
+			continue;
+		}
+		if (hmap_insert(&index, h, n) < 0)
+			goto out;
+		traces[n].s = s;
+		traces[n++].value = s->value;
+	}
+	qsort(traces, n, sizeof(*traces), by_value);
+	for (size_t i = 0; i < n; i++) {
+		const struct stack *s = traces[i].s;
+		fprintf(out, "%s\n", rule);
+		for (size_t j = 0; j < s->sample->nlabels; j++) {
+			const struct pf_label *l = &s->sample->labels[j];
+			if (l->str)
+				fprintf(out, "%10s:  %s\n", profile_str(p, l->key), profile_str(p, l->str));
+			else
+				fprintf(out, "%10s:  %lld%s\n", profile_str(p, l->key), (long long)l->num,
+					profile_str(p, l->num_unit));
+		}
+		for (size_t j = 0; j < s->nframes; j++) {
+			const struct frame *f = &s->frames[j];
+			fprintf(out, "%10s   %s\n",
+				j ? "" : units_format(a, sizeof(a), traces[i].value, unit),
+				frame_label(ss, f->name, f->file, f->line, label, sizeof(label)));
+		}
+	}
+	fprintf(out, "%s\n", rule);
+	rc = 0;
+out:
+	hmap_release(&index);
+	free(traces);
+	return rc;
+}
+
+static int folded_node(FILE *out, const struct calltree *t, uint32_t i, char **path,
+		       size_t *len, size_t *cap)
+{
+	const struct cnode *n = &t->nodes[i];
+	size_t at = *len;
+
+	if (i) {
+		const char *name = stackset_name(t->ss, n->name);
+		size_t need = at + strlen(name) + 2;
+		if (need > *cap) {
+			char *np = realloc(*path, need * 2);
+			if (!np)
+				return cp_error("out of memory");
+			*path = np;
+			*cap = need * 2;
+		}
+		*len += sprintf(*path + at, "%s%s", at ? ";" : "", name);
+		if (n->self)
+			fprintf(out, "%s %lld\n", *path, (long long)n->self);
+	}
+	for (uint32_t k = n->first_child; k; k = t->nodes[k].next_sibling)
+		if (folded_node(out, t, k, path, len, cap) < 0)
+			return -1;
+	*len = at;
+	return 0;
+}
+
+int render_folded(FILE *out, const struct stackset *ss)
+{
+	struct calltree t;
+	char *path = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (calltree_init(&t, ss) < 0)
+		return -1;
+	rc = folded_node(out, &t, 0, &path, &len, &cap);
+	free(path);
+	calltree_release(&t);
+	return rc;
+}

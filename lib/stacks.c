@@ -1,0 +1,318 @@
+/* From samples to named, filtered stacks and the call tree; see stacks.h. */
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "grow.h"
+#include "stacks.h"
+
+const char *stackset_name(const struct stackset *ss, uint32_t id)
+{
+	if (id < ss->p->nstrings)
+		return ss->p->strings[id];
+	if (id - ss->p->nstrings < ss->nsynth)
+		return ss->synth[id - ss->p->nstrings];
+	return "";
+}
+
+struct synth_key {
+	const struct stackset *ss;
+	const char *s;
+};
+
+static int synth_eq(void *ctx, uint32_t idx)
+{
+	struct synth_key *k = ctx;
+
+	return strcmp(k->ss->synth[idx], k->s) == 0;
+}
+
+/* The name id of a frame without symbols: "module+0xoffset", or the bare address. */
+static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
+{
+	const struct profile *p = ss->p;
+	char buf[512];
+	struct synth_key k = { ss, buf };
+	uint64_t h;
+	int64_t i;
+
+	if (l->mapping_id && l->mapping_id <= p->nmappings) {
+		const struct pf_mapping *m = &p->mappings[l->mapping_id - 1];
+		const char *file = profile_str(p, m->filename), *base = strrchr(file, '/');
+		uint64_t off = l->address - m->memory_start + m->file_offset;
+		base = base ? base + 1 : file;
+		if (*base && l->address >= m->memory_start)
+			snprintf(buf, sizeof(buf), "%s+0x%llx", base, (unsigned long long)off);
+		else
+			snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)l->address);
+	} else {
+		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)l->address);
+	}
+	h = hash_bytes(HASH_SEED, buf, strlen(buf));
+	i = hmap_find(&ss->synth_index, h, synth_eq, &k);
+	if (i >= 0)
+		return p->nstrings + i;
+	if (CP_GROW(ss->synth, ss->synth_cap, ss->nsynth + 1) < 0)
+		return -1;
+	ss->synth[ss->nsynth] = strdup(buf);
+	if (!ss->synth[ss->nsynth] || hmap_insert(&ss->synth_index, h, ss->nsynth) < 0) {
+		free(ss->synth[ss->nsynth]);
+		return cp_error("out of memory");
+	}
+	return p->nstrings + ss->nsynth++;
+}
+
+static int compile(regex_t *re, const char *pattern, const char *what)
+{
+	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
+
+	if (rc) {
+		char msg[256];
+		regerror(rc, re, msg, sizeof(msg));
+		return cp_error("bad %s regular expression '%s': %s", what, pattern, msg);
+	}
+	return 0;
+}
+
+static int frame_matches(const struct stackset *ss, const struct frame *f, regex_t *re)
+{
+	return regexec(re, stackset_name(ss, f->name), 0, NULL, 0) == 0 ||
+	       (f->file && regexec(re, stackset_name(ss, f->file), 0, NULL, 0) == 0);
+}
+
+static int stack_matches(const struct stackset *ss, const struct stack *s, regex_t *re)
+{
+	for (size_t i = 0; i < s->nframes; i++)
+		if (frame_matches(ss, &s->frames[i], re))
+			return 1;
+	return 0;
+}
+
+/* Frames of one location, innermost first, appended at OUT. */
+static int location_frames(struct stackset *ss, const struct pf_location *l, struct frame *out)
+{
+	const struct profile *p = ss->p;
+	size_t n = 0;
+
+	for (size_t j = 0; j < l->nlines; j++) {
+		const struct pf_line *ln = &l->lines[j];
+		const struct pf_function *f;
+		if (!ln->function_id || ln->function_id > p->nfunctions)
+			continue;
+		f = &p->functions[ln->function_id - 1];
+		out[n].name = f->name ? f->name : f->system_name;
+		out[n].file = f->filename;
+		out[n].line = ln->line;
+		out[n].start_line = f->start_line;
+		if (out[n].name)
+			n++;
+	}
+	if (!n) {
+		int64_t id = synth_name(ss, l);
+		if (id < 0)
+			return -1;
+		out[0].name = id;
+		out[0].file = 0;
+		out[0].line = 0;
+		out[0].start_line = 0;
+		n = 1;
+	}
+	return n;
+}
+
+int stackset_init(struct stackset *ss, const struct profile *p, int si,
+		  const struct stack_filter *filter)
+{
+	regex_t focus, ignore;
+	int has_focus = filter && filter->focus, has_ignore = filter && filter->ignore;
+	size_t nframes = 0, used = 0;
+
+	memset(ss, 0, sizeof(*ss));
+	ss->p = p;
+	ss->si = si;
+	hmap_init(&ss->synth_index);
+	if (has_focus && compile(&focus, filter->focus, "--focus") < 0)
+		return -1;
+	if (has_ignore && compile(&ignore, filter->ignore, "--ignore") < 0) {
+		if (has_focus)
+			regfree(&focus);
+		return -1;
+	}
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct pf_sample *s = &p->samples[i];
+		for (size_t j = 0; j < s->nlocs; j++) {
+			const struct pf_location *l = &p->locations[s->locs[j] - 1];
+			nframes += l->nlines ? l->nlines : 1;
+		}
+	}
+	ss->arena = malloc((nframes + 1) * sizeof(*ss->arena));
+	ss->stacks = malloc((p->nsamples + 1) * sizeof(*ss->stacks));
+	if (!ss->arena || !ss->stacks) {
+		cp_error("out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct pf_sample *s = &p->samples[i];
+		struct stack *st = &ss->stacks[ss->nstacks];
+		ss->total_all += s->values[si];
+		st->sample = s;
+		st->value = s->values[si];
+		st->frames = ss->arena + used;
+		st->nframes = 0;
+		for (size_t j = 0; j < s->nlocs; j++) {
+			int n = location_frames(ss, &p->locations[s->locs[j] - 1],
+						st->frames + st->nframes);
+			if (n < 0)
+				goto fail;
+			st->nframes += n;
+		}
+		if (st->value == 0 || (has_focus && !stack_matches(ss, st, &focus)) ||
+		    (has_ignore && stack_matches(ss, st, &ignore)))
+			continue;
+		used += st->nframes;
+		ss->total += st->value;
+		ss->nstacks++;
+	}
+	ss->nnames = p->nstrings + ss->nsynth;
+	if (has_focus)
+		regfree(&focus);
+	if (has_ignore)
+		regfree(&ignore);
+	return 0;
+fail:
+	if (has_focus)
+		regfree(&focus);
+	if (has_ignore)
+		regfree(&ignore);
+	stackset_release(ss);
+	return -1;
+}
+
+void stackset_release(struct stackset *ss)
+{
+	for (size_t i = 0; i < ss->nsynth; i++)
+		free(ss->synth[i]);
+	free(ss->synth);
+	free(ss->stacks);
+	free(ss->arena);
+	hmap_release(&ss->synth_index);
+	memset(ss, 0, sizeof(*ss));
+}
+
+struct child_key {
+	const struct calltree *t;
+	uint32_t parent, name;
+};
+
+static int child_eq(void *ctx, uint32_t idx)
+{
+	struct child_key *k = ctx;
+	const struct cnode *n = &k->t->nodes[idx];
+
+	return n->parent == k->parent && n->name == k->name;
+}
+
+static int64_t child(struct calltree *t, uint32_t parent, const struct frame *f)
+{
+	struct child_key k = { t, parent, f->name };
+	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &parent, sizeof(parent)), &f->name,
+				sizeof(f->name));
+	int64_t i = hmap_find(&t->index, h, child_eq, &k);
+	struct cnode *n, *pn;
+
+	if (i >= 0)
+		return i;
+	if (CP_GROW(t->nodes, t->cap, t->nnodes + 1) < 0 ||
+	    hmap_insert(&t->index, h, t->nnodes) < 0)
+		return -1;
+	n = &t->nodes[t->nnodes];
+	memset(n, 0, sizeof(*n));
+	n->name = f->name;
+	n->file = f->file;
+	n->line = f->line;
+	n->start_line = f->start_line;
+	n->parent = parent;
+	pn = &t->nodes[parent];
+	n->depth = pn->depth + 1;
+	if (n->depth > t->max_depth)
+		t->max_depth = n->depth;
+	if (!pn->first_child)
+		pn->first_child = t->nnodes;
+	else
+		t->nodes[pn->last_child].next_sibling = t->nnodes;
+	pn->last_child = t->nnodes;
+	return t->nnodes++;
+}
+
+int calltree_init(struct calltree *t, const struct stackset *ss)
+{
+	memset(t, 0, sizeof(*t));
+	t->ss = ss;
+	hmap_init(&t->index);
+	if (CP_GROW(t->nodes, t->cap, 1) < 0)
+		return -1;
+	memset(&t->nodes[0], 0, sizeof(t->nodes[0]));
+	t->nnodes = 1;
+	for (size_t i = 0; i < ss->nstacks; i++) {
+		const struct stack *s = &ss->stacks[i];
+		uint32_t at = 0;
+		t->nodes[0].total += s->value;
+		for (size_t j = s->nframes; j-- > 0;) {
+			int64_t c = child(t, at, &s->frames[j]);
+			if (c < 0) {
+				calltree_release(t);
+				return -1;
+			}
+			at = c;
+			t->nodes[at].total += s->value;
+		}
+		t->nodes[at].self += s->value;
+	}
+	return 0;
+}
+
+void calltree_release(struct calltree *t)
+{
+	free(t->nodes);
+	hmap_release(&t->index);
+	memset(t, 0, sizeof(*t));
+}
+
+static int by_total(const void *a, const void *b, void *ctx)
+{
+	const struct calltree *sort_tree = ctx;
+	const struct cnode *x = &sort_tree->nodes[*(const uint32_t *)a];
+	const struct cnode *y = &sort_tree->nodes[*(const uint32_t *)b];
+	int64_t ax = x->total < 0 ? -x->total : x->total, ay = y->total < 0 ? -y->total : y->total;
+
+	if (ax != ay)
+		return ax > ay ? -1 : 1;
+	return strcmp(stackset_name(sort_tree->ss, x->name), stackset_name(sort_tree->ss, y->name));
+}
+
+void calltree_sort(struct calltree *t)
+{
+	uint32_t *kids = NULL;
+	size_t cap = 0;
+
+	for (size_t i = 0; i < t->nnodes; i++) {
+		size_t n = 0;
+		for (uint32_t c = t->nodes[i].first_child; c; c = t->nodes[c].next_sibling) {
+			if (CP_GROW(kids, cap, n + 1) < 0)
+				goto out;
+			kids[n++] = c;
+		}
+		if (n < 2)
+			continue;
+		qsort_r(kids, n, sizeof(*kids), by_total, t);
+		t->nodes[i].first_child = kids[0];
+		for (size_t j = 0; j + 1 < n; j++)
+			t->nodes[kids[j]].next_sibling = kids[j + 1];
+		t->nodes[kids[n - 1]].next_sibling = 0;
+		t->nodes[i].last_child = kids[n - 1];
+	}
+out:
+	free(kids);
+}

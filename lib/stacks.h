@@ -1,0 +1,82 @@
+/* Stacks as the views see them: a profile's samples at one sample index, after
+ * --focus and --ignore, each location expanded into its inlined frames and
+ * each frame named by function (or module+offset where there are no symbols),
+ * and the call tree built from them. Every renderer reads from here. */
+#ifndef CPROF_STACKS_H
+#define CPROF_STACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmap.h"
+#include "profile.h"
+
+struct frame {
+	uint32_t name; /* name id: see stackset_name() */
+	uint32_t file; /* name id of the source file, 0 if unknown */
+	int32_t line; /* 0 if unknown */
+	int32_t start_line; /* the function's first line, 0 if unknown */
+};
+
+struct stack {
+	const struct pf_sample *sample;
+	struct frame *frames; /* leaf first */
+	size_t nframes;
+	int64_t value;
+};
+
+struct stackset {
+	const struct profile *p;
+	int si; /* sample index */
+	struct stack *stacks;
+	size_t nstacks;
+	int64_t total; /* sum of the kept stacks' values */
+	int64_t total_all; /* sum over all samples, before filtering */
+	size_t nnames; /* name ids are < nnames */
+	struct frame *arena;
+	char **synth; /* names made for frames without symbols, ids from p->nstrings */
+	size_t nsynth, synth_cap;
+	struct hmap synth_index;
+};
+
+struct stack_filter {
+	const char *focus;  /* keep samples with a frame whose name or file matches; NULL: all */
+	const char *ignore; /* drop samples with such a frame; NULL: none */
+};
+
+/* Build SS from P at sample index SI with FILTER (may be NULL). Returns 0, or
+ * -1 with an error (a bad regular expression, out of memory). */
+int stackset_init(struct stackset *ss, const struct profile *p, int si,
+		  const struct stack_filter *filter);
+void stackset_release(struct stackset *ss);
+
+/* The text of name id ID (a function name, a file name or a synthesized name). */
+const char *stackset_name(const struct stackset *ss, uint32_t id);
+
+/* The call tree: node 0 is the root (no frame); children in first-seen order. */
+struct cnode {
+	uint32_t name, file;
+	int32_t line; /* the line of this function's first frame seen here */
+	int32_t start_line;
+	int64_t total; /* this node and everything it called */
+	int64_t self;
+	uint32_t parent, first_child, last_child, next_sibling; /* 0: none (the root is never a child) */
+	uint32_t depth;
+};
+
+struct calltree {
+	const struct stackset *ss;
+	struct cnode *nodes;
+	size_t nnodes, cap;
+	struct hmap index;
+	uint32_t max_depth;
+};
+
+/* Build the root-first call tree of SS. Returns 0 or -1. */
+int calltree_init(struct calltree *t, const struct stackset *ss);
+void calltree_release(struct calltree *t);
+
+/* Sort every node's children by total, largest first (names break ties). */
+void calltree_sort(struct calltree *t);
+
+#endif

@@ -1,0 +1,70 @@
+/* pprof-style formatting of values and shares; see units.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "units.h"
+
+static char *scaled(char *buf, size_t n, double v, const char *suffix)
+{
+	size_t len;
+
+	snprintf(buf, n, "%.2f", v);
+	len = strlen(buf);
+	if (len > 3 && strcmp(buf + len - 3, ".00") == 0)
+		buf[len - 3] = '\0';
+	len = strlen(buf);
+	snprintf(buf + len, n > len ? n - len : 0, "%s", suffix);
+	return buf;
+}
+
+char *units_format(char *buf, size_t n, int64_t v, const char *unit)
+{
+	double a = fabs((double)v);
+
+	if (v == 0) {
+		snprintf(buf, n, "0");
+		return buf;
+	}
+	if (strcmp(unit, "nanoseconds") == 0) {
+		if (a >= 1e9)
+			return scaled(buf, n, v / 1e9, "s");
+		if (a >= 1e6)
+			return scaled(buf, n, v / 1e6, "ms");
+		if (a >= 1e3)
+			return scaled(buf, n, v / 1e3, "us");
+		return scaled(buf, n, v, "ns");
+	}
+	if (strcmp(unit, "microseconds") == 0)
+		return units_format(buf, n, v * 1000, "nanoseconds");
+	if (strcmp(unit, "milliseconds") == 0)
+		return units_format(buf, n, v * 1000000, "nanoseconds");
+	if (strcmp(unit, "bytes") == 0) {
+		static const char *const sfx[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+		size_t i = 0;
+		double x = v;
+		while (fabs(x) >= 1024 && i + 1 < sizeof(sfx) / sizeof(*sfx)) {
+			x /= 1024;
+			i++;
+		}
+		return scaled(buf, n, x, sfx[i]);
+	}
+	snprintf(buf, n, "%lld", (long long)v);
+	return buf;
+}
+
+char *units_percent(char *buf, size_t n, int64_t v, int64_t total)
+{
+	double r = total ? (double)v / (double)total * 100 : 0;
+
+	if (fabs(r) >= 99.95 && fabs(r) <= 100.05)
+		snprintf(buf, n, "%s100%%", r < 0 ? "-" : "");
+	else if (r == 0)
+		snprintf(buf, n, "0%%");
+	else if (fabs(r) >= 1)
+		snprintf(buf, n, "%.2f%%", r);
+	else
+		snprintf(buf, n, "%.2g%%", r);
+	return buf;
+}

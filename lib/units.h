@@ -1,0 +1,14 @@
+/* Values with units, formatted as pprof prints them (1.25s, 30ms, 1.50MB, 42). */
+#ifndef CPROF_UNITS_H
+#define CPROF_UNITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Format V, measured in UNIT ("nanoseconds", "bytes", "count", ...), into BUF. */
+char *units_format(char *buf, size_t n, int64_t v, const char *unit);
+
+/* Format a share as pprof does: "12.34%" (or "100%" / "0%" exactly). */
+char *units_percent(char *buf, size_t n, int64_t v, int64_t total);
+
+#endif
