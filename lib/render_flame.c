@@ -83,7 +83,7 @@ int render_flame(FILE *out, const struct stackset *ss, int width, double min_per
 	calltree_sort(&t);
 	if (f.width < 40)
 		f.width = 40;
-	f.bar = f.width / 2;
+	f.bar = f.width * 2 / 5;
 	node(&f, 0, 0);
 	calltree_release(&t);
 	return 0;

@@ -1,0 +1,62 @@
+# Shared by the shell tests: a private temporary directory, assertions that
+# say what they expected, and the cprof binary under test ($CPROF).
+set -eu
+: "${CPROF:?set CPROF to the cprof binary}"
+: "${top_srcdir:?set top_srcdir to the source tree}"
+FIXTURES=$top_srcdir/tests/fixtures
+T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+failures=0
+checks=0
+
+fail() {
+	failures=$((failures + 1))
+	echo "FAIL: $*" >&2
+}
+
+ok() {
+	checks=$((checks + 1))
+}
+
+# expect_exit CODE CMD...: run CMD, keep stdout in $T/out and stderr in $T/err.
+expect_exit() {
+	want=$1
+	shift
+	set +e
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	set -e
+	ok
+	if [ "$got" != "$want" ]; then
+		fail "exit $got, expected $want: $*"
+		sed 's/^/  stderr: /' "$T/err" >&2
+	fi
+}
+
+# expect_grep PATTERN FILE: FILE has a line matching the extended regex.
+expect_grep() {
+	ok
+	grep -Eq -- "$1" "$2" || { fail "no line matching '$1' in $2:"; sed 's/^/  | /' "$2" | head -20 >&2; }
+}
+
+expect_no_grep() {
+	ok
+	! grep -Eq -- "$1" "$2" || { fail "unexpected line matching '$1' in $2"; grep -E -- "$1" "$2" | head -5 >&2; }
+}
+
+# expect_lines N FILE
+expect_lines() {
+	ok
+	n=$(wc -l <"$2")
+	[ "$n" -eq "$1" ] || { fail "$2 has $n lines, expected $1:"; sed 's/^/  | /' "$2" | head -20 >&2; }
+}
+
+expect_eq() {
+	ok
+	[ "$1" = "$2" ] || fail "${3:-values differ}: '$1' != '$2'"
+}
+
+finish() {
+	echo "$(basename "$0"): $checks checks, $failures failed"
+	[ "$failures" -eq 0 ]
+}

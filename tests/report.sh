@@ -1,0 +1,100 @@
+#!/bin/sh
+# `cprof report`'s views over the bundled Go profiles: each view's content,
+# the options that shape it, and agreement between the views' totals.
+. "$top_srcdir/tests/lib.sh"
+
+cpu=$FIXTURES/go-cpu.pb.gz
+heap=$FIXTURES/go-heap.pb.gz
+
+# --top, the default: pprof's columns, the hottest function first.
+expect_exit 0 "$CPROF" report "$cpu"
+expect_grep '^Type: cpu$' "$T/out"
+expect_grep '^ +flat +flat% +sum% +cum +cum%$' "$T/out"
+expect_eq "$(grep -A1 ' flat%' "$T/out" | tail -n 1 | awk '{print $6}')" main.hotA "hottest function"
+expect_grep '^ +660ms +43\.71% +43\.71% +830ms +54\.97%  main\.hotA \(.*genprof\.go\)$' "$T/out"
+rows() { awk '/ flat%/ {on = 1; next} on' "$1" | wc -l; }
+expect_eq "$(rows "$T/out")" 10 "rows shown by default"
+"$CPROF" report --top 3 "$cpu" >"$T/top3"
+expect_eq "$(rows "$T/top3")" 3 "rows with --top 3"
+expect_grep '\(3 of 32 functions shown\)' "$T/top3"
+"$CPROF" report --top 0 "$cpu" >"$T/all"
+expect_eq "$(rows "$T/all")" 32 "rows with --top 0"
+# Reading standard input gives the same.
+"$CPROF" report --top 0 - <"$cpu" >"$T/stdin"
+expect_eq "$(grep -v '^File' "$T/stdin")" "$(grep -v '^File' "$T/all")" "report of stdin"
+
+# --sample-index by name and by number; the heap profile's default is its last type.
+expect_exit 0 "$CPROF" report "$heap"
+expect_grep '^Type: inuse_space$' "$T/out"
+expect_grep '  main\.allocLarge ' "$T/out"
+expect_exit 0 "$CPROF" report --sample-index alloc_objects "$heap"
+expect_grep '^Type: alloc_objects$' "$T/out"
+expect_exit 0 "$CPROF" report --sample-index 0 "$cpu"
+expect_grep '^Type: samples$' "$T/out"
+expect_grep '^ +66 +43\.71% ' "$T/out"
+
+# --focus keeps the stacks through a match, --ignore drops them; shares stay
+# shares of the whole profile.
+expect_exit 0 "$CPROF" report --top 0 --focus '^main\.hotB$' "$cpu"
+expect_grep 'Active filters: focus=\^main\\.hotB\$' "$T/out"
+expect_grep '  main\.hotB ' "$T/out"
+expect_no_grep '  main\.hotA ' "$T/out"
+expect_grep 'of 1\.51s total' "$T/out"
+expect_exit 0 "$CPROF" report --top 0 --ignore 'main\.stageA' "$cpu"
+expect_no_grep '  main\.hotA ' "$T/out"
+expect_grep '  main\.hotB ' "$T/out"
+
+# --folded: one line per distinct stack, root first, counts adding up to the total.
+expect_exit 0 "$CPROF" report --folded --sample-index samples "$cpu"
+expect_grep '^main\.worker;.*;main\.hotA [0-9]+$' "$T/out"
+expect_eq "$(awk '{s += $NF} END {print s}' "$T/out")" 151 "sum of folded counts"
+expect_eq "$(cut -d' ' -f1 "$T/out" | sort | uniq -d | wc -l)" 0 "repeated folded stacks"
+
+# --tree: callers above their callees, indented by depth.
+expect_exit 0 "$CPROF" report --tree "$cpu"
+expect_grep '^ +1\.51s +100% +0  main\.worker' "$T/out"
+expect_grep '^ +830ms +54\.97% +0 {10}main\.stageA \(' "$T/out"
+expect_grep '^ +830ms +54\.97% +660ms {14}main\.hotA \(' "$T/out"
+
+# --traces: stacks leaf first with labels, largest first.
+expect_exit 0 "$CPROF" report --traces "$cpu"
+expect_grep '^-----------\+-----' "$T/out"
+expect_grep '^ +worker: +[a-z]+$' "$T/out"
+expect_grep '^ +[0-9.]+m?s +main\.hotA \(.*genprof\.go:[0-9]+\)$' "$T/out"
+
+# --flame: no line wider than --width, bars in proportion, pruning by --min-percent.
+expect_exit 0 "$CPROF" report --flame --width 80 "$cpu"
+wide=$(sed -n '/100%/,$p' "$T/out" | while IFS= read -r line; do
+	printf '%s' "$line" | LC_ALL=C.UTF-8 wc -m
+done | sort -n | tail -n 1)
+ok
+[ "$wide" -le 80 ] || fail "flame line of $wide columns with --width 80"
+expect_grep '^   100% █{32} main\.worker$' "$T/out"
+bar=$(grep ' main\.hotA$' "$T/out" | head -n 1 | grep -o '█' | wc -l)
+ok
+# hotA (under stageA) has 54.97% of the total: 17 or 18 full cells of 32.
+[ "$bar" -ge 17 ] && [ "$bar" -le 18 ] || fail "hotA bar of $bar cells, expected 17-18"
+expect_exit 0 "$CPROF" report --flame --width 80 --min-percent 20 "$cpu"
+expect_grep ' main\.hotB$' "$T/out"
+expect_no_grep ' main\.hotC$' "$T/out"
+
+# Views combine, in a fixed order.
+expect_exit 0 "$CPROF" report --top 1 --flame --folded "$cpu"
+expect_grep '^main\.worker;' "$T/out"
+expect_grep ' flat%' "$T/out"
+
+# --svg: a whole SVG with a hover title per frame, written atomically.
+expect_exit 0 "$CPROF" report --svg "$T/flame.svg" "$cpu"
+expect_lines 0 "$T/out"
+expect_grep '^cprof: wrote .*flame\.svg$' "$T/err"
+expect_grep '<svg' "$T/flame.svg"
+expect_grep '</svg>' "$T/flame.svg"
+expect_grep '<title>main\.hotA \(' "$T/flame.svg"
+expect_eq "$(ls "$T" | grep -c 'tmp')" 0 "temporary files left"
+if command -v python3 >/dev/null 2>&1; then
+	ok
+	python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$T/flame.svg" ||
+		fail "the SVG is not well-formed XML"
+fi
+
+finish

@@ -1,0 +1,254 @@
+/* Unit tests of the profile model, durations, units and the stack views. */
+#include <stdlib.h>
+
+#include "duration.h"
+#include "error.h"
+#include "profile.h"
+#include "render.h"
+#include "stacks.h"
+#include "test.h"
+#include "units.h"
+
+/* A location for function NAME (one line, or none when NAME is NULL). */
+static uint64_t loc(struct profile *p, const char *name, uint64_t addr)
+{
+	struct pf_line line = { 0, 10 };
+
+	if (!name)
+		return profile_add_location(p, 0, addr, NULL, 0, false);
+	line.function_id = profile_add_function(p, profile_intern(p, name), 0,
+						profile_intern(p, "x.c"), 3);
+	return profile_add_location(p, 0, addr, &line, 1, false);
+}
+
+static void test_interning(void)
+{
+	struct profile *p = profile_new();
+	int64_t a = profile_intern(p, "alpha"), b = profile_intern(p, "beta");
+
+	CHECK_STR(profile_str(p, 0), "");
+	CHECK(profile_intern(p, "") == 0);
+	CHECK(a > 0 && b > 0 && a != b);
+	CHECK(profile_intern(p, "alpha") == a);
+	CHECK(profile_intern_n(p, "alphabet", 5) == a);
+	CHECK_STR(profile_str(p, 9999), "");
+	CHECK(profile_add_function(p, a, 0, b, 1) == profile_add_function(p, a, 0, b, 1));
+	CHECK(profile_add_function(p, a, 0, b, 1) != profile_add_function(p, a, 0, b, 2));
+	CHECK(loc(p, "f", 0x10) == loc(p, "f", 0x10));
+	CHECK(loc(p, "f", 0x10) != loc(p, "f", 0x20));
+	CHECK(p->nfunctions == 3 && p->nlocations == 2);
+	profile_free(p);
+}
+
+static void test_merging(void)
+{
+	struct profile *p = profile_new();
+	uint64_t s1[2], s2[2];
+	int64_t v[2] = { 1, 10 };
+	struct pf_label lab = { profile_intern(p, "thread"), profile_intern(p, "main"), 0, 0 };
+
+	CHECK(profile_add_sample_type(p, "samples", "count") == 0);
+	CHECK(profile_add_sample_type(p, "cpu", "nanoseconds") == 0);
+	s1[0] = loc(p, "leaf", 1);
+	s1[1] = loc(p, "root", 2);
+	s2[0] = loc(p, "other", 3);
+	s2[1] = s1[1];
+	for (int i = 0; i < 5; i++)
+		CHECK(profile_add_sample(p, s1, 2, v, NULL, 0) == 0);
+	CHECK(profile_add_sample(p, s2, 2, v, NULL, 0) == 0);
+	CHECK(profile_add_sample(p, s1, 2, v, &lab, 1) == 0);
+	CHECK(profile_add_sample(p, s1, 1, v, NULL, 0) == 0);
+	CHECK(p->nsamples == 4);
+	CHECK(p->samples[0].values[0] == 5 && p->samples[0].values[1] == 50);
+	CHECK(profile_total(p, 1) == 80);
+	CHECK(profile_add_sample_type(p, "late", "count") < 0);
+
+	CHECK(profile_sample_index(p, NULL) == 1);
+	CHECK(profile_sample_index(p, "samples") == 0);
+	CHECK(profile_sample_index(p, "1") == 1);
+	CHECK(profile_sample_index(p, "bogus") < 0);
+	CHECK(strstr(cp_errmsg(), "samples, cpu") != NULL);
+	CHECK(profile_sample_index(p, "2") < 0);
+	p->default_sample_type = profile_intern(p, "samples");
+	CHECK(profile_sample_index(p, NULL) == 0);
+	profile_free(p);
+}
+
+/* A million samples over 10,000 distinct stacks merge into 10,000 samples. */
+static void test_many_samples(void)
+{
+	struct profile *p = profile_new();
+	uint64_t stack[8];
+	int64_t v = 1;
+	char name[32];
+	uint64_t ids[100];
+
+	profile_add_sample_type(p, "samples", "count");
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "fn%d", i);
+		ids[i] = loc(p, name, i);
+	}
+	for (int i = 0; i < 1000000; i++) {
+		int k = i % 10000;
+		for (int j = 0; j < 8; j++)
+			stack[j] = ids[(k * (j + 3) + j * 7) % 100];
+		stack[0] = ids[k % 100];
+		stack[1] = ids[k / 100];
+		if (profile_add_sample(p, stack, 8, &v, NULL, 0) < 0)
+			break;
+	}
+	CHECK(p->nsamples == 10000);
+	CHECK(profile_total(p, 0) == 1000000);
+	profile_free(p);
+}
+
+static void test_durations(void)
+{
+	int64_t ns = 0;
+
+	CHECK(duration_parse("500ms", &ns) == 0 && ns == 500000000);
+	CHECK(duration_parse("30s", &ns) == 0 && ns == 30000000000LL);
+	CHECK(duration_parse("5m", &ns) == 0 && ns == 300000000000LL);
+	CHECK(duration_parse("1h", &ns) == 0 && ns == 3600000000000LL);
+	CHECK(duration_parse("12", &ns) == 0 && ns == 12000000000LL);
+	CHECK(duration_parse("1.5s", &ns) == 0 && ns == 1500000000);
+	CHECK(duration_parse("250us", &ns) == 0 && ns == 250000);
+	CHECK(duration_parse("", &ns) < 0);
+	CHECK(duration_parse("0", &ns) < 0);
+	CHECK(duration_parse("-1s", &ns) < 0);
+	CHECK(duration_parse("5 s", &ns) < 0);
+	CHECK(duration_parse("5x", &ns) < 0);
+	CHECK(duration_parse("s", &ns) < 0);
+	CHECK(duration_parse(".", &ns) < 0);
+	CHECK(duration_parse("99999999999999999999999h", &ns) < 0);
+	CHECK(strstr(cp_errmsg(), "bad duration") != NULL);
+}
+
+static void test_units(void)
+{
+	char b[32];
+
+	CHECK_STR(units_format(b, sizeof(b), 1230000000, "nanoseconds"), "1.23s");
+	CHECK_STR(units_format(b, sizeof(b), 10000000, "nanoseconds"), "10ms");
+	CHECK_STR(units_format(b, sizeof(b), 0, "nanoseconds"), "0");
+	CHECK_STR(units_format(b, sizeof(b), 1536, "bytes"), "1.50kB");
+	CHECK_STR(units_format(b, sizeof(b), 42, "count"), "42");
+	CHECK_STR(units_format(b, sizeof(b), -2000000000, "nanoseconds"), "-2s");
+	CHECK_STR(units_percent(b, sizeof(b), 1, 3), "33.33%");
+	CHECK_STR(units_percent(b, sizeof(b), 3, 3), "100%");
+	CHECK_STR(units_percent(b, sizeof(b), 0, 3), "0%");
+	CHECK_STR(units_percent(b, sizeof(b), 1, 1000), "0.1%");
+}
+
+/* main -> work -> {hot x3, cold x1}; main -> unknown address x1. */
+static struct profile *tree_profile(void)
+{
+	struct profile *p = profile_new();
+	uint64_t hot[3] = { loc(p, "hot", 1), loc(p, "work", 2), loc(p, "main", 3) };
+	uint64_t cold[3] = { loc(p, "cold", 4), hot[1], hot[2] };
+	uint64_t unk[2] = { loc(p, NULL, 0x1234), hot[2] };
+	int64_t v = 1;
+
+	profile_add_sample_type(p, "samples", "count");
+	for (int i = 0; i < 3; i++)
+		profile_add_sample(p, hot, 3, &v, NULL, 0);
+	profile_add_sample(p, cold, 3, &v, NULL, 0);
+	profile_add_sample(p, unk, 2, &v, NULL, 0);
+	return p;
+}
+
+static void test_stacks(void)
+{
+	struct profile *p = tree_profile();
+	struct stackset ss;
+	struct calltree t;
+	struct stack_filter focus = { "cold", NULL }, ignore = { NULL, "^work$" };
+
+	CHECK(stackset_init(&ss, p, 0, NULL) == 0);
+	CHECK(ss.nstacks == 3 && ss.total == 5 && ss.total_all == 5);
+	CHECK_STR(stackset_name(&ss, ss.stacks[2].frames[0].name), "0x1234");
+	CHECK(calltree_init(&t, &ss) == 0);
+	calltree_sort(&t);
+	CHECK(t.nodes[0].total == 5);
+	{
+		const struct cnode *main_ = &t.nodes[t.nodes[0].first_child];
+		const struct cnode *work = &t.nodes[main_->first_child];
+		const struct cnode *hot = &t.nodes[work->first_child];
+		CHECK_STR(stackset_name(&ss, main_->name), "main");
+		CHECK(main_->total == 5 && main_->self == 0);
+		CHECK_STR(stackset_name(&ss, work->name), "work");
+		CHECK(work->total == 4);
+		CHECK_STR(stackset_name(&ss, hot->name), "hot");
+		CHECK(hot->total == 3 && hot->self == 3);
+		CHECK(t.max_depth == 3);
+	}
+	calltree_release(&t);
+	stackset_release(&ss);
+
+	CHECK(stackset_init(&ss, p, 0, &focus) == 0);
+	CHECK(ss.nstacks == 1 && ss.total == 1 && ss.total_all == 5);
+	stackset_release(&ss);
+	CHECK(stackset_init(&ss, p, 0, &ignore) == 0);
+	CHECK(ss.nstacks == 1 && ss.total == 1);
+	stackset_release(&ss);
+	focus.focus = "(";
+	CHECK(stackset_init(&ss, p, 0, &focus) < 0);
+	profile_free(p);
+}
+
+/* Render VIEW of the tree profile into a string. */
+static char *render(int view)
+{
+	struct profile *p = tree_profile();
+	struct stackset ss;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	stackset_init(&ss, p, 0, NULL);
+	switch (view) {
+	case 0: render_top(f, &ss, 0); break;
+	case 1: render_folded(f, &ss); break;
+	case 2: render_flame(f, &ss, 80, 0); break;
+	case 3: render_tree(f, &ss, 30); break;
+	case 4: render_svg(f, &ss, "t<&>"); break;
+	}
+	fclose(f);
+	stackset_release(&ss);
+	profile_free(p);
+	return buf;
+}
+
+static void test_renderers(void)
+{
+	char *top = render(0), *folded = render(1), *flame = render(2), *tree = render(3);
+	char *svg = render(4);
+
+	CHECK(strstr(top, "Showing nodes accounting for 5, 100% of 5 total") != NULL);
+	CHECK(strstr(top, "         3  60.00%  60.00%          3  60.00%  hot (x.c:3)\n") != NULL);
+	CHECK(strstr(top, "         0      0%    100%          5    100%  main (x.c:3)\n") != NULL);
+	CHECK(strstr(folded, "main;work;hot 3\n") != NULL);
+	CHECK(strstr(folded, "main;work;cold 1\n") != NULL);
+	CHECK(strstr(folded, "main;0x1234 1\n") != NULL);
+	CHECK(strstr(flame, " 60.00% ") != NULL && strstr(flame, "  hot\n") != NULL);
+	CHECK(strstr(tree, "work") != NULL && strstr(tree, "cold") == NULL);
+	CHECK(strstr(svg, "<svg") != NULL && strstr(svg, "</svg>") != NULL);
+	CHECK(strstr(svg, "t&lt;&amp;&gt;") != NULL && strstr(svg, "t<&>") == NULL);
+	free(top);
+	free(folded);
+	free(flame);
+	free(tree);
+	free(svg);
+}
+
+int main(void)
+{
+	test_interning();
+	test_merging();
+	test_many_samples();
+	test_durations();
+	test_units();
+	test_stacks();
+	test_renderers();
+	return test_done("test-model");
+}
