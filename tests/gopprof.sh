@@ -1,0 +1,273 @@
+#!/bin/sh
+# Check that cprof reads profiles written by Go's runtime/pprof the same way
+# `go tool pprof` does. For a fresh CPU profile, a fresh heap profile (made by
+# tests/go/genprof.go) and the checked-in fixtures tests/fixtures/go-*.pb.gz:
+#
+#  - `cprof report --top 0` against `go tool pprof -top`: every function pprof
+#    lists must be listed by cprof with flat% and cum% within 0.1 points, the
+#    functions with nonzero flat must be the same, and so must the first
+#    (top by flat) function;
+#  - the counts of `cprof report --folded` must add up to the profile's total
+#    for that sample type (summed from `go tool pprof -raw`).
+#
+# Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
+set -eu
+
+: "${CPROF:?CPROF must name the cprof binary}"
+: "${top_srcdir:?top_srcdir must be set}"
+
+me=gopprof
+tol=0.1
+
+if ! command -v go >/dev/null 2>&1; then
+	echo "$me: SKIP: go is not installed"
+	exit 77
+fi
+if ! go tool pprof -h >/dev/null 2>&1; then
+	echo "$me: SKIP: 'go tool pprof' does not work"
+	exit 77
+fi
+
+if [ ! -x "$CPROF" ]; then
+	echo "$me: FAIL: CPROF=$CPROF is not an executable"
+	exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-gopprof.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT PIPE TERM
+
+# Go needs a writable build cache; use a private one if the default is not.
+gocache=$(go env GOCACHE 2>/dev/null || true)
+case $gocache in
+"" | off) gocache= ;;
+*) { mkdir -p "$gocache" && [ -w "$gocache" ]; } 2>/dev/null || gocache= ;;
+esac
+if [ -z "$gocache" ]; then
+	GOCACHE=$tmp/gocache
+	export GOCACHE
+fi
+
+failed=0
+fail() {
+	echo "$me: FAIL: $*"
+	failed=1
+}
+
+# Print the rows of a -top listing (pprof's or cprof's) as tab-separated
+# records: name, flat%, cum% range, flat is nonzero (0/1), original line. Names
+# lose cprof's " (file:line)" or " (file)" and pprof's " (inline)" and
+# " (partial-inline)". A name that pprof lists twice (inlined and not) is
+# merged: flat% is summed, and cum% is given as a range [max, sum]. The first
+# record is "#top", the first row.
+# Exits 1 if a row does not parse or there are no rows.
+# shellcheck disable=SC2016
+parse_top='
+BEGIN { OFS = "\t" }
+inrows {
+	if ($0 ~ /^[ \t]*$/) next
+	if (NF < 6 || $2 !~ /%$/ || $3 !~ /%$/ || $5 !~ /%$/) {
+		print "unparsable row in " FILENAME ": " $0 > "/dev/stderr"
+		bad = 1
+		next
+	}
+	name = $0
+	sub(/^[ \t]*[^ \t]+[ \t]+[^ \t]+[ \t]+[^ \t]+[ \t]+[^ \t]+[ \t]+[^ \t]+[ \t]+/, "", name)
+	sub(/ \([^()]*[\/.:][^()]*\)$/, "", name)
+	sub(/ \((partial-)?inline\)$/, "", name)
+	v = $1
+	sub(/^[-+]/, "", v)
+	sub(/[^0-9.].*$/, "", v)
+	nz = (v ~ /[1-9]/) ? 1 : 0
+	f = $2; sub(/%$/, "", f)
+	c = $5; sub(/%$/, "", c)
+	line = $0
+	gsub(/\t/, " ", line)
+	if (nrows++ == 0) print "#top", name, $1 " " $2, line
+	if (name in flat) {
+		dup[name] = 1
+		flat[name] += f
+		cumsum[name] += c
+		if (c + 0 > cummax[name]) cummax[name] = c + 0
+		nzf[name] = nzf[name] || nz
+		text[name] = text[name] " | " line
+	} else {
+		order[++n] = name
+		flat[name] = f + 0
+		cumsum[name] = c + 0
+		cummax[name] = c + 0
+		nzf[name] = nz
+		text[name] = line
+	}
+	next
+}
+/^[ \t]*flat[ \t]+flat%[ \t]+sum%[ \t]+cum[ \t]+cum%/ { inrows = 1 }
+END {
+	if (!inrows) { print "no header line in " FILENAME > "/dev/stderr"; exit 1 }
+	if (nrows == 0) { print "no rows in " FILENAME > "/dev/stderr"; exit 1 }
+	for (i = 1; i <= n; i++) {
+		k = order[i]
+		print k, flat[k], cummax[k], cumsum[k], nzf[k], text[k]
+	}
+	exit bad
+}'
+
+# Compare parsed pprof (first file) and cprof (second file) listings.
+# shellcheck disable=SC2016
+compare_top='
+BEGIN { FS = "\t"; eps = tol + 1e-9 }
+function abs(x) { return x < 0 ? -x : x }
+NR == FNR {
+	if ($1 == "#top") { ptop = $2; ptopv = $3; ptopl = $4; next }
+	pn[++np] = $1
+	pflat[$1] = $2; pmin[$1] = $3; pmax[$1] = $4; pnz[$1] = $5; pline[$1] = $6
+	next
+}
+{
+	if ($1 == "#top") { ctop = $2; ctopl = $4; next }
+	cflat[$1] = $2; ccum[$1] = $3; cnz[$1] = $5; cline[$1] = $6
+	cn[++nc] = $1
+}
+function mismatch(what, k) {
+	printf "  %s: %s\n    pprof: %s\n    cprof: %s\n", what, k, \
+		(k in pline) ? pline[k] : "(not listed)", \
+		(k in cline) ? cline[k] : "(not listed)"
+	bad++
+}
+END {
+	for (i = 1; i <= np; i++) {
+		k = pn[i]
+		if (!(k in cflat)) { mismatch("function missing from cprof", k); continue }
+		if (abs(cflat[k] - pflat[k]) > eps)
+			mismatch("flat% differs by more than " tol, k)
+		else if (ccum[k] < pmin[k] - eps || ccum[k] > pmax[k] + eps)
+			mismatch("cum% differs by more than " tol, k)
+	}
+	for (i = 1; i <= np; i++)
+		if (pnz[pn[i]] && !cnz[pn[i]])
+			mismatch("nonzero flat in pprof only", pn[i])
+	for (i = 1; i <= nc; i++)
+		if (cnz[cn[i]] && !pnz[cn[i]])
+			mismatch("nonzero flat in cprof only", cn[i])
+	if (ctop != ptop) {
+		# Accept a tie: pprof shows the same flat for both names.
+		split(pline[ctop], w, " ")
+		if (!(ctop in pline) || w[1] " " w[2] != ptopv) {
+			printf "  top function differs\n    pprof: %s\n    cprof: %s\n", ptopl, ctopl
+			bad++
+		}
+	}
+	exit bad ? 1 : 0
+}'
+
+# check_top LABEL FILE [SAMPLE_INDEX]
+check_top() {
+	label=$1 file=$2 idx=${3-}
+	out=$tmp/out
+	# cprof options in "$@", pprof options in $popts (no spaces in them).
+	if [ -n "$idx" ]; then
+		set -- --sample-index "$idx"
+		popts="-nodefraction=0 -sample_index=$idx"
+	else
+		set --
+		popts=-nodefraction=0
+	fi
+	if ! "$CPROF" report --top 0 "$@" "$file" >"$out.cprof" 2>"$out.cprof.err"; then
+		fail "$label: cprof report --top 0${1+ $*} failed:"
+		cat "$out.cprof.err"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	if ! go tool pprof -top -nodecount=100000 $popts "$file" \
+		>"$out.pprof" 2>"$out.pprof.err"; then
+		fail "$label: go tool pprof -top $popts failed:"
+		cat "$out.pprof.err"
+		return 0
+	fi
+	if ! awk "$parse_top" "$out.pprof" >"$out.pprof.tsv" 2>"$out.err"; then
+		fail "$label: cannot parse go tool pprof -top output:"
+		cat "$out.err" "$out.pprof"
+		return 0
+	fi
+	if ! awk "$parse_top" "$out.cprof" >"$out.cprof.tsv" 2>"$out.err"; then
+		fail "$label: cannot parse cprof report --top output:"
+		cat "$out.err" "$out.cprof"
+		return 0
+	fi
+	if awk -v tol="$tol" "$compare_top" "$out.pprof.tsv" "$out.cprof.tsv" \
+		>"$out.diff"; then
+		echo "$me: ok: $label: --top matches go tool pprof -top" \
+			"($(($(wc -l <"$out.pprof.tsv") - 1)) functions)"
+	else
+		fail "$label: cprof --top disagrees with go tool pprof -top:"
+		cat "$out.diff"
+	fi
+}
+
+# check_folded LABEL FILE SAMPLE_INDEX
+check_folded() {
+	label=$1 file=$2 idx=$3
+	out=$tmp/out
+	if ! go tool pprof -raw "$file" >"$out.raw" 2>"$out.raw.err"; then
+		fail "$label: go tool pprof -raw failed:"
+		cat "$out.raw.err"
+		return 0
+	fi
+	# Sum the column of sample type $idx over the samples of the -raw dump.
+	want=$(awk -v idx="$idx" '
+		/^Samples:/ { s = 1; getline; for (i = 1; i <= NF; i++) { t = $i; sub(/\/.*/, "", t); if (t == idx) col = i } ; next }
+		/^[^ ]/ { s = 0 }
+		s && col && /^ *-?[0-9]+( +-?[0-9]+)*: / {
+			split($0, part, ":"); split(part[1], v, " "); sum += v[col]; n++
+		}
+		END { if (!col || !n) exit 1; printf "%.0f\n", sum }' "$out.raw") || {
+		fail "$label: no sample type $idx or no samples in go tool pprof -raw output"
+		return 0
+	}
+	if ! "$CPROF" report --folded --sample-index "$idx" "$file" \
+		>"$out.folded" 2>"$out.folded.err"; then
+		fail "$label: cprof report --folded --sample-index $idx failed:"
+		cat "$out.folded.err"
+		return 0
+	fi
+	got=$(awk '
+		NF == 0 { next }
+		$NF !~ /^-?[0-9]+$/ { print "bad folded line: " $0 > "/dev/stderr"; bad = 1; next }
+		{ sum += $NF }
+		END { printf "%.0f\n", sum; exit bad }' "$out.folded" 2>"$out.folded.err") || {
+		fail "$label: cprof --folded output has lines without a count:"
+		head -n 5 "$out.folded.err"
+		return 0
+	}
+	if [ "$got" = "$want" ]; then
+		echo "$me: ok: $label: --folded $idx counts add up to $want"
+	else
+		fail "$label: cprof --folded $idx counts add up to $got," \
+			"go tool pprof -raw says $want"
+	fi
+}
+
+# Fresh profiles from this machine's Go.
+if ! (cd "$tmp" && go run "$top_srcdir/tests/go/genprof.go" \
+	-cpu "$tmp/cpu.pb.gz" -heap "$tmp/heap.pb.gz") >"$tmp/genprof.log" 2>&1; then
+	echo "$me: FAIL: go run tests/go/genprof.go failed:"
+	cat "$tmp/genprof.log"
+	exit 1
+fi
+
+check_top "fresh cpu" "$tmp/cpu.pb.gz"
+check_folded "fresh cpu" "$tmp/cpu.pb.gz" samples
+check_top "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
+check_folded "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
+check_top "fresh heap alloc_space" "$tmp/heap.pb.gz" alloc_space
+check_folded "fresh heap alloc_space" "$tmp/heap.pb.gz" alloc_space
+
+fx=$top_srcdir/tests/fixtures
+check_top "fixture go-cpu" "$fx/go-cpu.pb.gz"
+check_folded "fixture go-cpu" "$fx/go-cpu.pb.gz" samples
+check_top "fixture go-heap" "$fx/go-heap.pb.gz"
+check_folded "fixture go-heap" "$fx/go-heap.pb.gz" inuse_space
+check_top "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
+check_folded "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
+
+exit "$failed"
