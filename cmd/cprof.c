@@ -6,6 +6,7 @@
 #include "cmd.h"
 
 const struct cmd_entry *const cmd_table[] = {
+	&cmd_cpu,
 	&cmd_report,
 	NULL,
 };

@@ -1,0 +1,254 @@
+/* cprof cpu: sample a running process or a command, write a pprof profile,
+ * and print its top functions. */
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cmd.h"
+#include "cpu.h"
+#include "error.h"
+#include "pprof.h"
+#include "proc.h"
+#include "render.h"
+#include "units.h"
+
+enum { OPT_PID = 1, OPT_SECONDS, OPT_FREQUENCY, OPT_UNWIND, OPT_STACK_SIZE, OPT_OUTPUT, OPT_TOP };
+
+static const struct cmd_option options[] = {
+	{ "pid", 'p', "PID", "profile the running process PID (all its threads)", OPT_PID, "pid" },
+	{ "seconds", 0, "N", "stop after N seconds or a duration like 500ms, 5m (default 30; with a command: when it exits)", OPT_SECONDS, NULL },
+	{ "frequency", 'F', "HZ", "samples per second per thread on CPU (default 99)", OPT_FREQUENCY, NULL },
+	{ "unwind", 0, "dwarf|fp", "unwind copied stacks with DWARF CFI (default), or follow frame pointers", OPT_UNWIND, "dwarf|fp" },
+	{ "stack-size", 0, "BYTES", "bytes of user stack copied per sample for dwarf unwinding (default 8192)", OPT_STACK_SIZE, NULL },
+	{ "output", 'o', "FILE", "where to write the profile (default cprof-cpu-PID-YYYYmmdd-HHMMSS.pb.gz)", OPT_OUTPUT, "file" },
+	{ "top", 0, "N", "functions in the printed summary (default 10, 0: none)", OPT_TOP, NULL },
+	{ 0 },
+};
+
+static int exec_cpu(int argc, char **argv);
+
+const struct cmd_entry cmd_cpu = {
+	.name = "cpu",
+	.summary = "sample where a process spends CPU time and write a pprof profile",
+	.trailing = "[-- CMD [ARG...]]",
+	.description =
+		"Samples the user-space call stacks of every thread of a running process (--pid), or of\n"
+		"a command that cprof starts (-- CMD), including threads created later, with the\n"
+		"software cpu-clock perf event. Stops after --seconds, on Ctrl-C or SIGTERM, or when\n"
+		"the target exits, and writes what it collected in every case, then prints the top\n"
+		"functions. A command is profiled from its first instruction; if it outlives\n"
+		"--seconds, cprof ends it with SIGTERM. The target is never stopped or traced.",
+	.options = options,
+	.exec = exec_cpu,
+};
+
+struct cpu_cmd_opts {
+	pid_t pid;
+	int64_t duration_ns;
+	bool duration_set;
+	unsigned frequency;
+	bool fp;
+	uint32_t stack_size;
+	const char *output;
+	long top;
+};
+
+static int set_option(void *ctx, int key, const char *v)
+{
+	struct cpu_cmd_opts *o = ctx;
+
+	switch (key) {
+	case OPT_PID:
+		o->pid = cmd_parse_long(&cmd_cpu, "pid", v, 1, 0x7fffffff);
+		break;
+	case OPT_SECONDS:
+		o->duration_ns = cmd_parse_duration(&cmd_cpu, "seconds", v);
+		o->duration_set = true;
+		break;
+	case OPT_FREQUENCY:
+		o->frequency = cmd_parse_long(&cmd_cpu, "frequency", v, 1, 10000);
+		break;
+	case OPT_UNWIND:
+		if (strcmp(v, "dwarf") && strcmp(v, "fp"))
+			cmd_usage_error(&cmd_cpu, "bad value '%s' for --unwind (dwarf or fp)", v);
+		o->fp = strcmp(v, "fp") == 0;
+		break;
+	case OPT_STACK_SIZE:
+		o->stack_size = cmd_parse_long(&cmd_cpu, "stack-size", v, 8, 65528);
+		if (o->stack_size % 8)
+			cmd_usage_error(&cmd_cpu, "bad value '%s' for --stack-size (a multiple of 8)", v);
+		break;
+	case OPT_OUTPUT:
+		o->output = v;
+		break;
+	case OPT_TOP:
+		o->top = cmd_parse_long(&cmd_cpu, "top", v, 0, 1000000);
+		break;
+	}
+	return 0;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static char *default_output(pid_t pid)
+{
+	char *path = xmalloc(64);
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	snprintf(path, 64, "cprof-cpu-%d-%04d%02d%02d-%02d%02d%02d.pb.gz", pid, tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return path;
+}
+
+/* Fail before profiling, not after, when the profile could not be written. */
+static void check_writable(const char *path)
+{
+	char *copy = xstrdup(path);
+	const char *dir = dirname(copy);
+
+	if (access(dir, W_OK) < 0)
+		die(EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
+	free(copy);
+}
+
+static void print_exit_status(const struct target *t)
+{
+	if (WIFEXITED(t->status))
+		printf("Command exited with status %d\n", WEXITSTATUS(t->status));
+	else if (WIFSIGNALED(t->status))
+		printf("Command killed by signal %d (%s)\n", WTERMSIG(t->status),
+		       strsignal(WTERMSIG(t->status)));
+}
+
+struct banner {
+	const struct cpu_cmd_opts *o;
+	const struct target *t;
+	char **cmd;
+};
+
+static void started(void *ctx)
+{
+	const struct banner *b = ctx;
+	char when[32];
+
+	if (b->o->pid) {
+		char line[256];
+		proc_cmdline(b->t->pid, line, sizeof(line));
+		fprintf(stderr, "cprof: profiling process %d (%s) at %u Hz", b->t->pid, line,
+			b->o->frequency);
+	} else {
+		fprintf(stderr, "cprof: profiling %s (pid %d) at %u Hz", b->cmd[0], b->t->pid,
+			b->o->frequency);
+	}
+	if (b->o->duration_ns)
+		fprintf(stderr, " for %s",
+			units_format(when, sizeof(when), b->o->duration_ns, "nanoseconds"));
+	fprintf(stderr, " with %s unwinding; Ctrl-C to stop\n",
+		b->o->fp ? "frame-pointer" : "DWARF");
+}
+
+static int exec_cpu(int argc, char **argv)
+{
+	struct cpu_cmd_opts o = { .frequency = 99, .stack_size = 8192, .top = 10 };
+	struct cpu_opts co;
+	struct cpu_stats st;
+	struct target t;
+	struct profile *p;
+	char **cmd = NULL, *output, when[32];
+	int ncmd = 0, rc = EXIT_ERROR;
+
+	cmd_parse(&cmd_cpu, &argc, argv, set_option, &o, &cmd, &ncmd);
+	if (argc > 0)
+		cmd_usage_error(&cmd_cpu, "unexpected argument '%s' (a command goes after --)", argv[0]);
+	if (!o.pid && !ncmd)
+		cmd_usage_error(&cmd_cpu, "nothing to profile: give --pid PID or -- CMD");
+	if (o.pid && ncmd)
+		cmd_usage_error(&cmd_cpu, "give --pid or a command, not both");
+	if (!o.duration_set && !ncmd)
+		o.duration_ns = 30 * 1000000000LL;
+
+	if (o.pid && target_attach(&t, o.pid) < 0)
+		die(EXIT_ERROR, "%s", cp_errmsg());
+	check_writable(o.output ? o.output : "./profile");
+	catch_signals();
+	if (ncmd && target_launch(&t, cmd) < 0)
+		die(EXIT_ERROR, "%s", cp_errmsg());
+	output = o.output ? xstrdup(o.output) : default_output(t.pid);
+
+	co = (struct cpu_opts){
+		.frequency = o.frequency,
+		.fp = o.fp,
+		.stack_size = o.stack_size,
+		.duration_ns = o.duration_ns,
+		.stop = &stop_requested,
+		.started = started,
+		.ctx = &(struct banner){ &o, &t, cmd },
+	};
+	p = cpu_profile(&t, &co, &st);
+	if (t.launched) {
+		if (!st.target_exited)
+			target_stop(&t, 1000);
+		else
+			target_check_exit(&t);
+	}
+	if (!p) {
+		error("%s", cp_errmsg());
+		goto out;
+	}
+	if (pprof_write(p, output) < 0) {
+		error("%s", cp_errmsg());
+		goto out_profile;
+	}
+	if (o.top && st.samples) {
+		struct stackset ss;
+		if (stackset_init(&ss, p, 1, NULL) == 0) {
+			render_top(stdout, &ss, o.top);
+			stackset_release(&ss);
+		}
+	}
+	printf("Samples: %llu, lost: %llu, threads: %llu, duration: %s%s\n",
+	       (unsigned long long)st.samples, (unsigned long long)st.lost,
+	       (unsigned long long)st.threads,
+	       units_format(when, sizeof(when), st.elapsed_ns, "nanoseconds"),
+	       st.target_exited && !t.launched ? " (the target exited)" :
+	       st.stopped ? " (stopped by signal)" : "");
+	if (st.lost)
+		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower --frequency\n",
+		       (unsigned long long)st.lost, 100.0 * st.lost / (st.lost + st.samples));
+	if (t.launched && t.exited)
+		print_exit_status(&t);
+	printf("Wrote %s\n", output);
+	rc = EXIT_OK;
+out_profile:
+	profile_free(p);
+out:
+	target_release(&t);
+	free(output);
+	return cmd_finish_stdout(rc);
+}

@@ -1,0 +1,62 @@
+/* A target's address space as the unwinder and the symbolizer see it: its
+ * executable mappings, each file-backed one tied to a module (an ELF file opened
+ * once and mapped read-only), with the load bias that turns the file's link-time
+ * addresses into the process's run-time ones. [vdso] is served from cprof's own
+ * copy, which the kernel maps identically into every process. Anonymous
+ * executable mappings (JIT code, [vsyscall]) are listed too, without a module. */
+#ifndef CPROF_ADDRSPACE_H
+#define CPROF_ADDRSPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proc.h"
+
+struct module; /* an ELF file: opened once per (path, device, inode) */
+
+struct as_map {
+	uint64_t start, end, offset; /* as in /proc/PID/maps */
+	uint64_t bias;               /* run-time address = link-time address + bias */
+	struct module *mod;          /* NULL: anonymous, or the file could not be read */
+	const char *path;            /* as in /proc/PID/maps, " (deleted)" and all */
+	unsigned id;                 /* dense, from 1: the pprof mapping id */
+};
+
+struct addrspace;
+
+/* The address space of PID, read from /proc/PID/maps. NULL with an error.
+ * A file is opened by its path if that is still the mapped file (same inode),
+ * else through /proc/PID/map_files (deleted files, other mount namespaces).
+ * Modules and the path strings of as_maps live until addrspace_free. */
+struct addrspace *addrspace_new(pid_t pid);
+void addrspace_free(struct addrspace *as);
+
+/* Re-read the maps (after a miss, a dlopen, an exec). Modules already open are
+ * kept; mapping ids of mappings seen before (same start, end, offset, path,
+ * device and inode) are kept. as_map pointers from before are invalid after
+ * it (the array may move). Returns 0 or -1. */
+int addrspace_refresh(struct addrspace *as);
+
+/* The executable mapping holding ADDR, or NULL. */
+const struct as_map *addrspace_find(const struct addrspace *as, uint64_t addr);
+
+/* Every executable mapping ever seen, in id order (id i at index i - 1). */
+const struct as_map *addrspace_maps(const struct addrspace *as, size_t *n);
+
+/* Read N bytes of file-backed memory at run-time address ADDR from the module
+ * files (not from the process): from any mapping of a module's file, executable
+ * or not, at the mapping's file offset. Returns 0, or -1 when ADDR is in no
+ * module or past the file's data; on the unwinder's hot path, so a miss sets no
+ * error message. */
+int addrspace_read(const struct addrspace *as, uint64_t addr, void *buf, size_t n);
+
+/* Module queries. */
+const char *module_path(const struct module *mod);
+const char *module_build_id(const struct module *mod); /* lowercase hex, "" if none */
+/* Link-time address and size of .eh_frame_hdr; -1 if the module has none. */
+int module_eh_frame_hdr(const struct module *mod, uint64_t *vaddr, uint64_t *size);
+/* The ELF handle (libelf) of the module, for the symbolizer. */
+struct Elf *module_elf(const struct module *mod);
+
+#endif

@@ -1,0 +1,229 @@
+/* Finding or starting the target process, noticing its exit, and explaining
+ * permission failures; see attach.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "error.h"
+#include "proc.h"
+
+static int pidfd_open_(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static void target_init(struct target *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->go_fd = t->err_fd = t->pidfd = -1;
+}
+
+int target_attach(struct target *t, pid_t pid)
+{
+	char path[64];
+	struct stat st;
+	char state;
+
+	target_init(t);
+	if (pid <= 0)
+		return cp_error("no such process %d", pid);
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (stat(path, &st) < 0 || kill(pid, 0) < 0) {
+		if (errno != EPERM)
+			return cp_error("no such process %d", pid);
+	}
+	state = proc_thread_state(pid, pid);
+	if (state == 0)
+		return cp_error("no such process %d", pid);
+	if (state == 'Z' || state == 'X')
+		return cp_error("process %d is a zombie: it has exited and has nothing left to profile", pid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (readlink(path, (char[8]){ 0 }, 8) < 0 && errno == ENOENT)
+		return cp_error("process %d is a kernel thread: cprof profiles user space only", pid);
+	t->pid = pid;
+	t->pidfd = pidfd_open_(pid);
+	return 0;
+}
+
+int target_launch(struct target *t, char *const argv[])
+{
+	int go[2], err[2];
+	pid_t pid;
+
+	target_init(t);
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return cp_error("cannot start %s: %s", argv[0], strerror(errno));
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		close(go[0]);
+		close(go[1]);
+		return cp_error("cannot start %s: %s", argv[0], strerror(errno));
+	}
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(go[0]);
+		close(go[1]);
+		close(err[0]);
+		close(err[1]);
+		return cp_error("cannot start %s: %s", argv[0], strerror(e));
+	}
+	if (pid == 0) {
+		char c;
+		int e;
+		close(go[1]);
+		close(err[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(err[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(err[1]);
+	t->pid = pid;
+	t->launched = true;
+	t->go_fd = go[1];
+	t->err_fd = err[0];
+	t->pidfd = pidfd_open_(pid);
+	return 0;
+}
+
+int target_go(struct target *t)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(t->go_fd, "x", 1) != 1)
+		return cp_error("cannot start the command: %s", strerror(errno));
+	close(t->go_fd);
+	t->go_fd = -1;
+	/* The exec closes the error pipe (O_CLOEXEC): EOF means it ran. */
+	do
+		n = read(t->err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(t->err_fd);
+	t->err_fd = -1;
+	if (n == sizeof(e)) {
+		target_check_exit(t);
+		waitpid(t->pid, NULL, 0);
+		t->exited = true;
+		return cp_error("cannot run the command: %s", strerror(e));
+	}
+	return 0;
+}
+
+bool target_check_exit(struct target *t)
+{
+	if (t->exited)
+		return true;
+	if (t->launched) {
+		int status;
+		pid_t r = waitpid(t->pid, &status, WNOHANG);
+		if (r == t->pid || (r < 0 && errno == ECHILD)) {
+			t->status = r == t->pid ? status : 0;
+			t->exited = true;
+		}
+		return t->exited;
+	}
+	if (t->pidfd >= 0) {
+		struct pollfd p = { t->pidfd, POLLIN, 0 };
+		if (poll(&p, 1, 0) > 0)
+			t->exited = true;
+		return t->exited;
+	}
+	if (kill(t->pid, 0) < 0 && errno == ESRCH)
+		t->exited = true;
+	else if (proc_thread_state(t->pid, t->pid) == 'Z')
+		t->exited = true;
+	return t->exited;
+}
+
+void target_stop(struct target *t, int grace_ms)
+{
+	if (!t->launched || target_check_exit(t))
+		return;
+	kill(t->pid, SIGTERM);
+	for (int waited = 0; waited < grace_ms; waited += 10) {
+		if (target_check_exit(t))
+			return;
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	kill(t->pid, SIGKILL);
+	while (!target_check_exit(t))
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+}
+
+void target_release(struct target *t)
+{
+	if (t->go_fd >= 0)
+		close(t->go_fd);
+	if (t->err_fd >= 0)
+		close(t->err_fd);
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	target_init(t);
+}
+
+static int read_sysctl(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+int target_permission_error(const struct target *t, int err, const char *what)
+{
+	int paranoid = read_sysctl("/proc/sys/kernel/perf_event_paranoid");
+	int yama = read_sysctl("/proc/sys/kernel/yama/ptrace_scope");
+	char path[64];
+	struct stat st;
+	uid_t owner = (uid_t)-1;
+
+	if (err == ESRCH)
+		return cp_error("no such process %d", t->pid);
+	if (err != EACCES && err != EPERM)
+		return cp_error("cannot %s process %d: %s", what, t->pid, strerror(err));
+	snprintf(path, sizeof(path), "/proc/%d", t->pid);
+	if (stat(path, &st) == 0)
+		owner = st.st_uid;
+	if (strcmp(what, "profile") == 0 && paranoid > 2)
+		return cp_error("not allowed to profile process %d: kernel.perf_event_paranoid is %d; "
+				"set it to 2 (sysctl kernel.perf_event_paranoid=2) or run with CAP_PERFMON",
+				t->pid, paranoid);
+	if (owner != (uid_t)-1 && owner != geteuid())
+		return cp_error("not allowed to %s process %d: it belongs to uid %u; run cprof as that "
+				"user or as root, or give cprof CAP_SYS_PTRACE%s", what, t->pid,
+				(unsigned)owner, strcmp(what, "profile") == 0 ? " and CAP_PERFMON" : "");
+	if (yama > 0)
+		return cp_error("not allowed to %s process %d: kernel.yama.ptrace_scope is %d; "
+				"run as root or with CAP_SYS_PTRACE, or set it to 0 "
+				"(sysctl kernel.yama.ptrace_scope=0)", what, t->pid, yama);
+	return cp_error("not allowed to %s process %d (%s): run as root or with CAP_SYS_PTRACE%s",
+			what, t->pid, strerror(err),
+			strcmp(what, "profile") == 0 ? " and CAP_PERFMON" : "");
+}

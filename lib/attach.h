@@ -1,0 +1,46 @@
+/* The target of a profile: a running process found by pid, or a command that
+ * cprof starts held just before its exec, so profiling can begin at its first
+ * instruction. Also the permission checks that turn EPERM into advice. */
+#ifndef CPROF_ATTACH_H
+#define CPROF_ATTACH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct target {
+	pid_t pid;
+	bool launched;   /* started by cprof */
+	int go_fd;       /* launched: writing a byte here lets the command exec */
+	int err_fd;      /* launched: the child reports a failed exec here */
+	int pidfd;       /* readable when the process exits; -1 if unsupported */
+	bool exited;
+	int status;      /* launched: as from waitpid, once exited */
+};
+
+/* Attach to PID: check it exists and is not a zombie or a kernel thread.
+ * Returns 0, or -1 with "no such process PID" and the like. */
+int target_attach(struct target *t, pid_t pid);
+
+/* Start ARGV[0] (searched in PATH) held before exec. Returns 0 or -1. */
+int target_launch(struct target *t, char *const argv[]);
+
+/* Let a launched command exec. Returns 0, or -1 with an error such as
+ * "cannot run CMD: No such file or directory" when the exec failed. */
+int target_go(struct target *t);
+
+/* Has the target exited? Reaps a launched command (recording its status). */
+bool target_check_exit(struct target *t);
+
+/* End a launched command that is still running (SIGTERM, then SIGKILL after
+ * GRACE_MS) and reap it. */
+void target_stop(struct target *t, int grace_ms);
+
+void target_release(struct target *t);
+
+/* After perf_event_open or ptrace failed with ERR (an errno) on the target, set
+ * an error that says what would allow it: the sysctl (kernel.perf_event_paranoid,
+ * kernel.yama.ptrace_scope), the capability (CAP_PERFMON, CAP_SYS_PTRACE) or the
+ * user to run as. WHAT names the operation ("profile", "trace"). Returns -1. */
+int target_permission_error(const struct target *t, int err, const char *what);
+
+#endif

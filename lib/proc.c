@@ -1,0 +1,380 @@
+/* Reading /proc for a target: /proc/PID/maps parsed into mappings, the thread
+ * ids under /proc/PID/task, and each thread's name and state. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "grow.h"
+#include "proc.h"
+
+/* Read all of a /proc file into a new NUL-terminated buffer. Returns the
+ * length, or -1 with errno set (no error message: callers word their own). */
+static ssize_t read_proc(const char *path, char **out)
+{
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		ssize_t r;
+
+		if (CP_GROW(buf, cap, n + 16384 + 1) < 0) {
+			errno = ENOMEM;
+			goto fail;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*out = buf;
+	return n;
+fail:
+	err = errno;
+	free(buf);
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+/* Read a small /proc file into BUF (N > 0 bytes, NUL-terminated). Returns the
+ * length read, or -1 when it cannot be read. */
+static ssize_t read_small(const char *path, char *buf, size_t n)
+{
+	ssize_t r;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	do
+		r = read(fd, buf, n - 1);
+	while (r < 0 && errno == EINTR);
+	close(fd);
+	if (r < 0)
+		return -1;
+	buf[r] = '\0';
+	return r;
+}
+
+static int gone(int err)
+{
+	return err == ENOENT || err == ESRCH;
+}
+
+/* Parse hex digits at *P (before END) into *V: at least one digit, at most 16. */
+static int parse_hex(const char **p, const char *end, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+	int n = 0;
+
+	for (; s < end && isxdigit((unsigned char)*s); s++, n++) {
+		int d = *s <= '9' ? *s - '0' : (*s | 0x20) - 'a' + 10;
+		if (n == 16)
+			return -1;
+		x = x << 4 | d;
+	}
+	if (!n)
+		return -1;
+	*p = s;
+	*v = x;
+	return 0;
+}
+
+static int parse_dec(const char **p, const char *end, uint64_t *v)
+{
+	const char *s = *p;
+	uint64_t x = 0;
+
+	if (s == end || !isdigit((unsigned char)*s))
+		return -1;
+	for (; s < end && isdigit((unsigned char)*s); s++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (*s - '0');
+	}
+	*p = s;
+	*v = x;
+	return 0;
+}
+
+static int expect(const char **p, const char *end, char c)
+{
+	if (*p == end || **p != c)
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+/* One line, without its newline: "start-end perms offset major:minor inode [path]".
+ * Returns 0, -1 when malformed, -2 when out of memory. */
+static int parse_line(struct proc_map *m, const char *s, const char *end)
+{
+	uint64_t major, minor;
+	const char *perm;
+
+	if (parse_hex(&s, end, &m->start) < 0 || expect(&s, end, '-') < 0 ||
+	    parse_hex(&s, end, &m->end) < 0 || expect(&s, end, ' ') < 0)
+		return -1;
+	if (m->end < m->start || end - s < 5)
+		return -1;
+	perm = s;
+	if ((perm[0] != 'r' && perm[0] != '-') || (perm[1] != 'w' && perm[1] != '-') ||
+	    (perm[2] != 'x' && perm[2] != '-') || (perm[3] != 's' && perm[3] != 'p'))
+		return -1;
+	m->r = perm[0] == 'r';
+	m->w = perm[1] == 'w';
+	m->x = perm[2] == 'x';
+	m->shared = perm[3] == 's';
+	s += 4;
+	if (expect(&s, end, ' ') < 0 || parse_hex(&s, end, &m->offset) < 0 ||
+	    expect(&s, end, ' ') < 0 || parse_hex(&s, end, &major) < 0 ||
+	    expect(&s, end, ':') < 0 || parse_hex(&s, end, &minor) < 0 ||
+	    expect(&s, end, ' ') < 0 || parse_dec(&s, end, &m->inode) < 0)
+		return -1;
+	if (major > 0xffffffffu || minor > 0xffffffffu)
+		return -1;
+	m->dev_major = major;
+	m->dev_minor = minor;
+	if (s < end && *s != ' ')
+		return -1;
+	while (s < end && *s == ' ')
+		s++;
+	if (memchr(s, '\0', end - s))
+		return -1;
+	m->path = strndup(s, end - s);
+	if (!m->path) {
+		cp_error("out of memory");
+		return -2;
+	}
+	return 0;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct proc_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int proc_maps_parse(struct proc_maps *m, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	size_t cap = 0, line = 0;
+	int sorted = 1;
+
+	m->maps = NULL;
+	m->n = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *eol = nl ? nl : end;
+		struct proc_map pm = { 0 };
+
+		line++;
+		if (CP_GROW(m->maps, cap, m->n + 1) < 0)
+			goto fail;
+		switch (parse_line(&pm, p, eol)) {
+		case -1:
+			cp_error("malformed maps line %zu: \"%.*s\"", line,
+				 (int)(eol - p > 80 ? 80 : eol - p), p);
+			goto fail;
+		case -2:
+			goto fail;
+		}
+		if (m->n && pm.start < m->maps[m->n - 1].start)
+			sorted = 0;
+		m->maps[m->n++] = pm;
+		p = nl ? nl + 1 : end;
+	}
+	/* The kernel lists mappings in order, but a read split across changes to
+	 * the target can repeat or reorder one. */
+	if (!sorted)
+		qsort(m->maps, m->n, sizeof(*m->maps), by_start);
+	return 0;
+fail:
+	proc_maps_release(m);
+	return -1;
+}
+
+int proc_maps_read(struct proc_maps *m, pid_t pid)
+{
+	char path[64], *text;
+	ssize_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	len = read_proc(path, &text);
+	if (len < 0) {
+		if (gone(errno))
+			return cp_error("no such process %d", (int)pid);
+		return cp_error("cannot read %s: %s", path, strerror(errno));
+	}
+	/* A zombie or exiting process has no mm: its maps read empty. */
+	if (len == 0) {
+		free(text);
+		return cp_error("process %d has no address space (exited?)", (int)pid);
+	}
+	r = proc_maps_parse(m, text, len);
+	free(text);
+	return r;
+}
+
+void proc_maps_release(struct proc_maps *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->maps[i].path);
+	free(m->maps);
+	m->maps = NULL;
+	m->n = 0;
+}
+
+const struct proc_map *proc_maps_find(const struct proc_maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->maps[mid].start)
+			hi = mid;
+		else if (addr >= m->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &m->maps[mid];
+	}
+	return NULL;
+}
+
+static int by_tid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+ssize_t proc_tasks(pid_t pid, pid_t **tids)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t *t = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		if (gone(errno))
+			return cp_error("no such process %d", (int)pid);
+		return cp_error("cannot read %s: %s", path, strerror(errno));
+	}
+	for (;;) {
+		char *e;
+		long tid;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		tid = strtol(de->d_name, &e, 10);
+		if (*e || tid <= 0)
+			continue;
+		if (CP_GROW(t, cap, n + 1) < 0)
+			goto fail;
+		t[n++] = tid;
+	}
+	if (errno) {
+		if (gone(errno))
+			cp_error("no such process %d", (int)pid);
+		else
+			cp_error("cannot read %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	closedir(d);
+	/* Every thread gone but the directory still open: the process exited. */
+	if (!n) {
+		free(t);
+		return cp_error("no such process %d", (int)pid);
+	}
+	qsort(t, n, sizeof(*t), by_tid);
+	*tids = t;
+	return n;
+fail:
+	free(t);
+	closedir(d);
+	return -1;
+}
+
+void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n)
+{
+	char path[64];
+	ssize_t r;
+
+	if (!n)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+	r = read_small(path, buf, n);
+	if (r < 0) {
+		buf[0] = '\0';
+		return;
+	}
+	if (r > 0 && buf[r - 1] == '\n')
+		buf[r - 1] = '\0';
+}
+
+char proc_thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return 0;
+	/* The name in parentheses may itself hold ") ": the state follows the last one. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return 0;
+	return p[2];
+}
+
+void proc_cmdline(pid_t pid, char *buf, size_t n)
+{
+	char path[64], *text;
+	ssize_t len;
+	size_t k;
+
+	if (!n)
+		return;
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	len = read_proc(path, &text);
+	if (len < 0)
+		return;
+	while (len > 0 && text[len - 1] == '\0')
+		len--;
+	if (len == 0) {
+		/* Kernel threads and zombies have an empty command line. */
+		free(text);
+		proc_thread_name(pid, pid, buf, n);
+		return;
+	}
+	k = (size_t)len < n - 1 ? (size_t)len : n - 1;
+	for (size_t i = 0; i < k; i++)
+		buf[i] = text[i] ? text[i] : ' ';
+	buf[k] = '\0';
+	free(text);
+}

@@ -1,0 +1,51 @@
+/* What /proc says about a target: its memory mappings, its threads and their
+ * names and states. */
+#ifndef CPROF_PROC_H
+#define CPROF_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_map {
+	uint64_t start, end, offset, inode;
+	unsigned dev_major, dev_minor;
+	bool r, w, x, shared;
+	char *path; /* "" for anonymous mappings; "[vdso]", "[stack]"...; never NULL */
+};
+
+struct proc_maps {
+	struct proc_map *maps; /* sorted by start, as the kernel lists them */
+	size_t n;
+};
+
+/* Parse the text of a /proc/PID/maps file (LEN bytes, need not end in NUL).
+ * Paths are kept as given (spaces, " (deleted)"). Malformed lines make it fail
+ * with an error naming the line; lines out of order are sorted. On success M
+ * must be released. Returns 0 or -1. */
+int proc_maps_parse(struct proc_maps *m, const char *text, size_t len);
+
+/* Read and parse /proc/PID/maps. Returns 0, or -1 with an error. */
+int proc_maps_read(struct proc_maps *m, pid_t pid);
+void proc_maps_release(struct proc_maps *m);
+
+/* The mapping that holds ADDR, or NULL. */
+const struct proc_map *proc_maps_find(const struct proc_maps *m, uint64_t addr);
+
+/* The thread ids of PID (from /proc/PID/task) into a new array. Returns the
+ * count, or -1 with an error (ESRCH-style "no such process" when PID is gone). */
+ssize_t proc_tasks(pid_t pid, pid_t **tids);
+
+/* Thread TID's name (comm) into BUF; "" when the thread is gone. */
+void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n);
+
+/* The state letter of TID from /proc/PID/task/TID/stat (R, S, D, T, t, Z...),
+ * or 0 when it is gone. */
+char proc_thread_state(pid_t pid, pid_t tid);
+
+/* The process's command line, NUL-separated words joined by spaces, into BUF;
+ * falls back to comm; "" when the process is gone. */
+void proc_cmdline(pid_t pid, char *buf, size_t n);
+
+#endif

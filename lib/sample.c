@@ -1,0 +1,421 @@
+/* perf_event_open sampling: per-(thread, CPU) cpu-clock events with inherit,
+ * redirected into one ring buffer per CPU, as `perf record -p` does; see sample.h. */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "grow.h"
+#include "hmap.h"
+#include "proc.h"
+#include "sample.h"
+#include "unwind.h"
+
+struct ring {
+	int fd; /* -1: CPU offline or not opened yet */
+	struct perf_event_mmap_page *meta;
+	char *data;
+	size_t size, map_size;
+};
+
+struct sampler {
+	struct sampler_opts o;
+	int ncpus;
+	struct ring *rings;
+	int *fds;
+	size_t nfds, fds_cap;
+	pid_t *tids;
+	size_t ntids, tids_cap;
+	struct hmap tid_index;
+	char *copy; /* a record that wraps the buffer's end, made whole */
+	size_t copy_cap;
+	uint64_t *chain;
+	size_t chain_cap;
+	struct pollfd *pfds;
+};
+
+struct sampler *sampler_new(const struct sampler_opts *o)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	long n = sysconf(_SC_NPROCESSORS_CONF);
+	struct rlimit rl;
+
+	if (!s) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	s->o = *o;
+	s->ncpus = n > 0 ? n : 1;
+	s->rings = calloc(s->ncpus, sizeof(*s->rings));
+	s->pfds = calloc(s->ncpus + 1, sizeof(*s->pfds));
+	if (!s->rings || !s->pfds) {
+		cp_error("out of memory");
+		sampler_free(s);
+		return NULL;
+	}
+	for (int c = 0; c < s->ncpus; c++)
+		s->rings[c].fd = -1;
+	hmap_init(&s->tid_index);
+	/* Each thread costs one descriptor per CPU. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return s;
+}
+
+void sampler_free(struct sampler *s)
+{
+	if (!s)
+		return;
+	for (int c = 0; c < s->ncpus; c++)
+		if (s->rings[c].meta)
+			munmap(s->rings[c].meta, s->rings[c].map_size);
+	for (size_t i = 0; i < s->nfds; i++)
+		close(s->fds[i]);
+	hmap_release(&s->tid_index);
+	free(s->fds);
+	free(s->tids);
+	free(s->rings);
+	free(s->pfds);
+	free(s->copy);
+	free(s->chain);
+	free(s);
+}
+
+static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
+{
+	struct perf_event_attr a;
+	struct ring *r = &s->rings[cpu];
+	long page = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_CPU_CLOCK;
+	/* A fixed period in nanoseconds of CPU, so every sample weighs the same. */
+	a.sample_period = 1000000000ULL / s->o.frequency;
+	a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	if (s->o.fp) {
+		a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+	} else {
+		a.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a.sample_regs_user = UNWIND_REGS_MASK;
+		a.sample_stack_user = s->o.stack_size;
+	}
+	/* perf_event_paranoid 2 allows user space only. */
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	a.exclude_callchain_kernel = 1;
+	a.inherit = 1;
+	a.disabled = 1;
+	a.enable_on_exec = child;
+	a.comm = 1;
+	a.comm_exec = 1;
+	a.watermark = 1;
+	a.wakeup_watermark = s->o.buffer_pages * page / 4;
+	fd = syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (CP_GROW(s->fds, s->fds_cap, s->nfds + 1) < 0) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	s->fds[s->nfds++] = fd;
+	if (r->fd >= 0)
+		return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0 ? -1 : 0;
+	/* The first event on this CPU owns its buffer; halve it while the
+	 * locked-memory limit (perf_event_mlock_kb) says no. */
+	for (size_t pages = s->o.buffer_pages; pages >= 8; pages /= 2) {
+		size_t len = (pages + 1) * page;
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED) {
+			if (errno == EPERM || errno == ENOMEM)
+				continue;
+			return -1;
+		}
+		r->fd = fd;
+		r->meta = m;
+		r->data = (char *)m + page;
+		r->size = pages * page;
+		r->map_size = len;
+		return 0;
+	}
+	return -1;
+}
+
+/* Open FD per CPU for PID; CPUs that do not exist (ENODEV) are skipped. */
+static int open_all_cpus(struct sampler *s, pid_t pid, bool child, int *err)
+{
+	int opened = 0;
+
+	for (int c = 0; c < s->ncpus; c++) {
+		if (open_event(s, pid, c, child) == 0) {
+			opened++;
+			continue;
+		}
+		if (errno == ENODEV)
+			continue;
+		*err = errno;
+		return -1;
+	}
+	if (!opened) {
+		*err = ENODEV;
+		return -1;
+	}
+	return 0;
+}
+
+static int tid_eq(void *ctx, uint32_t idx)
+{
+	void **c = ctx;
+
+	return ((struct sampler *)c[0])->tids[idx] == *(pid_t *)c[1];
+}
+
+static bool tid_known(struct sampler *s, pid_t tid)
+{
+	void *ctx[2] = { s, &tid };
+
+	return hmap_find(&s->tid_index, hash_bytes(HASH_SEED, &tid, sizeof(tid)), tid_eq, ctx) >= 0;
+}
+
+int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
+{
+	for (int pass = 0; pass < 20; pass++) {
+		pid_t *tids;
+		ssize_t n = proc_tasks(pid, &tids);
+		size_t fresh = 0;
+
+		if (n < 0) {
+			*err = ESRCH;
+			return -1;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (tid_known(s, tids[i]))
+				continue;
+			if (open_all_cpus(s, tids[i], false, err) < 0) {
+				if (*err == ESRCH)
+					continue; /* the thread exited meanwhile */
+				free(tids);
+				return cp_error("cannot open perf events on thread %d: %s", tids[i],
+						strerror(*err));
+			}
+			if (CP_GROW(s->tids, s->tids_cap, s->ntids + 1) < 0 ||
+			    hmap_insert(&s->tid_index, hash_bytes(HASH_SEED, &tids[i], sizeof(pid_t)),
+					s->ntids) < 0) {
+				free(tids);
+				*err = ENOMEM;
+				return -1;
+			}
+			s->tids[s->ntids++] = tids[i];
+			fresh++;
+		}
+		free(tids);
+		if (!fresh && s->ntids)
+			return 0;
+	}
+	if (!s->ntids) {
+		*err = ESRCH;
+		return cp_error("no such process %d", pid);
+	}
+	return 0;
+}
+
+int sampler_open_child(struct sampler *s, pid_t pid, int *err)
+{
+	if (open_all_cpus(s, pid, true, err) < 0)
+		return cp_error("cannot open perf events on process %d: %s", pid, strerror(*err));
+	if (CP_GROW(s->tids, s->tids_cap, 1) < 0)
+		return -1;
+	s->tids[s->ntids++] = pid;
+	return 0;
+}
+
+int sampler_enable(struct sampler *s)
+{
+	for (size_t i = 0; i < s->nfds; i++)
+		if (ioctl(s->fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0 && errno != ESRCH)
+			return cp_error("cannot enable perf events: %s", strerror(errno));
+	return 0;
+}
+
+void sampler_disable(struct sampler *s)
+{
+	for (size_t i = 0; i < s->nfds; i++)
+		ioctl(s->fds[i], PERF_EVENT_IOC_DISABLE, 0);
+}
+
+int sampler_wait(struct sampler *s, int fd, int timeout_ms)
+{
+	int n = 0, rc;
+
+	for (int c = 0; c < s->ncpus; c++) {
+		if (s->rings[c].fd < 0)
+			continue;
+		s->pfds[n].fd = s->rings[c].fd;
+		s->pfds[n++].events = POLLIN;
+	}
+	if (fd >= 0) {
+		s->pfds[n].fd = fd;
+		s->pfds[n++].events = POLLIN;
+	}
+	rc = poll(s->pfds, n, timeout_ms);
+	return rc > 0 && fd >= 0 && (s->pfds[n - 1].revents & (POLLIN | POLLHUP));
+}
+
+static void parse_sample(struct sampler *s, const uint64_t *p, const uint64_t *end,
+			 struct sampler_record *r)
+{
+	r->type = REC_SAMPLE;
+	if (end - p < 3)
+		goto bad;
+	r->ip = *p++;
+	r->pid = (uint32_t)*p;
+	r->tid = (uint32_t)(*p++ >> 32);
+	r->time = *p++;
+	if (s->o.fp) {
+		uint64_t nr;
+		if (p >= end)
+			goto bad;
+		nr = *p++;
+		if (nr > (uint64_t)(end - p))
+			goto bad;
+		if (CP_GROW(s->chain, s->chain_cap, nr + 1) < 0)
+			goto bad;
+		r->chain = s->chain;
+		r->nchain = 0;
+		for (uint64_t i = 0; i < nr; i++, p++) {
+			if (*p >= (uint64_t)PERF_CONTEXT_MAX)
+				continue;
+			s->chain[r->nchain++] = *p;
+		}
+		/* The user chain starts with the sampled ip itself. */
+		if (r->nchain && s->chain[0] == r->ip) {
+			r->chain++;
+			r->nchain--;
+		}
+	} else {
+		uint64_t size;
+		if (p >= end)
+			goto bad;
+		if (*p++) {
+			if (end - p < UREG_COUNT)
+				goto bad;
+			r->regs = p;
+			p += UREG_COUNT;
+		}
+		if (p >= end)
+			goto bad;
+		size = *p++;
+		if (size) {
+			if (size / 8 + 1 > (uint64_t)(end - p))
+				goto bad;
+			r->stack = p;
+			/* dyn_size: the bytes the kernel could actually copy */
+			r->stack_size = p[size / 8] < size ? p[size / 8] : size;
+		}
+	}
+	return;
+bad:
+	r->regs = NULL;
+	r->stack = NULL;
+	r->stack_size = 0;
+	r->nchain = 0;
+}
+
+static size_t drain_ring(struct sampler *s, struct ring *r, sampler_fn fn, void *ctx)
+{
+	uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = r->meta->data_tail;
+	size_t n = 0;
+
+	while (tail < head) {
+		struct perf_event_header h;
+		size_t off = tail % r->size;
+		const char *rec;
+		struct sampler_record rr;
+
+		if (off + sizeof(h) <= r->size) {
+			memcpy(&h, r->data + off, sizeof(h));
+		} else {
+			size_t first = r->size - off;
+			memcpy(&h, r->data + off, first);
+			memcpy((char *)&h + first, r->data, sizeof(h) - first);
+		}
+		if (h.size < sizeof(h) || h.size > head - tail)
+			break;
+		if (off + h.size <= r->size) {
+			rec = r->data + off;
+		} else {
+			size_t first = r->size - off;
+			if (CP_GROW(s->copy, s->copy_cap, h.size) < 0)
+				break;
+			memcpy(s->copy, r->data + off, first);
+			memcpy(s->copy + first, r->data, h.size - first);
+			rec = s->copy;
+		}
+		memset(&rr, 0, sizeof(rr));
+		switch (h.type) {
+		case PERF_RECORD_SAMPLE:
+			parse_sample(s, (const uint64_t *)(rec + sizeof(h)),
+				     (const uint64_t *)(rec + h.size), &rr);
+			fn(ctx, &rr);
+			break;
+		case PERF_RECORD_COMM:
+			if (h.size >= sizeof(h) + 9) {
+				const uint32_t *ids = (const uint32_t *)(rec + sizeof(h));
+				rr.type = REC_COMM;
+				rr.pid = ids[0];
+				rr.tid = ids[1];
+				rr.comm = (const char *)(ids + 2);
+				rr.exec = h.misc & PERF_RECORD_MISC_COMM_EXEC;
+				if (memchr(rr.comm, '\0', rec + h.size - rr.comm))
+					fn(ctx, &rr);
+			}
+			break;
+		case PERF_RECORD_LOST:
+			if (h.size >= sizeof(h) + 16) {
+				rr.type = REC_LOST;
+				rr.lost = ((const uint64_t *)(rec + sizeof(h)))[1];
+				fn(ctx, &rr);
+			}
+			break;
+		case PERF_RECORD_LOST_SAMPLES:
+			if (h.size >= sizeof(h) + 8) {
+				rr.type = REC_LOST;
+				rr.lost = ((const uint64_t *)(rec + sizeof(h)))[0];
+				fn(ctx, &rr);
+			}
+			break;
+		}
+		tail += h.size;
+		n++;
+	}
+	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
+	return n;
+}
+
+size_t sampler_drain(struct sampler *s, sampler_fn fn, void *ctx)
+{
+	size_t n = 0;
+
+	for (int c = 0; c < s->ncpus; c++)
+		if (s->rings[c].meta)
+			n += drain_ring(s, &s->rings[c], fn, ctx);
+	return n;
+}
+
+size_t sampler_threads(const struct sampler *s)
+{
+	return s->ntids;
+}

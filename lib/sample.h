@@ -1,0 +1,68 @@
+/* Sampling with perf events: the software cpu-clock event on every thread of
+ * a target (those created later included, through inherit), one ring buffer
+ * per CPU, and the records read back out of them. */
+#ifndef CPROF_SAMPLE_H
+#define CPROF_SAMPLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sampler_opts {
+	unsigned frequency;   /* samples per second per thread on CPU */
+	bool fp;              /* frame-pointer call chains instead of stack copies */
+	uint32_t stack_size;  /* bytes of user stack copied per sample (dwarf mode) */
+	size_t buffer_pages;  /* ring buffer data pages per CPU, a power of two */
+};
+
+/* One record from the ring buffers, valid only during the callback. */
+struct sampler_record {
+	enum { REC_SAMPLE, REC_COMM, REC_LOST } type;
+	pid_t pid, tid;
+	uint64_t time;
+	/* REC_SAMPLE */
+	uint64_t ip;
+	const uint64_t *chain; /* fp mode: user return addresses after ip, markers removed */
+	size_t nchain;
+	const uint64_t *regs;  /* dwarf mode: UREG_COUNT registers, or NULL */
+	const void *stack;     /* dwarf mode: the copy from regs[UREG_SP] */
+	size_t stack_size;
+	/* REC_COMM */
+	const char *comm;
+	bool exec;
+	/* REC_LOST */
+	uint64_t lost;
+};
+
+typedef void (*sampler_fn)(void *ctx, const struct sampler_record *r);
+
+struct sampler;
+
+struct sampler *sampler_new(const struct sampler_opts *o);
+void sampler_free(struct sampler *s);
+
+/* Open events on every thread of running process PID. Threads found in
+ * /proc/PID/task are opened until a rescan finds none new; their later
+ * children inherit the events. Returns 0, or -1 with errno-style details
+ * in *ERR (and an error) so the caller can explain permissions. */
+int sampler_open_pid(struct sampler *s, pid_t pid, int *err);
+
+/* Open events on process PID, held before its exec, enabled by the exec. */
+int sampler_open_child(struct sampler *s, pid_t pid, int *err);
+
+/* Start and stop counting (a launched child starts on its own at exec). */
+int sampler_enable(struct sampler *s);
+void sampler_disable(struct sampler *s);
+
+/* Wait up to TIMEOUT_MS for a buffer to fill past its watermark; also returns
+ * early when FD (if >= 0) is readable. Returns 1 if FD is readable, else 0. */
+int sampler_wait(struct sampler *s, int fd, int timeout_ms);
+
+/* Hand every record now in the buffers to FN. Returns the number of records. */
+size_t sampler_drain(struct sampler *s, sampler_fn fn, void *ctx);
+
+/* How many threads have events open (not counting inherited ones). */
+size_t sampler_threads(const struct sampler *s);
+
+#endif

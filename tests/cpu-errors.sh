@@ -1,0 +1,79 @@
+#!/bin/sh
+# Every way a user can get `cprof cpu` wrong gets one clear line and the
+# documented exit code, and no partial profile.
+. "$top_srcdir/tests/lib.sh"
+
+W=$top_builddir/tests/workloads
+
+usage() {
+	expect_exit 2 "$CPROF" cpu "$@"
+	expect_grep '^cprof: ' "$T/err"
+	expect_grep '^usage: cprof cpu ' "$T/err"
+}
+usage
+usage --pid
+usage --pid abc
+usage --pid 0
+usage --pid 1 -- true
+usage --seconds 0 --pid 1
+usage --seconds 5x --pid 1
+usage --frequency 0 --pid 1
+usage --unwind lbr --pid 1
+usage --stack-size 100 --pid 1
+usage stray-argument
+
+error() {
+	expect_exit 1 "$CPROF" cpu "$@"
+	expect_lines 1 "$T/err"
+	expect_lines 0 "$T/out"
+}
+error --pid 2147483647 --seconds 1
+expect_grep '^cprof: no such process 2147483647$' "$T/err"
+error --pid 2 --seconds 1
+expect_grep '^cprof: process 2 is a kernel thread' "$T/err"
+error -o "$T/out.pb.gz" -- "$T/no-such-command"
+expect_grep "^cprof: cannot run the command: No such file or directory$" "$T/err"
+ok
+[ ! -e "$T/out.pb.gz" ] || fail "a profile was written for a command that did not run"
+
+# An output that cannot be written fails at once, before profiling.
+"$W/cpuwork-nofp" --seconds 20 &
+pid=$!
+error --pid "$pid" --seconds 5 -o "$T/no/such/dir/p.pb.gz"
+expect_grep "^cprof: cannot write $T/no/such/dir/p.pb.gz: No such file or directory$" "$T/err"
+
+# A zombie has nothing to profile.
+sh -c 'sleep 0.1 & exec sleep 20' &
+parent=$!
+sleep 0.5
+zombie=$(pgrep -P "$parent" || true)
+if [ -n "$zombie" ]; then
+	error --pid "$zombie" --seconds 1
+	expect_grep "^cprof: process $zombie is a zombie" "$T/err"
+fi
+kill "$parent" 2>/dev/null || true
+
+# Permissions: as an unprivileged user, another user's process is refused with
+# a message saying what would allow it, while the user's own process works.
+if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	mkdir "$T/perm"
+	chmod 777 "$T/perm"
+	chmod 711 "$T"
+	expect_exit 1 $nobody "$CPROF" cpu --pid "$pid" --seconds 1 -o "$T/perm/p.pb.gz"
+	expect_lines 1 "$T/err"
+	expect_grep "^cprof: not allowed to profile process $pid: it belongs to uid 0; run cprof as that user or as root, or give cprof CAP_SYS_PTRACE and CAP_PERFMON$" "$T/err"
+	ok
+	[ ! -e "$T/perm/p.pb.gz" ] || fail "a profile was written without permission"
+	if [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]; then
+		$nobody "$W/cpuwork-nofp" --seconds 20 &
+		own=$!
+		sleep 0.3
+		expect_exit 0 $nobody "$CPROF" cpu --pid "$own" --seconds 1 -o "$T/perm/own.pb.gz"
+		expect_grep '^Samples: [1-9][0-9]*, ' "$T/out"
+		kill "$own"
+	fi
+	chmod 700 "$T"
+fi
+kill "$pid"
+finish

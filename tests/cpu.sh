@@ -1,0 +1,147 @@
+#!/bin/sh
+# `cprof cpu` against the suite's own workloads: the shares in the written
+# profile match the design, stacks are complete with and without frame
+# pointers, late threads are seen, attach and launch both work, and the
+# target runs on, untraced, afterwards.
+. "$top_srcdir/tests/lib.sh"
+
+W=$top_builddir/tests/workloads
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
+	echo "SKIP: kernel.perf_event_paranoid is $paranoid and we are not root"
+	exit 77
+fi
+
+# share FILE FUNCTION: FUNCTION's flat% in `cprof report --top 0 FILE`.
+share() {
+	"$CPROF" report --top 0 "$1" | awk -v f="$2" '$6 == f {sub("%", "", $2); print $2; exit}'
+}
+
+# near VALUE WANT TOL WHAT
+near() {
+	ok
+	awk -v v="${1:-x}" -v w="$2" -v t="$3" 'BEGIN {exit !(v != "x" && v - w <= t && w - v <= t)}' ||
+		fail "$4: ${1:-missing}%, expected $2 +- $3"
+}
+
+# check_shares FILE WHAT [MIN]: work_a/b/c in 60/30/10 proportion, together
+# at least MIN% (default 90) of the samples.
+check_shares() {
+	a=$(share "$1" work_a)
+	b=$(share "$1" work_b)
+	c=$(share "$1" work_c)
+	sum=$(awk -v a="${a:-0}" -v b="${b:-0}" -v c="${c:-0}" 'BEGIN {print a + b + c}')
+	ok
+	awk -v s="$sum" -v m="${3:-90}" 'BEGIN {exit !(s >= m)}' ||
+		fail "$2: work_a/b/c have only $sum% of the samples"
+	near "$(awk -v x="${a:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 60 5 "$2: work_a"
+	near "$(awk -v x="${b:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 30 5 "$2: work_b"
+	near "$(awk -v x="${c:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 10 4 "$2: work_c"
+}
+
+# complete FILE ROOTS WHAT: the share of samples whose stack reaches one of
+# ROOTS (a regex over the folded root-first stack) is at least 99%.
+complete() {
+	"$CPROF" report --folded --sample-index samples "$1" >"$T/folded"
+	pct=$(awk -v re="$2" '{s = $0; sub(/ [0-9]+$/, "", s); n += $NF; if (s ~ re) k += $NF}
+		END {printf "%.2f", n ? 100 * k / n : 0}' "$T/folded")
+	ok
+	awk -v p="$pct" 'BEGIN {exit !(p >= 99)}' || {
+		fail "$3: only $pct% of stacks are complete"
+		awk -v re="$2" '{s = $0; sub(/ [0-9]+$/, "", s)} s !~ re' "$T/folded" |
+			sort -t' ' -k2 -rn | head -5 >&2
+	}
+}
+
+# untraced PID: running, not stopped, no tracer.
+untraced() {
+	ok
+	kill -0 "$1" 2>/dev/null || { fail "target $1 is gone"; return; }
+	state=$(awk '/^State:/ {print $2}' "/proc/$1/status")
+	tracer=$(awk '/^TracerPid:/ {print $2}' "/proc/$1/status")
+	[ "$tracer" = 0 ] || fail "target $1 has TracerPid $tracer"
+	case $state in T | t) fail "target $1 is left stopped ($state)" ;; esac
+}
+
+# Launch mode, DWARF unwinding, no frame pointers: shares and complete stacks.
+expect_exit 0 "$CPROF" cpu --frequency 499 -o "$T/launch.pb.gz" -- "$W/cpuwork-nofp" --seconds 3
+expect_grep '^Command exited with status 0$' "$T/out"
+expect_grep "^Wrote $T/launch.pb.gz$" "$T/out"
+expect_grep '^Samples: [0-9]+, lost: 0, threads: 1, ' "$T/out"
+expect_grep '  work_a \(.*cpuwork\.c:[0-9]+\)$' "$T/out"
+check_shares "$T/launch.pb.gz" "launch, dwarf"
+complete "$T/launch.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_main;main;' "launch, dwarf"
+expect_exit 0 "$CPROF" report --top 0 "$T/launch.pb.gz"
+expect_grep ' work_c \(.*libcpuwork\.c:[0-9]+\)$' "$T/out"
+expect_exit 0 "$CPROF" report --traces "$T/launch.pb.gz"
+expect_grep '^ +thread: +cpuwork-nofp$' "$T/out"
+expect_grep '^ +tid: +[0-9]+$' "$T/out"
+
+# Attach mode with threads, one started late; DWARF unwinding.
+"$W/cpuwork-nofp" --threads 2 --late 1 --seconds 30 &
+pid=$!
+sleep 0.3
+expect_exit 0 "$CPROF" cpu --pid "$pid" --seconds 3 --frequency 299 -o "$T/attach.pb.gz"
+expect_grep '^Samples: [0-9]+, lost: 0, threads: [34], ' "$T/out"
+untraced "$pid"
+# Two workers and the late thread share two CPUs: the workers get at least half.
+check_shares "$T/attach.pb.gz" "attach, dwarf" 50
+complete "$T/attach.pb.gz" '^(__)?clone3?;start_thread;(worker;run_rounds;stage_[abc];work_[abc]|late_worker;spin)$' "attach, dwarf"
+expect_exit 0 "$CPROF" report --top 0 "$T/attach.pb.gz"
+expect_grep '  late_worker ' "$T/out"
+expect_exit 0 "$CPROF" report --traces "$T/attach.pb.gz"
+expect_grep '^ +thread: +cpuwork-late$' "$T/out"
+
+# Frame-pointer unwinding of the binary built with frame pointers.
+expect_exit 0 "$CPROF" cpu --unwind fp --pid "$pid" --seconds 1 -o "$T/nofp-fp.pb.gz"
+untraced "$pid"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+"$W/cpuwork-fp" --threads 2 --seconds 30 &
+pid=$!
+sleep 0.3
+expect_exit 0 "$CPROF" cpu --unwind fp --pid "$pid" --seconds 3 --frequency 299 -o "$T/fp.pb.gz"
+check_shares "$T/fp.pb.gz" "attach, fp"
+# GCC 12 sets up no frame in a leaf that needs none, even with
+# -mno-omit-leaf-frame-pointer, so the chain skips the leaf's caller.
+complete "$T/fp.pb.gz" '^start_thread;worker;run_rounds;(stage_[abc];)?work_[abc]$' "attach, fp"
+untraced "$pid"
+
+# SIGINT and SIGTERM stop cprof early; the profile is still written.
+for sig in INT TERM; do
+	"$CPROF" cpu --pid "$pid" --seconds 60 -o "$T/sig-$sig.pb.gz" >"$T/out" 2>"$T/err" &
+	cp=$!
+	sleep 1.5
+	kill -"$sig" "$cp"
+	set +e
+	wait "$cp"
+	rc=$?
+	set -e
+	expect_eq "$rc" 0 "exit status after SIG$sig"
+	expect_grep '\(stopped by signal\)' "$T/out"
+	ok
+	[ -s "$T/sig-$sig.pb.gz" ] || fail "no profile written after SIG$sig"
+	untraced "$pid"
+done
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+# The target exiting mid-run is not an error.
+"$W/cpuwork-nofp" --seconds 1 &
+pid=$!
+expect_exit 0 "$CPROF" cpu --pid "$pid" --seconds 20 -o "$T/exit.pb.gz"
+expect_grep '\(the target exited\)' "$T/out"
+ok
+[ -s "$T/exit.pb.gz" ] || fail "no profile written when the target exited"
+
+# go tool pprof, the independent reader, sees what cprof report sees.
+if command -v go >/dev/null 2>&1; then
+	go tool pprof -top -nodefraction=0 "$T/launch.pb.gz" >"$T/pprof" 2>"$T/pprof.err" || fail "go tool pprof failed"
+	expect_grep '^ +[0-9.]+m?s +[0-9.]+% .* work_a$' "$T/pprof"
+	pa=$(awk '$6 == "work_a" {sub("%", "", $2); print $2}' "$T/pprof")
+	near "$pa" "$(share "$T/launch.pb.gz" work_a)" 0.1 "go tool pprof's work_a"
+	go tool pprof -raw "$T/launch.pb.gz" >"$T/raw" 2>&1
+	expect_no_grep 'Local symbolization failed|unrecognized' "$T/pprof.err"
+fi
+
+finish

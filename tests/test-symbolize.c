@@ -1,0 +1,178 @@
+/* Unit test of lib/symbolize.c on this very process: an always-inlined
+ * function inside a noinline one (built with -O2 -g), libc, the vdso, a library
+ * loaded after the start, an address in no mapping, and the cache. */
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "symbolize.h"
+#include "test.h"
+
+/* Call FN and note the line of the call in LINE. */
+#define CALL_NOTING_LINE(fn, line) ((line) = __LINE__, fn())
+
+static volatile int sink;
+static uintptr_t inlined_ra;
+static int inlined_line, call_line;
+
+__attribute__((noinline, noclone)) static void take_ra(void)
+{
+	inlined_ra = (uintptr_t)__builtin_return_address(0);
+	__asm__ volatile("" ::: "memory");
+}
+
+static const int inlined_decl = __LINE__ + 1;
+static inline __attribute__((always_inline)) void inlined(void)
+{
+	CALL_NOTING_LINE(take_ra, inlined_line);
+	sink++;
+}
+
+static const int outer_decl = __LINE__ + 1;
+__attribute__((noinline, noclone)) static void outer(void)
+{
+	CALL_NOTING_LINE(inlined, call_line);
+	sink++;
+}
+
+static uintptr_t libc_ra;
+
+static int compare(const void *a, const void *b)
+{
+	if (!libc_ra)
+		libc_ra = (uintptr_t)__builtin_return_address(0);
+	return *(const int *)a - *(const int *)b;
+}
+
+static const char *base(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return slash ? slash + 1 : path;
+}
+
+static int is_libc(const struct addrspace *as, uintptr_t pc)
+{
+	const struct as_map *m = addrspace_find(as, pc);
+
+	return m && strstr(m->path, "libc.so");
+}
+
+static void check_inlined(struct symbolizer *s, uint64_t pc, bool caller)
+{
+	const struct sym_frame *f;
+	int n = symbolizer_lookup(s, pc, caller, &f);
+
+	CHECK(n == 2);
+	if (n != 2)
+		return;
+	CHECK_STR(f[0].name, "inlined");
+	CHECK_STR(base(f[0].file), base(__FILE__));
+	CHECK(f[0].line == inlined_line);
+	CHECK(f[0].start_line == inlined_decl);
+	CHECK_STR(f[1].name, "outer");
+	CHECK_STR(base(f[1].file), base(__FILE__));
+	CHECK(f[1].line == call_line);
+	CHECK(f[1].start_line == outer_decl);
+}
+
+int main(void)
+{
+	struct addrspace *as = addrspace_new(getpid());
+	const struct sym_frame *f, *g;
+	struct symbolizer *s;
+	int n, m, stack_var = 0, v[64];
+	void *h, *fn;
+
+	CHECK(as != NULL);
+	if (!as) {
+		fprintf(stderr, "addrspace_new: %s\n", cp_errmsg());
+		return test_done("test-symbolize");
+	}
+	s = symbolizer_new(as);
+	CHECK(s != NULL);
+	if (!s) {
+		fprintf(stderr, "symbolizer_new: %s\n", cp_errmsg());
+		addrspace_free(as);
+		return test_done("test-symbolize");
+	}
+
+	/* The return address into the inlined body, then the call itself. */
+	outer();
+	check_inlined(s, inlined_ra, true);
+	check_inlined(s, inlined_ra - 1, false);
+
+	/* The cache answers with the very same frames. */
+	n = symbolizer_lookup(s, inlined_ra, true, &f);
+	m = symbolizer_lookup(s, inlined_ra, true, &g);
+	CHECK(n == m && f == g);
+	if (n == 2 && m == 2)
+		CHECK(f[0].name == g[0].name && f[1].file == g[1].file);
+
+	/* Names are interned: two PCs in one function share the string. */
+	n = symbolizer_lookup(s, (uintptr_t)outer, false, &f);
+	CHECK(n == 1);
+	if (n == 1) {
+		CHECK_STR(f[0].name, "outer");
+		CHECK(f[0].start_line == outer_decl);
+		m = symbolizer_lookup(s, inlined_ra, true, &g);
+		CHECK(m == 2 && g[1].name == f[0].name);
+	}
+
+	/* libc, from its .dynsym alone if it has no debug info. */
+	fn = dlsym(RTLD_DEFAULT, "getpid");
+	CHECK(fn != NULL && is_libc(as, (uintptr_t)fn));
+	n = symbolizer_lookup(s, (uintptr_t)fn, false, &f);
+	CHECK(n >= 1);
+	if (n >= 1) {
+		const char *name = f[n - 1].name;
+		CHECK(name && (!strcmp(name, "getpid") || !strcmp(name, "__getpid")));
+	}
+	for (int i = 0; i < 64; i++)
+		v[i] = 64 - i;
+	qsort(v, 64, sizeof(v[0]), compare);
+	CHECK(is_libc(as, libc_ra));
+	n = symbolizer_lookup(s, libc_ra, true, &f);
+	CHECK(n >= 1 && f[n - 1].name && *f[n - 1].name);
+
+	/* The vdso, a module with no file, when glibc lets us find it. */
+	h = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+	fn = h ? dlsym(h, "__vdso_clock_gettime") : NULL;
+	if (fn) {
+		n = symbolizer_lookup(s, (uintptr_t)fn, false, &f);
+		CHECK(n == 1);
+		if (n == 1)
+			CHECK(f[0].name && strstr(f[0].name, "clock_gettime"));
+	}
+	if (h)
+		dlclose(h);
+
+	/* A library mapped after the address space was read. */
+	h = dlopen("libm.so.6", RTLD_NOW);
+	fn = h ? dlsym(h, "cos") : NULL;
+	CHECK(fn != NULL);
+	if (fn) {
+		CHECK(addrspace_refresh(as) == 0);
+		n = symbolizer_lookup(s, (uintptr_t)fn, false, &f);
+		CHECK(n >= 1 && f[n - 1].name && strstr(f[n - 1].name, "cos"));
+		/* Modules reported before still answer. */
+		fn = dlsym(RTLD_DEFAULT, "getppid");
+		n = fn ? symbolizer_lookup(s, (uintptr_t)fn, false, &f) : 0;
+		CHECK(n >= 1 && f[n - 1].name && strstr(f[n - 1].name, "getppid"));
+	}
+
+	/* Addresses in no executable mapping. */
+	n = symbolizer_lookup(s, 16, false, &f);
+	CHECK(n == 0 && f == NULL);
+	n = symbolizer_lookup(s, (uintptr_t)&stack_var, true, &f);
+	CHECK(n == 0 && f == NULL);
+
+	symbolizer_free(s);
+	if (h)
+		dlclose(h);
+	addrspace_free(as);
+	return test_done("test-symbolize");
+}

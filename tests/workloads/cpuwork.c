@@ -1,0 +1,153 @@
+/* A CPU workload of known shape for cprof's tests and benchmarks: rounds of
+ * work_a, work_b (in this program) and work_c (in libcpuwork.so) in the ratio
+ * given by --split (default 60:30:10), called through stage functions so the
+ * stacks have depth. --threads N runs the rounds in N threads; --late S
+ * starts one more thread, running late_worker, after S seconds; --seconds S
+ * exits after S seconds of wall time (default: run until killed); --rounds N
+ * does exactly N rounds per thread (fixed work, for benchmarks). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpuwork.h"
+
+static unsigned long split[3] = { 6, 3, 1 };
+static long rounds = -1;
+static volatile unsigned long sink;
+
+#define BARRIER(x) __asm__ volatile("" : "+r"(x))
+
+__attribute__((noinline)) static unsigned long work_a(unsigned long units)
+{
+	unsigned long x = units + 1;
+
+	for (unsigned long i = 0; i < units * 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+	}
+	BARRIER(x);
+	return x;
+}
+
+__attribute__((noinline)) static unsigned long work_b(unsigned long units)
+{
+	unsigned long x = units + 2;
+
+	for (unsigned long i = 0; i < units * 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+	}
+	BARRIER(x);
+	return x;
+}
+
+__attribute__((noinline)) static unsigned long stage_a(void)
+{
+	unsigned long x = work_a(split[0]);
+	BARRIER(x);
+	return x;
+}
+
+__attribute__((noinline)) static unsigned long stage_b(void)
+{
+	unsigned long x = work_b(split[1]);
+	BARRIER(x);
+	return x;
+}
+
+__attribute__((noinline)) static unsigned long stage_c(void)
+{
+	unsigned long x = work_c(split[2]);
+	BARRIER(x);
+	return x;
+}
+
+__attribute__((noinline)) static void run_rounds(void)
+{
+	for (long r = 0; rounds < 0 || r < rounds; r++) {
+		unsigned long x = stage_a() + stage_b() + stage_c();
+		BARRIER(x);
+		sink += x;
+	}
+}
+
+__attribute__((noinline)) static void *worker(void *arg)
+{
+	prctl(PR_SET_NAME, "cpuwork-worker");
+	run_rounds();
+	return arg;
+}
+
+__attribute__((noinline)) static void *late_worker(void *arg)
+{
+	prctl(PR_SET_NAME, "cpuwork-late");
+	for (;;) {
+		unsigned long x = spin(1, 7);
+		BARRIER(x);
+		sink += x;
+	}
+	return arg;
+}
+
+static void *late_starter(void *arg)
+{
+	double delay = *(double *)arg;
+	pthread_t t;
+
+	usleep(delay * 1e6);
+	pthread_create(&t, NULL, late_worker, NULL);
+	return NULL;
+}
+
+static void *timer(void *arg)
+{
+	usleep(*(double *)arg * 1e6);
+	exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	static double seconds = -1, late = -1;
+	int threads = 0;
+	pthread_t t;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--threads") == 0)
+			threads = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--late") == 0)
+			late = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--seconds") == 0)
+			seconds = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--rounds") == 0)
+			rounds = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--split") == 0 &&
+			 sscanf(argv[i + 1], "%lu:%lu:%lu", &split[0], &split[1], &split[2]) == 3)
+			;
+		else {
+			fprintf(stderr, "usage: cpuwork [--threads N] [--late S] [--seconds S] "
+					"[--rounds N] [--split A:B:C]\n");
+			return 2;
+		}
+	}
+	if (seconds > 0)
+		pthread_create(&t, NULL, timer, &seconds);
+	if (late >= 0)
+		pthread_create(&t, NULL, late_starter, &late);
+	if (threads > 0) {
+		pthread_t *ts = calloc(threads, sizeof(*ts));
+		for (int i = 0; i < threads; i++)
+			pthread_create(&ts[i], NULL, worker, NULL);
+		for (int i = 0; i < threads; i++)
+			pthread_join(ts[i], NULL);
+		free(ts);
+		return 0;
+	}
+	run_rounds();
+	return 0;
+}

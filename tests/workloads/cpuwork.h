@@ -1,0 +1,3 @@
+/* The CPU workload's shared-library part (libcpuwork.so). */
+unsigned long work_c(unsigned long units);
+unsigned long spin(unsigned long units, unsigned long seed);
