@@ -196,6 +196,8 @@ static int exec_cpu(int argc, char **argv)
 	if (o.pid && target_attach(&t, o.pid) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
 	check_writable(o.output ? o.output : "./profile");
+	/* Symbolizing must not wait on the network in the middle of a profile. */
+	unsetenv("DEBUGINFOD_URLS");
 	catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());

@@ -134,6 +134,20 @@ expect_grep '\(the target exited\)' "$T/out"
 ok
 [ -s "$T/exit.pb.gz" ] || fail "no profile written when the target exited"
 
+# Debug info in a separate file, found through .gnu_debuglink; and a binary
+# with no symbols at all, whose frames are named module+offset.
+cp "$W/cpuwork-nofp" "$W/libcpuwork-nofp.so" "$T/"
+objcopy --only-keep-debug "$T/cpuwork-nofp" "$T/cpuwork.debug"
+objcopy --strip-debug --add-gnu-debuglink="$T/cpuwork.debug" "$T/cpuwork-nofp" "$T/cpuwork-linked"
+expect_exit 0 "$CPROF" cpu -o "$T/linked.pb.gz" -- "$T/cpuwork-linked" --seconds 1
+expect_grep '  work_a \(.*cpuwork\.c:[0-9]+\)$' "$T/out"
+strip --strip-all "$T/cpuwork-nofp" -o "$T/cpuwork-stripped"
+expect_exit 0 "$CPROF" cpu -o "$T/stripped.pb.gz" -- "$T/cpuwork-stripped" --seconds 1
+expect_grep '  cpuwork-stripped\+0x[0-9a-f]+$' "$T/out"
+expect_exit 0 "$CPROF" report --folded --sample-index samples "$T/stripped.pb.gz"
+# Unwinding needs no symbols: stacks still run from _start through libc into the binary.
+expect_grep '^cpuwork-stripped\+0x[0-9a-f]+;__libc_start_main[^;]*;__libc_start_call_main;cpuwork-stripped\+0x[0-9a-f]+;' "$T/out"
+
 # go tool pprof, the independent reader, sees what cprof report sees.
 if command -v go >/dev/null 2>&1; then
 	go tool pprof -top -nodefraction=0 "$T/launch.pb.gz" >"$T/pprof" 2>"$T/pprof.err" || fail "go tool pprof failed"
