@@ -208,9 +208,13 @@ static void on_record(void *ctx, const struct sampler_record *r)
 		break;
 	case REC_COMM:
 		if (r->exec) {
-			/* A new program: new mappings, new unwind tables. */
+			/* A new program: new mappings, unwind tables and code at the
+			 * addresses cached so far. */
 			if (addrspace_refresh(c->as) == 0)
 				unwinder_flush(c->uw);
+			hmap_release(&c->pc_index);
+			hmap_init(&c->pc_index);
+			c->npcs = 0;
 		}
 		if (!thread(c, r->tid, r->comm))
 			c->error = 1;
