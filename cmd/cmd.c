@@ -57,10 +57,11 @@ void cmd_print_usage(const struct cmd_entry *cmd, FILE *out)
 	if (cmd->args)
 		fprintf(out, " %s", cmd->args);
 	for (const struct cmd_option *o = cmd->options; o->name; o++) {
+		const char *open = o->required ? "" : "[", *close = o->required ? "" : "]";
 		if (o->arg)
-			fprintf(out, " [--%s %s]", o->name, o->arg);
+			fprintf(out, " %s--%s %s%s", open, o->name, o->arg, close);
 		else
-			fprintf(out, " [--%s]", o->name);
+			fprintf(out, " %s--%s%s", open, o->name, close);
 	}
 	if (cmd->trailing)
 		fprintf(out, " %s", cmd->trailing);
@@ -125,6 +126,7 @@ void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn s
 	       char ***rest, int *nrest)
 {
 	int n = *argc, npos = 0;
+	unsigned long seen = 0;
 
 	if (rest) {
 		*rest = NULL;
@@ -181,7 +183,11 @@ void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn s
 		}
 		if (set(ctx, o->key, value) < 0)
 			exit(EXIT_USAGE);
+		seen |= 1UL << (o - cmd->options);
 	}
+	for (const struct cmd_option *o = cmd->options; o->name; o++)
+		if (o->required && !(seen & (1UL << (o - cmd->options))))
+			cmd_usage_error(cmd, "--%s is required", o->name);
 	*argc = npos;
 }
 

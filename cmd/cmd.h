@@ -18,6 +18,7 @@ struct cmd_option {
 	const char *help;
 	int key;            /* passed to the command's setter */
 	const char *complete; /* completion: "file", "pid", or words separated by '|' */
+	bool required;      /* shown without brackets, and cmd_parse insists on it */
 };
 
 struct cmd_entry {
@@ -74,5 +75,6 @@ char *xstrdup(const char *s);
 extern const struct cmd_entry *const cmd_table[];
 extern const struct cmd_entry cmd_cpu;
 extern const struct cmd_entry cmd_report;
+extern const struct cmd_entry cmd_threads;
 
 #endif

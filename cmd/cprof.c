@@ -7,6 +7,7 @@
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_cpu,
+	&cmd_threads,
 	&cmd_report,
 	NULL,
 };

@@ -183,6 +183,19 @@ void target_release(struct target *t)
 	target_init(t);
 }
 
+int target_check_access(const struct target *t, const char *what)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return target_permission_error(t, errno == ENOENT ? ESRCH : errno, what);
+	close(fd);
+	return 0;
+}
+
 static int read_sysctl(const char *path)
 {
 	FILE *f = fopen(path, "r");

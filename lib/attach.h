@@ -37,6 +37,11 @@ void target_stop(struct target *t, int grace_ms);
 
 void target_release(struct target *t);
 
+/* Check that cprof may read the target's memory map (ptrace-read access),
+ * the first thing tracing it needs. Returns 0, or -1 with the error of
+ * target_permission_error (WHAT as there). */
+int target_check_access(const struct target *t, const char *what);
+
 /* After perf_event_open or ptrace failed with ERR (an errno) on the target, set
  * an error that says what would allow it: the sysctl (kernel.perf_event_paranoid,
  * kernel.yama.ptrace_scope), the capability (CAP_PERFMON, CAP_SYS_PTRACE) or the

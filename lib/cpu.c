@@ -11,18 +11,13 @@
 #include "error.h"
 #include "grow.h"
 #include "hmap.h"
+#include "locate.h"
 #include "proc.h"
 #include "sample.h"
 #include "symbolize.h"
 #include "unwind.h"
 
 #define MAX_FRAMES 256
-
-struct pc_entry {
-	uint64_t pc;
-	bool caller;
-	uint64_t location;
-};
 
 struct thread_entry {
 	pid_t tid;
@@ -37,16 +32,13 @@ struct cpu {
 	struct addrspace *as;
 	struct unwinder *uw;
 	struct symbolizer *sym;
-	struct pc_entry *pcs;
-	size_t npcs, pcs_cap;
-	struct hmap pc_index;
+	struct locator *loc;
 	struct thread_entry *threads;
 	size_t nthreads, threads_cap;
 	struct hmap thread_index;
 	int64_t k_thread, k_tid;
 	int64_t values[2];
 	uint64_t frames[MAX_FRAMES], locs[MAX_FRAMES];
-	struct timespec last_refresh;
 	int error;
 };
 
@@ -56,71 +48,6 @@ static int64_t now_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-struct pc_key {
-	const struct cpu *c;
-	uint64_t pc;
-	bool caller;
-};
-
-static int pc_eq(void *ctx, uint32_t idx)
-{
-	const struct pc_key *k = ctx;
-	const struct pc_entry *e = &k->c->pcs[idx];
-
-	return e->pc == k->pc && e->caller == k->caller;
-}
-
-/* The profile location of PC, symbolized the first time it is seen. */
-static uint64_t location(struct cpu *c, uint64_t pc, bool caller)
-{
-	struct pc_key k = { c, pc, caller };
-	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
-	int64_t i = hmap_find(&c->pc_index, h, pc_eq, &k);
-	const struct as_map *m;
-	const struct sym_frame *fr;
-	struct pf_line lines[32];
-	int n;
-	uint64_t id;
-
-	if (i >= 0)
-		return c->pcs[i].location;
-	m = addrspace_find(c->as, pc);
-	if (!m) {
-		/* A mapping made after the last read (dlopen): look again, at most
-		 * every 100 ms so stray addresses don't cost a read each. */
-		int64_t now = now_ns(CLOCK_MONOTONIC);
-		int64_t last = c->last_refresh.tv_sec * 1000000000LL + c->last_refresh.tv_nsec;
-		if (now - last > 100000000) {
-			clock_gettime(CLOCK_MONOTONIC, &c->last_refresh);
-			if (addrspace_refresh(c->as) == 0) {
-				unwinder_flush(c->uw);
-				m = addrspace_find(c->as, pc);
-			}
-		}
-	}
-	n = symbolizer_lookup(c->sym, pc, caller, &fr);
-	if (n > (int)(sizeof(lines) / sizeof(*lines)))
-		n = sizeof(lines) / sizeof(*lines);
-	for (int j = 0; j < n; j++) {
-		int64_t name = profile_intern(c->p, fr[j].name ? fr[j].name : "");
-		int64_t file = profile_intern(c->p, fr[j].file ? fr[j].file : "");
-		lines[j].function_id = profile_add_function(c->p, name, name, file, fr[j].start_line);
-		lines[j].line = fr[j].line;
-		if (name < 0 || file < 0 || !lines[j].function_id)
-			return 0;
-	}
-	id = profile_add_location(c->p, m ? m->id : 0, pc, lines, n, false);
-	if (!id)
-		return 0;
-	if (CP_GROW(c->pcs, c->pcs_cap, c->npcs + 1) < 0 || hmap_insert(&c->pc_index, h, c->npcs) < 0)
-		return 0;
-	c->pcs[c->npcs].pc = pc;
-	c->pcs[c->npcs].caller = caller;
-	c->pcs[c->npcs++].location = id;
-	c->st->locations++;
-	return id;
 }
 
 static int thread_eq(void *ctx, uint32_t idx)
@@ -176,7 +103,7 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	}
 	c->st->unwound_frames += n;
 	for (int i = 0; i < n; i++) {
-		c->locs[i] = location(c, c->frames[i], i > 0);
+		c->locs[i] = locator_get(c->loc, c->frames[i], i > 0);
 		if (!c->locs[i]) {
 			c->error = 1;
 			return;
@@ -207,43 +134,12 @@ static void on_record(void *ctx, const struct sampler_record *r)
 		c->st->lost += r->lost;
 		break;
 	case REC_COMM:
-		if (r->exec) {
-			/* A new program: new mappings, unwind tables and code at the
-			 * addresses cached so far. */
-			if (addrspace_refresh(c->as) == 0)
-				unwinder_flush(c->uw);
-			hmap_release(&c->pc_index);
-			hmap_init(&c->pc_index);
-			c->npcs = 0;
-		}
+		if (r->exec)
+			locator_forget(c->loc);
 		if (!thread(c, r->tid, r->comm))
 			c->error = 1;
 		break;
 	}
-}
-
-static int add_mappings(struct cpu *c)
-{
-	size_t n;
-	const struct as_map *maps = addrspace_maps(c->as, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct as_map *m = &maps[i];
-		struct pf_mapping pm = {
-			.memory_start = m->start,
-			.memory_limit = m->end,
-			.file_offset = m->offset,
-			.filename = profile_intern(c->p, m->path),
-			.build_id = profile_intern(c->p, m->mod ? module_build_id(m->mod) : ""),
-			.has_functions = true,
-			.has_filenames = true,
-			.has_line_numbers = true,
-			.has_inline_frames = true,
-		};
-		if (pm.filename < 0 || pm.build_id < 0 || profile_add_mapping(c->p, &pm) != m->id)
-			return cp_error("cannot record mapping %s", m->path);
-	}
-	return 0;
 }
 
 static int setup(struct cpu *c)
@@ -261,19 +157,17 @@ static int setup(struct cpu *c)
 	c->k_tid = profile_intern(c->p, "tid");
 	c->values[0] = 1;
 	c->values[1] = c->p->period;
-	hmap_init(&c->pc_index);
 	hmap_init(&c->thread_index);
 	return 0;
 }
 
 static void cleanup(struct cpu *c)
 {
+	locator_free(c->loc);
 	unwinder_free(c->uw);
 	symbolizer_free(c->sym);
 	addrspace_free(c->as);
-	hmap_release(&c->pc_index);
 	hmap_release(&c->thread_index);
-	free(c->pcs);
 	free(c->threads);
 }
 
@@ -326,7 +220,9 @@ struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct c
 	c.sym = symbolizer_new(c.as);
 	if ((!o->fp && !c.uw) || !c.sym)
 		goto fail;
-	clock_gettime(CLOCK_MONOTONIC, &c.last_refresh);
+	c.loc = locator_new(c.p, c.as, c.sym, c.uw);
+	if (!c.loc)
+		goto fail;
 	deadline = o->duration_ns ? start + o->duration_ns : INT64_MAX;
 	for (;;) {
 		int64_t now = now_ns(CLOCK_MONOTONIC), left = deadline - now;
@@ -350,12 +246,13 @@ struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct c
 	sampler_drain(s, on_record, &c);
 	if (c.error)
 		goto fail;
-	if (add_mappings(&c) < 0)
+	if (locator_finish(c.loc) < 0)
 		goto fail;
 done:
 	st->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;
 	c.p->duration_nanos = st->elapsed_ns;
 	st->threads = c.nthreads;
+	st->locations = c.p->nlocations;
 	sampler_free(s);
 	cleanup(&c);
 	return c.p;

@@ -29,7 +29,23 @@ static int synth_eq(void *ctx, uint32_t idx)
 	return strcmp(k->ss->synth[idx], k->s) == 0;
 }
 
-/* The name id of a frame without symbols: "module+0xoffset", or the bare address. */
+void location_synth_name(const struct profile *p, const struct pf_location *l, char *buf,
+			 size_t n)
+{
+	if (l->mapping_id && l->mapping_id <= p->nmappings) {
+		const struct pf_mapping *m = &p->mappings[l->mapping_id - 1];
+		const char *file = profile_str(p, m->filename), *base = strrchr(file, '/');
+		base = base ? base + 1 : file;
+		if (*base && l->address >= m->memory_start) {
+			snprintf(buf, n, "%s+0x%llx", base,
+				 (unsigned long long)(l->address - m->memory_start + m->file_offset));
+			return;
+		}
+	}
+	snprintf(buf, n, "0x%llx", (unsigned long long)l->address);
+}
+
+/* The name id of a frame without symbols. */
 static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
 {
 	const struct profile *p = ss->p;
@@ -38,18 +54,7 @@ static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
 	uint64_t h;
 	int64_t i;
 
-	if (l->mapping_id && l->mapping_id <= p->nmappings) {
-		const struct pf_mapping *m = &p->mappings[l->mapping_id - 1];
-		const char *file = profile_str(p, m->filename), *base = strrchr(file, '/');
-		uint64_t off = l->address - m->memory_start + m->file_offset;
-		base = base ? base + 1 : file;
-		if (*base && l->address >= m->memory_start)
-			snprintf(buf, sizeof(buf), "%s+0x%llx", base, (unsigned long long)off);
-		else
-			snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)l->address);
-	} else {
-		snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)l->address);
-	}
+	location_synth_name(p, l, buf, sizeof(buf));
 	h = hash_bytes(HASH_SEED, buf, strlen(buf));
 	i = hmap_find(&ss->synth_index, h, synth_eq, &k);
 	if (i >= 0)

@@ -50,6 +50,11 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		  const struct stack_filter *filter);
 void stackset_release(struct stackset *ss);
 
+/* The name of location L, which has no symbols: "module+0xoffset" (the
+ * offset in the file), or the bare address. */
+void location_synth_name(const struct profile *p, const struct pf_location *l, char *buf,
+			 size_t n);
+
 /* The text of name id ID (a function name, a file name or a synthesized name). */
 const char *stackset_name(const struct stackset *ss, uint32_t id);
 

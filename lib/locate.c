@@ -1,0 +1,172 @@
+/* From program counters to profile locations, cached per counter; see locate.h. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "error.h"
+#include "grow.h"
+#include "hmap.h"
+#include "locate.h"
+
+#define REFRESH_NS 100000000
+
+struct pc_entry {
+	uint64_t pc;
+	bool caller;
+	uint64_t location;
+};
+
+struct locator {
+	struct profile *p;
+	struct addrspace *as;
+	struct symbolizer *sym;
+	struct unwinder *uw;
+	struct pc_entry *pcs;
+	size_t npcs, cap;
+	struct hmap index;
+	int64_t last_refresh;
+};
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct locator *locator_new(struct profile *p, struct addrspace *as, struct symbolizer *sym,
+			    struct unwinder *uw)
+{
+	struct locator *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	l->p = p;
+	l->as = as;
+	l->sym = sym;
+	l->uw = uw;
+	l->last_refresh = monotonic_ns();
+	hmap_init(&l->index);
+	return l;
+}
+
+void locator_free(struct locator *l)
+{
+	if (!l)
+		return;
+	hmap_release(&l->index);
+	free(l->pcs);
+	free(l);
+}
+
+struct pc_key {
+	const struct locator *l;
+	uint64_t pc;
+	bool caller;
+};
+
+static int pc_eq(void *ctx, uint32_t idx)
+{
+	const struct pc_key *k = ctx;
+	const struct pc_entry *e = &k->l->pcs[idx];
+
+	return e->pc == k->pc && e->caller == k->caller;
+}
+
+/* Give the profile every mapping up to id ID, so the location about to name
+ * it is valid in the profile at once (ids are dense and in order). */
+static int add_mappings(struct locator *l, unsigned id)
+{
+	size_t n;
+	const struct as_map *maps = addrspace_maps(l->as, &n);
+
+	while (l->p->nmappings < id && l->p->nmappings < n) {
+		const struct as_map *m = &maps[l->p->nmappings];
+		struct pf_mapping pm = {
+			.memory_start = m->start,
+			.memory_limit = m->end,
+			.file_offset = m->offset,
+			.filename = profile_intern(l->p, m->path),
+			.build_id = profile_intern(l->p, m->mod ? module_build_id(m->mod) : ""),
+			.has_functions = true,
+			.has_filenames = true,
+			.has_line_numbers = true,
+			.has_inline_frames = true,
+		};
+		if (pm.filename < 0 || pm.build_id < 0 || profile_add_mapping(l->p, &pm) != m->id)
+			return cp_error("cannot record mapping %s", m->path);
+	}
+	return 0;
+}
+
+static void refresh(struct locator *l)
+{
+	l->last_refresh = monotonic_ns();
+	if (addrspace_refresh(l->as) == 0)
+		unwinder_flush(l->uw);
+}
+
+uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
+{
+	struct pc_key k = { l, pc, caller };
+	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
+	int64_t i = hmap_find(&l->index, h, pc_eq, &k);
+	const struct as_map *m;
+	const struct sym_frame *fr = NULL;
+	struct pf_line lines[32];
+	uint64_t id;
+	int n;
+
+	if (i >= 0)
+		return l->pcs[i].location;
+	m = addrspace_find(l->as, pc);
+	/* A mapping made after the last read (dlopen): look again, but not for
+	 * every stray address. */
+	if (!m && monotonic_ns() - l->last_refresh > REFRESH_NS) {
+		refresh(l);
+		m = addrspace_find(l->as, pc);
+	}
+	if (m && add_mappings(l, m->id) < 0)
+		return 0;
+	n = symbolizer_lookup(l->sym, pc, caller, &fr);
+	if (n < 0)
+		return 0;
+	if (n > (int)(sizeof(lines) / sizeof(*lines)))
+		n = sizeof(lines) / sizeof(*lines);
+	for (int j = 0; j < n; j++) {
+		int64_t name = profile_intern(l->p, fr[j].name ? fr[j].name : "");
+		int64_t file = profile_intern(l->p, fr[j].file ? fr[j].file : "");
+		if (name < 0 || file < 0)
+			return 0;
+		lines[j].function_id = profile_add_function(l->p, name, name, file, fr[j].start_line);
+		lines[j].line = fr[j].line;
+		if (!lines[j].function_id)
+			return 0;
+	}
+	id = profile_add_location(l->p, m ? m->id : 0, pc, lines, n, false);
+	if (!id || CP_GROW(l->pcs, l->cap, l->npcs + 1) < 0 ||
+	    hmap_insert(&l->index, h, l->npcs) < 0)
+		return 0;
+	l->pcs[l->npcs].pc = pc;
+	l->pcs[l->npcs].caller = caller;
+	l->pcs[l->npcs++].location = id;
+	return id;
+}
+
+void locator_forget(struct locator *l)
+{
+	hmap_release(&l->index);
+	hmap_init(&l->index);
+	l->npcs = 0;
+	refresh(l);
+}
+
+int locator_finish(struct locator *l)
+{
+	size_t n;
+
+	addrspace_maps(l->as, &n);
+	return add_mappings(l, n);
+}

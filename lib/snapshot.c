@@ -1,0 +1,248 @@
+/* ptrace thread snapshots; see snapshot.h. One thread is held at a time:
+ * PTRACE_SEIZE (which does not stop it), PTRACE_INTERRUPT, wait for the stop,
+ * copy registers and stack, PTRACE_DETACH (which lets it go and delivers any
+ * signal that arrived meanwhile). */
+#include <elf.h>
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "grow.h"
+#include "proc.h"
+#include "snapshot.h"
+
+#define STOP_TIMEOUT_NS 200000000 /* a thread that does not stop by then is skipped */
+#define PAGE 4096
+
+/* Threads seized but not yet stopped when their wait timed out (deep in an
+ * uninterruptible sleep): they are let go as soon as they stop. If cprof dies
+ * first, the kernel detaches them and drops the pending interrupt. */
+static pid_t lingering[64];
+static size_t nlingering;
+
+static int64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Let go of a stopped thread, delivering SIG if non-zero. */
+static void let_go(pid_t tid, int sig)
+{
+	ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+}
+
+/* Wait up to TIMEOUT_NS for TID to stop. Returns the signal to deliver on
+ * release (0 for our own interrupt or a group stop) or -1 if it exited, -2 if
+ * it did not stop in time. */
+static int wait_stop(pid_t tid, int64_t timeout_ns)
+{
+	int64_t deadline = now_ns(CLOCK_MONOTONIC) + timeout_ns;
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (now_ns(CLOCK_MONOTONIC) > deadline)
+				return -2;
+			sched_yield();
+			continue;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -1;
+		if (!WIFSTOPPED(status))
+			continue;
+		/* PTRACE_EVENT_STOP: our interrupt, or a group stop (which detaching
+		 * leaves in place). A plain stop is a signal on its way in: hold
+		 * it and hand it back on release. */
+		if (status >> 16 == PTRACE_EVENT_STOP)
+			return 0;
+		return WSTOPSIG(status);
+	}
+}
+
+static void settle_lingering(void)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < nlingering; i++) {
+		int sig = wait_stop(lingering[i], 0);
+		if (sig >= 0)
+			let_go(lingering[i], sig);
+		else if (sig == -2)
+			lingering[kept++] = lingering[i];
+	}
+	nlingering = kept;
+}
+
+static void regs_from_user(uint64_t *u, const struct user_regs_struct *r)
+{
+	u[UREG_AX] = r->rax;
+	u[UREG_BX] = r->rbx;
+	u[UREG_CX] = r->rcx;
+	u[UREG_DX] = r->rdx;
+	u[UREG_SI] = r->rsi;
+	u[UREG_DI] = r->rdi;
+	u[UREG_BP] = r->rbp;
+	u[UREG_SP] = r->rsp;
+	u[UREG_IP] = r->rip;
+	u[UREG_FLAGS] = r->eflags;
+	u[UREG_CS] = r->cs;
+	u[UREG_SS] = r->ss;
+	u[UREG_R8] = r->r8;
+	u[UREG_R9] = r->r9;
+	u[UREG_R10] = r->r10;
+	u[UREG_R11] = r->r11;
+	u[UREG_R12] = r->r12;
+	u[UREG_R13] = r->r13;
+	u[UREG_R14] = r->r14;
+	u[UREG_R15] = r->r15;
+}
+
+/* Copy up to SIZE bytes of stack from SP, one iovec per page: the read stops
+ * at the first page that is not mapped, keeping what came before. */
+static size_t copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size)
+{
+	struct iovec local = { buf, size }, remote[64];
+	size_t n = 0;
+	uint64_t at = sp;
+	ssize_t got;
+
+	while (at < sp + size && n < sizeof(remote) / sizeof(*remote)) {
+		uint64_t end = (at | (PAGE - 1)) + 1;
+		if (end > sp + size)
+			end = sp + size;
+		remote[n].iov_base = (void *)at;
+		remote[n++].iov_len = end - at;
+		at = end;
+	}
+	got = process_vm_readv(pid, &local, 1, remote, n, 0);
+	return got > 0 ? (size_t)got : 0;
+}
+
+/* Hold TID just long enough to copy it into T. Returns 0, 1 if the thread is
+ * gone or would not stop, or -1 with *ERR when it may not be traced. */
+static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct thread_snap *t,
+		       int *err)
+{
+	struct user_regs_struct regs;
+	struct iovec iov = { &regs, sizeof(regs) };
+	int64_t t0;
+	int sig;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+		if (errno == ESRCH)
+			return 1;
+		*err = errno;
+		return -1;
+	}
+	t0 = now_ns(CLOCK_MONOTONIC);
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+		/* Seized but gone already: reap it if it left a status. */
+		wait_stop(tid, 0);
+		return 1;
+	}
+	sig = wait_stop(tid, STOP_TIMEOUT_NS);
+	if (sig == -1)
+		return 1;
+	if (sig == -2) {
+		if (nlingering < sizeof(lingering) / sizeof(*lingering))
+			lingering[nlingering++] = tid;
+		return 1;
+	}
+	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0) {
+		let_go(tid, sig);
+		return 1;
+	}
+	regs_from_user(t->regs, &regs);
+	t->stack_size = copy_stack(s->pid, regs.rsp, t->stack, stack_size);
+	let_go(tid, sig);
+	t->stop_ns = now_ns(CLOCK_MONOTONIC) - t0;
+	return 0;
+}
+
+int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
+{
+	int64_t start = now_ns(CLOCK_MONOTONIC);
+	pid_t *tids = NULL;
+	ssize_t n;
+
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->time_ns = now_ns(CLOCK_REALTIME);
+	settle_lingering();
+	n = proc_tasks(pid, &tids);
+	if (n < 0) {
+		*err = ESRCH;
+		return -1;
+	}
+	if (CP_GROW(s->threads, s->cap, (size_t)n + 1) < 0)
+		goto fail_oom;
+	for (ssize_t i = 0; i < n; i++) {
+		struct thread_snap *t = &s->threads[s->nthreads];
+		int rc;
+
+		memset(t, 0, sizeof(*t));
+		t->tid = tids[i];
+		t->state = proc_thread_state(pid, tids[i]);
+		if (!t->state || t->state == 'Z' || t->state == 'X') {
+			s->vanished++;
+			continue;
+		}
+		proc_thread_name(pid, tids[i], t->name, sizeof(t->name));
+		t->stack = malloc(stack_size ? stack_size : 1);
+		if (!t->stack)
+			goto fail_oom;
+		/* A thread in uninterruptible sleep would not stop: it is listed
+		 * without a stack rather than waited for. */
+		rc = t->state == 'D' ? 0 : copy_thread(s, tids[i], stack_size, t, err);
+		if (rc < 0) {
+			free(t->stack);
+			free(tids);
+			snapshot_release(s);
+			s->pid = pid;
+			return cp_error("cannot trace thread %d of process %d: %s", tids[i], pid,
+					strerror(*err));
+		}
+		if (rc > 0) {
+			free(t->stack);
+			s->vanished++;
+			continue;
+		}
+		s->stopped_ns += t->stop_ns;
+		if (t->stop_ns > s->worst_stop_ns)
+			s->worst_stop_ns = t->stop_ns;
+		s->nthreads++;
+	}
+	free(tids);
+	s->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;
+	return 0;
+fail_oom:
+	free(tids);
+	snapshot_release(s);
+	*err = ENOMEM;
+	return cp_error("out of memory");
+}
+
+void snapshot_release(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->nthreads; i++)
+		free(s->threads[i].stack);
+	free(s->threads);
+	memset(s, 0, sizeof(*s));
+}

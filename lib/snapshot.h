@@ -1,0 +1,42 @@
+/* Thread snapshots with ptrace: each thread of a target is seized, stopped,
+ * its registers and the top of its stack copied, and let go again, one thread
+ * at a time and for as short as possible; unwinding happens afterwards, while
+ * the thread runs on. The target is never left stopped or traced. */
+#ifndef CPROF_SNAPSHOT_H
+#define CPROF_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "unwind.h"
+
+struct thread_snap {
+	pid_t tid;
+	char name[16];       /* comm */
+	char state;          /* from /proc before stopping it: R, S, D, T, t, Z... */
+	uint64_t regs[UREG_COUNT];
+	unsigned char *stack; /* a copy from regs[UREG_SP] up */
+	size_t stack_size;
+	int64_t stop_ns;     /* how long this thread was stopped */
+};
+
+struct snapshot {
+	pid_t pid;
+	struct thread_snap *threads;
+	size_t nthreads, cap;
+	size_t vanished;       /* threads listed but gone before they could be copied */
+	int64_t stopped_ns;    /* total stop time, all threads */
+	int64_t worst_stop_ns; /* the longest single stop */
+	int64_t elapsed_ns;    /* the whole snapshot, wall time */
+	int64_t time_ns;       /* when it was taken (CLOCK_REALTIME) */
+};
+
+/* Take a snapshot of every thread of PID, copying up to STACK_SIZE bytes of
+ * each stack. A signal that reaches a thread while it is held is delivered on
+ * release. Returns 0, or -1 with *ERR set to the errno of the failure (EPERM:
+ * not allowed to trace; ESRCH: the process is gone) and an error message. */
+int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err);
+void snapshot_release(struct snapshot *s);
+
+#endif

@@ -1,0 +1,56 @@
+/* Thread dumps: snapshots unwound and symbolized, threads grouped by
+ * identical stack (most populous first), a history of group sizes across polls,
+ * and the leak verdict: groups that grew steadily. */
+#ifndef CPROF_THREADS_H
+#define CPROF_THREADS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "profile.h"
+#include "snapshot.h"
+
+struct thread_group {
+	uint64_t *locs;        /* the shared stack, leaf first (location ids) */
+	size_t nlocs;
+	size_t *members;       /* indices into the poll's snapshot threads */
+	size_t count;
+	size_t *history;       /* count at each poll so far (0: absent) */
+	uint64_t key;
+};
+
+struct threads_session;
+
+/* A session over PID: its address space, unwinder, symbolizer and a profile
+ * that accumulates locations across polls. NULL with an error (*ERR: errno). */
+struct threads_session *threads_session_new(pid_t pid, size_t stack_size);
+void threads_session_free(struct threads_session *ts);
+
+/* Take a snapshot and group it. Returns 0, or -1 with *ERR set (as
+ * snapshot_take) and an error. */
+int threads_poll(struct threads_session *ts, int *err);
+
+/* The last poll: its snapshot, and its groups sorted by count (largest first,
+ * then by first frame name). */
+const struct snapshot *threads_last(const struct threads_session *ts);
+struct thread_group *threads_groups(const struct threads_session *ts, size_t *n);
+
+/* Every group seen in any poll, with its history, and the number of polls. */
+struct thread_group *threads_all_groups(const struct threads_session *ts, size_t *n,
+					size_t *npolls);
+
+/* The profile (threads/count) holding the locations; its samples are the last
+ * poll's threads, with labels thread, tid and state, after threads_profile(). */
+struct profile *threads_profile(struct threads_session *ts);
+
+/* A thread's own stack (leaf first) in the last poll. */
+const uint64_t *threads_stack(const struct threads_session *ts, size_t thread, size_t *n);
+
+/* The leak rule, over a group's history C0..Cn (n >= 2 intervals): it never
+ * fell between two polls, rose in at least half of the intervals, and ended at
+ * least 2 above where it started. */
+bool threads_leaking(const size_t *history, size_t npolls);
+
+#endif

@@ -1,0 +1,131 @@
+#!/bin/sh
+# `cprof threads` against the suite's thread workload: the dump groups a
+# fixed pool, --watch flags a steady leak beside churn and a pool and flags
+# nothing in a process whose threads only come and go, signals are not lost,
+# and the target runs on untraced, even after cprof is SIGKILLed mid-watch.
+. "$top_srcdir/tests/lib.sh"
+
+W=$top_builddir/tests/workloads/threadwork
+
+untraced() {
+	ok
+	kill -0 "$1" 2>/dev/null || { fail "target $1 is gone"; return; }
+	for task in /proc/"$1"/task/*; do
+		state=$(awk '/^State:/ {print $2}' "$task/status" 2>/dev/null) || continue
+		tracer=$(awk '/^TracerPid:/ {print $2}' "$task/status" 2>/dev/null) || continue
+		[ "${tracer:-0}" = 0 ] || fail "thread ${task##*/} of $1 has TracerPid $tracer"
+		case $state in T | t) fail "thread ${task##*/} of $1 is left stopped ($state)" ;; esac
+	done
+}
+
+# The one-shot dump: the pool is one group of four, with its stack.
+"$W" --pool 4 --seconds 60 >"$T/pool.out" &
+pid=$!
+sleep 0.3
+expect_exit 0 "$CPROF" threads --pid "$pid"
+expect_grep "^Process $pid \(.*threadwork.*\): 5 threads in 2 groups$" "$T/out"
+expect_grep '^Each thread was stopped for [0-9.]+(ns|us|ms) at the median' "$T/out"
+expect_grep '^4 threads  S×4  pool-0, pool-1, pool-2, pool-3$' "$T/out"
+expect_grep '^    pool_worker \(.*threadwork\.c:[0-9]+\)$' "$T/out"
+expect_grep '^    pthread_cond_wait ' "$T/out"
+awk '/^4 threads/ {on = 1} on && /^$/ {exit} on' "$T/out" >"$T/pool"
+expect_grep '^    __clone3|^    clone' "$T/pool"
+untraced "$pid"
+
+expect_exit 0 "$CPROF" threads --pid "$pid" --all
+expect_eq "$(grep -c '^Thread [0-9]* "pool-[0-3]" S, stopped ' "$T/out")" 4 "pool threads in --all"
+
+expect_exit 0 "$CPROF" threads --pid "$pid" --json -o "$T/pool.pb.gz"
+expect_lines 1 "$T/out"
+expect_grep '^\{"type":"snapshot","pid":[0-9]+,"threads":5,"groups":\[\{"count":4,"states":"S×4","names":\["pool-0","pool-1","pool-2","pool-3"\],"stack":\[' "$T/out"
+if command -v python3 >/dev/null 2>&1; then
+	ok
+	python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/out" ||
+		fail "--json printed invalid JSON"
+fi
+expect_exit 0 "$CPROF" report --top 0 "$T/pool.pb.gz"
+expect_grep '^Type: threads$' "$T/out"
+expect_grep '^ +0 +0% +[0-9.]+% +4 +80\.00%  pool_worker ' "$T/out"
+if command -v go >/dev/null 2>&1; then
+	go tool pprof -tags "$T/pool.pb.gz" >"$T/tags" 2>&1 || fail "go tool pprof -tags failed"
+	expect_grep 'state: Total 5' "$T/tags"
+	expect_grep 'thread: Total 5' "$T/tags"
+fi
+untraced "$pid"
+
+# Signals sent while cprof holds threads reach the process, none lost.
+"$CPROF" threads --pid "$pid" --watch 3s --interval 20ms >/dev/null 2>&1 &
+watcher=$!
+i=0
+while [ $i -lt 100 ]; do
+	kill -USR1 "$pid"
+	sleep 0.01
+	i=$((i + 1))
+done
+wait "$watcher" || true
+kill -USR2 "$pid"
+sleep 0.2
+expect_grep '^usr1 100$' "$T/pool.out"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+# A leak beside churn and a pool: exit 3, naming leak_handler and nothing else.
+"$W" --pool 4 --leak 150 --churn 20 --seconds 60 >"$T/leak.out" &
+pid=$!
+sleep 0.3
+expect_exit 3 "$CPROF" threads --pid "$pid" --watch 3s --interval 500ms
+expect_grep '^[0-9:]{8} +[0-9]+ threads +\+[0-9]+ +stopped ' "$T/out"
+sed -n '/^Leak suspects/,$p' "$T/out" >"$T/verdict"
+expect_grep '^Leak suspects: ' "$T/verdict"
+expect_grep '^[0-9]+ -> [0-9]+ threads \(\+[0-9.]+ per minute\)  leaker×[0-9]+$' "$T/verdict"
+expect_grep '^    leak_handler \(' "$T/verdict"
+expect_no_grep 'churn_task|pool_worker|churner|pool-' "$T/verdict"
+expect_exit 3 "$CPROF" threads --pid "$pid" --watch 2s --interval 400ms --json
+expect_grep '^\{"type":"poll",' "$T/out"
+expect_grep '^\{"type":"verdict","polls":[0-9]+,"span_s":[0-9.]+,"suspects":\[\{"start":[0-9]+,"end":[0-9]+,"per_minute":[0-9.]+,"names":\["leaker"\],"stack":\[.*"leak_handler ' "$T/out"
+untraced "$pid"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+# Threads that come and go, and a fixed pool: no suspect, exit 0.
+"$W" --pool 4 --churn 20 --seconds 60 >/dev/null &
+pid=$!
+sleep 0.3
+expect_exit 0 "$CPROF" threads --pid "$pid" --watch 3s --interval 500ms
+expect_grep '^No leak suspects: no group of threads grew steadily over [0-9]+ polls' "$T/out"
+untraced "$pid"
+
+# SIGKILL to cprof mid-watch, again and again: the target runs on, untraced.
+for delay in 0.05 0.13 0.21 0.37 0.5; do
+	"$CPROF" threads --pid "$pid" --watch 10s --interval 10ms >/dev/null 2>&1 &
+	watcher=$!
+	sleep "$delay"
+	kill -KILL "$watcher"
+	wait "$watcher" 2>/dev/null || true
+	sleep 0.05
+	untraced "$pid"
+done
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+# Errors: one line and the documented exit code.
+expect_exit 2 "$CPROF" threads
+expect_grep '^usage: cprof threads ' "$T/err"
+expect_exit 2 "$CPROF" threads --pid 1 --watch soon
+expect_exit 2 "$CPROF" threads --pid 1 --watch 1s --interval 5s
+expect_exit 1 "$CPROF" threads --pid 2147483647
+expect_lines 1 "$T/err"
+expect_grep '^cprof: no such process 2147483647$' "$T/err"
+"$W" --pool 2 --seconds 30 >/dev/null &
+pid=$!
+sleep 0.2
+if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+	expect_exit 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$CPROF" threads --pid "$pid"
+	expect_lines 1 "$T/err"
+	expect_grep "^cprof: not allowed to trace process $pid: it belongs to uid 0; run cprof as that user or as root, or give cprof CAP_SYS_PTRACE$" "$T/err"
+	untraced "$pid"
+fi
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+finish

@@ -1,0 +1,160 @@
+/* A thread workload for cprof threads' tests and benchmarks:
+ *   --pool N      N threads (pool-0...) waiting on a condition variable forever
+ *   --leak MS     a new thread every MS ms, blocked forever in leak_handler
+ *   --churn MS    a new short-lived thread every MS ms, sleeping 10-300 ms in
+ *                 churn_task, then exiting
+ *   --idle N      N threads sleeping in idle_worker (for benchmarks)
+ *   --seconds S   exit after S seconds (default: run until killed)
+ * SIGUSR1 is counted; on exit (or SIGUSR2) the count is printed, so a test
+ * can check that no signal was lost while cprof held a thread. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+static volatile sig_atomic_t usr1;
+
+static void sleep_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&t, &t) < 0)
+		;
+}
+
+__attribute__((noinline)) static void *pool_worker(void *arg)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "pool-%ld", (long)arg);
+	prctl(PR_SET_NAME, name);
+	pthread_mutex_lock(&lock);
+	for (;;)
+		pthread_cond_wait(&never, &lock);
+	return NULL;
+}
+
+__attribute__((noinline)) static void *leak_handler(void *arg)
+{
+	prctl(PR_SET_NAME, "leaker");
+	pthread_mutex_lock(&lock);
+	for (;;)
+		pthread_cond_wait(&never, &lock);
+	return arg;
+}
+
+__attribute__((noinline)) static void *churn_task(void *arg)
+{
+	prctl(PR_SET_NAME, "churner");
+	sleep_ms(10 + (long)arg % 290);
+	return NULL;
+}
+
+__attribute__((noinline)) static void *idle_worker(void *arg)
+{
+	prctl(PR_SET_NAME, "idle");
+	for (;;)
+		pause();
+	return arg;
+}
+
+static void spawn(void *(*fn)(void *), void *arg)
+{
+	pthread_t t;
+	pthread_attr_t a;
+
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	if (pthread_create(&t, &a, fn, arg))
+		fprintf(stderr, "threadwork: pthread_create failed\n");
+	pthread_attr_destroy(&a);
+}
+
+static long leak_ms, churn_ms;
+
+static void *leak_spawner(void *arg)
+{
+	for (;;) {
+		sleep_ms(leak_ms);
+		spawn(leak_handler, NULL);
+	}
+	return arg;
+}
+
+static void *churn_spawner(void *arg)
+{
+	unsigned seed = 12345;
+
+	for (;;) {
+		sleep_ms(churn_ms);
+		spawn(churn_task, (void *)(long)rand_r(&seed));
+	}
+	return arg;
+}
+
+static void on_usr1(int sig)
+{
+	usr1++;
+}
+
+static void on_usr2(int sig)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof(buf), "usr1 %d\n", (int)usr1);
+
+	if (write(1, buf, n) < 0)
+		_exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = -1;
+	long pool = 0, idle = 0;
+	struct sigaction sa;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (strcmp(argv[i], "--pool") == 0)
+			pool = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--leak") == 0)
+			leak_ms = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--churn") == 0)
+			churn_ms = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--idle") == 0)
+			idle = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--seconds") == 0)
+			seconds = atof(argv[i + 1]);
+		else {
+			fprintf(stderr, "usage: threadwork [--pool N] [--leak MS] [--churn MS] "
+					"[--idle N] [--seconds S]\n");
+			return 2;
+		}
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_usr2;
+	sigaction(SIGUSR2, &sa, NULL);
+	for (long i = 0; i < pool; i++)
+		spawn(pool_worker, (void *)i);
+	for (long i = 0; i < idle; i++)
+		spawn(idle_worker, NULL);
+	if (leak_ms > 0)
+		spawn(leak_spawner, NULL);
+	if (churn_ms > 0)
+		spawn(churn_spawner, NULL);
+	if (seconds > 0) {
+		sleep_ms(seconds * 1000);
+		on_usr2(0);
+		return 0;
+	}
+	for (;;)
+		pause();
+}
