@@ -74,6 +74,7 @@ char *xstrdup(const char *s);
 /* The command table, NULL-terminated. */
 extern const struct cmd_entry *const cmd_table[];
 extern const struct cmd_entry cmd_cpu;
+extern const struct cmd_entry cmd_diff;
 extern const struct cmd_entry cmd_report;
 extern const struct cmd_entry cmd_threads;
 

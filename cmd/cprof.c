@@ -8,6 +8,7 @@
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_cpu,
 	&cmd_threads,
+	&cmd_diff,
 	&cmd_report,
 	NULL,
 };

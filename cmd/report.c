@@ -224,7 +224,8 @@ static int exec_report(int argc, char **argv)
 	if ((o.want_top && render_top(stdout, &ss, o.top) < 0) ||
 	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
 	    (o.traces && render_traces(stdout, &ss) < 0) ||
-	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent)) < 0) ||
+	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent,
+					      isatty(STDOUT_FILENO) ? RENDER_COLOR : 0)) < 0) ||
 	    (o.folded && render_folded(stdout, &ss) < 0)) {
 		error("%s", cp_errmsg());
 		goto out_stacks;

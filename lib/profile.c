@@ -1,5 +1,6 @@
 /* The profile model: building, interning and merging; see profile.h. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -314,6 +315,124 @@ int profile_sample_index(const struct profile *p, const char *name)
 		}
 		return cp_error("no sample type '%s' (the profile has: %s)", name, list);
 	}
+}
+
+/* Model ids of SRC's strings, functions, mappings and locations in DST,
+ * made on first use (0: not yet). */
+struct copy_map {
+	int64_t *strings;
+	uint64_t *functions, *mappings, *locations;
+};
+
+static int64_t copy_string(struct profile *dst, const struct profile *src, struct copy_map *m,
+			   int64_t i)
+{
+	if (!m->strings[i])
+		m->strings[i] = i ? profile_intern(dst, src->strings[i]) : 0;
+	return m->strings[i];
+}
+
+static uint64_t copy_location(struct profile *dst, const struct profile *src,
+			      struct copy_map *m, uint64_t id)
+{
+	const struct pf_location *l = &src->locations[id - 1];
+	struct pf_line lines[64];
+	uint64_t mid = 0;
+	size_t n = l->nlines < 64 ? l->nlines : 64;
+
+	if (m->locations[id - 1])
+		return m->locations[id - 1];
+	if (l->mapping_id) {
+		if (!m->mappings[l->mapping_id - 1]) {
+			struct pf_mapping pm = src->mappings[l->mapping_id - 1];
+			pm.filename = copy_string(dst, src, m, pm.filename);
+			pm.build_id = copy_string(dst, src, m, pm.build_id);
+			if (pm.filename < 0 || pm.build_id < 0)
+				return 0;
+			m->mappings[l->mapping_id - 1] = profile_add_mapping(dst, &pm);
+		}
+		mid = m->mappings[l->mapping_id - 1];
+		if (!mid)
+			return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t fid = l->lines[i].function_id;
+		if (!m->functions[fid - 1]) {
+			const struct pf_function *f = &src->functions[fid - 1];
+			int64_t name = copy_string(dst, src, m, f->name);
+			int64_t sys = copy_string(dst, src, m, f->system_name);
+			int64_t file = copy_string(dst, src, m, f->filename);
+			if (name < 0 || sys < 0 || file < 0)
+				return 0;
+			m->functions[fid - 1] = profile_add_function(dst, name, sys, file, f->start_line);
+			if (!m->functions[fid - 1])
+				return 0;
+		}
+		lines[i].function_id = m->functions[fid - 1];
+		lines[i].line = l->lines[i].line;
+	}
+	m->locations[id - 1] = profile_add_location(dst, mid, l->address, lines, n, l->is_folded);
+	return m->locations[id - 1];
+}
+
+int profile_add_profile(struct profile *dst, const struct profile *src, int si, double scale,
+			const char *label_key, const char *label_value)
+{
+	struct copy_map m;
+	uint64_t *locs = NULL;
+	struct pf_label *labels = NULL;
+	size_t maxlocs = 1, maxlabels = 1;
+	int64_t key = 0, value = 0;
+	int rc = -1;
+
+	if (label_key && ((key = profile_intern(dst, label_key)) < 0 ||
+			  (value = profile_intern(dst, label_value)) < 0))
+		return -1;
+	for (size_t i = 0; i < src->nsamples; i++) {
+		if (src->samples[i].nlocs > maxlocs)
+			maxlocs = src->samples[i].nlocs;
+		if (src->samples[i].nlabels + 1 > maxlabels)
+			maxlabels = src->samples[i].nlabels + 1;
+	}
+	m.strings = calloc(src->nstrings + 1, sizeof(*m.strings));
+	m.functions = calloc(src->nfunctions + 1, sizeof(*m.functions));
+	m.mappings = calloc(src->nmappings + 1, sizeof(*m.mappings));
+	m.locations = calloc(src->nlocations + 1, sizeof(*m.locations));
+	locs = malloc(maxlocs * sizeof(*locs));
+	labels = malloc(maxlabels * sizeof(*labels));
+	if (!m.strings || !m.functions || !m.mappings || !m.locations || !locs || !labels) {
+		cp_error("out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < src->nsamples; i++) {
+		const struct pf_sample *s = &src->samples[i];
+		int64_t v = llround(s->values[si] * scale);
+		size_t nl = 0;
+		for (size_t j = 0; j < s->nlocs; j++)
+			if (!(locs[j] = copy_location(dst, src, &m, s->locs[j])))
+				goto out;
+		for (size_t j = 0; j < s->nlabels; j++, nl++) {
+			labels[nl] = s->labels[j];
+			labels[nl].key = copy_string(dst, src, &m, s->labels[j].key);
+			labels[nl].str = copy_string(dst, src, &m, s->labels[j].str);
+			labels[nl].num_unit = copy_string(dst, src, &m, s->labels[j].num_unit);
+			if (labels[nl].key < 0 || labels[nl].str < 0 || labels[nl].num_unit < 0)
+				goto out;
+		}
+		if (label_key)
+			labels[nl++] = (struct pf_label){ key, value, 0, 0 };
+		if (profile_add_sample(dst, locs, s->nlocs, &v, labels, nl) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(m.strings);
+	free(m.functions);
+	free(m.mappings);
+	free(m.locations);
+	free(locs);
+	free(labels);
+	return rc;
 }
 
 int64_t profile_total(const struct profile *p, int si)

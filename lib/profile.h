@@ -116,6 +116,14 @@ int profile_add_sample(struct profile *p, const uint64_t *locs, size_t nlocs,
  * decimal index is accepted too. Returns -1 with a message naming the types. */
 int profile_sample_index(const struct profile *p, const char *name);
 
+/* Add SRC's samples, at its sample type index SI, to DST (which has one
+ * sample type), each value multiplied by SCALE and rounded, with LABEL (if
+ * non-NULL, given with SRC-independent strings) appended to each sample's
+ * labels. Mappings, locations and functions are copied over as needed.
+ * Returns 0 or -1. */
+int profile_add_profile(struct profile *dst, const struct profile *src, int si, double scale,
+			const char *label_key, const char *label_value);
+
 /* Sum of sample values at sample type index SI. */
 int64_t profile_total(const struct profile *p, int si);
 

@@ -19,8 +19,12 @@ int render_tree(FILE *out, const struct stackset *ss, double min_percent);
 int render_traces(FILE *out, const struct stackset *ss);
 
 /* A text flame graph WIDTH columns wide: the call tree with bars proportional
- * to each node's share of the total; nodes under MIN_PERCENT are pruned. */
-int render_flame(FILE *out, const struct stackset *ss, int width, double min_percent);
+ * to each node's share of the total; nodes under MIN_PERCENT are pruned. In a
+ * diff, bars are as wide as the node's samples in both profiles, and its share
+ * is its change in points: growth drawn solid (red with RENDER_COLOR), shrinkage
+ * shaded (blue). */
+#define RENDER_COLOR 1
+int render_flame(FILE *out, const struct stackset *ss, int width, double min_percent, int flags);
 
 /* Brendan Gregg's folded stacks: "root;...;leaf value" lines. */
 int render_folded(FILE *out, const struct stackset *ss);

@@ -33,15 +33,9 @@ static const char *frame_label(const struct stackset *ss, uint32_t name, uint32_
 	return buf;
 }
 
-struct top_row {
-	uint32_t name, file;
-	int32_t start_line;
-	int64_t flat, cum;
-};
-
 static int row_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct top_row *x = a, *y = b;
+	const struct func_total *x = a, *y = b;
 	int c;
 
 	if (iabs(x->flat) != iabs(y->flat))
@@ -54,39 +48,14 @@ static int row_cmp(const void *a, const void *b, void *ctx)
 
 int render_top(FILE *out, const struct stackset *ss, size_t n)
 {
-	struct top_row *rows = calloc(ss->nnames + 1, sizeof(*rows));
-	uint32_t *seen = calloc(ss->nnames + 1, sizeof(*seen));
+	struct func_total *rows;
 	int64_t total = ss->total_all, shown = 0, sum = 0;
 	const char *unit = unit_of(ss);
-	size_t nrows = 0;
+	size_t nrows;
 	char a[32], b[32], c[32], d[32], e[32], label[1024];
 
-	if (!rows || !seen) {
-		free(rows);
-		free(seen);
-		return cp_error("out of memory");
-	}
-	for (size_t i = 0; i < ss->nstacks; i++) {
-		const struct stack *s = &ss->stacks[i];
-		for (size_t j = 0; j < s->nframes; j++) {
-			const struct frame *f = &s->frames[j];
-			struct top_row *r = &rows[f->name];
-			if (!r->name) {
-				r->name = f->name;
-				r->file = f->file;
-				r->start_line = f->start_line;
-			}
-			if (j == 0)
-				r->flat += s->value;
-			if (seen[f->name] != i + 1) {
-				seen[f->name] = i + 1;
-				r->cum += s->value;
-			}
-		}
-	}
-	for (size_t i = 0; i < ss->nnames; i++)
-		if (rows[i].name && (rows[i].flat || rows[i].cum))
-			rows[nrows++] = rows[i];
+	if (stackset_functions(ss, &rows, &nrows) < 0)
+		return -1;
 	qsort_r(rows, nrows, sizeof(*rows), row_cmp, (void *)ss);
 	if (n == 0 || n > nrows)
 		n = nrows;
@@ -99,7 +68,7 @@ int render_top(FILE *out, const struct stackset *ss, size_t n)
 		fprintf(out, " (%zu of %zu functions shown)", n, nrows);
 	fprintf(out, "\n%10s %7s %7s %10s %7s\n", "flat", "flat%", "sum%", "cum", "cum%");
 	for (size_t i = 0; i < n; i++) {
-		const struct top_row *r = &rows[i];
+		const struct func_total *r = &rows[i];
 		sum += r->flat;
 		fprintf(out, "%10s %7s %7s %10s %7s  %s\n", units_format(a, sizeof(a), r->flat, unit),
 			units_percent(b, sizeof(b), r->flat, total),
@@ -109,7 +78,6 @@ int render_top(FILE *out, const struct stackset *ss, size_t n)
 			frame_label(ss, r->name, r->file, r->start_line, label, sizeof(label)));
 	}
 	free(rows);
-	free(seen);
 	return 0;
 }
 

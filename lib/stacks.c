@@ -181,6 +181,17 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		ss->nstacks++;
 	}
 	ss->nnames = p->nstrings + ss->nsynth;
+	for (size_t i = 0; i < p->nsamples; i++)
+		ss->diff |= p->samples[i].values[si] < 0;
+	if (ss->diff) {
+		ss->total = ss->total_all = 0;
+		for (size_t i = 0; i < p->nsamples; i++)
+			if (p->samples[i].values[si] < 0)
+				ss->total_all -= p->samples[i].values[si];
+		for (size_t i = 0; i < ss->nstacks; i++)
+			if (ss->stacks[i].value < 0)
+				ss->total -= ss->stacks[i].value;
+	}
 	if (has_focus)
 		regfree(&focus);
 	if (has_ignore)
@@ -204,6 +215,44 @@ void stackset_release(struct stackset *ss)
 	free(ss->arena);
 	hmap_release(&ss->synth_index);
 	memset(ss, 0, sizeof(*ss));
+}
+
+int stackset_functions(const struct stackset *ss, struct func_total **out, size_t *n)
+{
+	struct func_total *rows = calloc(ss->nnames + 1, sizeof(*rows));
+	uint32_t *seen = calloc(ss->nnames + 1, sizeof(*seen));
+	size_t k = 0;
+
+	if (!rows || !seen) {
+		free(rows);
+		free(seen);
+		return cp_error("out of memory");
+	}
+	for (size_t i = 0; i < ss->nstacks; i++) {
+		const struct stack *s = &ss->stacks[i];
+		for (size_t j = 0; j < s->nframes; j++) {
+			const struct frame *f = &s->frames[j];
+			struct func_total *r = &rows[f->name];
+			if (!r->name) {
+				r->name = f->name;
+				r->file = f->file;
+				r->start_line = f->start_line;
+			}
+			if (j == 0)
+				r->flat += s->value;
+			if (seen[f->name] != i + 1) {
+				seen[f->name] = i + 1;
+				r->cum += s->value;
+			}
+		}
+	}
+	free(seen);
+	for (size_t i = 0; i < ss->nnames; i++)
+		if (rows[i].name && (rows[i].flat || rows[i].cum))
+			rows[k++] = rows[i];
+	*out = rows;
+	*n = k;
+	return 0;
 }
 
 struct child_key {
@@ -263,7 +312,9 @@ int calltree_init(struct calltree *t, const struct stackset *ss)
 	for (size_t i = 0; i < ss->nstacks; i++) {
 		const struct stack *s = &ss->stacks[i];
 		uint32_t at = 0;
+		int64_t mag = s->value < 0 ? -s->value : s->value;
 		t->nodes[0].total += s->value;
+		t->nodes[0].abs_total += mag;
 		for (size_t j = s->nframes; j-- > 0;) {
 			int64_t c = child(t, at, &s->frames[j]);
 			if (c < 0) {
@@ -272,6 +323,7 @@ int calltree_init(struct calltree *t, const struct stackset *ss)
 			}
 			at = c;
 			t->nodes[at].total += s->value;
+			t->nodes[at].abs_total += mag;
 		}
 		t->nodes[at].self += s->value;
 	}
@@ -290,7 +342,7 @@ static int by_total(const void *a, const void *b, void *ctx)
 	const struct calltree *sort_tree = ctx;
 	const struct cnode *x = &sort_tree->nodes[*(const uint32_t *)a];
 	const struct cnode *y = &sort_tree->nodes[*(const uint32_t *)b];
-	int64_t ax = x->total < 0 ? -x->total : x->total, ay = y->total < 0 ? -y->total : y->total;
+	int64_t ax = x->abs_total, ay = y->abs_total;
 
 	if (ax != ay)
 		return ax > ay ? -1 : 1;

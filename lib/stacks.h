@@ -5,6 +5,7 @@
 #ifndef CPROF_STACKS_H
 #define CPROF_STACKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ struct stackset {
 	size_t nstacks;
 	int64_t total; /* sum of the kept stacks' values */
 	int64_t total_all; /* sum over all samples, before filtering */
+	/* A diff profile (some values negative: a base subtracted): total and
+	 * total_all are then the base's size, the sum of the negative values
+	 * made positive, so shares are changes in points of the base. */
+	bool diff;
 	size_t nnames; /* name ids are < nnames */
 	struct frame *arena;
 	char **synth; /* names made for frames without symbols, ids from p->nstrings */
@@ -58,6 +63,18 @@ void location_synth_name(const struct profile *p, const struct pf_location *l, c
 /* The text of name id ID (a function name, a file name or a synthesized name). */
 const char *stackset_name(const struct stackset *ss, uint32_t id);
 
+/* A function's flat (leaf) and cumulative values; a function recursing in a
+ * stack counts once for its cumulative value. */
+struct func_total {
+	uint32_t name, file; /* name ids */
+	int32_t start_line;
+	int64_t flat, cum;
+};
+
+/* The totals of every function in SS with a non-zero flat or cumulative
+ * value, into a new array *OUT of *N. Returns 0 or -1. */
+int stackset_functions(const struct stackset *ss, struct func_total **out, size_t *n);
+
 /* The call tree: node 0 is the root (no frame); children in first-seen order. */
 struct cnode {
 	uint32_t name, file;
@@ -65,6 +82,7 @@ struct cnode {
 	int32_t start_line;
 	int64_t total; /* this node and everything it called */
 	int64_t self;
+	int64_t abs_total; /* as total, over the values' magnitudes (differs in diffs) */
 	uint32_t parent, first_child, last_child, next_sibling; /* 0: none (the root is never a child) */
 	uint32_t depth;
 };

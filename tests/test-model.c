@@ -209,7 +209,7 @@ static char *render(int view)
 	switch (view) {
 	case 0: render_top(f, &ss, 0); break;
 	case 1: render_folded(f, &ss); break;
-	case 2: render_flame(f, &ss, 80, 0); break;
+	case 2: render_flame(f, &ss, 80, 0, 0); break;
 	case 3: render_tree(f, &ss, 30); break;
 	case 4: render_svg(f, &ss, "t<&>"); break;
 	}

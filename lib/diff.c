@@ -1,0 +1,127 @@
+/* Share-based comparison of two profiles; see diff.h. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+#include "error.h"
+#include "grow.h"
+#include "hmap.h"
+
+struct row_key {
+	const struct diff_row *rows;
+	const char *name;
+};
+
+static int row_eq(void *ctx, uint32_t idx)
+{
+	const struct row_key *k = ctx;
+
+	return strcmp(k->rows[idx].name, k->name) == 0;
+}
+
+/* Add SS's functions into ROWS, as shares of SS's total, as BASE or NEW. */
+static int add_side(const struct stackset *ss, bool is_new, struct diff_row **rows, size_t *n,
+		    size_t *cap, struct hmap *index)
+{
+	struct func_total *ft;
+	size_t nft;
+	double total = ss->total_all ? (double)ss->total_all : 1;
+
+	if (stackset_functions(ss, &ft, &nft) < 0)
+		return -1;
+	for (size_t i = 0; i < nft; i++) {
+		const char *name = stackset_name(ss, ft[i].name);
+		struct row_key k = { *rows, name };
+		uint64_t h = hash_bytes(HASH_SEED, name, strlen(name));
+		int64_t at = hmap_find(index, h, row_eq, &k);
+		struct diff_row *r;
+		if (at < 0) {
+			if (CP_GROW(*rows, *cap, *n + 1) < 0 || hmap_insert(index, h, *n) < 0) {
+				free(ft);
+				return -1;
+			}
+			at = (*n)++;
+			r = &(*rows)[at];
+			memset(r, 0, sizeof(*r));
+			r->name = name;
+			r->file = ft[i].file ? stackset_name(ss, ft[i].file) : "";
+			r->start_line = ft[i].start_line;
+		}
+		r = &(*rows)[at];
+		if (is_new) {
+			r->new_flat = 100.0 * ft[i].flat / total;
+			r->new_cum = 100.0 * ft[i].cum / total;
+		} else {
+			r->base_flat = 100.0 * ft[i].flat / total;
+			r->base_cum = 100.0 * ft[i].cum / total;
+		}
+	}
+	free(ft);
+	return 0;
+}
+
+static double change(const struct diff_row *r)
+{
+	double f = fabs(r->new_flat - r->base_flat), c = fabs(r->new_cum - r->base_cum);
+
+	return f > c ? f : c;
+}
+
+static int by_change(const void *a, const void *b)
+{
+	const struct diff_row *x = a, *y = b;
+	double cx = change(x), cy = change(y);
+
+	if (cx != cy)
+		return cx > cy ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int diff_rows(const struct stackset *base, const struct stackset *new, struct diff_row **rows,
+	      size_t *n)
+{
+	struct hmap index;
+	size_t cap = 0;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	hmap_init(&index);
+	rc = add_side(base, false, rows, n, &cap, &index);
+	if (rc == 0)
+		rc = add_side(new, true, rows, n, &cap, &index);
+	hmap_release(&index);
+	if (rc < 0) {
+		free(*rows);
+		*rows = NULL;
+		return -1;
+	}
+	qsort(*rows, *n, sizeof(**rows), by_change);
+	return 0;
+}
+
+struct profile *diff_profile(const struct profile *base, int bsi, const struct profile *new,
+			     int nsi)
+{
+	struct profile *p = profile_new();
+	int64_t bt = profile_total(base, bsi), nt = profile_total(new, nsi);
+	const struct pf_value_type *vt = &new->sample_types[nsi];
+
+	if (!p)
+		return NULL;
+	if (profile_add_sample_type(p, profile_str(new, vt->type), profile_str(new, vt->unit)) < 0)
+		goto fail;
+	p->period_type.type = profile_intern(p, profile_str(new, new->period_type.type));
+	p->period_type.unit = profile_intern(p, profile_str(new, new->period_type.unit));
+	p->period = new->period;
+	p->time_nanos = new->time_nanos;
+	p->duration_nanos = new->duration_nanos;
+	if (profile_add_profile(p, new, nsi, 1.0, NULL, NULL) < 0 ||
+	    profile_add_profile(p, base, bsi, bt ? -(double)nt / bt : 0, "pprof::base", "true") < 0)
+		goto fail;
+	return p;
+fail:
+	profile_free(p);
+	return NULL;
+}
