@@ -27,7 +27,9 @@ struct thread_entry {
 struct cpu {
 	struct target *t;
 	const struct cpu_opts *o;
-	struct cpu_stats *st;
+	struct cpu_stats stats;
+	struct sampler *s;
+	int64_t start;
 	struct profile *p;
 	struct addrspace *as;
 	struct unwinder *uw;
@@ -87,7 +89,7 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	struct pf_label labels[2];
 	int n = 0;
 
-	c->st->samples++;
+	c->stats.samples++;
 	if (r->ip == 0)
 		return;
 	if (c->o->fp) {
@@ -101,7 +103,7 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 		c->frames[0] = r->ip;
 		n = 1;
 	}
-	c->st->unwound_frames += n;
+	c->stats.unwound_frames += n;
 	for (int i = 0; i < n; i++) {
 		c->locs[i] = locator_get(c->loc, c->frames[i], i > 0);
 		if (!c->locs[i]) {
@@ -131,7 +133,7 @@ static void on_record(void *ctx, const struct sampler_record *r)
 		on_sample(c, r);
 		break;
 	case REC_LOST:
-		c->st->lost += r->lost;
+		c->stats.lost += r->lost;
 		break;
 	case REC_COMM:
 		if (r->exec)
@@ -142,6 +144,7 @@ static void on_record(void *ctx, const struct sampler_record *r)
 	}
 }
 
+/* A fresh profile with cpu's sample types and labels. */
 static int setup(struct cpu *c)
 {
 	c->p = profile_new();
@@ -157,7 +160,6 @@ static int setup(struct cpu *c)
 	c->k_tid = profile_intern(c->p, "tid");
 	c->values[0] = 1;
 	c->values[1] = c->p->period;
-	hmap_init(&c->thread_index);
 	return 0;
 }
 
@@ -171,7 +173,7 @@ static void cleanup(struct cpu *c)
 	free(c->threads);
 }
 
-struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct cpu_stats *st)
+struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 {
 	struct sampler_opts so = {
 		.frequency = o->frequency,
@@ -179,86 +181,168 @@ struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct c
 		.stack_size = o->stack_size,
 		.buffer_pages = 256,
 	};
-	struct cpu c = { .t = t, .o = o, .st = st };
-	struct sampler *s = NULL;
-	int64_t start, deadline;
+	struct cpu *c = calloc(1, sizeof(*c));
 	int err = 0;
 
-	memset(st, 0, sizeof(*st));
-	if (setup(&c) < 0)
+	if (!c) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	c->t = t;
+	c->o = o;
+	hmap_init(&c->thread_index);
+	if (setup(c) < 0)
 		goto fail;
-	s = sampler_new(&so);
-	if (!s)
+	c->s = sampler_new(&so);
+	if (!c->s)
 		goto fail;
 	if (t->launched) {
-		if (sampler_open_child(s, t->pid, &err) < 0) {
+		if (sampler_open_child(c->s, t->pid, &err) < 0) {
 			target_permission_error(t, err, "profile");
 			goto fail;
 		}
-	} else if (sampler_open_pid(s, t->pid, &err) < 0) {
+	} else if (sampler_open_pid(c->s, t->pid, &err) < 0) {
 		target_permission_error(t, err, "profile");
 		goto fail;
 	}
-	if (!t->launched && sampler_enable(s) < 0)
+	if (!t->launched && sampler_enable(c->s) < 0)
 		goto fail;
-	c.p->time_nanos = now_ns(CLOCK_REALTIME);
-	start = now_ns(CLOCK_MONOTONIC);
+	c->p->time_nanos = now_ns(CLOCK_REALTIME);
+	c->start = now_ns(CLOCK_MONOTONIC);
 	if (t->launched && target_go(t) < 0)
 		goto fail;
 	if (o->started)
 		o->started(o->ctx);
 	/* The maps are read after the exec, so a launched command's are its own. */
-	c.as = addrspace_new(t->pid);
-	if (!c.as) {
+	c->as = addrspace_new(t->pid);
+	if (!c->as) {
 		/* Gone already: what it ran cannot be symbolized, so it is left out. */
 		if (!target_check_exit(t))
 			goto fail;
-		st->target_exited = true;
-		goto done;
+		c->stats.target_exited = true;
+		return c;
 	}
-	c.uw = o->fp ? NULL : unwinder_new(c.as);
-	c.sym = symbolizer_new(c.as);
-	if ((!o->fp && !c.uw) || !c.sym)
+	c->uw = o->fp ? NULL : unwinder_new(c->as);
+	c->sym = symbolizer_new(c->as);
+	if ((!o->fp && !c->uw) || !c->sym)
 		goto fail;
-	c.loc = locator_new(c.p, c.as, c.sym, c.uw);
-	if (!c.loc)
+	c->loc = locator_new(c->p, c->as, c->sym, c->uw);
+	if (!c->loc)
 		goto fail;
-	deadline = o->duration_ns ? start + o->duration_ns : INT64_MAX;
-	for (;;) {
-		int64_t now = now_ns(CLOCK_MONOTONIC), left = deadline - now;
+	return c;
+fail:
+	cpu_free(c);
+	return NULL;
+}
+
+int cpu_wait(struct cpu *c, int timeout_ms)
+{
+	if (c->stats.target_exited)
+		return 1;
+	return sampler_wait(c->s, c->t->pidfd, timeout_ms) || target_check_exit(c->t);
+}
+
+int cpu_collect(struct cpu *c)
+{
+	if (c->loc)
+		sampler_drain(c->s, on_record, c);
+	c->stats.elapsed_ns = now_ns(CLOCK_MONOTONIC) - c->start;
+	c->stats.threads = c->nthreads;
+	c->stats.locations = c->p->nlocations;
+	return c->error ? -1 : 0;
+}
+
+struct profile *cpu_profile_now(const struct cpu *c)
+{
+	return c->p;
+}
+
+const struct cpu_stats *cpu_stats(const struct cpu *c)
+{
+	return &c->stats;
+}
+
+int cpu_reset(struct cpu *c)
+{
+	struct profile *old = c->p;
+	struct locator *loc;
+
+	c->p = NULL;
+	if (setup(c) < 0) {
+		profile_free(c->p);
+		c->p = old;
+		return -1;
+	}
+	loc = c->as ? locator_new(c->p, c->as, c->sym, c->uw) : NULL;
+	if (c->as && !loc) {
+		profile_free(c->p);
+		c->p = old;
+		return -1;
+	}
+	locator_free(c->loc);
+	c->loc = loc;
+	profile_free(old);
+	c->nthreads = 0;
+	hmap_release(&c->thread_index);
+	hmap_init(&c->thread_index);
+	c->p->time_nanos = now_ns(CLOCK_REALTIME);
+	c->start = now_ns(CLOCK_MONOTONIC);
+	c->stats.samples = c->stats.lost = c->stats.unwound_frames = 0;
+	return 0;
+}
+
+struct profile *cpu_finish(struct cpu *c)
+{
+	struct profile *p;
+
+	sampler_disable(c->s);
+	if (cpu_collect(c) < 0)
+		return NULL;
+	if (c->loc && locator_finish(c->loc) < 0)
+		return NULL;
+	c->p->duration_nanos = c->stats.elapsed_ns;
+	p = c->p;
+	c->p = NULL;
+	return p;
+}
+
+void cpu_free(struct cpu *c)
+{
+	if (!c)
+		return;
+	sampler_free(c->s);
+	cleanup(c);
+	profile_free(c->p);
+	free(c);
+}
+
+struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct cpu_stats *st)
+{
+	struct cpu *c = cpu_start(t, o);
+	struct profile *p = NULL;
+	int64_t deadline;
+
+	memset(st, 0, sizeof(*st));
+	if (!c)
+		return NULL;
+	deadline = o->duration_ns ? c->start + o->duration_ns : INT64_MAX;
+	while (!c->stats.target_exited) {
+		int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
 		int exited;
 		if (o->stop && *o->stop) {
-			st->stopped = true;
+			c->stats.stopped = true;
 			break;
 		}
 		if (left <= 0)
 			break;
-		exited = sampler_wait(s, t->pidfd, left > 100000000 ? 100 : left / 1000000 + 1);
-		sampler_drain(s, on_record, &c);
-		if (c.error)
-			goto fail;
-		if (exited || target_check_exit(t)) {
-			st->target_exited = true;
-			break;
-		}
+		exited = cpu_wait(c, left > 100000000 ? 100 : left / 1000000 + 1);
+		if (cpu_collect(c) < 0)
+			goto out;
+		c->stats.target_exited = exited;
 	}
-	sampler_disable(s);
-	sampler_drain(s, on_record, &c);
-	if (c.error)
-		goto fail;
-	if (locator_finish(c.loc) < 0)
-		goto fail;
-done:
-	st->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;
-	c.p->duration_nanos = st->elapsed_ns;
-	st->threads = c.nthreads;
-	st->locations = c.p->nlocations;
-	sampler_free(s);
-	cleanup(&c);
-	return c.p;
-fail:
-	sampler_free(s);
-	cleanup(&c);
-	profile_free(c.p);
-	return NULL;
+	p = cpu_finish(c);
+out:
+	*st = c->stats;
+	cpu_free(c);
+	return p;
 }

@@ -31,8 +31,35 @@ struct cpu_stats {
 };
 
 /* Profile target T (attached, or launched and not yet started: it is let go
- * here once sampling is set up). Returns the profile, or NULL with an error
- * (permissions explained as target_permission_error does). */
+ * here once sampling is set up) until O's duration, stop flag or the target's
+ * exit. Returns the profile, or NULL with an error (permissions explained as
+ * target_permission_error does). */
 struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct cpu_stats *st);
+
+/* The same in steps, for a live view: a session samples from cpu_start on. */
+struct cpu;
+
+/* Start sampling T as cpu_profile does (O must outlive the session). NULL with an error. */
+struct cpu *cpu_start(struct target *t, const struct cpu_opts *o);
+
+/* Wait up to TIMEOUT_MS for samples. Returns 1 once the target has exited.
+ * It reads nothing the other calls write, so it may run while another thread
+ * looks at the profile. */
+int cpu_wait(struct cpu *c, int timeout_ms);
+
+/* Unwind, symbolize and add the samples waiting in the buffers. Returns 0 or -1. */
+int cpu_collect(struct cpu *c);
+
+/* The profile so far (the session's: valid until the next collect, reset or finish). */
+struct profile *cpu_profile_now(const struct cpu *c);
+const struct cpu_stats *cpu_stats(const struct cpu *c);
+
+/* Start the profile afresh; symbols and unwind tables stay cached. Returns 0 or -1. */
+int cpu_reset(struct cpu *c);
+
+/* Stop sampling, collect the rest and hand over the finished profile (its
+ * mappings and duration filled in). NULL with an error. */
+struct profile *cpu_finish(struct cpu *c);
+void cpu_free(struct cpu *c);
 
 #endif

@@ -66,7 +66,7 @@ expect_grep '<title>work_a \(-' "$T/ab.svg"
 expect_grep '<title>work_b \(\+' "$T/ab.svg"
 if command -v go >/dev/null 2>&1; then
 	go tool pprof -top "$T/ab.pb.gz" >"$T/pprof" 2>&1 || fail "go tool pprof cannot read the diff"
-	expect_grep '^ *-[0-9.]+m?s +[0-9.]+% .* work_a$' "$T/pprof"
+	expect_grep '^ *-[0-9.]+(ns|us|ms|s) +[0-9.]+% .* work_a$' "$T/pprof"
 fi
 
 # Profiles of different kinds cannot be compared; the message names the types.

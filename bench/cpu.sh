@@ -1,0 +1,51 @@
+#!/bin/bash
+# cprof cpu benchmark (issue 3 item 7): target slowdown, profiler CPU, CPU per
+# sample, peak memory, output size, and top functions, cprof against
+# `perf record` (and `perf report`) side by side in one run.
+#
+# Usage, from the repository root after `make && make check TESTS=`:
+#   bench/cpu.sh [--quick] [--reps N] [--out DIR]
+# Full mode takes about 10 minutes, --quick about 2. Markdown tables go to
+# standard output and DIR/results.md, raw measurements to DIR/raw.json.
+# Environment: CPROF (default ./cprof), PERF (default perf).
+set -eu
+
+die() { echo "bench/cpu.sh: $*" >&2; exit 1; }
+
+# Dependencies: Debian packages, installed when missing.
+need=()
+[ -x /usr/bin/time ] || need+=(time)
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v "${PERF:-perf}" >/dev/null 2>&1 || need+=(linux-perf)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "bench/cpu.sh: installing ${need[*]}" >&2
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 ||
+		die "could not install ${need[*]}"
+fi
+
+cd "$(dirname "$0")/.."
+CPROF=${CPROF:-./cprof}
+[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
+for w in tests/workloads/cpuwork-nofp tests/workloads/cpuwork-fp; do
+	[ -x "$w" ] || die "$w not found: build the test workloads (make -j2 check TESTS=)"
+done
+
+out=
+args=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	--out=*) out=${1#--out=}; shift ;;
+	*) args+=("$1"); shift ;;
+	esac
+done
+[ -n "$out" ] || out=$(mktemp -d /tmp/cprof-bench.XXXXXX)
+mkdir -p "$out"
+
+# The timing shim, built for this run (not part of the installed tree).
+cc -O2 -shared -fPIC -o "$out/timing-shim.so" bench/timing-shim.c ||
+	die "could not build bench/timing-shim.c"
+
+exec /usr/bin/python3 bench/cpu_bench.py --cprof "$CPROF" --perf "${PERF:-perf}" \
+	--shim "$out/timing-shim.so" --out "$out" ${args[@]+"${args[@]}"}
