@@ -407,14 +407,12 @@ static int64_t map_get(struct addrspace *as, const struct proc_map *pm, struct m
 	return as->nmaps++;
 }
 
-int addrspace_refresh(struct addrspace *as)
+/* Make the regions those of PM (released here). */
+static int refresh_from(struct addrspace *as, struct proc_maps pm)
 {
 	struct region *regions = NULL;
 	size_t n = 0, cap = 0;
-	struct proc_maps pm;
 
-	if (proc_maps_read(&pm, as->pid) < 0)
-		return -1;
 	for (size_t i = 0; i < pm.n; i++) {
 		const struct proc_map *m = &pm.maps[i];
 
@@ -462,7 +460,18 @@ fail:
 	return -1;
 }
 
-struct addrspace *addrspace_new(pid_t pid)
+int addrspace_refresh(struct addrspace *as)
+{
+	struct proc_maps pm;
+
+	if (!as->pid)
+		return 0;
+	if (proc_maps_read(&pm, as->pid) < 0)
+		return -1;
+	return refresh_from(as, pm);
+}
+
+static struct addrspace *addrspace_alloc(pid_t pid)
 {
 	struct addrspace *as;
 
@@ -479,7 +488,28 @@ struct addrspace *addrspace_new(pid_t pid)
 	as->page = sysconf(_SC_PAGESIZE);
 	hmap_init(&as->mod_index);
 	hmap_init(&as->map_index);
-	if (addrspace_refresh(as) < 0) {
+	return as;
+}
+
+struct addrspace *addrspace_new(pid_t pid)
+{
+	struct addrspace *as = addrspace_alloc(pid);
+
+	if (as && addrspace_refresh(as) < 0) {
+		addrspace_free(as);
+		return NULL;
+	}
+	return as;
+}
+
+struct addrspace *addrspace_new_maps(const char *text, size_t len)
+{
+	struct addrspace *as = addrspace_alloc(0);
+	struct proc_maps pm;
+
+	if (!as)
+		return NULL;
+	if (proc_maps_parse(&pm, text, len) < 0 || refresh_from(as, pm) < 0) {
 		addrspace_free(as);
 		return NULL;
 	}

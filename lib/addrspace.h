@@ -32,6 +32,11 @@ struct addrspace;
 struct addrspace *addrspace_new(pid_t pid);
 void addrspace_free(struct addrspace *as);
 
+/* An address space described by TEXT in /proc/PID/maps form, of no process
+ * (files are opened by path and must match the inode given; refreshing does
+ * nothing): for tests and fuzzing of the ELF and unwind-table readers. */
+struct addrspace *addrspace_new_maps(const char *text, size_t len);
+
 /* Re-read the maps (after a miss, a dlopen, an exec). Modules already open are
  * kept; mapping ids of mappings seen before (same start, end, offset, path,
  * device and inode) are kept. as_map pointers from before are invalid after

@@ -206,6 +206,17 @@ int proc_maps_parse(struct proc_maps *m, const char *text, size_t len)
 	 * the target can repeat or reorder one. */
 	if (!sorted)
 		qsort(m->maps, m->n, sizeof(*m->maps), by_start);
+	/* Lookups search by address, so keep the first of overlapping entries. */
+	if (m->n) {
+		size_t kept = 1;
+		for (size_t i = 1; i < m->n; i++) {
+			if (m->maps[i].start < m->maps[kept - 1].end)
+				free(m->maps[i].path);
+			else
+				m->maps[kept++] = m->maps[i];
+		}
+		m->n = kept;
+	}
 	return 0;
 fail:
 	proc_maps_release(m);
@@ -377,4 +388,22 @@ void proc_cmdline(pid_t pid, char *buf, size_t n)
 		buf[i] = text[i] ? text[i] : ' ';
 	buf[k] = '\0';
 	free(text);
+}
+
+int64_t proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_small(path, buf, sizeof(buf)) < 0)
+		return -1;
+	/* After the name: state (field 3) ... utime and stime (fields 14 and 15). */
+	p = strrchr(buf, ')');
+	if (!p || hz <= 0 ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+		   &stime) != 2)
+		return -1;
+	return (int64_t)((utime + stime) * (1000000000.0 / hz));
 }

@@ -73,7 +73,7 @@ static int str_eq(void *ctx, uint32_t idx)
 	struct str_key *k = ctx;
 	const char *t = k->p->strings[idx];
 
-	return strncmp(t, k->s, k->n) == 0 && t[k->n] == '\0';
+	return (!k->n || strncmp(t, k->s, k->n) == 0) && t[k->n] == '\0';
 }
 
 int64_t profile_intern_n(struct profile *p, const char *s, size_t n)
@@ -85,6 +85,8 @@ int64_t profile_intern_n(struct profile *p, const char *s, size_t n)
 
 	if (i >= 0)
 		return i;
+	if (!n)
+		s = "";
 	if (p->nstrings >= UINT32_MAX)
 		return cp_error("too many strings");
 	if (CP_GROW(p->strings, p->strings_cap, p->nstrings + 1) < 0)
@@ -381,10 +383,13 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 	struct copy_map m;
 	uint64_t *locs = NULL;
 	struct pf_label *labels = NULL;
-	size_t maxlocs = 1, maxlabels = 1;
-	int64_t key = 0, value = 0;
+	size_t maxlocs = 1, maxlabels = 1, nv = si < 0 ? src->nsample_types : 1;
+	int64_t key = 0, value = 0, *v = NULL;
 	int rc = -1;
 
+	if (si < 0 && dst->nsample_types != src->nsample_types)
+		return cp_error("cannot add a profile of %zu sample types to one of %zu",
+				src->nsample_types, dst->nsample_types);
 	if (label_key && ((key = profile_intern(dst, label_key)) < 0 ||
 			  (value = profile_intern(dst, label_value)) < 0))
 		return -1;
@@ -400,14 +405,16 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 	m.locations = calloc(src->nlocations + 1, sizeof(*m.locations));
 	locs = malloc(maxlocs * sizeof(*locs));
 	labels = malloc(maxlabels * sizeof(*labels));
-	if (!m.strings || !m.functions || !m.mappings || !m.locations || !locs || !labels) {
+	v = malloc((nv ? nv : 1) * sizeof(*v));
+	if (!m.strings || !m.functions || !m.mappings || !m.locations || !locs || !labels || !v) {
 		cp_error("out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < src->nsamples; i++) {
 		const struct pf_sample *s = &src->samples[i];
-		int64_t v = llround(s->values[si] * scale);
 		size_t nl = 0;
+		for (size_t k = 0; k < nv; k++)
+			v[k] = llround(s->values[si < 0 ? (int)k : si] * scale);
 		for (size_t j = 0; j < s->nlocs; j++)
 			if (!(locs[j] = copy_location(dst, src, &m, s->locs[j])))
 				goto out;
@@ -421,11 +428,12 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 		}
 		if (label_key)
 			labels[nl++] = (struct pf_label){ key, value, 0, 0 };
-		if (profile_add_sample(dst, locs, s->nlocs, &v, labels, nl) < 0)
+		if (profile_add_sample(dst, locs, s->nlocs, v, labels, nl) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
+	free(v);
 	free(m.strings);
 	free(m.functions);
 	free(m.mappings);
