@@ -311,7 +311,7 @@ static size_t verdict(struct threads_session *ts, int64_t span_ns, bool json)
 		       span_ns / 1e9);
 	for (size_t i = 0; i < n; i++) {
 		size_t start, end;
-		if (!threads_leaking(g[i].history, npolls))
+		if (!threads_leaking(&g[i], npolls))
 			continue;
 		start = g[i].history[0];
 		end = g[i].history[npolls - 1];

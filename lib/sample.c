@@ -206,9 +206,10 @@ int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
 			if (open_all_cpus(s, tids[i], false, err) < 0) {
 				if (*err == ESRCH)
 					continue; /* the thread exited meanwhile */
+				cp_error("cannot open perf events on thread %d: %s", tids[i],
+					 strerror(*err));
 				free(tids);
-				return cp_error("cannot open perf events on thread %d: %s", tids[i],
-						strerror(*err));
+				return -1;
 			}
 			if (CP_GROW(s->tids, s->tids_cap, s->ntids + 1) < 0 ||
 			    hmap_insert(&s->tid_index, hash_bytes(HASH_SEED, &tids[i], sizeof(pid_t)),

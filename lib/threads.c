@@ -89,6 +89,7 @@ void threads_session_free(struct threads_session *ts)
 		free(ts->groups[i].locs);
 		free(ts->groups[i].members);
 		free(ts->groups[i].history);
+		free(ts->groups[i].tids);
 	}
 	free(ts->groups);
 	free(ts->last);
@@ -177,6 +178,37 @@ static int64_t group_of(struct threads_session *ts, const uint64_t *locs, size_t
 	return ts->ngroups++;
 }
 
+static int by_tid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Note whether G kept its threads since the last poll, and remember them. */
+static int track_members(struct threads_session *ts, struct thread_group *g)
+{
+	pid_t *now = malloc((g->count + 1) * sizeof(*now));
+	size_t kept = 0, j = 0;
+
+	if (!now)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < g->count; i++)
+		now[i] = ts->snap.threads[g->members[i]].tid;
+	qsort(now, g->count, sizeof(*now), by_tid);
+	for (size_t i = 0; i < g->ntids; i++) {
+		while (j < g->count && now[j] < g->tids[i])
+			j++;
+		kept += j < g->count && now[j] == g->tids[i];
+	}
+	if (kept * 10 < g->ntids * 9)
+		g->turned_over = true;
+	free(g->tids);
+	g->tids = now;
+	g->ntids = g->count;
+	return 0;
+}
+
 static int by_count(const void *a, const void *b, void *ctx)
 {
 	const struct thread_group *x = a, *y = b;
@@ -263,6 +295,9 @@ int threads_poll(struct threads_session *ts, int *err)
 		struct thread_group *g = &ts->groups[ts->stacks[i].group];
 		g->members[g->count++] = i;
 	}
+	for (size_t i = 0; i < ts->ngroups; i++)
+		if (track_members(ts, &ts->groups[i]) < 0)
+			goto oom;
 	ts->last = malloc((ts->ngroups + 1) * sizeof(*ts->last));
 	if (!ts->last)
 		goto oom;
@@ -328,11 +363,12 @@ struct profile *threads_profile(struct threads_session *ts)
 	return ts->p;
 }
 
-bool threads_leaking(const size_t *c, size_t npolls)
+bool threads_leaking(const struct thread_group *g, size_t npolls)
 {
+	const size_t *c = g->history;
 	size_t rises = 0;
 
-	if (npolls < 3)
+	if (npolls < 3 || g->turned_over)
 		return false;
 	for (size_t i = 1; i < npolls; i++) {
 		if (c[i] < c[i - 1])

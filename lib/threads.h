@@ -19,6 +19,9 @@ struct thread_group {
 	size_t count;
 	size_t *history;       /* count at each poll so far (0: absent) */
 	uint64_t key;
+	pid_t *tids;           /* the last poll's members, sorted */
+	size_t ntids;
+	bool turned_over;      /* a poll kept under 90% of the previous one's threads */
 };
 
 struct threads_session;
@@ -49,8 +52,10 @@ struct profile *threads_profile(struct threads_session *ts);
 const uint64_t *threads_stack(const struct threads_session *ts, size_t thread, size_t *n);
 
 /* The leak rule, over a group's history C0..Cn (n >= 2 intervals): it never
- * fell between two polls, rose in at least half of the intervals, and ended at
- * least 2 above where it started. */
-bool threads_leaking(const size_t *history, size_t npolls);
+ * fell between two polls, rose in at least half of the intervals, ended at
+ * least 2 above where it started, and kept its threads: every poll found at
+ * least 90% of the previous poll's threads still in it (threads that come and
+ * go turn over; leaked ones stay). */
+bool threads_leaking(const struct thread_group *g, size_t npolls);
 
 #endif

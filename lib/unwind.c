@@ -280,7 +280,8 @@ void unwinder_flush(struct unwinder *u)
 	if (!u)
 		return;
 	unw_flush_cache(u->uas, 0, 0);
-	memset(u->tables, 0, u->tables_cap * sizeof(*u->tables));
+	if (u->tables)
+		memset(u->tables, 0, u->tables_cap * sizeof(*u->tables));
 }
 
 int unwinder_unwind(struct unwinder *u, const uint64_t *regs, const void *stack, size_t size,

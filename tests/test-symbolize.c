@@ -134,7 +134,10 @@ int main(void)
 	for (int i = 0; i < 64; i++)
 		v[i] = 64 - i;
 	qsort(v, 64, sizeof(v[0]), compare);
+	/* ASan intercepts qsort: the comparison is called from its runtime. */
+#ifndef __SANITIZE_ADDRESS__
 	CHECK(is_libc(as, libc_ra));
+#endif
 	n = symbolizer_lookup(s, libc_ra, true, &f);
 	CHECK(n >= 1 && f[n - 1].name && *f[n - 1].name);
 

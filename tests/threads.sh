@@ -95,6 +95,19 @@ expect_exit 0 "$CPROF" threads --pid "$pid" --watch 3s --interval 500ms
 expect_grep '^No leak suspects: no group of threads grew steadily over [0-9]+ polls' "$T/out"
 untraced "$pid"
 
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+# Short-lived threads whose number grows steadily are no leak: they turn over.
+"$W" --pool 4 --ramp --seconds 60 >/dev/null &
+pid=$!
+sleep 0.3
+expect_exit 0 "$CPROF" threads --pid "$pid" --watch 3s --interval 500ms
+expect_grep '^No leak suspects: ' "$T/out"
+awk '/^[0-9:]+ +[0-9]+ threads/ {print $2}' "$T/out" >"$T/counts"
+ok
+[ "$(tail -n 1 "$T/counts")" -gt "$(head -n 1 "$T/counts")" ] || fail "the ramp did not grow: $(tr '\n' ' ' <"$T/counts")"
+
 # SIGKILL to cprof mid-watch, again and again: the target runs on, untraced.
 for delay in 0.05 0.13 0.21 0.37 0.5; do
 	"$CPROF" threads --pid "$pid" --watch 10s --interval 10ms >/dev/null 2>&1 &

@@ -3,6 +3,8 @@
  *   --leak MS     a new thread every MS ms, blocked forever in leak_handler
  *   --churn MS    a new short-lived thread every MS ms, sleeping 10-300 ms in
  *                 churn_task, then exiting
+ *   --ramp        short-lived threads (300 ms in ramp_task) started ever
+ *                 faster: their number grows steadily, but none stays
  *   --idle N      N threads sleeping in idle_worker (for benchmarks)
  *   --seconds S   exit after S seconds (default: run until killed)
  * SIGUSR1 is counted; on exit (or SIGUSR2) the count is printed, so a test
@@ -56,6 +58,13 @@ __attribute__((noinline)) static void *churn_task(void *arg)
 	return NULL;
 }
 
+__attribute__((noinline)) static void *ramp_task(void *arg)
+{
+	prctl(PR_SET_NAME, "ramper");
+	sleep_ms(300);
+	return arg;
+}
+
 __attribute__((noinline)) static void *idle_worker(void *arg)
 {
 	prctl(PR_SET_NAME, "idle");
@@ -77,7 +86,7 @@ static void spawn(void *(*fn)(void *), void *arg)
 	pthread_attr_destroy(&a);
 }
 
-static long leak_ms, churn_ms;
+static long leak_ms, churn_ms, ramp;
 
 static void *leak_spawner(void *arg)
 {
@@ -95,6 +104,16 @@ static void *churn_spawner(void *arg)
 	for (;;) {
 		sleep_ms(churn_ms);
 		spawn(churn_task, (void *)(long)rand_r(&seed));
+	}
+	return arg;
+}
+
+static void *ramp_spawner(void *arg)
+{
+	for (long round = 1;; round++) {
+		for (long i = 0; i < round / 2 + 1; i++)
+			spawn(ramp_task, NULL);
+		sleep_ms(100);
 	}
 	return arg;
 }
@@ -119,8 +138,13 @@ int main(int argc, char **argv)
 	long pool = 0, idle = 0;
 	struct sigaction sa;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--pool") == 0)
+	for (int i = 1; i < argc; i += 2) {
+		if (strcmp(argv[i], "--ramp") == 0) {
+			ramp = 1;
+			i--;
+		} else if (i + 1 >= argc) {
+			break;
+		} else if (strcmp(argv[i], "--pool") == 0)
 			pool = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--leak") == 0)
 			leak_ms = atol(argv[i + 1]);
@@ -132,7 +156,7 @@ int main(int argc, char **argv)
 			seconds = atof(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: threadwork [--pool N] [--leak MS] [--churn MS] "
-					"[--idle N] [--seconds S]\n");
+					"[--ramp] [--idle N] [--seconds S]\n");
 			return 2;
 		}
 	}
@@ -150,6 +174,8 @@ int main(int argc, char **argv)
 		spawn(leak_spawner, NULL);
 	if (churn_ms > 0)
 		spawn(churn_spawner, NULL);
+	if (ramp)
+		spawn(ramp_spawner, NULL);
 	if (seconds > 0) {
 		sleep_ms(seconds * 1000);
 		on_usr2(0);
