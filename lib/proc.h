@@ -48,4 +48,8 @@ char proc_thread_state(pid_t pid, pid_t tid);
  * falls back to comm; "" when the process is gone. */
 void proc_cmdline(pid_t pid, char *buf, size_t n);
 
+/* The CPU time the process has used, user and system, in nanoseconds (from
+ * /proc/PID/stat, so in clock ticks), or -1 when it is gone. */
+int64_t proc_cpu_ns(pid_t pid);
+
 #endif

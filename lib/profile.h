@@ -117,7 +117,8 @@ int profile_add_sample(struct profile *p, const uint64_t *locs, size_t nlocs,
 int profile_sample_index(const struct profile *p, const char *name);
 
 /* Add SRC's samples, at its sample type index SI, to DST (which has one
- * sample type), each value multiplied by SCALE and rounded, with LABEL (if
+ * sample type; with SI < 0, all of SRC's values to a DST with as many sample
+ * types), each value multiplied by SCALE and rounded, with LABEL (if
  * non-NULL, given with SRC-independent strings) appended to each sample's
  * labels. Mappings, locations and functions are copied over as needed.
  * Returns 0 or -1. */
