@@ -243,6 +243,9 @@ static int exec_cpu(int argc, char **argv)
 	if (st.lost)
 		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower --frequency\n",
 		       (unsigned long long)st.lost, 100.0 * st.lost / (st.lost + st.samples));
+	if (st.dropped)
+		printf("Left out: %llu samples of processes that exited before cprof could read "
+		       "their memory maps\n", (unsigned long long)st.dropped);
 	if (t.launched && t.exited)
 		print_exit_status(&t);
 	printf("Wrote %s\n", output);

@@ -24,6 +24,16 @@ struct thread_entry {
 	int64_t name; /* string index */
 };
 
+/* A process of the target (it, or a child it forked): each has its own
+ * address space, unwind tables, symbols and locator into the shared profile. */
+struct proc {
+	pid_t pid;
+	struct addrspace *as; /* NULL: gone before its maps could be read */
+	struct unwinder *uw;
+	struct symbolizer *sym;
+	struct locator *loc;
+};
+
 struct cpu {
 	struct target *t;
 	const struct cpu_opts *o;
@@ -31,14 +41,13 @@ struct cpu {
 	struct sampler *s;
 	int64_t start;
 	struct profile *p;
-	struct addrspace *as;
-	struct unwinder *uw;
-	struct symbolizer *sym;
-	struct locator *loc;
+	struct proc *procs; /* the target first */
+	size_t nprocs, procs_cap;
+	struct hmap proc_index;
 	struct thread_entry *threads;
 	size_t nthreads, threads_cap;
 	struct hmap thread_index;
-	int64_t k_thread, k_tid;
+	int64_t k_thread, k_tid, k_pid;
 	int64_t values[2];
 	uint64_t frames[MAX_FRAMES], locs[MAX_FRAMES];
 	int error;
@@ -52,6 +61,53 @@ static int64_t now_ns(clockid_t clock)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static void proc_release(struct proc *pr)
+{
+	locator_free(pr->loc);
+	unwinder_free(pr->uw);
+	symbolizer_free(pr->sym);
+	addrspace_free(pr->as);
+	memset(pr, 0, sizeof(*pr));
+}
+
+static int proc_eq(void *ctx, uint32_t idx)
+{
+	void **k = ctx;
+
+	return ((struct cpu *)k[0])->procs[idx].pid == *(pid_t *)k[1];
+}
+
+/* The process PID of the target, set up the first time it is seen; NULL
+ * only when out of memory. A process gone already gets no address space. */
+static struct proc *proc_get(struct cpu *c, pid_t pid)
+{
+	void *k[2] = { c, &pid };
+	uint64_t h = hash_bytes(HASH_SEED, &pid, sizeof(pid));
+	int64_t i = hmap_find(&c->proc_index, h, proc_eq, k);
+	struct proc *pr;
+
+	if (i >= 0)
+		return &c->procs[i];
+	if (CP_GROW(c->procs, c->procs_cap, c->nprocs + 1) < 0 ||
+	    hmap_insert(&c->proc_index, h, c->nprocs) < 0)
+		return NULL;
+	pr = &c->procs[c->nprocs++];
+	memset(pr, 0, sizeof(*pr));
+	pr->pid = pid;
+	pr->as = addrspace_new(pid);
+	if (!pr->as)
+		return pr;
+	pr->uw = c->o->fp ? NULL : unwinder_new(pr->as);
+	pr->sym = symbolizer_new(pr->as);
+	pr->loc = pr->sym ? locator_new(c->p, pr->as, pr->sym, pr->uw) : NULL;
+	if ((!c->o->fp && !pr->uw) || !pr->loc) {
+		proc_release(pr);
+		c->nprocs--;
+		return NULL;
+	}
+	return pr;
+}
+
 static int thread_eq(void *ctx, uint32_t idx)
 {
 	void **k = ctx;
@@ -59,7 +115,7 @@ static int thread_eq(void *ctx, uint32_t idx)
 	return ((struct cpu *)k[0])->threads[idx].tid == *(pid_t *)k[1];
 }
 
-static struct thread_entry *thread(struct cpu *c, pid_t tid, const char *comm)
+static struct thread_entry *thread(struct cpu *c, pid_t pid, pid_t tid, const char *comm)
 {
 	void *k[2] = { c, &tid };
 	uint64_t h = hash_bytes(HASH_SEED, &tid, sizeof(tid));
@@ -72,7 +128,7 @@ static struct thread_entry *thread(struct cpu *c, pid_t tid, const char *comm)
 		return &c->threads[i];
 	}
 	if (!comm) {
-		proc_thread_name(c->t->pid, tid, name, sizeof(name));
+		proc_thread_name(pid, tid, name, sizeof(name));
 		comm = name;
 	}
 	if (CP_GROW(c->threads, c->threads_cap, c->nthreads + 1) < 0 ||
@@ -86,18 +142,28 @@ static struct thread_entry *thread(struct cpu *c, pid_t tid, const char *comm)
 static void on_sample(struct cpu *c, const struct sampler_record *r)
 {
 	struct thread_entry *te;
-	struct pf_label labels[2];
+	struct pf_label labels[3];
+	struct proc *pr;
 	int n = 0;
 
 	c->stats.samples++;
 	if (r->ip == 0)
 		return;
+	pr = proc_get(c, r->pid);
+	if (!pr) {
+		c->error = 1;
+		return;
+	}
+	if (!pr->as) {
+		c->stats.dropped++;
+		return;
+	}
 	if (c->o->fp) {
 		c->frames[n++] = r->ip;
 		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
 			c->frames[n++] = r->chain[i];
 	} else if (r->regs && r->stack) {
-		n = unwinder_unwind(c->uw, r->regs, r->stack, r->stack_size, c->frames, MAX_FRAMES);
+		n = unwinder_unwind(pr->uw, r->regs, r->stack, r->stack_size, c->frames, MAX_FRAMES);
 	}
 	if (n <= 0) {
 		c->frames[0] = r->ip;
@@ -105,20 +171,22 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	}
 	c->stats.unwound_frames += n;
 	for (int i = 0; i < n; i++) {
-		c->locs[i] = locator_get(c->loc, c->frames[i], i > 0);
+		c->locs[i] = locator_get(pr->loc, c->frames[i], i > 0);
 		if (!c->locs[i]) {
 			c->error = 1;
 			return;
 		}
 	}
-	te = thread(c, r->tid, NULL);
+	te = thread(c, r->pid, r->tid, NULL);
 	if (!te) {
 		c->error = 1;
 		return;
 	}
 	labels[0] = (struct pf_label){ c->k_thread, te->name, 0, 0 };
 	labels[1] = (struct pf_label){ c->k_tid, 0, r->tid, 0 };
-	if (profile_add_sample(c->p, c->locs, n, c->values, labels, 2) < 0)
+	/* Children of the target say whose they are. */
+	labels[2] = (struct pf_label){ c->k_pid, 0, r->pid, 0 };
+	if (profile_add_sample(c->p, c->locs, n, c->values, labels, r->pid == c->t->pid ? 2 : 3) < 0)
 		c->error = 1;
 }
 
@@ -136,9 +204,14 @@ static void on_record(void *ctx, const struct sampler_record *r)
 		c->stats.lost += r->lost;
 		break;
 	case REC_COMM:
-		if (r->exec)
-			locator_forget(c->loc);
-		if (!thread(c, r->tid, r->comm))
+		if (r->exec) {
+			struct proc *pr = proc_get(c, r->pid);
+			if (!pr)
+				c->error = 1;
+			else if (pr->loc)
+				locator_forget(pr->loc);
+		}
+		if (!thread(c, r->pid, r->tid, r->comm))
 			c->error = 1;
 		break;
 	}
@@ -158,6 +231,7 @@ static int setup(struct cpu *c)
 	c->p->period = 1000000000LL / c->o->frequency;
 	c->k_thread = profile_intern(c->p, "thread");
 	c->k_tid = profile_intern(c->p, "tid");
+	c->k_pid = profile_intern(c->p, "pid");
 	c->values[0] = 1;
 	c->values[1] = c->p->period;
 	return 0;
@@ -165,10 +239,10 @@ static int setup(struct cpu *c)
 
 static void cleanup(struct cpu *c)
 {
-	locator_free(c->loc);
-	unwinder_free(c->uw);
-	symbolizer_free(c->sym);
-	addrspace_free(c->as);
+	for (size_t i = 0; i < c->nprocs; i++)
+		proc_release(&c->procs[i]);
+	free(c->procs);
+	hmap_release(&c->proc_index);
 	hmap_release(&c->thread_index);
 	free(c->threads);
 }
@@ -182,6 +256,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		.buffer_pages = 256,
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
+	struct proc *pr;
 	int err = 0;
 
 	if (!c) {
@@ -191,6 +266,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	c->t = t;
 	c->o = o;
 	hmap_init(&c->thread_index);
+	hmap_init(&c->proc_index);
 	if (setup(c) < 0)
 		goto fail;
 	c->s = sampler_new(&so);
@@ -214,21 +290,15 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	if (o->started)
 		o->started(o->ctx);
 	/* The maps are read after the exec, so a launched command's are its own. */
-	c->as = addrspace_new(t->pid);
-	if (!c->as) {
+	pr = proc_get(c, t->pid);
+	if (!pr)
+		goto fail;
+	if (!pr->as) {
 		/* Gone already: what it ran cannot be symbolized, so it is left out. */
 		if (!target_check_exit(t))
 			goto fail;
 		c->stats.target_exited = true;
-		return c;
 	}
-	c->uw = o->fp ? NULL : unwinder_new(c->as);
-	c->sym = symbolizer_new(c->as);
-	if ((!o->fp && !c->uw) || !c->sym)
-		goto fail;
-	c->loc = locator_new(c->p, c->as, c->sym, c->uw);
-	if (!c->loc)
-		goto fail;
 	return c;
 fail:
 	cpu_free(c);
@@ -244,8 +314,7 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 
 int cpu_collect(struct cpu *c)
 {
-	if (c->loc)
-		sampler_drain(c->s, on_record, c);
+	sampler_drain(c->s, on_record, c);
 	c->stats.elapsed_ns = now_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
 	c->stats.locations = c->p->nlocations;
@@ -265,30 +334,39 @@ const struct cpu_stats *cpu_stats(const struct cpu *c)
 int cpu_reset(struct cpu *c)
 {
 	struct profile *old = c->p;
-	struct locator *loc;
+	struct locator **locs = calloc(c->nprocs + 1, sizeof(*locs));
+	size_t i;
 
+	if (!locs)
+		return cp_error("out of memory");
 	c->p = NULL;
-	if (setup(c) < 0) {
-		profile_free(c->p);
-		c->p = old;
-		return -1;
+	if (setup(c) < 0)
+		goto fail;
+	/* Locations live in the profile: each process needs a new locator. */
+	for (i = 0; i < c->nprocs; i++)
+		if (c->procs[i].as && !(locs[i] = locator_new(c->p, c->procs[i].as, c->procs[i].sym,
+							     c->procs[i].uw)))
+			goto fail;
+	for (i = 0; i < c->nprocs; i++) {
+		locator_free(c->procs[i].loc);
+		c->procs[i].loc = locs[i];
 	}
-	loc = c->as ? locator_new(c->p, c->as, c->sym, c->uw) : NULL;
-	if (c->as && !loc) {
-		profile_free(c->p);
-		c->p = old;
-		return -1;
-	}
-	locator_free(c->loc);
-	c->loc = loc;
+	free(locs);
 	profile_free(old);
 	c->nthreads = 0;
 	hmap_release(&c->thread_index);
 	hmap_init(&c->thread_index);
 	c->p->time_nanos = now_ns(CLOCK_REALTIME);
 	c->start = now_ns(CLOCK_MONOTONIC);
-	c->stats.samples = c->stats.lost = c->stats.unwound_frames = 0;
+	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
 	return 0;
+fail:
+	for (i = 0; i < c->nprocs; i++)
+		locator_free(locs[i]);
+	free(locs);
+	profile_free(c->p);
+	c->p = old;
+	return -1;
 }
 
 struct profile *cpu_finish(struct cpu *c)
@@ -298,8 +376,9 @@ struct profile *cpu_finish(struct cpu *c)
 	sampler_disable(c->s);
 	if (cpu_collect(c) < 0)
 		return NULL;
-	if (c->loc && locator_finish(c->loc) < 0)
-		return NULL;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)
+			return NULL;
 	c->p->duration_nanos = c->stats.elapsed_ns;
 	p = c->p;
 	c->p = NULL;

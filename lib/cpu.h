@@ -23,6 +23,7 @@ struct cpu_opts {
 
 struct cpu_stats {
 	uint64_t samples, lost, unwound_frames;
+	uint64_t dropped;   /* of processes gone before their maps could be read */
 	uint64_t threads;   /* distinct threads seen in samples */
 	uint64_t locations; /* distinct program counters symbolized */
 	int64_t elapsed_ns;

@@ -1,5 +1,6 @@
 /* From program counters to profile locations, cached per counter; see locate.h. */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "error.h"
@@ -24,6 +25,8 @@ struct locator {
 	size_t npcs, cap;
 	struct hmap index;
 	int64_t last_refresh;
+	uint64_t *map_ids; /* profile mapping id by address-space mapping id */
+	size_t map_ids_cap;
 };
 
 static int64_t monotonic_ns(void)
@@ -58,6 +61,7 @@ void locator_free(struct locator *l)
 		return;
 	hmap_release(&l->index);
 	free(l->pcs);
+	free(l->map_ids);
 	free(l);
 }
 
@@ -75,30 +79,33 @@ static int pc_eq(void *ctx, uint32_t idx)
 	return e->pc == k->pc && e->caller == k->caller;
 }
 
-/* Give the profile every mapping up to id ID, so the location about to name
- * it is valid in the profile at once (ids are dense and in order). */
-static int add_mappings(struct locator *l, unsigned id)
+/* The profile's mapping for M, added the first time: the profile may hold
+ * mappings of several address spaces, so ids are translated. 0 on error. */
+static uint64_t mapping_id(struct locator *l, const struct as_map *m)
 {
-	size_t n;
-	const struct as_map *maps = addrspace_maps(l->as, &n);
+	struct pf_mapping pm = {
+		.memory_start = m->start,
+		.memory_limit = m->end,
+		.file_offset = m->offset,
+		.has_functions = true,
+		.has_filenames = true,
+		.has_line_numbers = true,
+		.has_inline_frames = true,
+	};
+	size_t cap = l->map_ids_cap;
 
-	while (l->p->nmappings < id && l->p->nmappings < n) {
-		const struct as_map *m = &maps[l->p->nmappings];
-		struct pf_mapping pm = {
-			.memory_start = m->start,
-			.memory_limit = m->end,
-			.file_offset = m->offset,
-			.filename = profile_intern(l->p, m->path),
-			.build_id = profile_intern(l->p, m->mod ? module_build_id(m->mod) : ""),
-			.has_functions = true,
-			.has_filenames = true,
-			.has_line_numbers = true,
-			.has_inline_frames = true,
-		};
-		if (pm.filename < 0 || pm.build_id < 0 || profile_add_mapping(l->p, &pm) != m->id)
-			return cp_error("cannot record mapping %s", m->path);
+	if (m->id >= cap) {
+		if (CP_GROW(l->map_ids, l->map_ids_cap, m->id + 1) < 0)
+			return 0;
+		memset(l->map_ids + cap, 0, (l->map_ids_cap - cap) * sizeof(*l->map_ids));
 	}
-	return 0;
+	if (l->map_ids[m->id])
+		return l->map_ids[m->id];
+	pm.filename = profile_intern(l->p, m->path);
+	pm.build_id = profile_intern(l->p, m->mod ? module_build_id(m->mod) : "");
+	if (pm.filename < 0 || pm.build_id < 0)
+		return 0;
+	return l->map_ids[m->id] = profile_add_mapping(l->p, &pm);
 }
 
 static void refresh(struct locator *l)
@@ -128,7 +135,7 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 		refresh(l);
 		m = addrspace_find(l->as, pc);
 	}
-	if (m && add_mappings(l, m->id) < 0)
+	if (m && !mapping_id(l, m))
 		return 0;
 	n = symbolizer_lookup(l->sym, pc, caller, &fr);
 	if (n < 0)
@@ -145,7 +152,7 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 		if (!lines[j].function_id)
 			return 0;
 	}
-	id = profile_add_location(l->p, m ? m->id : 0, pc, lines, n, false);
+	id = profile_add_location(l->p, m ? mapping_id(l, m) : 0, pc, lines, n, false);
 	if (!id || CP_GROW(l->pcs, l->cap, l->npcs + 1) < 0 ||
 	    hmap_insert(&l->index, h, l->npcs) < 0)
 		return 0;
@@ -166,7 +173,10 @@ void locator_forget(struct locator *l)
 int locator_finish(struct locator *l)
 {
 	size_t n;
+	const struct as_map *maps = addrspace_maps(l->as, &n);
 
-	addrspace_maps(l->as, &n);
-	return add_mappings(l, n);
+	for (size_t i = 0; i < n; i++)
+		if (!mapping_id(l, &maps[i]))
+			return cp_error("cannot record mapping %s", maps[i].path);
+	return 0;
 }

@@ -31,7 +31,8 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller);
 void locator_forget(struct locator *l);
 
 /* Add the rest of the address space's mappings to the profile (those that
- * locations name are added as they are made). Returns 0 or -1. */
+ * locations name are added as they are made; several locators, over several
+ * address spaces, may share one profile). Returns 0 or -1. */
 int locator_finish(struct locator *l);
 
 #endif

@@ -134,6 +134,43 @@ expect_grep '\(the target exited\)' "$T/out"
 ok
 [ -s "$T/exit.pb.gz" ] || fail "no profile written when the target exited"
 
+# A command that forks and then execs: the child's samples are symbolized in
+# its own address space (and labelled with its pid), and after the exec the
+# new program's code is named, not the old one's.
+expect_exit 0 "$CPROF" cpu -F 499 -o "$T/fork.pb.gz" -- sh -c \
+	"'$W/cpuwork-nofp' --split 1:0:0 --seconds 1 & wait; exec '$W/cpuwork-fp' --split 0:1:0 --seconds 1"
+expect_exit 0 "$CPROF" report --traces "$T/fork.pb.gz"
+awk '/^---/ {if (t ~ /work_a/) print t; t = ""; next} {t = t $0 "\n"}' "$T/out" >"$T/child"
+expect_grep '^ +pid: +[0-9]+$' "$T/child"
+expect_grep 'work_a \(.*cpuwork\.c:[0-9]+\)$' "$T/child"
+expect_grep '^ +thread: +cpuwork-fp$' "$T/out"
+expect_grep 'work_b \(.*cpuwork\.c:[0-9]+\)$' "$T/out"
+complete "$T/fork.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_main;main;run_rounds;stage_[ab];work_[ab]$' "fork and exec"
+
+# The target killed mid-run: the profile is written, with a note, exit 0.
+"$W/cpuwork-nofp" --seconds 30 &
+pid=$!
+(sleep 1; kill -KILL "$pid") &
+expect_exit 0 "$CPROF" cpu --pid "$pid" --seconds 20 -o "$T/killed.pb.gz"
+expect_grep '\(the target exited\)' "$T/out"
+expect_grep '^Samples: [1-9][0-9]*, ' "$T/out"
+wait "$pid" 2>/dev/null || true
+
+# cprof killed mid-run (SIGKILL, no chance to clean up): the target runs on
+# as before, untraced and at full speed; no partial profile is left.
+"$W/cpuwork-nofp" --seconds 30 &
+pid=$!
+"$CPROF" cpu --pid "$pid" --seconds 20 -o "$T/never.pb.gz" >/dev/null 2>&1 &
+cp=$!
+sleep 1
+kill -KILL "$cp"
+wait "$cp" 2>/dev/null || true
+untraced "$pid"
+ok
+[ -z "$(ls "$T" | grep never)" ] || fail "a partial profile was left: $(ls "$T" | grep never)"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
 # Debug info in a separate file, found through .gnu_debuglink; and a binary
 # with no symbols at all, whose frames are named module+offset.
 cp "$W/cpuwork-nofp" "$W/libcpuwork-nofp.so" "$T/"
