@@ -50,6 +50,8 @@ zombie=$(pgrep -P "$parent" || true)
 if [ -n "$zombie" ]; then
 	error --pid "$zombie" --seconds 1
 	expect_grep "^cprof: process $zombie is a zombie" "$T/err"
+	expect_exit 1 "$CPROF" threads --pid "$zombie"
+	expect_grep "^cprof: process $zombie is a zombie" "$T/err"
 fi
 kill "$parent" 2>/dev/null || true
 
@@ -65,6 +67,15 @@ if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true
 	expect_grep "^cprof: not allowed to profile process $pid: it belongs to uid 0; run cprof as that user or as root, or give cprof CAP_SYS_PTRACE and CAP_PERFMON$" "$T/err"
 	ok
 	[ ! -e "$T/perm/p.pb.gz" ] || fail "a profile was written without permission"
+	# Another unprivileged user's process (uid 1, daemon) is refused alike.
+	setpriv --reuid=1 --regid=1 --clear-groups "$W/cpuwork-nofp" --seconds 20 &
+	other=$!
+	sleep 0.3
+	expect_exit 1 $nobody "$CPROF" cpu --pid "$other" --seconds 1 -o "$T/perm/o.pb.gz"
+	expect_grep "^cprof: not allowed to profile process $other: it belongs to uid 1; " "$T/err"
+	expect_exit 1 $nobody "$CPROF" threads --pid "$other"
+	expect_grep "^cprof: not allowed to trace process $other: it belongs to uid 1; " "$T/err"
+	kill "$other"
 	if [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]; then
 		$nobody "$W/cpuwork-nofp" --seconds 20 &
 		own=$!

@@ -121,6 +121,20 @@ done
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 
+# Hundreds of threads coming and going (one every 2 ms, living up to 300 ms):
+# snapshots skip the ones that vanish and leave the rest running untraced;
+# cpu profiling of it works too.
+"$W" --churn 2 --pool 8 --seconds 60 >/dev/null &
+pid=$!
+sleep 0.5
+expect_exit 0 "$CPROF" threads --pid "$pid"
+expect_grep '^[0-9]+ threads  S×[0-9]+  churner×[0-9]+$' "$T/out"
+expect_exit 0 "$CPROF" threads --pid "$pid" --watch 1s --interval 100ms
+expect_exit 0 "$CPROF" cpu --pid "$pid" --seconds 1 -o "$T/churn.pb.gz"
+untraced "$pid"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
 # Errors: one line and the documented exit code.
 expect_exit 2 "$CPROF" threads
 expect_grep '^usage: cprof threads ' "$T/err"
