@@ -252,20 +252,34 @@ fail:
 	return -1;
 }
 
+/* Every sum the views take of a sample type's values (totals, negated,
+ * merged) stays within int64 when the magnitudes add up to at most this. */
+#define MAX_MAGNITUDE ((uint64_t)1 << 62)
+
 static int decode_samples(struct decoder *d)
 {
 	const PB *pb = d->pb;
-	uint64_t *locs = NULL;
+	uint64_t *locs = NULL, *magnitude;
 	struct pf_label *labels = NULL;
 	size_t lcap = 0, bcap = 0;
 	int rc = -1;
 
+	magnitude = calloc(pb->n_sample_type + 1, sizeof(*magnitude));
+	if (!magnitude)
+		return cp_error("out of memory");
 	for (size_t i = 0; i < pb->n_sample; i++) {
 		const Perftools__Profiles__Sample *s = pb->sample[i];
 		if (s->n_value != pb->n_sample_type) {
 			cp_error("corrupt profile: sample %zu has %zu values for %zu sample types", i,
 				 s->n_value, pb->n_sample_type);
 			goto out;
+		}
+		for (size_t j = 0; j < s->n_value; j++) {
+			uint64_t v = s->value[j] < 0 ? -(uint64_t)s->value[j] : (uint64_t)s->value[j];
+			if (v > MAX_MAGNITUDE || (magnitude[j] += v) > MAX_MAGNITUDE) {
+				cp_error("corrupt profile: the values of sample type %zu add up past 2^62", j);
+				goto out;
+			}
 		}
 		if (s->n_location_id > lcap) {
 			uint64_t *nl = realloc(locs, s->n_location_id * sizeof(*locs));
@@ -308,6 +322,7 @@ static int decode_samples(struct decoder *d)
 out:
 	free(locs);
 	free(labels);
+	free(magnitude);
 	return rc;
 }
 
