@@ -77,5 +77,6 @@ extern const struct cmd_entry cmd_cpu;
 extern const struct cmd_entry cmd_diff;
 extern const struct cmd_entry cmd_report;
 extern const struct cmd_entry cmd_threads;
+extern const struct cmd_entry cmd_top;
 
 #endif

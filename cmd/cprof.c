@@ -10,6 +10,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_threads,
 	&cmd_diff,
 	&cmd_report,
+	&cmd_top,
 	NULL,
 };
 

@@ -95,6 +95,23 @@ static int stack_matches(const struct stackset *ss, const struct stack *s, regex
 	return 0;
 }
 
+/* The string index of "tid" in P, or -1 when no label can have that key. */
+static int64_t tid_key(const struct profile *p)
+{
+	for (size_t i = 1; i < p->nstrings; i++)
+		if (strcmp(p->strings[i], "tid") == 0)
+			return i;
+	return -1;
+}
+
+static int has_tid(const struct pf_sample *s, int64_t key, int64_t tid)
+{
+	for (size_t i = 0; i < s->nlabels; i++)
+		if (s->labels[i].key == key && s->labels[i].num == tid)
+			return 1;
+	return 0;
+}
+
 /* Frames of one location, innermost first, appended at OUT. */
 static int location_frames(struct stackset *ss, const struct pf_location *l, struct frame *out)
 {
@@ -133,6 +150,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	regex_t focus, ignore;
 	int has_focus = filter && filter->focus, has_ignore = filter && filter->ignore;
 	size_t nframes = 0, used = 0;
+	int64_t tid = filter ? filter->tid : 0, tkey = tid ? tid_key(p) : -1;
 
 	memset(ss, 0, sizeof(*ss));
 	ss->p = p;
@@ -173,7 +191,8 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 				goto fail;
 			st->nframes += n;
 		}
-		if (st->value == 0 || (has_focus && !stack_matches(ss, st, &focus)) ||
+		if (st->value == 0 || (tid && !has_tid(s, tkey, tid)) ||
+		    (has_focus && !stack_matches(ss, st, &focus)) ||
 		    (has_ignore && stack_matches(ss, st, &ignore)))
 			continue;
 		used += st->nframes;

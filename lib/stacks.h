@@ -47,6 +47,7 @@ struct stackset {
 struct stack_filter {
 	const char *focus;  /* keep samples with a frame whose name or file matches; NULL: all */
 	const char *ignore; /* drop samples with such a frame; NULL: none */
+	int64_t tid;        /* keep samples whose label "tid" is this number; 0: all */
 };
 
 /* Build SS from P at sample index SI with FILTER (may be NULL). Returns 0, or

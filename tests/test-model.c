@@ -7,6 +7,7 @@
 #include "render.h"
 #include "stacks.h"
 #include "test.h"
+#include "topview.h"
 #include "units.h"
 
 /* A location for function NAME (one line, or none when NAME is NULL). */
@@ -241,6 +242,127 @@ static void test_renderers(void)
 	free(svg);
 }
 
+/* The thread filter keeps the samples labelled with one "tid". */
+static void test_thread_filter(void)
+{
+	struct profile *p = profile_new();
+	uint64_t a[1] = { loc(p, "a", 1) }, b[1] = { loc(p, "b", 2) };
+	struct pf_label l1 = { profile_intern(p, "tid"), 0, 101, 0 };
+	struct pf_label l2 = { l1.key, 0, 102, 0 };
+	struct stack_filter f = { .tid = 102 };
+	struct stackset ss;
+	int64_t v = 1, three = 3;
+
+	profile_add_sample_type(p, "samples", "count");
+	profile_add_sample(p, a, 1, &v, &l1, 1);
+	profile_add_sample(p, b, 1, &three, &l2, 1);
+	profile_add_sample(p, a, 1, &v, NULL, 0);
+	CHECK(stackset_init(&ss, p, 0, &f) == 0);
+	CHECK(ss.nstacks == 1 && ss.total == 3 && ss.total_all == 5);
+	CHECK_STR(stackset_name(&ss, ss.stacks[0].frames[0].name), "b");
+	stackset_release(&ss);
+	f.tid = 999;
+	CHECK(stackset_init(&ss, p, 0, &f) == 0);
+	CHECK(ss.nstacks == 0 && ss.total == 0);
+	stackset_release(&ss);
+	f.tid = 0;
+	CHECK(stackset_init(&ss, p, 0, &f) == 0);
+	CHECK(ss.nstacks == 3 && ss.total == 5);
+	stackset_release(&ss);
+	profile_free(p);
+}
+
+/* A copy with every sample type, and a copy that subtracts an earlier one. */
+static void test_copy_all_types(void)
+{
+	struct profile *src = profile_new(), *dst = profile_new(), *one = profile_new();
+	uint64_t a[1] = { loc(src, "a", 1) };
+	int64_t v[2] = { 2, 20 };
+
+	profile_add_sample_type(src, "samples", "count");
+	profile_add_sample_type(src, "cpu", "nanoseconds");
+	profile_add_sample(src, a, 1, v, NULL, 0);
+	profile_add_sample_type(dst, "samples", "count");
+	profile_add_sample_type(dst, "cpu", "nanoseconds");
+	profile_add_sample_type(one, "samples", "count");
+	CHECK(profile_add_profile(dst, src, -1, 1.0, NULL, NULL) == 0);
+	CHECK(dst->nsamples == 1 && dst->samples[0].values[0] == 2 &&
+	      dst->samples[0].values[1] == 20);
+	CHECK(profile_add_profile(dst, src, -1, -0.5, NULL, NULL) == 0);
+	CHECK(dst->nsamples == 1 && dst->samples[0].values[0] == 1 &&
+	      dst->samples[0].values[1] == 10);
+	CHECK(profile_add_profile(one, src, -1, 1.0, NULL, NULL) < 0);
+	profile_free(src);
+	profile_free(dst);
+	profile_free(one);
+}
+
+/* cprof top's view model: a window made by subtracting a snapshot, the
+ * threads in the labels, the flame lines of a zoomed tree. */
+static void test_topview(void)
+{
+	struct profile *live = profile_new(), *w;
+	uint64_t hot[3] = { loc(live, "hot", 1), loc(live, "work", 2), loc(live, "main", 3) };
+	uint64_t cold[3] = { loc(live, "cold", 4), hot[1], hot[2] };
+	int64_t k_tid = profile_intern(live, "tid"), k_name = profile_intern(live, "thread");
+	struct pf_label t1[2] = { { k_name, profile_intern(live, "one"), 0, 0 }, { k_tid, 0, 11, 0 } };
+	struct pf_label t2[2] = { { k_name, profile_intern(live, "two"), 0, 0 }, { k_tid, 0, 22, 0 } };
+	int64_t v[2] = { 1, 10 };
+	struct top_snapshot snap;
+	struct top_thread *th;
+	struct stackset ss;
+	struct calltree t;
+	struct flame_line *lines;
+	size_t n, depth;
+	char *path[] = { "main", "work", "nowhere" };
+
+	profile_add_sample_type(live, "samples", "count");
+	profile_add_sample_type(live, "cpu", "nanoseconds");
+	live->period = 10;
+	for (int i = 0; i < 3; i++)
+		profile_add_sample(live, hot, 3, v, t1, 2);
+	CHECK(topview_snapshot(&snap, live, 5) == 0);
+	CHECK(snap.nsamples == 1 && snap.ntypes == 2 && snap.values[1] == 30);
+	profile_add_sample(live, hot, 3, v, t1, 2);
+	profile_add_sample(live, cold, 3, v, t2, 2);
+	profile_add_sample(live, cold, 3, v, t2, 2);
+
+	/* Since the snapshot: one hot, two cold; the live profile is as it was. */
+	w = topview_copy(live, &snap);
+	CHECK(w && w->nsample_types == 2 && w->period == 10);
+	CHECK(live->samples[0].values[0] == 4 && live->samples[0].values[1] == 40);
+	CHECK(w && profile_total(w, 0) == 3 && profile_total(w, 1) == 30);
+	CHECK(topview_threads(w, 1, &th, &n) == 0);
+	CHECK(n == 2 && th[0].tid == 22 && th[0].value == 20 && th[1].tid == 11);
+	CHECK_STR(th[0].name, "two");
+	free(th);
+	profile_free(w);
+
+	w = topview_copy(live, NULL);
+	CHECK(w && profile_total(w, 0) == 6);
+	stackset_init(&ss, w, 1, NULL);
+	calltree_init(&t, &ss);
+	calltree_sort(&t);
+	/* From the root: main, work, hot (4 of 6), cold (2 of 6, after hot). */
+	CHECK(topview_flame(&t, 0, 60, 0, &lines, &n) == 0);
+	CHECK(n == 4);
+	CHECK_STR(stackset_name(&ss, t.nodes[lines[2].node].name), "hot");
+	CHECK(lines[2].start == 0 && lines[2].len == 40);
+	CHECK_STR(stackset_name(&ss, t.nodes[lines[3].node].name), "cold");
+	CHECK(lines[3].start == 40 && lines[3].len == 20);
+	free(lines);
+	/* Zoomed into work: work itself spans the width; pruned under 40%. */
+	CHECK(topview_find_path(&t, path, 3, &depth) != 0 && depth == 2);
+	CHECK(topview_flame(&t, topview_find_path(&t, path, 2, NULL), 60, 40, &lines, &n) == 0);
+	CHECK(n == 2 && lines[0].len == 60 && lines[1].len == 40);
+	free(lines);
+	calltree_release(&t);
+	stackset_release(&ss);
+	profile_free(w);
+	topview_snapshot_release(&snap);
+	profile_free(live);
+}
+
 int main(void)
 {
 	test_interning();
@@ -250,5 +372,8 @@ int main(void)
 	test_units();
 	test_stacks();
 	test_renderers();
+	test_thread_filter();
+	test_copy_all_types();
+	test_topview();
 	return test_done("test-model");
 }

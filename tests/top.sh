@@ -1,0 +1,388 @@
+#!/bin/sh
+# `cprof top` in a real terminal: tmux runs it in a detached session of a
+# fixed size on a private socket, the test types keys with send-keys and
+# reads the screen with capture-pane, polling until what it expects shows
+# (or a timeout), never sleeping a fixed time for it. Checked against the
+# suite's workload: the header, the hot function's share, the flame view's
+# call path and zoom, the filter, the thread picker, pause, the recent
+# window, help, writing a profile that `cprof report` reads, resizing; q,
+# Ctrl-C, SIGTERM and a fatal signal all restore the terminal with the right
+# exit status; a launched command is ended on q; a saved profile; no
+# terminal; and the target runs on untraced after all of it, SIGKILL included.
+. "$top_srcdir/tests/lib.sh"
+
+W=$top_builddir/tests/workloads/cpuwork-nofp
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
+	echo "SKIP: kernel.perf_event_paranoid is $paranoid and we are not root"
+	exit 77
+fi
+if ! command -v tmux >/dev/null 2>&1; then
+	echo "SKIP: tmux is not installed (scripts/install-deps installs it)"
+	exit 77
+fi
+
+# Block-character bars where the machine has a UTF-8 locale; tmux itself
+# must run in it too to pass them through.
+if locale -a 2>/dev/null | grep -Eqi '^c\.utf-?8$'; then
+	LC_ALL=C.UTF-8
+	export LC_ALL
+fi
+unset TMUX
+
+SOCK=$T/tmux.sock
+wpid=
+trap 'tmux -S "$SOCK" kill-server 2>/dev/null; [ -z "$wpid" ] || kill "$wpid" 2>/dev/null; rm -rf "$T"' EXIT
+
+tm() {
+	tmux -f /dev/null -S "$SOCK" "$@"
+}
+
+# The pane's program: save the terminal's settings, run the command (its pid
+# in NAME.pid), then write its exit status and the settings after it. A
+# trap, not the default, for SIGINT: Ctrl-C reaches this shell too.
+cat >"$T/run.sh" <<'EOF'
+name=$1
+shift
+trap : INT
+stty -g >"$name.before"
+sh -c 'echo $$ >"$0.pid"; exec "$@"' "$name" "$@"
+echo $? >"$name.exit"
+stty -g >"$name.after"
+exec sleep 3600
+EOF
+
+# start NAME CMD...: run CMD in a new 120x40 tmux session NAME in $T.
+start() {
+	name=$1
+	shift
+	cmd="sh '$T/run.sh' '$name'"
+	for a in "$@"; do
+		cmd="$cmd '$a'"
+	done
+	rm -f "$T/$name".*
+	tm new-session -d -x 120 -y 40 -s "$name" -c "$T" "$cmd"
+}
+
+keys() {
+	tm send-keys -t "$name" "$@"
+}
+
+# The screen of session $name, into $T/screen.
+screen() {
+	tm capture-pane -p -t "$name" >"$T/screen" 2>/dev/null || : >"$T/screen"
+}
+
+# wait_for REGEX [SECONDS]: poll the screen until a line matches (status 0)
+# or SECONDS (default 30) pass (status 1).
+wait_for() {
+	n=$((${2:-30} * 10))
+	while [ "$n" -gt 0 ]; do
+		screen
+		grep -Eq -- "$1" "$T/screen" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# wait_gone REGEX [SECONDS]: poll until no line matches.
+wait_gone() {
+	n=$((${2:-30} * 10))
+	while [ "$n" -gt 0 ]; do
+		screen
+		grep -Eq -- "$1" "$T/screen" || return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+show_screen() {
+	sed 's/^/  | /' "$T/screen" >&2
+}
+
+# expect_screen REGEX WHAT [SECONDS]
+expect_screen() {
+	ok
+	wait_for "$1" "${3:-30}" || { fail "$name: $2: no line matching '$1' on the screen:"; show_screen; }
+}
+
+expect_not_on_screen() {
+	ok
+	wait_gone "$1" "${3:-30}" || { fail "$name: $2: '$1' still on the screen:"; show_screen; }
+}
+
+# The first row of the table on the screen.
+first_row() {
+	awk '/%Self +%Total/ {getline; print; exit}' "$T/screen"
+}
+
+# expect_first FUNCTION PCT TOL WHAT: poll until the table's first row is
+# FUNCTION with a %Self within TOL points of PCT (shares settle as samples
+# come in).
+expect_first() {
+	n=300
+	while [ "$n" -gt 0 ]; do
+		screen
+		got=$(first_row | awk -v f="$1" '$5 == f {sub("%", "", $1); print $1}')
+		if [ -n "$got" ] && awk -v v="$got" -v w="$2" -v t="$3" 'BEGIN {exit !(v - w <= t && w - v <= t)}'; then
+			break
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	ok
+	[ "$n" -gt 0 ] || { fail "$name: $4: the first row is not $1 at $2% +- $3: '$(first_row)'"; show_screen; }
+}
+
+# The line numbers of the screen lines ending in " NAME".
+line_of() {
+	grep -n -- " $1\$" "$T/screen" | head -n 1 | cut -d: -f1
+}
+
+# wait_exit NAME WANT: cprof in session NAME ended with status WANT.
+wait_exit() {
+	n=200
+	while [ ! -s "$T/$1.exit" ] && [ "$n" -gt 0 ]; do
+		sleep 0.1
+		n=$((n - 1))
+	done
+	ok
+	got=$(cat "$T/$1.exit" 2>/dev/null || echo "none: still running")
+	[ "$got" = "$2" ] || { fail "$1: cprof top exited with $got, expected $2"; screen; show_screen; }
+}
+
+# restored NAME: the terminal is as it was before cprof top: its settings,
+# the main screen rather than the alternate one, the cursor shown.
+restored() {
+	ok
+	cmp -s "$T/$1.before" "$T/$1.after" ||
+		fail "$1: the terminal settings differ after cprof top: $(cat "$T/$1.after" 2>/dev/null)"
+	ok
+	[ "$(tm display -p -t "$1" '#{alternate_on}')" = 0 ] || fail "$1: left in the alternate screen"
+	ok
+	[ "$(tm display -p -t "$1" '#{cursor_flag}')" = 1 ] || fail "$1: the cursor is left hidden"
+}
+
+# untraced PID: running, not stopped, no tracer.
+untraced() {
+	ok
+	kill -0 "$1" 2>/dev/null || { fail "target $1 is gone"; return; }
+	for task in /proc/"$1"/task/*; do
+		state=$(awk '/^State:/ {print $2}' "$task/status" 2>/dev/null) || continue
+		tracer=$(awk '/^TracerPid:/ {print $2}' "$task/status" 2>/dev/null) || continue
+		[ "${tracer:-0}" = 0 ] || fail "thread ${task##*/} of $1 has TracerPid $tracer"
+		case $state in T | t) fail "thread ${task##*/} of $1 is left stopped ($state)" ;; esac
+	done
+}
+
+"$W" --seconds 600 >/dev/null 2>&1 &
+wpid=$!
+
+# No terminal: exit 2 and one line that points to cprof report.
+expect_exit 2 "$CPROF" top --pid "$wpid"
+expect_lines 1 "$T/err"
+expect_grep "^cprof: top needs a terminal; use 'cprof report' for " "$T/err"
+expect_exit 2 "$CPROF" top
+expect_exit 2 "$CPROF" top --pid "$wpid" "$FIXTURES/go-cpu.pb.gz"
+
+# The live view of a running process.
+start live "$CPROF" top --pid "$wpid"
+expect_screen "^cprof top +pid $wpid +.*cpuwork-nofp" "header with the pid and command"
+expect_screen '^[0-9]+ Hz dwarf +samples [1-9][0-9]* +lost 0 +threads 2 \(1 sampled\) +CPU [0-9.]+% +elapsed [0-9]+s' "header with the counts"
+expect_first work_a 60 6 "the hot function"
+expect_screen '^ +0% +(5[4-9]|6[0-6])\.[0-9]+% +0 +[0-9.]+m?s +stage_a \(cpuwork\.c:[0-9]+\)$' \
+	"a caller: no self time, its callee's total, its file:line"
+
+# The flame view: the call path, one frame a line, callers first.
+keys f
+expect_screen '^ Flame: all$' "the flame view"
+expect_screen ' work_a$' "the flame view"
+ok
+a=$(line_of run_rounds)
+b=$(line_of stage_a)
+c=$(line_of work_a)
+if [ -z "$a" ] || [ -z "$b" ] || [ -z "$c" ] || [ "$a" -ge "$b" ] || [ "$b" -ge "$c" ]; then
+	fail "flame view: no run_rounds, stage_a, work_a lines in that order ($a, $b, $c)"
+	show_screen
+fi
+expect_screen '^ +(5[4-9]|6[0-6])\.[0-9]+% [█▏▎▍▌▋▊▉#]+ +stage_a$' "stage_a's share and bar"
+
+# Zoom: move the cursor to stage_a, Enter makes it the root, Backspace goes back.
+n=0
+while ! grep -Eq '^>.* stage_a$' "$T/screen" && [ $n -lt 30 ]; do
+	keys Down
+	sleep 0.1
+	screen
+	n=$((n + 1))
+done
+keys Enter
+expect_screen '^ Flame: all > .* > run_rounds > stage_a$' "zoomed into stage_a"
+expect_screen '^> +[0-9.]+% [█#]+ stage_a$' "stage_a as the root, its bar full"
+expect_not_on_screen ' stage_b$' "zoomed into stage_a"
+keys BSpace
+expect_screen ' stage_b$' "zoomed back out"
+expect_screen '^ Flame: all$' "zoomed back out"
+keys f
+expect_screen '%Self +%Total +Self +Total +Function' "back to the table"
+
+# The filter: only the samples through work_b; then none again.
+keys /
+expect_screen '^Filter ' "the filter prompt"
+keys -l work_b
+keys Enter
+expect_screen 'filter: work_b$' "filter in the header"
+expect_first work_b 30 6 "filtered on work_b"
+expect_not_on_screen ' work_a ' "filtered on work_b"
+keys / C-u Enter
+expect_screen 'filter: none$' "filter cleared"
+expect_first work_a 60 6 "filter cleared"
+
+# Sorting by total time: the roots come first.
+keys c
+expect_screen 'sort: total' "sorted by total"
+ok
+[ "$(first_row | awk '{print $2}')" = 100% ] || { fail "sorted by total, the first row is '$(first_row)'"; show_screen; }
+keys s
+expect_screen 'sort: self' "sorted by self"
+
+# The recent window.
+keys a
+expect_screen 'window: last 10s' "the recent window"
+keys a
+expect_screen 'window: all since start' "all samples"
+
+# Pause: the display keeps its numbers while sampling goes on.
+keys p
+expect_screen 'PAUSED' "paused"
+screen
+before=$(grep -Eo 'samples [0-9]+' "$T/screen" || :)
+sleep 2.5
+screen
+expect_eq "$(grep -Eo 'samples [0-9]+' "$T/screen")" "$before" "samples while paused"
+keys p
+expect_not_on_screen 'PAUSED' "resumed"
+ok
+wait_gone "$before" 10 || fail "live: the samples count did not move after resuming"
+
+# Help, closed by any key.
+keys '?'
+expect_screen 'cprof top keys' "help"
+keys x
+expect_not_on_screen 'cprof top keys' "help closed"
+
+# Writing the profile shown: a file `cprof report` reads.
+keys w
+expect_screen "Wrote $T/cprof-top-$wpid-[0-9]{8}-[0-9]{6}\\.pb\\.gz" "writing the profile"
+written=$(grep -Eo "$T/cprof-top-$wpid-[0-9]{8}-[0-9]{6}\\.pb\\.gz" "$T/screen" | head -n 1)
+expect_exit 0 "$CPROF" report --top 3 "$written"
+expect_grep '^ +[0-9.]+m?s +(5[4-9]|6[0-6])\.[0-9]+% .* work_a \(' "$T/out"
+expect_exit 0 "$CPROF" report --traces "$written"
+expect_grep '^ +thread: +cpuwork-nofp$' "$T/out"
+
+# Resizing redraws to the new size, the footer on the last line.
+tm resize-window -t live -x 90 -y 25
+ok
+n=100
+while [ $n -gt 0 ]; do
+	screen
+	[ "$(wc -l <"$T/screen")" -eq 25 ] && sed -n 25p "$T/screen" | grep -q '^q Quit' && break
+	sleep 0.1
+	n=$((n - 1))
+done
+[ $n -gt 0 ] || { fail "live: no footer on line 25 after resizing to 90x25"; show_screen; }
+expect_screen "^cprof top +pid $wpid" "header after resizing"
+expect_first work_a 60 6 "after resizing"
+
+keys q
+wait_exit live 0
+restored live
+untraced "$wpid"
+
+# The thread picker, on a process with a worker (work_a/b/c) and a thread
+# that only spins.
+"$W" --threads 1 --late 0 --seconds 600 >/dev/null 2>&1 &
+tpid=$!
+start threads "$CPROF" top --pid "$tpid"
+expect_screen ' spin \(libcpuwork\.c:[0-9]+\)$' "both threads in the table"
+expect_screen 'threads 4 \(2 sampled\)' "both threads in the table"
+keys t
+expect_screen '^ *│> +[0-9.]+% +all threads' "the thread picker, all threads selected"
+expect_screen '  [0-9]+ +cpuwork-late' "the thread picker"
+expect_screen '  [0-9]+ +cpuwork-worker' "the thread picker"
+n=0
+while ! grep -Eq '>.*cpuwork-worker' "$T/screen" && [ $n -lt 10 ]; do
+	keys Down
+	sleep 0.1
+	screen
+	n=$((n + 1))
+done
+keys Enter
+expect_screen 'thread: [0-9]+ cpuwork-worker ' "picked the worker"
+expect_first work_a 60 6 "the worker thread"
+expect_not_on_screen ' spin ' "the worker thread"
+keys t Home Enter
+expect_screen 'thread: all ' "all threads again"
+expect_screen ' spin \(libcpuwork\.c:[0-9]+\)$' "all threads again"
+keys q
+wait_exit threads 0
+untraced "$tpid"
+kill "$tpid"
+wait "$tpid" 2>/dev/null || :
+
+# Ctrl-C, SIGTERM and SIGHUP quit as q does; a fatal signal restores the
+# terminal before cprof dies of it.
+for how in C-c TERM HUP SEGV; do
+	start "sig$how" "$CPROF" top --pid "$wpid"
+	expect_screen "^cprof top +pid $wpid" "started"
+	case $how in
+	C-c) keys C-c ;;
+	*) kill -"$how" "$(cat "$T/$name.pid")" ;;
+	esac
+	case $how in
+	SEGV) wait_exit "$name" 139 ;;
+	*) wait_exit "$name" 0 ;;
+	esac
+	restored "$name"
+	untraced "$wpid"
+done
+
+# SIGKILL: no chance to clean up, and the target runs on untraced all the same.
+start kill "$CPROF" top --pid "$wpid"
+expect_screen "^cprof top +pid $wpid" "started"
+kill -KILL "$(cat "$T/kill.pid")"
+wait_exit kill 137
+untraced "$wpid"
+
+# A launched command: profiled, and ended on q.
+start launch "$CPROF" top -- "$W" --seconds 600
+expect_screen '^cprof top +pid [0-9]+ +.*cpuwork-nofp --seconds 600' "launched"
+cpid=$(awk '/^cprof top +pid/ {print $4; exit}' "$T/screen")
+expect_first work_a 60 6 "launched"
+keys q
+wait_exit launch 0
+restored launch
+ok
+n=50
+while kill -0 "$cpid" 2>/dev/null && [ $n -gt 0 ]; do
+	sleep 0.1
+	n=$((n - 1))
+done
+! kill -0 "$cpid" 2>/dev/null || fail "the launched command $cpid still runs after q"
+
+# A saved profile: the same table and flame view.
+start file "$CPROF" top "$FIXTURES/go-cpu.pb.gz"
+expect_screen '^cprof top +go-cpu\.pb\.gz' "a saved profile's header"
+expect_screen '^Type: cpu +Total: ' "a saved profile's header"
+expect_first main.hotA 43.71 0.01 "a saved profile"
+keys f
+expect_screen ' main\.hotA$' "a saved profile's flame view"
+keys p
+expect_screen 'A saved profile cannot pause' "no pause in a saved profile"
+keys q
+wait_exit file 0
+restored file
+
+untraced "$wpid"
+finish
