@@ -206,18 +206,20 @@ static const char *us(char *buf, size_t n, int64_t ns)
 	return units_format(buf, n, ns, "nanoseconds");
 }
 
+static int by_ns(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int64_t median_stop(const struct snapshot *s)
 {
 	int64_t *v = xmalloc((s->nthreads + 1) * sizeof(*v)), m;
 
 	for (size_t i = 0; i < s->nthreads; i++)
 		v[i] = s->threads[i].stop_ns;
-	for (size_t i = 1; i < s->nthreads; i++)
-		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			int64_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
+	qsort(v, s->nthreads, sizeof(*v), by_ns);
 	m = s->nthreads ? v[s->nthreads / 2] : 0;
 	free(v);
 	return m;

@@ -1,5 +1,6 @@
 /* Open-addressing (hash -> index) map with linear probing; see hmap.h. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "hmap.h"
@@ -63,9 +64,17 @@ uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
 	const unsigned char *b = p;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
+	/* FNV-1a over 8-byte words, then bytes; a multiply only carries upward,
+	 * so fold the high bits down each step for the slot index (low bits). */
+	for (; n >= 8; n -= 8, b += 8) {
+		uint64_t w;
+		memcpy(&w, b, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 32;
+	}
+	for (; n; n--, b++) {
+		h ^= *b;
 		h *= 0x100000001b3ULL;
 	}
-	return h;
+	return h ^ (h >> 29);
 }

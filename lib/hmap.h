@@ -28,7 +28,8 @@ int64_t hmap_find(const struct hmap *m, uint64_t hash, hmap_eq_fn eq, void *ctx)
 /* Record that entry IDX has HASH. Returns 0, or -1 when out of memory. */
 int hmap_insert(struct hmap *m, uint64_t hash, uint32_t idx);
 
-/* 64-bit FNV-1a over N bytes, continuing from H (start with HASH_SEED). */
+/* A 64-bit hash of N bytes (FNV-1a, a word at a time), continuing from H
+ * (start with HASH_SEED). */
 #define HASH_SEED 0xcbf29ce484222325ULL
 uint64_t hash_bytes(uint64_t h, const void *p, size_t n);
 

@@ -4,7 +4,7 @@
  * signal that arrived meanwhile). */
 #include <elf.h>
 #include <errno.h>
-#include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,12 +45,17 @@ static void let_go(pid_t tid, int sig)
 
 /* Wait up to TIMEOUT_NS for TID to stop. Returns the signal to deliver on
  * release (0 for our own interrupt or a group stop) or -1 if it exited, -2 if
- * it did not stop in time. */
+ * it did not stop in time. The caller blocks SIGCHLD, which the kernel sends
+ * the tracer at each stop: sleeping in sigtimedwait for it wakes at once,
+ * where polling would compete for the CPU with the target's threads. */
 static int wait_stop(pid_t tid, int64_t timeout_ns)
 {
 	int64_t deadline = now_ns(CLOCK_MONOTONIC) + timeout_ns;
+	sigset_t chld;
 	int status;
 
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	for (;;) {
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 		if (r < 0 && errno == EINTR)
@@ -58,9 +63,13 @@ static int wait_stop(pid_t tid, int64_t timeout_ns)
 		if (r < 0)
 			return -1;
 		if (r == 0) {
-			if (now_ns(CLOCK_MONOTONIC) > deadline)
+			int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+			struct timespec ts;
+			if (left <= 0)
 				return -2;
-			sched_yield();
+			ts.tv_sec = left / 1000000000;
+			ts.tv_nsec = left % 1000000000;
+			sigtimedwait(&chld, NULL, &ts);
 			continue;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status))
@@ -176,10 +185,9 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	return 0;
 }
 
-int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
+static int take(struct snapshot *s, pid_t pid, size_t stack_size, int *err, pid_t **tidsp)
 {
-	int64_t start = now_ns(CLOCK_MONOTONIC);
-	pid_t *tids = NULL;
+	pid_t *tids;
 	ssize_t n;
 
 	memset(s, 0, sizeof(*s));
@@ -191,6 +199,7 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 		*err = ESRCH;
 		return -1;
 	}
+	*tidsp = tids;
 	if (CP_GROW(s->threads, s->cap, (size_t)n + 1) < 0)
 		goto fail_oom;
 	for (ssize_t i = 0; i < n; i++) {
@@ -213,11 +222,11 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 		rc = t->state == 'D' ? 0 : copy_thread(s, tids[i], stack_size, t, err);
 		if (rc < 0) {
 			free(t->stack);
-			free(tids);
+			cp_error("cannot trace thread %d of process %d: %s", tids[i], pid,
+				 strerror(*err));
 			snapshot_release(s);
 			s->pid = pid;
-			return cp_error("cannot trace thread %d of process %d: %s", tids[i], pid,
-					strerror(*err));
+			return -1;
 		}
 		if (rc > 0) {
 			free(t->stack);
@@ -229,14 +238,28 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 			s->worst_stop_ns = t->stop_ns;
 		s->nthreads++;
 	}
-	free(tids);
-	s->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;
 	return 0;
 fail_oom:
-	free(tids);
 	snapshot_release(s);
 	*err = ENOMEM;
 	return cp_error("out of memory");
+}
+
+int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
+{
+	int64_t start = now_ns(CLOCK_MONOTONIC);
+	pid_t *tids = NULL;
+	sigset_t chld, old;
+	int rc;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
+	rc = take(s, pid, stack_size, err, &tids);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	free(tids);
+	s->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;
+	return rc;
 }
 
 void snapshot_release(struct snapshot *s)

@@ -1,0 +1,58 @@
+#!/bin/bash
+# cprof diff benchmark (issue 5 item 4): two synthetic profiles of a million
+# samples each, with many distinct stacks, diffed by `cprof diff` (and with
+# --output), beside `cprof report --top` / `--flame` of one of them and
+# `go tool pprof -top -diff_base` on the same pair, in one run, repeated.
+#
+# Usage, from the repository root after `make && make check TESTS=`:
+#   bench/diff.sh [--quick] [--reps N] [--stress-reps N] [--no-go] [--out DIR]
+# The full run takes about 11 minutes (most of it go tool pprof), --quick
+# (2 repetitions, no 1M-stack pair) about 3. Markdown tables go to standard
+# output and DIR/results.md, raw measurements to DIR/raw.json.
+# Environment: CPROF (default ./cprof; copied to DIR first), CPROF_SRC (the
+# built tree whose lib/libcprof.a and config.h the generator links; default
+# the repository root), GO (default go), CPROF_COMMIT (what to record as
+# cprof's version; default: git describe of the work tree).
+set -eu
+
+die() { echo "bench/diff.sh: $*" >&2; exit 1; }
+
+need=()
+[ -x /usr/bin/time ] || need+=(time)
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "bench/diff.sh: installing ${need[*]}" >&2
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 ||
+		die "could not install ${need[*]}"
+fi
+
+cd "$(dirname "$0")/.."
+CPROF=${CPROF:-./cprof}
+SRC=${CPROF_SRC:-.}
+[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
+[ -f "$SRC/lib/libcprof.a" ] && [ -f "$SRC/config.h" ] ||
+	die "$SRC/lib/libcprof.a or $SRC/config.h not found: build first"
+
+out=
+args=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	--out=*) out=${1#--out=}; shift ;;
+	*) args+=("$1"); shift ;;
+	esac
+done
+[ -n "$out" ] || out=$(mktemp -d /tmp/cprof-bench-diff.XXXXXX)
+mkdir -p "$out"
+
+# The generator links cprof's own model and encoder.
+cc -O2 -I "$SRC/lib" -include "$SRC/config.h" -o "$out/gen_profile" bench/gen_profile.c \
+	"$SRC/lib/libcprof.a" \
+	$(pkg-config --libs libunwind-generic libdw libelf libprotobuf-c zlib ncursesw) -lm ||
+	die "could not build bench/gen_profile.c"
+cp "$CPROF" "$out/cprof"
+
+exec /usr/bin/python3 bench/diff_bench.py --cprof "$out/cprof" --gen "$out/gen_profile" \
+	--go "${GO:-go}" --out "$out" ${args[@]+"${args[@]}"}
