@@ -38,6 +38,26 @@ void die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+volatile sig_atomic_t cmd_stop;
+
+static void on_stop_signal(int sig)
+{
+	cmd_stop = sig;
+}
+
+void cmd_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 void *xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

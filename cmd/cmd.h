@@ -4,6 +4,7 @@
 #ifndef CPROF_CMD_H
 #define CPROF_CMD_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -66,6 +67,11 @@ long cmd_parse_long(const struct cmd_entry *cmd, const char *opt, const char *va
 double cmd_parse_double(const struct cmd_entry *cmd, const char *opt, const char *value,
 			double min, double max);
 int64_t cmd_parse_duration(const struct cmd_entry *cmd, const char *opt, const char *value);
+
+/* Set by SIGINT, SIGTERM and SIGHUP once cmd_catch_signals() has run: long
+ * commands stop early and still finish their work. SIGPIPE is ignored. */
+extern volatile sig_atomic_t cmd_stop;
+void cmd_catch_signals(void);
 
 /* Allocation that never returns NULL (it dies). */
 void *xmalloc(size_t n);

@@ -94,26 +94,6 @@ static int set_option(void *ctx, int key, const char *v)
 	return 0;
 }
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	stop_requested = sig;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static char *default_output(pid_t pid)
 {
 	char *path = xmalloc(64);
@@ -198,7 +178,7 @@ static int exec_cpu(int argc, char **argv)
 	check_writable(o.output ? o.output : "./profile");
 	/* Symbolizing must not wait on the network in the middle of a profile. */
 	unsetenv("DEBUGINFOD_URLS");
-	catch_signals();
+	cmd_catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
 	output = o.output ? xstrdup(o.output) : default_output(t.pid);
@@ -208,7 +188,7 @@ static int exec_cpu(int argc, char **argv)
 		.fp = o.fp,
 		.stack_size = o.stack_size,
 		.duration_ns = o.duration_ns,
-		.stop = &stop_requested,
+		.stop = &cmd_stop,
 		.started = started,
 		.ctx = &(struct banner){ &o, &t, cmd },
 	};

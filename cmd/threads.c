@@ -78,13 +78,6 @@ static int set_option(void *ctx, int key, const char *v)
 	return 0;
 }
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	stop_requested = sig;
-}
-
 static void json_string(const char *s)
 {
 	putchar('"');
@@ -353,7 +346,7 @@ static int64_t monotonic_ns(void)
 
 static void sleep_until(int64_t when)
 {
-	while (!stop_requested) {
+	while (!cmd_stop) {
 		int64_t left = when - monotonic_ns();
 		struct timespec t;
 		if (left <= 0)
@@ -378,7 +371,6 @@ static int exec_threads(int argc, char **argv)
 	struct threads_opts o = { .interval_ns = 5000000000LL };
 	struct threads_session *ts;
 	struct target t;
-	struct sigaction sa;
 	char cmdline[256];
 	int err = 0, rc = EXIT_ERROR;
 	int64_t start;
@@ -393,12 +385,7 @@ static int exec_threads(int argc, char **argv)
 		check_writable(o.output);
 	if (target_attach(&t, o.pid) < 0 || target_check_access(&t, "trace") < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cmd_catch_signals();
 	proc_cmdline(o.pid, cmdline, sizeof(cmdline));
 
 	ts = threads_session_new(o.pid, 8192);
@@ -424,10 +411,10 @@ static int exec_threads(int argc, char **argv)
 			break;
 		print_poll(s, prev, k == 0, s->time_ns ? monotonic_ns() - start : 0, o.json);
 		prev = s->nthreads;
-		if (stop_requested || monotonic_ns() - start + o.interval_ns > o.watch_ns + o.interval_ns / 2)
+		if (cmd_stop || monotonic_ns() - start + o.interval_ns > o.watch_ns + o.interval_ns / 2)
 			break;
 		sleep_until(start + (k + 1) * o.interval_ns);
-		if (stop_requested)
+		if (cmd_stop)
 			break;
 	}
 	rc = EXIT_OK;

@@ -81,7 +81,6 @@ struct top_live {
 	char errmsg[512];
 };
 
-volatile sig_atomic_t top_stop;
 
 static int set_option(void *ctx, int key, const char *v)
 {
@@ -124,23 +123,6 @@ static int64_t now_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void on_signal(int sig)
-{
-	top_stop = sig;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* Under the lock: a snapshot every snap_every_ns, and only as many as the
@@ -419,7 +401,7 @@ static int exec_top(int argc, char **argv)
 	t.recent = o.window_ns != 0;
 	t.window_ns = o.window_ns ? o.window_ns : 10000000000LL;
 	/* Before ncurses starts, or it installs handlers of its own that exit 1. */
-	catch_signals();
+	cmd_catch_signals();
 	if (argc) {
 		t.path = argv[0];
 		t.p = pprof_read(argv[0]);

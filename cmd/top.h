@@ -41,9 +41,6 @@ struct top {
 	int64_t interval_ns; /* between fetches */
 };
 
-/* Set by SIGINT, SIGTERM and SIGHUP: the screen ends and cprof exits. */
-extern volatile sig_atomic_t top_stop;
-
 /* Replace T->p with a fresh copy of the live profile (the recent window if
  * T->recent) and update the header. A saved profile does not change.
  * Returns 0, or -1 with an error when sampling failed. */

@@ -1036,7 +1036,7 @@ int tui_run(struct top *t)
 		int64_t now = mono_ns(), wait;
 		int ch;
 
-		if (top_stop)
+		if (cmd_stop)
 			break;
 		if ((flags & H_FETCH) || (t->live && !u.paused && now >= next_fetch)) {
 			if (top_fetch(t) < 0) {

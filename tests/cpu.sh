@@ -53,15 +53,6 @@ complete() {
 	}
 }
 
-# untraced PID: running, not stopped, no tracer.
-untraced() {
-	ok
-	kill -0 "$1" 2>/dev/null || { fail "target $1 is gone"; return; }
-	state=$(awk '/^State:/ {print $2}' "/proc/$1/status")
-	tracer=$(awk '/^TracerPid:/ {print $2}' "/proc/$1/status")
-	[ "$tracer" = 0 ] || fail "target $1 has TracerPid $tracer"
-	case $state in T | t) fail "target $1 is left stopped ($state)" ;; esac
-}
 
 # Launch mode, DWARF unwinding, no frame pointers: shares and complete stacks.
 expect_exit 0 "$CPROF" cpu --frequency 499 -o "$T/launch.pb.gz" -- "$W/cpuwork-nofp" --seconds 3

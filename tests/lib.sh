@@ -56,6 +56,18 @@ expect_eq() {
 	[ "$1" = "$2" ] || fail "${3:-values differ}: '$1' != '$2'"
 }
 
+# untraced PID: the target runs on, with no thread traced or stopped.
+untraced() {
+	ok
+	kill -0 "$1" 2>/dev/null || { fail "target $1 is gone"; return; }
+	for task in /proc/"$1"/task/*; do
+		state=$(awk '/^State:/ {print $2}' "$task/status" 2>/dev/null) || continue
+		tracer=$(awk '/^TracerPid:/ {print $2}' "$task/status" 2>/dev/null) || continue
+		[ "${tracer:-0}" = 0 ] || fail "thread ${task##*/} of $1 has TracerPid $tracer"
+		case $state in T | t) fail "thread ${task##*/} of $1 is left stopped ($state)" ;; esac
+	done
+}
+
 finish() {
 	echo "$(basename "$0"): $checks checks, $failures failed"
 	[ "$failures" -eq 0 ]

@@ -7,16 +7,6 @@
 
 W=$top_builddir/tests/workloads/threadwork
 
-untraced() {
-	ok
-	kill -0 "$1" 2>/dev/null || { fail "target $1 is gone"; return; }
-	for task in /proc/"$1"/task/*; do
-		state=$(awk '/^State:/ {print $2}' "$task/status" 2>/dev/null) || continue
-		tracer=$(awk '/^TracerPid:/ {print $2}' "$task/status" 2>/dev/null) || continue
-		[ "${tracer:-0}" = 0 ] || fail "thread ${task##*/} of $1 has TracerPid $tracer"
-		case $state in T | t) fail "thread ${task##*/} of $1 is left stopped ($state)" ;; esac
-	done
-}
 
 # The one-shot dump: the pool is one group of four, with its stack.
 "$W" --pool 4 --seconds 60 >"$T/pool.out" &

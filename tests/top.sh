@@ -165,17 +165,6 @@ restored() {
 	[ "$(tm display -p -t "$1" '#{cursor_flag}')" = 1 ] || fail "$1: the cursor is left hidden"
 }
 
-# untraced PID: running, not stopped, no tracer.
-untraced() {
-	ok
-	kill -0 "$1" 2>/dev/null || { fail "target $1 is gone"; return; }
-	for task in /proc/"$1"/task/*; do
-		state=$(awk '/^State:/ {print $2}' "$task/status" 2>/dev/null) || continue
-		tracer=$(awk '/^TracerPid:/ {print $2}' "$task/status" 2>/dev/null) || continue
-		[ "${tracer:-0}" = 0 ] || fail "thread ${task##*/} of $1 has TracerPid $tracer"
-		case $state in T | t) fail "thread ${task##*/} of $1 is left stopped ($state)" ;; esac
-	done
-}
 
 "$W" --seconds 600 >/dev/null 2>&1 &
 wpid=$!
