@@ -363,9 +363,11 @@ static struct profile *decode_pb(const PB *pb)
 	}
 	if (decode_strings(&d) < 0)
 		goto out;
+	/* Judged by content, not by the string table (which may repeat "" and
+	 * would then pass here but not once cprof had written it back). */
 	if (pb->n_sample_type == 0 && pb->n_sample == 0 && pb->n_location == 0 &&
-	    pb->n_string_table <= 1) {
-		cp_error("not a pprof profile (no sample types, samples or strings)");
+	    pb->n_function == 0 && pb->n_mapping == 0) {
+		cp_error("not a pprof profile (no sample types, samples or locations)");
 		goto out;
 	}
 	p->sample_types = calloc(pb->n_sample_type + 1, sizeof(*p->sample_types));
