@@ -1,7 +1,9 @@
 /* Option parsing, help, errors and stdout checks shared by every command. */
 #include <errno.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "duration.h"
@@ -56,6 +58,15 @@ void cmd_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void cmd_check_writable(const char *path)
+{
+	char *copy = xstrdup(path);
+
+	if (access(dirname(copy), W_OK) < 0)
+		die(EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
+	free(copy);
 }
 
 void *xmalloc(size_t n)

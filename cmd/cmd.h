@@ -73,6 +73,10 @@ int64_t cmd_parse_duration(const struct cmd_entry *cmd, const char *opt, const c
 extern volatile sig_atomic_t cmd_stop;
 void cmd_catch_signals(void);
 
+/* Exit 1 at once, before any work, if PATH's directory cannot be written to
+ * (the output is written at the end, temporary file and rename). */
+void cmd_check_writable(const char *path);
+
 /* Allocation that never returns NULL (it dies). */
 void *xmalloc(size_t n);
 char *xstrdup(const char *s);

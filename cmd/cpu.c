@@ -1,7 +1,6 @@
 /* cprof cpu: sample a running process or a command, write a pprof profile,
  * and print its top functions. */
 #include <errno.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,16 +105,6 @@ static char *default_output(pid_t pid)
 	return path;
 }
 
-/* Fail before profiling, not after, when the profile could not be written. */
-static void check_writable(const char *path)
-{
-	char *copy = xstrdup(path);
-	const char *dir = dirname(copy);
-
-	if (access(dir, W_OK) < 0)
-		die(EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
-	free(copy);
-}
 
 static void print_exit_status(const struct target *t)
 {
@@ -175,7 +164,7 @@ static int exec_cpu(int argc, char **argv)
 
 	if (o.pid && target_attach(&t, o.pid) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
-	check_writable(o.output ? o.output : "./profile");
+	cmd_check_writable(o.output ? o.output : "./profile");
 	/* Symbolizing must not wait on the network in the middle of a profile. */
 	unsetenv("DEBUGINFOD_URLS");
 	cmd_catch_signals();

@@ -1,7 +1,6 @@
 /* cprof threads: dump every thread of a process grouped by stack, or watch
  * the groups over time and name the ones that leak. */
 #include <errno.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,14 +356,6 @@ static void sleep_until(int64_t when)
 	}
 }
 
-static void check_writable(const char *path)
-{
-	char *copy = xstrdup(path);
-
-	if (access(dirname(copy), W_OK) < 0)
-		die(EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
-	free(copy);
-}
 
 static int exec_threads(int argc, char **argv)
 {
@@ -382,7 +373,7 @@ static int exec_threads(int argc, char **argv)
 	if (o.watch_ns && o.interval_ns > o.watch_ns)
 		cmd_usage_error(&cmd_threads, "--interval is longer than --watch");
 	if (o.output)
-		check_writable(o.output);
+		cmd_check_writable(o.output);
 	if (target_attach(&t, o.pid) < 0 || target_check_access(&t, "trace") < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
 	cmd_catch_signals();
