@@ -63,10 +63,11 @@ void cmd_catch_signals(void)
 void cmd_check_writable(const char *path)
 {
 	char *copy = xstrdup(path);
+	int err = access(dirname(copy), W_OK) < 0 ? errno : 0;
 
-	if (access(dirname(copy), W_OK) < 0)
-		die(EXIT_ERROR, "cannot write %s: %s", path, strerror(errno));
 	free(copy);
+	if (err)
+		die(EXIT_ERROR, "cannot write %s: %s", path, strerror(err));
 }
 
 void *xmalloc(size_t n)
