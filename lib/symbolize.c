@@ -16,6 +16,7 @@
 #include "error.h"
 #include "grow.h"
 #include "hmap.h"
+#include "inflate.h"
 #include "symbolize.h"
 
 /* A function symbol; names point into dwfl's symbol tables. */
@@ -31,6 +32,7 @@ struct symmod {
 	struct module *mod;
 	Dwfl_Module *dm; /* NULL when the mapping has no usable module */
 	void *image;     /* our copy of an in-memory ELF handed to dwfl */
+	int inflated_fd; /* the memfd under the Elf handed to dwfl, or -1 */
 	/* dwfl_module_addrinfo scans the whole symbol table on every call
 	 * (10,000 symbols for libc), so lookups go through our sorted copy. */
 	struct fsym *syms;
@@ -112,6 +114,76 @@ static bool same_file(Elf *elf, const struct module *mod)
 	return true;
 }
 
+/* In place of *ELFP, the file of SM, a copy with its compressed sections
+ * inflated (see inflate.h). libdwfl keeps the file's own descriptor, since it
+ * skips debug files that are the main file itself by comparing it to them. */
+static void inflate_main(struct symmod *sm, Elf **elfp)
+{
+	int cfd = inflate_elf(*elfp);
+	Elf *copy = cfd >= 0 ? elf_begin(cfd, ELF_C_READ_MMAP_PRIVATE, NULL) : NULL;
+
+	if (!copy) {
+		if (cfd >= 0)
+			close(cfd);
+		return;
+	}
+	elf_end(*elfp);
+	*elfp = copy;
+	sm->inflated_fd = cfd;
+}
+
+#define BUILD_ID_DIR "/usr/lib/debug/.build-id"
+#define MAX_BUILD_ID 64
+
+/* The debug file of DM in BUILD_ID_DIR, where libdwfl looks first, inflated;
+ * -1 when there is none or it has nothing to inflate: then libdwfl looks as
+ * always, and loads what it finds there itself. */
+static int find_by_build_id(Dwfl_Module *dm, char **name)
+{
+	char path[sizeof(BUILD_ID_DIR) + 2 * MAX_BUILD_ID + sizeof("/.debug")];
+	const unsigned char *id, *bits;
+	GElf_Addr vaddr;
+	int n = dwfl_module_build_id(dm, &id, &vaddr), fd, cfd = -1;
+	size_t len;
+	Elf *elf;
+
+	if (n < 2 || n > MAX_BUILD_ID)
+		return -1;
+	len = snprintf(path, sizeof(path), "%s/%02x/", BUILD_ID_DIR, id[0]);
+	for (int i = 1; i < n; i++)
+		len += snprintf(path + len, sizeof(path) - len, "%02x", id[i]);
+	snprintf(path + len, sizeof(path) - len, ".debug");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
+	if (elf && dwelf_elf_gnu_build_id(elf, (const void **)&bits) == n &&
+	    memcmp(bits, id, n) == 0)
+		cfd = inflate_elf(elf);
+	elf_end(elf);
+	close(fd);
+	if (cfd >= 0 && !(*name = strdup(path))) {
+		close(cfd);
+		cfd = -1;
+	}
+	return cfd;
+}
+
+/* libdwfl's own search, but for debug files with compressed sections, which
+ * it would inflate with zlib: libdwfl takes the file it finds by build id as
+ * it opened it itself, whatever this returns. */
+static int find_debuginfo(Dwfl_Module *dm, void **userdata, const char *modname, GElf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	int fd = find_by_build_id(dm, debuginfo_file_name);
+
+	if (fd >= 0)
+		return fd;
+	return dwfl_standard_find_debuginfo(dm, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 static int find_elf(Dwfl_Module *dm, void **userdata, const char *name, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
 {
@@ -130,6 +202,7 @@ static int find_elf(Dwfl_Module *dm, void **userdata, const char *name, Dwarf_Ad
 			elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
 			if (elf && elf_kind(elf) == ELF_K_ELF && same_file(elf, sm->mod)) {
 				*elfp = elf;
+				inflate_main(sm, elfp);
 				return fd;
 			}
 			elf_end(elf);
@@ -153,7 +226,7 @@ static int find_elf(Dwfl_Module *dm, void **userdata, const char *name, Dwarf_Ad
 
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -186,6 +259,8 @@ void symbolizer_free(struct symbolizer *s)
 	dwfl_end(s->dwfl);
 	for (size_t i = 0; i < s->nmods; i++) {
 		if (s->mods[i]) {
+			if (s->mods[i]->inflated_fd >= 0)
+				close(s->mods[i]->inflated_fd);
 			free(s->mods[i]->image);
 			free(s->mods[i]->syms);
 		}
@@ -283,6 +358,7 @@ static struct symmod *module_of(struct symbolizer *s, const struct as_map *m)
 	}
 	s->mods[m->id - 1] = sm;
 	sm->mod = m->mod;
+	sm->inflated_fd = -1;
 	if (m->mod && elf_range(module_elf(m->mod), m->bias, &lo, &hi) == 0)
 		sm->dm = report(s, sm, m, lo, hi);
 	return sm;

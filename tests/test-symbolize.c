@@ -1,15 +1,26 @@
 /* Unit test of lib/symbolize.c on this very process: an always-inlined
  * function inside a noinline one (built with -O2 -g), libc, the vdso, a library
- * loaded after the start, an address in no mapping, and the cache. */
+ * loaded after the start, an address in no mapping, and the cache. Built a
+ * second time with compressed debug sections (EXPECT_COMPRESSED), it also
+ * checks lib/inflate.c's copy of itself against libelf's own inflating. */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "inflate.h"
 #include "symbolize.h"
 #include "test.h"
+
+#ifdef EXPECT_COMPRESSED
+#define TEST_NAME "test-symbolize-gz"
+#else
+#define TEST_NAME "test-symbolize"
+#endif
 
 /* Call FN and note the line of the call in LINE. */
 #define CALL_NOTING_LINE(fn, line) ((line) = __LINE__, fn())
@@ -79,6 +90,60 @@ static void check_inlined(struct symbolizer *s, uint64_t pc, bool caller)
 	CHECK(f[1].start_line == outer_decl);
 }
 
+/* Every section and program header of the inflated copy of this program's
+ * file against libelf's: the same bytes, none compressed. */
+static void check_inflate(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY), cfd;
+	Elf *ref = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL), *got = NULL;
+	size_t nref = 0, ngot = 0, nphdr = 0, compressed = 0;
+
+	cfd = ref ? inflate_elf(ref) : -1;
+#ifdef EXPECT_COMPRESSED
+	CHECK(cfd >= 0);
+#else
+	CHECK(cfd == -1);
+#endif
+	if (cfd >= 0)
+		got = elf_begin(cfd, ELF_C_READ_MMAP_PRIVATE, NULL);
+	if (!got)
+		goto out;
+	CHECK(elf_getshdrnum(ref, &nref) == 0 && elf_getshdrnum(got, &ngot) == 0 && nref == ngot);
+	CHECK(elf_getphdrnum(ref, &nphdr) == 0);
+	for (size_t i = 0; i < nphdr; i++) {
+		GElf_Phdr a, b;
+		CHECK(gelf_getphdr(ref, i, &a) && gelf_getphdr(got, i, &b) &&
+		      !memcmp(&a, &b, sizeof(a)));
+	}
+	for (size_t i = 1; i < nref && nref == ngot; i++) {
+		Elf_Scn *rs = elf_getscn(ref, i), *gs = elf_getscn(got, i);
+		GElf_Shdr a, b;
+		Elf_Data *ra, *ga;
+
+		CHECK(gelf_getshdr(rs, &a) && gelf_getshdr(gs, &b));
+		if (a.sh_flags & SHF_COMPRESSED) {
+			compressed++;
+			CHECK(elf_compress(rs, 0, 0) == 1 && gelf_getshdr(rs, &a));
+		}
+		CHECK(!(b.sh_flags & SHF_COMPRESSED));
+		CHECK(a.sh_name == b.sh_name && a.sh_type == b.sh_type && a.sh_size == b.sh_size &&
+		      a.sh_flags == b.sh_flags && a.sh_addr == b.sh_addr);
+		if (a.sh_type == SHT_NOBITS)
+			continue;
+		ra = elf_getdata(rs, NULL);
+		ga = elf_getdata(gs, NULL);
+		CHECK(ra && ga && ra->d_size == ga->d_size &&
+		      (!ra->d_size || !memcmp(ra->d_buf, ga->d_buf, ra->d_size)));
+	}
+	CHECK(compressed >= 3);
+	elf_end(got);
+out:
+	elf_end(ref);
+	if (cfd >= 0)
+		close(cfd);
+	close(fd);
+}
+
 int main(void)
 {
 	struct addrspace *as = addrspace_new(getpid());
@@ -90,15 +155,17 @@ int main(void)
 	CHECK(as != NULL);
 	if (!as) {
 		fprintf(stderr, "addrspace_new: %s\n", cp_errmsg());
-		return test_done("test-symbolize");
+		return test_done(TEST_NAME);
 	}
 	s = symbolizer_new(as);
 	CHECK(s != NULL);
 	if (!s) {
 		fprintf(stderr, "symbolizer_new: %s\n", cp_errmsg());
 		addrspace_free(as);
-		return test_done("test-symbolize");
+		return test_done(TEST_NAME);
 	}
+
+	check_inflate();
 
 	/* The return address into the inlined body, then the call itself. */
 	outer();
@@ -177,5 +244,5 @@ int main(void)
 	if (h)
 		dlclose(h);
 	addrspace_free(as);
-	return test_done("test-symbolize");
+	return test_done(TEST_NAME);
 }

@@ -1,0 +1,239 @@
+/* Compressed debug sections inflated with libdeflate into a memfd; see inflate.h. */
+#include <endian.h>
+#include <gelf.h>
+#include <libdeflate.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "inflate.h"
+
+/* Deflate never shrinks data by more than 1032 to 1: a larger claim is a lie. */
+#define MAX_RATIO 1032
+#define MAX_ALIGN 4096
+/* Below this much compressed data a second thread costs more than it saves. */
+#define THREAD_MIN (256 * 1024)
+
+#if __BYTE_ORDER == __LITTLE_ENDIAN
+#define HOST_DATA ELFDATA2LSB
+#else
+#define HOST_DATA ELFDATA2MSB
+#endif
+
+struct job {
+	size_t index;  /* of the section */
+	uint64_t from; /* the compressed bytes, after the header */
+	uint64_t len;
+	uint64_t to; /* where the inflated bytes go */
+	uint64_t size;
+	uint64_t align;
+};
+
+struct work {
+	const unsigned char *raw;
+	unsigned char *image;
+	struct job *jobs;
+	size_t njobs;
+	atomic_size_t next;
+	atomic_bool failed;
+};
+
+static void *inflate_jobs(void *arg)
+{
+	struct work *w = arg;
+	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+	size_t i;
+
+	if (!d) {
+		w->failed = true;
+		return NULL;
+	}
+	while (!w->failed && (i = atomic_fetch_add(&w->next, 1)) < w->njobs) {
+		const struct job *j = &w->jobs[i];
+
+		if (libdeflate_zlib_decompress(d, w->raw + j->from, j->len, w->image + j->to, j->size,
+					       NULL) != LIBDEFLATE_SUCCESS)
+			w->failed = true;
+	}
+	libdeflate_free_decompressor(d);
+	return NULL;
+}
+
+static int by_offset(const void *a, const void *b)
+{
+	const struct job *x = a, *y = b;
+
+	return (x->from > y->from) - (x->from < y->from);
+}
+
+static int by_length_desc(const void *a, const void *b)
+{
+	const struct job *x = a, *y = b;
+
+	return (x->len < y->len) - (x->len > y->len);
+}
+
+/* The compressed sections of the section header table TAB (N entries of
+ * class CLASS) in a file of SIZE bytes at RAW, as jobs; -1 when one of them
+ * cannot be inflated here (another algorithm, out of bounds, absurd sizes). */
+static int find_jobs(const unsigned char *raw, uint64_t size, int class, const unsigned char *tab,
+		     size_t n, struct job *jobs, size_t *njobs)
+{
+	*njobs = 0;
+	for (size_t i = 1; i < n; i++) {
+		uint64_t flags, type, off, len, hdr, csize, calign;
+		uint32_t ctype;
+
+		if (class == ELFCLASS64) {
+			const Elf64_Shdr *sh = (const Elf64_Shdr *)(tab + i * sizeof(Elf64_Shdr));
+			flags = sh->sh_flags, type = sh->sh_type, off = sh->sh_offset, len = sh->sh_size;
+			hdr = sizeof(Elf64_Chdr);
+		} else {
+			const Elf32_Shdr *sh = (const Elf32_Shdr *)(tab + i * sizeof(Elf32_Shdr));
+			flags = sh->sh_flags, type = sh->sh_type, off = sh->sh_offset, len = sh->sh_size;
+			hdr = sizeof(Elf32_Chdr);
+		}
+		if (!(flags & SHF_COMPRESSED) || type == SHT_NOBITS)
+			continue;
+		if (off < sizeof(Elf64_Ehdr) || off > size || len > size - off || len < hdr)
+			return -1;
+		if (class == ELFCLASS64) {
+			Elf64_Chdr ch;
+			memcpy(&ch, raw + off, sizeof(ch));
+			ctype = ch.ch_type, csize = ch.ch_size, calign = ch.ch_addralign;
+		} else {
+			Elf32_Chdr ch;
+			memcpy(&ch, raw + off, sizeof(ch));
+			ctype = ch.ch_type, csize = ch.ch_size, calign = ch.ch_addralign;
+		}
+		if (calign == 0)
+			calign = 1;
+		if (ctype != ELFCOMPRESS_ZLIB || csize > (len - hdr) * MAX_RATIO ||
+		    (calign & (calign - 1)) || calign > MAX_ALIGN)
+			return -1;
+		jobs[(*njobs)++] = (struct job){ .index = i, .from = off + hdr, .len = len - hdr,
+						 .size = csize, .align = calign };
+	}
+	return 0;
+}
+
+/* Copies the bytes of RAW that no job reads into IMAGE; JOBS sorted by offset. */
+static void copy_rest(unsigned char *image, const unsigned char *raw, uint64_t size,
+		      const struct job *jobs, size_t njobs)
+{
+	uint64_t at = 0;
+
+	for (size_t i = 0; i < njobs; i++) {
+		uint64_t start = jobs[i].from, end = jobs[i].from + jobs[i].len;
+		if (start > at)
+			memcpy(image + at, raw + at, start - at);
+		if (end > at)
+			at = end;
+	}
+	if (size > at)
+		memcpy(image + at, raw + at, size - at);
+}
+
+/* Points the section header of each job in TAB at its inflated bytes. */
+static void patch_headers(unsigned char *tab, int class, const struct job *jobs, size_t njobs)
+{
+	for (size_t i = 0; i < njobs; i++) {
+		const struct job *j = &jobs[i];
+
+		if (class == ELFCLASS64) {
+			Elf64_Shdr *sh = (Elf64_Shdr *)(tab + j->index * sizeof(Elf64_Shdr));
+			sh->sh_flags &= ~(Elf64_Xword)SHF_COMPRESSED;
+			sh->sh_offset = j->to, sh->sh_size = j->size, sh->sh_addralign = j->align;
+		} else {
+			Elf32_Shdr *sh = (Elf32_Shdr *)(tab + j->index * sizeof(Elf32_Shdr));
+			sh->sh_flags &= ~(Elf32_Word)SHF_COMPRESSED;
+			sh->sh_offset = j->to, sh->sh_size = j->size, sh->sh_addralign = j->align;
+		}
+	}
+}
+
+int inflate_elf(Elf *elf)
+{
+	const unsigned char *raw;
+	unsigned char *image = MAP_FAILED;
+	size_t size, shnum, shentsize, njobs;
+	struct job *jobs = NULL;
+	struct work w = { 0 };
+	uint64_t total, shoff, compressed = 0;
+	pthread_t helper;
+	bool helped = false;
+	GElf_Ehdr eh;
+	int class, fd = -1;
+
+	raw = (const unsigned char *)elf_rawfile(elf, &size);
+	if (!raw || !gelf_getehdr(elf, &eh) || elf_getshdrnum(elf, &shnum) != 0 || shnum < 2 ||
+	    eh.e_ident[EI_DATA] != HOST_DATA)
+		return -1;
+	class = eh.e_ident[EI_CLASS];
+	shentsize = class == ELFCLASS64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	if (eh.e_shentsize != shentsize || eh.e_shoff > size ||
+	    (size - eh.e_shoff) / shentsize < shnum || eh.e_shoff % (shentsize == sizeof(Elf64_Shdr) ? 8 : 4))
+		return -1;
+	jobs = malloc(shnum * sizeof(*jobs));
+	if (!jobs || find_jobs(raw, size, class, raw + eh.e_shoff, shnum, jobs, &njobs) < 0 ||
+	    njobs == 0)
+		goto out;
+
+	/* Every byte stays where it was; the inflated sections and a new section
+	 * header table go after the end of the file. */
+	total = (size + 63) & ~(uint64_t)63;
+	for (size_t i = 0; i < njobs; i++) {
+		total = (total + jobs[i].align - 1) & ~(jobs[i].align - 1);
+		jobs[i].to = total;
+		total += jobs[i].size;
+		compressed += jobs[i].len;
+	}
+	shoff = (total + 7) & ~(uint64_t)7;
+	total = shoff + shnum * shentsize;
+
+	fd = memfd_create("cprof-inflated", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, total) < 0)
+		goto fail;
+	image = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (image == MAP_FAILED)
+		goto fail;
+
+	w.raw = raw;
+	w.image = image;
+	w.jobs = jobs;
+	w.njobs = njobs;
+	qsort(jobs, njobs, sizeof(*jobs), by_length_desc);
+	if (compressed >= THREAD_MIN && njobs > 1)
+		helped = pthread_create(&helper, NULL, inflate_jobs, &w) == 0;
+	inflate_jobs(&w);
+	if (helped)
+		pthread_join(helper, NULL);
+	if (w.failed)
+		goto fail;
+	qsort(jobs, njobs, sizeof(*jobs), by_offset);
+	copy_rest(image, raw, size, jobs, njobs);
+	memcpy(image + shoff, raw + eh.e_shoff, shnum * shentsize);
+	patch_headers(image + shoff, class, jobs, njobs);
+	if (class == ELFCLASS64)
+		((Elf64_Ehdr *)image)->e_shoff = shoff;
+	else if (shoff <= UINT32_MAX)
+		((Elf32_Ehdr *)image)->e_shoff = shoff;
+	else
+		goto fail;
+	goto out;
+
+fail:
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+out:
+	if (image != MAP_FAILED)
+		munmap(image, total);
+	free(jobs);
+	return fd;
+}
