@@ -1,9 +1,12 @@
 /* cprof's entry point: dispatches to the command table, and answers help,
  * --version and the completion helper that the shell completions call. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "debugcache.h"
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_cpu,
@@ -56,6 +59,26 @@ static int complete(int argc, char **argv)
 	return cmd_finish_stdout(EXIT_OK);
 }
 
+/* Where inflated debug files are kept: $CPROF_CACHE_DIR (empty: nowhere),
+ * else $XDG_CACHE_HOME/cprof, else $HOME/.cache/cprof. */
+static void set_cache_dir(void)
+{
+	static char dir[PATH_MAX];
+	const char *env = getenv("CPROF_CACHE_DIR"), *base = getenv("XDG_CACHE_HOME");
+	int n = -1;
+
+	if (env) {
+		debugcache_set_dir(env);
+		return;
+	}
+	if (base && base[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/cprof", base);
+	else if ((base = getenv("HOME")) && base[0] == '/')
+		n = snprintf(dir, sizeof(dir), "%s/.cache/cprof", base);
+	if (n > 0 && (size_t)n < sizeof(dir))
+		debugcache_set_dir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd_entry *cmd;
@@ -88,5 +111,6 @@ int main(int argc, char **argv)
 		overview(stderr);
 		return EXIT_USAGE;
 	}
+	set_cache_dir();
 	return cmd->exec(argc - 2, argv + 2);
 }

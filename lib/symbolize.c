@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "debugcache.h"
 #include "error.h"
 #include "grow.h"
 #include "hmap.h"
@@ -135,9 +136,9 @@ static void inflate_main(struct symmod *sm, Elf **elfp)
 #define BUILD_ID_DIR "/usr/lib/debug/.build-id"
 #define MAX_BUILD_ID 64
 
-/* The debug file of DM in BUILD_ID_DIR, where libdwfl looks first, inflated;
- * -1 when there is none or it has nothing to inflate: then libdwfl looks as
- * always, and loads what it finds there itself. */
+/* The debug file of DM in BUILD_ID_DIR, where libdwfl looks first, inflated
+ * (from the cache, or into it); -1 when there is none or it has nothing to
+ * inflate: then libdwfl looks as always, and loads what it finds itself. */
 static int find_by_build_id(Dwfl_Module *dm, char **name)
 {
 	char path[sizeof(BUILD_ID_DIR) + 2 * MAX_BUILD_ID + sizeof("/.debug")];
@@ -153,6 +154,15 @@ static int find_by_build_id(Dwfl_Module *dm, char **name)
 	for (int i = 1; i < n; i++)
 		len += snprintf(path + len, sizeof(path) - len, "%02x", id[i]);
 	snprintf(path + len, sizeof(path) - len, ".debug");
+	/* Named as the file it copies, which relative .gnu_debugaltlink paths
+	 * start from. */
+	cfd = debugcache_open(id, n);
+	if (cfd >= 0 && !(*name = strdup(path))) {
+		close(cfd);
+		return -1;
+	}
+	if (cfd >= 0)
+		return cfd;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -162,6 +172,8 @@ static int find_by_build_id(Dwfl_Module *dm, char **name)
 		cfd = inflate_elf(elf);
 	elf_end(elf);
 	close(fd);
+	if (cfd >= 0)
+		debugcache_store(id, n, cfd);
 	if (cfd >= 0 && !(*name = strdup(path))) {
 		close(cfd);
 		cfd = -1;

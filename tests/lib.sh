@@ -6,6 +6,9 @@ set -eu
 FIXTURES=$top_srcdir/tests/fixtures
 T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# Each test inflates debug files into a cache of its own, never the user's.
+CPROF_CACHE_DIR=$T/debug-cache
+export CPROF_CACHE_DIR
 failures=0
 checks=0
 

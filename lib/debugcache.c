@@ -1,0 +1,197 @@
+/* Inflated debug files kept by build id; see debugcache.h. */
+#include <dirent.h>
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "debugcache.h"
+#include "grow.h"
+
+#define MAX_ID 64
+#define SUFFIX ".debug"
+#define TMP_PREFIX ".tmp-"
+#define STALE_TMP_S 600 /* a temporary file this old was left by a killed run */
+
+struct cached {
+	char name[NAME_MAX + 1];
+	off_t size;
+	struct timespec mtime;
+};
+
+static const char *cache_dir;
+
+void debugcache_set_dir(const char *dir)
+{
+	cache_dir = dir && *dir ? dir : NULL;
+}
+
+/* The cache's file for build id ID (N bytes) into PATH; -1 if there is none. */
+static int file_path(char *path, size_t size, const unsigned char *id, size_t n)
+{
+	int len;
+
+	if (!cache_dir || n == 0 || n > MAX_ID)
+		return -1;
+	len = snprintf(path, size, "%s/", cache_dir);
+	for (size_t i = 0; i < n && len >= 0 && (size_t)len < size; i++)
+		len += snprintf(path + len, size - len, "%02x", id[i]);
+	if (len < 0 || (size_t)len >= size)
+		return -1;
+	len += snprintf(path + len, size - len, SUFFIX);
+	return (size_t)len < size ? 0 : -1;
+}
+
+/* Whether FD holds all of the file with build id ID: inflate_elf writes the
+ * section header table last, so that it ends the file. */
+static bool whole(int fd, const unsigned char *id, size_t n)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	const void *bits;
+	struct stat st;
+	GElf_Ehdr eh;
+	size_t shnum;
+	bool ok = elf && fstat(fd, &st) == 0 && gelf_getehdr(elf, &eh) &&
+		  elf_getshdrnum(elf, &shnum) == 0 &&
+		  eh.e_shoff + shnum * eh.e_shentsize == (uint64_t)st.st_size &&
+		  dwelf_elf_gnu_build_id(elf, &bits) == (ssize_t)n && memcmp(bits, id, n) == 0;
+
+	elf_end(elf);
+	return ok;
+}
+
+int debugcache_open(const unsigned char *id, size_t n)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (file_path(path, sizeof(path), id, n) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (!whole(fd, id, n)) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	futimens(fd, NULL); /* its use, for eviction */
+	return fd;
+}
+
+/* Make the cache directory, and those above it that are missing, each only
+ * inside a directory of ours (root's run under sudo must not leave files in
+ * a user's home); true when it is there and ours. */
+static bool make_dir(void)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t len = strlen(cache_dir);
+	bool parent_ours = cache_dir[0] != '/' && stat(".", &st) == 0 && st.st_uid == geteuid();
+
+	if (len >= sizeof(path))
+		return false;
+	memcpy(path, cache_dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (stat(path, &st) < 0 &&
+		    (errno != ENOENT || !parent_ours || mkdir(path, 0700) < 0 || stat(path, &st) < 0))
+			return false;
+		parent_ours = S_ISDIR(st.st_mode) && st.st_uid == geteuid();
+		path[i] = i < len ? '/' : '\0';
+	}
+	return parent_ours;
+}
+
+static int by_mtime(const void *a, const void *b)
+{
+	const struct cached *x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* Remove the least recently used files while the cache holds more than
+ * DEBUGCACHE_MAX_BYTES, and temporary files a killed run left behind. */
+static void evict(void)
+{
+	DIR *d = opendir(cache_dir);
+	struct cached *files = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t total = 0;
+	struct dirent *e;
+	time_t now = time(NULL);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (!strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX))) {
+			if (now - st.st_mtim.tv_sec > STALE_TMP_S)
+				unlinkat(dirfd(d), e->d_name, 0);
+			continue;
+		}
+		if (!ends_with(e->d_name, SUFFIX) || strlen(e->d_name) > NAME_MAX ||
+		    CP_GROW(files, cap, n + 1) < 0)
+			continue;
+		strcpy(files[n].name, e->d_name);
+		files[n].size = st.st_size;
+		files[n++].mtime = st.st_mtim;
+		total += st.st_size;
+	}
+	if (total > DEBUGCACHE_MAX_BYTES) {
+		qsort(files, n, sizeof(*files), by_mtime);
+		for (size_t i = 0; i < n && total > DEBUGCACHE_MAX_BYTES; i++)
+			if (unlinkat(dirfd(d), files[i].name, 0) == 0)
+				total -= files[i].size;
+	}
+	free(files);
+	closedir(d);
+}
+
+void debugcache_store(const unsigned char *id, size_t n, int fd)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	struct stat st;
+	off_t off = 0;
+	int out;
+
+	if (file_path(path, sizeof(path), id, n) < 0 || fstat(fd, &st) < 0 ||
+	    (uint64_t)st.st_size > DEBUGCACHE_MAX_BYTES / 4 || !make_dir())
+		return;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" TMP_PREFIX "XXXXXX", cache_dir) >= sizeof(tmp))
+		return;
+	out = mkostemp(tmp, O_CLOEXEC);
+	if (out < 0)
+		return;
+	while (off < st.st_size && sendfile(out, fd, &off, st.st_size - off) > 0)
+		;
+	if (close(out) < 0 || off != st.st_size || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return;
+	}
+	evict();
+}
