@@ -52,14 +52,14 @@ fail:
 	return -1;
 }
 
-/* Read a small /proc file into BUF (N > 0 bytes, NUL-terminated). Returns the
- * length read, or -1 when it cannot be read. */
-static ssize_t read_small(const char *path, char *buf, size_t n)
+/* Read a small /proc file, PATH under directory DIR, into BUF (N > 0 bytes,
+ * NUL-terminated). Returns the length read, or -1 when it cannot be read. */
+static ssize_t read_small_at(int dir, const char *path, char *buf, size_t n)
 {
 	ssize_t r;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	do
@@ -70,6 +70,11 @@ static ssize_t read_small(const char *path, char *buf, size_t n)
 		return -1;
 	buf[r] = '\0';
 	return r;
+}
+
+static ssize_t read_small(const char *path, char *buf, size_t n)
+{
+	return read_small_at(AT_FDCWD, path, buf, n);
 }
 
 static int gone(int err)
@@ -360,6 +365,25 @@ char proc_thread_state(pid_t pid, pid_t tid)
 	if (!p || p[1] != ' ' || !p[2])
 		return 0;
 	return p[2];
+}
+
+char proc_task_stat(int taskdir, pid_t tid, char *buf, size_t n)
+{
+	char path[32], line[512], *lp, *rp;
+	size_t len;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%d/stat", (int)tid);
+	if (read_small_at(taskdir, path, line, sizeof(line)) < 0)
+		return 0;
+	lp = strchr(line, '(');
+	rp = strrchr(line, ')');
+	if (!lp || !rp || rp < lp || rp[1] != ' ' || !rp[2])
+		return 0;
+	len = (size_t)(rp - lp - 1) < n - 1 ? (size_t)(rp - lp - 1) : n - 1;
+	memcpy(buf, lp + 1, len);
+	buf[len] = '\0';
+	return rp[2];
 }
 
 void proc_cmdline(pid_t pid, char *buf, size_t n)

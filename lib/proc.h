@@ -44,6 +44,10 @@ void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n);
  * or 0 when it is gone. */
 char proc_thread_state(pid_t pid, pid_t tid);
 
+/* Both at once, from TID/stat under TASKDIR (an open /proc/PID/task): one
+ * read where the two above take two. The name goes to BUF (N > 0 bytes). */
+char proc_task_stat(int taskdir, pid_t tid, char *buf, size_t n);
+
 /* The process's command line, NUL-separated words joined by spaces, into BUF;
  * falls back to comm; "" when the process is gone. */
 void proc_cmdline(pid_t pid, char *buf, size_t n);

@@ -4,8 +4,10 @@
  * signal that arrived meanwhile). */
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
@@ -185,7 +187,8 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	return 0;
 }
 
-static int take(struct snapshot *s, pid_t pid, size_t stack_size, int *err, pid_t **tidsp)
+static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, int *err,
+		pid_t **tidsp)
 {
 	pid_t *tids;
 	ssize_t n;
@@ -208,12 +211,11 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int *err, pid_
 
 		memset(t, 0, sizeof(*t));
 		t->tid = tids[i];
-		t->state = proc_thread_state(pid, tids[i]);
+		t->state = proc_task_stat(taskdir, tids[i], t->name, sizeof(t->name));
 		if (!t->state || t->state == 'Z' || t->state == 'X') {
 			s->vanished++;
 			continue;
 		}
-		proc_thread_name(pid, tids[i], t->name, sizeof(t->name));
 		t->stack = malloc(stack_size ? stack_size : 1);
 		if (!t->stack)
 			goto fail_oom;
@@ -250,12 +252,17 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 	int64_t start = now_ns(CLOCK_MONOTONIC);
 	pid_t *tids = NULL;
 	sigset_t chld, old;
-	int rc;
+	char path[32];
+	int rc, taskdir;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &chld, &old);
-	rc = take(s, pid, stack_size, err, &tids);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	taskdir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = take(s, pid, stack_size, taskdir, err, &tids);
+	if (taskdir >= 0)
+		close(taskdir);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	free(tids);
 	s->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;
