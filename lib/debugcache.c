@@ -61,25 +61,47 @@ static bool whole(int fd, const unsigned char *id, size_t n)
 	struct stat st;
 	GElf_Ehdr eh;
 	size_t shnum;
+	uint64_t end;
 	bool ok = elf && fstat(fd, &st) == 0 && gelf_getehdr(elf, &eh) &&
 		  elf_getshdrnum(elf, &shnum) == 0 &&
-		  eh.e_shoff + shnum * eh.e_shentsize == (uint64_t)st.st_size &&
+		  !__builtin_mul_overflow((uint64_t)shnum, eh.e_shentsize, &end) &&
+		  !__builtin_add_overflow(end, eh.e_shoff, &end) && end == (uint64_t)st.st_size &&
 		  dwelf_elf_gnu_build_id(elf, &bits) == (ssize_t)n && memcmp(bits, id, n) == 0;
 
 	elf_end(elf);
 	return ok;
 }
 
+/* Whether ST is ours alone: owned by us, writable by no one else. Files that
+ * someone else could have put or changed are never read (root's cprof would
+ * otherwise take a user's file for glibc's symbols). */
+static bool ours(const struct stat *st)
+{
+	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+static bool dir_ours(void)
+{
+	struct stat st;
+
+	return lstat(cache_dir, &st) == 0 && S_ISDIR(st.st_mode) && ours(&st);
+}
+
 int debugcache_open(const unsigned char *id, size_t n)
 {
 	char path[PATH_MAX];
+	struct stat st;
 	int fd;
 
-	if (file_path(path, sizeof(path), id, n) < 0)
+	if (file_path(path, sizeof(path), id, n) < 0 || !dir_ours())
 		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !ours(&st)) {
+		close(fd);
+		return -1;
+	}
 	if (!whole(fd, id, n)) {
 		close(fd);
 		unlink(path);
@@ -91,7 +113,7 @@ int debugcache_open(const unsigned char *id, size_t n)
 
 /* Make the cache directory, and those above it that are missing, each only
  * inside a directory of ours (root's run under sudo must not leave files in
- * a user's home); true when it is there and ours. */
+ * a user's home); true when it is there, not a symbolic link, and ours. */
 static bool make_dir(void)
 {
 	char path[PATH_MAX];
@@ -112,7 +134,7 @@ static bool make_dir(void)
 		parent_ours = S_ISDIR(st.st_mode) && st.st_uid == geteuid();
 		path[i] = i < len ? '/' : '\0';
 	}
-	return parent_ours;
+	return dir_ours();
 }
 
 static int by_mtime(const void *a, const void *b)
@@ -177,6 +199,7 @@ void debugcache_store(const unsigned char *id, size_t n, int fd)
 	char path[PATH_MAX], tmp[PATH_MAX];
 	struct stat st;
 	off_t off = 0;
+	bool ok;
 	int out;
 
 	if (file_path(path, sizeof(path), id, n) < 0 || fstat(fd, &st) < 0 ||
@@ -189,7 +212,9 @@ void debugcache_store(const unsigned char *id, size_t n, int fd)
 		return;
 	while (off < st.st_size && sendfile(out, fd, &off, st.st_size - off) > 0)
 		;
-	if (close(out) < 0 || off != st.st_size || rename(tmp, path) < 0) {
+	/* On disk before its name: after a crash the name holds all or nothing. */
+	ok = off == st.st_size && fsync(out) == 0;
+	if (close(out) < 0 || !ok || rename(tmp, path) < 0) {
 		unlink(tmp);
 		return;
 	}

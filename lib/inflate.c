@@ -186,12 +186,17 @@ int inflate_elf(Elf *elf)
 
 	/* Every byte stays where it was; the inflated sections and a new section
 	 * header table go after the end of the file. */
+	qsort(jobs, njobs, sizeof(*jobs), by_offset);
 	total = (size + 63) & ~(uint64_t)63;
 	for (size_t i = 0; i < njobs; i++) {
+		if (i > 0 && jobs[i].from < jobs[i - 1].from + jobs[i - 1].len)
+			goto out;
 		total = (total + jobs[i].align - 1) & ~(jobs[i].align - 1);
 		jobs[i].to = total;
 		total += jobs[i].size;
 		compressed += jobs[i].len;
+		if (total > (uint64_t)size * MAX_GROWTH)
+			goto out;
 	}
 	shoff = (total + 7) & ~(uint64_t)7;
 	total = shoff + shnum * shentsize;

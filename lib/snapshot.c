@@ -260,9 +260,15 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 	pthread_sigmask(SIG_BLOCK, &chld, &old);
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	taskdir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	rc = take(s, pid, stack_size, taskdir, err, &tids);
-	if (taskdir >= 0)
+	if (taskdir < 0) {
+		memset(s, 0, sizeof(*s));
+		s->pid = pid;
+		*err = errno == ENOENT ? ESRCH : errno;
+		rc = cp_error("cannot read %s: %s", path, strerror(errno));
+	} else {
+		rc = take(s, pid, stack_size, taskdir, err, &tids);
 		close(taskdir);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	free(tids);
 	s->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;

@@ -34,6 +34,7 @@ struct symmod {
 	Dwfl_Module *dm; /* NULL when the mapping has no usable module */
 	void *image;     /* our copy of an in-memory ELF handed to dwfl */
 	int inflated_fd; /* the memfd under the Elf handed to dwfl, or -1 */
+	bool debug_asked; /* dwfl asked for its debug file: a later ask is for the dwz file */
 	/* dwfl_module_addrinfo scans the whole symbol table on every call
 	 * (10,000 symbols for libc), so lookups go through our sorted copy. */
 	struct fsym *syms;
@@ -183,13 +184,19 @@ static int find_by_build_id(Dwfl_Module *dm, char **name)
 
 /* libdwfl's own search, but for debug files with compressed sections, which
  * it would inflate with zlib: libdwfl takes the file it finds by build id as
- * it opened it itself, whatever this returns. */
+ * it opened it itself, whatever this returns. It asks again, through this
+ * same callback, for the .gnu_debugaltlink (dwz) file of the debug file. */
 static int find_debuginfo(Dwfl_Module *dm, void **userdata, const char *modname, GElf_Addr base,
 			  const char *file_name, const char *debuglink_file,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	int fd = find_by_build_id(dm, debuginfo_file_name);
+	struct symmod *sm = *userdata;
+	int fd = -1;
 
+	if (sm && !sm->debug_asked) {
+		sm->debug_asked = true;
+		fd = find_by_build_id(dm, debuginfo_file_name);
+	}
 	if (fd >= 0)
 		return fd;
 	return dwfl_standard_find_debuginfo(dm, userdata, modname, base, file_name,
