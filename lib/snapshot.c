@@ -101,19 +101,6 @@ static void settle_lingering(void)
 	nlingering = kept;
 }
 
-/* What /proc says of a thread, read ahead of its turn. */
-struct task_stat {
-	pid_t tid;
-	char state;
-	char name[sizeof(((struct thread_snap *)0)->name)];
-};
-
-static void read_stat(int taskdir, pid_t tid, struct task_stat *ts)
-{
-	ts->tid = tid;
-	ts->state = proc_task_stat(taskdir, tid, ts->name, sizeof(ts->name));
-}
-
 static void regs_from_user(uint64_t *u, const struct user_regs_struct *r)
 {
 	u[UREG_AX] = r->rax;
@@ -160,10 +147,9 @@ static size_t copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size
 }
 
 /* Hold TID just long enough to copy it into T. Returns 0, 1 if the thread is
- * gone or would not stop, or -1 with *ERR when it may not be traced. Reads
- * thread NEXT_TID's stat (if not 0) into *NEXT meanwhile. */
+ * gone or would not stop, or -1 with *ERR when it may not be traced. */
 static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct thread_snap *t,
-		       int *err, int taskdir, pid_t next_tid, struct task_stat *next)
+		       int *err)
 {
 	struct user_regs_struct regs;
 	struct iovec iov = { &regs, sizeof(regs) };
@@ -182,11 +168,6 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 		wait_stop(tid, 0);
 		return 1;
 	}
-	/* The thread takes some 15 us to reach the stop (it must be scheduled):
-	 * time enough to read the next one's /proc line, which would otherwise
-	 * be about a quarter of the snapshot. */
-	if (next_tid)
-		read_stat(taskdir, next_tid, next);
 	sig = wait_stop(tid, STOP_TIMEOUT_NS);
 	if (sig == -1)
 		return 1;
@@ -209,7 +190,6 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, int *err,
 		pid_t **tidsp)
 {
-	struct task_stat next = { 0 };
 	pid_t *tids;
 	ssize_t n;
 
@@ -225,28 +205,23 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, i
 	*tidsp = tids;
 	if (CP_GROW(s->threads, s->cap, (size_t)n + 1) < 0)
 		goto fail_oom;
-	if (n > 0)
-		read_stat(taskdir, tids[0], &next);
 	for (ssize_t i = 0; i < n; i++) {
 		struct thread_snap *t = &s->threads[s->nthreads];
-		pid_t after = i + 1 < n ? tids[i + 1] : 0;
 		int rc;
 
 		memset(t, 0, sizeof(*t));
 		t->tid = tids[i];
-		t->state = next.state;
-		memcpy(t->name, next.name, sizeof(t->name));
+		t->state = proc_task_stat(taskdir, tids[i], t->name, sizeof(t->name));
 		if (!t->state || t->state == 'Z' || t->state == 'X') {
 			s->vanished++;
-			goto ahead;
+			continue;
 		}
 		t->stack = malloc(stack_size ? stack_size : 1);
 		if (!t->stack)
 			goto fail_oom;
 		/* A thread in uninterruptible sleep would not stop: it is listed
 		 * without a stack rather than waited for. */
-		rc = t->state == 'D' ? 0
-				     : copy_thread(s, tids[i], stack_size, t, err, taskdir, after, &next);
+		rc = t->state == 'D' ? 0 : copy_thread(s, tids[i], stack_size, t, err);
 		if (rc < 0) {
 			free(t->stack);
 			cp_error("cannot trace thread %d of process %d: %s", tids[i], pid,
@@ -258,15 +233,12 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, i
 		if (rc > 0) {
 			free(t->stack);
 			s->vanished++;
-			goto ahead;
+			continue;
 		}
 		s->stopped_ns += t->stop_ns;
 		if (t->stop_ns > s->worst_stop_ns)
 			s->worst_stop_ns = t->stop_ns;
 		s->nthreads++;
-ahead:
-		if (after && next.tid != after)
-			read_stat(taskdir, after, &next);
 	}
 	return 0;
 fail_oom:
