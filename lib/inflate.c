@@ -176,8 +176,9 @@ int inflate_elf(Elf *elf)
 		return -1;
 	class = eh.e_ident[EI_CLASS];
 	shentsize = class == ELFCLASS64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	/* The table is read in place, as structures: it must be aligned. */
 	if (eh.e_shentsize != shentsize || eh.e_shoff > size ||
-	    (size - eh.e_shoff) / shentsize < shnum || eh.e_shoff % (shentsize == sizeof(Elf64_Shdr) ? 8 : 4))
+	    (size - eh.e_shoff) / shentsize < shnum || eh.e_shoff % (class == ELFCLASS64 ? 8 : 4))
 		return -1;
 	jobs = malloc(shnum * sizeof(*jobs));
 	if (!jobs || find_jobs(raw, size, class, raw + eh.e_shoff, shnum, jobs, &njobs) < 0 ||
