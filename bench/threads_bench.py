@@ -185,6 +185,7 @@ def tool_argv(tool, pid):
     pid = str(pid)
     return {
         "cprof": [A.cprof, "threads", "--pid", pid],
+        "cprof-cold": ["env", "CPROF_CACHE_DIR=", A.cprof, "threads", "--pid", pid],
         "cprof-all": [A.cprof, "threads", "--pid", pid, "--all"],
         "cprof-json": [A.cprof, "threads", "--pid", pid, "--json"],
         "eu-stack": ["eu-stack", "-p", pid],
@@ -195,6 +196,7 @@ def tool_argv(tool, pid):
 
 TOOL_DESC = {
     "cprof": "cprof threads --pid P",
+    "cprof-cold": "CPROF_CACHE_DIR= cprof threads --pid P (no debug cache: inflates every run; via env)",
     "cprof-all": "cprof threads --pid P --all",
     "cprof-json": "cprof threads --pid P --json",
     "eu-stack": "eu-stack -p P",
@@ -469,13 +471,15 @@ def machine():
     }
 
 
-ALL_TOOLS = ["none", "cprof", "cprof-all", "cprof-json", "eu-stack", "eu-stack-is", "gdb"]
+ALL_TOOLS = ["none", "cprof", "cprof-cold", "cprof-all", "cprof-json", "eu-stack", "eu-stack-is", "gdb"]
 PEERS = ["cprof", "eu-stack", "eu-stack-is", "gdb"]  # the kernel-trace phase
 
 
 def main():
     global A
     A = parse_args()
+    # cprof's cache of inflated debug files, filled by the warm-up run
+    os.environ["CPROF_CACHE_DIR"] = os.path.join(A.out, "debug-cache")
     reps = A.reps or (2 if A.quick else 7)
     sizes = [int(x) for x in A.sizes.split(",")]
     info = machine()
