@@ -24,10 +24,13 @@ near() {
 		fail "$4: ${1:-missing}, expected $2 +- $3"
 }
 
-profile "$T/a.pb.gz" -F 499 -- "$W" --threads 2 --seconds 2
-profile "$T/b.pb.gz" -F 499 -- "$W" --threads 2 --seconds 2 --split 3:6:1
-profile "$T/c.pb.gz" -F 199 -- "$W" --threads 2 --seconds 4
-profile "$T/d.pb.gz" -F 999 -- "$W" --threads 2 --seconds 1.5
+# A fixed amount of work (a round is ~2.7 ms of CPU), not a fixed time: on a
+# loaded machine a timed run gets fewer samples, and the shares' sampling
+# error grows past the tolerances below.
+profile "$T/a.pb.gz" -F 499 -- "$W" --threads 2 --rounds 750
+profile "$T/b.pb.gz" -F 499 -- "$W" --threads 2 --rounds 750 --split 3:6:1
+profile "$T/c.pb.gz" -F 199 -- "$W" --threads 2 --rounds 1500
+profile "$T/d.pb.gz" -F 999 -- "$W" --threads 2 --rounds 560
 
 # 60/30/10 -> 30/60/10: work_a loses about 30 points, work_b gains as much.
 expect_exit 0 "$CPROF" diff "$T/a.pb.gz" "$T/b.pb.gz" --top 0 -o "$T/ab.pb.gz"
@@ -45,8 +48,8 @@ case $first in stage_a | work_a | stage_b | work_b) ;; *) fail "largest change i
 expect_exit 0 "$CPROF" diff "$T/a.pb.gz" "$T/a.pb.gz" --top 0
 expect_no_grep ' [+-][0-9.]*[1-9][0-9.]* ' "$T/out"
 
-# The same work, 4 s at 199 Hz against 1.5 s at 999 Hz: shares agree (about
-# 1500 and 3000 samples: a share's sampling error is about 1.3 points).
+# The same work, 8 s of CPU at 199 Hz against 3 s at 999 Hz: shares agree
+# (about 1600 and 3000 samples: a share's sampling error is about 1.3 points).
 expect_exit 0 "$CPROF" diff "$T/c.pb.gz" "$T/d.pb.gz" --top 0
 expect_grep 'sampled at 199 Hz$' "$T/out"
 expect_grep 'sampled at 999 Hz$' "$T/out"
