@@ -144,10 +144,11 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 		n = sizeof(lines) / sizeof(*lines);
 	for (int j = 0; j < n; j++) {
 		int64_t name = profile_intern(l->p, fr[j].name ? fr[j].name : "");
+		int64_t sys = profile_intern(l->p, fr[j].system_name ? fr[j].system_name : "");
 		int64_t file = profile_intern(l->p, fr[j].file ? fr[j].file : "");
-		if (name < 0 || file < 0)
+		if (name < 0 || sys < 0 || file < 0)
 			return 0;
-		lines[j].function_id = profile_add_function(l->p, name, name, file, fr[j].start_line);
+		lines[j].function_id = profile_add_function(l->p, name, sys, file, fr[j].start_line);
 		lines[j].line = fr[j].line;
 		if (!lines[j].function_id)
 			return 0;

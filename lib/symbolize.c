@@ -544,21 +544,52 @@ static int push(struct symbolizer *s, size_t *n, const char *name, const char *f
 {
 	if (CP_GROW(s->tmp, s->tmp_cap, *n + 1) < 0)
 		return -1;
-	s->tmp[*n] = (struct sym_frame){ name, file, line, start_line };
+	s->tmp[*n] = (struct sym_frame){ name, name, file, line, start_line };
 	(*n)++;
 	return 0;
 }
 
+/* The linkage name first: a C++ function's DW_AT_name lacks its class and
+ * namespace ("push_back"). */
 static const char *die_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute a;
-	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
 
 	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &a));
-	if (!name)
 		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &a));
 	return name;
+}
+
+/* The C++ runtime's demangler, as eu-stack uses it: C++ and Rust's legacy
+ * mangling both follow the Itanium ABI. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+#define RUST_HASH "::h0123456789abcdef"
+
+/* *NAME demangled and interned, when it is mangled; left as it is otherwise.
+ * A Rust name loses its trailing hash ("::h" and 16 hex digits), as rustfilt
+ * and perf show it. -1 when out of memory. */
+static int demangle(struct symbolizer *s, const char **name)
+{
+	size_t len, hash = sizeof(RUST_HASH) - 1;
+	char *d;
+	int status, rc;
+
+	if (!*name || strncmp(*name, "_Z", 2) != 0)
+		return 0;
+	d = __cxa_demangle(*name, NULL, NULL, &status);
+	if (!d)
+		return status == -1 ? cp_error("out of memory") : 0;
+	len = strlen(d);
+	if (len > hash && !memcmp(d + len - hash, "::h", 3) &&
+	    strspn(d + len - hash + 3, "0123456789abcdef") == hash - 3)
+		len -= hash;
+	rc = intern_n(s, d, len, name);
+	free(d);
+	return rc;
 }
 
 static int is_function(int tag)
@@ -844,6 +875,9 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool caller,
 		for (size_t j = 0; j < n; j++) {
 			f[j] = s->tmp[j];
 			if (intern(s, &f[j].name) < 0 || intern(s, &f[j].file) < 0)
+				return -1;
+			f[j].system_name = f[j].name;
+			if (demangle(s, &f[j].name) < 0)
 				return -1;
 		}
 	}

@@ -11,7 +11,8 @@
 #include "addrspace.h"
 
 struct sym_frame {
-	const char *name;     /* function name; NULL when unknown */
+	const char *name;        /* function name, demangled; NULL when unknown */
+	const char *system_name; /* as the binary spells it (mangled), or NAME */
 	const char *file;     /* source file; NULL when unknown */
 	int line;             /* 0 when unknown */
 	int start_line;       /* the function's first line (DW_AT_decl_line); 0 if unknown */
@@ -26,8 +27,9 @@ void symbolizer_free(struct symbolizer *s);
 /* Frames for program counter PC, innermost inlined function first, the
  * function that holds the code last. CALLER says PC is a return address, so the
  * line of the call (PC - 1) is wanted. The last frame is named from the symbol
- * table (without "@VERSION"; mangled for C++), falling back to DWARF; inlined
- * frames carry their DWARF names. Without debug info there is one frame with
+ * table (without "@VERSION"), falling back to DWARF; inlined frames carry their
+ * DWARF names (the linkage name when there is one). C++ names, and Rust's in
+ * its legacy scheme (without the "::h" hash), are demangled. Without debug info there is one frame with
  * no file. Returns the count (0, with *FRAMES NULL: no module or no symbol; the
  * caller then shows module+offset), or -1 with an error when out of memory.
  * The frames and their strings stay valid until symbolizer_free; a repeated

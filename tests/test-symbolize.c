@@ -49,6 +49,35 @@ __attribute__((noinline, noclone)) static void outer(void)
 	sink++;
 }
 
+/* Symbols named as C++ and as Rust's legacy scheme name theirs. */
+__attribute__((noinline, noclone, used)) static void cxx_named(void)
+	__asm__("_ZN10cprof_test7Spinner4spinEm");
+__attribute__((noinline, noclone, used)) static void rust_named(void)
+	__asm__("_ZN5cprof4demo4spin17h0123456789abcdefE");
+
+static void cxx_named(void)
+{
+	sink++;
+}
+
+static void rust_named(void)
+{
+	sink++;
+}
+
+static void check_name(struct symbolizer *s, void (*fn)(void), const char *name,
+		       const char *system_name)
+{
+	const struct sym_frame *f;
+	int n = symbolizer_lookup(s, (uintptr_t)fn, false, &f);
+
+	CHECK(n == 1);
+	if (n == 1) {
+		CHECK_STR(f[0].name, name);
+		CHECK_STR(f[0].system_name, system_name);
+	}
+}
+
 static uintptr_t libc_ra;
 
 static int compare(const void *a, const void *b)
@@ -178,6 +207,12 @@ int main(void)
 	CHECK(n == m && f == g);
 	if (n == 2 && m == 2)
 		CHECK(f[0].name == g[0].name && f[1].file == g[1].file);
+
+	/* Demangled names, the mangled ones kept; a C name is its own system name. */
+	check_name(s, cxx_named, "cprof_test::Spinner::spin(unsigned long)",
+		   "_ZN10cprof_test7Spinner4spinEm");
+	check_name(s, rust_named, "cprof::demo::spin", "_ZN5cprof4demo4spin17h0123456789abcdefE");
+	check_name(s, outer, "outer", "outer");
 
 	/* Names are interned: two PCs in one function share the string. */
 	n = symbolizer_lookup(s, (uintptr_t)outer, false, &f);
