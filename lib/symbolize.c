@@ -8,6 +8,7 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <libiberty/demangle.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,31 +564,24 @@ static const char *die_name(Dwarf_Die *die)
 	return name;
 }
 
-/* The C++ runtime's demangler, as eu-stack uses it: C++ and Rust's legacy
- * mangling both follow the Itanium ABI. */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
-#define RUST_HASH "::h0123456789abcdef"
-
-/* *NAME demangled and interned, when it is mangled; left as it is otherwise.
- * A Rust name loses its trailing hash ("::h" and 16 hex digits), as rustfilt
- * and perf show it. -1 when out of memory. */
+/* *NAME demangled and interned when it is mangled (C++, Rust in both schemes,
+ * the legacy one without its "::h" hash, as rustfilt and perf show it); left
+ * as it is otherwise. -1 when out of memory. */
 static int demangle(struct symbolizer *s, const char **name)
 {
-	size_t len, hash = sizeof(RUST_HASH) - 1;
 	char *d;
-	int status, rc;
+	int rc;
 
-	if (!*name || strncmp(*name, "_Z", 2) != 0)
+	if (!*name || (strncmp(*name, "_Z", 2) != 0 && strncmp(*name, "_R", 2) != 0))
 		return 0;
-	d = __cxa_demangle(*name, NULL, NULL, &status);
+	/* cplus_demangle would try both, but it brings libiberty's xmalloc, which
+	 * exits when out of memory (and clashes with cmd/'s). */
+	d = rust_demangle(*name, DMGL_PARAMS | DMGL_ANSI);
 	if (!d)
-		return status == -1 ? cp_error("out of memory") : 0;
-	len = strlen(d);
-	if (len > hash && !memcmp(d + len - hash, "::h", 3) &&
-	    strspn(d + len - hash + 3, "0123456789abcdef") == hash - 3)
-		len -= hash;
-	rc = intern_n(s, d, len, name);
+		d = cplus_demangle_v3(*name, DMGL_PARAMS | DMGL_ANSI);
+	if (!d)
+		return 0;
+	rc = intern_n(s, d, strlen(d), name);
 	free(d);
 	return rc;
 }

@@ -54,6 +54,8 @@ __attribute__((noinline, noclone, used)) static void cxx_named(void)
 	__asm__("_ZN10cprof_test7Spinner4spinEm");
 __attribute__((noinline, noclone, used)) static void rust_named(void)
 	__asm__("_ZN5cprof4demo4spin17h0123456789abcdefE");
+__attribute__((noinline, noclone, used)) static void rust_v0_named(void)
+	__asm__("_RNvCs15kBYyAo9fc_7mycrate7example");
 
 static void cxx_named(void)
 {
@@ -61,6 +63,11 @@ static void cxx_named(void)
 }
 
 static void rust_named(void)
+{
+	sink++;
+}
+
+static void rust_v0_named(void)
 {
 	sink++;
 }
@@ -212,6 +219,7 @@ int main(void)
 	check_name(s, cxx_named, "cprof_test::Spinner::spin(unsigned long)",
 		   "_ZN10cprof_test7Spinner4spinEm");
 	check_name(s, rust_named, "cprof::demo::spin", "_ZN5cprof4demo4spin17h0123456789abcdefE");
+	check_name(s, rust_v0_named, "mycrate::example", "_RNvCs15kBYyAo9fc_7mycrate7example");
 	check_name(s, outer, "outer", "outer");
 
 	/* Names are interned: two PCs in one function share the string. */
