@@ -28,8 +28,9 @@ void symbolizer_free(struct symbolizer *s);
  * function that holds the code last. CALLER says PC is a return address, so the
  * line of the call (PC - 1) is wanted. The last frame is named from the symbol
  * table (without "@VERSION"), falling back to DWARF; inlined frames carry their
- * DWARF names (the linkage name when there is one). C++ names, and Rust's in
- * its legacy scheme (without the "::h" hash), are demangled. Without debug info there is one frame with
+ * DWARF names (the linkage name when there is one). C++ and Rust names are
+ * demangled (Rust's legacy ones without their "::h" hash); SYSTEM_NAME keeps
+ * the mangled one. Without debug info there is one frame with
  * no file. Returns the count (0, with *FRAMES NULL: no module or no symbol; the
  * caller then shows module+offset), or -1 with an error when out of memory.
  * The frames and their strings stay valid until symbolizer_free; a repeated
