@@ -2,6 +2,7 @@
  * stable ids, the ELF file behind each (opened once, mapped read-only, read
  * with libelf) and the load bias of every mapping, so that code and unwind
  * tables can be read from the files instead of from the process. */
+#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -588,6 +589,22 @@ const char *module_path(const struct module *mod)
 const char *module_build_id(const struct module *mod)
 {
 	return mod->build_id;
+}
+
+bool elf_has_build_id(Elf *elf, const char *hex)
+{
+	const unsigned char *bits;
+	ssize_t n = dwelf_elf_gnu_build_id(elf, (const void **)&bits);
+	char two[3];
+
+	if (n <= 0 || strlen(hex) != 2 * (size_t)(n < 64 ? n : 64))
+		return false;
+	for (size_t i = 0; hex[2 * i]; i++) {
+		snprintf(two, sizeof(two), "%02x", bits[i]);
+		if (memcmp(two, hex + 2 * i, 2) != 0)
+			return false;
+	}
+	return true;
 }
 
 int module_eh_frame_hdr(const struct module *mod, uint64_t *vaddr, uint64_t *size)

@@ -7,6 +7,7 @@
 #ifndef CPROF_ADDRSPACE_H
 #define CPROF_ADDRSPACE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -56,9 +57,14 @@ const struct as_map *addrspace_maps(const struct addrspace *as, size_t *n);
  * error message. */
 int addrspace_read(const struct addrspace *as, uint64_t addr, void *buf, size_t n);
 
+struct Elf;
+
 /* Module queries. */
 const char *module_path(const struct module *mod);
 const char *module_build_id(const struct module *mod); /* lowercase hex, "" if none */
+/* Whether ELF's build id is HEX (as module_build_id spells it, which keeps at
+ * most 64 bytes of it). */
+bool elf_has_build_id(struct Elf *elf, const char *hex);
 /* Link-time address and size of .eh_frame_hdr; -1 if the module has none. */
 int module_eh_frame_hdr(const struct module *mod, uint64_t *vaddr, uint64_t *size);
 /* The ELF handle (libelf) of the module, for the symbolizer. */

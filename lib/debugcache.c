@@ -1,6 +1,5 @@
 /* Inflated debug files kept by build id; see debugcache.h. */
 #include <dirent.h>
-#include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -15,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrspace.h"
 #include "debugcache.h"
 #include "grow.h"
 
-#define MAX_ID 64
 #define SUFFIX ".debug"
 #define TMP_PREFIX ".tmp-"
 #define STALE_TMP_S 600 /* a temporary file this old was left by a killed run */
@@ -36,28 +35,22 @@ void debugcache_set_dir(const char *dir)
 	cache_dir = dir && *dir ? dir : NULL;
 }
 
-/* The cache's file for build id ID (N bytes) into PATH; -1 if there is none. */
-static int file_path(char *path, size_t size, const unsigned char *id, size_t n)
+/* The cache's file for build id ID into PATH; -1 if there is none. */
+static int file_path(char *path, size_t size, const char *id)
 {
 	int len;
 
-	if (!cache_dir || n == 0 || n > MAX_ID)
+	if (!cache_dir || !*id || strspn(id, "0123456789abcdef") != strlen(id))
 		return -1;
-	len = snprintf(path, size, "%s/", cache_dir);
-	for (size_t i = 0; i < n && len >= 0 && (size_t)len < size; i++)
-		len += snprintf(path + len, size - len, "%02x", id[i]);
-	if (len < 0 || (size_t)len >= size)
-		return -1;
-	len += snprintf(path + len, size - len, SUFFIX);
-	return (size_t)len < size ? 0 : -1;
+	len = snprintf(path, size, "%s/%s" SUFFIX, cache_dir, id);
+	return len >= 0 && (size_t)len < size ? 0 : -1;
 }
 
 /* Whether FD holds all of the file with build id ID: inflate_elf writes the
  * section header table last, so that it ends the file. */
-static bool whole(int fd, const unsigned char *id, size_t n)
+static bool whole(int fd, const char *id)
 {
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	const void *bits;
 	struct stat st;
 	GElf_Ehdr eh;
 	size_t shnum;
@@ -66,7 +59,7 @@ static bool whole(int fd, const unsigned char *id, size_t n)
 		  elf_getshdrnum(elf, &shnum) == 0 &&
 		  !__builtin_mul_overflow((uint64_t)shnum, eh.e_shentsize, &end) &&
 		  !__builtin_add_overflow(end, eh.e_shoff, &end) && end == (uint64_t)st.st_size &&
-		  dwelf_elf_gnu_build_id(elf, &bits) == (ssize_t)n && memcmp(bits, id, n) == 0;
+		  elf_has_build_id(elf, id);
 
 	elf_end(elf);
 	return ok;
@@ -87,13 +80,13 @@ static bool dir_ours(void)
 	return lstat(cache_dir, &st) == 0 && S_ISDIR(st.st_mode) && ours(&st);
 }
 
-int debugcache_open(const unsigned char *id, size_t n)
+int debugcache_open(const char *id)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	int fd;
 
-	if (file_path(path, sizeof(path), id, n) < 0 || !dir_ours())
+	if (file_path(path, sizeof(path), id) < 0 || !dir_ours())
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
@@ -102,7 +95,7 @@ int debugcache_open(const unsigned char *id, size_t n)
 		close(fd);
 		return -1;
 	}
-	if (!whole(fd, id, n)) {
+	if (!whole(fd, id)) {
 		close(fd);
 		unlink(path);
 		return -1;
@@ -194,7 +187,7 @@ static void evict(void)
 	closedir(d);
 }
 
-void debugcache_store(const unsigned char *id, size_t n, int fd)
+void debugcache_store(const char *id, int fd)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	struct stat st;
@@ -202,7 +195,7 @@ void debugcache_store(const unsigned char *id, size_t n, int fd)
 	bool ok;
 	int out;
 
-	if (file_path(path, sizeof(path), id, n) < 0 || fstat(fd, &st) < 0 ||
+	if (file_path(path, sizeof(path), id) < 0 || fstat(fd, &st) < 0 ||
 	    (uint64_t)st.st_size > DEBUGCACHE_MAX_BYTES / 4 || !make_dir())
 		return;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" TMP_PREFIX "XXXXXX", cache_dir) >= sizeof(tmp))

@@ -4,7 +4,6 @@
 #ifndef CPROF_DEBUGCACHE_H
 #define CPROF_DEBUGCACHE_H
 
-#include <stddef.h>
 
 /* The most the cache holds; the least recently used files go first. */
 #define DEBUGCACHE_MAX_BYTES (1ULL << 30)
@@ -13,10 +12,10 @@
  * DIR is NULL or empty. DIR must stay valid. */
 void debugcache_set_dir(const char *dir);
 
-/* A descriptor of the cached file for build id ID (N bytes), or -1. */
-int debugcache_open(const unsigned char *id, size_t n);
+/* A descriptor of the cached file for build id ID (lowercase hex), or -1. */
+int debugcache_open(const char *id);
 
-/* Keep a copy of the inflated debug file FD for build id ID (N bytes). */
-void debugcache_store(const unsigned char *id, size_t n, int fd);
+/* Keep a copy of the inflated debug file FD for build id ID (lowercase hex). */
+void debugcache_store(const char *id, int fd);
 
 #endif

@@ -4,7 +4,6 @@
  * PC, caller), with its strings interned, so a warm lookup is one hash probe. */
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -100,21 +99,8 @@ static char *debuginfo_path; /* NULL: dwfl's default ":.debug:/usr/lib/debug" */
 static bool same_file(Elf *elf, const struct module *mod)
 {
 	const char *want = module_build_id(mod);
-	const unsigned char *bits;
-	ssize_t n;
-	char hex[3];
 
-	if (!want || !*want)
-		return true;
-	n = dwelf_elf_gnu_build_id(elf, (const void **)&bits);
-	if (n <= 0)
-		return false;
-	for (ssize_t i = 0; i < n && want[2 * i]; i++) {
-		snprintf(hex, sizeof(hex), "%02x", bits[i]);
-		if (memcmp(hex, want + 2 * i, 2) != 0)
-			return false;
-	}
-	return true;
+	return !*want || elf_has_build_id(elf, want);
 }
 
 /* In place of *ELFP, the file of SM, a copy with its compressed sections
@@ -136,29 +122,23 @@ static void inflate_main(struct symmod *sm, Elf **elfp)
 }
 
 #define BUILD_ID_DIR "/usr/lib/debug/.build-id"
-#define MAX_BUILD_ID 64
 
-/* The debug file of DM in BUILD_ID_DIR, where libdwfl looks first, inflated
+/* The debug file of SM in BUILD_ID_DIR, where libdwfl looks first, inflated
  * (from the cache, or into it); -1 when there is none or it has nothing to
  * inflate: then libdwfl looks as always, and loads what it finds itself. */
-static int find_by_build_id(Dwfl_Module *dm, char **name)
+static int find_by_build_id(struct symmod *sm, char **name)
 {
-	char path[sizeof(BUILD_ID_DIR) + 2 * MAX_BUILD_ID + sizeof("/.debug")];
-	const unsigned char *id, *bits;
-	GElf_Addr vaddr;
-	int n = dwfl_module_build_id(dm, &id, &vaddr), fd, cfd = -1;
-	size_t len;
+	const char *id = module_build_id(sm->mod);
+	char path[sizeof(BUILD_ID_DIR) + 2 * 64 + sizeof("//.debug")];
+	int fd, cfd = -1;
 	Elf *elf;
 
-	if (n < 2 || n > MAX_BUILD_ID)
+	if (strlen(id) < 4)
 		return -1;
-	len = snprintf(path, sizeof(path), "%s/%02x/", BUILD_ID_DIR, id[0]);
-	for (int i = 1; i < n; i++)
-		len += snprintf(path + len, sizeof(path) - len, "%02x", id[i]);
-	snprintf(path + len, sizeof(path) - len, ".debug");
+	snprintf(path, sizeof(path), "%s/%.2s/%s.debug", BUILD_ID_DIR, id, id + 2);
 	/* Named as the file it copies, which relative .gnu_debugaltlink paths
 	 * start from. */
-	cfd = debugcache_open(id, n);
+	cfd = debugcache_open(id);
 	if (cfd >= 0 && !(*name = strdup(path))) {
 		close(cfd);
 		return -1;
@@ -169,13 +149,12 @@ static int find_by_build_id(Dwfl_Module *dm, char **name)
 	if (fd < 0)
 		return -1;
 	elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
-	if (elf && dwelf_elf_gnu_build_id(elf, (const void **)&bits) == n &&
-	    memcmp(bits, id, n) == 0)
+	if (elf && elf_has_build_id(elf, id))
 		cfd = inflate_elf(elf);
 	elf_end(elf);
 	close(fd);
 	if (cfd >= 0)
-		debugcache_store(id, n, cfd);
+		debugcache_store(id, cfd);
 	if (cfd >= 0 && !(*name = strdup(path))) {
 		close(cfd);
 		cfd = -1;
@@ -196,7 +175,7 @@ static int find_debuginfo(Dwfl_Module *dm, void **userdata, const char *modname,
 
 	if (sm && !sm->debug_asked) {
 		sm->debug_asked = true;
-		fd = find_by_build_id(dm, debuginfo_file_name);
+		fd = find_by_build_id(sm, debuginfo_file_name);
 	}
 	if (fd >= 0)
 		return fd;
