@@ -20,17 +20,19 @@ attach  The target runs on its own; the profiler attaches for a short and a
 """
 
 import argparse
+import functools
 import json
 import os
-import platform
 import random
 import re
-import signal
-import statistics
 import subprocess
-import sys
-import threading
 import time
+
+import benchlib
+from benchlib import f, log, med, read, rng, sh, size_h
+
+# cprof cpu -- CMD hands its standard input to CMD: leave it as the driver's.
+run = functools.partial(benchlib.run, stdin=None)
 
 PY = "/usr/bin/python3"
 
@@ -57,9 +59,6 @@ ROUNDS = 350 if QUICK else 1000  # ~1 s / ~3 s of cpuwork
 OUT = A.out
 STACK = 8192
 
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- workloads
@@ -125,20 +124,6 @@ def profiler_argv(cfg, outfile, target=None, pid=None, seconds=None):
 
 
 # ---------------------------------------------------------------- running
-def run(argv, stdout_path, stderr_path, timeout=300):
-    """Run argv, return (exit status, wall seconds, cpu seconds, maxrss KiB)
-    from wait4: the process's rusage including the children it reaped."""
-    with open(stdout_path, "wb") as so, open(stderr_path, "wb") as se:
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=so, stderr=se)
-        timer = threading.Timer(timeout, lambda: p.send_signal(signal.SIGKILL))
-        timer.start()
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.monotonic() - t0
-        timer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
-
 
 def rm(*paths):
     for p in paths:
@@ -147,13 +132,6 @@ def rm(*paths):
         except FileNotFoundError:
             pass
 
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
 
 
 def samples_of(tool, out, err):
@@ -264,44 +242,16 @@ def attach_run(wl, cfg, pid, seconds, rep):
 
 
 # ---------------------------------------------------------------- stats / output
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
-
-def rng(xs):
-    xs = [x for x in xs if x is not None]
-    return (min(xs), max(xs)) if xs else (None, None)
-
-
-def f(x, fmt="{:.3f}"):
-    return "–" if x is None else fmt.format(x)
 
 
 def pct(x):
     return "–" if x is None else f"{100 * x:+.1f}%"
 
 
-def size_h(b):
-    if b is None:
-        return "–"
-    if b >= 1 << 20:
-        return f"{b / (1 << 20):.1f} MiB"
-    return f"{b / 1024:.1f} KiB"
-
 
 def machine():
-    model = ""
-    for line in read("/proc/cpuinfo").splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    sh = lambda *c: subprocess.run(c, capture_output=True, text=True).stdout.strip()
-    return {
-        "date": sh("date", "-u"),
-        "nproc": os.cpu_count(),
-        "model": model,
-        "kernel": platform.release(),
+    return benchlib.machine() | {
         "perf": sh(A.perf, "--version"),
         "python": sh(PY, "--version"),
         "cprof_commit": sh("git", "describe", "--always", "--dirty"),

@@ -27,18 +27,20 @@ wall, under 2% of the fastest command measured here.
 """
 
 import argparse
+import functools
 import gzip
 import json
 import os
-import platform
 import random
 import re
-import signal
-import statistics
 import subprocess
 import sys
-import threading
 import time
+
+import benchlib
+from benchlib import log, med, read, sh, size_h
+
+run = functools.partial(benchlib.run, timeout=900)
 
 
 def parse_args():
@@ -86,28 +88,7 @@ CMD_DESC = {
 }
 
 
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
-
-def run(argv, stdout_path, stderr_path, timeout=900):
-    with open(stdout_path, "wb") as so, open(stderr_path, "wb") as se:
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=so, stderr=se, stdin=subprocess.DEVNULL)
-        timer = threading.Timer(timeout, lambda: p.send_signal(signal.SIGKILL))
-        timer.start()
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.monotonic() - t0
-        timer.cancel()
-    return os.waitstatus_to_exitcode(status), wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
 
 
 def one_run(pair, tool, rep, files, keep):
@@ -138,10 +119,6 @@ def one_run(pair, tool, rep, files, keep):
     return r
 
 
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
 
 def mr(xs, fmt="{:.3f}"):
     xs = [x for x in xs if x is not None]
@@ -150,26 +127,9 @@ def mr(xs, fmt="{:.3f}"):
     return f"{fmt.format(med(xs))} ({fmt.format(min(xs))}–{fmt.format(max(xs))})"
 
 
-def size_h(b):
-    if b is None:
-        return "–"
-    if b >= 1 << 20:
-        return f"{b / (1 << 20):.1f} MiB"
-    return f"{b / 1024:.1f} KiB"
-
 
 def machine():
-    model = ""
-    for line in read("/proc/cpuinfo").splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    sh = lambda *c: subprocess.run(c, capture_output=True, text=True).stdout.strip()
-    return {
-        "date": sh("date", "-u"),
-        "nproc": os.cpu_count(),
-        "model": model,
-        "kernel": platform.release(),
+    return benchlib.machine() | {
         "mem": [l for l in read("/proc/meminfo").splitlines() if l.startswith("MemTotal")][0],
         "go": "" if A.no_go else sh(A.go, "version"),
         "cprof_commit": os.environ.get("CPROF_COMMIT") or sh("git", "describe", "--always", "--dirty"),

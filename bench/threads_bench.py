@@ -50,16 +50,14 @@ import argparse
 import json
 import mmap
 import os
-import platform
 import random
 import re
-import signal
-import statistics
 import struct
 import subprocess
-import sys
-import threading
 import time
+
+import benchlib
+from benchlib import f, log, med, read, rng, run, sh
 
 A = None
 
@@ -75,9 +73,6 @@ def parse_args():
     ap.add_argument("--out", required=True)
     return ap.parse_args()
 
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
 
 CONTROL_S = 0.5       # the "none" window, tick mode
@@ -206,26 +201,6 @@ TOOL_DESC = {
 }
 
 
-def run(argv, stdout_path, stderr_path, timeout=300):
-    """(exit status, wall s, cpu s, maxrss KiB) from wait4."""
-    with open(stdout_path, "wb") as so, open(stderr_path, "wb") as se:
-        t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=so, stderr=se, stdin=subprocess.DEVNULL)
-        timer = threading.Timer(timeout, lambda: p.send_signal(signal.SIGKILL))
-        timer.start()
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.monotonic() - t0
-        timer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
 
 
 UNIT_US = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
@@ -410,18 +385,7 @@ def rss_run(tgt, tool, rep):
 
 
 # ---------------------------------------------------------------- stats / output
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
-
-def rng(xs):
-    xs = [x for x in xs if x is not None]
-    return (min(xs), max(xs)) if xs else (None, None)
-
-
-def f(x, fmt="{:.3f}"):
-    return "–" if x is None else fmt.format(x)
 
 
 def us_h(x):
@@ -451,17 +415,7 @@ def sec(x):
 
 
 def machine():
-    model = ""
-    for line in read("/proc/cpuinfo").splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    sh = lambda *c: subprocess.run(c, capture_output=True, text=True).stdout.strip()
-    return {
-        "date": sh("date", "-u"),
-        "nproc": os.cpu_count(),
-        "model": model,
-        "kernel": platform.release(),
+    return benchlib.machine() | {
         "gdb": sh("gdb", "--version").splitlines()[0],
         "eu-stack": sh("eu-stack", "--version").splitlines()[0],
         "perf": sh("perf", "--version"),
