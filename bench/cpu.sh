@@ -10,7 +10,8 @@
 # Environment: CPROF (default ./cprof), PERF (default perf).
 set -eu
 
-die() { echo "bench/cpu.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # Dependencies: Debian packages, installed when missing.
 need=()
@@ -18,11 +19,7 @@ need=()
 [ -x /usr/bin/python3 ] || need+=(python3)
 command -v "${PERF:-perf}" >/dev/null 2>&1 || need+=(linux-perf)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "bench/cpu.sh: installing ${need[*]}" >&2
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 ||
-		die "could not install ${need[*]}"
-fi
+install_missing ${need[@]+"${need[@]}"}
 
 cd "$(dirname "$0")/.."
 CPROF=${CPROF:-./cprof}
@@ -31,17 +28,7 @@ for w in tests/workloads/cpuwork-nofp tests/workloads/cpuwork-fp; do
 	[ -x "$w" ] || die "$w not found: build the test workloads (make -j2 check TESTS=)"
 done
 
-out=
-args=()
-while [ $# -gt 0 ]; do
-	case $1 in
-	--out) out=$2; shift 2 ;;
-	--out=*) out=${1#--out=}; shift ;;
-	*) args+=("$1"); shift ;;
-	esac
-done
-[ -n "$out" ] || out=$(mktemp -d /tmp/cprof-bench.XXXXXX)
-mkdir -p "$out"
+parse_out /tmp/cprof-bench.XXXXXX "$@"
 
 # The timing shim, built for this run (not part of the installed tree).
 cc -O2 -shared -fPIC -o "$out/timing-shim.so" bench/timing-shim.c ||

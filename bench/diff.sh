@@ -15,18 +15,15 @@
 # cprof's version; default: git describe of the work tree).
 set -eu
 
-die() { echo "bench/diff.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 need=()
 [ -x /usr/bin/time ] || need+=(time)
 [ -x /usr/bin/python3 ] || need+=(python3)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "bench/diff.sh: installing ${need[*]}" >&2
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 ||
-		die "could not install ${need[*]}"
-fi
+install_missing ${need[@]+"${need[@]}"}
 
 cd "$(dirname "$0")/.."
 CPROF=${CPROF:-./cprof}
@@ -35,17 +32,7 @@ SRC=${CPROF_SRC:-.}
 [ -f "$SRC/lib/libcprof.a" ] && [ -f "$SRC/config.h" ] ||
 	die "$SRC/lib/libcprof.a or $SRC/config.h not found: build first"
 
-out=
-args=()
-while [ $# -gt 0 ]; do
-	case $1 in
-	--out) out=$2; shift 2 ;;
-	--out=*) out=${1#--out=}; shift ;;
-	*) args+=("$1"); shift ;;
-	esac
-done
-[ -n "$out" ] || out=$(mktemp -d /tmp/cprof-bench-diff.XXXXXX)
-mkdir -p "$out"
+parse_out /tmp/cprof-bench-diff.XXXXXX "$@"
 
 # The generator links cprof's own model and encoder.
 cc -O2 -I "$SRC/lib" -include "$SRC/config.h" -o "$out/gen_profile" bench/gen_profile.c \

@@ -17,7 +17,8 @@
 # what to record as cprof's version (default: git describe of the work tree).
 set -eu
 
-die() { echo "bench/threads.sh: $*" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 need=()
 [ -x /usr/bin/time ] || need+=(time)
@@ -25,11 +26,7 @@ need=()
 command -v eu-stack >/dev/null 2>&1 || need+=(elfutils)
 command -v gdb >/dev/null 2>&1 || need+=(gdb)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "bench/threads.sh: installing ${need[*]}" >&2
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2 ||
-		die "could not install ${need[*]}"
-fi
+install_missing ${need[@]+"${need[@]}"}
 
 cd "$(dirname "$0")/.."
 CPROF=${CPROF:-./cprof}
@@ -38,17 +35,7 @@ THREADWORK=${THREADWORK:-tests/workloads/threadwork}
 [ -x "$THREADWORK" ] ||
 	die "$THREADWORK not found: build the test workloads (make -j2 check TESTS=)"
 
-out=
-args=()
-while [ $# -gt 0 ]; do
-	case $1 in
-	--out) out=$2; shift 2 ;;
-	--out=*) out=${1#--out=}; shift ;;
-	*) args+=("$1"); shift ;;
-	esac
-done
-[ -n "$out" ] || out=$(mktemp -d /tmp/cprof-bench-threads.XXXXXX)
-mkdir -p "$out"
+parse_out /tmp/cprof-bench-threads.XXXXXX "$@"
 
 # The target, built for this run with debug info (as the workloads are).
 cc -O2 -g -pthread -o "$out/ticker" bench/ticker.c || die "could not build bench/ticker.c"

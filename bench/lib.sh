@@ -1,0 +1,32 @@
+# shellcheck shell=bash
+# Shared by the bash benchmark scripts (bench/*.sh): their error line, the
+# Debian packages they need, and their --out option.
+bench_name=bench/$(basename "$0")
+
+die() { echo "$bench_name: $*" >&2; exit 1; }
+
+# install_missing PACKAGE...: apt-get the packages named, if any.
+install_missing() {
+	[ $# -gt 0 ] || return 0
+	echo "$bench_name: installing $*" >&2
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 ||
+		die "could not install $*"
+}
+
+# parse_out TEMPLATE ARG...: sets out to --out DIR (made if missing; else a
+# new directory from mktemp TEMPLATE) and args to the other arguments.
+parse_out() {
+	template=$1
+	shift
+	out=
+	args=()
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
+		--out=*) out=${1#--out=}; shift ;;
+		*) args+=("$1"); shift ;;
+		esac
+	done
+	[ -n "$out" ] || out=$(mktemp -d "$template")
+	mkdir -p "$out"
+}
