@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "clock.h"
 #include "cmd.h"
 #include "error.h"
 #include "pprof.h"
@@ -335,18 +336,10 @@ static size_t verdict(struct threads_session *ts, int64_t span_ns, bool json)
 	return suspects;
 }
 
-static int64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 static void sleep_until(int64_t when)
 {
 	while (!cmd_stop) {
-		int64_t left = when - monotonic_ns();
+		int64_t left = when - clock_ns(CLOCK_MONOTONIC);
 		struct timespec t;
 		if (left <= 0)
 			return;
@@ -355,7 +348,6 @@ static void sleep_until(int64_t when)
 		nanosleep(&t, NULL);
 	}
 }
-
 
 static int exec_threads(int argc, char **argv)
 {
@@ -384,7 +376,7 @@ static int exec_threads(int argc, char **argv)
 		error("%s", cp_errmsg());
 		goto out;
 	}
-	start = monotonic_ns();
+	start = clock_ns(CLOCK_MONOTONIC);
 	for (int64_t k = 0;; k++) {
 		const struct snapshot *s;
 		if (threads_poll(ts, &err) < 0) {
@@ -400,9 +392,9 @@ static int exec_threads(int argc, char **argv)
 		s = threads_last(ts);
 		if (!o.watch_ns)
 			break;
-		print_poll(s, prev, k == 0, s->time_ns ? monotonic_ns() - start : 0, o.json);
+		print_poll(s, prev, k == 0, s->time_ns ? clock_ns(CLOCK_MONOTONIC) - start : 0, o.json);
 		prev = s->nthreads;
-		if (cmd_stop || monotonic_ns() - start + o.interval_ns > o.watch_ns + o.interval_ns / 2)
+		if (cmd_stop || clock_ns(CLOCK_MONOTONIC) - start + o.interval_ns > o.watch_ns + o.interval_ns / 2)
 			break;
 		sleep_until(start + (k + 1) * o.interval_ns);
 		if (cmd_stop)
@@ -411,7 +403,7 @@ static int exec_threads(int argc, char **argv)
 	rc = EXIT_OK;
 	if (!o.watch_ns)
 		print_dump(ts, &o, cmdline);
-	else if (verdict(ts, monotonic_ns() - start, o.json))
+	else if (verdict(ts, clock_ns(CLOCK_MONOTONIC) - start, o.json))
 		rc = EXIT_LEAK;
 	if (o.output) {
 		struct profile *p = threads_profile(ts);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "clock.h"
 #include "cmd.h"
 #include "cpu.h"
 #include "error.h"
@@ -81,7 +82,6 @@ struct top_live {
 	char errmsg[512];
 };
 
-
 static int set_option(void *ctx, int key, const char *v)
 {
 	struct top_opts *o = ctx;
@@ -115,14 +115,6 @@ static int set_option(void *ctx, int key, const char *v)
 		break;
 	}
 	return 0;
-}
-
-static int64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 /* Under the lock: a snapshot every snap_every_ns, and only as many as the
@@ -159,7 +151,7 @@ static void *sampler_main(void *arg)
 	while (!done && !atomic_load(&l->stop)) {
 		int exited = cpu_wait(l->c, 100);
 		pthread_mutex_lock(&l->lock);
-		if (cpu_collect(l->c) < 0 || take_snapshot(l, now_ns(CLOCK_MONOTONIC)) < 0) {
+		if (cpu_collect(l->c) < 0 || take_snapshot(l, clock_ns(CLOCK_MONOTONIC)) < 0) {
 			l->failed = true;
 			snprintf(l->errmsg, sizeof(l->errmsg), "%s", cp_errmsg());
 		}
@@ -192,7 +184,7 @@ static void count_threads(struct top *t)
 
 static void cpu_use(struct top *t, struct top_live *l)
 {
-	int64_t at = now_ns(CLOCK_MONOTONIC), cpu;
+	int64_t at = clock_ns(CLOCK_MONOTONIC), cpu;
 
 	/* Over half an interval at least, so a key that fetches early is no sample. */
 	if (at - l->last_cpu_at < t->interval_ns / 2)
@@ -212,7 +204,7 @@ int top_fetch(struct top *t)
 	const struct top_snapshot *base;
 	struct cpu_stats st;
 	struct profile *p;
-	int64_t now = now_ns(CLOCK_MONOTONIC);
+	int64_t now = clock_ns(CLOCK_MONOTONIC);
 
 	if (!l)
 		return 0;
@@ -234,7 +226,7 @@ int top_fetch(struct top *t)
 	profile_free(t->p);
 	t->p = p;
 	p->duration_nanos = t->shown_ns;
-	p->time_nanos = now_ns(CLOCK_REALTIME) - t->shown_ns;
+	p->time_nanos = clock_ns(CLOCK_REALTIME) - t->shown_ns;
 	t->samples = st.samples;
 	t->lost = st.lost;
 	t->threads_seen = st.threads;
@@ -253,7 +245,7 @@ int top_reset(struct top *t)
 		return cp_error("a saved profile cannot be reset");
 	pthread_mutex_lock(&l->lock);
 	drop_snapshots(l);
-	if (cpu_reset(l->c) < 0 || take_snapshot(l, now_ns(CLOCK_MONOTONIC)) < 0)
+	if (cpu_reset(l->c) < 0 || take_snapshot(l, clock_ns(CLOCK_MONOTONIC)) < 0)
 		rc = -1;
 	pthread_mutex_unlock(&l->lock);
 	return rc;
@@ -335,8 +327,8 @@ static int live_start(struct top *t, struct top_live *l, const struct top_opts *
 		proc_cmdline(t->pid, t->command, sizeof(t->command));
 	}
 	l->last_cpu_ns = proc_cpu_ns(t->pid);
-	l->last_cpu_at = now_ns(CLOCK_MONOTONIC);
-	if (take_snapshot(l, now_ns(CLOCK_MONOTONIC)) < 0)
+	l->last_cpu_at = clock_ns(CLOCK_MONOTONIC);
+	if (take_snapshot(l, clock_ns(CLOCK_MONOTONIC)) < 0)
 		return -1;
 	/* Signals go to the screen's thread, whose key wait they cut short; but
 	 * not faults, whose handler must run where they happen (blocked, the

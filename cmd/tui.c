@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "error.h"
 #include "stacks.h"
@@ -92,14 +93,6 @@ static volatile sig_atomic_t tui_active;
 static SCREEN *screen;
 static FILE *tty_in;
 static bool utf8;
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Async-signal-safe: the saved terminal modes and the escape sequences that
  * endwin() would send, written straight to the terminal. */
@@ -320,7 +313,7 @@ static void message(struct ui *u, bool err, const char *fmt, ...)
 	vsnprintf(u->msg, sizeof(u->msg), fmt, ap);
 	va_end(ap);
 	u->msg_error = err;
-	u->msg_until = mono_ns() + MESSAGE_NS;
+	u->msg_until = clock_ns(CLOCK_MONOTONIC) + MESSAGE_NS;
 }
 
 /* printf at Y, X, cut at the right edge. */
@@ -1029,11 +1022,11 @@ static void release_ui(struct ui *u)
 int tui_run(struct top *t)
 {
 	struct ui u = { .t = t, .color = has_colors() };
-	int64_t next_fetch = mono_ns() + t->interval_ns;
+	int64_t next_fetch = clock_ns(CLOCK_MONOTONIC) + t->interval_ns;
 	int flags = H_REBUILD, rc = 0;
 
 	for (;;) {
-		int64_t now = mono_ns(), wait;
+		int64_t now = clock_ns(CLOCK_MONOTONIC), wait;
 		int ch;
 
 		if (cmd_stop)

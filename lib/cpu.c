@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "addrspace.h"
+#include "clock.h"
 #include "cpu.h"
 #include "error.h"
 #include "grow.h"
@@ -52,14 +53,6 @@ struct cpu {
 	uint64_t frames[MAX_FRAMES], locs[MAX_FRAMES];
 	int error;
 };
-
-static int64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static void proc_release(struct proc *pr)
 {
@@ -283,8 +276,8 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	}
 	if (!t->launched && sampler_enable(c->s) < 0)
 		goto fail;
-	c->p->time_nanos = now_ns(CLOCK_REALTIME);
-	c->start = now_ns(CLOCK_MONOTONIC);
+	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
+	c->start = clock_ns(CLOCK_MONOTONIC);
 	if (t->launched && target_go(t) < 0)
 		goto fail;
 	if (o->started)
@@ -315,7 +308,7 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 int cpu_collect(struct cpu *c)
 {
 	sampler_drain(c->s, on_record, c);
-	c->stats.elapsed_ns = now_ns(CLOCK_MONOTONIC) - c->start;
+	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
 	c->stats.locations = c->p->nlocations;
 	return c->error ? -1 : 0;
@@ -356,8 +349,8 @@ int cpu_reset(struct cpu *c)
 	c->nthreads = 0;
 	hmap_release(&c->thread_index);
 	hmap_init(&c->thread_index);
-	c->p->time_nanos = now_ns(CLOCK_REALTIME);
-	c->start = now_ns(CLOCK_MONOTONIC);
+	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
+	c->start = clock_ns(CLOCK_MONOTONIC);
 	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
 	return 0;
 fail:
@@ -406,7 +399,7 @@ struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct c
 		return NULL;
 	deadline = o->duration_ns ? c->start + o->duration_ns : INT64_MAX;
 	while (!c->stats.target_exited) {
-		int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+		int64_t left = deadline - clock_ns(CLOCK_MONOTONIC);
 		int exited;
 		if (o->stop && *o->stop) {
 			c->stats.stopped = true;

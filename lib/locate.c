@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "error.h"
 #include "grow.h"
 #include "hmap.h"
@@ -29,14 +30,6 @@ struct locator {
 	size_t map_ids_cap;
 };
 
-static int64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 struct locator *locator_new(struct profile *p, struct addrspace *as, struct symbolizer *sym,
 			    struct unwinder *uw)
 {
@@ -50,7 +43,7 @@ struct locator *locator_new(struct profile *p, struct addrspace *as, struct symb
 	l->as = as;
 	l->sym = sym;
 	l->uw = uw;
-	l->last_refresh = monotonic_ns();
+	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
 	hmap_init(&l->index);
 	return l;
 }
@@ -110,7 +103,7 @@ static uint64_t mapping_id(struct locator *l, const struct as_map *m)
 
 static void refresh(struct locator *l)
 {
-	l->last_refresh = monotonic_ns();
+	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
 	if (addrspace_refresh(l->as) == 0)
 		unwinder_flush(l->uw);
 }
@@ -131,7 +124,7 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 	m = addrspace_find(l->as, pc);
 	/* A mapping made after the last read (dlopen): look again, but not for
 	 * every stray address. */
-	if (!m && monotonic_ns() - l->last_refresh > REFRESH_NS) {
+	if (!m && clock_ns(CLOCK_MONOTONIC) - l->last_refresh > REFRESH_NS) {
 		refresh(l);
 		m = addrspace_find(l->as, pc);
 	}

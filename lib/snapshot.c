@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "grow.h"
 #include "proc.h"
@@ -31,14 +32,6 @@
 static pid_t lingering[64];
 static size_t nlingering;
 
-static int64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Let go of a stopped thread, delivering SIG if non-zero. */
 static void let_go(pid_t tid, int sig)
 {
@@ -52,7 +45,7 @@ static void let_go(pid_t tid, int sig)
  * where polling would compete for the CPU with the target's threads. */
 static int wait_stop(pid_t tid, int64_t timeout_ns)
 {
-	int64_t deadline = now_ns(CLOCK_MONOTONIC) + timeout_ns;
+	int64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
 	sigset_t chld;
 	int status;
 
@@ -65,7 +58,7 @@ static int wait_stop(pid_t tid, int64_t timeout_ns)
 		if (r < 0)
 			return -1;
 		if (r == 0) {
-			int64_t left = deadline - now_ns(CLOCK_MONOTONIC);
+			int64_t left = deadline - clock_ns(CLOCK_MONOTONIC);
 			struct timespec ts;
 			if (left <= 0)
 				return -2;
@@ -162,7 +155,7 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 		*err = errno;
 		return -1;
 	}
-	t0 = now_ns(CLOCK_MONOTONIC);
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
 		/* Seized but gone already: reap it if it left a status. */
 		wait_stop(tid, 0);
@@ -183,7 +176,7 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	regs_from_user(t->regs, &regs);
 	t->stack_size = copy_stack(s->pid, regs.rsp, t->stack, stack_size);
 	let_go(tid, sig);
-	t->stop_ns = now_ns(CLOCK_MONOTONIC) - t0;
+	t->stop_ns = clock_ns(CLOCK_MONOTONIC) - t0;
 	return 0;
 }
 
@@ -195,7 +188,7 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, i
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
-	s->time_ns = now_ns(CLOCK_REALTIME);
+	s->time_ns = clock_ns(CLOCK_REALTIME);
 	settle_lingering();
 	n = proc_tasks(pid, &tids);
 	if (n < 0) {
@@ -249,7 +242,7 @@ fail_oom:
 
 int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 {
-	int64_t start = now_ns(CLOCK_MONOTONIC);
+	int64_t start = clock_ns(CLOCK_MONOTONIC);
 	pid_t *tids = NULL;
 	sigset_t chld, old;
 	char path[32];
@@ -271,7 +264,7 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	free(tids);
-	s->elapsed_ns = now_ns(CLOCK_MONOTONIC) - start;
+	s->elapsed_ns = clock_ns(CLOCK_MONOTONIC) - start;
 	return rc;
 }
 
