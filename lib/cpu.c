@@ -33,6 +33,7 @@ struct proc {
 	struct unwinder *uw;
 	struct symbolizer *sym;
 	struct locator *loc;
+	bool stale; /* it mapped something since its maps were read */
 };
 
 struct cpu {
@@ -92,7 +93,7 @@ static struct proc *proc_get(struct cpu *c, pid_t pid)
 		return pr;
 	pr->uw = c->o->fp ? NULL : unwinder_new(pr->as);
 	pr->sym = symbolizer_new(pr->as);
-	pr->loc = pr->sym ? locator_new(c->p, pr->as, pr->sym, pr->uw) : NULL;
+	pr->loc = pr->sym ? locator_new(c->p, pr->as, pr->sym, pr->uw, false) : NULL;
 	if ((!c->o->fp && !pr->uw) || !pr->loc) {
 		proc_release(pr);
 		c->nprocs--;
@@ -151,6 +152,10 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 		c->stats.dropped++;
 		return;
 	}
+	if (pr->stale) {
+		locator_refresh(pr->loc);
+		pr->stale = false;
+	}
 	if (c->o->fp) {
 		c->frames[n++] = r->ip;
 		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
@@ -186,6 +191,7 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 static void on_record(void *ctx, const struct sampler_record *r)
 {
 	struct cpu *c = ctx;
+	struct proc *pr;
 
 	if (c->error)
 		return;
@@ -193,12 +199,22 @@ static void on_record(void *ctx, const struct sampler_record *r)
 	case REC_SAMPLE:
 		on_sample(c, r);
 		break;
+	case REC_MMAP:
+		pr = proc_get(c, r->pid);
+		if (!pr)
+			c->error = 1;
+		else
+			pr->stale = true;
+		break;
 	case REC_LOST:
+		/* Mappings may have been among what was lost. */
 		c->stats.lost += r->lost;
+		for (size_t i = 0; i < c->nprocs; i++)
+			c->procs[i].stale = true;
 		break;
 	case REC_COMM:
 		if (r->exec) {
-			struct proc *pr = proc_get(c, r->pid);
+			pr = proc_get(c, r->pid);
 			if (!pr)
 				c->error = 1;
 			else if (pr->loc)
@@ -338,7 +354,7 @@ int cpu_reset(struct cpu *c)
 	/* Locations live in the profile: each process needs a new locator. */
 	for (i = 0; i < c->nprocs; i++)
 		if (c->procs[i].as && !(locs[i] = locator_new(c->p, c->procs[i].as, c->procs[i].sym,
-							     c->procs[i].uw)))
+							     c->procs[i].uw, false)))
 			goto fail;
 	for (i = 0; i < c->nprocs; i++) {
 		locator_free(c->procs[i].loc);

@@ -25,13 +25,14 @@ struct locator {
 	struct pc_entry *pcs;
 	size_t npcs, cap;
 	struct hmap index;
+	bool refresh_on_miss;
 	int64_t last_refresh;
 	uint64_t *map_ids; /* profile mapping id by address-space mapping id */
 	size_t map_ids_cap;
 };
 
 struct locator *locator_new(struct profile *p, struct addrspace *as, struct symbolizer *sym,
-			    struct unwinder *uw)
+			    struct unwinder *uw, bool refresh_on_miss)
 {
 	struct locator *l = calloc(1, sizeof(*l));
 
@@ -43,6 +44,7 @@ struct locator *locator_new(struct profile *p, struct addrspace *as, struct symb
 	l->as = as;
 	l->sym = sym;
 	l->uw = uw;
+	l->refresh_on_miss = refresh_on_miss;
 	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
 	hmap_init(&l->index);
 	return l;
@@ -101,7 +103,7 @@ static uint64_t mapping_id(struct locator *l, const struct as_map *m)
 	return l->map_ids[m->id] = profile_add_mapping(l->p, &pm);
 }
 
-static void refresh(struct locator *l)
+void locator_refresh(struct locator *l)
 {
 	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
 	if (addrspace_refresh(l->as) == 0)
@@ -124,8 +126,8 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 	m = addrspace_find(l->as, pc);
 	/* A mapping made after the last read (dlopen): look again, but not for
 	 * every stray address. */
-	if (!m && clock_ns(CLOCK_MONOTONIC) - l->last_refresh > REFRESH_NS) {
-		refresh(l);
+	if (!m && l->refresh_on_miss && clock_ns(CLOCK_MONOTONIC) - l->last_refresh > REFRESH_NS) {
+		locator_refresh(l);
 		m = addrspace_find(l->as, pc);
 	}
 	if (m && !mapping_id(l, m))
@@ -161,7 +163,7 @@ void locator_forget(struct locator *l)
 	hmap_release(&l->index);
 	hmap_init(&l->index);
 	l->npcs = 0;
-	refresh(l);
+	locator_refresh(l);
 }
 
 int locator_finish(struct locator *l)

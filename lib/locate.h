@@ -16,15 +16,21 @@
 struct locator;
 
 /* A locator adding to P, over AS and SYM; UW (may be NULL) has its tables
- * flushed when the maps are re-read. All must outlive it. NULL with an error. */
+ * flushed when the maps are re-read. REFRESH_ON_MISS: re-read the maps when
+ * a counter is in none of them (for callers that learn of new mappings in no
+ * other way). All must outlive it. NULL with an error. */
 struct locator *locator_new(struct profile *p, struct addrspace *as, struct symbolizer *sym,
-			    struct unwinder *uw);
+			    struct unwinder *uw, bool refresh_on_miss);
 void locator_free(struct locator *l);
 
 /* The location id of PC (CALLER: a return address), made the first time; an
- * address in no known mapping re-reads the maps, at most every 100 ms. Returns
- * 0 with an error when out of memory. */
+ * address in no known mapping re-reads the maps, at most every 100 ms, if the
+ * locator was made to. Returns 0 with an error when out of memory. */
 uint64_t locator_get(struct locator *l, uint64_t pc, bool caller);
+
+/* Re-read the maps (something new was mapped); counters already cached keep
+ * their locations. */
+void locator_refresh(struct locator *l);
 
 /* Forget every cached counter (the target exec'ed: same addresses, new code)
  * and re-read the maps. */

@@ -1,5 +1,6 @@
 /* perf_event_open sampling: per-(thread, CPU) cpu-clock events with inherit,
- * redirected into one ring buffer per CPU, as `perf record -p` does; see sample.h. */
+ * redirected into one ring buffer per CPU, as `perf record -p` does, and read
+ * back merged in time order; see sample.h. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <poll.h>
@@ -23,6 +24,8 @@ struct ring {
 	struct perf_event_mmap_page *meta;
 	char *data;
 	size_t size, map_size;
+	uint64_t head, tail; /* what this drain reads */
+	uint64_t next_time;  /* of the record at tail */
 };
 
 struct sampler {
@@ -39,6 +42,8 @@ struct sampler {
 	uint64_t *chain;
 	size_t chain_cap;
 	struct pollfd *pfds;
+	struct perf_event_header *heads; /* per CPU: the record at its ring's tail */
+	bool *live;                      /* per CPU: a record is there */
 };
 
 struct sampler *sampler_new(const struct sampler_opts *o)
@@ -55,7 +60,9 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 	s->ncpus = n > 0 ? n : 1;
 	s->rings = calloc(s->ncpus, sizeof(*s->rings));
 	s->pfds = calloc(s->ncpus + 1, sizeof(*s->pfds));
-	if (!s->rings || !s->pfds) {
+	s->heads = calloc(s->ncpus, sizeof(*s->heads));
+	s->live = calloc(s->ncpus, sizeof(*s->live));
+	if (!s->rings || !s->pfds || !s->heads || !s->live) {
 		cp_error("out of memory");
 		sampler_free(s);
 		return NULL;
@@ -75,7 +82,7 @@ void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
-	for (int c = 0; c < s->ncpus; c++)
+	for (int c = 0; s->rings && c < s->ncpus; c++)
 		if (s->rings[c].meta)
 			munmap(s->rings[c].meta, s->rings[c].map_size);
 	for (size_t i = 0; i < s->nfds; i++)
@@ -85,6 +92,8 @@ void sampler_free(struct sampler *s)
 	free(s->tids);
 	free(s->rings);
 	free(s->pfds);
+	free(s->heads);
+	free(s->live);
 	free(s->copy);
 	free(s->chain);
 	free(s);
@@ -120,6 +129,11 @@ static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	a.enable_on_exec = child;
 	a.comm = 1;
 	a.comm_exec = 1;
+	/* Executable mappings made later (the libraries of a launched command,
+	 * dlopen) are announced, and every record is timed so the rings can be
+	 * read in order: a mapping is then known before any sample inside it. */
+	a.mmap = 1;
+	a.sample_id_all = 1;
 	a.watermark = 1;
 	a.wakeup_watermark = s->o.buffer_pages * page / 4;
 	fd = syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -334,85 +348,131 @@ bad:
 	r->nchain = 0;
 }
 
-static size_t drain_ring(struct sampler *s, struct ring *r, sampler_fn fn, void *ctx)
+/* Copy LEN bytes at OFF of R's data, which may wrap its end, into DST. */
+static void ring_copy(const struct ring *r, uint64_t off, void *dst, size_t len)
 {
-	uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = r->meta->data_tail;
-	size_t n = 0;
+	size_t o = off % r->size, first = r->size - o < len ? r->size - o : len;
 
-	while (tail < head) {
-		struct perf_event_header h;
-		size_t off = tail % r->size;
-		const char *rec;
-		struct sampler_record rr;
+	memcpy(dst, r->data + o, first);
+	memcpy((char *)dst + first, r->data, len - first);
+}
 
-		if (off + sizeof(h) <= r->size) {
-			memcpy(&h, r->data + off, sizeof(h));
-		} else {
-			size_t first = r->size - off;
-			memcpy(&h, r->data + off, first);
-			memcpy((char *)&h + first, r->data, sizeof(h) - first);
-		}
-		if (h.size < sizeof(h) || h.size > head - tail)
-			break;
-		if (off + h.size <= r->size) {
-			rec = r->data + off;
-		} else {
-			size_t first = r->size - off;
-			if (CP_GROW(s->copy, s->copy_cap, h.size) < 0)
-				break;
-			memcpy(s->copy, r->data + off, first);
-			memcpy(s->copy + first, r->data, h.size - first);
-			rec = s->copy;
-		}
-		memset(&rr, 0, sizeof(rr));
-		switch (h.type) {
-		case PERF_RECORD_SAMPLE:
-			parse_sample(s, (const uint64_t *)(rec + sizeof(h)),
-				     (const uint64_t *)(rec + h.size), &rr);
-			fn(ctx, &rr);
-			break;
-		case PERF_RECORD_COMM:
-			if (h.size >= sizeof(h) + 9) {
-				const uint32_t *ids = (const uint32_t *)(rec + sizeof(h));
-				rr.type = REC_COMM;
-				rr.pid = ids[0];
-				rr.tid = ids[1];
-				rr.comm = (const char *)(ids + 2);
-				rr.exec = h.misc & PERF_RECORD_MISC_COMM_EXEC;
-				if (memchr(rr.comm, '\0', rec + h.size - rr.comm))
-					fn(ctx, &rr);
-			}
-			break;
-		case PERF_RECORD_LOST:
-			if (h.size >= sizeof(h) + 16) {
-				rr.type = REC_LOST;
-				rr.lost = ((const uint64_t *)(rec + sizeof(h)))[1];
-				fn(ctx, &rr);
-			}
-			break;
-		case PERF_RECORD_LOST_SAMPLES:
-			if (h.size >= sizeof(h) + 8) {
-				rr.type = REC_LOST;
-				rr.lost = ((const uint64_t *)(rec + sizeof(h)))[0];
-				fn(ctx, &rr);
-			}
-			break;
-		}
-		tail += h.size;
-		n++;
+/* Read the header and time of the record at R's tail; false when the ring is
+ * read out (or holds a record that cannot be, which ends this drain of it).
+ * A sample carries its time after ip and pid/tid; every other record carries
+ * it last, in the sample_id that sample_id_all appends. */
+static bool ring_peek(struct ring *r, struct perf_event_header *h)
+{
+	uint64_t time = 0;
+
+	if (r->tail >= r->head)
+		return false;
+	ring_copy(r, r->tail, h, sizeof(*h));
+	if (h->size < sizeof(*h) || h->size > r->head - r->tail) {
+		r->tail = r->head;
+		return false;
 	}
-	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
-	return n;
+	if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof(*h) + 24)
+		ring_copy(r, r->tail + sizeof(*h) + 16, &time, sizeof(time));
+	else if (h->type != PERF_RECORD_SAMPLE && h->size >= sizeof(*h) + 16)
+		ring_copy(r, r->tail + h->size - 8, &time, sizeof(time));
+	r->next_time = time;
+	return true;
+}
+
+static void handle(struct sampler *s, const struct perf_event_header *h, const char *rec,
+		   sampler_fn fn, void *ctx)
+{
+	const char *body = rec + sizeof(*h);
+	struct sampler_record rr;
+
+	memset(&rr, 0, sizeof(rr));
+	switch (h->type) {
+	case PERF_RECORD_SAMPLE:
+		parse_sample(s, (const uint64_t *)body, (const uint64_t *)(rec + h->size), &rr);
+		fn(ctx, &rr);
+		break;
+	case PERF_RECORD_COMM:
+		if (h->size >= sizeof(*h) + 9) {
+			const uint32_t *ids = (const uint32_t *)body;
+			rr.type = REC_COMM;
+			rr.pid = ids[0];
+			rr.tid = ids[1];
+			rr.comm = (const char *)(ids + 2);
+			rr.exec = h->misc & PERF_RECORD_MISC_COMM_EXEC;
+			if (memchr(rr.comm, '\0', rec + h->size - rr.comm))
+				fn(ctx, &rr);
+		}
+		break;
+	case PERF_RECORD_MMAP:
+		if (h->size >= sizeof(*h) + 8) {
+			const uint32_t *ids = (const uint32_t *)body;
+			rr.type = REC_MMAP;
+			rr.pid = ids[0];
+			rr.tid = ids[1];
+			fn(ctx, &rr);
+		}
+		break;
+	case PERF_RECORD_LOST:
+		if (h->size >= sizeof(*h) + 16) {
+			rr.type = REC_LOST;
+			memcpy(&rr.lost, body + 8, sizeof(rr.lost));
+			fn(ctx, &rr);
+		}
+		break;
+	case PERF_RECORD_LOST_SAMPLES:
+		if (h->size >= sizeof(*h) + 8) {
+			rr.type = REC_LOST;
+			memcpy(&rr.lost, body, sizeof(rr.lost));
+			fn(ctx, &rr);
+		}
+		break;
+	}
 }
 
 size_t sampler_drain(struct sampler *s, sampler_fn fn, void *ctx)
 {
+	struct perf_event_header *hs = s->heads;
 	size_t n = 0;
 
+	/* Every ring's extent is taken first, so a record written meanwhile on
+	 * one CPU cannot overtake an older one still unread on another. */
+	for (int c = 0; c < s->ncpus; c++) {
+		struct ring *r = &s->rings[c];
+		if (!r->meta)
+			continue;
+		r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+		r->tail = r->meta->data_tail;
+		s->live[c] = ring_peek(r, &hs[c]);
+	}
+	for (;;) {
+		struct ring *r;
+		const char *rec;
+		int best = -1;
+
+		for (int c = 0; c < s->ncpus; c++)
+			if (s->live[c] && (best < 0 || s->rings[c].next_time < s->rings[best].next_time))
+				best = c;
+		if (best < 0)
+			break;
+		r = &s->rings[best];
+		if (r->tail % r->size + hs[best].size <= r->size) {
+			rec = r->data + r->tail % r->size;
+		} else {
+			if (CP_GROW(s->copy, s->copy_cap, hs[best].size) < 0)
+				break;
+			ring_copy(r, r->tail, s->copy, hs[best].size);
+			rec = s->copy;
+		}
+		handle(s, &hs[best], rec, fn, ctx);
+		r->tail += hs[best].size;
+		n++;
+		s->live[best] = ring_peek(r, &hs[best]);
+	}
 	for (int c = 0; c < s->ncpus; c++)
 		if (s->rings[c].meta)
-			n += drain_ring(s, &s->rings[c], fn, ctx);
+			__atomic_store_n(&s->rings[c].meta->data_tail, s->rings[c].tail,
+					 __ATOMIC_RELEASE);
 	return n;
 }
 

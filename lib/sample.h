@@ -1,6 +1,6 @@
 /* Sampling with perf events: the software cpu-clock event on every thread of
  * a target (those created later included, through inherit), one ring buffer
- * per CPU, and the records read back out of them. */
+ * per CPU, and the records read back out of them in time order. */
 #ifndef CPROF_SAMPLE_H
 #define CPROF_SAMPLE_H
 
@@ -18,7 +18,7 @@ struct sampler_opts {
 
 /* One record from the ring buffers, valid only during the callback. */
 struct sampler_record {
-	enum { REC_SAMPLE, REC_COMM, REC_LOST } type;
+	enum { REC_SAMPLE, REC_COMM, REC_MMAP, REC_LOST } type;
 	pid_t pid, tid;
 	uint64_t time;
 	/* REC_SAMPLE */
@@ -28,6 +28,7 @@ struct sampler_record {
 	const uint64_t *regs;  /* dwarf mode: UREG_COUNT registers, or NULL */
 	const void *stack;     /* dwarf mode: the copy from regs[UREG_SP] */
 	size_t stack_size;
+	/* REC_MMAP: PID mapped something executable; no more is kept */
 	/* REC_COMM */
 	const char *comm;
 	bool exec;
@@ -59,7 +60,8 @@ void sampler_disable(struct sampler *s);
  * early when FD (if >= 0) is readable. Returns 1 if FD is readable, else 0. */
 int sampler_wait(struct sampler *s, int fd, int timeout_ms);
 
-/* Hand every record now in the buffers to FN. Returns the number of records. */
+/* Hand every record now in the buffers to FN, oldest first across all of
+ * them. Returns the number of records. */
 size_t sampler_drain(struct sampler *s, sampler_fn fn, void *ctx);
 
 /* How many threads have events open (not counting inherited ones). */

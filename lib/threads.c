@@ -62,7 +62,7 @@ struct threads_session *threads_session_new(pid_t pid, size_t stack_size)
 	ts->sym = symbolizer_new(ts->as);
 	if (!ts->uw || !ts->sym)
 		goto fail;
-	ts->loc = locator_new(ts->p, ts->as, ts->sym, ts->uw);
+	ts->loc = locator_new(ts->p, ts->as, ts->sym, ts->uw, true);
 	if (!ts->loc)
 		goto fail;
 	return ts;

@@ -64,6 +64,17 @@ check_shares "$T/launch.pb.gz" "launch, dwarf"
 complete "$T/launch.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_main;main;' "launch, dwarf"
 expect_exit 0 "$CPROF" report --top 0 "$T/launch.pb.gz"
 expect_grep ' work_c \(.*libcpuwork\.c:[0-9]+\)$' "$T/out"
+
+# A library loaded with dlopen while profiled: the kernel's mapping record
+# makes cprof re-read the maps before any sample inside it is unwound, so
+# its samples have whole, named stacks. (Without the record, its addresses
+# stay bare: nothing else makes a cpu profile re-read the maps.)
+expect_exit 0 "$CPROF" cpu --frequency 499 -o "$T/dlopen.pb.gz" -- \
+	"$W/cpuwork-nofp" --dlopen "$W/libcpuwork-fp.so" --seconds 2
+check_shares "$T/dlopen.pb.gz" "dlopen"
+complete "$T/dlopen.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_main;main;run_rounds;stage_[abc];work_[abc]$' "dlopen"
+ok
+zcat "$T/dlopen.pb.gz" | grep -q 'libcpuwork-fp\.so' || fail "dlopen: the loaded library is not among the mappings"
 expect_exit 0 "$CPROF" report --traces "$T/launch.pb.gz"
 expect_grep '^ +thread: +cpuwork-nofp$' "$T/out"
 expect_grep '^ +tid: +[0-9]+$' "$T/out"

@@ -4,7 +4,10 @@
  * stacks have depth. --threads N runs the rounds in N threads; --late S
  * starts one more thread, running late_worker, after S seconds; --seconds S
  * exits after S seconds of wall time (default: run until killed); --rounds N
- * does exactly N rounds per thread (fixed work, for benchmarks). */
+ * does exactly N rounds per thread (fixed work, for benchmarks); --dlopen LIB
+ * loads LIB after half a second and calls its work_c from then on (code
+ * mapped while being profiled). */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 static unsigned long split[3] = { 6, 3, 1 };
 static long rounds = -1;
 static volatile unsigned long sink;
+static unsigned long (*work_c_fn)(unsigned long) = work_c;
 
 #define BARRIER(x) __asm__ volatile("" : "+r"(x))
 
@@ -63,7 +67,7 @@ __attribute__((noinline)) static unsigned long stage_b(void)
 
 __attribute__((noinline)) static unsigned long stage_c(void)
 {
-	unsigned long x = work_c(split[2]);
+	unsigned long x = __atomic_load_n(&work_c_fn, __ATOMIC_RELAXED)(split[2]);
 	BARRIER(x);
 	return x;
 }
@@ -105,6 +109,22 @@ static void *late_starter(void *arg)
 	return NULL;
 }
 
+static void *late_loader(void *arg)
+{
+	void *h;
+	void *f;
+
+	usleep(500000);
+	h = dlopen(arg, RTLD_NOW | RTLD_LOCAL);
+	f = h ? dlsym(h, "work_c") : NULL;
+	if (!f) {
+		fprintf(stderr, "cpuwork: %s\n", dlerror());
+		exit(1);
+	}
+	__atomic_store_n(&work_c_fn, (unsigned long (*)(unsigned long))f, __ATOMIC_RELAXED);
+	return NULL;
+}
+
 static void *timer(void *arg)
 {
 	usleep(*(double *)arg * 1e6);
@@ -114,6 +134,7 @@ static void *timer(void *arg)
 int main(int argc, char **argv)
 {
 	static double seconds = -1, late = -1;
+	const char *lib = NULL;
 	int threads = 0;
 	pthread_t t;
 
@@ -124,6 +145,8 @@ int main(int argc, char **argv)
 			late = atof(argv[i + 1]);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			seconds = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--dlopen") == 0)
+			lib = argv[i + 1];
 		else if (strcmp(argv[i], "--rounds") == 0)
 			rounds = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--split") == 0 &&
@@ -131,7 +154,7 @@ int main(int argc, char **argv)
 			;
 		else {
 			fprintf(stderr, "usage: cpuwork [--threads N] [--late S] [--seconds S] "
-					"[--rounds N] [--split A:B:C]\n");
+					"[--rounds N] [--split A:B:C] [--dlopen LIB]\n");
 			return 2;
 		}
 	}
@@ -139,6 +162,8 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, timer, &seconds);
 	if (late >= 0)
 		pthread_create(&t, NULL, late_starter, &late);
+	if (lib)
+		pthread_create(&t, NULL, late_loader, (void *)lib);
 	if (threads > 0) {
 		pthread_t *ts = calloc(threads, sizeof(*ts));
 		for (int i = 0; i < threads; i++)
