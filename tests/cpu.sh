@@ -25,18 +25,30 @@ near() {
 }
 
 # check_shares FILE WHAT [MIN]: work_a/b/c in 60/30/10 proportion, together
-# at least MIN% (default 90) of the samples.
+# at least MIN% (default 90) of the samples. Each share may be off by 5
+# points (4 for work_c), or by three standard errors of a share of that many
+# samples when fewer (a starved attach target gets few).
 check_shares() {
 	a=$(share "$1" work_a)
 	b=$(share "$1" work_b)
 	c=$(share "$1" work_c)
 	sum=$(awk -v a="${a:-0}" -v b="${b:-0}" -v c="${c:-0}" 'BEGIN {print a + b + c}')
+	n=$("$CPROF" report --folded --sample-index samples "$1" |
+		awk -v s="$sum" '{n += $NF} END {printf "%d", n * s / 100}')
 	ok
 	awk -v s="$sum" -v m="${3:-90}" 'BEGIN {exit !(s >= m)}' ||
 		fail "$2: work_a/b/c have only $sum% of the samples"
-	near "$(awk -v x="${a:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 60 5 "$2: work_a"
-	near "$(awk -v x="${b:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 30 5 "$2: work_b"
-	near "$(awk -v x="${c:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 10 4 "$2: work_c"
+	near "$(awk -v x="${a:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 60 "$(tol 60 "$n" 5)" "$2: work_a"
+	near "$(awk -v x="${b:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 30 "$(tol 30 "$n" 5)" "$2: work_b"
+	near "$(awk -v x="${c:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 10 "$(tol 10 "$n" 4)" "$2: work_c"
+}
+
+# tol PCT N MIN: MIN, or three standard errors in points of a PCT% share of N
+# samples if that is more.
+tol() {
+	awk -v p="$1" -v n="$2" -v m="$3" 'BEGIN {
+		t = n > 0 ? 300 * sqrt(p / 100 * (1 - p / 100) / n) : 100
+		printf "%.2f", (t > m ? t : m) }'
 }
 
 # complete FILE ROOTS WHAT: the share of samples whose stack reaches one of
@@ -55,7 +67,7 @@ complete() {
 
 
 # Launch mode, DWARF unwinding, no frame pointers: shares and complete stacks.
-expect_exit 0 "$CPROF" cpu --frequency 499 -o "$T/launch.pb.gz" -- "$W/cpuwork-nofp" --seconds 3
+expect_exit 0 "$CPROF" cpu --frequency 499 -o "$T/launch.pb.gz" -- "$W/cpuwork-nofp" --rounds 1100
 expect_grep '^Command exited with status 0$' "$T/out"
 expect_grep "^Wrote $T/launch.pb.gz$" "$T/out"
 expect_grep '^Samples: [0-9]+, lost: 0, threads: 1, ' "$T/out"
@@ -70,7 +82,7 @@ expect_grep ' work_c \(.*libcpuwork\.c:[0-9]+\)$' "$T/out"
 # its samples have whole, named stacks. (Without the record, its addresses
 # stay bare: nothing else makes a cpu profile re-read the maps.)
 expect_exit 0 "$CPROF" cpu --frequency 499 -o "$T/dlopen.pb.gz" -- \
-	"$W/cpuwork-nofp" --dlopen "$W/libcpuwork-fp.so" --seconds 2
+	"$W/cpuwork-nofp" --dlopen "$W/libcpuwork-fp.so" --rounds 740
 check_shares "$T/dlopen.pb.gz" "dlopen"
 complete "$T/dlopen.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_main;main;run_rounds;stage_[abc];work_[abc]$' "dlopen"
 ok
@@ -80,7 +92,7 @@ expect_grep '^ +thread: +cpuwork-nofp$' "$T/out"
 expect_grep '^ +tid: +[0-9]+$' "$T/out"
 
 # Attach mode with threads, one started late; DWARF unwinding.
-"$W/cpuwork-nofp" --threads 2 --late 1 --seconds 30 &
+"$W/cpuwork-nofp" --threads 2 --late 1 --seconds 300 &
 pid=$!
 sleep 0.3
 expect_exit 0 "$CPROF" cpu --pid "$pid" --seconds 3 --frequency 299 -o "$T/attach.pb.gz"
@@ -99,7 +111,7 @@ expect_exit 0 "$CPROF" cpu --unwind fp --pid "$pid" --seconds 1 -o "$T/nofp-fp.p
 untraced "$pid"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
-"$W/cpuwork-fp" --threads 2 --seconds 30 &
+"$W/cpuwork-fp" --threads 2 --seconds 300 &
 pid=$!
 sleep 0.3
 expect_exit 0 "$CPROF" cpu --unwind fp --pid "$pid" --seconds 3 --frequency 299 -o "$T/fp.pb.gz"
@@ -129,7 +141,7 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 
 # The target exiting mid-run is not an error.
-"$W/cpuwork-nofp" --seconds 1 &
+"$W/cpuwork-nofp" --seconds 3 &
 pid=$!
 expect_exit 0 "$CPROF" cpu --pid "$pid" --seconds 20 -o "$T/exit.pb.gz"
 expect_grep '\(the target exited\)' "$T/out"
@@ -140,7 +152,7 @@ ok
 # its own address space (and labelled with its pid), and after the exec the
 # new program's code is named, not the old one's.
 expect_exit 0 "$CPROF" cpu -F 499 -o "$T/fork.pb.gz" -- sh -c \
-	"'$W/cpuwork-nofp' --split 1:0:0 --seconds 1 & wait; exec '$W/cpuwork-fp' --split 0:1:0 --seconds 1"
+	"'$W/cpuwork-nofp' --split 1:0:0 --rounds 3700 & wait; exec '$W/cpuwork-fp' --split 0:1:0 --rounds 3700"
 expect_exit 0 "$CPROF" report --traces "$T/fork.pb.gz"
 awk '/^---/ {if (t ~ /work_a/) print t; t = ""; next} {t = t $0 "\n"}' "$T/out" >"$T/child"
 expect_grep '^ +pid: +[0-9]+$' "$T/child"
@@ -178,10 +190,10 @@ wait "$pid" 2>/dev/null || true
 cp "$W/cpuwork-nofp" "$W/libcpuwork-nofp.so" "$T/"
 objcopy --only-keep-debug "$T/cpuwork-nofp" "$T/cpuwork.debug"
 objcopy --strip-debug --add-gnu-debuglink="$T/cpuwork.debug" "$T/cpuwork-nofp" "$T/cpuwork-linked"
-expect_exit 0 "$CPROF" cpu -o "$T/linked.pb.gz" -- "$T/cpuwork-linked" --seconds 1
+expect_exit 0 "$CPROF" cpu -o "$T/linked.pb.gz" -- "$T/cpuwork-linked" --rounds 370
 expect_grep '  work_a \(.*cpuwork\.c:[0-9]+\)$' "$T/out"
 strip --strip-all "$T/cpuwork-nofp" -o "$T/cpuwork-stripped"
-expect_exit 0 "$CPROF" cpu -o "$T/stripped.pb.gz" -- "$T/cpuwork-stripped" --seconds 1
+expect_exit 0 "$CPROF" cpu -o "$T/stripped.pb.gz" -- "$T/cpuwork-stripped" --rounds 370
 expect_grep '  cpuwork-stripped\+0x[0-9a-f]+$' "$T/out"
 expect_exit 0 "$CPROF" report --folded --sample-index samples "$T/stripped.pb.gz"
 # Unwinding needs no symbols: stacks still run from _start through libc into the binary.
