@@ -242,6 +242,7 @@ static void release_model(struct ui *u)
 	u->rows = NULL;
 	u->lines = NULL;
 	u->threads = NULL;
+	u->nrows = u->nlines = u->nthreads = 0;
 	u->built = false;
 }
 
@@ -268,6 +269,8 @@ static int rebuild(struct ui *u)
 {
 	struct stack_filter f = { .focus = u->filter, .tid = u->tid };
 	const struct top *t = u->t;
+	/* The thread list is re-sorted by samples: the picker stays on its thread. */
+	int64_t picked = u->thr_sel > 0 && u->thr_sel <= u->nthreads ? u->threads[u->thr_sel - 1].tid : 0;
 	size_t depth;
 
 	release_model(u);
@@ -292,6 +295,9 @@ static int rebuild(struct ui *u)
 	}
 	clamp(&u->row_sel, u->nrows);
 	place_cursor(u);
+	for (size_t i = 0; picked && i < u->nthreads; i++)
+		if (u->threads[i].tid == picked)
+			u->thr_sel = i + 1;
 	clamp(&u->thr_sel, u->nthreads + 1);
 	return 0;
 fail:

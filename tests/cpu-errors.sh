@@ -45,13 +45,18 @@ expect_grep "^cprof: cannot write $T/no/such/dir/p.pb.gz: No such file or direct
 # A zombie has nothing to profile.
 sh -c 'sleep 0.1 & exec sleep 20' &
 parent=$!
-sleep 0.5
-zombie=$(pgrep -P "$parent" || true)
-if [ -n "$zombie" ]; then
+zombie_child() {
+	zombie=$(pgrep -P "$parent" || true)
+	[ -n "$zombie" ] && [ "$(state "$zombie")" = Z ]
+}
+ok
+if wait_until 20 zombie_child; then
 	error --pid "$zombie" --seconds 1
 	expect_grep "^cprof: process $zombie is a zombie" "$T/err"
 	expect_exit 1 "$CPROF" threads --pid "$zombie"
 	expect_grep "^cprof: process $zombie is a zombie" "$T/err"
+else
+	fail "no zombie appeared under $parent"
 fi
 kill "$parent" 2>/dev/null || true
 
@@ -70,7 +75,7 @@ if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true
 	# Another unprivileged user's process (uid 1, daemon) is refused alike.
 	setpriv --reuid=1 --regid=1 --clear-groups "$W/cpuwork-nofp" --seconds 20 &
 	other=$!
-	sleep 0.3
+	wait_until 20 owned "$other" 1 || true
 	expect_exit 1 $nobody "$CPROF" cpu --pid "$other" --seconds 1 -o "$T/perm/o.pb.gz"
 	expect_grep "^cprof: not allowed to profile process $other: it belongs to uid 1; " "$T/err"
 	expect_exit 1 $nobody "$CPROF" threads --pid "$other"
@@ -79,7 +84,7 @@ if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true
 	if [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]; then
 		$nobody "$W/cpuwork-nofp" --seconds 20 &
 		own=$!
-		sleep 0.3
+		wait_until 20 owned "$own" 65534 || true
 		expect_exit 0 $nobody "$CPROF" cpu --pid "$own" --seconds 1 -o "$T/perm/own.pb.gz"
 		expect_grep '^Samples: [1-9][0-9]*, ' "$T/out"
 		kill "$own"

@@ -19,7 +19,7 @@ fi
 
 "$W" --pool 3 --seconds 60 >/dev/null &
 pid=$!
-sleep 0.3
+settle "$pid" 4
 C=$T/c
 cached=$C/$id.debug
 # dump DIR: the pool's group in a dump with the cache in DIR (none if empty).

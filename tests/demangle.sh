@@ -22,7 +22,8 @@ fi
 
 "$W" 30 &
 pid=$!
-sleep 0.3
+ok
+wait_until 20 has_threads "$pid" 2 || fail "cppwork did not start its waiting thread"
 expect_exit 0 "$CPROF" threads --pid "$pid"
 expect_grep '^    cprof_test::Waiter::block\(void\*\) \(.*cppwork\.cc:[0-9]+\)$' "$T/out"
 untraced "$pid"

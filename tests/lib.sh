@@ -71,6 +71,51 @@ untraced() {
 	done
 }
 
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (status 0)
+# or SECONDS pass (status 1). For states a target reaches in its own time.
+wait_until() {
+	n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# state PID: the one-letter state of process (or thread) PID.
+state() {
+	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1
+}
+
+# asleep PID N: PID has N threads, every one asleep (S).
+asleep() {
+	c=0
+	for task in /proc/"$1"/task/*; do
+		[ "$(state "$1/task/${task##*/}")" = S ] || return 1
+		c=$((c + 1))
+	done
+	[ "$c" -eq "$2" ]
+}
+
+# settle PID N: wait until PID has N threads, all asleep (a workload has
+# started them and they wait where the test expects them).
+settle() {
+	ok
+	wait_until 20 asleep "$1" "$2" || fail "process $1 did not settle at $2 sleeping threads"
+}
+
+# has_threads PID N: PID has N threads.
+has_threads() {
+	[ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -eq "$2" ]
+}
+
+# owned PID UID: process PID runs as UID.
+owned() {
+	[ "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$2" ]
+}
+
 finish() {
 	echo "$(basename "$0"): $checks checks, $failures failed"
 	[ "$failures" -eq 0 ]

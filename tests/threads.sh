@@ -11,7 +11,7 @@ W=$top_builddir/tests/workloads/threadwork
 # The one-shot dump: the pool is one group of four, with its stack.
 "$W" --pool 4 --seconds 60 >"$T/pool.out" &
 pid=$!
-sleep 0.3
+settle "$pid" 5
 expect_exit 0 "$CPROF" threads --pid "$pid"
 expect_grep "^Process $pid \(.*threadwork.*\): 5 threads in 2 groups$" "$T/out"
 expect_grep '^Each thread was stopped for [0-9.]+(ns|us|ms) at the median' "$T/out"
@@ -54,7 +54,8 @@ while [ $i -lt 100 ]; do
 done
 wait "$watcher" || true
 kill -USR2 "$pid"
-sleep 0.2
+ok
+wait_until 20 grep -q '^usr1' "$T/pool.out" || fail "no count of SIGUSR1 printed"
 expect_grep '^usr1 100$' "$T/pool.out"
 kill "$pid"
 wait "$pid" 2>/dev/null || true

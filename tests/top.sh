@@ -136,6 +136,34 @@ expect_first() {
 	[ "$n" -gt 0 ] || { fail "$name: $4: the first row is not $1 at $2% +- $3: '$(first_row)'"; show_screen; }
 }
 
+# The selected line of the flame view or the thread picker (marked >),
+# without the shares and bars that change as samples come in.
+selected() {
+	grep -E '^>|│>' "$T/screen" | head -n 1 | sed -E 's/[0-9.]+%//g; s/[█▏▎▍▌▋▊▉#]+//g'
+}
+
+# select_line REGEX WHAT: press Down until the selected line matches REGEX,
+# each move shown before the next is decided (a slow redraw must not make
+# the cursor overshoot).
+select_line() {
+	n=0
+	screen
+	while ! selected | grep -Eq -- "$1" && [ $n -lt 30 ]; do
+		before=$(selected)
+		keys Down
+		m=50
+		while [ $m -gt 0 ]; do
+			screen
+			[ "$(selected)" != "$before" ] && break
+			sleep 0.1
+			m=$((m - 1))
+		done
+		n=$((n + 1))
+	done
+	ok
+	selected | grep -Eq -- "$1" || { fail "$name: $2: no line matching '$1' could be selected"; show_screen; }
+}
+
 # The line numbers of the screen lines ending in " NAME".
 line_of() {
 	grep -n -- " $1\$" "$T/screen" | head -n 1 | cut -d: -f1
@@ -176,8 +204,9 @@ expect_grep "^cprof: top needs a terminal; use 'cprof report' for " "$T/err"
 expect_exit 2 "$CPROF" top
 expect_exit 2 "$CPROF" top --pid "$wpid" "$FIXTURES/go-cpu.pb.gz"
 
-# The live view of a running process.
-start live "$CPROF" top --pid "$wpid"
+# The live view of a running process, at 499 Hz so that shares settle even
+# when the machine is busy.
+start live "$CPROF" top -F 499 --pid "$wpid"
 expect_screen "^cprof top +pid $wpid +.*cpuwork-nofp" "header with the pid and command"
 expect_screen '^[0-9]+ Hz dwarf +samples [1-9][0-9]* +lost 0 +threads 2 \(1 sampled\) +CPU [0-9.]+% +elapsed [0-9]+s' "header with the counts"
 expect_first work_a 60 6 "the hot function"
@@ -199,13 +228,7 @@ fi
 expect_screen '^ +(5[4-9]|6[0-6])\.[0-9]+% [█▏▎▍▌▋▊▉#]+ +stage_a$' "stage_a's share and bar"
 
 # Zoom: move the cursor to stage_a, Enter makes it the root, Backspace goes back.
-n=0
-while ! grep -Eq '^>.* stage_a$' "$T/screen" && [ $n -lt 30 ]; do
-	keys Down
-	sleep 0.1
-	screen
-	n=$((n + 1))
-done
+select_line ' stage_a$' "the cursor on stage_a"
 keys Enter
 expect_screen '^ Flame: all > .* > run_rounds > stage_a$' "zoomed into stage_a"
 expect_screen '^> +[0-9.]+% [█#]+ stage_a$' "stage_a as the root, its bar full"
@@ -293,6 +316,12 @@ untraced "$wpid"
 # that only spins.
 "$W" --threads 1 --late 0 --seconds 600 >/dev/null 2>&1 &
 tpid=$!
+# Main, the timer, the worker and the late thread, whose starter is gone.
+late_started() {
+	has_threads "$tpid" 4 && grep -qx cpuwork-late /proc/"$tpid"/task/*/comm
+}
+ok
+wait_until 20 late_started || fail "cpuwork did not start its threads"
 start threads "$CPROF" top --pid "$tpid"
 expect_screen ' spin \(libcpuwork\.c:[0-9]+\)$' "both threads in the table"
 expect_screen 'threads 4 \(2 sampled\)' "both threads in the table"
@@ -300,13 +329,7 @@ keys t
 expect_screen '^ *│> +[0-9.]+% +all threads' "the thread picker, all threads selected"
 expect_screen '  [0-9]+ +cpuwork-late' "the thread picker"
 expect_screen '  [0-9]+ +cpuwork-worker' "the thread picker"
-n=0
-while ! grep -Eq '>.*cpuwork-worker' "$T/screen" && [ $n -lt 10 ]; do
-	keys Down
-	sleep 0.1
-	screen
-	n=$((n + 1))
-done
+select_line 'cpuwork-worker' "the cursor on the worker"
 keys Enter
 expect_screen 'thread: [0-9]+ cpuwork-worker ' "picked the worker"
 expect_first work_a 60 6 "the worker thread"
