@@ -1,4 +1,4 @@
-/* Linked into every workload: when the suite is built with AddressSanitizer,
+/* Linked into the C workloads: when the suite is built with AddressSanitizer,
  * a workload skips LeakSanitizer's check at exit, whose helper task would
  * otherwise show up in the profiles and thread counts the tests assert.
  * cprof itself keeps its leak checks. Unused in a normal build. */
