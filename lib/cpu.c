@@ -200,6 +200,10 @@ static void on_record(void *ctx, const struct sampler_record *r)
 		on_sample(c, r);
 		break;
 	case REC_MMAP:
+		/* Only files are symbolized: code a JIT maps, often and anonymously,
+		 * need not cost a re-read of the maps each time. */
+		if (r->path[0] != '/' || strcmp(r->path, "//anon") == 0)
+			break;
 		pr = proc_get(c, r->pid);
 		if (!pr)
 			c->error = 1;

@@ -405,12 +405,15 @@ static void handle(struct sampler *s, const struct perf_event_header *h, const c
 		}
 		break;
 	case PERF_RECORD_MMAP:
-		if (h->size >= sizeof(*h) + 8) {
+		/* pid, tid; addr, len, pgoff; the file name */
+		if (h->size > sizeof(*h) + 32) {
 			const uint32_t *ids = (const uint32_t *)body;
 			rr.type = REC_MMAP;
 			rr.pid = ids[0];
 			rr.tid = ids[1];
-			fn(ctx, &rr);
+			rr.path = body + 32;
+			if (memchr(rr.path, '\0', rec + h->size - rr.path))
+				fn(ctx, &rr);
 		}
 		break;
 	case PERF_RECORD_LOST:

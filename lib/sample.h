@@ -28,7 +28,8 @@ struct sampler_record {
 	const uint64_t *regs;  /* dwarf mode: UREG_COUNT registers, or NULL */
 	const void *stack;     /* dwarf mode: the copy from regs[UREG_SP] */
 	size_t stack_size;
-	/* REC_MMAP: PID mapped something executable; no more is kept */
+	/* REC_MMAP: PID mapped something executable */
+	const char *path;      /* the file, or "//anon" and the like for memory */
 	/* REC_COMM */
 	const char *comm;
 	bool exec;
