@@ -33,7 +33,8 @@ struct proc {
 	struct unwinder *uw;
 	struct symbolizer *sym;
 	struct locator *loc;
-	bool stale; /* it mapped something since its maps were read */
+	bool stale;         /* it mapped a file since its maps were read */
+	uint64_t refreshed; /* the drain that last re-read them */
 };
 
 struct cpu {
@@ -52,6 +53,7 @@ struct cpu {
 	int64_t k_thread, k_tid, k_pid;
 	int64_t values[2];
 	uint64_t frames[MAX_FRAMES], locs[MAX_FRAMES];
+	uint64_t drains;
 	int error;
 };
 
@@ -133,12 +135,48 @@ static struct thread_entry *thread(struct cpu *c, pid_t pid, pid_t tid, const ch
 	return &c->threads[c->nthreads++];
 }
 
+/* Re-read PR's maps. A process whose maps cannot be read is gone, and is
+ * not tried again. */
+static void refresh(struct cpu *c, struct proc *pr)
+{
+	locator_refresh(pr->loc);
+	pr->stale = false;
+	pr->refreshed = c->drains;
+}
+
+static bool all_known(const struct proc *pr, const uint64_t *pcs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!addrspace_find(pr->as, pcs[i] - (i > 0)))
+			return false;
+	return true;
+}
+
+/* The stack of R into c->frames; returns its depth, at least 1. */
+static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r)
+{
+	int n = 0;
+
+	if (c->o->fp) {
+		c->frames[n++] = r->ip;
+		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
+			c->frames[n++] = r->chain[i];
+	} else if (r->regs && r->stack) {
+		n = unwinder_unwind(pr->uw, r->regs, r->stack, r->stack_size, c->frames, MAX_FRAMES);
+	}
+	if (n <= 0) {
+		c->frames[0] = r->ip;
+		n = 1;
+	}
+	return n;
+}
+
 static void on_sample(struct cpu *c, const struct sampler_record *r)
 {
 	struct thread_entry *te;
 	struct pf_label labels[3];
 	struct proc *pr;
-	int n = 0;
+	int n;
 
 	c->stats.samples++;
 	if (r->ip == 0)
@@ -152,20 +190,15 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 		c->stats.dropped++;
 		return;
 	}
-	if (pr->stale) {
-		locator_refresh(pr->loc);
-		pr->stale = false;
-	}
-	if (c->o->fp) {
-		c->frames[n++] = r->ip;
-		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
-			c->frames[n++] = r->chain[i];
-	} else if (r->regs && r->stack) {
-		n = unwinder_unwind(pr->uw, r->regs, r->stack, r->stack_size, c->frames, MAX_FRAMES);
-	}
-	if (n <= 0) {
-		c->frames[0] = r->ip;
-		n = 1;
+	/* After a mapping record the maps are re-read before the next sample,
+	 * but once a drain at most (a program may map files at any rate), and
+	 * again only for a stack that reaches into what they do not know. */
+	if (pr->stale && pr->refreshed != c->drains)
+		refresh(c, pr);
+	n = frames(c, pr, r);
+	if (pr->stale && !all_known(pr, c->frames, n)) {
+		refresh(c, pr);
+		n = frames(c, pr, r);
 	}
 	c->stats.unwound_frames += n;
 	for (int i = 0; i < n; i++) {
@@ -188,6 +221,17 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 		c->error = 1;
 }
 
+/* Only files are symbolized: memory a JIT maps, often and anonymously, or
+ * files deleted since, which cannot be opened by name, need not cost a
+ * re-read of the maps. */
+static bool names_file(const char *path)
+{
+	size_t n = strlen(path);
+
+	return path[0] == '/' && strcmp(path, "//anon") != 0 &&
+	       !(n >= 10 && strcmp(path + n - 10, " (deleted)") == 0);
+}
+
 static void on_record(void *ctx, const struct sampler_record *r)
 {
 	struct cpu *c = ctx;
@@ -199,17 +243,18 @@ static void on_record(void *ctx, const struct sampler_record *r)
 	case REC_SAMPLE:
 		on_sample(c, r);
 		break;
-	case REC_MMAP:
-		/* Only files are symbolized: code a JIT maps, often and anonymously,
-		 * need not cost a re-read of the maps each time. */
-		if (r->path[0] != '/' || strcmp(r->path, "//anon") == 0)
+	case REC_MMAP: {
+		/* A process seen for the first time has its maps read now. */
+		size_t known = c->nprocs;
+		if (!names_file(r->path))
 			break;
 		pr = proc_get(c, r->pid);
 		if (!pr)
 			c->error = 1;
-		else
+		else if (c->nprocs == known)
 			pr->stale = true;
 		break;
+	}
 	case REC_LOST:
 		/* Mappings may have been among what was lost. */
 		c->stats.lost += r->lost;
@@ -325,13 +370,19 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 	return sampler_wait(c->s, c->t->pidfd, timeout_ms) || target_check_exit(c->t);
 }
 
-int cpu_collect(struct cpu *c)
+static int collect(struct cpu *c, uint64_t until)
 {
-	sampler_drain(c->s, on_record, c);
+	c->drains++;
+	sampler_drain(c->s, until, on_record, c);
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
 	c->stats.locations = c->p->nlocations;
 	return c->error ? -1 : 0;
+}
+
+int cpu_collect(struct cpu *c)
+{
+	return collect(c, clock_ns(CLOCK_MONOTONIC));
 }
 
 struct profile *cpu_profile_now(const struct cpu *c)
@@ -387,7 +438,7 @@ struct profile *cpu_finish(struct cpu *c)
 	struct profile *p;
 
 	sampler_disable(c->s);
-	if (cpu_collect(c) < 0)
+	if (collect(c, UINT64_MAX) < 0)
 		return NULL;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)

@@ -14,6 +14,7 @@
 struct pc_entry {
 	uint64_t pc;
 	bool caller;
+	bool mapped; /* in a known mapping when located */
 	uint64_t location;
 };
 
@@ -25,6 +26,7 @@ struct locator {
 	struct pc_entry *pcs;
 	size_t npcs, cap;
 	struct hmap index;
+	size_t unmapped; /* entries not mapped */
 	bool refresh_on_miss;
 	int64_t last_refresh;
 	uint64_t *map_ids; /* profile mapping id by address-space mapping id */
@@ -103,17 +105,48 @@ static uint64_t mapping_id(struct locator *l, const struct as_map *m)
 	return l->map_ids[m->id] = profile_add_mapping(l->p, &pm);
 }
 
-void locator_refresh(struct locator *l)
+static uint64_t pc_hash(uint64_t pc, bool caller)
+{
+	return hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
+}
+
+/* Forget the counters that were in no known mapping: the new maps may name
+ * them. Their locations stay in the profile for the samples that have them. */
+static int forget_unmapped(struct locator *l)
+{
+	struct hmap index;
+	size_t n = 0;
+
+	hmap_init(&index);
+	for (size_t i = 0; i < l->npcs; i++) {
+		if (!l->pcs[i].mapped)
+			continue;
+		if (hmap_insert(&index, pc_hash(l->pcs[i].pc, l->pcs[i].caller), n) < 0) {
+			hmap_release(&index);
+			return -1;
+		}
+		l->pcs[n++] = l->pcs[i];
+	}
+	hmap_release(&l->index);
+	l->index = index;
+	l->npcs = n;
+	l->unmapped = 0;
+	return 0;
+}
+
+int locator_refresh(struct locator *l)
 {
 	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
-	if (addrspace_refresh(l->as) == 0)
-		unwinder_flush(l->uw);
+	if (addrspace_refresh(l->as) < 0)
+		return -1;
+	unwinder_flush(l->uw);
+	return l->unmapped ? forget_unmapped(l) : 0;
 }
 
 uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 {
 	struct pc_key k = { l, pc, caller };
-	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
+	uint64_t h = pc_hash(pc, caller);
 	int64_t i = hmap_find(&l->index, h, pc_eq, &k);
 	const struct as_map *m;
 	const struct sym_frame *fr = NULL;
@@ -154,7 +187,9 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 		return 0;
 	l->pcs[l->npcs].pc = pc;
 	l->pcs[l->npcs].caller = caller;
+	l->pcs[l->npcs].mapped = m != NULL;
 	l->pcs[l->npcs++].location = id;
+	l->unmapped += !m;
 	return id;
 }
 
@@ -163,6 +198,7 @@ void locator_forget(struct locator *l)
 	hmap_release(&l->index);
 	hmap_init(&l->index);
 	l->npcs = 0;
+	l->unmapped = 0;
 	locator_refresh(l);
 }
 

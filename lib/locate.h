@@ -28,9 +28,11 @@ void locator_free(struct locator *l);
  * locator was made to. Returns 0 with an error when out of memory. */
 uint64_t locator_get(struct locator *l, uint64_t pc, bool caller);
 
-/* Re-read the maps (something new was mapped); counters already cached keep
- * their locations. */
-void locator_refresh(struct locator *l);
+/* Re-read the maps (something new was mapped). Counters cached in a known
+ * mapping keep their locations; those in none are looked up afresh. Returns
+ * 0, or -1 when the maps cannot be read (the process is gone) or out of
+ * memory. */
+int locator_refresh(struct locator *l);
 
 /* Forget every cached counter (the target exec'ed: same addresses, new code)
  * and re-read the maps. */

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -134,6 +135,9 @@ static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	 * read in order: a mapping is then known before any sample inside it. */
 	a.mmap = 1;
 	a.sample_id_all = 1;
+	/* Times on CLOCK_MONOTONIC, so a drain can stop at a moment it reads. */
+	a.use_clockid = 1;
+	a.clockid = CLOCK_MONOTONIC;
 	a.watermark = 1;
 	a.wakeup_watermark = s->o.buffer_pages * page / 4;
 	fd = syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
@@ -358,7 +362,7 @@ static void ring_copy(const struct ring *r, uint64_t off, void *dst, size_t len)
 }
 
 /* Read the header and time of the record at R's tail; false when the ring is
- * read out (or holds a record that cannot be, which ends this drain of it).
+ * read out, or holds a record that cannot be (the rest of it is skipped).
  * A sample carries its time after ip and pid/tid; every other record carries
  * it last, in the sample_id that sample_id_all appends. */
 static bool ring_peek(struct ring *r, struct perf_event_header *h)
@@ -368,7 +372,7 @@ static bool ring_peek(struct ring *r, struct perf_event_header *h)
 	if (r->tail >= r->head)
 		return false;
 	ring_copy(r, r->tail, h, sizeof(*h));
-	if (h->size < sizeof(*h) || h->size > r->head - r->tail) {
+	if (h->size < sizeof(*h) || h->size > r->head - r->tail || h->size % 8) {
 		r->tail = r->head;
 		return false;
 	}
@@ -433,20 +437,28 @@ static void handle(struct sampler *s, const struct perf_event_header *h, const c
 	}
 }
 
-size_t sampler_drain(struct sampler *s, sampler_fn fn, void *ctx)
+/* Whether R's next record is there and not after UNTIL. */
+static bool ring_next(struct ring *r, struct perf_event_header *h, uint64_t until)
+{
+	return ring_peek(r, h) && r->next_time <= until;
+}
+
+size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx)
 {
 	struct perf_event_header *hs = s->heads;
 	size_t n = 0;
 
-	/* Every ring's extent is taken first, so a record written meanwhile on
-	 * one CPU cannot overtake an older one still unread on another. */
+	/* Records after UNTIL wait for the next drain: one written on another
+	 * CPU while these rings are read could be older than them. */
 	for (int c = 0; c < s->ncpus; c++) {
 		struct ring *r = &s->rings[c];
 		if (!r->meta)
 			continue;
 		r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
 		r->tail = r->meta->data_tail;
-		s->live[c] = ring_peek(r, &hs[c]);
+		if (r->head - r->tail > r->size)
+			r->tail = r->head;
+		s->live[c] = ring_next(r, &hs[c], until);
 	}
 	for (;;) {
 		struct ring *r;
@@ -461,16 +473,17 @@ size_t sampler_drain(struct sampler *s, sampler_fn fn, void *ctx)
 		r = &s->rings[best];
 		if (r->tail % r->size + hs[best].size <= r->size) {
 			rec = r->data + r->tail % r->size;
-		} else {
-			if (CP_GROW(s->copy, s->copy_cap, hs[best].size) < 0)
-				break;
+		} else if (CP_GROW(s->copy, s->copy_cap, hs[best].size) == 0) {
 			ring_copy(r, r->tail, s->copy, hs[best].size);
 			rec = s->copy;
+		} else {
+			rec = NULL; /* out of memory: the record is skipped */
 		}
-		handle(s, &hs[best], rec, fn, ctx);
+		if (rec)
+			handle(s, &hs[best], rec, fn, ctx);
 		r->tail += hs[best].size;
 		n++;
-		s->live[best] = ring_peek(r, &hs[best]);
+		s->live[best] = ring_next(r, &hs[best], until);
 	}
 	for (int c = 0; c < s->ncpus; c++)
 		if (s->rings[c].meta)

@@ -20,7 +20,7 @@ struct sampler_opts {
 struct sampler_record {
 	enum { REC_SAMPLE, REC_COMM, REC_MMAP, REC_LOST } type;
 	pid_t pid, tid;
-	uint64_t time;
+	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples only) */
 	/* REC_SAMPLE */
 	uint64_t ip;
 	const uint64_t *chain; /* fp mode: user return addresses after ip, markers removed */
@@ -61,9 +61,10 @@ void sampler_disable(struct sampler *s);
  * early when FD (if >= 0) is readable. Returns 1 if FD is readable, else 0. */
 int sampler_wait(struct sampler *s, int fd, int timeout_ms);
 
-/* Hand every record now in the buffers to FN, oldest first across all of
- * them. Returns the number of records. */
-size_t sampler_drain(struct sampler *s, sampler_fn fn, void *ctx);
+/* Hand the records now in the buffers timed up to UNTIL (CLOCK_MONOTONIC
+ * nanoseconds; UINT64_MAX for all) to FN, oldest first across all of them.
+ * Returns the number of records. */
+size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);

@@ -94,7 +94,9 @@ expect_grep '^ +tid: +[0-9]+$' "$T/out"
 # Attach mode with threads, one started late; DWARF unwinding.
 "$W/cpuwork-nofp" --threads 2 --late 1 --seconds 300 &
 pid=$!
-sleep 0.3
+# Main, the timer, the late thread's starter and the two workers.
+ok
+wait_until 20 has_threads "$pid" 5 || fail "cpuwork did not start its threads"
 expect_exit 0 "$CPROF" cpu --pid "$pid" --seconds 3 --frequency 299 -o "$T/attach.pb.gz"
 expect_grep '^Samples: [0-9]+, lost: 0, threads: [34], ' "$T/out"
 untraced "$pid"
@@ -113,7 +115,8 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 "$W/cpuwork-fp" --threads 2 --seconds 300 &
 pid=$!
-sleep 0.3
+ok
+wait_until 20 has_threads "$pid" 4 || fail "cpuwork did not start its threads"
 expect_exit 0 "$CPROF" cpu --unwind fp --pid "$pid" --seconds 3 --frequency 299 -o "$T/fp.pb.gz"
 check_shares "$T/fp.pb.gz" "attach, fp"
 # GCC 12 sets up no frame in a leaf that needs none, even with

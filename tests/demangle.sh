@@ -23,7 +23,7 @@ fi
 "$W" 30 &
 pid=$!
 ok
-wait_until 20 has_threads "$pid" 2 || fail "cppwork did not start its waiting thread"
+wait_until 20 some_asleep "$pid" || fail "cppwork's waiting thread did not block"
 expect_exit 0 "$CPROF" threads --pid "$pid"
 expect_grep '^    cprof_test::Waiter::block\(void\*\) \(.*cppwork\.cc:[0-9]+\)$' "$T/out"
 untraced "$pid"

@@ -74,12 +74,12 @@ untraced() {
 # wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (status 0)
 # or SECONDS pass (status 1). For states a target reaches in its own time.
 wait_until() {
-	n=$(($1 * 10))
+	_wait_left=$(($1 * 10))
 	shift
-	while [ "$n" -gt 0 ]; do
+	while [ "$_wait_left" -gt 0 ]; do
 		"$@" && return 0
 		sleep 0.1
-		n=$((n - 1))
+		_wait_left=$((_wait_left - 1))
 	done
 	return 1
 }
@@ -91,12 +91,12 @@ state() {
 
 # asleep PID N: PID has N threads, every one asleep (S).
 asleep() {
-	c=0
-	for task in /proc/"$1"/task/*; do
-		[ "$(state "$1/task/${task##*/}")" = S ] || return 1
-		c=$((c + 1))
+	_asleep_n=0
+	for _asleep_task in /proc/"$1"/task/*; do
+		[ "$(state "$1/task/${_asleep_task##*/}")" = S ] || return 1
+		_asleep_n=$((_asleep_n + 1))
 	done
-	[ "$c" -eq "$2" ]
+	[ "$_asleep_n" -eq "$2" ]
 }
 
 # settle PID N: wait until PID has N threads, all asleep (a workload has
@@ -109,6 +109,14 @@ settle() {
 # has_threads PID N: PID has N threads.
 has_threads() {
 	[ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -eq "$2" ]
+}
+
+# some_asleep PID: a thread of PID other than the first is asleep (S).
+some_asleep() {
+	for _some_task in /proc/"$1"/task/*; do
+		[ "${_some_task##*/}" != "$1" ] && [ "$(state "$1/task/${_some_task##*/}")" = S ] && return 0
+	done
+	return 1
 }
 
 # owned PID UID: process PID runs as UID.

@@ -1,6 +1,8 @@
 /* Unit test of lib/symbolize.c on this very process: an always-inlined
  * function inside a noinline one (built with -O2 -g), libc, the vdso, a library
- * loaded after the start, an address in no mapping, and the cache. Built a
+ * loaded after the start, an address in no mapping, and the cache; and a
+ * profile location made before its library was known, then made again once
+ * the maps are re-read (lib/locate.c). Built a
  * second time with compressed debug sections (EXPECT_COMPRESSED), it also
  * checks lib/inflate.c's copy of itself against libelf's own inflating. */
 #include <dlfcn.h>
@@ -13,6 +15,7 @@
 
 #include "error.h"
 #include "inflate.h"
+#include "locate.h"
 #include "symbolize.h"
 #include "test.h"
 
@@ -180,6 +183,40 @@ out:
 	close(fd);
 }
 
+/* A counter in a library mapped after the maps were read is first located
+ * in no mapping; once the locator re-reads them, the same counter is a
+ * location in the library's mapping, in work_c. */
+static void check_locator_refresh(struct addrspace *as, struct symbolizer *s)
+{
+	struct profile *p = profile_new();
+	struct locator *l = p ? locator_new(p, as, s, NULL, false) : NULL;
+	void *h = dlopen("tests/workloads/libcpuwork-nofp.so", RTLD_NOW | RTLD_LOCAL);
+	void *fn = h ? dlsym(h, "work_c") : NULL;
+	const struct pf_location *loc;
+	uint64_t before, after;
+
+	CHECK(l != NULL && fn != NULL);
+	if (!l || !fn)
+		goto out;
+	before = locator_get(l, (uintptr_t)fn, false);
+	CHECK(before != 0 && p->locations[before - 1].mapping_id == 0);
+	CHECK(locator_get(l, (uintptr_t)fn, false) == before);
+	CHECK(locator_refresh(l) == 0);
+	after = locator_get(l, (uintptr_t)fn, false);
+	CHECK(after != 0 && after != before);
+	if (!after)
+		goto out;
+	loc = &p->locations[after - 1];
+	CHECK(loc->mapping_id != 0 && loc->nlines >= 1);
+	if (loc->nlines >= 1)
+		CHECK_STR(p->strings[p->functions[loc->lines[0].function_id - 1].name], "work_c");
+out:
+	locator_free(l);
+	profile_free(p);
+	if (h)
+		dlclose(h);
+}
+
 int main(void)
 {
 	struct addrspace *as = addrspace_new(getpid());
@@ -276,6 +313,8 @@ int main(void)
 		n = fn ? symbolizer_lookup(s, (uintptr_t)fn, false, &f) : 0;
 		CHECK(n >= 1 && f[n - 1].name && strstr(f[n - 1].name, "getppid"));
 	}
+
+	check_locator_refresh(as, s);
 
 	/* Addresses in no executable mapping. */
 	n = symbolizer_lookup(s, 16, false, &f);
