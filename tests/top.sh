@@ -39,16 +39,18 @@ tm() {
 }
 
 # The pane's program: save the terminal's settings, run the command (its pid
-# in NAME.pid), then write its exit status and the settings after it. A
-# trap, not the default, for SIGINT: Ctrl-C reaches this shell too.
+# in NAME.pid), then write the settings after it and, last, its exit status,
+# which the test waits for. A trap, not the default, for SIGINT: Ctrl-C
+# reaches this shell too.
 cat >"$T/run.sh" <<'EOF'
 name=$1
 shift
 trap : INT
 stty -g >"$name.before"
 sh -c 'echo $$ >"$0.pid"; exec "$@"' "$name" "$@"
-echo $? >"$name.exit"
+rc=$?
 stty -g >"$name.after"
+echo $rc >"$name.exit"
 exec sleep 3600
 EOF
 
