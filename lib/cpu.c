@@ -135,8 +135,8 @@ static struct thread_entry *thread(struct cpu *c, pid_t pid, pid_t tid, const ch
 	return &c->threads[c->nthreads++];
 }
 
-/* Re-read PR's maps. A process whose maps cannot be read is gone, and is
- * not tried again. */
+/* Re-read PR's maps. A process whose maps cannot be read is gone: it is not
+ * tried again before another record says so. */
 static void refresh(struct cpu *c, struct proc *pr)
 {
 	locator_refresh(pr->loc);

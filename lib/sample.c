@@ -132,7 +132,7 @@ static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	a.comm_exec = 1;
 	/* Executable mappings made later (the libraries of a launched command,
 	 * dlopen) are announced, and every record is timed so the rings can be
-	 * read in order: a mapping is then known before any sample inside it. */
+	 * read in order: a mapping's record comes before the samples inside it. */
 	a.mmap = 1;
 	a.sample_id_all = 1;
 	/* Times on CLOCK_MONOTONIC, so a drain can stop at a moment it reads. */
