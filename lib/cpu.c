@@ -221,15 +221,11 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 		c->error = 1;
 }
 
-/* Only files are symbolized: memory a JIT maps, often and anonymously, or
- * files deleted since, which cannot be opened by name, need not cost a
- * re-read of the maps. */
+/* Only files are symbolized (deleted ones too, through map_files): memory a
+ * JIT maps, often and anonymously, need not cost a re-read of the maps. */
 static bool names_file(const char *path)
 {
-	size_t n = strlen(path);
-
-	return path[0] == '/' && strcmp(path, "//anon") != 0 &&
-	       !(n >= 10 && strcmp(path + n - 10, " (deleted)") == 0);
+	return path[0] == '/' && strcmp(path, "//anon") != 0;
 }
 
 static void on_record(void *ctx, const struct sampler_record *r)
