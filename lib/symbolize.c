@@ -136,25 +136,21 @@ static int find_by_build_id(struct symmod *sm, char **name)
 	if (strlen(id) < 4)
 		return -1;
 	snprintf(path, sizeof(path), "%s/%.2s/%s.debug", BUILD_ID_DIR, id, id + 2);
+	cfd = debugcache_open(id);
+	if (cfd < 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
+		if (elf && elf_has_build_id(elf, id))
+			cfd = inflate_elf(elf);
+		elf_end(elf);
+		close(fd);
+		if (cfd >= 0)
+			debugcache_store(id, cfd);
+	}
 	/* Named as the file it copies, which relative .gnu_debugaltlink paths
 	 * start from. */
-	cfd = debugcache_open(id);
-	if (cfd >= 0 && !(*name = strdup(path))) {
-		close(cfd);
-		return -1;
-	}
-	if (cfd >= 0)
-		return cfd;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	elf = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL);
-	if (elf && elf_has_build_id(elf, id))
-		cfd = inflate_elf(elf);
-	elf_end(elf);
-	close(fd);
-	if (cfd >= 0)
-		debugcache_store(id, cfd);
 	if (cfd >= 0 && !(*name = strdup(path))) {
 		close(cfd);
 		cfd = -1;
