@@ -353,37 +353,43 @@ void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n)
 		buf[r - 1] = '\0';
 }
 
+/* The state in LINE, a stat file's text, and the name into BUF (N bytes; none
+ * if N is 0); 0 when LINE is no stat line. */
+static char stat_fields(const char *line, char *buf, size_t n)
+{
+	/* The name in parentheses may itself hold ") ": the state follows the last one. */
+	const char *lp = strchr(line, '('), *rp = strrchr(line, ')');
+	size_t len;
+
+	if (!lp || !rp || rp < lp || rp[1] != ' ' || !rp[2])
+		return 0;
+	if (n) {
+		len = (size_t)(rp - lp - 1) < n - 1 ? (size_t)(rp - lp - 1) : n - 1;
+		memcpy(buf, lp + 1, len);
+		buf[len] = '\0';
+	}
+	return rp[2];
+}
+
 char proc_thread_state(pid_t pid, pid_t tid)
 {
-	char path[64], buf[512], *p;
+	char path[64], buf[512];
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
 	if (read_small(path, buf, sizeof(buf)) < 0)
 		return 0;
-	/* The name in parentheses may itself hold ") ": the state follows the last one. */
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		return 0;
-	return p[2];
+	return stat_fields(buf, NULL, 0);
 }
 
 char proc_task_stat(int taskdir, pid_t tid, char *buf, size_t n)
 {
-	char path[32], line[512], *lp, *rp;
-	size_t len;
+	char path[32], line[512];
 
 	buf[0] = '\0';
 	snprintf(path, sizeof(path), "%d/stat", (int)tid);
 	if (read_small_at(taskdir, path, line, sizeof(line)) < 0)
 		return 0;
-	lp = strchr(line, '(');
-	rp = strrchr(line, ')');
-	if (!lp || !rp || rp < lp || rp[1] != ' ' || !rp[2])
-		return 0;
-	len = (size_t)(rp - lp - 1) < n - 1 ? (size_t)(rp - lp - 1) : n - 1;
-	memcpy(buf, lp + 1, len);
-	buf[len] = '\0';
-	return rp[2];
+	return stat_fields(line, buf, n);
 }
 
 void proc_cmdline(pid_t pid, char *buf, size_t n)
