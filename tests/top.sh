@@ -75,29 +75,25 @@ screen() {
 	tm capture-pane -p -t "$name" >"$T/screen" 2>/dev/null || : >"$T/screen"
 }
 
+# on_screen REGEX: a line of a fresh capture of the screen matches.
+on_screen() {
+	screen
+	grep -Eq -- "$1" "$T/screen"
+}
+
+off_screen() {
+	! on_screen "$1"
+}
+
 # wait_for REGEX [SECONDS]: poll the screen until a line matches (status 0)
 # or SECONDS (default 30) pass (status 1).
 wait_for() {
-	n=$((${2:-30} * 10))
-	while [ "$n" -gt 0 ]; do
-		screen
-		grep -Eq -- "$1" "$T/screen" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
+	wait_until "${2:-30}" on_screen "$1"
 }
 
 # wait_gone REGEX [SECONDS]: poll until no line matches.
 wait_gone() {
-	n=$((${2:-30} * 10))
-	while [ "$n" -gt 0 ]; do
-		screen
-		grep -Eq -- "$1" "$T/screen" || return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
+	wait_until "${2:-30}" off_screen "$1"
 }
 
 show_screen() {
@@ -124,18 +120,17 @@ first_row() {
 # FUNCTION with a %Self within TOL points of PCT (shares settle as samples
 # come in).
 expect_first() {
-	n=300
-	while [ "$n" -gt 0 ]; do
-		screen
-		got=$(first_row | awk -v f="$1" '$5 == f {sub("%", "", $1); print $1}')
-		if [ -n "$got" ] && awk -v v="$got" -v w="$2" -v t="$3" 'BEGIN {exit !(v - w <= t && w - v <= t)}'; then
-			break
-		fi
-		sleep 0.1
-		n=$((n - 1))
-	done
 	ok
-	[ "$n" -gt 0 ] || { fail "$name: $4: the first row is not $1 at $2% +- $3: '$(first_row)'"; show_screen; }
+	wait_until 30 first_is "$1" "$2" "$3" ||
+		{ fail "$name: $4: the first row is not $1 at $2% +- $3: '$(first_row)'"; show_screen; }
+}
+
+# first_is FUNCTION PCT TOL: in a fresh capture, the first row is FUNCTION
+# with a %Self within TOL points of PCT.
+first_is() {
+	screen
+	got=$(first_row | awk -v f="$1" '$5 == f {sub("%", "", $1); print $1}')
+	[ -n "$got" ] && awk -v v="$got" -v w="$2" -v t="$3" 'BEGIN {exit !(v - w <= t && w - v <= t)}'
 }
 
 # The selected line of the flame view or the thread picker (marked >),
@@ -153,17 +148,17 @@ select_line() {
 	while ! selected | grep -Eq -- "$1" && [ $n -lt 30 ]; do
 		before=$(selected)
 		keys Down
-		m=50
-		while [ $m -gt 0 ]; do
-			screen
-			[ "$(selected)" != "$before" ] && break
-			sleep 0.1
-			m=$((m - 1))
-		done
+		wait_until 5 moved || :
 		n=$((n + 1))
 	done
 	ok
 	selected | grep -Eq -- "$1" || { fail "$name: $2: no line matching '$1' could be selected"; show_screen; }
+}
+
+# moved: in a fresh capture, the selected line is no longer $before.
+moved() {
+	screen
+	[ "$(selected)" != "$before" ]
 }
 
 # The line numbers of the screen lines ending in " NAME".
@@ -173,11 +168,7 @@ line_of() {
 
 # wait_exit NAME WANT: cprof in session NAME ended with status WANT.
 wait_exit() {
-	n=200
-	while [ ! -s "$T/$1.exit" ] && [ "$n" -gt 0 ]; do
-		sleep 0.1
-		n=$((n - 1))
-	done
+	wait_until 20 test -s "$T/$1.exit" || :
 	ok
 	got=$(cat "$T/$1.exit" 2>/dev/null || echo "none: still running")
 	[ "$got" = "$2" ] || { fail "$1: cprof top exited with $got, expected $2"; screen; show_screen; }
@@ -297,15 +288,12 @@ expect_grep '^ +thread: +cpuwork-nofp$' "$T/out"
 
 # Resizing redraws to the new size, the footer on the last line.
 tm resize-window -t live -x 90 -y 25
-ok
-n=100
-while [ $n -gt 0 ]; do
+footer_at_25() {
 	screen
-	[ "$(wc -l <"$T/screen")" -eq 25 ] && sed -n 25p "$T/screen" | grep -q '^q Quit' && break
-	sleep 0.1
-	n=$((n - 1))
-done
-[ $n -gt 0 ] || { fail "live: no footer on line 25 after resizing to 90x25"; show_screen; }
+	[ "$(wc -l <"$T/screen")" -eq 25 ] && sed -n 25p "$T/screen" | grep -q '^q Quit'
+}
+ok
+wait_until 10 footer_at_25 || { fail "live: no footer on line 25 after resizing to 90x25"; show_screen; }
 expect_screen "^cprof top +pid $wpid" "header after resizing"
 expect_first work_a 60 6 "after resizing"
 
@@ -377,13 +365,11 @@ expect_first work_a 60 6 "launched"
 keys q
 wait_exit launch 0
 restored launch
+gone() {
+	! kill -0 "$1" 2>/dev/null
+}
 ok
-n=50
-while kill -0 "$cpid" 2>/dev/null && [ $n -gt 0 ]; do
-	sleep 0.1
-	n=$((n - 1))
-done
-! kill -0 "$cpid" 2>/dev/null || fail "the launched command $cpid still runs after q"
+wait_until 5 gone "$cpid" || fail "the launched command $cpid still runs after q"
 
 # A saved profile: the same table and flame view.
 start file "$CPROF" top "$FIXTURES/go-cpu.pb.gz"
