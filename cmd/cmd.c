@@ -1,6 +1,6 @@
 /* Option parsing, help, errors and stdout checks shared by every command. */
 #include <errno.h>
-#include <libgen.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "duration.h"
 #include "error.h"
+#include "fileio.h"
 
 static const struct cmd_option help_option = { "help", 'h', NULL, "show this help and exit", 0, NULL };
 
@@ -62,12 +63,22 @@ void cmd_catch_signals(void)
 
 void cmd_check_writable(const char *path)
 {
-	char *copy = xstrdup(path);
-	int err = access(dirname(copy), W_OK) < 0 ? errno : 0;
+	int fd;
 
-	free(copy);
-	if (err)
-		die(EXIT_ERROR, "cannot write %s: %s", path, strerror(err));
+	if (file_check_output(path) < 0)
+		die(EXIT_ERROR, "%s", cp_errmsg());
+	if (strcmp(path, "-"))
+		return;
+	fflush(stdout);
+	fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		die(EXIT_ERROR, "cannot write standard output: %s", strerror(errno));
+	file_set_stdout(fd);
+}
+
+const char *cmd_output_name(const char *path)
+{
+	return strcmp(path, "-") ? path : "standard output";
 }
 
 void *xmalloc(size_t n)

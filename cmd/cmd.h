@@ -73,9 +73,14 @@ int64_t cmd_parse_duration(const struct cmd_entry *cmd, const char *opt, const c
 extern volatile sig_atomic_t cmd_stop;
 void cmd_catch_signals(void);
 
-/* Exit 1 at once, before any work, if PATH's directory cannot be written to
- * (the output is written at the end, temporary file and rename). */
+/* Exit 1 at once, before any work, if PATH cannot become the output (see
+ * file_check_output). With PATH "-" the output goes to standard output, so
+ * from here on what the command prints, and what a command it starts prints,
+ * goes to standard error. */
 void cmd_check_writable(const char *path);
+
+/* PATH as the "Wrote ..." line names it. */
+const char *cmd_output_name(const char *path);
 
 /* Allocation that never returns NULL (it dies). */
 void *xmalloc(size_t n);

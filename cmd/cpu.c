@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "cpu.h"
 #include "error.h"
+#include "fileio.h"
 #include "pprof.h"
 #include "proc.h"
 #include "render.h"
@@ -162,15 +163,23 @@ static int exec_cpu(int argc, char **argv)
 	if (!o.duration_set && !ncmd)
 		o.duration_ns = 30 * 1000000000LL;
 
+	if (o.output)
+		cmd_check_writable(o.output);
 	if (o.pid && target_attach(&t, o.pid) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
-	cmd_check_writable(o.output ? o.output : "./profile");
 	/* Symbolizing must not wait on the network in the middle of a profile. */
 	unsetenv("DEBUGINFOD_URLS");
 	cmd_catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
 	output = o.output ? xstrdup(o.output) : default_output(t.pid);
+	/* The default name needs the PID: a launched command is held before its
+	 * exec until sampling starts, so it is checked here and never runs. */
+	if (!o.output && file_check_output(output) < 0) {
+		error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
+		target_stop(&t, 1000);
+		goto out;
+	}
 
 	co = (struct cpu_opts){
 		.frequency = o.frequency,
@@ -217,7 +226,7 @@ static int exec_cpu(int argc, char **argv)
 		       "their memory maps\n", (unsigned long long)st.dropped);
 	if (t.launched && t.exited)
 		print_exit_status(&t);
-	printf("Wrote %s\n", output);
+	printf("Wrote %s\n", cmd_output_name(output));
 	rc = EXIT_OK;
 out_profile:
 	profile_free(p);

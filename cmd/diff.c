@@ -111,6 +111,8 @@ static int exec_diff(int argc, char **argv)
 	if (argc != 2)
 		cmd_usage_error(&cmd_diff, argc < 2 ? "two profiles needed: BASE and NEW" :
 						      "only two profiles at a time");
+	if (o.output)
+		cmd_check_writable(o.output);
 	base = pprof_read(argv[0]);
 	if (!base)
 		return error("%s", cp_errmsg()), EXIT_ERROR;
@@ -184,7 +186,7 @@ static int exec_diff(int argc, char **argv)
 	if ((size_t)o.top < n)
 		printf("(%zu more functions; --top 0 shows all)\n", n - o.top);
 	if (o.output)
-		printf("Wrote %s\n", o.output);
+		printf("Wrote %s\n", cmd_output_name(o.output));
 	rc = EXIT_OK;
 out_rows:
 	free(rows);

@@ -178,7 +178,7 @@ static int write_svg(const char *path, const struct stackset *ss, const char *ti
 		error("out of memory");
 		goto out;
 	}
-	if (file_write_atomic(path, buf, len) < 0) {
+	if (file_write_output(path, buf, len) < 0) {
 		error("%s", cp_errmsg());
 		goto out;
 	}
@@ -206,6 +206,8 @@ static int exec_report(int argc, char **argv)
 		o.want_top = true;
 	if (!o.width)
 		o.width = terminal_width();
+	if (o.svg)
+		cmd_check_writable(o.svg);
 
 	p = pprof_read(argv[0]);
 	if (!p)
@@ -233,7 +235,7 @@ static int exec_report(int argc, char **argv)
 	if (o.svg) {
 		if (write_svg(o.svg, &ss, argv[0]) < 0)
 			goto out_stacks;
-		fprintf(stderr, "cprof: wrote %s\n", o.svg);
+		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o.svg));
 	}
 	rc = EXIT_OK;
 out_stacks:

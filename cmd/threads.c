@@ -411,7 +411,7 @@ static int exec_threads(int argc, char **argv)
 			error("%s", cp_errmsg());
 			rc = EXIT_ERROR;
 		} else if (!o.json) {
-			printf("Wrote %s\n", o.output);
+			printf("Wrote %s\n", cmd_output_name(o.output));
 		}
 	}
 out_session:

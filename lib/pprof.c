@@ -695,7 +695,7 @@ int pprof_write(const struct profile *p, const char *path)
 
 	if (pprof_encode(p, &buf, &len) < 0)
 		return -1;
-	rc = file_write_atomic(path, buf, len);
+	rc = file_write_output(path, buf, len);
 	free(buf);
 	return rc;
 }

@@ -18,8 +18,9 @@ struct profile *pprof_read(const char *path);
 /* Encode P, gzipped, into a new malloc'ed buffer *BUF of *LEN bytes. Returns 0 or -1. */
 int pprof_encode(const struct profile *p, void **buf, size_t *len);
 
-/* Write P gzipped to PATH whole or not at all: a temporary file beside it,
- * renamed into place. Returns 0, or -1 (and no file) with an error. */
+/* Write P gzipped to PATH as file_write_output does: "-" is standard output,
+ * a device or FIFO is written in place, a file whole or not at all. Returns
+ * 0, or -1 (and no file) with an error. */
 int pprof_write(const struct profile *p, const char *path);
 
 #endif
