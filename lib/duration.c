@@ -24,7 +24,7 @@ int duration_parse(const char *s, int64_t *ns)
 		v = v * 10 + (*p++ - '0');
 		digits++;
 		if (v > YEAR_NS)
-			goto bad;
+			goto range;
 	}
 	if (*p == '.') {
 		p++;
@@ -40,11 +40,13 @@ int duration_parse(const char *s, int64_t *ns)
 		if (strcmp(p, units[i].suffix) == 0) {
 			double t = v * units[i].ns;
 			if (t < 1 || t > YEAR_NS)
-				goto bad;
+				goto range;
 			*ns = (int64_t)t;
 			return 0;
 		}
 	}
 bad:
 	return cp_error("bad duration '%s' (use e.g. 500ms, 30s, 5m, 1h)", s);
+range:
+	return cp_error("bad duration '%s': out of range (from 1ns to 8784h, 366 days)", s);
 }

@@ -116,6 +116,7 @@ static void test_durations(void)
 	CHECK(duration_parse("250us", &ns) == 0 && ns == 250000);
 	CHECK(duration_parse("", &ns) < 0);
 	CHECK(duration_parse("0", &ns) < 0);
+	CHECK(strstr(cp_errmsg(), "from 1ns to 8784h") != NULL);
 	CHECK(duration_parse("-1s", &ns) < 0);
 	CHECK(duration_parse("5 s", &ns) < 0);
 	CHECK(duration_parse("5x", &ns) < 0);
@@ -123,6 +124,9 @@ static void test_durations(void)
 	CHECK(duration_parse(".", &ns) < 0);
 	CHECK(duration_parse("99999999999999999999999h", &ns) < 0);
 	CHECK(strstr(cp_errmsg(), "bad duration") != NULL);
+	CHECK(strstr(cp_errmsg(), "from 1ns to 8784h") != NULL);
+	CHECK(duration_parse("8785h", &ns) < 0);
+	CHECK(strstr(cp_errmsg(), "from 1ns to 8784h") != NULL);
 }
 
 static void test_units(void)
