@@ -48,6 +48,7 @@ struct threads_opts {
 	pid_t pid;
 	bool all, json;
 	int64_t watch_ns, interval_ns;
+	const char *watch, *interval; /* as given */
 	const char *output;
 };
 
@@ -64,9 +65,11 @@ static int set_option(void *ctx, int key, const char *v)
 		break;
 	case OPT_WATCH:
 		o->watch_ns = cmd_parse_duration(&cmd_threads, "watch", v);
+		o->watch = v;
 		break;
 	case OPT_INTERVAL:
 		o->interval_ns = cmd_parse_duration(&cmd_threads, "interval", v);
+		o->interval = v;
 		break;
 	case OPT_OUTPUT:
 		o->output = v;
@@ -362,8 +365,18 @@ static int exec_threads(int argc, char **argv)
 	cmd_parse(&cmd_threads, &argc, argv, set_option, &o, NULL, NULL);
 	if (argc > 0)
 		cmd_usage_error(&cmd_threads, "unexpected argument '%s'", argv[0]);
-	if (o.watch_ns && o.interval_ns > o.watch_ns)
-		cmd_usage_error(&cmd_threads, "--interval is longer than --watch");
+	if (o.interval && !o.watch_ns)
+		cmd_usage_error(&cmd_threads, "--interval is the time between polls of --watch: "
+				"give --watch too, or no --interval for one snapshot");
+	if (o.watch_ns && o.interval_ns > o.watch_ns) {
+		char d[32];
+		if (o.interval)
+			cmd_usage_error(&cmd_threads, "--interval %s is longer than --watch %s",
+					o.interval, o.watch);
+		cmd_usage_error(&cmd_threads, "--watch %s is shorter than the default --interval "
+				"of %s: pass a shorter --interval", o.watch,
+				units_format(d, sizeof(d), o.interval_ns, "nanoseconds"));
+	}
 	if (o.output)
 		cmd_check_writable(o.output);
 	if (target_attach(&t, o.pid) < 0 || target_check_access(&t, "trace") < 0)
