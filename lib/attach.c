@@ -101,6 +101,7 @@ int target_launch(struct target *t, char *const argv[])
 	close(err[1]);
 	t->pid = pid;
 	t->launched = true;
+	t->cmd = argv[0];
 	t->go_fd = go[1];
 	t->err_fd = err[0];
 	t->pidfd = pidfd_open_(pid);
@@ -126,7 +127,9 @@ int target_go(struct target *t)
 		target_check_exit(t);
 		waitpid(t->pid, NULL, 0);
 		t->exited = true;
-		return cp_error("cannot run the command: %s", strerror(e));
+		if (e == ENOENT && !strchr(t->cmd, '/'))
+			return cp_error("cannot run %s: no such command in PATH", t->cmd);
+		return cp_error("cannot run %s: %s", t->cmd, strerror(e));
 	}
 	return 0;
 }

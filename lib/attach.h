@@ -12,6 +12,7 @@ struct target {
 	bool launched;   /* started by cprof */
 	int go_fd;       /* launched: writing a byte here lets the command exec */
 	int err_fd;      /* launched: the child reports a failed exec here */
+	const char *cmd; /* launched: the command's name, ARGV[0] */
 	int pidfd;       /* readable when the process exits; -1 if unsupported */
 	bool exited;
 	int status;      /* launched: as from waitpid, once exited */

@@ -32,7 +32,7 @@ expect_grep '^cprof: no such process 2147483647$' "$T/err"
 error --pid 2 --seconds 1
 expect_grep '^cprof: process 2 is a kernel thread' "$T/err"
 error -o "$T/out.pb.gz" -- "$T/no-such-command"
-expect_grep "^cprof: cannot run the command: No such file or directory$" "$T/err"
+expect_grep "^cprof: cannot run $T/no-such-command: No such file or directory$" "$T/err"
 ok
 [ ! -e "$T/out.pb.gz" ] || fail "a profile was written for a command that did not run"
 
