@@ -213,6 +213,8 @@ static int exec_report(int argc, char **argv)
 	if (!p)
 		return error("%s", cp_errmsg()), EXIT_ERROR;
 	si = profile_sample_index(p, o.sample_index);
+	if (si < 0 && o.sample_index && p->nsample_types)
+		cmd_usage_error(&cmd_report, "bad value for --sample-index: %s", cp_errmsg());
 	if (si < 0) {
 		error("%s: %s", argv[0], cp_errmsg());
 		goto out_profile;

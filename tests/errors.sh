@@ -70,9 +70,10 @@ usage report --min-percent 200 "$good"
 usage report --focus '(' "$good"
 usage report --flame=yes "$good"
 
-# A sample type the profile lacks is an error in the input: it names the types.
-expect_exit 1 "$CPROF" report --sample-index bogus "$good"
+# A sample type the profile lacks is bad usage: it names the types.
+expect_exit 2 "$CPROF" report --sample-index bogus "$good"
 expect_grep "^cprof: .*no sample type 'bogus' \(the profile has: samples, cpu\)" "$T/err"
+expect_grep "^usage: cprof report " "$T/err"
 
 # stdout that cannot be written (a full disk) is an error, not a silent success.
 if [ -w /dev/full ]; then
