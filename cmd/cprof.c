@@ -87,7 +87,8 @@ int main(int argc, char **argv)
 		overview(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
+	    strcmp(argv[1], "version") == 0) {
 		printf("cprof %s\n", PACKAGE_VERSION);
 		return cmd_finish_stdout(EXIT_OK);
 	}
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
 		return complete(argc - 2, argv + 2);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
-		if (argc > 2 && strcmp(argv[1], "help") == 0) {
+		if (argc > 2 && strcmp(argv[1], "help") == 0 && strcmp(argv[2], "help")) {
 			cmd = find_cmd(argv[2]);
 			if (!cmd)
 				die(EXIT_USAGE, "no command '%s' (see 'cprof help')", argv[2]);
