@@ -1,7 +1,7 @@
 /* Whole-file reads, and outputs written whole or in place; see fileio.h. */
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
