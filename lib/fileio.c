@@ -81,7 +81,9 @@ static int fileio_write_all(int fd, const void *buf, size_t len)
 }
 
 /* PATH with a symlink in its last component followed, to a target that may
- * not exist yet; a new string, or NULL with errno set. */
+ * not exist yet; a new string, or NULL with errno set. A link to what is not
+ * a regular file is left as it is: the kernel opens through it, and the
+ * links in /proc/PID/fd read as "pipe:[N]", not as a path. */
 static char *fileio_resolve(const char *path)
 {
 	char *cur = strdup(path);
@@ -92,7 +94,8 @@ static char *fileio_resolve(const char *path)
 		struct stat st;
 		ssize_t n;
 
-		if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode))
+		if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode) ||
+		    (stat(cur, &st) == 0 && !S_ISREG(st.st_mode)))
 			return cur;
 		if (hops == 40) {
 			free(cur);

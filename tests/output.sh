@@ -8,6 +8,12 @@
 W=$top_builddir/tests/workloads/cpuwork-nofp
 good=$FIXTURES/go-cpu.pb.gz
 
+# A process to profile that outlives every run: a command that exits at once
+# can be gone before cprof reads its maps.
+sleep 300 &
+sleeper=$!
+PROFILE="cpu --pid $sleeper --seconds 100ms"
+
 # readable FILE: FILE is a pprof profile cprof reads back.
 readable() {
 	ok
@@ -18,7 +24,7 @@ readable() {
 # risk; on a nodev filesystem it cannot be opened, and the check is skipped).
 if [ "$(id -u)" = 0 ] && mknod "$T/null" c 1 3 2>/dev/null && [ -c "$T/null" ] &&
 	(echo >"$T/null") 2>/dev/null; then
-	expect_exit 0 "$CPROF" cpu -o "$T/null" -- true
+	expect_exit 0 "$CPROF" $PROFILE -o "$T/null"
 	expect_grep "^Wrote $T/null$" "$T/out"
 	ok
 	[ -c "$T/null" ] || fail "-o on a character device replaced it with: $(ls -l "$T/null")"
@@ -31,7 +37,7 @@ fi
 mkfifo "$T/fifo"
 cat "$T/fifo" >"$T/from-fifo" &
 reader=$!
-expect_exit 0 "$CPROF" cpu -o "$T/fifo" -- true
+expect_exit 0 "$CPROF" $PROFILE -o "$T/fifo"
 ok
 [ -p "$T/fifo" ] || fail "-o on a FIFO replaced it with: $(ls -l "$T/fifo")"
 gone() { ! kill -0 "$1" 2>/dev/null; }
@@ -51,20 +57,27 @@ echo old >"$T/sub/target.pb.gz"
 ln -s sub/target.pb.gz "$T/link"
 ln -s missing.pb.gz "$T/sub/dangling"
 for l in "$T/link" "$T/sub/dangling"; do
-	expect_exit 0 "$CPROF" cpu -o "$l" -- true
+	expect_exit 0 "$CPROF" $PROFILE -o "$l"
 	ok
 	[ -L "$l" ] || fail "-o on the symlink $l replaced it"
 done
 readable "$T/sub/target.pb.gz"
 readable "$T/sub/missing.pb.gz"
+# A link to a pipe (/dev/stdout, /dev/fd/N) is written through, not replaced.
+ok
+"$CPROF" $PROFILE -o /dev/fd/3 3>&1 >/dev/null 2>&1 | "$CPROF" report - >"$T/piped" 2>&1 ||
+	fail "cprof cpu -o /dev/fd/3 into a pipe: $(cat "$T/piped")"
+ok
+"$CPROF" report --svg /dev/stdout "$good" 2>/dev/null | grep -q '^<svg ' ||
+	fail "report --svg /dev/stdout into a pipe wrote no SVG"
 
 # An existing file keeps its mode; a new one gets 0666 less the umask.
 echo old >"$T/private.pb.gz"
 chmod 600 "$T/private.pb.gz"
-expect_exit 0 "$CPROF" cpu -o "$T/private.pb.gz" -- true
+expect_exit 0 "$CPROF" $PROFILE -o "$T/private.pb.gz"
 expect_eq "$(stat -c %a "$T/private.pb.gz")" 600 "mode of a replaced file"
 readable "$T/private.pb.gz"
-(umask 027 && "$CPROF" cpu -o "$T/new.pb.gz" -- true >/dev/null 2>&1)
+(umask 027 && "$CPROF" $PROFILE -o "$T/new.pb.gz" >/dev/null 2>&1)
 expect_eq "$(stat -c %a "$T/new.pb.gz")" 640 "mode of a new file under umask 027"
 
 # -o - is standard output: the profile alone, everything printed (and what
@@ -84,8 +97,6 @@ readable "$T/diff.pb.gz"
 expect_grep '^Wrote standard output$' "$T/err"
 expect_exit 0 "$CPROF" report --svg - "$good"
 expect_grep '^<svg ' "$T/out"
-sleep 30 &
-sleeper=$!
 wait_until 20 asleep "$sleeper" 1 || true
 expect_exit 0 "$CPROF" threads --pid "$sleeper" -o -
 cp "$T/out" "$T/threads.pb.gz"
@@ -121,21 +132,20 @@ expect_lines 0 "$T/out"
 quick "$CPROF" report --svg "$T/sub" "$good"
 expect_grep "^cprof: cannot write $T/sub: it is a directory" "$T/err"
 expect_lines 0 "$T/out"
-kill "$sleeper" 2>/dev/null || true
 
 # A new file never has a name of its own before it is whole: an unnamed file
 # (O_TMPFILE) is linked in, so a SIGKILL at any moment leaves no temporary.
 if strace -o /dev/null true 2>/dev/null; then
 	mkdir "$T/k"
 	expect_exit 0 strace -f -o "$T/strace" -e trace=openat,open,creat,linkat,rename,renameat,renameat2 \
-		"$CPROF" cpu -o "$T/k/p.pb.gz" -- true
+		"$CPROF" $PROFILE -o "$T/k/p.pb.gz"
 	expect_grep "openat\(AT_FDCWD, \"$T/k\", [^)]*O_TMPFILE" "$T/strace"
 	expect_grep "linkat\(AT_FDCWD, \"/proc/self/fd/[0-9]+\", AT_FDCWD, \"$T/k/p.pb.gz\", AT_SYMLINK_FOLLOW\) = 0" "$T/strace"
 	expect_no_grep "p\.pb\.gz\.tmp" "$T/strace"
 	expect_eq "$(ls -A "$T/k")" p.pb.gz "files in the output's directory"
 	# Replacing a file: a name of its own for the one rename only.
 	expect_exit 0 strace -f -o "$T/strace" -e trace=openat,open,creat,linkat,rename,renameat,renameat2 \
-		"$CPROF" cpu -o "$T/k/p.pb.gz" -- true
+		"$CPROF" $PROFILE -o "$T/k/p.pb.gz"
 	expect_no_grep "O_CREAT.*p\.pb\.gz" "$T/strace"
 	expect_grep "^[0-9]+ +rename(at2?)?\(.*\"$T/k/p.pb.gz.tmp[0-9a-f]+\", .*\"$T/k/p.pb.gz\".* = 0" "$T/strace"
 	expect_eq "$(ls -A "$T/k")" p.pb.gz "files in the output's directory after a replace"
@@ -164,4 +174,5 @@ else
 	echo "note: unwritable directory check skipped (root without setpriv)"
 fi
 
+kill "$sleeper" 2>/dev/null || true
 finish
