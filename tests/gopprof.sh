@@ -8,7 +8,10 @@
 #    functions with nonzero flat must be the same, and so must the first
 #    (top by flat) function;
 #  - the counts of `cprof report --folded` must add up to the profile's total
-#    for that sample type (summed from `go tool pprof -raw`).
+#    for that sample type (summed from `go tool pprof -raw`);
+#  - the same --top check on profiles with negative values that go tool pprof
+#    made of the two CPU profiles (`-base`, and `-diff_base` with pprof::base
+#    labels): totals are of the values' magnitudes, or of the base's.
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -79,8 +82,9 @@ inrows {
 	sub(/^[-+]/, "", v)
 	sub(/[^0-9.].*$/, "", v)
 	nz = (v ~ /[1-9]/) ? 1 : 0
-	f = $2; sub(/%$/, "", f)
-	c = $5; sub(/%$/, "", c)
+	# pprof prints a share'"'"'s magnitude, cprof a negative one signed.
+	f = $2; sub(/%$/, "", f); sub(/^-/, "", f)
+	c = $5; sub(/%$/, "", c); sub(/^-/, "", c)
 	line = $0
 	gsub(/\t/, " ", line)
 	if (nrows++ == 0) print "#top", name, $1 " " $2, line
@@ -269,5 +273,27 @@ check_top "fixture go-heap" "$fx/go-heap.pb.gz"
 check_folded "fixture go-heap" "$fx/go-heap.pb.gz" inuse_space
 check_top "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
 check_folded "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
+
+# Differences, as go tool pprof writes them (Parca's delta profiles are like
+# -base's: negative values, no labels). The fixture and the fresh profile are
+# of different runs, so a difference has values of both signs.
+for how in base diff_base; do
+	if ! go tool pprof -proto -$how "$fx/go-cpu.pb.gz" "$tmp/cpu.pb.gz" \
+		>"$tmp/$how.pb.gz" 2>"$tmp/$how.err"; then
+		fail "go tool pprof -proto -$how failed:"
+		cat "$tmp/$how.err"
+		continue
+	fi
+	signs=$(go tool pprof -raw "$tmp/$how.pb.gz" 2>/dev/null | awk '
+		/^Samples:/ { s = 1; getline; next }
+		/^[^ ]/ { s = 0 }
+		s && /^ *-?[0-9]+ +-?[0-9]+: / { if ($2 < 0) neg = 1; else if ($2 > 0) pos = 1 }
+		END { print neg + pos }')
+	if [ "$signs" != 2 ]; then
+		fail "-$how: the difference does not have values of both signs"
+		continue
+	fi
+	check_top "go tool pprof -proto -$how" "$tmp/$how.pb.gz"
+done
 
 exit "$failed"
