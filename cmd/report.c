@@ -15,7 +15,7 @@
 
 enum {
 	OPT_TOP = 1, OPT_TREE, OPT_TRACES, OPT_FLAME, OPT_FOLDED, OPT_SVG, OPT_SAMPLE_INDEX,
-	OPT_FOCUS, OPT_IGNORE, OPT_WIDTH, OPT_MIN_PERCENT,
+	OPT_FOCUS, OPT_IGNORE, OPT_WIDTH, OPT_MIN_PERCENT, OPT_ADDRESSES,
 };
 
 static const struct cmd_option options[] = {
@@ -30,6 +30,7 @@ static const struct cmd_option options[] = {
 	{ "ignore", 0, "REGEX", "drop samples with a frame whose function or file matches REGEX", OPT_IGNORE, NULL },
 	{ "width", 0, "COLS", "width of --flame (default: the terminal's, else 100)", OPT_WIDTH, NULL },
 	{ "min-percent", 0, "PCT", "prune --flame and --tree nodes below PCT% of the total (default 0.5)", OPT_MIN_PERCENT, NULL },
+	{ "addresses", 0, NULL, "frames without symbols one per address (module+offset), not one per module ([module])", OPT_ADDRESSES, NULL },
 	{ 0 },
 };
 
@@ -109,6 +110,9 @@ static int set_option(void *ctx, int key, const char *v)
 		break;
 	case OPT_MIN_PERCENT:
 		o->min_percent = cmd_parse_double(&cmd_report, "min-percent", v, 0, 100);
+		break;
+	case OPT_ADDRESSES:
+		o->filter.addresses = true;
 		break;
 	}
 	return 0;

@@ -11,7 +11,9 @@
 #    for that sample type (summed from `go tool pprof -raw`);
 #  - the same --top check on profiles with negative values that go tool pprof
 #    made of the two CPU profiles (`-base`, and `-diff_base` with pprof::base
-#    labels): totals are of the values' magnitudes, or of the base's.
+#    labels): totals are of the values' magnitudes, or of the base's;
+#  - the same --top check on a cprof cpu profile of a stripped program, whose
+#    frames without symbols pprof groups per mapping ("[cpuwork-nofp]").
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -182,7 +184,7 @@ check_top() {
 		return 0
 	fi
 	# shellcheck disable=SC2086
-	if ! go tool pprof -top -nodecount=100000 $popts "$file" \
+	if ! go tool pprof -top -nodecount=100000 -symbolize=none $popts "$file" \
 		>"$out.pprof" 2>"$out.pprof.err"; then
 		fail "$label: go tool pprof -top $popts failed:"
 		cat "$out.pprof.err"
@@ -295,5 +297,30 @@ for how in base diff_base; do
 	fi
 	check_top "go tool pprof -proto -$how" "$tmp/$how.pb.gz"
 done
+
+# A stripped program: its own functions have no symbols, its library's have.
+wl=${top_builddir:-}/tests/workloads
+if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
+	cp "$wl/cpuwork-nofp" "$wl/libcpuwork-nofp.so" "$tmp/"
+	strip -s "$tmp/cpuwork-nofp"
+	if "$CPROF" cpu -o "$tmp/stripped.pb.gz" -- "$tmp/cpuwork-nofp" --rounds 300 \
+		>"$tmp/stripped.out" 2>&1; then
+		if "$CPROF" report --top 0 "$tmp/stripped.pb.gz" | grep -q ' \[cpuwork-nofp\]$'; then
+			check_top "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
+			"$CPROF" report --top 0 --addresses "$tmp/stripped.pb.gz" >"$tmp/addr"
+			if grep -q '\[cpuwork-nofp\]$' "$tmp/addr" ||
+				! grep -q '  cpuwork-nofp+0x[0-9a-f]*$' "$tmp/addr"; then
+				fail "report --addresses does not name frames by address:"
+				cat "$tmp/addr"
+			fi
+		else
+			fail "no [cpuwork-nofp] row for the stripped program's frames:"
+			"$CPROF" report --top 0 "$tmp/stripped.pb.gz"
+		fi
+	else
+		echo "$me: note: cprof cpu failed, the stripped program is not checked:"
+		cat "$tmp/stripped.out"
+	fi
+fi
 
 exit "$failed"
