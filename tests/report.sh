@@ -97,4 +97,25 @@ if command -v python3 >/dev/null 2>&1; then
 		fail "the SVG is not well-formed XML"
 fi
 
+# A gzip bomb is refused once it inflated past the limit, in one line that
+# says how to raise it; CPROF_MAX_PROFILE_SIZE sets the limit (1 GiB by
+# default, tests/test-pprof tries that one). A profile under it reads.
+head -c 8388608 /dev/zero | gzip -1 >"$T/bomb.gz"
+expect_exit 1 env CPROF_MAX_PROFILE_SIZE=1M "$CPROF" report "$T/bomb.gz"
+expect_lines 1 "$T/err"
+expect_grep '^cprof: .*bomb\.gz: inflates to more than the 1 MiB a profile may take \(a gzip bomb\?\): set CPROF_MAX_PROFILE_SIZE, such as 4G, to read a larger one$' "$T/err"
+expect_exit 0 env CPROF_MAX_PROFILE_SIZE=1M "$CPROF" report "$cpu"
+expect_exit 1 env CPROF_MAX_PROFILE_SIZE=lots "$CPROF" report "$cpu"
+expect_grep "^cprof: .*: CPROF_MAX_PROFILE_SIZE='lots' is not a size" "$T/err"
+
+# Text formats that pprof once read: named as such, with the way to convert.
+printf 'goroutine profile: total 2\n2 @ 0x43b8d6 0x44c2b1\n#\t0x43b8d5\truntime.gopark+0x115\n' >"$T/goroutine.txt"
+printf 'heap profile:   1:   100 [   1:   100] @ heapprofile\n   1:   100 [   1:   100] @ 0x4\n' >"$T/heap.txt"
+gzip -c "$T/goroutine.txt" >"$T/goroutine.txt.gz"
+for f in goroutine.txt heap.txt goroutine.txt.gz; do
+	expect_exit 1 "$CPROF" report "$T/$f"
+	expect_lines 1 "$T/err"
+	expect_grep "^cprof: .*$f: not a pprof protobuf profile \(text/legacy formats are not read; go tool pprof -proto FILE > FILE\.pb\.gz converts one\)$" "$T/err"
+done
+
 finish
