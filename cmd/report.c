@@ -23,7 +23,7 @@ static const struct cmd_option options[] = {
 	{ "tree", 0, NULL, "the call tree from the roots down, with total and self values", OPT_TREE, NULL },
 	{ "traces", 0, NULL, "every distinct stack with its value and labels", OPT_TRACES, NULL },
 	{ "flame", 0, NULL, "a text flame graph sized to the terminal", OPT_FLAME, NULL },
-	{ "folded", 0, NULL, "folded stacks, \"root;...;leaf value\" lines", OPT_FOLDED, NULL },
+	{ "folded", 0, NULL, "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)", OPT_FOLDED, NULL },
 	{ "svg", 0, "FILE", "write an SVG flame graph to FILE", OPT_SVG, "file" },
 	{ "sample-index", 0, "NAME|N", "the sample type to show (default: the profile's default, else the last)", OPT_SAMPLE_INDEX, NULL },
 	{ "focus", 0, "REGEX", "only samples with a frame whose function or file matches REGEX", OPT_FOCUS, NULL },
@@ -196,7 +196,8 @@ static int exec_report(int argc, char **argv)
 {
 	struct report_opts o = { .top = 10, .min_percent = 0.5 };
 	struct profile *p = NULL;
-	struct stackset ss;
+	struct stackset ss, counts;
+	const struct stackset *folded = &ss;
 	int si, rc = EXIT_ERROR;
 	bool any;
 
@@ -223,6 +224,14 @@ static int exec_report(int argc, char **argv)
 		error("%s", cp_errmsg());
 		goto out_profile;
 	}
+	/* Folded stacks count samples (flamegraph.pl's "samples"), unless told. */
+	if (o.folded && !o.sample_index && profile_count_index(p, si) != si) {
+		if (stackset_init(&counts, p, profile_count_index(p, si), &o.filter) < 0) {
+			error("%s", cp_errmsg());
+			goto out_stacks;
+		}
+		folded = &counts;
+	}
 	if (o.want_top || o.tree || o.traces || o.flame)
 		header(argv[0], &ss, &o);
 	if ((o.want_top && render_top(stdout, &ss, o.top) < 0) ||
@@ -230,16 +239,19 @@ static int exec_report(int argc, char **argv)
 	    (o.traces && render_traces(stdout, &ss) < 0) ||
 	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent,
 					      isatty(STDOUT_FILENO) ? RENDER_COLOR : 0)) < 0) ||
-	    (o.folded && render_folded(stdout, &ss) < 0)) {
+	    (o.folded && render_folded(stdout, folded) < 0)) {
 		error("%s", cp_errmsg());
-		goto out_stacks;
+		goto out_counts;
 	}
 	if (o.svg) {
 		if (write_svg(o.svg, &ss, argv[0]) < 0)
-			goto out_stacks;
+			goto out_counts;
 		fprintf(stderr, "cprof: wrote %s\n", o.svg);
 	}
 	rc = EXIT_OK;
+out_counts:
+	if (folded != &ss)
+		stackset_release(&counts);
 out_stacks:
 	stackset_release(&ss);
 out_profile:

@@ -319,6 +319,25 @@ int profile_sample_index(const struct profile *p, const char *name)
 	}
 }
 
+int profile_count_index(const struct profile *p, int si)
+{
+	const char *type = profile_str(p, p->sample_types[si].type), *us = strchr(type, '_');
+	int first = -1;
+
+	if (strcmp(profile_str(p, p->sample_types[si].unit), "count") == 0)
+		return si;
+	for (size_t i = 0; i < p->nsample_types; i++) {
+		const char *t = profile_str(p, p->sample_types[i].type);
+		if (strcmp(profile_str(p, p->sample_types[i].unit), "count") != 0)
+			continue;
+		if (us && strncmp(t, type, us - type + 1) == 0)
+			return i;
+		if (first < 0)
+			first = i;
+	}
+	return first < 0 ? si : first;
+}
+
 /* Model ids of SRC's strings, functions, mappings and locations in DST,
  * made on first use (0: not yet). */
 struct copy_map {

@@ -116,6 +116,12 @@ int profile_add_sample(struct profile *p, const uint64_t *locs, size_t nlocs,
  * decimal index is accepted too. Returns -1 with a message naming the types. */
 int profile_sample_index(const struct profile *p, const char *name);
 
+/* The sample type that counts what sample type SI measures, for folded
+ * stacks (whose convention is counts): SI if its unit is "count", else the
+ * count type named alike up to the first '_' (inuse_space: inuse_objects),
+ * else the first count type, else SI. */
+int profile_count_index(const struct profile *p, int si);
+
 /* Add SRC's samples, at its sample type index SI, to DST (which has one
  * sample type; with SI < 0, all of SRC's values to a DST with as many sample
  * types), each value multiplied by SCALE and rounded, with LABEL (if

@@ -296,6 +296,31 @@ for how in base diff_base; do
 		continue
 	fi
 	check_top "go tool pprof -proto -$how" "$tmp/$how.pb.gz"
+	# --folded: "stack base new" counts, the base's column adding up to
+	# the fixture's samples with -diff_base; new - base to the net with -base.
+	raw_total() {
+		go tool pprof -raw "$1" 2>/dev/null | awk '
+			/^Samples:/ { s = 1; getline; next }
+			/^[^ ]/ { s = 0 }
+			s && /^ *-?[0-9]+ +-?[0-9]+: / { t += $1 }
+			END { printf "%.0f\n", t }'
+	}
+	cols=$("$CPROF" report --folded "$tmp/$how.pb.gz" | awk '
+		NF < 3 || $(NF - 1) !~ /^[0-9]+$/ || $NF !~ /^[0-9]+$/ { bad = 1 }
+		{ b += $(NF - 1); n += $NF }
+		END { if (bad) print "bad"; else printf "%.0f %.0f\n", b, n }')
+	if [ "$how" = diff_base ]; then
+		want="$(raw_total "$fx/go-cpu.pb.gz") $(raw_total "$tmp/cpu.pb.gz")"
+		ok=$([ "$cols" = "$want" ] && echo yes)
+	else
+		want=$(raw_total "$tmp/$how.pb.gz")
+		ok=$(echo "$cols" | awk -v w="$want" '$1 != "bad" && $2 - $1 == w {print "yes"}')
+	fi
+	if [ "$ok" = yes ]; then
+		echo "$me: ok: -$how: --folded base and new columns ($cols) agree with go tool pprof -raw"
+	else
+		fail "-$how: --folded columns are '$cols', go tool pprof -raw says $want"
+	fi
 done
 
 # A stripped program: its own functions have no symbols, its library's have.

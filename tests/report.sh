@@ -50,6 +50,21 @@ expect_grep '^main\.worker;.*;main\.hotA [0-9]+$' "$T/out"
 expect_eq "$(awk '{s += $NF} END {print s}' "$T/out")" 151 "sum of folded counts"
 expect_eq "$(cut -d' ' -f1 "$T/out" | sort | uniq -d | wc -l)" 0 "repeated folded stacks"
 
+# By default --folded counts samples, as flamegraph.pl expects ("151
+# samples", not 1.51e9 of nanoseconds); a heap profile counts objects.
+expect_exit 0 "$CPROF" report --folded "$cpu"
+expect_eq "$(awk '{s += $NF} END {print s}' "$T/out")" 151 "sum of default folded counts"
+expect_exit 0 "$CPROF" report --folded --sample-index inuse_objects "$heap"
+objects=$(awk '{s += $NF} END {print s}' "$T/out")
+expect_exit 0 "$CPROF" report --folded "$heap"
+expect_eq "$(awk '{s += $NF} END {print s}' "$T/out")" "$objects" "heap folded counts"
+# A diff profile folds as difffolded.pl writes: "stack base new", both
+# magnitudes, which flamegraph.pl draws as a differential flame graph.
+expect_exit 0 "$CPROF" diff -o "$T/self.pb.gz" "$cpu" "$cpu"
+expect_exit 0 "$CPROF" report --folded "$T/self.pb.gz"
+expect_eq "$(awk 'NF < 3 || $(NF - 1) !~ /^[0-9]+$/ || $NF !~ /^[0-9]+$/' "$T/out" | wc -l)" 0 "folded diff lines without two counts"
+expect_eq "$(awk '{b += $(NF - 1); n += $NF} END {print b, n}' "$T/out")" "1510000000 1510000000" "folded diff columns"
+
 # --tree: callers above their callees, indented by depth.
 expect_exit 0 "$CPROF" report --tree "$cpu"
 expect_grep '^ +1\.51s +100% +0  main\.worker' "$T/out"

@@ -404,6 +404,45 @@ static void test_unsymbolized(void)
 	profile_free(p);
 }
 
+/* Folded stacks: counts by default, ';' kept out of names, and a diff as
+ * difffolded.pl's two columns. */
+static void test_folded(void)
+{
+	struct profile *p = profile_new(), *h = profile_new();
+	uint64_t a[2] = { loc(p, "f[go.shape.struct { a int; b string }]", 1), loc(p, "main", 2) };
+	uint64_t b[2] = { loc(p, "g", 3), a[1] };
+	struct pf_label base = { profile_intern(p, "pprof::base"), profile_intern(p, "true"), 0, 0 };
+	struct stackset ss;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int64_t v[2] = { 2, 20 }, w[2] = { -3, -30 }, x[2] = { -1, -10 };
+
+	profile_add_sample_type(p, "samples", "count");
+	profile_add_sample_type(p, "cpu", "nanoseconds");
+	CHECK(profile_count_index(p, 1) == 0 && profile_count_index(p, 0) == 0);
+	profile_add_sample(p, a, 2, v, NULL, 0);
+	profile_add_sample(p, a, 2, w, &base, 1);
+	profile_add_sample(p, b, 2, x, NULL, 0);
+	profile_add_sample(p, b, 2, v, NULL, 0);
+	CHECK(stackset_init(&ss, p, 0, NULL) == 0);
+	CHECK(render_folded(f, &ss) == 0);
+	fclose(f);
+	CHECK(strstr(buf, "main;f[go.shape.struct { a int: b string }] 3 2\n") != NULL);
+	CHECK(strstr(buf, "main;g 0 1\n") != NULL);
+	free(buf);
+	stackset_release(&ss);
+	profile_free(p);
+
+	/* A heap profile counts objects: in use for in-use bytes. */
+	profile_add_sample_type(h, "alloc_objects", "count");
+	profile_add_sample_type(h, "alloc_space", "bytes");
+	profile_add_sample_type(h, "inuse_objects", "count");
+	profile_add_sample_type(h, "inuse_space", "bytes");
+	CHECK(profile_count_index(h, 3) == 2 && profile_count_index(h, 1) == 0);
+	profile_free(h);
+}
+
 /* Totals as pprof takes them: of the values' magnitudes, or of the samples
  * labelled pprof::base where there are such. */
 static void test_totals(void)
@@ -446,6 +485,7 @@ int main(void)
 	test_thread_filter();
 	test_unsymbolized();
 	test_totals();
+	test_folded();
 	test_copy_all_types();
 	test_topview();
 	return test_done("test-model");
