@@ -663,6 +663,17 @@ static void encoder_release(struct encoder *e)
 
 #define ALLOC(ptr, n) ((ptr) = calloc((n) + 1, sizeof(*(ptr))))
 
+/* Mapping ID as written: the main executable's first, as pprof takes the
+ * first mapping for the profile's binary, and the others after it in order. */
+static uint64_t encoder_mapping_id(const struct profile *p, uint64_t id)
+{
+	uint64_t main = p->main_mapping;
+
+	if (!main || main > p->nmappings || !id)
+		return id;
+	return id == main ? 1 : id < main ? id + 1 : id;
+}
+
 static int encoder_fill(struct encoder *e, const struct profile *p)
 {
 	size_t nlabels = 0, nlines = 0, li = 0, ni = 0;
@@ -718,9 +729,10 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 
 	for (size_t i = 0; i < p->nmappings; i++) {
 		const struct pf_mapping *m = &p->mappings[i];
-		Perftools__Profiles__Mapping *pm = &e->mappings[i];
+		uint64_t id = encoder_mapping_id(p, i + 1);
+		Perftools__Profiles__Mapping *pm = &e->mappings[id - 1];
 		perftools__profiles__mapping__init(pm);
-		pm->id = i + 1;
+		pm->id = id;
 		pm->memory_start = m->memory_start;
 		pm->memory_limit = m->memory_limit;
 		pm->file_offset = m->file_offset;
@@ -730,7 +742,7 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 		pm->has_filenames = m->has_filenames;
 		pm->has_line_numbers = m->has_line_numbers;
 		pm->has_inline_frames = m->has_inline_frames;
-		e->mappingp[i] = pm;
+		e->mappingp[id - 1] = pm;
 	}
 	pb->n_mapping = p->nmappings;
 	pb->mapping = e->mappingp;
@@ -740,7 +752,7 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 		Perftools__Profiles__Location *pl = &e->locations[i];
 		perftools__profiles__location__init(pl);
 		pl->id = i + 1;
-		pl->mapping_id = l->mapping_id;
+		pl->mapping_id = encoder_mapping_id(p, l->mapping_id);
 		pl->address = l->address;
 		pl->is_folded = l->is_folded;
 		pl->n_line = l->nlines;

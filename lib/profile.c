@@ -353,6 +353,21 @@ static int64_t copy_string(struct profile *dst, const struct profile *src, struc
 	return m->strings[i];
 }
 
+/* DST's id of SRC's mapping ID, copied the first time; 0 on error. */
+static uint64_t copy_mapping(struct profile *dst, const struct profile *src, struct copy_map *m,
+			     uint64_t id)
+{
+	if (!m->mappings[id - 1]) {
+		struct pf_mapping pm = src->mappings[id - 1];
+		pm.filename = copy_string(dst, src, m, pm.filename);
+		pm.build_id = copy_string(dst, src, m, pm.build_id);
+		if (pm.filename < 0 || pm.build_id < 0)
+			return 0;
+		m->mappings[id - 1] = profile_add_mapping(dst, &pm);
+	}
+	return m->mappings[id - 1];
+}
+
 static uint64_t copy_location(struct profile *dst, const struct profile *src,
 			      struct copy_map *m, uint64_t id)
 {
@@ -363,19 +378,8 @@ static uint64_t copy_location(struct profile *dst, const struct profile *src,
 
 	if (m->locations[id - 1])
 		return m->locations[id - 1];
-	if (l->mapping_id) {
-		if (!m->mappings[l->mapping_id - 1]) {
-			struct pf_mapping pm = src->mappings[l->mapping_id - 1];
-			pm.filename = copy_string(dst, src, m, pm.filename);
-			pm.build_id = copy_string(dst, src, m, pm.build_id);
-			if (pm.filename < 0 || pm.build_id < 0)
-				return 0;
-			m->mappings[l->mapping_id - 1] = profile_add_mapping(dst, &pm);
-		}
-		mid = m->mappings[l->mapping_id - 1];
-		if (!mid)
-			return 0;
-	}
+	if (l->mapping_id && !(mid = copy_mapping(dst, src, m, l->mapping_id)))
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t fid = l->lines[i].function_id;
 		if (!m->functions[fid - 1]) {
@@ -428,6 +432,13 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 	if (!m.strings || !m.functions || !m.mappings || !m.locations || !locs || !labels || !v) {
 		cp_error("out of memory");
 		goto out;
+	}
+	/* The first profile added gives the main executable. */
+	if (!dst->nmappings && src->nmappings) {
+		uint64_t main = src->main_mapping && src->main_mapping <= src->nmappings ?
+			src->main_mapping : 1;
+		if (!(dst->main_mapping = copy_mapping(dst, src, &m, main)))
+			goto out;
 	}
 	for (size_t i = 0; i < src->nsamples; i++) {
 		const struct pf_sample *s = &src->samples[i];

@@ -76,6 +76,9 @@ struct profile {
 	struct pf_value_type period_type;
 	int64_t period;
 	int64_t default_sample_type; /* string index, 0 if unset */
+	/* The main executable's mapping id, written first (pprof names the
+	 * first mapping as the profile's binary); 0: mapping 1 is. */
+	uint64_t main_mapping;
 
 	struct hmap string_index, sample_index, location_index, function_index;
 };

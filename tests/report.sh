@@ -112,6 +112,27 @@ if command -v python3 >/dev/null 2>&1; then
 		fail "the SVG is not well-formed XML"
 fi
 
+# Profiles cprof writes name the target's executable as their binary (the
+# first mapping, which pprof shows as File:), though their first stacks are
+# in libc: a thread dump of sleeping threads, a cpu profile, a diff of two.
+W=$top_builddir/tests/workloads
+"$W/threadwork" --pool 3 --seconds 60 >/dev/null &
+pid=$!
+settle "$pid" 4
+expect_exit 0 "$CPROF" threads --pid "$pid" -o "$T/threads.pb.gz"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+expect_exit 0 "$CPROF" cpu -o "$T/cpu.pb.gz" -- "$W/cpuwork-nofp" --rounds 100
+expect_exit 0 "$CPROF" diff -o "$T/diff.pb.gz" "$T/cpu.pb.gz" "$T/cpu.pb.gz"
+for f in threads:threadwork cpu:cpuwork-nofp diff:cpuwork-nofp; do
+	expect_exit 0 "$CPROF" report "$T/${f%%:*}.pb.gz"
+	expect_grep "^File: ${f#*:}\$" "$T/out"
+	if command -v go >/dev/null 2>&1; then
+		go tool pprof -raw "$T/${f%%:*}.pb.gz" >"$T/raw" 2>&1 || fail "go tool pprof -raw ${f%%:*}"
+		expect_grep "^1: 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ /.*/${f#*:} " "$T/raw"
+	fi
+done
+
 # A gzip bomb is refused once it inflated past the limit, in one line that
 # says how to raise it; CPROF_MAX_PROFILE_SIZE sets the limit (1 GiB by
 # default, tests/test-pprof tries that one). A profile under it reads.

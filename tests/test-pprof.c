@@ -317,6 +317,47 @@ static void test_fixtures(void)
 	profile_free(p);
 }
 
+/* The main executable's mapping is written first, whatever its id, and the
+ * locations keep their mappings. */
+static void test_main_first(void)
+{
+	struct profile *p = profile_new(), *q;
+	struct pf_mapping lib = { .memory_start = 0x7f0000, .memory_limit = 0x7f1000,
+				  .filename = profile_intern(p, "/lib/libc.so.6") };
+	struct pf_mapping exe = { .memory_start = 0x400000, .memory_limit = 0x401000,
+				  .filename = profile_intern(p, "/usr/bin/app") };
+	struct pf_mapping ld = { .memory_start = 0x7f2000, .memory_limit = 0x7f3000,
+				 .filename = profile_intern(p, "/lib/ld.so") };
+	uint64_t l1 = profile_add_mapping(p, &lib), e = profile_add_mapping(p, &exe);
+	uint64_t l2 = profile_add_mapping(p, &ld);
+	uint64_t stack[3] = { profile_add_location(p, l1, 0x7f0010, NULL, 0, false),
+			      profile_add_location(p, e, 0x400010, NULL, 0, false),
+			      profile_add_location(p, l2, 0x7f2010, NULL, 0, false) };
+	int64_t v = 1;
+	void *buf;
+	size_t len;
+
+	profile_add_sample_type(p, "samples", "count");
+	profile_add_sample(p, stack, 3, &v, NULL, 0);
+	p->main_mapping = e;
+	CHECK(pprof_encode(p, &buf, &len) == 0);
+	q = pprof_decode(buf, len);
+	CHECK(q != NULL && q->nmappings == 3);
+	if (q && q->nmappings == 3) {
+		CHECK_STR(S(q, q->mappings[0].filename), "/usr/bin/app");
+		CHECK_STR(S(q, q->mappings[1].filename), "/lib/libc.so.6");
+		CHECK_STR(S(q, q->mappings[2].filename), "/lib/ld.so");
+		for (size_t i = 0; i < 3; i++) {
+			const struct pf_location *l = &q->locations[q->samples[0].locs[i] - 1];
+			CHECK(l->address >= q->mappings[l->mapping_id - 1].memory_start &&
+			      l->address < q->mappings[l->mapping_id - 1].memory_limit);
+		}
+	}
+	free(buf);
+	profile_free(q);
+	profile_free(p);
+}
+
 /* A gzip member of MIB MiB of zeros, made without compressing them all: one
  * MiB deflated with a full flush (so it stands alone) repeated. ISIZE: the
  * size the trailer gives. */
@@ -526,6 +567,7 @@ int main(void)
 	test_garbage();
 	test_files();
 	test_fixtures();
+	test_main_first();
 	test_members();
 	test_legacy();
 	test_bomb();
