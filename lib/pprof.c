@@ -92,7 +92,7 @@ static int pprof_too_big(uint64_t max, uint64_t size, const char *how, bool gzip
  * with B NULL only count the bytes, up to CAP. Returns 0 when the data
  * ended (*N bytes came out), 1 when CAP bytes came out first, or -1 with an
  * error. */
-static int gunzip_run(const unsigned char *in, size_t inlen, unsigned char *b, uint64_t cap,
+static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char *b, uint64_t cap,
 		      uint64_t *n)
 {
 	unsigned char scratch[65536];
@@ -171,17 +171,17 @@ static int gunzip(const unsigned char *in, size_t inlen, uint64_t max, unsigned 
 			cap = max + 1;
 		if (!(b = malloc(cap)))
 			return cp_error("out of memory");
-		rc = gunzip_run(in, inlen, b, cap, &n);
+		rc = pprof_gunzip_run(in, inlen, b, cap, &n);
 	}
 	if (rc == 1) {
 		free(b);
 		b = NULL;
-		rc = gunzip_run(in, inlen, NULL, max + 1, &n);
+		rc = pprof_gunzip_run(in, inlen, NULL, max + 1, &n);
 		if (rc == 1)
 			return pprof_too_big(max, 0, "inflates to", true);
 		if (rc == 0 && (n + 1 > SIZE_MAX || !(b = malloc(n + 1))))
 			return cp_error("out of memory");
-		if (rc == 0 && gunzip_run(in, inlen, b, n + 1, &n) != 0)
+		if (rc == 0 && pprof_gunzip_run(in, inlen, b, n + 1, &n) != 0)
 			rc = -1;
 	}
 	if (rc < 0) {
