@@ -92,8 +92,8 @@ static int pprof_too_big(uint64_t max, uint64_t size, const char *how, bool gzip
  * with B NULL only count the bytes, up to CAP. Returns 0 when the data
  * ended (*N bytes came out), 1 when CAP bytes came out first, or -1 with an
  * error. */
-static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char *b, uint64_t cap,
-		      uint64_t *n)
+static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char *b,
+			    uint64_t cap, uint64_t *n)
 {
 	unsigned char scratch[65536];
 	z_stream z;
