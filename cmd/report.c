@@ -134,6 +134,7 @@ static void header(const char *path, const struct stackset *ss, const struct rep
 {
 	const struct profile *p = ss->p;
 	const char *file = p->nmappings ? profile_str(p, p->mappings[0].filename) : "";
+	const char *build_id = p->nmappings ? profile_str(p, p->mappings[0].build_id) : "";
 	const char *base;
 	const char *unit = profile_str(p, p->sample_types[ss->si].unit);
 	char a[32], b[32];
@@ -142,6 +143,8 @@ static void header(const char *path, const struct stackset *ss, const struct rep
 		file = path;
 	base = strrchr(file, '/');
 	printf("File: %s\n", base ? base + 1 : file);
+	if (*build_id)
+		printf("Build ID: %s\n", build_id);
 	printf("Type: %s\n", profile_str(p, p->sample_types[ss->si].type));
 	if (p->time_nanos) {
 		time_t t = p->time_nanos / 1000000000;

@@ -131,6 +131,7 @@ fi
 for f in $written; do
 	expect_exit 0 "$CPROF" report "$T/${f%%:*}.pb.gz"
 	expect_grep "^File: ${f#*:}\$" "$T/out"
+	expect_grep '^Build ID: [0-9a-f]{40}$' "$T/out"
 	if command -v go >/dev/null 2>&1; then
 		go tool pprof -raw "$T/${f%%:*}.pb.gz" >"$T/raw" 2>&1 || fail "go tool pprof -raw ${f%%:*}"
 		expect_grep "^1: 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ /.*/${f#*:} " "$T/raw"
