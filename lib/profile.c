@@ -403,16 +403,40 @@ static uint64_t copy_location(struct profile *dst, const struct profile *src,
 int profile_add_profile(struct profile *dst, const struct profile *src, int si, double scale,
 			const char *label_key, const char *label_value)
 {
+	size_t n = dst->nsample_types;
+	int *sis = malloc((n + 1) * sizeof(*sis));
+	double *scales = malloc((n + 1) * sizeof(*scales));
+	int rc = -1;
+
+	if (!sis || !scales)
+		cp_error("out of memory");
+	else if (si < 0 && n != src->nsample_types)
+		cp_error("cannot add a profile of %zu sample types to one of %zu",
+			 src->nsample_types, n);
+	else if (si >= 0 && n != 1)
+		cp_error("cannot add one sample type to a profile of %zu", n);
+	else {
+		for (size_t k = 0; k < n; k++) {
+			sis[k] = si < 0 ? (int)k : si;
+			scales[k] = scale;
+		}
+		rc = profile_add_values(dst, src, sis, scales, label_key, label_value);
+	}
+	free(sis);
+	free(scales);
+	return rc;
+}
+
+int profile_add_values(struct profile *dst, const struct profile *src, const int *si,
+		       const double *scale, const char *label_key, const char *label_value)
+{
 	struct copy_map m;
 	uint64_t *locs = NULL;
 	struct pf_label *labels = NULL;
-	size_t maxlocs = 1, maxlabels = 1, nv = si < 0 ? src->nsample_types : 1;
+	size_t maxlocs = 1, maxlabels = 1, nv = dst->nsample_types;
 	int64_t key = 0, value = 0, *v = NULL;
 	int rc = -1;
 
-	if (si < 0 && dst->nsample_types != src->nsample_types)
-		return cp_error("cannot add a profile of %zu sample types to one of %zu",
-				src->nsample_types, dst->nsample_types);
 	if (label_key && ((key = profile_intern(dst, label_key)) < 0 ||
 			  (value = profile_intern(dst, label_value)) < 0))
 		return -1;
@@ -444,7 +468,7 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 		const struct pf_sample *s = &src->samples[i];
 		size_t nl = 0;
 		for (size_t k = 0; k < nv; k++)
-			v[k] = llround(s->values[si < 0 ? (int)k : si] * scale);
+			v[k] = llround(s->values[si[k]] * scale[k]);
 		for (size_t j = 0; j < s->nlocs; j++)
 			if (!(locs[j] = copy_location(dst, src, &m, s->locs[j])))
 				goto out;

@@ -134,6 +134,11 @@ int profile_count_index(const struct profile *p, int si);
 int profile_add_profile(struct profile *dst, const struct profile *src, int si, double scale,
 			const char *label_key, const char *label_value);
 
+/* The same with, for each of DST's sample types K, SRC's values at sample
+ * type index SI[K] multiplied by SCALE[K]. Returns 0 or -1. */
+int profile_add_values(struct profile *dst, const struct profile *src, const int *si,
+		       const double *scale, const char *label_key, const char *label_value);
+
 /* Sum of sample values at sample type index SI. */
 int64_t profile_total(const struct profile *p, int si);
 
