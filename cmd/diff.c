@@ -9,12 +9,13 @@
 #include "pprof.h"
 #include "units.h"
 
-enum { OPT_TOP = 1, OPT_SAMPLE_INDEX, OPT_OUTPUT };
+enum { OPT_TOP = 1, OPT_SAMPLE_INDEX, OPT_OUTPUT, OPT_ADDRESSES };
 
 static const struct cmd_option options[] = {
 	{ "top", 0, "N", "show the N functions whose share changed most (default 20, 0: all)", OPT_TOP, NULL },
 	{ "sample-index", 0, "NAME|N", "the sample type to compare (default: each profile's default)", OPT_SAMPLE_INDEX, NULL },
 	{ "output", 'o', "FILE", "write a diff profile: NEW with BASE scaled to its total and negated", OPT_OUTPUT, "file" },
+	{ "addresses", 0, NULL, "frames without symbols one per address (module+offset), not one per module ([module])", OPT_ADDRESSES, NULL },
 	{ 0 },
 };
 
@@ -37,6 +38,7 @@ const struct cmd_entry cmd_diff = {
 struct diff_opts {
 	long top;
 	const char *sample_index, *output;
+	struct stack_filter names;
 };
 
 static int set_option(void *ctx, int key, const char *v)
@@ -52,6 +54,9 @@ static int set_option(void *ctx, int key, const char *v)
 		break;
 	case OPT_OUTPUT:
 		o->output = v;
+		break;
+	case OPT_ADDRESSES:
+		o->names.addresses = true;
 		break;
 	}
 	return 0;
@@ -139,11 +144,11 @@ static int exec_diff(int argc, char **argv)
 		      "--sample-index)", bt, nt, argv[0], bl, argv[1], nl);
 		goto out;
 	}
-	if (stackset_init(&bs, base, bsi, NULL) < 0) {
+	if (stackset_init(&bs, base, bsi, &o.names) < 0) {
 		error("%s", cp_errmsg());
 		goto out;
 	}
-	if (stackset_init(&ns, new, nsi, NULL) < 0) {
+	if (stackset_init(&ns, new, nsi, &o.names) < 0) {
 		error("%s", cp_errmsg());
 		goto out_base;
 	}

@@ -15,7 +15,7 @@
 
 enum {
 	OPT_TOP = 1, OPT_TREE, OPT_TRACES, OPT_FLAME, OPT_FOLDED, OPT_SVG, OPT_SAMPLE_INDEX,
-	OPT_FOCUS, OPT_IGNORE, OPT_WIDTH, OPT_MIN_PERCENT,
+	OPT_FOCUS, OPT_IGNORE, OPT_WIDTH, OPT_MIN_PERCENT, OPT_ADDRESSES,
 };
 
 static const struct cmd_option options[] = {
@@ -23,13 +23,14 @@ static const struct cmd_option options[] = {
 	{ "tree", 0, NULL, "the call tree from the roots down, with total and self values", OPT_TREE, NULL },
 	{ "traces", 0, NULL, "every distinct stack with its value and labels", OPT_TRACES, NULL },
 	{ "flame", 0, NULL, "a text flame graph sized to the terminal", OPT_FLAME, NULL },
-	{ "folded", 0, NULL, "folded stacks, \"root;...;leaf value\" lines", OPT_FOLDED, NULL },
+	{ "folded", 0, NULL, "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)", OPT_FOLDED, NULL },
 	{ "svg", 0, "FILE", "write an SVG flame graph to FILE", OPT_SVG, "file" },
 	{ "sample-index", 0, "NAME|N", "the sample type to show (default: the profile's default, else the last)", OPT_SAMPLE_INDEX, NULL },
 	{ "focus", 0, "REGEX", "only samples with a frame whose function or file matches REGEX", OPT_FOCUS, NULL },
 	{ "ignore", 0, "REGEX", "drop samples with a frame whose function or file matches REGEX", OPT_IGNORE, NULL },
 	{ "width", 0, "COLS", "width of --flame (default: the terminal's, else 100)", OPT_WIDTH, NULL },
 	{ "min-percent", 0, "PCT", "prune --flame and --tree nodes below PCT% of the total (default 0.5)", OPT_MIN_PERCENT, NULL },
+	{ "addresses", 0, NULL, "frames without symbols one per address (module+offset), not one per module ([module])", OPT_ADDRESSES, NULL },
 	{ 0 },
 };
 
@@ -110,6 +111,9 @@ static int set_option(void *ctx, int key, const char *v)
 	case OPT_MIN_PERCENT:
 		o->min_percent = cmd_parse_double(&cmd_report, "min-percent", v, 0, 100);
 		break;
+	case OPT_ADDRESSES:
+		o->filter.addresses = true;
+		break;
 	}
 	return 0;
 }
@@ -130,6 +134,7 @@ static void header(const char *path, const struct stackset *ss, const struct rep
 {
 	const struct profile *p = ss->p;
 	const char *file = p->nmappings ? profile_str(p, p->mappings[0].filename) : "";
+	const char *build_id = p->nmappings ? profile_str(p, p->mappings[0].build_id) : "";
 	const char *base;
 	const char *unit = profile_str(p, p->sample_types[ss->si].unit);
 	char a[32], b[32];
@@ -138,6 +143,8 @@ static void header(const char *path, const struct stackset *ss, const struct rep
 		file = path;
 	base = strrchr(file, '/');
 	printf("File: %s\n", base ? base + 1 : file);
+	if (*build_id)
+		printf("Build ID: %s\n", build_id);
 	printf("Type: %s\n", profile_str(p, p->sample_types[ss->si].type));
 	if (p->time_nanos) {
 		time_t t = p->time_nanos / 1000000000;
@@ -192,7 +199,8 @@ static int exec_report(int argc, char **argv)
 {
 	struct report_opts o = { .top = 10, .min_percent = 0.5 };
 	struct profile *p = NULL;
-	struct stackset ss;
+	struct stackset ss, counts;
+	const struct stackset *folded = &ss;
 	int si, rc = EXIT_ERROR;
 	bool any;
 
@@ -223,6 +231,14 @@ static int exec_report(int argc, char **argv)
 		error("%s", cp_errmsg());
 		goto out_profile;
 	}
+	/* Folded stacks count samples (flamegraph.pl's "samples"), unless told. */
+	if (o.folded && !o.sample_index && profile_count_index(p, si) != si) {
+		if (stackset_init(&counts, p, profile_count_index(p, si), &o.filter) < 0) {
+			error("%s", cp_errmsg());
+			goto out_stacks;
+		}
+		folded = &counts;
+	}
 	if (o.want_top || o.tree || o.traces || o.flame)
 		header(argv[0], &ss, &o);
 	if ((o.want_top && render_top(stdout, &ss, o.top) < 0) ||
@@ -230,16 +246,19 @@ static int exec_report(int argc, char **argv)
 	    (o.traces && render_traces(stdout, &ss) < 0) ||
 	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent,
 					      isatty(STDOUT_FILENO) ? RENDER_COLOR : 0)) < 0) ||
-	    (o.folded && render_folded(stdout, &ss) < 0)) {
+	    (o.folded && render_folded(stdout, folded) < 0)) {
 		error("%s", cp_errmsg());
-		goto out_stacks;
+		goto out_counts;
 	}
 	if (o.svg) {
 		if (write_svg(o.svg, &ss, argv[0]) < 0)
-			goto out_stacks;
+			goto out_counts;
 		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o.svg));
 	}
 	rc = EXIT_OK;
+out_counts:
+	if (folded != &ss)
+		stackset_release(&counts);
 out_stacks:
 	stackset_release(&ss);
 out_profile:

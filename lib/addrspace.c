@@ -565,6 +565,11 @@ const struct as_map *addrspace_maps(const struct addrspace *as, size_t *n)
 	return as->maps;
 }
 
+pid_t addrspace_pid(const struct addrspace *as)
+{
+	return as->pid;
+}
+
 int addrspace_read(const struct addrspace *as, uint64_t addr, void *buf, size_t n)
 {
 	const struct region *r = region_find(as, addr);

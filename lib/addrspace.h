@@ -50,6 +50,9 @@ const struct as_map *addrspace_find(const struct addrspace *as, uint64_t addr);
 /* Every executable mapping ever seen, in id order (id i at index i - 1). */
 const struct as_map *addrspace_maps(const struct addrspace *as, size_t *n);
 
+/* The process whose address space it is; 0 for one made from text. */
+pid_t addrspace_pid(const struct addrspace *as);
+
 /* Read N bytes of file-backed memory at run-time address ADDR from the module
  * files (not from the process): from any mapping of a module's file, executable
  * or not, at the mapping's file offset. Returns 0, or -1 when ADDR is in no

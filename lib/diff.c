@@ -101,24 +101,49 @@ int diff_rows(const struct stackset *base, const struct stackset *new, struct di
 	return 0;
 }
 
+/* The index of BASE's sample type named and measured as NEW's type TI, or -1. */
+static int diff_same_type(const struct profile *base, const struct profile *new, int ti)
+{
+	const struct pf_value_type *t = &new->sample_types[ti];
+
+	for (size_t i = 0; i < base->nsample_types; i++)
+		if (strcmp(profile_str(base, base->sample_types[i].type), profile_str(new, t->type)) == 0 &&
+		    strcmp(profile_str(base, base->sample_types[i].unit), profile_str(new, t->unit)) == 0)
+			return i;
+	return -1;
+}
+
 struct profile *diff_profile(const struct profile *base, int bsi, const struct profile *new,
 			     int nsi)
 {
 	struct profile *p = profile_new();
-	int64_t bt = profile_total(base, bsi), nt = profile_total(new, nsi);
-	const struct pf_value_type *vt = &new->sample_types[nsi];
+	int nci = profile_count_index(new, nsi), bci = nci != nsi ? diff_same_type(base, new, nci) : -1;
+	int nsis[2] = { nci, nsi }, bsis[2] = { bci, bsi }, n = 2;
+	double ones[2] = { 1, 1 }, scales[2];
 
 	if (!p)
 		return NULL;
-	if (profile_add_sample_type(p, profile_str(new, vt->type), profile_str(new, vt->unit)) < 0)
-		goto fail;
+	/* The count type goes along, first, where both have one: folded stacks count. */
+	if (bci < 0) {
+		nsis[0] = nsi;
+		bsis[0] = bsi;
+		n = 1;
+	}
+	for (int k = 0; k < n; k++) {
+		const struct pf_value_type *vt = &new->sample_types[nsis[k]];
+		int64_t bt = profile_total(base, bsis[k]), nt = profile_total(new, nsis[k]);
+		scales[k] = bt ? -(double)nt / bt : 0;
+		if (profile_add_sample_type(p, profile_str(new, vt->type), profile_str(new, vt->unit)) < 0)
+			goto fail;
+	}
+	p->default_sample_type = profile_intern(p, profile_str(new, new->sample_types[nsi].type));
 	p->period_type.type = profile_intern(p, profile_str(new, new->period_type.type));
 	p->period_type.unit = profile_intern(p, profile_str(new, new->period_type.unit));
 	p->period = new->period;
 	p->time_nanos = new->time_nanos;
 	p->duration_nanos = new->duration_nanos;
-	if (profile_add_profile(p, new, nsi, 1.0, NULL, NULL) < 0 ||
-	    profile_add_profile(p, base, bsi, bt ? -(double)nt / bt : 0, "pprof::base", "true") < 0)
+	if (profile_add_values(p, new, nsis, ones, NULL, NULL) < 0 ||
+	    profile_add_values(p, base, bsis, scales, "pprof::base", "true") < 0)
 		goto fail;
 	return p;
 fail:

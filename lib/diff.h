@@ -23,7 +23,9 @@ int diff_rows(const struct stackset *base, const struct stackset *new, struct di
 
 /* NEW's samples at index NSI, and BASE's at BSI multiplied by
  * -(NEW's total / BASE's total) and labelled pprof::base, as pprof
- * -normalize -diff_base sees them. One sample type: NEW's. NULL with an error. */
+ * -normalize -diff_base sees them. Its sample types: NEW's (the default),
+ * after the count type that goes with it where both profiles have that one
+ * (scaled alike), so folded stacks count. NULL with an error. */
 struct profile *diff_profile(const struct profile *base, int bsi, const struct profile *new,
 			     int nsi);
 

@@ -1,7 +1,10 @@
 /* From program counters to profile locations, cached per counter; see locate.h. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "error.h"
@@ -33,6 +36,8 @@ struct locator {
 	size_t map_ids_cap;
 };
 
+static void locator_claim_main(struct locator *l);
+
 struct locator *locator_new(struct profile *p, struct addrspace *as, struct symbolizer *sym,
 			    struct unwinder *uw, bool refresh_on_miss)
 {
@@ -49,6 +54,7 @@ struct locator *locator_new(struct profile *p, struct addrspace *as, struct symb
 	l->refresh_on_miss = refresh_on_miss;
 	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
 	hmap_init(&l->index);
+	locator_claim_main(l);
 	return l;
 }
 
@@ -103,6 +109,32 @@ static uint64_t mapping_id(struct locator *l, const struct as_map *m)
 	if (pm.filename < 0 || pm.build_id < 0)
 		return 0;
 	return l->map_ids[m->id] = profile_add_mapping(l->p, &pm);
+}
+
+/* Make the target's executable (/proc/PID/exe) the profile's main mapping,
+ * which pprof names as the profile's binary, unless a locator made before
+ * (the target's, before its children's) did. */
+static void locator_claim_main(struct locator *l)
+{
+	pid_t pid = addrspace_pid(l->as);
+	char link[64], exe[PATH_MAX];
+	const struct as_map *maps;
+	size_t n;
+	ssize_t len;
+
+	if (l->p->main_mapping || pid <= 0)
+		return;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	len = readlink(link, exe, sizeof(exe) - 1);
+	if (len <= 0)
+		return;
+	exe[len] = '\0';
+	maps = addrspace_maps(l->as, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(maps[i].path, exe) == 0) {
+			l->p->main_mapping = mapping_id(l, &maps[i]);
+			return;
+		}
 }
 
 static uint64_t pc_hash(uint64_t pc, bool caller)

@@ -1,5 +1,8 @@
 /* pprof decoding and encoding with protobuf-c and zlib. Foreign ids and string
  * indices are validated and renumbered into the model's dense form. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +14,10 @@
 #include "pprof.h"
 #include "profile.pb-c.h"
 
-#define MAX_INFLATED ((size_t)4 << 30)
+/* The most a profile may inflate to unless CPROF_MAX_PROFILE_SIZE says
+ * otherwise: protobuf-c decodes from one buffer, so this bounds the memory a
+ * gzip bomb (1000 times its size in zeros) can take before it is refused. */
+#define DEFAULT_MAX_SIZE ((uint64_t)1 << 30)
 
 typedef Perftools__Profiles__Profile PB;
 
@@ -20,42 +26,97 @@ static int is_gzip(const unsigned char *b, size_t len)
 	return len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
 }
 
-/* Inflate every gzip member in IN (as gzip(1) does) into a new buffer. */
-static int gunzip(const unsigned char *in, size_t inlen, unsigned char **out, size_t *outlen)
+/* "1 GiB", "1.5 MiB" or "1000 bytes", into BUF. */
+static const char *pprof_size(char *buf, size_t n, uint64_t v)
 {
-	z_stream z;
-	size_t cap = inlen * 4 + 4096, n = 0;
-	unsigned char *b = malloc(cap);
-	int rc;
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double d = v;
+	int u = -1;
 
-	if (!b)
-		return cp_error("out of memory");
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 15 + 16) != Z_OK) {
-		free(b);
-		return cp_error("cannot start zlib");
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
 	}
+	if (u < 0)
+		snprintf(buf, n, "%llu bytes", (unsigned long long)v);
+	else
+		snprintf(buf, n, "%.*f %s", d == (uint64_t)d ? 0 : 1, d, units[u]);
+	return buf;
+}
+
+/* The most a profile may take, decoded: CPROF_MAX_PROFILE_SIZE (bytes, or
+ * with a suffix K, M, G or T, powers of 1024) or DEFAULT_MAX_SIZE. Returns 0,
+ * or -1 with an error when the variable is not such a size. */
+static int pprof_max_size(uint64_t *max)
+{
+	const char *env = getenv("CPROF_MAX_PROFILE_SIZE");
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	*max = DEFAULT_MAX_SIZE;
+	if (!env || !*env)
+		return 0;
+	errno = 0;
+	v = strtoull(env, &end, 10);
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (shift && *end == 'i')
+		end++;
+	if (*end == 'B' || (!shift && *end == 'b'))
+		end++;
+	if (errno || end == env || *end || *env == '-' || v == 0 || v > (UINT64_MAX >> shift))
+		return cp_error("CPROF_MAX_PROFILE_SIZE='%s' is not a size (such as 4G, or a number of bytes)",
+				env);
+	*max = (uint64_t)v << shift;
+	return 0;
+}
+
+/* The error for a profile over MAX bytes: HOW, then its SIZE if known. */
+static int pprof_too_big(uint64_t max, uint64_t size, const char *how, bool gzip)
+{
+	char a[32] = "", b[32];
+
+	if (size)
+		pprof_size(a, sizeof(a), size);
+	return cp_error("%s %s%sthe %s a profile may take%s: set CPROF_MAX_PROFILE_SIZE, such as "
+			"4G, to read a larger one", how, a, size ? ", over " : "more than ",
+			pprof_size(b, sizeof(b), max), gzip ? " (a gzip bomb?)" : "");
+}
+
+/* Inflate every gzip member in IN (as gzip(1) does) into B, CAP bytes, or
+ * with B NULL only count the bytes, up to CAP. Returns 0 when the data
+ * ended (*N bytes came out), 1 when CAP bytes came out first, or -1 with an
+ * error. */
+static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char *b,
+			    uint64_t cap, uint64_t *n)
+{
+	unsigned char scratch[65536];
+	z_stream z;
+	int rc, ret = -1;
+
+	*n = 0;
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 15 + 16) != Z_OK)
+		return cp_error("cannot start zlib");
 	z.next_in = (unsigned char *)in;
 	z.avail_in = inlen > UINT32_MAX ? UINT32_MAX : inlen;
 	for (;;) {
-		if (n == cap) {
-			unsigned char *nb;
-			if (cap >= MAX_INFLATED) {
-				cp_error("decompresses to more than %zu GiB", MAX_INFLATED >> 30);
-				goto fail;
-			}
-			cap *= 2;
-			nb = realloc(b, cap);
-			if (!nb) {
-				cp_error("out of memory");
-				goto fail;
-			}
-			b = nb;
+		uint64_t room = cap - *n;
+		if (!room) {
+			ret = 1;
+			break;
 		}
-		z.next_out = b + n;
-		z.avail_out = cap - n > UINT32_MAX ? UINT32_MAX : cap - n;
+		if (!b && room > sizeof(scratch))
+			room = sizeof(scratch);
+		z.next_out = b ? b + *n : scratch;
+		z.avail_out = room > UINT32_MAX ? UINT32_MAX : room;
 		rc = inflate(&z, Z_NO_FLUSH);
-		n = z.next_out - b;
+		*n += (room > UINT32_MAX ? UINT32_MAX : room) - z.avail_out;
 		if (rc == Z_STREAM_END) {
 			size_t used = z.next_in - in;
 			if (used < inlen && is_gzip(in + used, inlen - used)) {
@@ -64,15 +125,16 @@ static int gunzip(const unsigned char *in, size_t inlen, unsigned char **out, si
 				z.avail_in = inlen - used > UINT32_MAX ? UINT32_MAX : inlen - used;
 				continue;
 			}
+			ret = 0;
 			break;
 		}
 		if (rc == Z_BUF_ERROR && z.avail_in == 0 && z.avail_out != 0) {
 			cp_error("truncated gzip data");
-			goto fail;
+			break;
 		}
 		if (rc != Z_OK && rc != Z_BUF_ERROR) {
 			cp_error("corrupt gzip data (%s)", z.msg ? z.msg : "inflate failed");
-			goto fail;
+			break;
 		}
 		if (z.avail_in == 0 && (size_t)(z.next_in - in) < inlen) {
 			size_t used = z.next_in - in;
@@ -80,13 +142,55 @@ static int gunzip(const unsigned char *in, size_t inlen, unsigned char **out, si
 		}
 	}
 	inflateEnd(&z);
+	return ret;
+}
+
+/* Profiles up to this size inflate in one pass; larger ones are first
+ * inflated only to count their size, so no bomb takes more memory. */
+#define ONE_PASS ((uint64_t)64 << 20)
+
+/* Inflate the gzip data IN into a new buffer of at most MAX bytes. The last
+ * member's trailer gives its size (modulo 2^32, and it may lie): under
+ * ONE_PASS it is inflated into a buffer of that size; a larger one, or one
+ * that does not fit, is counted up to MAX bytes in a small buffer, then
+ * refused, or inflated into a buffer of the size counted. */
+static int gunzip(const unsigned char *in, size_t inlen, uint64_t max, unsigned char **out,
+		  size_t *outlen)
+{
+	uint64_t isize = 0, n;
+	unsigned char *b = NULL;
+	int rc = 1;
+
+	if (inlen >= 18)
+		isize = in[inlen - 4] | (uint64_t)in[inlen - 3] << 8 | (uint64_t)in[inlen - 2] << 16 |
+			(uint64_t)in[inlen - 1] << 24;
+	/* One byte more than the trailer says, to see the end come first. */
+	if (isize < ONE_PASS && isize < max) {
+		uint64_t cap = isize + 1 > 4096 ? isize + 1 : 4096;
+		if (cap > max + 1)
+			cap = max + 1;
+		if (!(b = malloc(cap)))
+			return cp_error("out of memory");
+		rc = pprof_gunzip_run(in, inlen, b, cap, &n);
+	}
+	if (rc == 1) {
+		free(b);
+		b = NULL;
+		rc = pprof_gunzip_run(in, inlen, NULL, max + 1, &n);
+		if (rc == 1)
+			return pprof_too_big(max, 0, "inflates to", true);
+		if (rc == 0 && (n + 1 > SIZE_MAX || !(b = malloc(n + 1))))
+			return cp_error("out of memory");
+		if (rc == 0 && pprof_gunzip_run(in, inlen, b, n + 1, &n) != 0)
+			rc = -1;
+	}
+	if (rc < 0) {
+		free(b);
+		return -1;
+	}
 	*out = b;
 	*outlen = n;
 	return 0;
-fail:
-	inflateEnd(&z);
-	free(b);
-	return -1;
 }
 
 /* Maps a foreign id to its new dense id. */
@@ -413,20 +517,42 @@ out:
 	return p;
 }
 
+/* Whether the LEN bytes at B are one of the formats pprof read before
+ * profile.proto: text (Go's ?debug=1 dumps, gperftools heap profiles) or
+ * gperftools' binary CPU profile (header words 0, 3, 0). */
+static bool pprof_is_legacy(const unsigned char *b, size_t len)
+{
+	static const unsigned char cpu[24] = { [8] = 3 };
+	size_t n = len < 512 ? len : 512;
+
+	if (len >= sizeof(cpu) && memcmp(b, cpu, sizeof(cpu)) == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if ((b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r') || b[i] == 0x7f)
+			return false;
+	return n > 0;
+}
+
+#define LEGACY "not a pprof protobuf profile (text/legacy formats are not read; " \
+	"go tool pprof -proto FILE > FILE.pb.gz converts one)"
+
 struct profile *pprof_decode(const void *buf, size_t len)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = len;
 	const unsigned char *data = buf;
-	struct profile *p;
+	struct profile *p = NULL;
+	uint64_t max;
 	PB *pb;
 
 	if (len == 0) {
 		cp_error("empty file, not a pprof profile");
 		return NULL;
 	}
+	if (pprof_max_size(&max) < 0)
+		return NULL;
 	if (is_gzip(buf, len)) {
-		if (gunzip(buf, len, &raw, &rawlen) < 0)
+		if (gunzip(buf, len, max, &raw, &rawlen) < 0)
 			return NULL;
 		data = raw;
 		if (rawlen == 0) {
@@ -434,15 +560,21 @@ struct profile *pprof_decode(const void *buf, size_t len)
 			cp_error("not a pprof profile (the gzip data is empty)");
 			return NULL;
 		}
-	}
-	pb = perftools__profiles__profile__unpack(NULL, rawlen, data);
-	free(raw);
-	if (!pb) {
-		cp_error("not a pprof profile (malformed protobuf)");
+	} else if (len > max) {
+		pprof_too_big(max, len, "takes", false);
 		return NULL;
 	}
-	p = decode_pb(pb);
-	perftools__profiles__profile__free_unpacked(pb, NULL);
+	pb = perftools__profiles__profile__unpack(NULL, rawlen, data);
+	if (!pb)
+		cp_error("not a pprof profile (malformed protobuf)");
+	else
+		p = decode_pb(pb);
+	/* A text that decodes as a protobuf by chance fails the checks after. */
+	if (!p && pprof_is_legacy(data, rawlen))
+		cp_error(LEGACY);
+	free(raw);
+	if (pb)
+		perftools__profiles__profile__free_unpacked(pb, NULL);
 	return p;
 }
 
@@ -531,6 +663,17 @@ static void encoder_release(struct encoder *e)
 
 #define ALLOC(ptr, n) ((ptr) = calloc((n) + 1, sizeof(*(ptr))))
 
+/* Mapping ID as written: the main executable's first, as pprof takes the
+ * first mapping for the profile's binary, and the others after it in order. */
+static uint64_t encoder_mapping_id(const struct profile *p, uint64_t id)
+{
+	uint64_t main = p->main_mapping;
+
+	if (!main || main > p->nmappings || !id)
+		return id;
+	return id == main ? 1 : id < main ? id + 1 : id;
+}
+
 static int encoder_fill(struct encoder *e, const struct profile *p)
 {
 	size_t nlabels = 0, nlines = 0, li = 0, ni = 0;
@@ -586,9 +729,10 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 
 	for (size_t i = 0; i < p->nmappings; i++) {
 		const struct pf_mapping *m = &p->mappings[i];
-		Perftools__Profiles__Mapping *pm = &e->mappings[i];
+		uint64_t id = encoder_mapping_id(p, i + 1);
+		Perftools__Profiles__Mapping *pm = &e->mappings[id - 1];
 		perftools__profiles__mapping__init(pm);
-		pm->id = i + 1;
+		pm->id = id;
 		pm->memory_start = m->memory_start;
 		pm->memory_limit = m->memory_limit;
 		pm->file_offset = m->file_offset;
@@ -598,7 +742,7 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 		pm->has_filenames = m->has_filenames;
 		pm->has_line_numbers = m->has_line_numbers;
 		pm->has_inline_frames = m->has_inline_frames;
-		e->mappingp[i] = pm;
+		e->mappingp[id - 1] = pm;
 	}
 	pb->n_mapping = p->nmappings;
 	pb->mapping = e->mappingp;
@@ -608,7 +752,7 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 		Perftools__Profiles__Location *pl = &e->locations[i];
 		perftools__profiles__location__init(pl);
 		pl->id = i + 1;
-		pl->mapping_id = l->mapping_id;
+		pl->mapping_id = encoder_mapping_id(p, l->mapping_id);
 		pl->address = l->address;
 		pl->is_folded = l->is_folded;
 		pl->n_line = l->nlines;

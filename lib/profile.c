@@ -319,6 +319,25 @@ int profile_sample_index(const struct profile *p, const char *name)
 	}
 }
 
+int profile_count_index(const struct profile *p, int si)
+{
+	const char *type = profile_str(p, p->sample_types[si].type), *us = strchr(type, '_');
+	int first = -1;
+
+	if (strcmp(profile_str(p, p->sample_types[si].unit), "count") == 0)
+		return si;
+	for (size_t i = 0; i < p->nsample_types; i++) {
+		const char *t = profile_str(p, p->sample_types[i].type);
+		if (strcmp(profile_str(p, p->sample_types[i].unit), "count") != 0)
+			continue;
+		if (us && strncmp(t, type, us - type + 1) == 0)
+			return i;
+		if (first < 0)
+			first = i;
+	}
+	return first < 0 ? si : first;
+}
+
 /* Model ids of SRC's strings, functions, mappings and locations in DST,
  * made on first use (0: not yet). */
 struct copy_map {
@@ -334,6 +353,21 @@ static int64_t copy_string(struct profile *dst, const struct profile *src, struc
 	return m->strings[i];
 }
 
+/* DST's id of SRC's mapping ID, copied the first time; 0 on error. */
+static uint64_t copy_mapping(struct profile *dst, const struct profile *src, struct copy_map *m,
+			     uint64_t id)
+{
+	if (!m->mappings[id - 1]) {
+		struct pf_mapping pm = src->mappings[id - 1];
+		pm.filename = copy_string(dst, src, m, pm.filename);
+		pm.build_id = copy_string(dst, src, m, pm.build_id);
+		if (pm.filename < 0 || pm.build_id < 0)
+			return 0;
+		m->mappings[id - 1] = profile_add_mapping(dst, &pm);
+	}
+	return m->mappings[id - 1];
+}
+
 static uint64_t copy_location(struct profile *dst, const struct profile *src,
 			      struct copy_map *m, uint64_t id)
 {
@@ -344,19 +378,8 @@ static uint64_t copy_location(struct profile *dst, const struct profile *src,
 
 	if (m->locations[id - 1])
 		return m->locations[id - 1];
-	if (l->mapping_id) {
-		if (!m->mappings[l->mapping_id - 1]) {
-			struct pf_mapping pm = src->mappings[l->mapping_id - 1];
-			pm.filename = copy_string(dst, src, m, pm.filename);
-			pm.build_id = copy_string(dst, src, m, pm.build_id);
-			if (pm.filename < 0 || pm.build_id < 0)
-				return 0;
-			m->mappings[l->mapping_id - 1] = profile_add_mapping(dst, &pm);
-		}
-		mid = m->mappings[l->mapping_id - 1];
-		if (!mid)
-			return 0;
-	}
+	if (l->mapping_id && !(mid = copy_mapping(dst, src, m, l->mapping_id)))
+		return 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t fid = l->lines[i].function_id;
 		if (!m->functions[fid - 1]) {
@@ -380,16 +403,40 @@ static uint64_t copy_location(struct profile *dst, const struct profile *src,
 int profile_add_profile(struct profile *dst, const struct profile *src, int si, double scale,
 			const char *label_key, const char *label_value)
 {
+	size_t n = dst->nsample_types;
+	int *sis = malloc((n + 1) * sizeof(*sis));
+	double *scales = malloc((n + 1) * sizeof(*scales));
+	int rc = -1;
+
+	if (!sis || !scales)
+		cp_error("out of memory");
+	else if (si < 0 && n != src->nsample_types)
+		cp_error("cannot add a profile of %zu sample types to one of %zu",
+			 src->nsample_types, n);
+	else if (si >= 0 && n != 1)
+		cp_error("cannot add one sample type to a profile of %zu", n);
+	else {
+		for (size_t k = 0; k < n; k++) {
+			sis[k] = si < 0 ? (int)k : si;
+			scales[k] = scale;
+		}
+		rc = profile_add_values(dst, src, sis, scales, label_key, label_value);
+	}
+	free(sis);
+	free(scales);
+	return rc;
+}
+
+int profile_add_values(struct profile *dst, const struct profile *src, const int *si,
+		       const double *scale, const char *label_key, const char *label_value)
+{
 	struct copy_map m;
 	uint64_t *locs = NULL;
 	struct pf_label *labels = NULL;
-	size_t maxlocs = 1, maxlabels = 1, nv = si < 0 ? src->nsample_types : 1;
+	size_t maxlocs = 1, maxlabels = 1, nv = dst->nsample_types;
 	int64_t key = 0, value = 0, *v = NULL;
 	int rc = -1;
 
-	if (si < 0 && dst->nsample_types != src->nsample_types)
-		return cp_error("cannot add a profile of %zu sample types to one of %zu",
-				src->nsample_types, dst->nsample_types);
 	if (label_key && ((key = profile_intern(dst, label_key)) < 0 ||
 			  (value = profile_intern(dst, label_value)) < 0))
 		return -1;
@@ -410,11 +457,18 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 		cp_error("out of memory");
 		goto out;
 	}
+	/* The first profile added gives the main executable. */
+	if (!dst->nmappings && src->nmappings) {
+		uint64_t main = src->main_mapping && src->main_mapping <= src->nmappings ?
+			src->main_mapping : 1;
+		if (!(dst->main_mapping = copy_mapping(dst, src, &m, main)))
+			goto out;
+	}
 	for (size_t i = 0; i < src->nsamples; i++) {
 		const struct pf_sample *s = &src->samples[i];
 		size_t nl = 0;
 		for (size_t k = 0; k < nv; k++)
-			v[k] = llround(s->values[si < 0 ? (int)k : si] * scale);
+			v[k] = llround(s->values[si[k]] * scale[k]);
 		for (size_t j = 0; j < s->nlocs; j++)
 			if (!(locs[j] = copy_location(dst, src, &m, s->locs[j])))
 				goto out;

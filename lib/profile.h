@@ -76,6 +76,9 @@ struct profile {
 	struct pf_value_type period_type;
 	int64_t period;
 	int64_t default_sample_type; /* string index, 0 if unset */
+	/* The main executable's mapping id, written first (pprof names the
+	 * first mapping as the profile's binary); 0: mapping 1 is. */
+	uint64_t main_mapping;
 
 	struct hmap string_index, sample_index, location_index, function_index;
 };
@@ -116,6 +119,12 @@ int profile_add_sample(struct profile *p, const uint64_t *locs, size_t nlocs,
  * decimal index is accepted too. Returns -1 with a message naming the types. */
 int profile_sample_index(const struct profile *p, const char *name);
 
+/* The sample type that counts what sample type SI measures, for folded
+ * stacks (whose convention is counts): SI if its unit is "count", else the
+ * count type named alike up to the first '_' (inuse_space: inuse_objects),
+ * else the first count type, else SI. */
+int profile_count_index(const struct profile *p, int si);
+
 /* Add SRC's samples, at its sample type index SI, to DST (which has one
  * sample type; with SI < 0, all of SRC's values to a DST with as many sample
  * types), each value multiplied by SCALE and rounded, with LABEL (if
@@ -124,6 +133,11 @@ int profile_sample_index(const struct profile *p, const char *name);
  * Returns 0 or -1. */
 int profile_add_profile(struct profile *dst, const struct profile *src, int si, double scale,
 			const char *label_key, const char *label_value);
+
+/* The same with, for each of DST's sample types K, SRC's values at sample
+ * type index SI[K] multiplied by SCALE[K]. Returns 0 or -1. */
+int profile_add_values(struct profile *dst, const struct profile *src, const int *si,
+		       const double *scale, const char *label_key, const char *label_value);
 
 /* Sum of sample values at sample type index SI. */
 int64_t profile_total(const struct profile *p, int si);

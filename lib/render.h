@@ -26,7 +26,9 @@ int render_traces(FILE *out, const struct stackset *ss);
 #define RENDER_COLOR 1
 int render_flame(FILE *out, const struct stackset *ss, int width, double min_percent, int flags);
 
-/* Brendan Gregg's folded stacks: "root;...;leaf value" lines. */
+/* Brendan Gregg's folded stacks: "root;...;leaf value" lines, a ';' in a
+ * name written ':'. In a diff (negative values, or pprof::base samples):
+ * difffolded.pl's "root;...;leaf base new" lines, both magnitudes. */
 int render_folded(FILE *out, const struct stackset *ss);
 
 /* A self-contained SVG flame graph titled TITLE (names, values and shares

@@ -1,5 +1,6 @@
 /* The text views of a profile: top, tree, traces and folded stacks. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,7 +203,11 @@ out:
 	return rc;
 }
 
-static int folded_node(FILE *out, const struct calltree *t, uint32_t i, char **path,
+/* A folded line per node with samples: the path from the root, then its
+ * value, or in a diff (DIFF) the base's and the new profile's values as
+ * difffolded.pl writes them, which flamegraph.pl draws as a differential
+ * flame graph. */
+static int folded_node(FILE *out, const struct calltree *t, uint32_t i, bool diff, char **path,
 		       size_t *len, size_t *cap)
 {
 	const struct cnode *n = &t->nodes[i];
@@ -211,6 +216,7 @@ static int folded_node(FILE *out, const struct calltree *t, uint32_t i, char **p
 	if (i) {
 		const char *name = stackset_name(t->ss, n->name);
 		size_t need = at + strlen(name) + 2;
+		char *p;
 		if (need > *cap) {
 			char *np = realloc(*path, need * 2);
 			if (!np)
@@ -218,12 +224,25 @@ static int folded_node(FILE *out, const struct calltree *t, uint32_t i, char **p
 			*path = np;
 			*cap = need * 2;
 		}
-		*len += sprintf(*path + at, "%s%s", at ? ";" : "", name);
-		if (n->self)
+		p = *path + at;
+		if (at)
+			*p++ = ';';
+		/* ';' separates frames: flamegraph.pl would split the name
+		 * (stackcollapse-perf.pl makes it ':' too) */
+		for (; *name; name++)
+			*p++ = *name == ';' ? ':' : *name;
+		*p = '\0';
+		*len = p - *path;
+		if (diff && (n->base_self || n->self + n->base_self)) {
+			int64_t base = n->base_self, new = n->self + n->base_self;
+			fprintf(out, "%s %lld %lld\n", *path, (long long)(base > 0 ? base : 0),
+				(long long)(new > 0 ? new : 0));
+		} else if (!diff && n->self) {
 			fprintf(out, "%s %lld\n", *path, (long long)n->self);
+		}
 	}
 	for (uint32_t k = n->first_child; k; k = t->nodes[k].next_sibling)
-		if (folded_node(out, t, k, path, len, cap) < 0)
+		if (folded_node(out, t, k, diff, path, len, cap) < 0)
 			return -1;
 	*len = at;
 	return 0;
@@ -234,11 +253,14 @@ int render_folded(FILE *out, const struct stackset *ss)
 	struct calltree t;
 	char *path = NULL;
 	size_t len = 0, cap = 0;
+	bool diff = ss->diff;
 	int rc;
 
+	for (size_t i = 0; i < ss->nstacks && !diff; i++)
+		diff = ss->stacks[i].base;
 	if (calltree_init(&t, ss) < 0)
 		return -1;
-	rc = folded_node(out, &t, 0, &path, &len, &cap);
+	rc = folded_node(out, &t, 0, diff, &path, &len, &cap);
 	free(path);
 	calltree_release(&t);
 	return rc;

@@ -45,6 +45,23 @@ void location_synth_name(const struct profile *p, const struct pf_location *l, c
 	snprintf(buf, n, "0x%llx", (unsigned long long)l->address);
 }
 
+/* The name of a frame without symbols at pprof's default granularity (by
+ * function): one per mapping, "[module]", or "<unknown>" outside any. */
+static void stacks_mapping_name(const struct profile *p, const struct pf_location *l, char *buf,
+				size_t n)
+{
+	if (l->mapping_id && l->mapping_id <= p->nmappings) {
+		const char *file = profile_str(p, p->mappings[l->mapping_id - 1].filename);
+		const char *base = strrchr(file, '/');
+		base = base ? base + 1 : file;
+		if (*base) {
+			snprintf(buf, n, "[%s]", base);
+			return;
+		}
+	}
+	snprintf(buf, n, "<unknown>");
+}
+
 /* The name id of a frame without symbols. */
 static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
 {
@@ -54,7 +71,10 @@ static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
 	uint64_t h;
 	int64_t i;
 
-	location_synth_name(p, l, buf, sizeof(buf));
+	if (ss->addresses)
+		location_synth_name(p, l, buf, sizeof(buf));
+	else
+		stacks_mapping_name(p, l, buf, sizeof(buf));
 	h = hash_bytes(HASH_SEED, buf, strlen(buf));
 	i = hmap_find(&ss->synth_index, h, synth_eq, &k);
 	if (i >= 0)
@@ -112,6 +132,47 @@ static int has_tid(const struct pf_sample *s, int64_t key, int64_t tid)
 	return 0;
 }
 
+/* The string index of S in P, or -1 when P has no such string. */
+static int64_t stacks_string(const struct profile *p, const char *s)
+{
+	for (size_t i = 1; i < p->nstrings; i++)
+		if (strcmp(p->strings[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* Whether S is labelled pprof::base=true: the base's part of a diff profile
+ * (pprof -diff_base, cprof diff -o). */
+static bool stacks_is_base(const struct pf_sample *s, int64_t key, int64_t yes)
+{
+	for (size_t i = 0; key >= 0 && yes >= 0 && i < s->nlabels; i++)
+		if (s->labels[i].key == key && s->labels[i].str == yes)
+			return true;
+	return false;
+}
+
+/* pprof's total (its computeTotal): the sum of the values' magnitudes over
+ * the samples labelled pprof::base where those add up to more than 0 (the
+ * base's size), else over all of them. Over every sample in ALL, or over
+ * the stacks kept. */
+static int64_t stacks_total(const struct stackset *ss, bool all)
+{
+	size_t n = all ? ss->p->nsamples : ss->nstacks;
+	int64_t total = 0, base = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pf_sample *s = all ? &ss->p->samples[i] : ss->stacks[i].sample;
+		int64_t v = s->values[ss->si];
+		bool is_base = all ? stacks_is_base(s, ss->base_key, ss->base_true)
+				   : ss->stacks[i].base;
+		v = v < 0 ? -v : v;
+		total += v;
+		if (is_base)
+			base += v;
+	}
+	return base > 0 ? base : total;
+}
+
 /* Frames of one location, innermost first, appended at OUT. */
 static int location_frames(struct stackset *ss, const struct pf_location *l, struct frame *out)
 {
@@ -155,6 +216,9 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	memset(ss, 0, sizeof(*ss));
 	ss->p = p;
 	ss->si = si;
+	ss->addresses = filter && filter->addresses;
+	ss->base_key = stacks_string(p, "pprof::base");
+	ss->base_true = ss->base_key < 0 ? -1 : stacks_string(p, "true");
 	hmap_init(&ss->synth_index);
 	if (has_focus && compile(&focus, filter->focus, "--focus") < 0)
 		return -1;
@@ -179,9 +243,9 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct pf_sample *s = &p->samples[i];
 		struct stack *st = &ss->stacks[ss->nstacks];
-		ss->total_all += s->values[si];
 		st->sample = s;
 		st->value = s->values[si];
+		st->base = stacks_is_base(s, ss->base_key, ss->base_true);
 		st->frames = ss->arena + used;
 		st->nframes = 0;
 		for (size_t j = 0; j < s->nlocs; j++) {
@@ -196,21 +260,13 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		    (has_ignore && stack_matches(ss, st, &ignore)))
 			continue;
 		used += st->nframes;
-		ss->total += st->value;
 		ss->nstacks++;
 	}
 	ss->nnames = p->nstrings + ss->nsynth;
 	for (size_t i = 0; i < p->nsamples; i++)
 		ss->diff |= p->samples[i].values[si] < 0;
-	if (ss->diff) {
-		ss->total = ss->total_all = 0;
-		for (size_t i = 0; i < p->nsamples; i++)
-			if (p->samples[i].values[si] < 0)
-				ss->total_all -= p->samples[i].values[si];
-		for (size_t i = 0; i < ss->nstacks; i++)
-			if (ss->stacks[i].value < 0)
-				ss->total -= ss->stacks[i].value;
-	}
+	ss->total_all = stacks_total(ss, true);
+	ss->total = stacks_total(ss, false);
 	if (has_focus)
 		regfree(&focus);
 	if (has_ignore)
@@ -345,6 +401,8 @@ int calltree_init(struct calltree *t, const struct stackset *ss)
 			t->nodes[at].abs_total += mag;
 		}
 		t->nodes[at].self += s->value;
+		if (s->base || s->value < 0)
+			t->nodes[at].base_self -= s->value;
 	}
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* Stacks as the views see them: a profile's samples at one sample index, after
  * --focus and --ignore, each location expanded into its inlined frames and
- * each frame named by function (or module+offset where there are no symbols),
+ * each frame named by function (or by its mapping where there are no symbols),
  * and the call tree built from them. Every renderer reads from here. */
 #ifndef CPROF_STACKS_H
 #define CPROF_STACKS_H
@@ -24,6 +24,7 @@ struct stack {
 	struct frame *frames; /* leaf first */
 	size_t nframes;
 	int64_t value;
+	bool base; /* labelled pprof::base: the base's part of a diff profile */
 };
 
 struct stackset {
@@ -31,12 +32,15 @@ struct stackset {
 	int si; /* sample index */
 	struct stack *stacks;
 	size_t nstacks;
-	int64_t total; /* sum of the kept stacks' values */
-	int64_t total_all; /* sum over all samples, before filtering */
-	/* A diff profile (some values negative: a base subtracted): total and
-	 * total_all are then the base's size, the sum of the negative values
-	 * made positive, so shares are changes in points of the base. */
-	bool diff;
+	/* The total shares are of, as pprof takes it: the sum of the values'
+	 * magnitudes, or in a diff profile whose base samples are labelled
+	 * pprof::base, of those only (the base's size, so shares are changes in
+	 * points of the base). Over the kept stacks, and over all samples
+	 * before filtering. */
+	int64_t total, total_all;
+	bool diff; /* some values are negative: a base was subtracted */
+	bool addresses; /* frames without symbols named per address, not per mapping */
+	int64_t base_key, base_true; /* string indices of "pprof::base" and "true", or -1 */
 	size_t nnames; /* name ids are < nnames */
 	struct frame *arena;
 	char **synth; /* names made for frames without symbols, ids from p->nstrings */
@@ -48,6 +52,10 @@ struct stack_filter {
 	const char *focus;  /* keep samples with a frame whose name or file matches; NULL: all */
 	const char *ignore; /* drop samples with such a frame; NULL: none */
 	int64_t tid;        /* keep samples whose label "tid" is this number; 0: all */
+	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
+	 * -addresses shows them; else one per mapping ("[module]", pprof's
+	 * default granularity). */
+	bool addresses;
 };
 
 /* Build SS from P at sample index SI with FILTER (may be NULL). Returns 0, or
@@ -83,6 +91,9 @@ struct cnode {
 	int32_t start_line;
 	int64_t total; /* this node and everything it called */
 	int64_t self;
+	/* In a diff: the base's part of self, as a magnitude (the pprof::base
+	 * samples' and the negative values'); the new part is self + base_self. */
+	int64_t base_self;
 	int64_t abs_total; /* as total, over the values' magnitudes (differs in diffs) */
 	uint32_t parent, first_child, last_child, next_sibling; /* 0: none (the root is never a child) */
 	uint32_t depth;

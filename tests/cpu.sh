@@ -189,7 +189,8 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 
 # Debug info in a separate file, found through .gnu_debuglink; and a binary
-# with no symbols at all, whose frames are named module+offset.
+# with no symbols at all, whose frames are one [module] row, as in pprof, or
+# named module+offset with --addresses.
 cp "$W/cpuwork-nofp" "$W/libcpuwork-nofp.so" "$T/"
 objcopy --only-keep-debug "$T/cpuwork-nofp" "$T/cpuwork.debug"
 objcopy --strip-debug --add-gnu-debuglink="$T/cpuwork.debug" "$T/cpuwork-nofp" "$T/cpuwork-linked"
@@ -197,8 +198,8 @@ expect_exit 0 "$CPROF" cpu -o "$T/linked.pb.gz" -- "$T/cpuwork-linked" --rounds 
 expect_grep '  work_a \(.*cpuwork\.c:[0-9]+\)$' "$T/out"
 strip --strip-all "$T/cpuwork-nofp" -o "$T/cpuwork-stripped"
 expect_exit 0 "$CPROF" cpu -o "$T/stripped.pb.gz" -- "$T/cpuwork-stripped" --rounds 370
-expect_grep '  cpuwork-stripped\+0x[0-9a-f]+$' "$T/out"
-expect_exit 0 "$CPROF" report --folded --sample-index samples "$T/stripped.pb.gz"
+expect_grep '  \[cpuwork-stripped\]$' "$T/out"
+expect_exit 0 "$CPROF" report --folded --addresses --sample-index samples "$T/stripped.pb.gz"
 # Unwinding needs no symbols: stacks still run from _start through libc into the binary.
 expect_grep '^cpuwork-stripped\+0x[0-9a-f]+;__libc_start_main[^;]*;__libc_start_call_main;cpuwork-stripped\+0x[0-9a-f]+;' "$T/out"
 

@@ -8,7 +8,12 @@
 #    functions with nonzero flat must be the same, and so must the first
 #    (top by flat) function;
 #  - the counts of `cprof report --folded` must add up to the profile's total
-#    for that sample type (summed from `go tool pprof -raw`).
+#    for that sample type (summed from `go tool pprof -raw`);
+#  - the same --top check on profiles with negative values that go tool pprof
+#    made of the two CPU profiles (`-base`, and `-diff_base` with pprof::base
+#    labels): totals are of the values' magnitudes, or of the base's;
+#  - the same --top check on a cprof cpu profile of a stripped program, whose
+#    frames without symbols pprof groups per mapping ("[cpuwork-nofp]").
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -79,8 +84,9 @@ inrows {
 	sub(/^[-+]/, "", v)
 	sub(/[^0-9.].*$/, "", v)
 	nz = (v ~ /[1-9]/) ? 1 : 0
-	f = $2; sub(/%$/, "", f)
-	c = $5; sub(/%$/, "", c)
+	# pprof prints a share'"'"'s magnitude, cprof a negative one signed.
+	f = $2; sub(/%$/, "", f); sub(/^-/, "", f)
+	c = $5; sub(/%$/, "", c); sub(/^-/, "", c)
 	line = $0
 	gsub(/\t/, " ", line)
 	if (nrows++ == 0) print "#top", name, $1 " " $2, line
@@ -178,7 +184,7 @@ check_top() {
 		return 0
 	fi
 	# shellcheck disable=SC2086
-	if ! go tool pprof -top -nodecount=100000 $popts "$file" \
+	if ! go tool pprof -top -nodecount=100000 -symbolize=none $popts "$file" \
 		>"$out.pprof" 2>"$out.pprof.err"; then
 		fail "$label: go tool pprof -top $popts failed:"
 		cat "$out.pprof.err"
@@ -269,5 +275,77 @@ check_top "fixture go-heap" "$fx/go-heap.pb.gz"
 check_folded "fixture go-heap" "$fx/go-heap.pb.gz" inuse_space
 check_top "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
 check_folded "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
+
+# Differences, as go tool pprof writes them (Parca's delta profiles are like
+# -base's: negative values, no labels). The fixture and the fresh profile are
+# of different runs, so a difference has values of both signs.
+for how in base diff_base; do
+	if ! go tool pprof -proto -$how "$fx/go-cpu.pb.gz" "$tmp/cpu.pb.gz" \
+		>"$tmp/$how.pb.gz" 2>"$tmp/$how.err"; then
+		fail "go tool pprof -proto -$how failed:"
+		cat "$tmp/$how.err"
+		continue
+	fi
+	signs=$(go tool pprof -raw "$tmp/$how.pb.gz" 2>/dev/null | awk '
+		/^Samples:/ { s = 1; getline; next }
+		/^[^ ]/ { s = 0 }
+		s && /^ *-?[0-9]+ +-?[0-9]+: / { if ($2 < 0) neg = 1; else if ($2 > 0) pos = 1 }
+		END { print neg + pos }')
+	if [ "$signs" != 2 ]; then
+		fail "-$how: the difference does not have values of both signs"
+		continue
+	fi
+	check_top "go tool pprof -proto -$how" "$tmp/$how.pb.gz"
+	# --folded: "stack base new" counts, the base's column adding up to
+	# the fixture's samples with -diff_base; new - base to the net with -base.
+	raw_total() {
+		go tool pprof -raw "$1" 2>/dev/null | awk '
+			/^Samples:/ { s = 1; getline; next }
+			/^[^ ]/ { s = 0 }
+			s && /^ *-?[0-9]+ +-?[0-9]+: / { t += $1 }
+			END { printf "%.0f\n", t }'
+	}
+	cols=$("$CPROF" report --folded "$tmp/$how.pb.gz" | awk '
+		NF < 3 || $(NF - 1) !~ /^[0-9]+$/ || $NF !~ /^[0-9]+$/ { bad = 1 }
+		{ b += $(NF - 1); n += $NF }
+		END { if (bad) print "bad"; else printf "%.0f %.0f\n", b, n }')
+	if [ "$how" = diff_base ]; then
+		want="$(raw_total "$fx/go-cpu.pb.gz") $(raw_total "$tmp/cpu.pb.gz")"
+		ok=$([ "$cols" = "$want" ] && echo yes)
+	else
+		want=$(raw_total "$tmp/$how.pb.gz")
+		ok=$(echo "$cols" | awk -v w="$want" '$1 != "bad" && $2 - $1 == w {print "yes"}')
+	fi
+	if [ "$ok" = yes ]; then
+		echo "$me: ok: -$how: --folded base and new columns ($cols) agree with go tool pprof -raw"
+	else
+		fail "-$how: --folded columns are '$cols', go tool pprof -raw says $want"
+	fi
+done
+
+# A stripped program: its own functions have no symbols, its library's have.
+wl=${top_builddir:-}/tests/workloads
+if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
+	cp "$wl/cpuwork-nofp" "$wl/libcpuwork-nofp.so" "$tmp/"
+	strip -s "$tmp/cpuwork-nofp"
+	if "$CPROF" cpu -o "$tmp/stripped.pb.gz" -- "$tmp/cpuwork-nofp" --rounds 300 \
+		>"$tmp/stripped.out" 2>&1; then
+		if "$CPROF" report --top 0 "$tmp/stripped.pb.gz" | grep -q ' \[cpuwork-nofp\]$'; then
+			check_top "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
+			"$CPROF" report --top 0 --addresses "$tmp/stripped.pb.gz" >"$tmp/addr"
+			if grep -q '\[cpuwork-nofp\]$' "$tmp/addr" ||
+				! grep -q '  cpuwork-nofp+0x[0-9a-f]*$' "$tmp/addr"; then
+				fail "report --addresses does not name frames by address:"
+				cat "$tmp/addr"
+			fi
+		else
+			fail "no [cpuwork-nofp] row for the stripped program's frames:"
+			"$CPROF" report --top 0 "$tmp/stripped.pb.gz"
+		fi
+	else
+		echo "$me: note: cprof cpu failed, the stripped program is not checked:"
+		cat "$tmp/stripped.out"
+	fi
+fi
 
 exit "$failed"

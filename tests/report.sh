@@ -50,6 +50,22 @@ expect_grep '^main\.worker;.*;main\.hotA [0-9]+$' "$T/out"
 expect_eq "$(awk '{s += $NF} END {print s}' "$T/out")" 151 "sum of folded counts"
 expect_eq "$(cut -d' ' -f1 "$T/out" | sort | uniq -d | wc -l)" 0 "repeated folded stacks"
 
+# By default --folded counts samples, as flamegraph.pl expects ("151
+# samples", not 1.51e9 of nanoseconds); a heap profile counts objects.
+expect_exit 0 "$CPROF" report --folded "$cpu"
+expect_eq "$(awk '{s += $NF} END {print s}' "$T/out")" 151 "sum of default folded counts"
+expect_exit 0 "$CPROF" report --folded --sample-index inuse_objects "$heap"
+objects=$(awk '{s += $NF} END {print s}' "$T/out")
+expect_exit 0 "$CPROF" report --folded "$heap"
+expect_eq "$(awk '{s += $NF} END {print s}' "$T/out")" "$objects" "heap folded counts"
+# A diff profile folds as difffolded.pl writes: "stack base new", both
+# magnitudes, which flamegraph.pl draws as a differential flame graph; in
+# counts too, which cprof diff -o keeps beside the type it compares.
+expect_exit 0 "$CPROF" diff -o "$T/self.pb.gz" "$cpu" "$cpu"
+expect_exit 0 "$CPROF" report --folded "$T/self.pb.gz"
+expect_eq "$(awk 'NF < 3 || $(NF - 1) !~ /^[0-9]+$/ || $NF !~ /^[0-9]+$/' "$T/out" | wc -l)" 0 "folded diff lines without two counts"
+expect_eq "$(awk '{b += $(NF - 1); n += $NF} END {print b, n}' "$T/out")" "151 151" "folded diff columns"
+
 # --tree: callers above their callees, indented by depth.
 expect_exit 0 "$CPROF" report --tree "$cpu"
 expect_grep '^ +1\.51s +100% +0  main\.worker' "$T/out"
@@ -96,5 +112,52 @@ if command -v python3 >/dev/null 2>&1; then
 	python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$T/flame.svg" ||
 		fail "the SVG is not well-formed XML"
 fi
+
+# Profiles cprof writes name the target's executable as their binary (the
+# first mapping, which pprof shows as File:), though their first stacks are
+# in libc: a thread dump of sleeping threads, a cpu profile, a diff of two.
+W=$top_builddir/tests/workloads
+"$W/threadwork" --pool 3 --seconds 60 >/dev/null &
+pid=$!
+settle "$pid" 4
+expect_exit 0 "$CPROF" threads --pid "$pid" -o "$T/threads.pb.gz"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+written=threads:threadwork
+if [ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]; then
+	expect_exit 0 "$CPROF" cpu -o "$T/cpu.pb.gz" -- "$W/cpuwork-nofp" --rounds 100
+	expect_exit 0 "$CPROF" diff -o "$T/diff.pb.gz" "$T/cpu.pb.gz" "$T/cpu.pb.gz"
+	written="$written cpu:cpuwork-nofp diff:cpuwork-nofp"
+fi
+for f in $written; do
+	expect_exit 0 "$CPROF" report "$T/${f%%:*}.pb.gz"
+	expect_grep "^File: ${f#*:}\$" "$T/out"
+	expect_grep '^Build ID: [0-9a-f]{40}$' "$T/out"
+	if command -v go >/dev/null 2>&1; then
+		go tool pprof -raw "$T/${f%%:*}.pb.gz" >"$T/raw" 2>&1 || fail "go tool pprof -raw ${f%%:*}"
+		expect_grep "^1: 0x[0-9a-f]+/0x[0-9a-f]+/0x[0-9a-f]+ /.*/${f#*:} " "$T/raw"
+	fi
+done
+
+# A gzip bomb is refused once it inflated past the limit, in one line that
+# says how to raise it; CPROF_MAX_PROFILE_SIZE sets the limit (1 GiB by
+# default, tests/test-pprof tries that one). A profile under it reads.
+head -c 8388608 /dev/zero | gzip -1 >"$T/bomb.gz"
+expect_exit 1 env CPROF_MAX_PROFILE_SIZE=1M "$CPROF" report "$T/bomb.gz"
+expect_lines 1 "$T/err"
+expect_grep '^cprof: .*bomb\.gz: inflates to more than the 1 MiB a profile may take \(a gzip bomb\?\): set CPROF_MAX_PROFILE_SIZE, such as 4G, to read a larger one$' "$T/err"
+expect_exit 0 env CPROF_MAX_PROFILE_SIZE=1M "$CPROF" report "$cpu"
+expect_exit 1 env CPROF_MAX_PROFILE_SIZE=lots "$CPROF" report "$cpu"
+expect_grep "^cprof: .*: CPROF_MAX_PROFILE_SIZE='lots' is not a size" "$T/err"
+
+# Text formats that pprof once read: named as such, with the way to convert.
+printf 'goroutine profile: total 2\n2 @ 0x43b8d6 0x44c2b1\n#\t0x43b8d5\truntime.gopark+0x115\n' >"$T/goroutine.txt"
+printf 'heap profile:   1:   100 [   1:   100] @ heapprofile\n   1:   100 [   1:   100] @ 0x4\n' >"$T/heap.txt"
+gzip -c "$T/goroutine.txt" >"$T/goroutine.txt.gz"
+for f in goroutine.txt heap.txt goroutine.txt.gz; do
+	expect_exit 1 "$CPROF" report "$T/$f"
+	expect_lines 1 "$T/err"
+	expect_grep "^cprof: .*$f: not a pprof protobuf profile \(text/legacy formats are not read; go tool pprof -proto FILE > FILE\.pb\.gz converts one\)$" "$T/err"
+done
 
 finish

@@ -171,7 +171,7 @@ static void test_stacks(void)
 
 	CHECK(stackset_init(&ss, p, 0, NULL) == 0);
 	CHECK(ss.nstacks == 3 && ss.total == 5 && ss.total_all == 5);
-	CHECK_STR(stackset_name(&ss, ss.stacks[2].frames[0].name), "0x1234");
+	CHECK_STR(stackset_name(&ss, ss.stacks[2].frames[0].name), "<unknown>");
 	CHECK(calltree_init(&t, &ss) == 0);
 	calltree_sort(&t);
 	CHECK(t.nodes[0].total == 5);
@@ -234,7 +234,7 @@ static void test_renderers(void)
 	CHECK(strstr(top, "         0      0%    100%          5    100%  main (x.c:3)\n") != NULL);
 	CHECK(strstr(folded, "main;work;hot 3\n") != NULL);
 	CHECK(strstr(folded, "main;work;cold 1\n") != NULL);
-	CHECK(strstr(folded, "main;0x1234 1\n") != NULL);
+	CHECK(strstr(folded, "main;<unknown> 1\n") != NULL);
 	CHECK(strstr(flame, " 60.00% ") != NULL && strstr(flame, "  hot\n") != NULL);
 	CHECK(strstr(tree, "work") != NULL && strstr(tree, "cold") == NULL);
 	CHECK(strstr(svg, "<svg") != NULL && strstr(svg, "</svg>") != NULL);
@@ -367,6 +367,116 @@ static void test_topview(void)
 	profile_free(live);
 }
 
+/* Frames without symbols: one per mapping, as pprof's default granularity
+ * has them, or one per address. */
+static void test_unsymbolized(void)
+{
+	struct profile *p = profile_new();
+	struct pf_mapping m = {
+		.memory_start = 0x400000, .memory_limit = 0x500000, .file_offset = 0x1000,
+		.filename = profile_intern(p, "/usr/bin/app"),
+	};
+	uint64_t mid = profile_add_mapping(p, &m);
+	uint64_t s1[2] = { profile_add_location(p, mid, 0x401234, NULL, 0, false), loc(p, "main", 9) };
+	uint64_t s2[2] = { profile_add_location(p, mid, 0x402000, NULL, 0, false), s1[1] };
+	struct stack_filter addresses = { .addresses = true };
+	struct stackset ss;
+	struct func_total *ft;
+	size_t n;
+	int64_t v = 2, w = 3;
+
+	profile_add_sample_type(p, "samples", "count");
+	profile_add_sample(p, s1, 2, &v, NULL, 0);
+	profile_add_sample(p, s2, 2, &w, NULL, 0);
+	CHECK(stackset_init(&ss, p, 0, NULL) == 0);
+	CHECK(stackset_functions(&ss, &ft, &n) == 0);
+	CHECK(n == 2);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(stackset_name(&ss, ft[i].name), "main") != 0) {
+			CHECK_STR(stackset_name(&ss, ft[i].name), "[app]");
+			CHECK(ft[i].flat == 5 && ft[i].cum == 5);
+		}
+	free(ft);
+	stackset_release(&ss);
+	CHECK(stackset_init(&ss, p, 0, &addresses) == 0);
+	CHECK(stackset_functions(&ss, &ft, &n) == 0);
+	CHECK(n == 3);
+	CHECK_STR(stackset_name(&ss, ss.stacks[0].frames[0].name), "app+0x2234");
+	CHECK_STR(stackset_name(&ss, ss.stacks[1].frames[0].name), "app+0x3000");
+	free(ft);
+	stackset_release(&ss);
+	profile_free(p);
+}
+
+/* Folded stacks: counts by default, ';' kept out of names, and a diff as
+ * difffolded.pl's two columns. */
+static void test_folded(void)
+{
+	struct profile *p = profile_new(), *h = profile_new();
+	uint64_t a[2] = { loc(p, "f[go.shape.struct { a int; b string }]", 1), loc(p, "main", 2) };
+	uint64_t b[2] = { loc(p, "g", 3), a[1] };
+	struct pf_label base = { profile_intern(p, "pprof::base"), profile_intern(p, "true"), 0, 0 };
+	struct stackset ss;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int64_t v[2] = { 2, 20 }, w[2] = { -3, -30 }, x[2] = { -1, -10 };
+
+	profile_add_sample_type(p, "samples", "count");
+	profile_add_sample_type(p, "cpu", "nanoseconds");
+	CHECK(profile_count_index(p, 1) == 0 && profile_count_index(p, 0) == 0);
+	profile_add_sample(p, a, 2, v, NULL, 0);
+	profile_add_sample(p, a, 2, w, &base, 1);
+	profile_add_sample(p, b, 2, x, NULL, 0);
+	profile_add_sample(p, b, 2, v, NULL, 0);
+	CHECK(stackset_init(&ss, p, 0, NULL) == 0);
+	CHECK(render_folded(f, &ss) == 0);
+	fclose(f);
+	CHECK(strstr(buf, "main;f[go.shape.struct { a int: b string }] 3 2\n") != NULL);
+	CHECK(strstr(buf, "main;g 0 1\n") != NULL);
+	free(buf);
+	stackset_release(&ss);
+	profile_free(p);
+
+	/* A heap profile counts objects: in use for in-use bytes. */
+	profile_add_sample_type(h, "alloc_objects", "count");
+	profile_add_sample_type(h, "alloc_space", "bytes");
+	profile_add_sample_type(h, "inuse_objects", "count");
+	profile_add_sample_type(h, "inuse_space", "bytes");
+	CHECK(profile_count_index(h, 3) == 2 && profile_count_index(h, 1) == 0);
+	profile_free(h);
+}
+
+/* Totals as pprof takes them: of the values' magnitudes, or of the samples
+ * labelled pprof::base where there are such. */
+static void test_totals(void)
+{
+	struct profile *p = profile_new();
+	uint64_t a[1] = { loc(p, "a", 1) }, b[1] = { loc(p, "b", 2) }, c[1] = { loc(p, "c", 3) };
+	struct pf_label base = { profile_intern(p, "pprof::base"), profile_intern(p, "true"), 0, 0 };
+	struct stack_filter only_a = { .focus = "^a$" };
+	struct stackset ss;
+	int64_t v = 6, w = -3, x = 1;
+
+	profile_add_sample_type(p, "samples", "count");
+	profile_add_sample(p, a, 1, &v, NULL, 0);
+	profile_add_sample(p, b, 1, &w, NULL, 0);
+	CHECK(stackset_init(&ss, p, 0, NULL) == 0);
+	CHECK(ss.diff && ss.total_all == 9 && ss.total == 9);
+	stackset_release(&ss);
+	CHECK(stackset_init(&ss, p, 0, &only_a) == 0);
+	CHECK(ss.total_all == 9 && ss.total == 6);
+	stackset_release(&ss);
+	/* With a labelled base, the base's size: the labelled |-1| + |1|. */
+	w = -1;
+	profile_add_sample(p, c, 1, &w, &base, 1);
+	profile_add_sample(p, b, 1, &x, &base, 1);
+	CHECK(stackset_init(&ss, p, 0, NULL) == 0);
+	CHECK(ss.total_all == 2 && ss.total == 2);
+	stackset_release(&ss);
+	profile_free(p);
+}
+
 int main(void)
 {
 	test_interning();
@@ -377,6 +487,9 @@ int main(void)
 	test_stacks();
 	test_renderers();
 	test_thread_filter();
+	test_unsymbolized();
+	test_totals();
+	test_folded();
 	test_copy_all_types();
 	test_topview();
 	return test_done("test-model");

@@ -1,6 +1,8 @@
 /* Unit tests of the pprof codec: round trips, foreign ids, and every kind of
  * corrupt input failing cleanly (run under valgrind or ASan to see no errors). */
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -315,6 +317,249 @@ static void test_fixtures(void)
 	profile_free(p);
 }
 
+/* The main executable's mapping is written first, whatever its id, and the
+ * locations keep their mappings. */
+static void test_main_first(void)
+{
+	struct profile *p = profile_new(), *q;
+	struct pf_mapping lib = { .memory_start = 0x7f0000, .memory_limit = 0x7f1000,
+				  .filename = profile_intern(p, "/lib/libc.so.6") };
+	struct pf_mapping exe = { .memory_start = 0x400000, .memory_limit = 0x401000,
+				  .filename = profile_intern(p, "/usr/bin/app") };
+	struct pf_mapping ld = { .memory_start = 0x7f2000, .memory_limit = 0x7f3000,
+				 .filename = profile_intern(p, "/lib/ld.so") };
+	uint64_t l1 = profile_add_mapping(p, &lib), e = profile_add_mapping(p, &exe);
+	uint64_t l2 = profile_add_mapping(p, &ld);
+	uint64_t stack[3] = { profile_add_location(p, l1, 0x7f0010, NULL, 0, false),
+			      profile_add_location(p, e, 0x400010, NULL, 0, false),
+			      profile_add_location(p, l2, 0x7f2010, NULL, 0, false) };
+	int64_t v = 1;
+	void *buf;
+	size_t len;
+
+	profile_add_sample_type(p, "samples", "count");
+	profile_add_sample(p, stack, 3, &v, NULL, 0);
+	p->main_mapping = e;
+	CHECK(pprof_encode(p, &buf, &len) == 0);
+	q = pprof_decode(buf, len);
+	CHECK(q != NULL && q->nmappings == 3);
+	if (q && q->nmappings == 3) {
+		CHECK_STR(S(q, q->mappings[0].filename), "/usr/bin/app");
+		CHECK_STR(S(q, q->mappings[1].filename), "/lib/libc.so.6");
+		CHECK_STR(S(q, q->mappings[2].filename), "/lib/ld.so");
+		for (size_t i = 0; i < 3; i++) {
+			const struct pf_location *l = &q->locations[q->samples[0].locs[i] - 1];
+			CHECK(l->address >= q->mappings[l->mapping_id - 1].memory_start &&
+			      l->address < q->mappings[l->mapping_id - 1].memory_limit);
+		}
+	}
+	free(buf);
+	profile_free(q);
+	profile_free(p);
+}
+
+/* A gzip member of MIB MiB of zeros, made without compressing them all: one
+ * MiB deflated with a full flush (so it stands alone) repeated. ISIZE: the
+ * size the trailer gives. */
+static unsigned char *bomb(size_t mib, uint32_t isize, size_t *len)
+{
+	static const unsigned char head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3 };
+	unsigned char *zeros = calloc(1, 1 << 20), chunk[4096], end[64], *b, *at;
+	z_stream z = { 0 };
+	size_t nchunk, nend;
+	uLong crc1 = crc32(0, zeros, 1 << 20), crc = 0;
+
+	deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY);
+	z.next_in = zeros;
+	z.avail_in = 1 << 20;
+	z.next_out = chunk;
+	z.avail_out = sizeof(chunk);
+	deflate(&z, Z_FULL_FLUSH);
+	nchunk = sizeof(chunk) - z.avail_out;
+	z.next_out = end;
+	z.avail_out = sizeof(end);
+	deflate(&z, Z_FINISH);
+	nend = sizeof(end) - z.avail_out;
+	deflateEnd(&z);
+	*len = sizeof(head) + mib * nchunk + nend + 8;
+	at = b = malloc(*len);
+	memcpy(at, head, sizeof(head));
+	at += sizeof(head);
+	for (size_t i = 0; i < mib; i++, at += nchunk) {
+		memcpy(at, chunk, nchunk);
+		crc = i ? crc32_combine(crc, crc1, 1 << 20) : crc1;
+	}
+	memcpy(at, end, nend);
+	at += nend;
+	for (int i = 0; i < 4; i++)
+		at[i] = crc >> (8 * i);
+	for (int i = 0; i < 4; i++)
+		at[4 + i] = isize >> (8 * i);
+	free(zeros);
+	return b;
+}
+
+static long max_rss_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Gzip bombs are refused once they inflated past the limit, counted in a
+ * small buffer, never held, whatever their trailer says. */
+static void test_bomb(void)
+{
+	size_t len;
+	unsigned char *b = bomb(2048, 0x80000000u, &len);
+	long rss = max_rss_kb();
+	double t = now();
+	struct profile *p;
+	void *good;
+	size_t glen;
+
+	unsetenv("CPROF_MAX_PROFILE_SIZE");
+	CHECK(len < 4 << 20);
+	p = pprof_decode(b, len);
+	CHECK(p == NULL);
+	CHECK(strstr(cp_errmsg(), "inflates to more than the 1 GiB a profile may take") != NULL);
+	CHECK(strstr(cp_errmsg(), "CPROF_MAX_PROFILE_SIZE") != NULL);
+	printf("a 2 GiB bomb (%zu bytes) refused in %.2f s\n", len, now() - t);
+	/* The same with a trailer that says 0 bytes, or 64 MiB, under a
+	 * limit of 64 MiB (quicker to reach). */
+	setenv("CPROF_MAX_PROFILE_SIZE", "64M", 1);
+	memset(b + len - 4, 0, 4);
+	p = pprof_decode(b, len);
+	CHECK(p == NULL && strstr(cp_errmsg(), "inflates to more than the 64 MiB") != NULL);
+	b[len - 1] = 0x04;
+	p = pprof_decode(b, len);
+	CHECK(p == NULL && strstr(cp_errmsg(), "inflates to more than the 64 MiB") != NULL);
+	CHECK(max_rss_kb() - rss < 100 * 1024);
+	if (max_rss_kb() - rss >= 100 * 1024)
+		fprintf(stderr, "the bombs took %ld KiB\n", max_rss_kb() - rss);
+	free(b);
+
+	/* A lower limit from the environment; a profile under it reads. */
+	setenv("CPROF_MAX_PROFILE_SIZE", "1M", 1);
+	b = bomb(2, 2 << 20, &len);
+	CHECK(pprof_decode(b, len) == NULL && strstr(cp_errmsg(), "more than the 1 MiB") != NULL);
+	free(b);
+	p = sample_profile();
+	CHECK(pprof_encode(p, &good, &glen) == 0);
+	profile_free(p);
+	p = pprof_decode(good, glen);
+	CHECK(p != NULL);
+	profile_free(p);
+	setenv("CPROF_MAX_PROFILE_SIZE", "12x", 1);
+	CHECK(pprof_decode(good, glen) == NULL &&
+	      strstr(cp_errmsg(), "CPROF_MAX_PROFILE_SIZE='12x' is not a size") != NULL);
+	unsetenv("CPROF_MAX_PROFILE_SIZE");
+	free(good);
+}
+
+/* A profile in two gzip members, the last one small: inflated by counting
+ * first, then whole. */
+static void test_members(void)
+{
+	struct profile *p = sample_profile(), *q;
+	unsigned char *raw, *two;
+	void *buf;
+	size_t len, rawlen, n = 0;
+	int64_t v[2] = { 1, 2 };
+
+	for (int i = 0; i < 2000; i++) {
+		struct pf_label l = { profile_intern(p, "tid"), 0, i, 0 };
+		uint64_t loc = 1;
+		profile_add_sample(p, &loc, 1, v, &l, 1);
+	}
+	CHECK(pprof_encode(p, &buf, &len) == 0);
+	rawlen = 1 << 22;
+	raw = malloc(rawlen);
+	{
+		z_stream z = { 0 };
+		inflateInit2(&z, 31);
+		z.next_in = buf;
+		z.avail_in = len;
+		z.next_out = raw;
+		z.avail_out = rawlen;
+		CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+		rawlen = z.total_out;
+		inflateEnd(&z);
+	}
+	CHECK(rawlen > 8192);
+	two = malloc(2 * rawlen + 256);
+	for (int m = 0; m < 2; m++) {
+		size_t from = m ? rawlen - 100 : 0, to = m ? rawlen : rawlen - 100;
+		z_stream z = { 0 };
+		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+		z.next_in = raw + from;
+		z.avail_in = to - from;
+		z.next_out = two + n;
+		z.avail_out = 2 * rawlen + 256 - n;
+		CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
+		n += z.total_out;
+		deflateEnd(&z);
+	}
+	q = pprof_decode(two, n);
+	CHECK(q != NULL);
+	if (q)
+		check_same(p, q);
+	profile_free(q);
+	profile_free(p);
+	free(two);
+	free(raw);
+	free(buf);
+}
+
+/* Text and legacy formats are named as such, not as a broken protobuf. */
+static void test_legacy(void)
+{
+	static const char goroutines[] =
+		"goroutine profile: total 2\n2 @ 0x43b8d6 0x44c2b1\n#\t0x43b8d5\truntime.gopark+0x115\n";
+	static const char heap[] =
+		"heap profile:   1:   100 [   1:   100] @ heapprofile\n   1:   100 [   1:   100] @ 0x4\n";
+	unsigned char cpu[48] = { [8] = 3, [24] = 100 };
+	void *gz;
+	size_t len;
+	struct profile *p = profile_new();
+
+	CHECK(pprof_decode(goroutines, sizeof(goroutines) - 1) == NULL);
+	CHECK(strstr(cp_errmsg(), "not a pprof protobuf profile (text/legacy formats are not read") != NULL);
+	CHECK(pprof_decode(heap, sizeof(heap) - 1) == NULL);
+	CHECK(strstr(cp_errmsg(), "text/legacy formats are not read") != NULL);
+	CHECK(pprof_decode(cpu, sizeof(cpu)) == NULL);
+	CHECK(strstr(cp_errmsg(), "text/legacy formats are not read") != NULL);
+	/* Gzipped text too. */
+	{
+		z_stream z = { 0 };
+		gz = malloc(1024);
+		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+		z.next_in = (unsigned char *)goroutines;
+		z.avail_in = sizeof(goroutines) - 1;
+		z.next_out = gz;
+		z.avail_out = 1024;
+		deflate(&z, Z_FINISH);
+		len = z.total_out;
+		deflateEnd(&z);
+	}
+	CHECK(pprof_decode(gz, len) == NULL);
+	CHECK(strstr(cp_errmsg(), "text/legacy formats are not read") != NULL);
+	free(gz);
+	/* Binary garbage stays a malformed protobuf. */
+	CHECK(pprof_decode("\x07\x01\x02", 3) == NULL);
+	CHECK(strstr(cp_errmsg(), "malformed protobuf") != NULL);
+	profile_free(p);
+}
+
 int main(void)
 {
 	test_round_trip();
@@ -322,5 +567,9 @@ int main(void)
 	test_garbage();
 	test_files();
 	test_fixtures();
+	test_main_first();
+	test_members();
+	test_legacy();
+	test_bomb();
 	return test_done("test-pprof");
 }

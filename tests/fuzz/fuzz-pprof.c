@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!sink)
 		sink = fopen("/dev/null", "w");
 	for (size_t si = 0; si < p->nsample_types && si < 4; si++) {
-		struct stack_filter f = { "a", "b" };
+		struct stack_filter f = { "a", "b", .addresses = true };
 		if (stackset_init(&ss, p, si, si % 2 ? &f : NULL) < 0)
 			continue;
 		render_top(sink, &ss, 0);
