@@ -1,7 +1,8 @@
 /* ptrace thread snapshots; see snapshot.h. One thread is held at a time:
  * PTRACE_SEIZE (which does not stop it), PTRACE_INTERRUPT, wait for the stop,
  * copy registers and stack, PTRACE_DETACH (which lets it go and delivers any
- * signal that arrived meanwhile). */
+ * signal that arrived meanwhile); each thread's wait to stop and time held
+ * are measured apart. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
  * first, the kernel detaches them and drops the pending interrupt. */
 static pid_t lingering[64];
 static size_t nlingering;
+static int schedstat_fd = -1; /* /proc/thread-self/schedstat during a snapshot */
 
 /* Let go of a stopped thread, delivering SIG if non-zero. */
 static void let_go(pid_t tid, int sig)
@@ -139,6 +141,20 @@ static size_t copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size
 	return got > 0 ? (size_t)got : 0;
 }
 
+/* The calling thread's run delay (time runnable but waiting for a CPU, ns)
+ * from schedstat_fd, or 0 when it cannot be read. */
+static int64_t snapshot_run_delay(void)
+{
+	char buf[96];
+	ssize_t n = schedstat_fd >= 0 ? pread(schedstat_fd, buf, sizeof(buf) - 1, 0) : -1;
+	unsigned long long run, delay;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &run, &delay) == 2 ? (int64_t)delay : 0;
+}
+
 /* Hold TID just long enough to copy it into T. Returns 0, 1 if the thread is
  * gone or would not stop, or -1 with *ERR when it may not be traced. */
 static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct thread_snap *t,
@@ -146,7 +162,7 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 {
 	struct user_regs_struct regs;
 	struct iovec iov = { &regs, sizeof(regs) };
-	int64_t t0;
+	int64_t t0, seen, late, delay0;
 	int sig;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
@@ -155,6 +171,7 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 		*err = errno;
 		return -1;
 	}
+	delay0 = snapshot_run_delay();
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
 		/* Seized but gone already: reap it if it left a status. */
@@ -169,6 +186,11 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 			lingering[nlingering++] = tid;
 		return 1;
 	}
+	/* Where cprof waited for a CPU after the interrupt, the thread had
+	 * (most likely) stopped already and waited for cprof: held, not waiting. */
+	seen = clock_ns(CLOCK_MONOTONIC);
+	late = snapshot_run_delay() - delay0;
+	late = late < 0 ? 0 : late > seen - t0 ? seen - t0 : late;
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0) {
 		let_go(tid, sig);
 		return 1;
@@ -176,7 +198,8 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	regs_from_user(t->regs, &regs);
 	t->stack_size = copy_stack(s->pid, regs.rsp, t->stack, stack_size);
 	let_go(tid, sig);
-	t->stop_ns = clock_ns(CLOCK_MONOTONIC) - t0;
+	t->stop_ns = clock_ns(CLOCK_MONOTONIC) - seen + late;
+	t->wait_ns = seen - t0 - late;
 	return 0;
 }
 
@@ -231,6 +254,9 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, i
 		s->stopped_ns += t->stop_ns;
 		if (t->stop_ns > s->worst_stop_ns)
 			s->worst_stop_ns = t->stop_ns;
+		s->waited_ns += t->wait_ns;
+		if (t->wait_ns > s->worst_wait_ns)
+			s->worst_wait_ns = t->wait_ns;
 		s->nthreads++;
 	}
 	return 0;
@@ -259,7 +285,11 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 		*err = errno == ENOENT ? ESRCH : errno;
 		rc = cp_error("cannot read %s: %s", path, strerror(errno));
 	} else {
+		schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 		rc = take(s, pid, stack_size, taskdir, err, &tids);
+		if (schedstat_fd >= 0)
+			close(schedstat_fd);
+		schedstat_fd = -1;
 		close(taskdir);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
