@@ -36,10 +36,11 @@ const struct cmd_entry cmd_threads = {
 	.summary = "dump a process's threads grouped by stack, or watch them for leaks",
 	.description =
 		"Takes a snapshot of every thread of --pid: each thread is stopped on its own, for as\n"
-		"long as it takes to copy its registers and stack (microseconds), and unwound after it\n"
-		"runs again. Threads with the same stack are grouped, most populous first, like Go's\n"
-		"goroutine profile. With --watch, polls every --interval and reports the groups whose\n"
-		"thread count grew steadily as leak suspects (exit status 3).",
+		"long as it takes to copy its registers and stack (tens of microseconds; as root, at\n"
+		"real-time priority, so also on a busy machine), and unwound after it runs again.\n"
+		"Threads with the same stack are grouped, most populous first, like Go's goroutine\n"
+		"profile. With --watch, polls every --interval and reports the groups whose thread\n"
+		"count grew steadily as leak suspects (exit status 3).",
 	.options = options,
 	.exec = exec_threads,
 };
@@ -241,9 +242,10 @@ static void print_dump(struct threads_session *ts, const struct threads_opts *o,
 		}
 		printf("],\"stopped_us\":%.1f,\"worst_stop_us\":%.1f,\"median_stop_us\":%.1f,"
 		       "\"wait_to_stop_us\":%.1f,\"worst_wait_to_stop_us\":%.1f,"
-		       "\"median_wait_to_stop_us\":%.1f}\n",
+		       "\"median_wait_to_stop_us\":%.1f,\"held_at_rt_priority\":%s}\n",
 		       s->stopped_ns / 1e3, s->worst_stop_ns / 1e3, median_stop(s, false) / 1e3,
-		       s->waited_ns / 1e3, s->worst_wait_ns / 1e3, median_stop(s, true) / 1e3);
+		       s->waited_ns / 1e3, s->worst_wait_ns / 1e3, median_stop(s, true) / 1e3,
+		       s->held_rt ? "true" : "false");
 		return;
 	}
 	printf("Process %d (%s): %zu threads in %zu groups\n", s->pid, cmdline, s->nthreads, ng);
@@ -255,6 +257,10 @@ static void print_dump(struct threads_session *ts, const struct threads_opts *o,
 	       "at most; %s in all\n",
 	       us(a, sizeof(a), median_stop(s, true)), us(b, sizeof(b), s->worst_wait_ns),
 	       us(c, sizeof(c), s->waited_ns));
+	if (!s->held_rt && s->worst_stop_ns > 1000000)
+		printf("(cprof held the threads at normal priority, so on a busy machine a thread "
+		       "stays stopped while cprof waits for a CPU; as root or with CAP_SYS_NICE it "
+		       "holds them at real-time priority)\n");
 	if (o->all) {
 		for (size_t i = 0; i < s->nthreads; i++) {
 			const struct thread_snap *t = &s->threads[i];

@@ -5,6 +5,7 @@
 #ifndef CPROF_SNAPSHOT_H
 #define CPROF_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,6 +34,7 @@ struct snapshot {
 	int64_t waited_ns;     /* total wait to stop, all threads */
 	int64_t worst_wait_ns; /* the longest single wait to stop */
 	int64_t elapsed_ns;    /* the whole snapshot, wall time */
+	bool held_rt;          /* every thread was held with cprof at real-time priority */
 	int64_t time_ns;       /* when it was taken (CLOCK_REALTIME) */
 };
 
@@ -42,7 +44,8 @@ struct snapshot {
  * a CPU to reach the stop), and the time held, from its stop until it may run
  * again. The stop is taken to start when cprof sees it (waitpid), moved back
  * by the time cprof itself waited for a CPU meanwhile (its run delay in
- * /proc/thread-self/schedstat). A signal that reaches a thread while it is held is delivered on
+ * /proc/thread-self/schedstat). Where it may, cprof holds each thread at
+ * real-time priority (SCHED_FIFO), its own scheduling put back after each. A signal that reaches a thread while it is held is delivered on
  * release. Returns 0, or -1 with *ERR set to the errno of the failure (EPERM:
  * not allowed to trace; ESRCH: the process is gone) and an error message. */
 int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err);

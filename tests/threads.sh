@@ -46,7 +46,22 @@ consistent "$T/out"
 
 expect_exit 0 "$CPROF" threads --pid "$pid" --json -o "$T/pool.pb.gz"
 expect_lines 1 "$T/out"
-expect_grep '"stopped_us":[0-9.]+,"worst_stop_us":[0-9.]+,"median_stop_us":[0-9.]+,"wait_to_stop_us":[0-9.]+,"worst_wait_to_stop_us":[0-9.]+,"median_wait_to_stop_us":[0-9.]+\}$' "$T/out"
+expect_grep '"stopped_us":[0-9.]+,"worst_stop_us":[0-9.]+,"median_stop_us":[0-9.]+,"wait_to_stop_us":[0-9.]+,"worst_wait_to_stop_us":[0-9.]+,"median_wait_to_stop_us":[0-9.]+,"held_at_rt_priority":(true|false)\}$' "$T/out"
+# Root holds each thread at real-time priority, and cprof goes back to its own
+# scheduling after each: between two polls of a watch it is SCHED_OTHER again.
+if [ "$(id -u)" = 0 ]; then
+	expect_grep '"held_at_rt_priority":true\}$' "$T/out"
+	if command -v chrt >/dev/null 2>&1; then
+		"$CPROF" threads --pid "$pid" --watch 20s --interval 2s >"$T/watch.out" 2>&1 &
+		watcher=$!
+		ok
+		wait_until 20 grep -q ' threads ' "$T/watch.out" || fail "no poll line from the watch"
+		expect_eq "$(chrt -p "$watcher" | sed -n 's/.*scheduling policy: //p')" SCHED_OTHER \
+			"cprof's scheduling policy between polls"
+		kill "$watcher"
+		wait "$watcher" 2>/dev/null || true
+	fi
+fi
 expect_grep '^\{"type":"snapshot","pid":[0-9]+,"threads":5,"groups":\[\{"count":4,"states":"S×4","names":\["pool-0","pool-1","pool-2","pool-3"\],"stack":\[' "$T/out"
 if command -v python3 >/dev/null 2>&1; then
 	ok
@@ -163,6 +178,16 @@ if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true
 	expect_lines 1 "$T/err"
 	expect_grep "^cprof: not allowed to trace process $pid: it belongs to uid 0; run cprof as that user or as root, or give cprof CAP_SYS_PTRACE$" "$T/err"
 	untraced "$pid"
+	# A user without CAP_SYS_NICE (and no RLIMIT_RTPRIO) holds at normal priority.
+	[ "$(ulimit -r 2>/dev/null)" = 0 ] && rt_limit=0 || rt_limit=some
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$W" --pool 2 --seconds 30 >/dev/null &
+	npid=$!
+	settle "$npid" 3
+	expect_exit 0 setpriv --reuid=65534 --regid=65534 --clear-groups "$CPROF" threads --pid "$npid" --json
+	[ "$rt_limit" != 0 ] || expect_grep '"held_at_rt_priority":false\}$' "$T/out"
+	untraced "$npid"
+	kill "$npid"
+	wait "$npid" 2>/dev/null || true
 fi
 kill "$pid"
 wait "$pid" 2>/dev/null || true
