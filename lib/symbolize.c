@@ -535,12 +535,14 @@ static int symbolize_alias_eq(void *ctx, uint32_t idx)
 static const char *symbolize_public_name(const struct symmod *sm, const char *name)
 {
 	struct alias_key k = { sm, name, name ? strcspn(name, "@") : 0 };
+	const char *public;
 	int64_t i;
 
 	if (!name || !sm->naliases)
 		return name;
 	i = hmap_find(&sm->alias_index, symbolize_name_hash(name), symbolize_alias_eq, &k);
-	return i < 0 ? name : symbol_at(sm, sm->aliases[i].start);
+	public = i < 0 ? NULL : symbol_at(sm, sm->aliases[i].start);
+	return public ? public : name;
 }
 
 struct str_key {
