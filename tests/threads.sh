@@ -55,7 +55,7 @@ if [ "$(id -u)" = 0 ]; then
 		"$CPROF" threads --pid "$pid" --watch 20s --interval 2s >"$T/watch.out" 2>&1 &
 		watcher=$!
 		ok
-		wait_until 20 grep -q ' threads ' "$T/watch.out" || fail "no poll line from the watch"
+		wait_until 20 grep -qs ' threads ' "$T/watch.out" || fail "no poll line from the watch"
 		expect_eq "$(chrt -p "$watcher" | sed -n 's/.*scheduling policy: //p')" SCHED_OTHER \
 			"cprof's scheduling policy between polls"
 		kill "$watcher"
