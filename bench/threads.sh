@@ -8,7 +8,14 @@
 #
 # Usage, from the repository root after `make && make check TESTS=`:
 #   bench/threads.sh [--quick] [--reps N] [--sizes 10,100,1000] [--out DIR]
+#   bench/threads.sh --loaded [--busy 6] [--loaded-sizes 100,1000] [--before CPROF2]
+#                    [--reps N] [--out DIR]
 # The full run (7 repetitions) takes a few minutes, --quick (2) about one.
+# --loaded runs only the loaded case (issue 10 item 8): the ticker with N idle
+# threads and --busy threads running flat out (more runnable threads than
+# CPUs); cprof's time held and wait to stop per thread, and the kernel's view
+# of each stop; --before measures a second cprof binary (e.g. an older build)
+# interleaved with this one, 5 repetitions by default, a few minutes.
 # Markdown tables go to standard output and DIR/results.md, raw measurements
 # to DIR/raw.json, the first repetition's outputs to DIR/*.out.
 # Environment: CPROF (default ./cprof) and THREADWORK (default

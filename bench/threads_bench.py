@@ -71,6 +71,12 @@ def parse_args():
     ap.add_argument("--ticker", required=True)
     ap.add_argument("--threadwork", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--loaded", action="store_true",
+                    help="only the loaded case: busy threads > CPUs in the target, stops split")
+    ap.add_argument("--busy", type=int, default=6, help="busy threads of the loaded target")
+    ap.add_argument("--loaded-sizes", default="100,1000",
+                    help="idle threads (with the ticker) of the loaded targets")
+    ap.add_argument("--before", help="a second cprof measured beside --cprof in the loaded case")
     return ap.parse_args()
 
 
@@ -178,6 +184,8 @@ class Target:
 # ---------------------------------------------------------------- tools
 def tool_argv(tool, pid):
     pid = str(pid)
+    if tool == "before-all":
+        return [A.before, "threads", "--pid", pid, "--all"]
     return {
         "cprof": [A.cprof, "threads", "--pid", pid],
         "cprof-cold": ["env", "CPROF_CACHE_DIR=", A.cprof, "threads", "--pid", pid],
@@ -198,6 +206,7 @@ TOOL_DESC = {
     "eu-stack-is": "eu-stack -i -s -p P",
     "gdb": "gdb -p P -batch -ex 'thread apply all bt'",
     "none": "(no tool)",
+    "before-all": "cprof threads --pid P --all (--before)",
 }
 
 
@@ -222,7 +231,7 @@ def quantile(sorted_xs, q):
 
 
 def parse_output(tool, out, r):
-    if tool.startswith("cprof"):
+    if tool.startswith("cprof") or tool == "before-all":
         if tool == "cprof-json":
             for line in out.splitlines():
                 if line.startswith('{"type":"snapshot"'):
@@ -241,8 +250,20 @@ def parse_output(tool, out, r):
         if m:
             r["median_stop_us"], r["worst_stop_us"], r["stopped_us"], r["snapshot_us"] = \
                 [dur_us(x) for x in m.groups()]
+        if tool in ("cprof-all", "before-all") and ", held " in out:
+            per = re.findall(r'^Thread (\d+) "(.*)" \S, held (\S+), wait to stop (\S+):$', out, re.M)
+            r["per_thread"] = {int(t): (name, dur_us(h), dur_us(w)) for t, name, h, w in per}
+            m = re.search(r"^Wait to stop \(.*\): (\S+) at the median and (\S+) at most; (\S+) in all$",
+                          out, re.M)
+            if m:
+                r["median_wait_us"], r["worst_wait_us"], r["waited_us"] = [dur_us(x) for x in m.groups()]
+        m = re.search(r"held stopped for (\S+) at the median and (\S+) at most; (\S+) in all "
+                      r"\(the snapshot took (\S+)\)", out)
+        if m:
+            r["median_stop_us"], r["worst_stop_us"], r["stopped_us"], r["snapshot_us"] = \
+                [dur_us(x) for x in m.groups()]
         if tool == "cprof-all":
-            per = [dur_us(x) for x in re.findall(r'^Thread \d+ ".*" \S, stopped (\S+):$', out, re.M)]
+            per = [dur_us(x) for x in re.findall(r'^Thread \d+ ".*" \S, (?:stopped|held) (\S+)[:,]', out, re.M)]
             per = sorted(x for x in per if x is not None)
             r["per_thread_n"] = len(per)
             r["p50_us"], r["p99_us"], r["max_us"] = quantile(per, 0.5), quantile(per, 0.99), \
@@ -297,6 +318,7 @@ def kernel_stops(data, tids):
     lost = re.findall(r"(\d+) (?:lost|LOST)", p.stderr)
     v = sorted(x * 1e6 for x in total.values())
     return {
+        "k_per_thread": {t: x * 1e6 for t, x in total.items()},
         "k_threads_stopped": len(total) + len(since),
         "k_unreleased": len(since),
         "k_p50_us": quantile(v, 0.5), "k_p99_us": quantile(v, 0.99), "k_max_us": v[-1] if v else None,
@@ -429,11 +451,137 @@ ALL_TOOLS = ["none", "cprof", "cprof-cold", "cprof-all", "cprof-json", "eu-stack
 PEERS = ["cprof", "eu-stack", "eu-stack-is", "gdb"]  # the kernel-trace phase
 
 
+def comm(pid, tid):
+    return read(f"/proc/{pid}/task/{tid}/comm").strip()
+
+
+def loaded_main():
+    """The loaded case: bench/ticker with N idle threads, its ticking main
+    thread and --busy threads running flat out (more runnable threads than
+    CPUs), dumped by cprof --all (and by --before, interleaved, when given);
+    cprof's own held / wait-to-stop figures per thread, and the kernel's view
+    of each stop (perf sched trace, separate runs)."""
+    sizes = [int(x) for x in A.loaded_sizes.split(",")]
+    reps = A.reps or (2 if A.quick else 5)
+    info = machine()
+    info.update(reps=reps, sizes=sizes, busy=A.busy, loadavg_start=read("/proc/loadavg").strip(),
+                before=A.before or "")
+    if A.before:
+        info["before_version"] = os.environ.get("CPROF_BEFORE_COMMIT", "")
+    t_start = time.monotonic()
+    log(f"bench (loaded): {reps} reps, idle threads {sizes}, {A.busy} busy; files in {A.out}")
+    tools = ["cprof-all"] + (["before-all"] if A.before else [])
+    targets, results = [], []
+    try:
+        for n in sizes:
+            name = f"loaded-{n}"
+            shm = os.path.join(A.out, "shm." + name)
+            targets.append(Target(name, [A.ticker, "--threads", str(n + 1), "--busy", str(A.busy),
+                                         "--shm", shm], n + 1 + A.busy, shm))
+        for t in targets:
+            t.tids = {int(x) for x in os.listdir(f"/proc/{t.pid}/task")}
+            t.busy = {x for x in t.tids if comm(t.pid, x) == "busy"}
+        plan = [(t, tool, traced) for t in targets for tool in tools for traced in (False, True)]
+        for tool in tools:
+            one_run(targets[0], tool, "warmup", keep=False)
+        for rep in range(reps):
+            order = plan[:]
+            random.Random(rep).shuffle(order)
+            log(f"rep {rep + 1}/{reps} ({time.monotonic() - t_start:.0f}s)")
+            for t, tool, traced in order:
+                r = one_run(t, tool, rep, keep=(rep == 0), traced=traced)
+                r["busy_tids"] = sorted(t.busy)
+                results.append(r)
+    finally:
+        for t in targets:
+            try:
+                t.stop()
+            except Exception:
+                pass
+    info["loadavg_end"] = read("/proc/loadavg").strip()
+    info["elapsed_s"] = time.monotonic() - t_start
+    with open(os.path.join(A.out, "raw.json"), "w") as fp:
+        json.dump({"info": info, "results": results}, fp, indent=1)
+    md = render_loaded(info, results, sizes, tools)
+    with open(os.path.join(A.out, "results.md"), "w") as fp:
+        fp.write(md)
+    print(md)
+    log(f"bench: done in {info['elapsed_s']:.0f}s; {A.out}/results.md, {A.out}/raw.json")
+
+
+def loaded_stats(r):
+    """Per run: p50 / p99 / max of cprof's held and wait-to-stop figures and of
+    the kernel's stops, over all threads and over the busy ones."""
+    busy = set(r.get("busy_tids", []))
+    out = {}
+    per = r.get("per_thread", {})
+    for key, idx in (("held", 1), ("wait", 2)):
+        for sub, sel in (("", lambda t: True), ("busy_", lambda t: t in busy)):
+            xs = sorted(v[idx] for t, v in per.items() if sel(t) and v[idx] is not None)
+            out[f"{sub}{key}_p50"], out[f"{sub}{key}_p99"] = quantile(xs, 0.5), quantile(xs, 0.99)
+            out[f"{sub}{key}_max"] = xs[-1] if xs else None
+    k = r.get("k_per_thread", {})
+    for sub, sel in (("", lambda t: True), ("busy_", lambda t: t in busy)):
+        xs = sorted(v for t, v in k.items() if sel(t))
+        out[f"{sub}k_p50"], out[f"{sub}k_p99"] = quantile(xs, 0.5), quantile(xs, 0.99)
+        out[f"{sub}k_max"] = xs[-1] if xs else None
+    return out
+
+
+def render_loaded(info, results, sizes, tools):
+    L = []
+    ok = [r for r in results if "error" not in r]
+    bad = [r for r in results if "error" in r]
+    for r in ok:
+        r.update(loaded_stats(r))
+    sel = lambda tgt, tool, traced: [r for r in ok if r["target"] == tgt and r["tool"] == tool
+                                     and r["traced"] == traced]
+    L.append(f"- date: {info['date']}; {info['reps']} repetitions; whole run {info['elapsed_s']:.0f} s")
+    L.append(f"- machine: {info['nproc']} vCPUs, {info['model']}, kernel {info['kernel']}, VM, run as root; "
+             f"shared with other work (load average at start {info['loadavg_start']}, at end "
+             f"{info['loadavg_end']})")
+    L.append(f"- {info['perf']}; cprof {info['cprof_commit']}" +
+             (f"; --before {info.get('before_version') or info['before']}" if info["before"] else ""))
+    L.append(f"- target: bench/ticker with N idle threads in pause(), its ticking main thread and "
+             f"{info['busy']} busy threads running flat out")
+    L.append(f"- runs: {len(results)}, failed: {len(bad)}" + (" (see raw.json): " + "; ".join(
+        f"{r['target']} {r['tool']} rep {r['rep']}: {r['error'][:160]}" for r in bad[:8]) if bad else ""))
+    L.append("")
+    L.append("Held = cprof's figure from the thread's stop (waitpid, moved back by cprof's own wait "
+             "for a CPU) to PTRACE_DETACH; wait to stop = PTRACE_INTERRUPT to that stop (the thread "
+             "runs on or waits for a CPU). Kernel stop = from the thread's switch-out in state t "
+             "until it is woken (perf sched trace, separate runs). p50 / p99 / max over the "
+             "target's threads in one snapshot (nearest rank), then median (min–max) over the "
+             "repetitions; busy = over the busy threads only.")
+    L.append("")
+    L.append("| target | cprof | held p50 | held p99 | held max | wait to stop p50 | p99 | "
+             "kernel stop p50 | p99 | max | busy: held p50 / p99 | busy: wait p50 / p99 | "
+             "busy: kernel p50 / p99 | held in all | snapshot took |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for n in sizes:
+        tgt = f"loaded-{n}"
+        for tool in tools:
+            u, k = sel(tgt, tool, False), sel(tgt, tool, True)
+            g = lambda rs, key: mr([r.get(key) for r in rs])
+            L.append(f"| {tgt} | {'--before' if tool == 'before-all' else 'this'} | "
+                     f"{g(u, 'held_p50')} | {g(u, 'held_p99')} | {g(u, 'held_max')} | "
+                     f"{g(u, 'wait_p50')} | {g(u, 'wait_p99')} | "
+                     f"{g(k, 'k_p50')} | {g(k, 'k_p99')} | {g(k, 'k_max')} | "
+                     f"{g(u, 'busy_held_p50')} / {g(u, 'busy_held_p99')} | "
+                     f"{g(u, 'busy_wait_p50')} / {g(u, 'busy_wait_p99')} | "
+                     f"{g(k, 'busy_k_p50')} / {g(k, 'busy_k_p99')} | "
+                     f"{g(u, 'stopped_us')} | {g(u, 'snapshot_us')} |")
+    L.append("")
+    return "\n".join(L)
+
+
 def main():
     global A
     A = parse_args()
     # cprof's cache of inflated debug files, filled by the warm-up run
     os.environ["CPROF_CACHE_DIR"] = os.path.join(A.out, "debug-cache")
+    if A.loaded:
+        return loaded_main()
     reps = A.reps or (2 if A.quick else 7)
     sizes = [int(x) for x in A.sizes.split(",")]
     info = machine()

@@ -2,12 +2,15 @@
  * thread of it was kept from running while a tool dumped its threads.
  *
  *   ticker --threads N --shm FILE [--wait idle|pool] [--mode tick|spin] [--depth D]
+ *          [--busy B]
  *
  * runs N threads in all: N - 1 waiting threads (--wait idle: sleeping in
  * pause() like threadwork --idle; pool: waiting on a condition variable like
  * threadwork --pool), each D calls deep in nest() before it waits (default 0:
  * 4 frames from clone3 to the wait; D = 30 gives stacks of ~34 frames, as in
- * a server), and the main thread, named "ticker", which measures:
+ * a server), B more threads (named "busy") that run flat out all the time, for
+ * a machine loaded with more runnable threads than CPUs (default 0), and the
+ * main thread, named "ticker", which measures:
  *
  *   tick  wakes every 1 ms (clock_nanosleep to an absolute deadline, 1 ns
  *         timer slack) and records the longest gap between two consecutive
@@ -66,6 +69,7 @@ static int64_t now_ns(void)
 }
 
 static int pool_wait, depth;
+static volatile uint64_t burn;
 static volatile int quit; /* never set: keeps the compiler from seeing no return */
 
 __attribute__((noinline)) static void wait_forever(void)
@@ -98,6 +102,14 @@ __attribute__((noinline)) static void *worker(void *arg)
 {
 	prctl(PR_SET_NAME, pool_wait ? "pool" : "idle");
 	nest(depth);
+	return arg;
+}
+
+__attribute__((noinline)) static void *busy(void *arg)
+{
+	prctl(PR_SET_NAME, "busy");
+	for (;;)
+		burn++;
 	return arg;
 }
 
@@ -185,13 +197,14 @@ __attribute__((noinline)) static void spin_loop(struct ticker_shm *s)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: ticker --threads N --shm FILE [--wait idle|pool] [--mode tick|spin]\n");
+	fprintf(stderr, "usage: ticker --threads N --shm FILE [--wait idle|pool] [--mode tick|spin] "
+			"[--depth D] [--busy B]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	long threads = 0;
+	long threads = 0, nbusy = 0;
 	const char *shm = NULL, *wait = "idle", *mode = "tick";
 	struct ticker_shm *s;
 	pthread_attr_t a;
@@ -208,11 +221,14 @@ int main(int argc, char **argv)
 			mode = argv[i + 1];
 		else if (strcmp(argv[i], "--depth") == 0)
 			depth = atoi(argv[i + 1]);
+		else if (strcmp(argv[i], "--busy") == 0)
+			nbusy = atol(argv[i + 1]);
 		else
 			usage();
 	}
 	if (threads < 1 || !shm || (strcmp(wait, "idle") && strcmp(wait, "pool")) ||
-	    (strcmp(mode, "tick") && strcmp(mode, "spin")) || depth < 0 || depth > 1000)
+	    (strcmp(mode, "tick") && strcmp(mode, "spin")) || depth < 0 || depth > 1000 ||
+	    nbusy < 0 || nbusy > 64)
 		usage();
 	pool_wait = strcmp(wait, "pool") == 0;
 	fd = open(shm, O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -239,6 +255,14 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		s->threads = i + 1;
+	}
+	for (long i = 0; i < nbusy; i++) {
+		pthread_t t;
+		if (pthread_create(&t, &a, busy, NULL)) {
+			fprintf(stderr, "ticker: pthread_create failed for busy thread %ld\n", i);
+			return 1;
+		}
+		s->threads++;
 	}
 	pthread_attr_destroy(&a);
 	__atomic_store_n(&s->magic, 0x7469636b65720001ULL, __ATOMIC_RELEASE);

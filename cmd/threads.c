@@ -36,10 +36,11 @@ const struct cmd_entry cmd_threads = {
 	.summary = "dump a process's threads grouped by stack, or watch them for leaks",
 	.description =
 		"Takes a snapshot of every thread of --pid: each thread is stopped on its own, for as\n"
-		"long as it takes to copy its registers and stack (microseconds), and unwound after it\n"
-		"runs again. Threads with the same stack are grouped, most populous first, like Go's\n"
-		"goroutine profile. With --watch, polls every --interval and reports the groups whose\n"
-		"thread count grew steadily as leak suspects (exit status 3).",
+		"long as it takes to copy its registers and stack (tens of microseconds; as root, at\n"
+		"real-time priority, so also on a busy machine), and unwound after it runs again.\n"
+		"Threads with the same stack are grouped, most populous first, like Go's goroutine\n"
+		"profile. With --watch, polls every --interval and reports the groups whose thread\n"
+		"count grew steadily as leak suspects (exit status 3).",
 	.options = options,
 	.exec = exec_threads,
 };
@@ -209,12 +210,13 @@ static int by_ns(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int64_t median_stop(const struct snapshot *s)
+/* The median of the threads' times held, or with WAIT of their waits to stop. */
+static int64_t median_stop(const struct snapshot *s, bool wait)
 {
 	int64_t *v = xmalloc((s->nthreads + 1) * sizeof(*v)), m;
 
 	for (size_t i = 0; i < s->nthreads; i++)
-		v[i] = s->threads[i].stop_ns;
+		v[i] = wait ? s->threads[i].wait_ns : s->threads[i].stop_ns;
 	qsort(v, s->nthreads, sizeof(*v), by_ns);
 	m = s->nthreads ? v[s->nthreads / 2] : 0;
 	free(v);
@@ -241,22 +243,34 @@ static void print_dump(struct threads_session *ts, const struct threads_opts *o,
 			print_stack(p, g[i].locs, g[i].nlocs, true);
 			putchar('}');
 		}
-		printf("],\"stopped_us\":%.1f,\"worst_stop_us\":%.1f,\"median_stop_us\":%.1f}\n",
-		       s->stopped_ns / 1e3, s->worst_stop_ns / 1e3, median_stop(s) / 1e3);
+		printf("],\"stopped_us\":%.1f,\"worst_stop_us\":%.1f,\"median_stop_us\":%.1f,"
+		       "\"wait_to_stop_us\":%.1f,\"worst_wait_to_stop_us\":%.1f,"
+		       "\"median_wait_to_stop_us\":%.1f,\"held_at_rt_priority\":%s}\n",
+		       s->stopped_ns / 1e3, s->worst_stop_ns / 1e3, median_stop(s, false) / 1e3,
+		       s->waited_ns / 1e3, s->worst_wait_ns / 1e3, median_stop(s, true) / 1e3,
+		       s->held_rt ? "true" : "false");
 		return;
 	}
 	printf("Process %d (%s): %zu threads in %zu groups\n", s->pid, cmdline, s->nthreads, ng);
-	printf("Each thread was stopped for %s at the median and %s at most; %s in all "
+	printf("Each thread was held stopped for %s at the median and %s at most; %s in all "
 	       "(the snapshot took %s)\n",
-	       us(a, sizeof(a), median_stop(s)), us(b, sizeof(b), s->worst_stop_ns),
+	       us(a, sizeof(a), median_stop(s, false)), us(b, sizeof(b), s->worst_stop_ns),
 	       us(c, sizeof(c), s->stopped_ns), us(d, sizeof(d), s->elapsed_ns));
+	printf("Wait to stop (the thread ran on, or waited for a CPU): %s at the median and %s "
+	       "at most; %s in all\n",
+	       us(a, sizeof(a), median_stop(s, true)), us(b, sizeof(b), s->worst_wait_ns),
+	       us(c, sizeof(c), s->waited_ns));
+	if (!s->held_rt && s->worst_stop_ns > 1000000)
+		printf("(cprof held the threads at normal priority, so on a busy machine a thread "
+		       "stays stopped while cprof waits for a CPU; as root or with CAP_SYS_NICE it "
+		       "holds them at real-time priority)\n");
 	if (o->all) {
 		for (size_t i = 0; i < s->nthreads; i++) {
 			const struct thread_snap *t = &s->threads[i];
 			size_t n;
 			const uint64_t *locs = threads_stack(ts, i, &n);
-			printf("\nThread %d \"%s\" %c, stopped %s:\n", t->tid, t->name, t->state,
-			       us(a, sizeof(a), t->stop_ns));
+			printf("\nThread %d \"%s\" %c, held %s, wait to stop %s:\n", t->tid, t->name,
+			       t->state, us(a, sizeof(a), t->stop_ns), us(b, sizeof(b), t->wait_ns));
 			print_stack(p, locs, n, false);
 		}
 		return;
@@ -280,15 +294,16 @@ static void print_poll(const struct snapshot *s, size_t prev, bool first, int64_
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	if (json) {
 		printf("{\"type\":\"poll\",\"time\":\"%s\",\"elapsed_s\":%.3f,\"threads\":%zu,"
-		       "\"change\":%lld,\"stopped_us\":%.1f,\"worst_stop_us\":%.1f}\n",
+		       "\"change\":%lld,\"stopped_us\":%.1f,\"worst_stop_us\":%.1f,"
+		       "\"wait_to_stop_us\":%.1f,\"worst_wait_to_stop_us\":%.1f}\n",
 		       when, since_ns / 1e9, s->nthreads,
 		       first ? 0LL : (long long)s->nthreads - (long long)prev, s->stopped_ns / 1e3,
-		       s->worst_stop_ns / 1e3);
+		       s->worst_stop_ns / 1e3, s->waited_ns / 1e3, s->worst_wait_ns / 1e3);
 	} else {
 		char change[32] = "";
 		if (!first)
 			snprintf(change, sizeof(change), "%+lld", (long long)s->nthreads - (long long)prev);
-		printf("%s  %6zu threads  %5s  stopped %s in all, %s at most\n", when, s->nthreads,
+		printf("%s  %6zu threads  %5s  held %s in all, %s at most\n", when, s->nthreads,
 		       change, us(a, sizeof(a), s->stopped_ns), us(b, sizeof(b), s->worst_stop_ns));
 	}
 	fflush(stdout);

@@ -1,11 +1,13 @@
 /* ptrace thread snapshots; see snapshot.h. One thread is held at a time:
  * PTRACE_SEIZE (which does not stop it), PTRACE_INTERRUPT, wait for the stop,
  * copy registers and stack, PTRACE_DETACH (which lets it go and delivers any
- * signal that arrived meanwhile). */
+ * signal that arrived meanwhile); each thread's wait to stop and time held
+ * are measured apart. */
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,13 @@
  * first, the kernel detaches them and drops the pending interrupt. */
 static pid_t lingering[64];
 static size_t nlingering;
+static int schedstat_fd = -1; /* /proc/thread-self/schedstat during a snapshot */
+
+/* cprof's own scheduling, kept while it takes a snapshot at real-time priority. */
+struct snapshot_sched {
+	int policy;
+	struct sched_param param;
+};
 
 /* Let go of a stopped thread, delivering SIG if non-zero. */
 static void let_go(pid_t tid, int sig)
@@ -139,6 +148,43 @@ static size_t copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size
 	return got > 0 ? (size_t)got : 0;
 }
 
+/* The calling thread's run delay (time runnable but waiting for a CPU, ns)
+ * from schedstat_fd, or 0 when it cannot be read. */
+static int64_t snapshot_run_delay(void)
+{
+	char buf[96];
+	ssize_t n = schedstat_fd >= 0 ? pread(schedstat_fd, buf, sizeof(buf) - 1, 0) : -1;
+	unsigned long long run, delay;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &run, &delay) == 2 ? (int64_t)delay : 0;
+}
+
+/* Raise the calling thread to SCHED_FIFO at the lowest real-time priority
+ * where it may (root, CAP_SYS_NICE or RLIMIT_RTPRIO), saving its scheduling
+ * in SS: on a loaded machine a normal thread waits for a CPU when the held
+ * thread's stop wakes it and can be descheduled while it holds, and the thread
+ * stays stopped meanwhile. For the whole snapshot, not each hold: going back
+ * to the fair class after every thread queued cprof behind the busy threads
+ * each time (a snapshot of 1000 threads took 10 s instead of 3.5 s; see
+ * BENCHMARKS.md). Whether it did; a thread already real-time is left as it is. */
+static bool snapshot_raise(struct snapshot_sched *ss)
+{
+	struct sched_param rt = { .sched_priority = sched_get_priority_min(SCHED_FIFO) };
+
+	ss->policy = sched_getscheduler(0);
+	if (ss->policy != SCHED_OTHER && ss->policy != SCHED_BATCH && ss->policy != SCHED_IDLE)
+		return false;
+	return sched_getparam(0, &ss->param) == 0 && sched_setscheduler(0, SCHED_FIFO, &rt) == 0;
+}
+
+static void snapshot_lower(const struct snapshot_sched *ss)
+{
+	sched_setscheduler(0, ss->policy, &ss->param);
+}
+
 /* Hold TID just long enough to copy it into T. Returns 0, 1 if the thread is
  * gone or would not stop, or -1 with *ERR when it may not be traced. */
 static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct thread_snap *t,
@@ -146,7 +192,7 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 {
 	struct user_regs_struct regs;
 	struct iovec iov = { &regs, sizeof(regs) };
-	int64_t t0;
+	int64_t t0, seen, late, delay0;
 	int sig;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
@@ -155,6 +201,7 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 		*err = errno;
 		return -1;
 	}
+	delay0 = snapshot_run_delay();
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
 		/* Seized but gone already: reap it if it left a status. */
@@ -169,6 +216,11 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 			lingering[nlingering++] = tid;
 		return 1;
 	}
+	/* Where cprof waited for a CPU after the interrupt, the thread had
+	 * (most likely) stopped already and waited for cprof: held, not waiting. */
+	seen = clock_ns(CLOCK_MONOTONIC);
+	late = snapshot_run_delay() - delay0;
+	late = late < 0 ? 0 : late > seen - t0 ? seen - t0 : late;
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0) {
 		let_go(tid, sig);
 		return 1;
@@ -176,7 +228,8 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	regs_from_user(t->regs, &regs);
 	t->stack_size = copy_stack(s->pid, regs.rsp, t->stack, stack_size);
 	let_go(tid, sig);
-	t->stop_ns = clock_ns(CLOCK_MONOTONIC) - t0;
+	t->stop_ns = clock_ns(CLOCK_MONOTONIC) - seen + late;
+	t->wait_ns = seen - t0 - late;
 	return 0;
 }
 
@@ -231,6 +284,9 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, i
 		s->stopped_ns += t->stop_ns;
 		if (t->stop_ns > s->worst_stop_ns)
 			s->worst_stop_ns = t->stop_ns;
+		s->waited_ns += t->wait_ns;
+		if (t->wait_ns > s->worst_wait_ns)
+			s->worst_wait_ns = t->wait_ns;
 		s->nthreads++;
 	}
 	return 0;
@@ -243,10 +299,12 @@ fail_oom:
 int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 {
 	int64_t start = clock_ns(CLOCK_MONOTONIC);
+	struct snapshot_sched ss;
 	pid_t *tids = NULL;
 	sigset_t chld, old;
 	char path[32];
 	int rc, taskdir;
+	bool raised;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -259,7 +317,15 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 		*err = errno == ENOENT ? ESRCH : errno;
 		rc = cp_error("cannot read %s: %s", path, strerror(errno));
 	} else {
+		schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+		raised = snapshot_raise(&ss);
 		rc = take(s, pid, stack_size, taskdir, err, &tids);
+		if (raised)
+			snapshot_lower(&ss);
+		s->held_rt = raised || ss.policy == SCHED_FIFO || ss.policy == SCHED_RR;
+		if (schedstat_fd >= 0)
+			close(schedstat_fd);
+		schedstat_fd = -1;
 		close(taskdir);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

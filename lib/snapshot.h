@@ -5,6 +5,7 @@
 #ifndef CPROF_SNAPSHOT_H
 #define CPROF_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -18,7 +19,9 @@ struct thread_snap {
 	uint64_t regs[UREG_COUNT];
 	unsigned char *stack; /* a copy from regs[UREG_SP] up */
 	size_t stack_size;
-	int64_t stop_ns;     /* how long this thread was stopped */
+	int64_t stop_ns;     /* held: from its stop until it was let go */
+	int64_t wait_ns;     /* wait to stop: from the interrupt until it stopped,
+				running on (or waiting for a CPU) meanwhile */
 };
 
 struct snapshot {
@@ -26,14 +29,23 @@ struct snapshot {
 	struct thread_snap *threads;
 	size_t nthreads, cap;
 	size_t vanished;       /* threads listed but gone before they could be copied */
-	int64_t stopped_ns;    /* total stop time, all threads */
-	int64_t worst_stop_ns; /* the longest single stop */
+	int64_t stopped_ns;    /* total time held, all threads */
+	int64_t worst_stop_ns; /* the longest single hold */
+	int64_t waited_ns;     /* total wait to stop, all threads */
+	int64_t worst_wait_ns; /* the longest single wait to stop */
 	int64_t elapsed_ns;    /* the whole snapshot, wall time */
+	bool held_rt;          /* every thread was held with cprof at real-time priority */
 	int64_t time_ns;       /* when it was taken (CLOCK_REALTIME) */
 };
 
 /* Take a snapshot of every thread of PID, copying up to STACK_SIZE bytes of
- * each stack. A signal that reaches a thread while it is held is delivered on
+ * each stack. Each thread's time is split in two: the wait to stop, from
+ * PTRACE_INTERRUPT until the thread stopped (it runs meanwhile, or waits for
+ * a CPU to reach the stop), and the time held, from its stop until it may run
+ * again. The stop is taken to start when cprof sees it (waitpid), moved back
+ * by the time cprof itself waited for a CPU meanwhile (its run delay in
+ * /proc/thread-self/schedstat). Where it may, cprof holds each thread at
+ * real-time priority (SCHED_FIFO), its own scheduling put back after each. A signal that reaches a thread while it is held is delivered on
  * release. Returns 0, or -1 with *ERR set to the errno of the failure (EPERM:
  * not allowed to trace; ESRCH: the process is gone) and an error message. */
 int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err);

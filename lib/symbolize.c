@@ -40,6 +40,12 @@ struct symmod {
 	struct fsym *syms;
 	size_t nsyms;
 	bool indexed;
+	/* The other names at the start of a symbol in syms, by name, so that an
+	 * inlined function named by one of them (__GI___libc_read) is named as
+	 * its out-of-line copy is (read). */
+	struct fsym *aliases;
+	size_t naliases;
+	struct hmap alias_index;
 };
 
 struct entry {
@@ -258,6 +264,8 @@ void symbolizer_free(struct symbolizer *s)
 				close(s->mods[i]->inflated_fd);
 			free(s->mods[i]->image);
 			free(s->mods[i]->syms);
+			free(s->mods[i]->aliases);
+			hmap_release(&s->mods[i]->alias_index);
 		}
 		free(s->mods[i]);
 	}
@@ -354,12 +362,13 @@ static struct symmod *module_of(struct symbolizer *s, const struct as_map *m)
 	s->mods[m->id - 1] = sm;
 	sm->mod = m->mod;
 	sm->inflated_fd = -1;
+	hmap_init(&sm->alias_index);
 	if (m->mod && elf_range(module_elf(m->mod), m->bias, &lo, &hi) == 0)
 		sm->dm = report(s, sm, m, lo, hi);
 	return sm;
 }
 
-/* Global names before weak before local ones (memcpy, not __GI_memcpy). */
+/* Global names before weak before local ones; 0 for a local one. */
 static int bind_rank(const GElf_Sym *sym)
 {
 	switch (GELF_ST_BIND(sym->st_info)) {
@@ -374,17 +383,34 @@ static int bind_rank(const GElf_Sym *sym)
 	}
 }
 
-/* By start; at one start the sized, best-ranked, first listed symbol first. */
+/* By start; at one start the name a user would type first: sized, then
+ * exported (global or weak) before local, then the fewest leading
+ * underscores, then global before weak, then the shortest without "@VERSION",
+ * then the first listed. glibc's public names are often the weak aliases of
+ * global internal ones (getpid of __getpid, write of __write): ranking global
+ * before weak first would pick 171 such internal names in its symbol table
+ * where this picks none (malloc, not __libc_malloc). */
 static int fsym_cmp(const void *a, const void *b)
 {
 	const struct fsym *x = a, *y = b;
+	size_t ux, uy, lx, ly;
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
 	if (x->sized != y->sized)
 		return x->sized ? -1 : 1;
+	if ((x->rank > 0) != (y->rank > 0))
+		return x->rank > 0 ? -1 : 1;
+	ux = strspn(x->name, "_");
+	uy = strspn(y->name, "_");
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
 	if (x->rank != y->rank)
 		return y->rank - x->rank;
+	lx = strcspn(x->name, "@");
+	ly = strcspn(y->name, "@");
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
 	return x->ndx - y->ndx;
 }
 
@@ -397,13 +423,30 @@ static uint64_t section_end(Elf *elf, GElf_Word shndx, Dwarf_Addr bias)
 	return scn && gelf_getshdr(scn, &sh) ? bias + sh.sh_addr + sh.sh_size : 0;
 }
 
+/* The hash of NAME without "@VERSION". */
+static uint64_t symbolize_name_hash(const char *name)
+{
+	return hash_bytes(HASH_SEED, name, strcspn(name, "@"));
+}
+
+/* Keep F, an alias of a symbol kept in SM's syms, in SM's aliases. */
+static int symbolize_add_alias(struct symmod *sm, size_t *cap, const struct fsym *f)
+{
+	if (CP_GROW(sm->aliases, *cap, sm->naliases + 1) < 0)
+		return -1;
+	if (hmap_insert(&sm->alias_index, symbolize_name_hash(f->name), sm->naliases) < 0)
+		return cp_error("out of memory");
+	sm->aliases[sm->naliases++] = *f;
+	return 0;
+}
+
 /* Sort the symbols of SM's module, choosing as dwfl_module_addrinfo does: one
  * name per address, and a symbol without a size (an assembly label) only
  * outside sized ones, reaching to the next symbol or the end of its section. */
 static int index_symbols(struct symmod *sm)
 {
 	int nsym = dwfl_module_getsymtab(sm->dm);
-	size_t cap = 0, n = 0, out = 0;
+	size_t cap = 0, n = 0, out = 0, acap = 0;
 	uint64_t reach = 0; /* the end of the sized symbols so far */
 
 	sm->indexed = true;
@@ -438,6 +481,9 @@ static int index_symbols(struct symmod *sm)
 		struct fsym f = sm->syms[i];
 		struct fsym *prev = out ? &sm->syms[out - 1] : NULL;
 
+		if (prev && prev->start == f.start && prev->sized && f.sized &&
+		    symbolize_add_alias(sm, &acap, &f) < 0)
+			return -1;
 		if ((prev && prev->start == f.start) || (!f.sized && f.start < reach))
 			continue;
 		if (f.sized && f.end > reach)
@@ -469,6 +515,34 @@ static const char *symbol_at(const struct symmod *sm, uint64_t addr)
 		if (addr < sm->syms[i].end)
 			return sm->syms[i].name;
 	return NULL;
+}
+
+struct alias_key {
+	const struct symmod *sm;
+	const char *name;
+	size_t len;
+};
+
+static int symbolize_alias_eq(void *ctx, uint32_t idx)
+{
+	const struct alias_key *k = ctx;
+	const char *have = k->sm->aliases[idx].name;
+
+	return strncmp(have, k->name, k->len) == 0 && (have[k->len] == '\0' || have[k->len] == '@');
+}
+
+/* The name of the symbol that NAME is an alias of in SM, or NAME. */
+static const char *symbolize_public_name(const struct symmod *sm, const char *name)
+{
+	struct alias_key k = { sm, name, name ? strcspn(name, "@") : 0 };
+	const char *public;
+	int64_t i;
+
+	if (!name || !sm->naliases)
+		return name;
+	i = hmap_find(&sm->alias_index, symbolize_name_hash(name), symbolize_alias_eq, &k);
+	public = i < 0 ? NULL : symbol_at(sm, sm->aliases[i].start);
+	return public ? public : name;
 }
 
 struct str_key {
@@ -723,7 +797,7 @@ static void call_site(Dwarf_Die *d, Dwarf_Die *cudie, Dwarf_Files **files, const
  * The outermost takes the symbol table's name when there is one. */
 static int resolve(struct symbolizer *s, struct symmod *sm, Dwarf_Addr addr, size_t *n)
 {
-	const char *sym, *file = NULL;
+	const char *sym, *name, *file = NULL;
 	Dwfl_Module *dm = sm->dm;
 	Dwarf_Files *files = NULL;
 	Dwarf_Die *cudie;
@@ -760,6 +834,10 @@ static int resolve(struct symbolizer *s, struct symmod *sm, Dwarf_Addr addr, siz
 			outer = true;
 			break;
 		}
+		name = symbolize_public_name(sm, s->tmp[*n - 1].name);
+		if (name != s->tmp[*n - 1].name &&
+		    intern_n(s, name, strcspn(name, "@"), &s->tmp[*n - 1].name) < 0)
+			return -1;
 		call_site(d, cudie, &files, &file, &line);
 	}
 	if (outer) {

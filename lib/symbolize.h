@@ -27,7 +27,8 @@ void symbolizer_free(struct symbolizer *s);
 /* Frames for program counter PC, innermost inlined function first, the
  * function that holds the code last. CALLER says PC is a return address, so the
  * line of the call (PC - 1) is wanted. The last frame is named from the symbol
- * table (without "@VERSION"), falling back to DWARF; inlined frames carry their
+ * table (without "@VERSION"; of aliases the public name: exported, fewest
+ * leading underscores, global, shortest), falling back to DWARF; inlined frames carry their
  * DWARF names (the linkage name when there is one). C++ and Rust names are
  * demangled (Rust's legacy ones without their "::h" hash); SYSTEM_NAME keeps
  * the mangled one. Without debug info there is one frame with

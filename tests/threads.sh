@@ -14,7 +14,25 @@ pid=$!
 settle "$pid" 5
 expect_exit 0 "$CPROF" threads --pid "$pid"
 expect_grep "^Process $pid \(.*threadwork.*\): 5 threads in 2 groups$" "$T/out"
-expect_grep '^Each thread was stopped for [0-9.]+(ns|us|ms) at the median' "$T/out"
+expect_grep '^Each thread was held stopped for (0|[0-9.]+(ns|us|ms|s)) at the median and (0|[0-9.]+(ns|us|ms|s)) at most; (0|[0-9.]+(ns|us|ms|s)) in all \(the snapshot took (0|[0-9.]+(ns|us|ms|s))\)$' "$T/out"
+expect_grep '^Wait to stop \(the thread ran on, or waited for a CPU\): (0|[0-9.]+(ns|us|ms|s)) at the median and (0|[0-9.]+(ns|us|ms|s)) at most; (0|[0-9.]+(ns|us|ms|s)) in all$' "$T/out"
+# The figures agree: median <= longest <= all, and the time held plus the
+# waits to stop fit in the snapshot (each thread's interrupt to its release;
+# 1% for the printed rounding).
+ns() { awk -v d="$1" 'BEGIN { u = d; sub(/^[0-9.]+/, "", u);
+	m = u == "s" ? 1e9 : u == "ms" ? 1e6 : u == "us" ? 1e3 : 1; printf "%.0f\n", (d + 0) * m }'; }
+consistent() {
+	_file=$1
+	set -- $(sed -n 's/^Each thread was held stopped for \([^ ]*\) at the median and \([^ ]*\) at most; \([^ ]*\) in all (the snapshot took \([^ ]*\))$/\1 \2 \3 \4/p' "$1") \
+		$(sed -n 's/^Wait to stop ([^)]*): \([^ ]*\) at the median and \([^ ]*\) at most; \([^ ]*\) in all$/\1 \2 \3/p' "$1")
+	ok
+	[ $# -eq 7 ] || { fail "no stop figures in $_file"; return; }
+	hm=$(ns "$1") hx=$(ns "$2") ha=$(ns "$3") el=$(ns "$4") wm=$(ns "$5") wx=$(ns "$6") wa=$(ns "$7")
+	[ "$hm" -le "$hx" ] && [ "$hx" -le "$ha" ] && [ "$wm" -le "$wx" ] && [ "$wx" -le "$wa" ] &&
+		[ $((ha + wa)) -le $((el + el / 100)) ] ||
+		fail "stop figures disagree: held $1 / $2 / $3, wait $5 / $6 / $7, snapshot $4"
+}
+consistent "$T/out"
 expect_grep '^4 threads  S×4  pool-0, pool-1, pool-2, pool-3$' "$T/out"
 expect_grep '^    pool_worker \(.*threadwork\.c:[0-9]+\)$' "$T/out"
 expect_grep '^    pthread_cond_wait ' "$T/out"
@@ -23,10 +41,27 @@ expect_grep '^    __clone3|^    clone' "$T/pool"
 untraced "$pid"
 
 expect_exit 0 "$CPROF" threads --pid "$pid" --all
-expect_eq "$(grep -c '^Thread [0-9]* "pool-[0-3]" S, stopped ' "$T/out")" 4 "pool threads in --all"
+expect_eq "$(grep -Ec '^Thread [0-9]* "pool-[0-3]" S, held (0|[0-9.]+(ns|us|ms|s)), wait to stop (0|[0-9.]+(ns|us|ms|s)):$' "$T/out")" 4 "pool threads in --all"
+consistent "$T/out"
 
 expect_exit 0 "$CPROF" threads --pid "$pid" --json -o "$T/pool.pb.gz"
 expect_lines 1 "$T/out"
+expect_grep '"stopped_us":[0-9.]+,"worst_stop_us":[0-9.]+,"median_stop_us":[0-9.]+,"wait_to_stop_us":[0-9.]+,"worst_wait_to_stop_us":[0-9.]+,"median_wait_to_stop_us":[0-9.]+,"held_at_rt_priority":(true|false)\}$' "$T/out"
+# Root holds each thread at real-time priority, and cprof goes back to its own
+# scheduling after each: between two polls of a watch it is SCHED_OTHER again.
+if [ "$(id -u)" = 0 ]; then
+	expect_grep '"held_at_rt_priority":true\}$' "$T/out"
+	if command -v chrt >/dev/null 2>&1; then
+		"$CPROF" threads --pid "$pid" --watch 20s --interval 2s >"$T/watch.out" 2>&1 &
+		watcher=$!
+		ok
+		wait_until 20 grep -qs ' threads ' "$T/watch.out" || fail "no poll line from the watch"
+		expect_eq "$(chrt -p "$watcher" | sed -n 's/.*scheduling policy: //p')" SCHED_OTHER \
+			"cprof's scheduling policy between polls"
+		kill "$watcher"
+		wait "$watcher" 2>/dev/null || true
+	fi
+fi
 expect_grep '^\{"type":"snapshot","pid":[0-9]+,"threads":5,"groups":\[\{"count":4,"states":"S×4","names":\["pool-0","pool-1","pool-2","pool-3"\],"stack":\[' "$T/out"
 if command -v python3 >/dev/null 2>&1; then
 	ok
@@ -65,7 +100,7 @@ wait "$pid" 2>/dev/null || true
 pid=$!
 sleep 0.3
 expect_exit 3 "$CPROF" threads --pid "$pid" --watch 3s --interval 500ms
-expect_grep '^[0-9:]{8} +[0-9]+ threads +\+[0-9]+ +stopped ' "$T/out"
+expect_grep '^[0-9:]{8} +[0-9]+ threads +\+[0-9]+ +held (0|[0-9.]+(ns|us|ms|s)) in all, (0|[0-9.]+(ns|us|ms|s)) at most$' "$T/out"
 sed -n '/^Leak suspects/,$p' "$T/out" >"$T/verdict"
 expect_grep '^Leak suspects: ' "$T/verdict"
 expect_grep '^[0-9]+ -> [0-9]+ threads \(\+[0-9.]+ per minute\)  leaker×[0-9]+$' "$T/verdict"
@@ -143,6 +178,16 @@ if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true
 	expect_lines 1 "$T/err"
 	expect_grep "^cprof: not allowed to trace process $pid: it belongs to uid 0; run cprof as that user or as root, or give cprof CAP_SYS_PTRACE$" "$T/err"
 	untraced "$pid"
+	# A user without CAP_SYS_NICE (and no RLIMIT_RTPRIO) holds at normal priority.
+	[ "$(ulimit -r 2>/dev/null)" = 0 ] && rt_limit=0 || rt_limit=some
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$W" --pool 2 --seconds 30 >/dev/null &
+	npid=$!
+	settle "$npid" 3
+	expect_exit 0 setpriv --reuid=65534 --regid=65534 --clear-groups "$CPROF" threads --pid "$npid" --json
+	[ "$rt_limit" != 0 ] || expect_grep '"held_at_rt_priority":false\}$' "$T/out"
+	untraced "$npid"
+	kill "$npid"
+	wait "$npid" 2>/dev/null || true
 fi
 kill "$pid"
 wait "$pid" 2>/dev/null || true
