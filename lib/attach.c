@@ -263,6 +263,11 @@ bool target_stopped(const struct target *t, char *why, size_t n)
 
 	if (t->exited || proc_run_state(t->pid) != PROC_STOPPED)
 		return false;
+	/* A tracer stops its tracee at each system call, for microseconds:
+	 * stopped is what lasts. */
+	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	if (proc_run_state(t->pid) != PROC_STOPPED)
+		return false;
 	tracer = proc_tracer(t->pid);
 	if (tracer > 0) {
 		proc_thread_name(tracer, tracer, comm, sizeof(comm));
