@@ -162,7 +162,7 @@ static int proc_find_tracer(pid_t pid, pid_t tid, void *ctx)
 	if (read_small(path, buf, sizeof(buf)) < 0 || !(at = strstr(buf, "\nTracerPid:")))
 		return 0;
 	tracer = strtol(at + strlen("\nTracerPid:"), NULL, 10);
-	if (tracer <= 0)
+	if (tracer <= 0 || tracer == getpid())
 		return 0;
 	*(pid_t *)ctx = tracer;
 	return 1;

@@ -58,8 +58,8 @@ pid_t proc_live_thread(pid_t pid);
 enum proc_run { PROC_GONE, PROC_ZOMBIE, PROC_STOPPED, PROC_RUNNING };
 enum proc_run proc_run_state(pid_t pid);
 
-/* The pid of the process tracing a thread of PID (TracerPid in its status),
- * or 0 when none is traced. */
+/* The pid of another process than this one tracing a thread of PID
+ * (TracerPid in its status), or 0 when there is none. */
 pid_t proc_tracer(pid_t pid);
 
 /* The process's command line, NUL-separated words joined by spaces, into BUF;

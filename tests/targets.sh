@@ -2,9 +2,10 @@
 # Targets as they really are, for `cprof cpu` and `cprof threads`: a process
 # whose main thread called pthread_exit while the others run on is alive; a
 # process that another tracer (strace, gdb) holds is refused naming the
-# tracer; a stopped process is said to be stopped and left stopped. After
-# each, the target is as it was: running untraced, or still stopped, or
-# still traced by its own tracer only.
+# tracer; threads exiting while they are snapshot are skipped; a stopped
+# process is said to be stopped and left stopped. After each, the target is
+# as it was: running untraced, or still stopped, or still traced by its own
+# tracer only.
 . "$top_srcdir/tests/lib.sh"
 
 TW=$top_builddir/tests/workloads/threadwork
@@ -58,6 +59,20 @@ expect_grep '^2 threads .* pool-0, pool-1$' "$T/out"
 expect_grep '^1 thread .* spinner$' "$T/out"
 expect_grep '^    spin_worker \(.*threadwork\.c:[0-9]+\)$' "$T/out"
 untraced "$zpid"
+
+# Threads exit all the time: one that has exited but is not yet reaped
+# refuses PTRACE_SEIZE (EPERM) and is counted as gone, not as a refusal, nor
+# is a thread that cprof itself still holds taken for another tracer's.
+# Each one-second watch met such a thread 2-3 times in 10 before the fix.
+"$TW" --churn 1 >/dev/null 2>&1 &
+cpid=$!
+pids="$pids $cpid"
+for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+	expect_exit 0 "$CPROF" threads --pid "$cpid" --watch 1s --interval 10ms
+	expect_lines 0 "$T/err"
+done
+untraced "$cpid"
+kill "$cpid"
 
 # 6. Another tracer holds the process: strace on its main thread. threads is
 # refused with the tracer named; cpu, which does not trace, profiles it.
