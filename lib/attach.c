@@ -261,7 +261,8 @@ bool target_stopped(const struct target *t, char *why, size_t n)
 	pid_t tracer;
 	char comm[64];
 
-	if (t->exited || proc_run_state(t->pid) != PROC_STOPPED)
+	/* Only the pid is read: top asks while its sampler thread updates the rest. */
+	if (proc_run_state(t->pid) != PROC_STOPPED)
 		return false;
 	/* A tracer stops its tracee at each system call, for microseconds:
 	 * stopped is what lasts. */
