@@ -125,7 +125,7 @@ struct banner {
 static void started(void *ctx)
 {
 	const struct banner *b = ctx;
-	char when[32];
+	char when[32], line_why[256];
 
 	if (b->o->pid) {
 		char line[256];
@@ -141,6 +141,9 @@ static void started(void *ctx)
 			units_format(when, sizeof(when), b->o->duration_ns, "nanoseconds"));
 	fprintf(stderr, " with %s unwinding; Ctrl-C to stop\n",
 		b->o->fp ? "frame-pointer" : "DWARF");
+	if (b->o->pid && target_stopped(b->t, line_why, sizeof(line_why)))
+		fprintf(stderr, "cprof: %s; it runs no code while stopped, so it leaves no samples\n",
+			line_why);
 }
 
 static int exec_cpu(int argc, char **argv)
@@ -150,7 +153,7 @@ static int exec_cpu(int argc, char **argv)
 	struct cpu_stats st;
 	struct target t;
 	struct profile *p;
-	char **cmd = NULL, *output, when[32];
+	char **cmd = NULL, *output, when[32], why[256];
 	int ncmd = 0, rc = EXIT_ERROR;
 
 	cmd_parse(&cmd_cpu, &argc, argv, set_option, &o, &cmd, &ncmd);
@@ -224,6 +227,8 @@ static int exec_cpu(int argc, char **argv)
 	if (st.dropped)
 		printf("Left out: %llu samples of processes that exited before cprof could read "
 		       "their memory maps\n", (unsigned long long)st.dropped);
+	if (!st.samples && !st.target_exited && target_stopped(&t, why, sizeof(why)))
+		printf("No samples: %s\n", why);
 	if (t.launched && t.exited)
 		print_exit_status(&t);
 	printf("Wrote %s\n", cmd_output_name(output));

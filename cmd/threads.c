@@ -372,7 +372,7 @@ static int exec_threads(int argc, char **argv)
 	struct threads_opts o = { .interval_ns = 5000000000LL };
 	struct threads_session *ts;
 	struct target t;
-	char cmdline[256];
+	char cmdline[256], why[256];
 	int err = 0, rc = EXIT_ERROR;
 	int64_t start;
 	size_t prev = 0;
@@ -418,6 +418,9 @@ static int exec_threads(int argc, char **argv)
 			goto out_session;
 		}
 		s = threads_last(ts);
+		if (k == 0 && target_stopped(&t, why, sizeof(why)))
+			fprintf(stderr, "cprof: %s; its threads are shown where they stopped, and "
+				"left stopped\n", why);
 		if (!o.watch_ns)
 			break;
 		print_poll(s, prev, k == 0, s->time_ns ? clock_ns(CLOCK_MONOTONIC) - start : 0, o.json);

@@ -233,6 +233,8 @@ int top_fetch(struct top *t)
 	t->elapsed_ns = st.elapsed_ns;
 	count_threads(t);
 	cpu_use(t, l);
+	if (t->exited || !target_stopped(&l->t, t->stopped, sizeof(t->stopped)))
+		t->stopped[0] = '\0';
 	return 0;
 }
 
@@ -386,6 +388,8 @@ static int exec_top(int argc, char **argv)
 	if (!isatty(STDOUT_FILENO))
 		die(EXIT_USAGE, "top needs a terminal; use 'cprof report' for a saved profile, or "
 				"'cprof cpu' to record one");
+	if (tui_check_terminal() < 0)
+		die(EXIT_ERROR, "%s", cp_errmsg());
 
 	t.interval_ns = o.interval_ns;
 	t.frequency = o.frequency;

@@ -30,6 +30,7 @@ struct top {
 	int status;          /* launched and exited: as from waitpid */
 	uint64_t samples, lost, threads_seen;
 	long threads_now;    /* in /proc/PID/task; -1 once the target is gone */
+	char stopped[256];   /* "" or why the target is stopped (and so runs no code) */
 	double cpu_percent;  /* of one CPU since the last fetch; < 0: unknown */
 	int64_t elapsed_ns;  /* since sampling started or was reset */
 	bool recent;         /* the recent window rather than everything */
@@ -57,6 +58,10 @@ int top_write(struct top *t, char *path, size_t n);
  * cprof dies of a signal), run until q, Ctrl-C or a signal, and put it back.
  * tui_run returns 0, or -1 with an error, the terminal restored either way. */
 int tui_start(void);
+/* Can the terminal (TERM) be driven? Checked before anything starts, so a
+ * terminal that cannot move the cursor is refused rather than left blank.
+ * Returns 0, or -1 with an error. */
+int tui_check_terminal(void);
 int tui_run(struct top *t);
 /* Put the terminal back as it was; safe to call more than once. */
 void tui_end(void);

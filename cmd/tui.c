@@ -393,6 +393,9 @@ static void draw_header(const struct ui *u)
 			else
 				snprintf(c, sizeof(c), " exited ");
 			put(0, COLS - (int)strlen(c), pair(u, PAIR_ERROR) | A_BOLD, "%s", c);
+		} else if (t->stopped[0]) {
+			put(0, COLS - 9, pair(u, PAIR_ERROR) | A_BOLD | (u->color ? 0 : A_REVERSE),
+			    " STOPPED ");
 		} else if (u->paused) {
 			put(0, COLS - 8, pair(u, PAIR_PAUSED) | A_BOLD | (u->color ? 0 : A_REVERSE),
 			    " PAUSED ");
@@ -467,20 +470,75 @@ static void scroll_into_view(size_t sel, size_t *top, size_t h)
 		*top = sel - h + 1;
 }
 
+/* The table's numeric columns, in the order shown. */
+static const struct {
+	const char *title;
+	int width;
+} table_cols[] = { { "%Self", 7 }, { "%Total", 7 }, { "Self", 9 }, { "Total", 9 } };
+
+/* Fewer columns than this for the names, and numbers give way to them. */
+#define NAME_MIN 30
+
+/* The numeric columns that fit beside the names (bit i: table_cols[i]):
+ * Total's time goes first, then Self's, then the share not sorted by. */
+static unsigned table_shown(const struct ui *u)
+{
+	const int drop[] = { 3, 2, u->sort == TOP_SORT_SELF ? 1 : 0 };
+	unsigned shown = 0xf;
+	int used = 1;
+
+	for (size_t i = 0; i < 4; i++)
+		used += table_cols[i].width + 1;
+	for (size_t k = 0; k < 3 && COLS - used < NAME_MIN; k++) {
+		shown &= ~(1u << drop[k]);
+		used -= table_cols[drop[k]].width + 1;
+	}
+	return shown;
+}
+
+/* The shown columns of VALS (one per table_cols) then NAME into BUF; the
+ * sorted column's start and width into *SORT_X and *SORT_W. */
+static void table_line(unsigned shown, const char *const vals[4], const char *name, int sorted,
+		       char *buf, size_t n, int *sort_x, int *sort_w)
+{
+	size_t used = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (!(shown & 1u << i))
+			continue;
+		if (i == sorted) {
+			*sort_x = (int)used;
+			*sort_w = table_cols[i].width;
+		}
+		used += snprintf(buf + used, n - used, "%*s ", table_cols[i].width, vals[i]);
+		if (used >= n)
+			return;
+	}
+	snprintf(buf + used, n - used, " %s", name);
+}
+
 static void draw_table(struct ui *u)
 {
 	const char *unit = profile_str(u->t->p, u->t->p->sample_types[u->t->si].unit);
 	size_t h = body_height();
-	char a[32], b[32], c[32], d[32], name[1024];
+	unsigned shown = table_shown(u);
+	int sorted = u->sort == TOP_SORT_SELF ? 0 : 1, sort_x = 0, sort_w = 0;
+	const char *titles[4];
+	char a[32], b[32], c[32], d[32], name[1024], line[1200];
 
+	for (int i = 0; i < 4; i++)
+		titles[i] = table_cols[i].title;
+	table_line(shown, titles, "Function (file:line)", sorted, line, sizeof(line), &sort_x, &sort_w);
 	fill(3, A_REVERSE);
-	put(3, 0, A_REVERSE, "%7s %7s %9s %9s  %s", "%Self", "%Total", "Self", "Total",
-	    "Function (file:line)");
-	put(3, u->sort == TOP_SORT_SELF ? 0 : 8, A_REVERSE | A_BOLD, "%7s",
-	    u->sort == TOP_SORT_SELF ? "%Self" : "%Total");
+	put(3, 0, A_REVERSE, "%s", line);
+	put(3, sort_x, A_REVERSE | A_BOLD, "%*s", sort_w, titles[sorted]);
 	if (!u->nrows) {
-		put(body_top(), 2, A_DIM, "%s",
-		    u->ss.total_all ? "(no function matches)" : "(no samples yet)");
+		if (u->ss.total_all)
+			put(body_top(), 2, A_DIM, "(no function matches)");
+		else if (u->t->stopped[0])
+			put(body_top(), 2, A_DIM, "(no samples: %s)", u->t->stopped);
+		else
+			put(body_top(), 2, A_DIM, "(no samples yet)");
 		return;
 	}
 	scroll_into_view(u->row_sel, &u->row_top, h);
@@ -488,13 +546,17 @@ static void draw_table(struct ui *u)
 		const struct func_total *r = &u->rows[i];
 		int y = body_top() + (int)(i - u->row_top);
 		attr_t at = i == u->row_sel ? A_REVERSE : 0;
+		const char *vals[4] = {
+			units_percent(a, sizeof(a), r->flat, u->denom),
+			units_percent(b, sizeof(b), r->cum, u->denom),
+			units_format(c, sizeof(c), r->flat, unit),
+			units_format(d, sizeof(d), r->cum, unit),
+		};
 		label(&u->ss, r->name, r->file, r->start_line, name, sizeof(name));
+		table_line(shown, vals, name, sorted, line, sizeof(line), &sort_x, &sort_w);
 		if (at)
 			fill(y, at);
-		put(y, 0, at, "%7s %7s %9s %9s  %s", units_percent(a, sizeof(a), r->flat, u->denom),
-		    units_percent(b, sizeof(b), r->cum, u->denom),
-		    units_format(c, sizeof(c), r->flat, unit), units_format(d, sizeof(d), r->cum, unit),
-		    name);
+		put(y, 0, at, "%s", line);
 	}
 }
 
@@ -559,8 +621,12 @@ static void draw_flame(struct ui *u)
 	else
 		put(3, 0, A_REVERSE, "%s", crumbs);
 	if (!u->nlines) {
-		put(body_top(), 2, A_DIM, "%s",
-		    u->ss.total_all ? "(nothing here)" : "(no samples yet)");
+		if (u->ss.total_all)
+			put(body_top(), 2, A_DIM, "(nothing here)");
+		else if (u->t->stopped[0])
+			put(body_top(), 2, A_DIM, "(no samples: %s)", u->t->stopped);
+		else
+			put(body_top(), 2, A_DIM, "(no samples yet)");
 		return;
 	}
 	scroll_into_view(u->line_sel, &u->line_top, h);
@@ -601,7 +667,9 @@ static const struct key_help keys_flame[] = {
 
 static void draw_footer(const struct ui *u)
 {
-	int y = LINES - 1, x = 0;
+	const struct key_help *keys;
+	int y = LINES - 1, x = 0, width;
+	size_t n = 0, shown = 0;
 
 	if (u->overlay == OVERLAY_FILTER) {
 		put(y, 0, A_BOLD, FILTER_PROMPT);
@@ -615,8 +683,20 @@ static void draw_footer(const struct ui *u)
 		put(y, 0, at, "%s", u->msg);
 		return;
 	}
-	for (const struct key_help *k = u->view == VIEW_FLAME ? keys_flame : keys_table;
-	     k->key && x < COLS; k++) {
+	keys = u->view == VIEW_FLAME ? keys_flame : keys_table;
+	while (keys[n + 1].key)
+		n++;
+	/* The keys that fit, from the first; "? Help", which lists them all,
+	 * is the last to go. */
+	width = (int)(strlen(keys[n].key) + 1 + strlen(keys[n].what));
+	while (shown < n && width + (int)(strlen(keys[shown].key) + strlen(keys[shown].what)) + 3 <= COLS) {
+		width += strlen(keys[shown].key) + strlen(keys[shown].what) + 3;
+		shown++;
+	}
+	for (size_t i = 0; i <= n && x < COLS; i++) {
+		const struct key_help *k = &keys[i];
+		if (i >= shown && i < n)
+			continue;
 		put(y, x, A_BOLD, "%s", k->key);
 		x += strlen(k->key) + 1;
 		put(y, x, pair(u, PAIR_KEY), "%s", k->what);
@@ -1002,6 +1082,11 @@ static int handle_key(struct ui *u, int ch)
 	case 'r':
 		if (!t->live)
 			return key_live_only(u, "be reset");
+		if (t->exited) {
+			message(u, true, "The target has exited: a reset would throw away all there is "
+					 "(w writes it)");
+			return H_REDRAW;
+		}
 		if (top_reset(t) < 0) {
 			message(u, true, "cannot reset: %s", cp_errmsg());
 			return H_REDRAW;
@@ -1068,4 +1153,29 @@ int tui_run(struct top *t)
 	release_ui(&u);
 	tui_end();
 	return rc;
+}
+
+/* Last in the file: term.h defines the capabilities' names (lines, columns
+ * and hundreds more) as macros, which the code above must not meet. */
+#include <term.h>
+
+int tui_check_terminal(void)
+{
+	const char *term = getenv("TERM");
+	char *cup;
+	bool moves;
+	int err = 0;
+
+	if (setupterm(NULL, STDOUT_FILENO, &err) != OK)
+		return cp_error("cannot drive the terminal (TERM=%s); set TERM to one terminfo knows",
+				term ? term : "");
+	cup = tigetstr("cup");
+	moves = cup && cup != (char *)-1;
+	del_curterm(cur_term);
+	/* TERM=dumb and the like are known but cannot place the cursor: the
+	 * screen would stay blank. */
+	if (!moves)
+		return cp_error("cannot drive the terminal (TERM=%s): it cannot move the cursor; "
+				"set TERM to one that can, such as xterm-256color", term ? term : "");
+	return 0;
 }

@@ -47,13 +47,19 @@ int target_attach(struct target *t, pid_t pid)
 		if (errno != EPERM)
 			return cp_error("no such process %d", pid);
 	}
-	state = proc_thread_state(pid, pid);
-	if (state == 0)
+	/* Alive while any thread is: the main thread may have called pthread_exit. */
+	switch (proc_run_state(pid)) {
+	case PROC_GONE:
 		return cp_error("no such process %d", pid);
-	if (state == 'Z' || state == 'X')
+	case PROC_ZOMBIE:
 		return cp_error("process %d is a zombie: it has exited and has nothing left to profile", pid);
+	default:
+		break;
+	}
+	/* An exited main thread has no exe link either, and is no kernel thread. */
+	state = proc_thread_state(pid, pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (readlink(path, (char[8]){ 0 }, 8) < 0 && errno == ENOENT)
+	if (state != 'Z' && readlink(path, (char[8]){ 0 }, 8) < 0 && errno == ENOENT)
 		return cp_error("process %d is a kernel thread: cprof profiles user space only", pid);
 	t->pid = pid;
 	t->pidfd = pidfd_open_(pid);
@@ -155,7 +161,7 @@ bool target_check_exit(struct target *t)
 	}
 	if (kill(t->pid, 0) < 0 && errno == ESRCH)
 		t->exited = true;
-	else if (proc_thread_state(t->pid, t->pid) == 'Z')
+	else if (proc_run_state(t->pid) <= PROC_ZOMBIE)
 		t->exited = true;
 	return t->exited;
 }
@@ -219,11 +225,20 @@ int target_permission_error(const struct target *t, int err, const char *what)
 	char path[64];
 	struct stat st;
 	uid_t owner = (uid_t)-1;
+	pid_t tracer;
 
 	if (err == ESRCH)
 		return cp_error("no such process %d", t->pid);
 	if (err != EACCES && err != EPERM)
 		return cp_error("cannot %s process %d: %s", what, t->pid, strerror(err));
+	/* A thread has one tracer: even root is refused while another holds it. */
+	if (strcmp(what, "trace") == 0 && (tracer = proc_tracer(t->pid)) > 0) {
+		char comm[64];
+
+		proc_thread_name(tracer, tracer, comm, sizeof(comm));
+		return cp_error("process %d is already traced by PID %d (%s): detach it first",
+				t->pid, (int)tracer, comm[0] ? comm : "gone");
+	}
 	snprintf(path, sizeof(path), "/proc/%d", t->pid);
 	if (stat(path, &st) == 0)
 		owner = st.st_uid;
@@ -242,4 +257,29 @@ int target_permission_error(const struct target *t, int err, const char *what)
 	return cp_error("not allowed to %s process %d (%s): run as root or with CAP_SYS_PTRACE%s",
 			what, t->pid, strerror(err),
 			strcmp(what, "profile") == 0 ? " and CAP_PERFMON" : "");
+}
+
+bool target_stopped(const struct target *t, char *why, size_t n)
+{
+	pid_t tracer;
+	char comm[64];
+
+	/* Only the pid is read: top asks while its sampler thread updates the rest. */
+	if (proc_run_state(t->pid) != PROC_STOPPED)
+		return false;
+	/* A tracer stops its tracee at each system call, for microseconds:
+	 * stopped is what lasts. */
+	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	if (proc_run_state(t->pid) != PROC_STOPPED)
+		return false;
+	tracer = proc_tracer(t->pid);
+	if (tracer > 0) {
+		proc_thread_name(tracer, tracer, comm, sizeof(comm));
+		snprintf(why, n, "process %d is stopped: its tracer, PID %d (%s), holds it",
+			 t->pid, (int)tracer, comm[0] ? comm : "gone");
+	} else {
+		snprintf(why, n, "process %d is stopped (by SIGSTOP or Ctrl-Z; kill -CONT %d "
+			 "resumes it)", t->pid, t->pid);
+	}
+	return true;
 }

@@ -5,6 +5,7 @@
 #define CPROF_ATTACH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct target {
@@ -18,7 +19,8 @@ struct target {
 	int status;      /* launched: as from waitpid, once exited */
 };
 
-/* Attach to PID: check it exists and is not a zombie or a kernel thread.
+/* Attach to PID: check it exists and is not a zombie (judged by all its
+ * threads: the main one may have exited while others run) or a kernel thread.
  * Returns 0, or -1 with "no such process PID" and the like. */
 int target_attach(struct target *t, pid_t pid);
 
@@ -48,5 +50,11 @@ int target_check_access(const struct target *t, const char *what);
  * kernel.yama.ptrace_scope), the capability (CAP_PERFMON, CAP_SYS_PTRACE) or the
  * user to run as. WHAT names the operation ("profile", "trace"). Returns -1. */
 int target_permission_error(const struct target *t, int err, const char *what);
+
+/* Is every live thread of the target stopped, by a signal or by a tracer?
+ * Then a sentence saying so, and what would resume it, goes to WHY (N bytes):
+ * "process PID is stopped (by SIGSTOP or Ctrl-Z; kill -CONT PID resumes it)".
+ * cprof leaves a stopped target as it found it. */
+bool target_stopped(const struct target *t, char *why, size_t n);
 
 #endif

@@ -82,6 +82,100 @@ static int gone(int err)
 	return err == ENOENT || err == ESRCH;
 }
 
+/* Calls FN(TID, CTX) for each thread of PID until it returns non-zero, which
+ * it returns; 0 after the last, -1 when the task directory cannot be read. */
+static int proc_each_task(pid_t pid, int (*fn)(pid_t pid, pid_t tid, void *ctx), void *ctx)
+{
+	char path[64];
+	struct dirent *de;
+	int rc = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while (!rc && (de = readdir(d))) {
+		char *e;
+		long tid = strtol(de->d_name, &e, 10);
+
+		if (!*e && tid > 0)
+			rc = fn(pid, tid, ctx);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int proc_pick_live(pid_t pid, pid_t tid, void *ctx)
+{
+	char st = proc_thread_state(pid, tid);
+
+	if (!st || st == 'Z' || st == 'X')
+		return 0;
+	*(pid_t *)ctx = tid;
+	return 1;
+}
+
+pid_t proc_live_thread(pid_t pid)
+{
+	pid_t tid = 0;
+
+	proc_each_task(pid, proc_pick_live, &tid);
+	return tid;
+}
+
+static int proc_judge(pid_t pid, pid_t tid, void *ctx)
+{
+	enum proc_run *run = ctx;
+	char st = proc_thread_state(pid, tid);
+
+	if (!st)
+		return 0;
+	if (st == 'Z' || st == 'X') {
+		if (*run == PROC_GONE)
+			*run = PROC_ZOMBIE;
+		return 0;
+	}
+	if (st == 'T' || st == 't') {
+		*run = PROC_STOPPED;
+		return 0;
+	}
+	*run = PROC_RUNNING;
+	return 1;
+}
+
+enum proc_run proc_run_state(pid_t pid)
+{
+	enum proc_run run = PROC_GONE;
+
+	proc_each_task(pid, proc_judge, &run);
+	return run;
+}
+
+static int proc_find_tracer(pid_t pid, pid_t tid, void *ctx)
+{
+	char path[64], buf[2048];
+	const char *at;
+	long tracer;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (read_small(path, buf, sizeof(buf)) < 0 || !(at = strstr(buf, "\nTracerPid:")))
+		return 0;
+	tracer = strtol(at + strlen("\nTracerPid:"), NULL, 10);
+	if (tracer <= 0 || tracer == getpid())
+		return 0;
+	*(pid_t *)ctx = tracer;
+	return 1;
+}
+
+pid_t proc_tracer(pid_t pid)
+{
+	pid_t tracer = 0;
+
+	proc_each_task(pid, proc_find_tracer, &tracer);
+	return tracer;
+}
+
 /* Parse hex digits at *P (before END) into *V: at least one digit, at most 16. */
 static int parse_hex(const char **p, const char *end, uint64_t *v)
 {
@@ -241,11 +335,22 @@ int proc_maps_read(struct proc_maps *m, pid_t pid)
 			return cp_error("no such process %d", (int)pid);
 		return cp_error("cannot read %s: %s", path, strerror(errno));
 	}
-	/* A zombie or exiting process has no mm: its maps read empty. */
+	/* A zombie or exiting process has no mm: its maps read empty. So do a
+	 * process's whose main thread exited while the others run on: theirs
+	 * are the process's. */
 	if (len == 0) {
+		pid_t tid = proc_live_thread(pid);
+
 		free(text);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)pid, (int)tid);
+		len = tid > 0 ? read_proc(path, &text) : -1;
+		if (len > 0)
+			goto parse;
+		if (len == 0)
+			free(text);
 		return cp_error("process %d has no address space (exited?)", (int)pid);
 	}
+parse:
 	r = proc_maps_parse(m, text, len);
 	free(text);
 	return r;
@@ -408,10 +513,21 @@ void proc_cmdline(pid_t pid, char *buf, size_t n)
 	while (len > 0 && text[len - 1] == '\0')
 		len--;
 	if (len == 0) {
-		/* Kernel threads and zombies have an empty command line. */
+		pid_t tid = proc_live_thread(pid);
+
+		/* Kernel threads and zombies have an empty command line; so has a
+		 * main thread that exited before the others, who still know it. */
 		free(text);
-		proc_thread_name(pid, pid, buf, n);
-		return;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/cmdline", (int)pid, (int)tid);
+		len = tid > 0 && tid != pid ? read_proc(path, &text) : -1;
+		while (len > 0 && text[len - 1] == '\0')
+			len--;
+		if (len <= 0) {
+			if (len == 0)
+				free(text);
+			proc_thread_name(pid, pid, buf, n);
+			return;
+		}
 	}
 	k = (size_t)len < n - 1 ? (size_t)len : n - 1;
 	for (size_t i = 0; i < k; i++)

@@ -48,6 +48,20 @@ char proc_thread_state(pid_t pid, pid_t tid);
  * read where the two above take two. The name goes to BUF (N > 0 bytes). */
 char proc_task_stat(int taskdir, pid_t tid, char *buf, size_t n);
 
+/* A thread of PID that has not exited (the main thread, unless it called
+ * pthread_exit while others run on), or 0 when none is left. */
+pid_t proc_live_thread(pid_t pid);
+
+/* The process as its threads say it is: some thread may run (whatever the
+ * main thread's state), every live thread is stopped (by a signal, T, or by
+ * its tracer, t), every thread has exited (a zombie), or it is gone. */
+enum proc_run { PROC_GONE, PROC_ZOMBIE, PROC_STOPPED, PROC_RUNNING };
+enum proc_run proc_run_state(pid_t pid);
+
+/* The pid of another process than this one tracing a thread of PID
+ * (TracerPid in its status), or 0 when there is none. */
+pid_t proc_tracer(pid_t pid);
+
 /* The process's command line, NUL-separated words joined by spaces, into BUF;
  * falls back to comm; "" when the process is gone. */
 void proc_cmdline(pid_t pid, char *buf, size_t n);

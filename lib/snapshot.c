@@ -196,9 +196,15 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	int sig;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-		if (errno == ESRCH)
-			return 1;
+		char st;
+
 		*err = errno;
+		if (*err == ESRCH)
+			return 1;
+		/* A thread that has exited but is not yet reaped refuses with EPERM. */
+		st = proc_thread_state(s->pid, tid);
+		if (*err == EPERM && (!st || st == 'Z' || st == 'X'))
+			return 1;
 		return -1;
 	}
 	delay0 = snapshot_run_delay();
@@ -226,7 +232,8 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 		return 1;
 	}
 	regs_from_user(t->regs, &regs);
-	t->stack_size = copy_stack(s->pid, regs.rsp, t->stack, stack_size);
+	/* By the thread: a main thread that exited has no memory left to read. */
+	t->stack_size = copy_stack(tid, regs.rsp, t->stack, stack_size);
 	let_go(tid, sig);
 	t->stop_ns = clock_ns(CLOCK_MONOTONIC) - seen + late;
 	t->wait_ns = seen - t0 - late;

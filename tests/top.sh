@@ -5,10 +5,12 @@
 # (or a timeout), never sleeping a fixed time for it. Checked against the
 # suite's workload: the header, the hot function's share, the flame view's
 # call path and zoom, the filter, the thread picker, pause, the recent
-# window, help, writing a profile that `cprof report` reads, resizing; q,
+# window, help, writing a profile that `cprof report` reads, resizing and
+# narrow terminals; a stopped target; r once the target exited; q,
 # Ctrl-C, SIGTERM and a fatal signal all restore the terminal with the right
 # exit status; a launched command is ended on q; a saved profile; no
-# terminal; and the target runs on untraced after all of it, SIGKILL included.
+# terminal, an unknown one and TERM=dumb; and the target runs on untraced
+# after all of it, SIGKILL included.
 . "$top_srcdir/tests/lib.sh"
 
 W=$top_builddir/tests/workloads/cpuwork-nofp
@@ -383,6 +385,70 @@ expect_screen 'A saved profile cannot pause' "no pause in a saved profile"
 keys q
 wait_exit file 0
 restored file
+
+# Narrow terminals: "? Help" is the last key to leave the footer, and the
+# numbers give way before the function names are cut.
+start narrow "$CPROF" top --pid "$wpid"
+tm resize-window -t narrow -x 80 -y 24
+expect_screen '^q Quit .*  \? Help *$' "the footer at 80 columns"
+expect_first work_a 60 10 "at 80 columns"
+tm resize-window -t narrow -x 50 -y 24
+expect_screen '^ +%Self +%Total +Function \(file:line\) *$' "the table's columns at 50 columns"
+expect_screen '^ +[0-9.]+% +[0-9.]+% +work_a \(cpuwork\.c:[0-9]+\)$' "a whole name at 50 columns"
+expect_screen '^q Quit .*  \? Help *$' "the footer at 50 columns"
+keys c
+expect_screen 'sort: total' "sorted by total at 50 columns"
+tm resize-window -t narrow -x 40 -y 24
+expect_screen '^ +%Total +Function \(file:line\) *$' "sorted by total at 40 columns: its share stays"
+expect_screen '^ +[0-9.]+% +stage_a \(cpuwork\.c:[0-9]+\)$' "a whole name at 40 columns"
+expect_screen '^q Quit .*  \? Help *$' "the footer at 40 columns"
+keys q
+wait_exit narrow 0
+restored narrow
+
+# A terminal that cannot move the cursor is refused, as an unknown one is,
+# before anything starts.
+start dumb env TERM=dumb "$CPROF" top --pid "$wpid"
+wait_exit dumb 1
+expect_screen '^cprof: cannot drive the terminal \(TERM=dumb\): it cannot move the cursor; set TERM to one that can' "TERM=dumb"
+start unknown env TERM=no-such-terminal "$CPROF" top --pid "$wpid"
+wait_exit unknown 1
+expect_screen '^cprof: cannot drive the terminal \(TERM=no-such-terminal\); set TERM to one terminfo knows' "an unknown TERM"
+untraced "$wpid"
+
+# A stopped target: the header says so, the empty table says why, and the
+# target is left stopped; after SIGCONT the samples come.
+all_stopped() {
+	for task in /proc/"$1"/task/*; do
+		[ "$(state "$1/task/${task##*/}")" = T ] || return 1
+	done
+}
+kill -STOP "$wpid"
+ok
+wait_until 20 all_stopped "$wpid" || fail "the workload $wpid did not stop"
+start stopped "$CPROF" top --pid "$wpid"
+expect_screen "^cprof top +pid $wpid .* STOPPED *\$" "the header of a stopped target"
+expect_screen "^  \(no samples: process $wpid is stopped \(by SIGSTOP or Ctrl-Z; kill -CONT $wpid resumes it\)\)" "why there are no samples"
+keys q
+wait_exit stopped 0
+ok
+all_stopped "$wpid" || fail "cprof top did not leave $wpid stopped"
+kill -CONT "$wpid"
+untraced "$wpid"
+
+# After the target exited, r would throw all its samples away: refused.
+"$W" --seconds 4 >/dev/null 2>&1 &
+epid=$!
+start exited "$CPROF" top -F 499 --pid "$epid"
+expect_screen "^cprof top +pid $epid .* exited *\$" "the target's exit in the header"
+expect_screen '^[0-9]+ Hz dwarf +samples [1-9][0-9]* ' "samples of the exited target"
+screen
+before=$(grep -Eo 'samples [0-9]+' "$T/screen")
+keys r
+expect_screen '^The target has exited: a reset would throw away all there is \(w writes it\)' "r refused after the exit"
+expect_eq "$(grep -Eo 'samples [0-9]+' "$T/screen")" "$before" "samples after r on an exited target"
+keys q
+wait_exit exited 0
 
 untraced "$wpid"
 finish

@@ -6,6 +6,10 @@
  *   --ramp        short-lived threads (300 ms in ramp_task) started ever
  *                 faster: their number grows steadily, but none stays
  *   --idle N      N threads sleeping in idle_worker (for benchmarks)
+ *   --spin N      N threads spinning in spin_worker
+ *   --main-exit   the main thread calls pthread_exit once the others are
+ *                 started; they run on (a live process whose main thread is
+ *                 a zombie)
  *   --seconds S   exit after S seconds (default: run until killed)
  * SIGUSR1 is counted; on exit (or SIGUSR2) the count is printed, so a test
  * can check that no signal was lost while cprof held a thread. */
@@ -73,6 +77,16 @@ __attribute__((noinline)) static void *idle_worker(void *arg)
 	return arg;
 }
 
+__attribute__((noinline)) static void *spin_worker(void *arg)
+{
+	volatile unsigned long x = 0;
+
+	prctl(PR_SET_NAME, "spinner");
+	for (;;)
+		x++;
+	return arg;
+}
+
 static void spawn(void *(*fn)(void *), void *arg)
 {
 	pthread_t t;
@@ -135,12 +149,15 @@ static void on_usr2(int sig)
 int main(int argc, char **argv)
 {
 	double seconds = -1;
-	long pool = 0, idle = 0;
+	long pool = 0, idle = 0, spin = 0, main_exit = 0;
 	struct sigaction sa;
 
 	for (int i = 1; i < argc; i += 2) {
 		if (strcmp(argv[i], "--ramp") == 0) {
 			ramp = 1;
+			i--;
+		} else if (strcmp(argv[i], "--main-exit") == 0) {
+			main_exit = 1;
 			i--;
 		} else if (i + 1 >= argc) {
 			break;
@@ -152,11 +169,13 @@ int main(int argc, char **argv)
 			churn_ms = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--idle") == 0)
 			idle = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--spin") == 0)
+			spin = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			seconds = atof(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: threadwork [--pool N] [--leak MS] [--churn MS] "
-					"[--ramp] [--idle N] [--seconds S]\n");
+					"[--ramp] [--idle N] [--spin N] [--main-exit] [--seconds S]\n");
 			return 2;
 		}
 	}
@@ -176,6 +195,10 @@ int main(int argc, char **argv)
 		spawn(churn_spawner, NULL);
 	if (ramp)
 		spawn(ramp_spawner, NULL);
+	for (long i = 0; i < spin; i++)
+		spawn(spin_worker, NULL);
+	if (main_exit)
+		pthread_exit(NULL);
 	if (seconds > 0) {
 		sleep_ms(seconds * 1000);
 		on_usr2(0);
