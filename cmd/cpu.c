@@ -24,7 +24,7 @@ static const struct cmd_option options[] = {
 	{ "seconds", 0, "N", "stop after N seconds or a duration like 500ms, 5m (default 30; with a command: when it exits)", OPT_SECONDS, NULL },
 	{ "frequency", 'F', "HZ", "samples per second per thread on CPU (default 99)", OPT_FREQUENCY, NULL },
 	{ "unwind", 0, "dwarf|fp", "unwind copied stacks with DWARF CFI (default), or follow frame pointers", OPT_UNWIND, "dwarf|fp" },
-	{ "stack-size", 0, "BYTES", "bytes of user stack copied per sample for dwarf unwinding (default 8192)", OPT_STACK_SIZE, NULL },
+	{ "stack-size", 0, "BYTES", "bytes of user stack copied per sample for dwarf unwinding (default 65528 at 99 Hz, less at higher rates, 8192 from 800 Hz)", OPT_STACK_SIZE, NULL },
 	{ "output", 'o', "FILE", "where to write the profile (default cprof-cpu-PID-YYYYmmdd-HHMMSS.pb.gz)", OPT_OUTPUT, "file" },
 	{ "top", 0, "N", "functions in the printed summary (default 10, 0: none)", OPT_TOP, NULL },
 	{ 0 },
@@ -144,7 +144,7 @@ static void started(void *ctx)
 
 static int exec_cpu(int argc, char **argv)
 {
-	struct cpu_cmd_opts o = { .frequency = 99, .stack_size = 8192, .top = 10 };
+	struct cpu_cmd_opts o = { .frequency = 99, .top = 10 };
 	struct cpu_opts co;
 	struct cpu_stats st;
 	struct target t;
@@ -161,6 +161,8 @@ static int exec_cpu(int argc, char **argv)
 		cmd_usage_error(&cmd_cpu, "give --pid or a command, not both");
 	if (!o.duration_set && !ncmd)
 		o.duration_ns = 30 * 1000000000LL;
+	if (!o.stack_size)
+		o.stack_size = cpu_default_stack_size(o.frequency);
 
 	if (o.pid && target_attach(&t, o.pid) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
@@ -212,6 +214,16 @@ static int exec_cpu(int argc, char **argv)
 	if (st.lost)
 		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower --frequency\n",
 		       (unsigned long long)st.lost, 100.0 * st.lost / (st.lost + st.samples));
+	if (st.truncated && o.stack_size < 65528)
+		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
+		       "[truncated] root: raise --stack-size (now %u, at most 65528)\n",
+		       (unsigned long long)st.truncated, 100.0 * st.truncated / st.samples,
+		       o.stack_size);
+	else if (st.truncated)
+		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
+		       "[truncated] root: deeper than the 65528 bytes the kernel copies at most; "
+		       "--unwind fp follows code built with frame pointers to the end\n",
+		       (unsigned long long)st.truncated, 100.0 * st.truncated / st.samples);
 	if (st.dropped)
 		printf("Left out: %llu samples of processes that exited before cprof could read "
 		       "their memory maps\n", (unsigned long long)st.dropped);

@@ -312,7 +312,7 @@ static int live_start(struct top *t, struct top_live *l, const struct top_opts *
 	l->co = (struct cpu_opts){
 		.frequency = o->frequency,
 		.fp = o->fp,
-		.stack_size = 8192,
+		.stack_size = cpu_default_stack_size(o->frequency),
 	};
 	l->c = cpu_start(&l->t, &l->co);
 	if (!l->c)

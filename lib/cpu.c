@@ -52,7 +52,8 @@ struct cpu {
 	struct hmap thread_index;
 	int64_t k_thread, k_tid, k_pid;
 	int64_t values[2];
-	uint64_t frames[MAX_FRAMES], locs[MAX_FRAMES];
+	uint64_t frames[MAX_FRAMES], locs[MAX_FRAMES + 1];
+	uint64_t truncated; /* the [truncated] root's location; 0: not made yet */
 	uint64_t drains;
 	int error;
 };
@@ -152,17 +153,21 @@ static bool all_known(const struct proc *pr, const uint64_t *pcs, int n)
 	return true;
 }
 
-/* The stack of R into c->frames; returns its depth, at least 1. */
-static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r)
+/* The stack of R into c->frames; returns its depth, at least 1. *WHOLE:
+ * the unwinder reached the outermost frame (fp chains: always true, the
+ * kernel's walk gives no sign of where it stopped). */
+static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r, bool *whole)
 {
 	int n = 0;
 
+	*whole = c->o->fp;
 	if (c->o->fp) {
 		c->frames[n++] = r->ip;
 		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
 			c->frames[n++] = r->chain[i];
 	} else if (r->regs && r->stack) {
-		n = unwinder_unwind(pr->uw, r->regs, r->stack, r->stack_size, c->frames, MAX_FRAMES);
+		n = unwinder_walk(pr->uw, r->regs, r->stack, r->stack_size, c->frames, MAX_FRAMES,
+				  whole);
 	}
 	if (n <= 0) {
 		c->frames[0] = r->ip;
@@ -176,6 +181,7 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	struct thread_entry *te;
 	struct pf_label labels[3];
 	struct proc *pr;
+	bool whole;
 	int n;
 
 	c->stats.samples++;
@@ -195,10 +201,10 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	 * again only for a stack that reaches into what they do not know. */
 	if (pr->stale && pr->refreshed != c->drains)
 		refresh(c, pr);
-	n = frames(c, pr, r);
+	n = frames(c, pr, r, &whole);
 	if (pr->stale && !all_known(pr, c->frames, n)) {
 		refresh(c, pr);
-		n = frames(c, pr, r);
+		n = frames(c, pr, r, &whole);
 	}
 	c->stats.unwound_frames += n;
 	for (int i = 0; i < n; i++) {
@@ -207,6 +213,16 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 			c->error = 1;
 			return;
 		}
+	}
+	/* A stack the unwinder could not finish gets a root that says so, in
+	 * every view of the profile. */
+	if (!whole) {
+		c->stats.truncated++;
+		if (!c->truncated && !(c->truncated = profile_add_marker(c->p, "[truncated]"))) {
+			c->error = 1;
+			return;
+		}
+		c->locs[n++] = c->truncated;
 	}
 	te = thread(c, r->pid, r->tid, NULL);
 	if (!te) {
@@ -288,7 +304,18 @@ static int setup(struct cpu *c)
 	c->k_pid = profile_intern(c->p, "pid");
 	c->values[0] = 1;
 	c->values[1] = c->p->period;
+	c->truncated = 0;
 	return 0;
+}
+
+uint32_t cpu_default_stack_size(unsigned frequency)
+{
+	/* About 6.5 MB/s of copies per busy thread: 64 KiB at 99 Hz, which
+	 * reaches the root of deep C++ and database stacks, and perf's 8 KiB at
+	 * 800 Hz and more. */
+	uint64_t size = 6500000 / (frequency ? frequency : 1) / 8 * 8;
+
+	return size < 8192 ? 8192 : size > 65528 ? 65528 : size;
 }
 
 static void cleanup(struct cpu *c)
@@ -419,6 +446,7 @@ int cpu_reset(struct cpu *c)
 	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
 	c->start = clock_ns(CLOCK_MONOTONIC);
 	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
+	c->stats.truncated = 0;
 	return 0;
 fail:
 	for (i = 0; i < c->nprocs; i++)
