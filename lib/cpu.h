@@ -14,6 +14,7 @@ struct cpu_opts {
 	unsigned frequency;   /* Hz per thread */
 	bool fp;              /* --unwind fp */
 	uint32_t stack_size;  /* bytes copied per sample in dwarf mode (cpu_default_stack_size) */
+	bool user_only;       /* --user-only: leave the kernel out even where it may be sampled */
 	int64_t duration_ns;  /* stop after this long; 0: until the target exits */
 	const volatile sig_atomic_t *stop; /* set by a signal handler to stop early */
 	/* Called once sampling runs (and a launched command has exec'ed). */
@@ -25,6 +26,9 @@ struct cpu_stats {
 	uint64_t samples, lost, unwound_frames;
 	uint64_t dropped;   /* of processes gone before their maps could be read */
 	uint64_t truncated; /* samples whose stack did not reach the outermost frame */
+	bool kernel;        /* the kernel was sampled too (allowed, and not user_only) */
+	uint64_t kernel_samples; /* samples taken in the kernel */
+	int64_t user_ns, system_ns; /* the target's CPU time over the run, from /proc */
 	uint64_t threads;   /* distinct threads seen in samples */
 	uint64_t locations; /* distinct program counters symbolized */
 	int64_t elapsed_ns;

@@ -55,7 +55,7 @@ __attribute__((noinline)) static void descend(long n, double start)
 	sink += buf[frame - 1];
 }
 
-__attribute__((noinline)) static void read_zero(double start)
+__attribute__((noinline)) static void zero_reader(double start)
 {
 	static char buf[65536];
 	int fd = open("/dev/zero", O_RDONLY);
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 	if (frame < 1)
 		frame = 1;
 	if (zero)
-		read_zero(start);
+		zero_reader(start);
 	else if (depth > 0)
 		descend(depth, start);
 	else
