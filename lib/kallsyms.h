@@ -18,8 +18,9 @@ static inline bool kallsyms_is_kernel(uint64_t pc)
 struct kallsyms;
 
 /* The text symbols of the running kernel and its modules, sorted. Where
- * kernel.kptr_restrict hides the addresses the table is empty and every
- * lookup fails. NULL with an error when /proc/kallsyms cannot be read. */
+ * kernel.kptr_restrict hides the addresses, or /proc/kallsyms is not there
+ * or not readable, the table is empty and every lookup fails. NULL with an
+ * error when out of memory or on another read error. */
 struct kallsyms *kallsyms_load(void);
 void kallsyms_free(struct kallsyms *ks);
 
