@@ -12,7 +12,6 @@ Configurations alternate within a repetition so drift spreads over all.
 """
 
 import argparse
-import functools
 import json
 import os
 import re
