@@ -18,14 +18,16 @@
 #include "render.h"
 #include "units.h"
 
-enum { OPT_PID = 1, OPT_SECONDS, OPT_FREQUENCY, OPT_UNWIND, OPT_STACK_SIZE, OPT_OUTPUT, OPT_TOP };
+enum { OPT_PID = 1, OPT_SECONDS, OPT_FREQUENCY, OPT_UNWIND, OPT_STACK_SIZE, OPT_USER_ONLY, OPT_OUTPUT,
+       OPT_TOP };
 
 static const struct cmd_option options[] = {
 	{ "pid", 'p', "PID", "profile the running process PID (all its threads)", OPT_PID, "pid" },
 	{ "seconds", 0, "N", "stop after N seconds or a duration like 500ms, 5m (default 30; with a command: when it exits)", OPT_SECONDS, NULL },
 	{ "frequency", 'F', "HZ", "samples per second per thread on CPU (default 99)", OPT_FREQUENCY, NULL },
 	{ "unwind", 0, "dwarf|fp", "unwind copied stacks with DWARF CFI (default), or follow frame pointers", OPT_UNWIND, "dwarf|fp" },
-	{ "stack-size", 0, "BYTES", "bytes of user stack copied per sample for dwarf unwinding (default 8192)", OPT_STACK_SIZE, NULL },
+	{ "stack-size", 0, "BYTES", "bytes of user stack copied per sample for dwarf unwinding (default 65528 at 99 Hz, less at higher rates, 8192 from 800 Hz)", OPT_STACK_SIZE, NULL },
+	{ "user-only", 0, NULL, "sample user space only, also where the kernel could be sampled", OPT_USER_ONLY, NULL },
 	{ "output", 'o', "FILE", "where to write the profile (default cprof-cpu-PID-YYYYmmdd-HHMMSS.pb.gz)", OPT_OUTPUT, "file" },
 	{ "top", 0, "N", "functions in the printed summary (default 10, 0: none)", OPT_TOP, NULL },
 	{ 0 },
@@ -38,8 +40,9 @@ const struct cmd_entry cmd_cpu = {
 	.summary = "sample where a process spends CPU time and write a pprof profile",
 	.trailing = "[-- CMD [ARG...]]",
 	.description =
-		"Samples the user-space call stacks of every thread of a running process (--pid), or of\n"
-		"a command that cprof starts (-- CMD), including threads created later, with the\n"
+		"Samples the call stacks (user space, and the kernel where allowed) of every thread of\n"
+		"a running process (--pid), or of a command that cprof starts (-- CMD), including\n"
+		"threads created later, with the\n"
 		"software cpu-clock perf event. Stops after --seconds, on Ctrl-C or SIGTERM, or when\n"
 		"the target exits, and writes what it collected in every case, then prints the top\n"
 		"functions. A command is profiled from its first instruction; if it outlives\n"
@@ -55,6 +58,7 @@ struct cpu_cmd_opts {
 	unsigned frequency;
 	bool fp;
 	uint32_t stack_size;
+	bool user_only;
 	const char *output;
 	long top;
 };
@@ -83,6 +87,9 @@ static int set_option(void *ctx, int key, const char *v)
 		o->stack_size = cmd_parse_long(&cmd_cpu, "stack-size", v, 8, 65528);
 		if (o->stack_size % 8)
 			cmd_usage_error(&cmd_cpu, "bad value '%s' for --stack-size (a multiple of 8)", v);
+		break;
+	case OPT_USER_ONLY:
+		o->user_only = true;
 		break;
 	case OPT_OUTPUT:
 		o->output = v;
@@ -114,6 +121,35 @@ static void print_exit_status(const struct target *t)
 	else if (WIFSIGNALED(t->status))
 		printf("Command killed by signal %d (%s)\n", WTERMSIG(t->status),
 		       strsignal(WTERMSIG(t->status)));
+}
+
+/* Where the kernel was sampled, its share; where not, the share of the
+ * target's CPU time the kernel spent for it unseen, and what would show it. */
+static void print_kernel(const struct cpu_stats *st, bool user_only)
+{
+	int64_t all = st->user_ns + st->system_ns;
+	char sys[32], total[32];
+
+	if (st->kernel) {
+		if (st->kernel_samples)
+			printf("Kernel: %llu samples (%.1f%%) in the kernel, under [kernel.kallsyms] "
+			       "frames; --user-only leaves them out\n",
+			       (unsigned long long)st->kernel_samples,
+			       100.0 * st->kernel_samples / st->samples);
+		return;
+	}
+	if (st->system_ns <= 0)
+		return;
+	units_format(sys, sizeof(sys), st->system_ns, "nanoseconds");
+	units_format(total, sizeof(total), all, "nanoseconds");
+	if (user_only)
+		printf("Kernel: %s of the target's %s of CPU (%.1f%%) was in the kernel, left out "
+		       "by --user-only\n", sys, total, 100.0 * st->system_ns / all);
+	else
+		printf("Kernel: %s of the target's %s of CPU (%.1f%%) was in the kernel, unseen: "
+		       "sampling the kernel needs root or CAP_PERFMON, or the sysctl "
+		       "kernel.perf_event_paranoid=1 or lower\n", sys, total,
+		       100.0 * st->system_ns / all);
 }
 
 struct banner {
@@ -148,7 +184,7 @@ static void started(void *ctx)
 
 static int exec_cpu(int argc, char **argv)
 {
-	struct cpu_cmd_opts o = { .frequency = 99, .stack_size = 8192, .top = 10 };
+	struct cpu_cmd_opts o = { .frequency = 99, .top = 10 };
 	struct cpu_opts co;
 	struct cpu_stats st;
 	struct target t;
@@ -165,6 +201,8 @@ static int exec_cpu(int argc, char **argv)
 		cmd_usage_error(&cmd_cpu, "give --pid or a command, not both");
 	if (!o.duration_set && !ncmd)
 		o.duration_ns = 30 * 1000000000LL;
+	if (!o.stack_size)
+		o.stack_size = cpu_default_stack_size(o.frequency);
 
 	if (o.output)
 		cmd_check_writable(o.output);
@@ -188,6 +226,7 @@ static int exec_cpu(int argc, char **argv)
 		.frequency = o.frequency,
 		.fp = o.fp,
 		.stack_size = o.stack_size,
+		.user_only = o.user_only,
 		.duration_ns = o.duration_ns,
 		.stop = &cmd_stop,
 		.started = started,
@@ -224,6 +263,17 @@ static int exec_cpu(int argc, char **argv)
 	if (st.lost)
 		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower --frequency\n",
 		       (unsigned long long)st.lost, 100.0 * st.lost / (st.lost + st.samples));
+	print_kernel(&st, o.user_only);
+	if (st.truncated && o.stack_size < 65528)
+		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
+		       "[truncated] root: raise --stack-size (now %u, at most 65528)\n",
+		       (unsigned long long)st.truncated, 100.0 * st.truncated / st.samples,
+		       o.stack_size);
+	else if (st.truncated)
+		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
+		       "[truncated] root: deeper than the 65528 bytes the kernel copies at most; "
+		       "--unwind fp follows code built with frame pointers to the end\n",
+		       (unsigned long long)st.truncated, 100.0 * st.truncated / st.samples);
 	if (st.dropped)
 		printf("Left out: %llu samples of processes that exited before cprof could read "
 		       "their memory maps\n", (unsigned long long)st.dropped);

@@ -23,12 +23,14 @@
 #include "top.h"
 #include "topview.h"
 
-enum { OPT_PID = 1, OPT_FREQUENCY, OPT_UNWIND, OPT_INTERVAL, OPT_WINDOW, OPT_SAMPLE_INDEX };
+enum { OPT_PID = 1, OPT_FREQUENCY, OPT_UNWIND, OPT_USER_ONLY, OPT_INTERVAL, OPT_WINDOW,
+       OPT_SAMPLE_INDEX };
 
 static const struct cmd_option options[] = {
 	{ "pid", 'p', "PID", "watch the running process PID (all its threads)", OPT_PID, "pid" },
 	{ "frequency", 'F', "HZ", "samples per second per thread on CPU (default 99)", OPT_FREQUENCY, NULL },
 	{ "unwind", 0, "dwarf|fp", "unwind copied stacks with DWARF CFI (default), or follow frame pointers", OPT_UNWIND, "dwarf|fp" },
+	{ "user-only", 0, NULL, "sample user space only, also where the kernel could be sampled", OPT_USER_ONLY, NULL },
 	{ "interval", 0, "DURATION", "refresh the screen every DURATION, like 500ms or 2s (default 1s)", OPT_INTERVAL, NULL },
 	{ "window", 0, "DURATION", "start with the recent window of this length (default: all samples; 'a' switches to the last 10s)", OPT_WINDOW, NULL },
 	{ "sample-index", 0, "NAME|N", "with PROFILE, the sample type to show (default: the profile's default, else the last)", OPT_SAMPLE_INDEX, NULL },
@@ -58,7 +60,7 @@ const struct cmd_entry cmd_top = {
 struct top_opts {
 	pid_t pid;
 	unsigned frequency;
-	bool fp, freq_set, unwind_set;
+	bool fp, freq_set, unwind_set, user_only;
 	int64_t interval_ns, window_ns;
 	const char *sample_index;
 };
@@ -99,6 +101,9 @@ static int set_option(void *ctx, int key, const char *v)
 			cmd_usage_error(&cmd_top, "bad value '%s' for --unwind (dwarf or fp)", v);
 		o->fp = strcmp(v, "fp") == 0;
 		o->unwind_set = true;
+		break;
+	case OPT_USER_ONLY:
+		o->user_only = true;
 		break;
 	case OPT_INTERVAL:
 		o->interval_ns = cmd_parse_duration(&cmd_top, "interval", v);
@@ -314,7 +319,8 @@ static int live_start(struct top *t, struct top_live *l, const struct top_opts *
 	l->co = (struct cpu_opts){
 		.frequency = o->frequency,
 		.fp = o->fp,
-		.stack_size = 8192,
+		.stack_size = cpu_default_stack_size(o->frequency),
+		.user_only = o->user_only,
 	};
 	l->c = cpu_start(&l->t, &l->co);
 	if (!l->c)
@@ -381,8 +387,9 @@ static int exec_top(int argc, char **argv)
 		cmd_usage_error(&cmd_top, "nothing to show: give --pid PID, -- CMD or a PROFILE");
 	if (argc + !!o.pid + !!ncmd > 1)
 		cmd_usage_error(&cmd_top, "give one of --pid, a command or a PROFILE");
-	if (argc && (o.freq_set || o.unwind_set || o.window_ns))
-		cmd_usage_error(&cmd_top, "--frequency, --unwind and --window are for a live target");
+	if (argc && (o.freq_set || o.unwind_set || o.window_ns || o.user_only))
+		cmd_usage_error(&cmd_top, "--frequency, --unwind, --user-only and --window are for a "
+					  "live target");
 	if (!argc && o.sample_index)
 		cmd_usage_error(&cmd_top, "--sample-index is for a PROFILE");
 	if (!isatty(STDOUT_FILENO))

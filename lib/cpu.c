@@ -12,6 +12,7 @@
 #include "error.h"
 #include "grow.h"
 #include "hmap.h"
+#include "kallsyms.h"
 #include "locate.h"
 #include "proc.h"
 #include "sample.h"
@@ -19,6 +20,8 @@
 #include "unwind.h"
 
 #define MAX_FRAMES 256
+/* perf_event_max_stack's default is 127. */
+#define KERNEL_FRAMES 128
 
 struct thread_entry {
 	pid_t tid;
@@ -52,7 +55,11 @@ struct cpu {
 	struct hmap thread_index;
 	int64_t k_thread, k_tid, k_pid;
 	int64_t values[2];
-	uint64_t frames[MAX_FRAMES], locs[MAX_FRAMES];
+	uint64_t frames[KERNEL_FRAMES + MAX_FRAMES], locs[KERNEL_FRAMES + MAX_FRAMES + 1];
+	uint64_t truncated; /* the [truncated] root's location; 0: not made yet */
+	struct kallsyms *ks;            /* loaded at the first kernel frame */
+	struct kallsyms_locator *kl;    /* into the current profile */
+	int64_t user0_ns, system0_ns;   /* the target's CPU times at the start */
 	uint64_t drains;
 	int error;
 };
@@ -147,22 +154,35 @@ static void refresh(struct cpu *c, struct proc *pr)
 static bool all_known(const struct proc *pr, const uint64_t *pcs, int n)
 {
 	for (int i = 0; i < n; i++)
-		if (!addrspace_find(pr->as, pcs[i] - (i > 0)))
+		if (!kallsyms_is_kernel(pcs[i]) && !addrspace_find(pr->as, pcs[i] - (i > 0)))
 			return false;
 	return true;
 }
 
-/* The stack of R into c->frames; returns its depth, at least 1. */
-static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r)
+/* The stack of R into c->frames; returns its depth, at least 1. *WHOLE:
+ * the unwinder reached the outermost frame (fp chains: always true, the
+ * kernel's walk gives no sign of where it stopped). */
+static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r, bool *whole)
 {
-	int n = 0;
+	int n = 0, u;
 
+	*whole = c->o->fp;
 	if (c->o->fp) {
 		c->frames[n++] = r->ip;
 		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
 			c->frames[n++] = r->chain[i];
-	} else if (r->regs && r->stack) {
-		n = unwinder_unwind(pr->uw, r->regs, r->stack, r->stack_size, c->frames, MAX_FRAMES);
+		return n;
+	}
+	/* In the kernel: its chain, then the user stack from where it entered. */
+	if (kallsyms_is_kernel(r->ip)) {
+		c->frames[n++] = r->ip;
+		for (size_t i = 0; i < r->nchain && n < KERNEL_FRAMES; i++)
+			c->frames[n++] = r->chain[i];
+	}
+	if (r->regs && r->stack) {
+		u = unwinder_walk(pr->uw, r->regs, r->stack, r->stack_size, c->frames + n, MAX_FRAMES,
+				  whole);
+		n += u > 0 ? u : 0;
 	}
 	if (n <= 0) {
 		c->frames[0] = r->ip;
@@ -171,11 +191,23 @@ static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r
 	return n;
 }
 
+/* The location of kernel counter PC, the kernel's symbols read the first
+ * time. A kernel that hides them (kptr_restrict) leaves the frames bare. */
+static uint64_t kernel_location(struct cpu *c, uint64_t pc, bool caller)
+{
+	if (!c->ks && !(c->ks = kallsyms_load()))
+		return 0;
+	if (!c->kl && !(c->kl = kallsyms_locator_new(c->p, c->ks)))
+		return 0;
+	return kallsyms_locator_get(c->kl, pc, caller);
+}
+
 static void on_sample(struct cpu *c, const struct sampler_record *r)
 {
 	struct thread_entry *te;
 	struct pf_label labels[3];
 	struct proc *pr;
+	bool whole;
 	int n;
 
 	c->stats.samples++;
@@ -195,18 +227,31 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	 * again only for a stack that reaches into what they do not know. */
 	if (pr->stale && pr->refreshed != c->drains)
 		refresh(c, pr);
-	n = frames(c, pr, r);
+	n = frames(c, pr, r, &whole);
 	if (pr->stale && !all_known(pr, c->frames, n)) {
 		refresh(c, pr);
-		n = frames(c, pr, r);
+		n = frames(c, pr, r, &whole);
 	}
 	c->stats.unwound_frames += n;
+	c->stats.kernel_samples += kallsyms_is_kernel(c->frames[0]);
 	for (int i = 0; i < n; i++) {
-		c->locs[i] = locator_get(pr->loc, c->frames[i], i > 0);
+		c->locs[i] = kallsyms_is_kernel(c->frames[i]) ?
+				     kernel_location(c, c->frames[i], i > 0) :
+				     locator_get(pr->loc, c->frames[i], i > 0);
 		if (!c->locs[i]) {
 			c->error = 1;
 			return;
 		}
+	}
+	/* A stack the unwinder could not finish gets a root that says so, in
+	 * every view of the profile. */
+	if (!whole) {
+		c->stats.truncated++;
+		if (!c->truncated && !(c->truncated = profile_add_marker(c->p, "[truncated]"))) {
+			c->error = 1;
+			return;
+		}
+		c->locs[n++] = c->truncated;
 	}
 	te = thread(c, r->pid, r->tid, NULL);
 	if (!te) {
@@ -288,7 +333,29 @@ static int setup(struct cpu *c)
 	c->k_pid = profile_intern(c->p, "pid");
 	c->values[0] = 1;
 	c->values[1] = c->p->period;
+	c->truncated = 0;
+	kallsyms_locator_free(c->kl);
+	c->kl = NULL;
 	return 0;
+}
+
+uint32_t cpu_default_stack_size(unsigned frequency)
+{
+	/* About 6.5 MB/s of copies per busy thread: 64 KiB at 99 Hz, which
+	 * reaches the root of deep C++ and database stacks, and perf's 8 KiB at
+	 * 800 Hz and more. */
+	uint64_t size = 6500000 / (frequency ? frequency : 1) / 8 * 8;
+
+	return size < 8192 ? 8192 : size > 65528 ? 65528 : size;
+}
+
+/* The target's CPU times from here on, to tell how much of its time was in
+ * the kernel where the kernel is not sampled. */
+static void times_start(struct cpu *c)
+{
+	if (proc_cpu_times(c->t->pid, &c->user0_ns, &c->system0_ns) < 0)
+		c->user0_ns = c->system0_ns = 0;
+	c->stats.user_ns = c->stats.system_ns = 0;
 }
 
 static void cleanup(struct cpu *c)
@@ -299,6 +366,19 @@ static void cleanup(struct cpu *c)
 	hmap_release(&c->proc_index);
 	hmap_release(&c->thread_index);
 	free(c->threads);
+	kallsyms_locator_free(c->kl);
+	kallsyms_free(c->ks);
+}
+
+/* Ring pages per CPU: 1 MiB for 8 KiB stack copies, more for bigger ones
+ * so the ring holds as long a stretch of samples, up to 4 MiB. */
+static size_t cpu_buffer_pages(const struct cpu_opts *o)
+{
+	size_t pages = 256;
+
+	for (uint32_t size = 8192; !o->fp && size < o->stack_size && pages < 1024; size *= 2)
+		pages *= 2;
+	return pages;
 }
 
 struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
@@ -307,7 +387,8 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		.frequency = o->frequency,
 		.fp = o->fp,
 		.stack_size = o->stack_size,
-		.buffer_pages = 256,
+		.kernel = !o->user_only,
+		.buffer_pages = cpu_buffer_pages(o),
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
 	struct proc *pr;
@@ -337,6 +418,8 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	}
 	if (!t->launched && sampler_enable(c->s) < 0)
 		goto fail;
+	c->stats.kernel = sampler_kernel(c->s);
+	times_start(c);
 	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
 	c->start = clock_ns(CLOCK_MONOTONIC);
 	if (t->launched && target_go(t) < 0)
@@ -368,6 +451,13 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 
 static int collect(struct cpu *c, uint64_t until)
 {
+	int64_t user, system;
+
+	/* The last reading while the target can still be read. */
+	if (proc_cpu_times(c->t->pid, &user, &system) == 0) {
+		c->stats.user_ns = user - c->user0_ns;
+		c->stats.system_ns = system - c->system0_ns;
+	}
 	c->drains++;
 	sampler_drain(c->s, until, on_record, c);
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
@@ -419,6 +509,8 @@ int cpu_reset(struct cpu *c)
 	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
 	c->start = clock_ns(CLOCK_MONOTONIC);
 	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
+	c->stats.truncated = c->stats.kernel_samples = 0;
+	times_start(c);
 	return 0;
 fail:
 	for (i = 0; i < c->nprocs; i++)

@@ -13,7 +13,8 @@
 struct cpu_opts {
 	unsigned frequency;   /* Hz per thread */
 	bool fp;              /* --unwind fp */
-	uint32_t stack_size;  /* bytes copied per sample in dwarf mode */
+	uint32_t stack_size;  /* bytes copied per sample in dwarf mode (cpu_default_stack_size) */
+	bool user_only;       /* --user-only: leave the kernel out even where it may be sampled */
 	int64_t duration_ns;  /* stop after this long; 0: until the target exits */
 	const volatile sig_atomic_t *stop; /* set by a signal handler to stop early */
 	/* Called once sampling runs (and a launched command has exec'ed). */
@@ -24,12 +25,20 @@ struct cpu_opts {
 struct cpu_stats {
 	uint64_t samples, lost, unwound_frames;
 	uint64_t dropped;   /* of processes gone before their maps could be read */
+	uint64_t truncated; /* samples whose stack did not reach the outermost frame */
+	bool kernel;        /* the kernel was sampled too (allowed, and not user_only) */
+	uint64_t kernel_samples; /* samples taken in the kernel */
+	int64_t user_ns, system_ns; /* the target's CPU time over the run, from /proc */
 	uint64_t threads;   /* distinct threads seen in samples */
 	uint64_t locations; /* distinct program counters symbolized */
 	int64_t elapsed_ns;
 	bool target_exited;
 	bool stopped;       /* by *stop */
 };
+
+/* The user stack copied per sample by default at FREQUENCY Hz: the most the
+ * kernel allows (65528) at low rates, where it costs least, down to 8192. */
+uint32_t cpu_default_stack_size(unsigned frequency);
 
 /* Profile target T (attached, or launched and not yet started: it is let go
  * here once sampling is set up) until O's duration, stop flag or the target's

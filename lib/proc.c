@@ -536,7 +536,7 @@ void proc_cmdline(pid_t pid, char *buf, size_t n)
 	free(text);
 }
 
-int64_t proc_cpu_ns(pid_t pid)
+int proc_cpu_times(pid_t pid, int64_t *user_ns, int64_t *system_ns)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long utime, stime;
@@ -551,5 +551,14 @@ int64_t proc_cpu_ns(pid_t pid)
 	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
 		   &stime) != 2)
 		return -1;
-	return (int64_t)((utime + stime) * (1000000000.0 / hz));
+	*user_ns = (int64_t)(utime * (1000000000.0 / hz));
+	*system_ns = (int64_t)(stime * (1000000000.0 / hz));
+	return 0;
+}
+
+int64_t proc_cpu_ns(pid_t pid)
+{
+	int64_t user, system;
+
+	return proc_cpu_times(pid, &user, &system) < 0 ? -1 : user + system;
 }

@@ -70,4 +70,8 @@ void proc_cmdline(pid_t pid, char *buf, size_t n);
  * /proc/PID/stat, so in clock ticks), or -1 when it is gone. */
 int64_t proc_cpu_ns(pid_t pid);
 
+/* The same apart: time in user space and in the kernel. Returns 0, or -1
+ * when the process is gone. */
+int proc_cpu_times(pid_t pid, int64_t *user_ns, int64_t *system_ns);
+
 #endif

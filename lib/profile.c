@@ -219,6 +219,19 @@ uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t a
 	return ++p->nlocations;
 }
 
+uint64_t profile_add_marker(struct profile *p, const char *name)
+{
+	int64_t s = profile_intern(p, name);
+	struct pf_line line = { 0, 0 };
+
+	if (s < 0)
+		return 0;
+	line.function_id = profile_add_function(p, s, s, 0, 0);
+	if (!line.function_id)
+		return 0;
+	return profile_add_location(p, 0, 0, &line, 1, false);
+}
+
 struct sample_key {
 	const struct profile *p;
 	const uint64_t *locs;

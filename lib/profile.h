@@ -109,6 +109,11 @@ uint64_t profile_add_mapping(struct profile *p, const struct pf_mapping *m);
 uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t address,
 			      const struct pf_line *lines, size_t nlines, bool is_folded);
 
+/* The id of a location of no mapping or address whose one function is NAME
+ * (a frame that stands for something other than code, as "[truncated]"),
+ * added if new; 0 on error. */
+uint64_t profile_add_marker(struct profile *p, const char *name);
+
 /* Add VALUES (one per sample type) to the sample with stack LOCS (leaf first) and
  * LABELS, creating it if new. Labels are compared as given, in order. Returns 0 or -1. */
 int profile_add_sample(struct profile *p, const uint64_t *locs, size_t nlocs,

@@ -120,11 +120,17 @@ static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 		a.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 		a.sample_regs_user = UNWIND_REGS_MASK;
 		a.sample_stack_user = s->o.stack_size;
+		/* The kernel walks its own stack; the user one is unwound here. */
+		if (s->o.kernel) {
+			a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+			a.exclude_callchain_user = 1;
+		}
 	}
-	/* perf_event_paranoid 2 allows user space only. */
-	a.exclude_kernel = 1;
+	/* perf_event_paranoid 2 allows user space only, unless root or
+	 * CAP_PERFMON: without them, time in the kernel goes unsampled. */
+	a.exclude_kernel = !s->o.kernel;
 	a.exclude_hv = 1;
-	a.exclude_callchain_kernel = 1;
+	a.exclude_callchain_kernel = !s->o.kernel;
 	a.inherit = 1;
 	a.disabled = 1;
 	a.enable_on_exec = child;
@@ -141,6 +147,12 @@ static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	a.watermark = 1;
 	a.wakeup_watermark = s->o.buffer_pages * page / 4;
 	fd = syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	/* The first event tells whether the kernel may be sampled (EACCES
+	 * under perf_event_paranoid); all the others follow it. */
+	if (fd < 0 && s->o.kernel && !s->nfds && (errno == EACCES || errno == EPERM)) {
+		s->o.kernel = false;
+		return open_event(s, pid, cpu, child);
+	}
 	if (fd < 0)
 		return -1;
 	if (CP_GROW(s->fds, s->fds_cap, s->nfds + 1) < 0) {
@@ -302,7 +314,7 @@ static void parse_sample(struct sampler *s, const uint64_t *p, const uint64_t *e
 	r->pid = (uint32_t)*p;
 	r->tid = (uint32_t)(*p++ >> 32);
 	r->time = *p++;
-	if (s->o.fp) {
+	if (s->o.fp || s->o.kernel) {
 		uint64_t nr;
 		if (p >= end)
 			goto bad;
@@ -318,12 +330,13 @@ static void parse_sample(struct sampler *s, const uint64_t *p, const uint64_t *e
 				continue;
 			s->chain[r->nchain++] = *p;
 		}
-		/* The user chain starts with the sampled ip itself. */
+		/* The chain starts with the sampled ip itself. */
 		if (r->nchain && s->chain[0] == r->ip) {
 			r->chain++;
 			r->nchain--;
 		}
-	} else {
+	}
+	if (!s->o.fp) {
 		uint64_t size;
 		if (p >= end)
 			goto bad;
@@ -490,6 +503,11 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 			__atomic_store_n(&s->rings[c].meta->data_tail, s->rings[c].tail,
 					 __ATOMIC_RELEASE);
 	return n;
+}
+
+bool sampler_kernel(const struct sampler *s)
+{
+	return s->o.kernel;
 }
 
 size_t sampler_threads(const struct sampler *s)

@@ -13,6 +13,7 @@ struct sampler_opts {
 	unsigned frequency;   /* samples per second per thread on CPU */
 	bool fp;              /* frame-pointer call chains instead of stack copies */
 	uint32_t stack_size;  /* bytes of user stack copied per sample (dwarf mode) */
+	bool kernel;          /* sample in the kernel too, with its call chains, if allowed */
 	size_t buffer_pages;  /* ring buffer data pages per CPU, a power of two */
 };
 
@@ -23,7 +24,8 @@ struct sampler_record {
 	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples only) */
 	/* REC_SAMPLE */
 	uint64_t ip;
-	const uint64_t *chain; /* fp mode: user return addresses after ip, markers removed */
+	const uint64_t *chain; /* return addresses after ip, markers removed: fp mode the
+				* kernel's then the user's, dwarf mode the kernel's only */
 	size_t nchain;
 	const uint64_t *regs;  /* dwarf mode: UREG_COUNT registers, or NULL */
 	const void *stack;     /* dwarf mode: the copy from regs[UREG_SP] */
@@ -65,6 +67,11 @@ int sampler_wait(struct sampler *s, int fd, int timeout_ms);
  * nanoseconds; UINT64_MAX for all) to FN, oldest first across all of them.
  * Returns the number of records. */
 size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx);
+
+/* Whether the events sample the kernel: asked for in the options, and
+ * allowed (root, CAP_PERFMON or perf_event_paranoid <= 1). Known once an
+ * event is open. */
+bool sampler_kernel(const struct sampler *s);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);

@@ -3,6 +3,7 @@
  * of the address space, and each module's .eh_frame_hdr search table is found
  * once and handed to libunwind's binary search on every later lookup. */
 #include <libunwind.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct sample {
 	const unsigned char *stack;
 	uint64_t sp;
 	size_t size;
+	bool missed; /* a read found nothing: the copy or the files ran out */
 };
 
 static const int reg_map[] = {
@@ -191,8 +193,10 @@ static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *valp, i
 		memcpy(valp, s->stack + (addr - s->sp), sizeof(*valp));
 		return 0;
 	}
-	if (addrspace_read(s->u->as, addr, valp, sizeof(*valp)) < 0)
+	if (addrspace_read(s->u->as, addr, valp, sizeof(*valp)) < 0) {
+		s->missed = true;
 		return -UNW_EINVAL;
+	}
 	return 0;
 }
 
@@ -284,14 +288,16 @@ void unwinder_flush(struct unwinder *u)
 		memset(u->tables, 0, u->tables_cap * sizeof(*u->tables));
 }
 
-int unwinder_unwind(struct unwinder *u, const uint64_t *regs, const void *stack, size_t size,
-		    uint64_t *pcs, int max)
+int unwinder_walk(struct unwinder *u, const uint64_t *regs, const void *stack, size_t size,
+		  uint64_t *pcs, int max, bool *complete)
 {
-	struct sample s = { u, regs, stack, regs[UREG_SP], size };
+	struct sample s = { u, regs, stack, regs[UREG_SP], size, false };
 	uint64_t prev_pc = regs[UREG_IP], prev_sp = regs[UREG_SP];
 	unw_cursor_t c;
-	int n = 0;
+	int n = 0, step = -1;
 
+	if (complete)
+		*complete = false;
 	if (max <= 0 || !regs[UREG_IP])
 		return 0;
 	pcs[n++] = regs[UREG_IP];
@@ -300,8 +306,9 @@ int unwinder_unwind(struct unwinder *u, const uint64_t *regs, const void *stack,
 	while (n < max) {
 		unw_word_t pc, sp;
 
-		if (unw_step(&c) <= 0)
+		if ((step = unw_step(&c)) <= 0)
 			break;
+		step = -1;
 		if (unw_get_reg(&c, UNW_REG_IP, &pc) < 0 || unw_get_reg(&c, UNW_REG_SP, &sp) < 0)
 			break;
 		if (!pc || (pc == prev_pc && sp == prev_sp))
@@ -310,5 +317,17 @@ int unwinder_unwind(struct unwinder *u, const uint64_t *regs, const void *stack,
 		prev_pc = pc;
 		prev_sp = sp;
 	}
+	/* unw_step returns 0 at the frame whose CFI leaves the return address
+	 * undefined (_start, clone's child, thread start). It may also return 0
+	 * from its frame-pointer fallback after a read beyond the copy failed,
+	 * so a stack that missed a read is never taken as whole. */
+	if (complete)
+		*complete = step == 0 && !s.missed;
 	return n;
+}
+
+int unwinder_unwind(struct unwinder *u, const uint64_t *regs, const void *stack, size_t size,
+		    uint64_t *pcs, int max)
+{
+	return unwinder_walk(u, regs, stack, size, pcs, max, NULL);
 }

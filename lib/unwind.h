@@ -4,6 +4,7 @@
 #ifndef CPROF_UNWIND_H
 #define CPROF_UNWIND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +35,12 @@ void unwinder_flush(struct unwinder *u);
  * (>= 1 when the IP is non-zero); stops where unwinding cannot go on. */
 int unwinder_unwind(struct unwinder *u, const uint64_t *regs, const void *stack, size_t size,
 		    uint64_t *pcs, int max);
+
+/* The same, and *COMPLETE says whether the unwind reached the outermost
+ * frame (the one that marks its return address undefined: _start, a thread's
+ * start) with every read served: false when the copy ran out, a step failed,
+ * or MAX frames were not enough. */
+int unwinder_walk(struct unwinder *u, const uint64_t *regs, const void *stack, size_t size,
+		  uint64_t *pcs, int max, bool *complete);
 
 #endif

@@ -12,9 +12,10 @@ if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
 	exit 77
 fi
 
-# share FILE FUNCTION: FUNCTION's flat% in `cprof report --top 0 FILE`.
+# share FILE FUNCTION: FUNCTION's cum% in `cprof report --top 0 FILE`: the
+# work functions are leaves but for the kernel frames of an interrupt above.
 share() {
-	"$CPROF" report --top 0 "$1" | awk -v f="$2" '$6 == f {sub("%", "", $2); print $2; exit}'
+	"$CPROF" report --top 0 "$1" | awk -v f="$2" '$6 == f {sub("%", "", $5); print $5; exit}'
 }
 
 # near VALUE WANT TOL WHAT
@@ -52,9 +53,15 @@ tol() {
 }
 
 # complete FILE ROOTS WHAT: the share of samples whose stack reaches one of
-# ROOTS (a regex over the folded root-first stack) is at least 99%.
+# ROOTS (a regex over the folded root-first stack, without the kernel frames
+# of an interrupt or a preemption at its leaf) is at least 99%.
 complete() {
-	"$CPROF" report --folded --sample-index samples "$1" >"$T/folded"
+	"$CPROF" report --top 0 "$1" | awk '/\(\[kernel\.kallsyms\]\)$/ {print $6}' >"$T/kernel"
+	"$CPROF" report --folded --sample-index samples "$1" |
+		awk 'NR == FNR {k[$1] = 1; next}
+		{c = $NF; sub(/ [0-9]+$/, ""); n = split($0, f, ";")
+		while (n > 1 && (f[n] in k)) n--
+		s = f[1]; for (i = 2; i <= n; i++) s = s ";" f[i]; print s, c}' "$T/kernel" - >"$T/folded"
 	pct=$(awk -v re="$2" '{s = $0; sub(/ [0-9]+$/, "", s); n += $NF; if (s ~ re) k += $NF}
 		END {printf "%.2f", n ? 100 * k / n : 0}' "$T/folded")
 	ok
@@ -207,7 +214,7 @@ expect_grep '^cpuwork-stripped\+0x[0-9a-f]+;__libc_start_main[^;]*;__libc_start_
 if command -v go >/dev/null 2>&1; then
 	go tool pprof -top -nodefraction=0 "$T/launch.pb.gz" >"$T/pprof" 2>"$T/pprof.err" || fail "go tool pprof failed"
 	expect_grep '^ +[0-9.]+m?s +[0-9.]+% .* work_a$' "$T/pprof"
-	pa=$(awk '$6 == "work_a" {sub("%", "", $2); print $2}' "$T/pprof")
+	pa=$(awk '$6 == "work_a" {sub("%", "", $5); print $5}' "$T/pprof")
 	near "$pa" "$(share "$T/launch.pb.gz" work_a)" 0.1 "go tool pprof's work_a"
 	go tool pprof -raw "$T/launch.pb.gz" >"$T/raw" 2>&1
 	expect_no_grep 'Local symbolization failed|unrecognized' "$T/pprof.err"

@@ -535,6 +535,19 @@ static NOINLINE void test_unwind(struct addrspace *as)
 	CHECK(unwinder_unwind(u, c.regs, c.stack, c.size, pcs2, 128) == n &&
 	      memcmp(pcs, pcs2, n * sizeof(*pcs)) == 0);
 
+	/* Whole: it reaches _start with every read served. Cut: too few frames
+	 * allowed, or a copy that ends before the outermost frame. */
+	{
+		bool whole = false;
+
+		CHECK(unwinder_walk(u, c.regs, c.stack, c.size, pcs2, 128, &whole) == n && whole);
+		CHECK(unwinder_walk(u, c.regs, c.stack, c.size, pcs2, n - 1, &whole) == n - 1 &&
+		      !whole);
+		CHECK(unwinder_walk(u, c.regs, c.stack, c.size, pcs2, 3, &whole) == 3 && !whole);
+		CHECK(unwinder_walk(u, c.regs, c.stack, 64, pcs2, 128, &whole) < n && !whole);
+		CHECK(unwinder_walk(u, c.regs, c.stack, 0, pcs2, 128, &whole) <= 2 && !whole);
+	}
+
 	/* Limits: MAX frames, an empty or short stack copy, a garbage stack. */
 	CHECK(unwinder_unwind(u, c.regs, c.stack, c.size, pcs2, 3) == 3);
 	CHECK(unwinder_unwind(u, c.regs, c.stack, c.size, pcs2, 0) == 0);

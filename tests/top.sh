@@ -318,7 +318,7 @@ start threads "$CPROF" top --pid "$tpid"
 expect_screen ' spin \(libcpuwork\.c:[0-9]+\)$' "both threads in the table"
 expect_screen 'threads 4 \(2 sampled\)' "both threads in the table"
 keys t
-expect_screen '^ *│> +[0-9.]+% +all threads' "the thread picker, all threads selected"
+expect_screen '│> +[0-9.]+% +all threads' "the thread picker, all threads selected"
 expect_screen '  [0-9]+ +cpuwork-late' "the thread picker"
 expect_screen '  [0-9]+ +cpuwork-worker' "the thread picker"
 select_line 'cpuwork-worker' "the cursor on the worker"

@@ -1,0 +1,235 @@
+/* Kernel symbols and locations; see kallsyms.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "grow.h"
+#include "hmap.h"
+#include "kallsyms.h"
+
+#define KERNEL_MAP "[kernel.kallsyms]"
+
+struct ksym {
+	uint64_t addr;
+	uint32_t name; /* offset into names */
+	uint8_t rank;  /* among symbols at one address the lowest is shown */
+};
+
+struct kallsyms {
+	struct ksym *syms;
+	size_t nsyms, cap;
+	char *names;
+	size_t names_len, names_cap;
+};
+
+/* At one address (aliases, section starts), prefer a global function to a
+ * local one, and a name without leading underscores (_stext, __pfx_...). */
+static uint8_t kallsyms_rank(char type, const char *name)
+{
+	uint8_t r = type == 'T' || type == 'W' ? 0 : 2;
+
+	return r + (name[0] == '_');
+}
+
+static int kallsyms_by_addr(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static int kallsyms_add(struct kallsyms *ks, uint64_t addr, char type, const char *name)
+{
+	size_t len = strlen(name) + 1;
+
+	if (CP_GROW(ks->syms, ks->cap, ks->nsyms + 1) < 0 ||
+	    CP_GROW(ks->names, ks->names_cap, ks->names_len + len) < 0)
+		return -1;
+	ks->syms[ks->nsyms].addr = addr;
+	ks->syms[ks->nsyms].name = ks->names_len;
+	ks->syms[ks->nsyms++].rank = kallsyms_rank(type, name);
+	memcpy(ks->names + ks->names_len, name, len);
+	ks->names_len += len;
+	return 0;
+}
+
+struct kallsyms *kallsyms_load(void)
+{
+	struct kallsyms *ks = calloc(1, sizeof(*ks));
+	char line[512], name[256], type;
+	unsigned long long addr;
+	size_t n = 0;
+	FILE *f;
+
+	if (!ks) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	/* Without /proc/kallsyms (a container may hide it) the frames stay bare,
+	 * as where kptr_restrict hides the addresses. */
+	f = fopen("/proc/kallsyms", "re");
+	if (!f && (errno == ENOENT || errno == EACCES || errno == EPERM))
+		return ks;
+	if (!f) {
+		cp_error("cannot read /proc/kallsyms: %s", strerror(errno));
+		goto fail;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		/* "ffffffff81000000 T _stext" or "... t name\t[module]" */
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+			continue;
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (kallsyms_add(ks, addr, type, name) < 0) {
+			fclose(f);
+			goto fail;
+		}
+	}
+	fclose(f);
+	qsort(ks->syms, ks->nsyms, sizeof(*ks->syms), kallsyms_by_addr);
+	/* One symbol per address: the first, best ranked. */
+	for (size_t i = 0; i < ks->nsyms; i++)
+		if (!n || ks->syms[i].addr != ks->syms[n - 1].addr)
+			ks->syms[n++] = ks->syms[i];
+	ks->nsyms = n;
+	return ks;
+fail:
+	kallsyms_free(ks);
+	return NULL;
+}
+
+void kallsyms_free(struct kallsyms *ks)
+{
+	if (!ks)
+		return;
+	free(ks->syms);
+	free(ks->names);
+	free(ks);
+}
+
+const char *kallsyms_lookup(const struct kallsyms *ks, uint64_t pc, uint64_t *start)
+{
+	size_t lo = 0, hi = ks->nsyms;
+
+	/* The last symbol at or below PC. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ks->syms[mid].addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	*start = ks->syms[lo - 1].addr;
+	return ks->names + ks->syms[lo - 1].name;
+}
+
+struct kpc {
+	uint64_t pc;
+	bool caller;
+	uint64_t location;
+};
+
+struct kallsyms_locator {
+	struct profile *p;
+	const struct kallsyms *ks;
+	uint64_t mapping; /* the profile's [kernel.kallsyms]; 0: not added yet */
+	int64_t file;
+	struct kpc *pcs;
+	size_t npcs, cap;
+	struct hmap index;
+};
+
+struct kallsyms_locator *kallsyms_locator_new(struct profile *p, const struct kallsyms *ks)
+{
+	struct kallsyms_locator *kl = calloc(1, sizeof(*kl));
+
+	if (!kl) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	kl->p = p;
+	kl->ks = ks;
+	hmap_init(&kl->index);
+	return kl;
+}
+
+void kallsyms_locator_free(struct kallsyms_locator *kl)
+{
+	if (!kl)
+		return;
+	hmap_release(&kl->index);
+	free(kl->pcs);
+	free(kl);
+}
+
+struct kpc_key {
+	const struct kallsyms_locator *kl;
+	uint64_t pc;
+	bool caller;
+};
+
+static int kallsyms_pc_eq(void *ctx, uint32_t idx)
+{
+	const struct kpc_key *k = ctx;
+
+	return k->kl->pcs[idx].pc == k->pc && k->kl->pcs[idx].caller == k->caller;
+}
+
+/* The one mapping every kernel location is in, spanning the symbols. */
+static uint64_t kallsyms_mapping(struct kallsyms_locator *kl)
+{
+	const struct kallsyms *ks = kl->ks;
+	struct pf_mapping m = {
+		.memory_start = ks->nsyms ? ks->syms[0].addr : 0xffff800000000000ULL,
+		.memory_limit = ks->nsyms ? ks->syms[ks->nsyms - 1].addr + 1 : UINT64_MAX,
+		.has_functions = ks->nsyms > 0,
+	};
+
+	if (kl->mapping)
+		return kl->mapping;
+	m.filename = kl->file = profile_intern(kl->p, KERNEL_MAP);
+	if (m.filename < 0)
+		return 0;
+	return kl->mapping = profile_add_mapping(kl->p, &m);
+}
+
+uint64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller)
+{
+	struct kpc_key k = { kl, pc, caller };
+	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
+	int64_t i = hmap_find(&kl->index, h, kallsyms_pc_eq, &k);
+	struct pf_line line = { 0, 0 };
+	uint64_t mapping, start, id;
+	const char *name;
+
+	if (i >= 0)
+		return kl->pcs[i].location;
+	mapping = kallsyms_mapping(kl);
+	if (!mapping)
+		return 0;
+	name = kallsyms_lookup(kl->ks, pc - caller, &start);
+	if (name) {
+		int64_t s = profile_intern(kl->p, name);
+		if (s < 0)
+			return 0;
+		line.function_id = profile_add_function(kl->p, s, s, kl->file, 0);
+		if (!line.function_id)
+			return 0;
+	}
+	id = profile_add_location(kl->p, mapping, pc, &line, name ? 1 : 0, false);
+	if (!id || CP_GROW(kl->pcs, kl->cap, kl->npcs + 1) < 0 ||
+	    hmap_insert(&kl->index, h, kl->npcs) < 0)
+		return 0;
+	kl->pcs[kl->npcs].pc = pc;
+	kl->pcs[kl->npcs].caller = caller;
+	kl->pcs[kl->npcs++].location = id;
+	return id;
+}
