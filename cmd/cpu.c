@@ -177,6 +177,8 @@ static int exec_cpu(int argc, char **argv)
 		.fp = o.fp,
 		.stack_size = o.stack_size,
 		.duration_ns = o.duration_ns,
+		/* Undocumented: bench/spread.sh compares the dithered period with a fixed one. */
+		.steady = getenv("CPROF_STEADY_PERIOD") != NULL,
 		.stop = &cmd_stop,
 		.started = started,
 		.ctx = &(struct banner){ &o, &t, cmd },

@@ -308,6 +308,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		.fp = o->fp,
 		.stack_size = o->stack_size,
 		.buffer_pages = 256,
+		.steady = o->steady,
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
 	struct proc *pr;
@@ -369,6 +370,7 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 static int collect(struct cpu *c, uint64_t until)
 {
 	c->drains++;
+	sampler_dither(c->s);
 	sampler_drain(c->s, until, on_record, c);
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
@@ -474,7 +476,8 @@ struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct c
 		}
 		if (left <= 0)
 			break;
-		exited = cpu_wait(c, left > 100000000 ? 100 : left / 1000000 + 1);
+		/* Every 10 ms: sampler_dither needs to see events soon after they sampled. */
+		exited = cpu_wait(c, left > 10000000 ? 10 : left / 1000000 + 1);
 		if (cpu_collect(c) < 0)
 			goto out;
 		c->stats.target_exited = exited;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "grow.h"
 #include "hmap.h"
@@ -29,8 +30,21 @@ struct ring {
 	uint64_t next_time;  /* of the record at tail */
 };
 
+/* An event's period as sampler_dither last set it, and the event's count
+ * (nanoseconds on CPU) then: the kernel samples at every period after it. */
+struct dither {
+	uint64_t period, since;
+	uint64_t lost; /* of the last reset, in nanoseconds */
+	uint64_t run;  /* of the span before it */
+	double u;      /* the rate's last draw */
+	bool second;   /* the current period is the second of its pair */
+};
+
 struct sampler {
 	struct sampler_opts o;
+	struct dither *dith; /* per fd, as many as dith_cap */
+	size_t dith_cap, dith_next;
+	uint64_t rng;
 	int ncpus;
 	struct ring *rings;
 	int *fds;
@@ -58,6 +72,7 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 		return NULL;
 	}
 	s->o = *o;
+	s->rng = ((uint64_t)clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)getpid() << 32) | 1;
 	s->ncpus = n > 0 ? n : 1;
 	s->rings = calloc(s->ncpus, sizeof(*s->rings));
 	s->pfds = calloc(s->ncpus + 1, sizeof(*s->pfds));
@@ -90,6 +105,7 @@ void sampler_free(struct sampler *s)
 		close(s->fds[i]);
 	hmap_release(&s->tid_index);
 	free(s->fds);
+	free(s->dith);
 	free(s->tids);
 	free(s->rings);
 	free(s->pfds);
@@ -490,6 +506,73 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 			__atomic_store_n(&s->rings[c].meta->data_tail, s->rings[c].tail,
 					 __ATOMIC_RELEASE);
 	return n;
+}
+
+static uint64_t dither_random(struct sampler *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+/* A new period for an event: the rate uniform in [0.5, 1.5] times the
+ * frequency, drawn in pairs f(1 + u), f(1 - u) so that over every two spans
+ * the rate is the frequency and a run's samples vary little more than with
+ * the period fixed; the period shortened by the share of the last span that
+ * the reset threw away (PERF_EVENT_IOC_PERIOD restarts it from now). */
+static uint64_t dither_period(struct sampler *s, struct dither *d)
+{
+	double period;
+
+	d->second = !d->second;
+	if (d->second)
+		d->u = (dither_random(s) >> 11) * 0x1p-53 - 0.5;
+	period = 1e9 / (s->o.frequency * (d->second ? 1 + d->u : 1 - d->u));
+	if (d->run > d->lost)
+		period *= (double)(d->run - d->lost) / d->run;
+	return period < 20000 ? 20000 : (uint64_t)period;
+}
+
+void sampler_dither(struct sampler *s)
+{
+	uint64_t mean = 1000000000ULL / s->o.frequency;
+	/* A read and maybe an ioctl per event: at most this many a call. */
+	size_t budget = s->nfds < 512 ? s->nfds : 512;
+
+	if (s->o.steady || !s->nfds)
+		return;
+	if (s->dith_cap < s->nfds) {
+		size_t old = s->dith_cap;
+		if (CP_GROW(s->dith, s->dith_cap, s->nfds) < 0)
+			return; /* out of memory: the periods stay as they are */
+		memset(s->dith + old, 0, (s->dith_cap - old) * sizeof(*s->dith));
+	}
+	for (size_t k = 0; k < budget; k++) {
+		size_t i = s->dith_next++ % s->nfds;
+		struct dither *d = &s->dith[i];
+		uint64_t count, period = d->period ? d->period : mean, gone, next;
+
+		if (read(s->fds[i], &count, sizeof(count)) != sizeof(count) || count < d->since)
+			continue;
+		gone = count - d->since;
+		/* Only an event that sampled within the last quarter period is
+		 * reset, so little progress is thrown away, and only one that has
+		 * run four mean periods since its last reset: a thread that runs
+		 * little still reaches its samples, and what is thrown away stays a
+		 * small share that the next period makes up for. The span is the
+		 * same whatever the period: were it longer for a longer period,
+		 * those would weigh more and the rate would fall below the mean. */
+		if (gone < 4 * mean || (gone % period) * 4 >= period)
+			continue;
+		d->lost = gone % period;
+		d->run = gone;
+		next = dither_period(s, d);
+		if (ioctl(s->fds[i], PERF_EVENT_IOC_PERIOD, &next) < 0)
+			continue;
+		d->period = next;
+		d->since = count;
+	}
 }
 
 size_t sampler_threads(const struct sampler *s)

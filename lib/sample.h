@@ -14,6 +14,7 @@ struct sampler_opts {
 	bool fp;              /* frame-pointer call chains instead of stack copies */
 	uint32_t stack_size;  /* bytes of user stack copied per sample (dwarf mode) */
 	size_t buffer_pages;  /* ring buffer data pages per CPU, a power of two */
+	bool steady;          /* no dithering of the period (sampler_dither) */
 };
 
 /* One record from the ring buffers, valid only during the callback. */
@@ -65,6 +66,14 @@ int sampler_wait(struct sampler *s, int fd, int timeout_ms);
  * nanoseconds; UINT64_MAX for all) to FN, oldest first across all of them.
  * Returns the number of records. */
 size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx);
+
+/* Give events that have just taken a sample a new period, drawn at random
+ * around the mean (the rate uniform from half to one and a half times the
+ * frequency), so that no fixed period locks onto a program's periodic work.
+ * Call every few milliseconds; does nothing with the steady option. Events
+ * inherited by threads created later keep the period of their parent's at
+ * their creation. */
+void sampler_dither(struct sampler *s);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);
