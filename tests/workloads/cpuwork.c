@@ -10,7 +10,8 @@
  * 0.5 to 1.5 times its mean, from a generator seeded per thread (--seed N,
  * default 1), so that no fixed sampling period can lock onto the rounds;
  * --fixed-rounds makes every round the same length, as a periodic program's
- * are. */
+ * are, and --cpu-rounds MS makes each exactly MS milliseconds of the thread's
+ * CPU time, split as --split says: a sampling period of MS locks onto them. */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -29,6 +30,8 @@ static bool fixed_rounds;
 static unsigned long seed = 1;
 static unsigned long next_seed;
 static __thread unsigned long rng;
+static long cpu_round_ns; /* --cpu-rounds */
+static __thread long cpu_until; /* the thread CPU time the current call runs to */
 static volatile unsigned long sink;
 static unsigned long (*work_c_fn)(unsigned long) = work_c;
 
@@ -72,23 +75,60 @@ static unsigned long cpuwork_units(unsigned long share)
 	return share * (100 + rng % 201);
 }
 
+static long cpuwork_thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* With --cpu-rounds: whether the current call has run its share of the
+ * round in thread CPU time; the next call's end is then set. */
+static int cpuwork_done(unsigned long share)
+{
+	if (cpuwork_thread_ns() < cpu_until)
+		return 0;
+	cpu_until += cpu_round_ns * share / (split[0] + split[1] + split[2]);
+	return 1;
+}
+
 __attribute__((noinline)) static unsigned long stage_a(void)
 {
-	unsigned long x = work_a(cpuwork_units(split[0]));
+	unsigned long x = 0;
+
+	if (!cpu_round_ns)
+		x = work_a(cpuwork_units(split[0]));
+	else
+		while (!cpuwork_done(split[1]))
+			x += work_a(20);
 	BARRIER(x);
 	return x;
 }
 
 __attribute__((noinline)) static unsigned long stage_b(void)
 {
-	unsigned long x = work_b(cpuwork_units(split[1]));
+	unsigned long x = 0;
+
+	if (!cpu_round_ns)
+		x = work_b(cpuwork_units(split[1]));
+	else
+		while (!cpuwork_done(split[2]))
+			x += work_b(20);
 	BARRIER(x);
 	return x;
 }
 
 __attribute__((noinline)) static unsigned long stage_c(void)
 {
-	unsigned long x = __atomic_load_n(&work_c_fn, __ATOMIC_RELAXED)(cpuwork_units(split[2]));
+	unsigned long (*f)(unsigned long) = __atomic_load_n(&work_c_fn, __ATOMIC_RELAXED);
+	unsigned long x = 0;
+
+	if (!cpu_round_ns)
+		x = f(cpuwork_units(split[2]));
+	else
+		while (!cpuwork_done(split[0]))
+			x += f(20);
 	BARRIER(x);
 	return x;
 }
@@ -97,6 +137,7 @@ __attribute__((noinline)) static void run_rounds(void)
 {
 	/* Thread k of the run gets seed + k: threads differ, runs repeat. */
 	rng = (seed + __atomic_fetch_add(&next_seed, 1, __ATOMIC_RELAXED)) * 0x9e3779b97f4a7c15UL | 1;
+	cpu_until = cpuwork_thread_ns() + cpu_round_ns * split[0] / (split[0] + split[1] + split[2]);
 	for (long r = 0; rounds < 0 || r < rounds; r++) {
 		unsigned long x = stage_a() + stage_b() + stage_c();
 		BARRIER(x);
@@ -175,6 +216,8 @@ int main(int argc, char **argv)
 			seconds = atof(argv[i + 1]);
 		else if (strcmp(argv[i], "--dlopen") == 0)
 			lib = argv[i + 1];
+		else if (strcmp(argv[i], "--cpu-rounds") == 0)
+			cpu_round_ns = atof(argv[i + 1]) * 1e6;
 		else if (strcmp(argv[i], "--seed") == 0)
 			seed = strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--rounds") == 0)
@@ -185,7 +228,7 @@ int main(int argc, char **argv)
 		else {
 usage:
 			fprintf(stderr, "usage: cpuwork [--threads N] [--late S] [--seconds S] "
-					"[--rounds N] [--split A:B:C] [--seed N] [--fixed-rounds] "
+					"[--rounds N] [--split A:B:C] [--seed N] [--fixed-rounds] [--cpu-rounds MS] "
 					"[--dlopen LIB]\n");
 			return 2;
 		}
