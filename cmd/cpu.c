@@ -1,6 +1,7 @@
 /* cprof cpu: sample a running process or a command, write a pprof profile,
  * and print its top functions. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "pprof.h"
 #include "proc.h"
 #include "render.h"
+#include "topview.h"
 #include "units.h"
 
 enum { OPT_PID = 1, OPT_SECONDS, OPT_FREQUENCY, OPT_UNWIND, OPT_STACK_SIZE, OPT_OUTPUT, OPT_TOP };
@@ -115,6 +117,27 @@ static void print_exit_status(const struct target *t)
 		       strsignal(WTERMSIG(t->status)));
 }
 
+/* The top functions' shares again, each with one standard error of a share
+ * of that many samples, sqrt(p(1 - p) / n): how far a rerun may land. */
+static void print_sampling_error(const struct stackset *ss, long top)
+{
+	double n = ss->p->period > 0 ? (double)ss->total_all / ss->p->period : 0;
+	struct func_total *rows;
+	size_t nrows;
+
+	if (n < 1 || ss->total_all <= 0 || stackset_functions(ss, &rows, &nrows) < 0)
+		return;
+	topview_sort(ss, rows, nrows, TOP_SORT_SELF);
+	printf("Shares with one standard error (of %.0f samples):", n);
+	for (size_t i = 0; i < nrows && i < (size_t)top && i < 5 && rows[i].flat > 0; i++) {
+		double share = (double)rows[i].flat / ss->total_all;
+		printf("%s %s %.1f%% \u00b1%.1f", i ? "," : "", stackset_name(ss, rows[i].name),
+		       100 * share, 100 * sqrt(share * (1 - share) / n));
+	}
+	printf("\n");
+	free(rows);
+}
+
 struct banner {
 	const struct cpu_cmd_opts *o;
 	const struct target *t;
@@ -202,6 +225,7 @@ static int exec_cpu(int argc, char **argv)
 		struct stackset ss;
 		if (stackset_init(&ss, p, 1, NULL) == 0) {
 			render_top(stdout, &ss, o.top);
+			print_sampling_error(&ss, o.top);
 			stackset_release(&ss);
 		}
 	}

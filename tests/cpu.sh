@@ -73,6 +73,14 @@ expect_grep "^Wrote $T/launch.pb.gz$" "$T/out"
 expect_grep '^Samples: [0-9]+, lost: 0, threads: 1, ' "$T/out"
 expect_grep '  work_a \(.*cpuwork\.c:[0-9]+\)$' "$T/out"
 check_shares "$T/launch.pb.gz" "launch, dwarf"
+# The summary repeats the top shares with one standard error, sqrt(p(1-p)/n).
+expect_grep '^Shares with one standard error \(of [0-9]+ samples\): work_a [0-9.]+% ±[0-9.]+, work_b ' "$T/out"
+ok
+awk '/^Shares with one standard error/ {
+	n = $7; p = $10; e = $11; gsub(/[^0-9.]/, "", p); gsub(/[^0-9.]/, "", e)
+	want = 100 * sqrt(p / 100 * (1 - p / 100) / n)
+	bad = e - want > 0.06 || want - e > 0.06; found = 1
+} END {exit !(found && !bad)}' "$T/out" || fail "work_a's standard error is not sqrt(p(1-p)/n): $(grep '^Shares' "$T/out")"
 complete "$T/launch.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_main;main;' "launch, dwarf"
 expect_exit 0 "$CPROF" report --top 0 "$T/launch.pb.gz"
 expect_grep ' work_c \(.*libcpuwork\.c:[0-9]+\)$' "$T/out"
