@@ -39,7 +39,7 @@ static int64_t cpu_time(clockid_t clock)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Sample CHILD for 2 s; the share of intervals shorter than 0.9 periods into
+/* Sample CHILD; the share of intervals shorter than 0.9 periods into
  * *SHORT and the samples per second of its CPU time into *RATE. Returns the
  * samples, or -1 if perf events cannot be opened. */
 static long sample_child(pid_t child, bool steady, double *shortish, double *rate)
@@ -61,7 +61,8 @@ static long sample_child(pid_t child, bool steady, double *shortish, double *rat
 	}
 	cpu0 = cpu_time(clock);
 	start = clock_ns(CLOCK_MONOTONIC);
-	while (clock_ns(CLOCK_MONOTONIC) - start < 2000000000LL) {
+	/* 400 samples, or what 10 s give on a machine too busy for that. */
+	while (clock_ns(CLOCK_MONOTONIC) - start < 10000000000LL && ts.n < 400) {
 		nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
 		sampler_dither(s);
 		sampler_drain(s, UINT64_MAX, on_record, &ts);
