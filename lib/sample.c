@@ -498,6 +498,9 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 		if (rec)
 			handle(s, &hs[best], rec, fn, ctx);
 		r->tail += hs[best].size;
+		/* Handing a sample over (unwinding it) takes long: its room goes
+		 * back to the kernel at once, not at the end of the drain. */
+		__atomic_store_n(&r->meta->data_tail, r->tail, __ATOMIC_RELEASE);
 		n++;
 		s->live[best] = ring_next(r, &hs[best], until);
 	}
