@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addrspace.h"
 #include "clock.h"
@@ -301,13 +302,28 @@ static void cleanup(struct cpu *c)
 	free(c->threads);
 }
 
+/* Ring pages per CPU to hold half a second of samples from one thread on
+ * it (with dwarf unwinding each carries its stack), so a drain may be that
+ * late on a loaded machine; 1 MiB at least, 4 MiB at most, 64 MiB in all. */
+static size_t cpu_ring_pages(const struct cpu_opts *o)
+{
+	long page = sysconf(_SC_PAGESIZE), ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	size_t record = o->fp ? 1024 : o->stack_size + 512;
+	size_t want = (size_t)o->frequency * record / 2 / page, pages = 256;
+	size_t most = (64 << 20) / page / (ncpus > 0 ? ncpus : 1);
+
+	while (pages < want && pages < 1024 && pages * 2 <= most)
+		pages *= 2;
+	return pages;
+}
+
 struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 {
 	struct sampler_opts so = {
 		.frequency = o->frequency,
 		.fp = o->fp,
 		.stack_size = o->stack_size,
-		.buffer_pages = 256,
+		.buffer_pages = cpu_ring_pages(o),
 		.steady = o->steady,
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
