@@ -386,7 +386,8 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 static int collect(struct cpu *c, uint64_t until)
 {
 	c->drains++;
-	sampler_dither(c->s);
+	if (sampler_dither(c->s) < 0)
+		return -1;
 	sampler_drain(c->s, until, on_record, c);
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;

@@ -537,18 +537,18 @@ static uint64_t dither_period(struct sampler *s, struct dither *d)
 	return period < 20000 ? 20000 : (uint64_t)period;
 }
 
-void sampler_dither(struct sampler *s)
+int sampler_dither(struct sampler *s)
 {
 	uint64_t mean = 1000000000ULL / s->o.frequency;
 	/* A read and maybe an ioctl per event: at most this many a call. */
 	size_t budget = s->nfds < 512 ? s->nfds : 512;
 
 	if (s->o.steady || !s->nfds)
-		return;
+		return 0;
 	if (s->dith_cap < s->nfds) {
 		size_t old = s->dith_cap;
 		if (CP_GROW(s->dith, s->dith_cap, s->nfds) < 0)
-			return; /* out of memory: the periods stay as they are */
+			return -1;
 		memset(s->dith + old, 0, (s->dith_cap - old) * sizeof(*s->dith));
 	}
 	for (size_t k = 0; k < budget; k++) {
@@ -561,12 +561,12 @@ void sampler_dither(struct sampler *s)
 		gone = count - d->since;
 		/* Only an event that sampled within the last quarter period is
 		 * reset, so little progress is thrown away, and only one that has
-		 * run four mean periods since its last reset: a thread that runs
+		 * run two mean periods since its last reset: a thread that runs
 		 * little still reaches its samples, and what is thrown away stays a
 		 * small share that the next period makes up for. The span is the
 		 * same whatever the period: were it longer for a longer period,
 		 * those would weigh more and the rate would fall below the mean. */
-		if (gone < 4 * mean || (gone % period) * 4 >= period)
+		if (gone < 2 * mean || (gone % period) * 4 >= period)
 			continue;
 		d->lost = gone % period;
 		d->run = gone;
@@ -576,6 +576,7 @@ void sampler_dither(struct sampler *s)
 		d->period = next;
 		d->since = count;
 	}
+	return 0;
 }
 
 size_t sampler_threads(const struct sampler *s)

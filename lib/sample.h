@@ -72,8 +72,8 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
  * frequency), so that no fixed period locks onto a program's periodic work.
  * Call every few milliseconds; does nothing with the steady option. Events
  * inherited by threads created later keep the period of their parent's at
- * their creation. */
-void sampler_dither(struct sampler *s);
+ * their creation. Returns 0, or -1 with an error when out of memory. */
+int sampler_dither(struct sampler *s);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);
