@@ -493,8 +493,8 @@ struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct c
 		}
 		if (left <= 0)
 			break;
-		/* Every 10 ms: sampler_dither needs to see events soon after they sampled. */
-		exited = cpu_wait(c, left > 10000000 ? 10 : left / 1000000 + 1);
+		/* Every 5 ms: sampler_dither needs to see events soon after they sampled. */
+		exited = cpu_wait(c, left > 5000000 ? 5 : left / 1000000 + 1);
 		if (cpu_collect(c) < 0)
 			goto out;
 		c->stats.target_exited = exited;

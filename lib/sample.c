@@ -34,8 +34,7 @@ struct ring {
  * (nanoseconds on CPU) then: the kernel samples at every period after it. */
 struct dither {
 	uint64_t period, since;
-	uint64_t lost; /* of the last reset, in nanoseconds */
-	uint64_t run;  /* of the span before it */
+	double waste;  /* the share of CPU time resets threw away, on average */
 	double u;      /* the rate's last draw */
 	bool second;   /* the current period is the second of its pair */
 };
@@ -522,8 +521,8 @@ static uint64_t dither_random(struct sampler *s)
 /* A new period for an event: the rate uniform in [0.5, 1.5] times the
  * frequency, drawn in pairs f(1 + u), f(1 - u) so that over every two spans
  * the rate is the frequency and a run's samples vary little more than with
- * the period fixed; the period shortened by the share of the last span that
- * the reset threw away (PERF_EVENT_IOC_PERIOD restarts it from now). */
+ * the period fixed; the period shortened by the share of CPU time that the
+ * resets throw away (PERF_EVENT_IOC_PERIOD restarts the period from now). */
 static uint64_t dither_period(struct sampler *s, struct dither *d)
 {
 	double period;
@@ -531,17 +530,16 @@ static uint64_t dither_period(struct sampler *s, struct dither *d)
 	d->second = !d->second;
 	if (d->second)
 		d->u = (dither_random(s) >> 11) * 0x1p-53 - 0.5;
-	period = 1e9 / (s->o.frequency * (d->second ? 1 + d->u : 1 - d->u));
-	if (d->run > d->lost)
-		period *= (double)(d->run - d->lost) / d->run;
+	period = 1e9 / (s->o.frequency * (d->second ? 1 + d->u : 1 - d->u)) * (1 - d->waste);
 	return period < 20000 ? 20000 : (uint64_t)period;
 }
 
 int sampler_dither(struct sampler *s)
 {
 	uint64_t mean = 1000000000ULL / s->o.frequency;
-	/* A read and maybe an ioctl per event: at most this many a call. */
-	size_t budget = s->nfds < 512 ? s->nfds : 512;
+	/* A read and maybe an ioctl per event: at most 64 a call (13,000 a
+	 * second at 5 ms), so a target of many threads costs little. */
+	size_t budget = s->nfds < 64 ? s->nfds : 64;
 
 	if (s->o.steady || !s->nfds)
 		return 0;
@@ -559,17 +557,17 @@ int sampler_dither(struct sampler *s)
 		if (read(s->fds[i], &count, sizeof(count)) != sizeof(count) || count < d->since)
 			continue;
 		gone = count - d->since;
-		/* Only an event that sampled within the last quarter period is
-		 * reset, so little progress is thrown away, and only one that has
-		 * run two mean periods since its last reset: a thread that runs
-		 * little still reaches its samples, and what is thrown away stays a
-		 * small share that the next period makes up for. The span is the
-		 * same whatever the period: were it longer for a longer period,
-		 * those would weigh more and the rate would fall below the mean. */
-		if (gone < 2 * mean || (gone % period) * 4 >= period)
+		/* Only an event that sampled within the last half period is reset,
+		 * so little progress is thrown away, and only one that has run a
+		 * mean period since its last reset: a thread that runs little still
+		 * reaches its samples. Spans are short, a few samples, so that few
+		 * samples in a row share a period that happens to match a loop's.
+		 * The span is the same whatever the period: were it longer for a
+		 * longer period, those would weigh more and the rate would fall
+		 * below the mean. */
+		if (gone < mean || (gone % period) * 2 >= period)
 			continue;
-		d->lost = gone % period;
-		d->run = gone;
+		d->waste = 0.9 * d->waste + 0.1 * (double)(gone % period) / gone;
 		next = dither_period(s, d);
 		if (ioctl(s->fds[i], PERF_EVENT_IOC_PERIOD, &next) < 0)
 			continue;
