@@ -26,7 +26,7 @@ near() {
 
 # check_shares FILE WHAT [MIN]: work_a/b/c in 60/30/10 proportion, together
 # at least MIN% (default 90) of the samples. Each share may be off by 5
-# points (4 for work_c), or by three standard errors of a share of that many
+# points (4 for work_c), or by four standard errors of a share of that many
 # samples when fewer (a starved attach target gets few).
 check_shares() {
 	a=$(share "$1" work_a)
@@ -43,11 +43,13 @@ check_shares() {
 	near "$(awk -v x="${c:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 10 "$(tol 10 "$n" 4)" "$2: work_c"
 }
 
-# tol PCT N MIN: MIN, or three standard errors in points of a PCT% share of N
-# samples if that is more.
+# tol PCT N MIN: MIN, or four standard errors in points of a PCT% share of N
+# samples if that is more. Over 20 runs of the attach case the shares spread
+# 1.3 times the binomial error, for perf as much as for cprof (BENCHMARKS.md,
+# "run-to-run spread"): four of its errors are three of the spread observed.
 tol() {
 	awk -v p="$1" -v n="$2" -v m="$3" 'BEGIN {
-		t = n > 0 ? 300 * sqrt(p / 100 * (1 - p / 100) / n) : 100
+		t = n > 0 ? 400 * sqrt(p / 100 * (1 - p / 100) / n) : 100
 		printf "%.2f", (t > m ? t : m) }'
 }
 
