@@ -569,7 +569,11 @@ int sampler_dither(struct sampler *s)
 			continue;
 		d->waste = 0.9 * d->waste + 0.1 * (double)(gone % period) / gone;
 		next = dither_period(s, d);
-		if (ioctl(s->fds[i], PERF_EVENT_IOC_PERIOD, &next) < 0)
+		/* The count read again: the target ran on while this thread
+		 * was between the two calls (or preempted there), and the new
+		 * period starts at the ioctl. */
+		if (ioctl(s->fds[i], PERF_EVENT_IOC_PERIOD, &next) < 0 ||
+		    read(s->fds[i], &count, sizeof(count)) != sizeof(count))
 			continue;
 		d->period = next;
 		d->since = count;
