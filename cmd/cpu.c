@@ -1,6 +1,7 @@
 /* cprof cpu: sample a running process or a command, write a pprof profile,
  * and print its top functions. */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "pprof.h"
 #include "proc.h"
 #include "render.h"
+#include "topview.h"
 #include "units.h"
 
 enum { OPT_PID = 1, OPT_SECONDS, OPT_FREQUENCY, OPT_UNWIND, OPT_STACK_SIZE, OPT_USER_ONLY, OPT_OUTPUT,
@@ -152,6 +154,27 @@ static void print_kernel(const struct cpu_stats *st, bool user_only)
 		       100.0 * st->system_ns / all);
 }
 
+/* The top functions' shares again, each with one standard error of a share
+ * of that many samples, sqrt(p(1 - p) / n): how far a rerun may land. */
+static void print_sampling_error(const struct stackset *ss, long top)
+{
+	double n = ss->p->period > 0 ? (double)ss->total_all / ss->p->period : 0;
+	struct func_total *rows;
+	size_t nrows;
+
+	if (n < 1 || ss->total_all <= 0 || stackset_functions(ss, &rows, &nrows) < 0)
+		return;
+	topview_sort(ss, rows, nrows, TOP_SORT_SELF);
+	printf("Shares with one standard error (of %.0f samples):", n);
+	for (size_t i = 0; i < nrows && i < (size_t)top && i < 5 && rows[i].flat > 0; i++) {
+		double share = (double)rows[i].flat / ss->total_all;
+		printf("%s %s %.1f%% \u00b1%.1f", i ? "," : "", stackset_name(ss, rows[i].name),
+		       100 * share, 100 * sqrt(share * (1 - share) / n));
+	}
+	printf("\n");
+	free(rows);
+}
+
 struct banner {
 	const struct cpu_cmd_opts *o;
 	const struct target *t;
@@ -228,6 +251,8 @@ static int exec_cpu(int argc, char **argv)
 		.stack_size = o.stack_size,
 		.user_only = o.user_only,
 		.duration_ns = o.duration_ns,
+		/* Undocumented: bench/spread.sh compares the dithered period with a fixed one. */
+		.steady = getenv("CPROF_STEADY_PERIOD") != NULL,
 		.stop = &cmd_stop,
 		.started = started,
 		.ctx = &(struct banner){ &o, &t, cmd },
@@ -251,6 +276,7 @@ static int exec_cpu(int argc, char **argv)
 		struct stackset ss;
 		if (stackset_init(&ss, p, 1, NULL) == 0) {
 			render_top(stdout, &ss, o.top);
+			print_sampling_error(&ss, o.top);
 			stackset_release(&ss);
 		}
 	}

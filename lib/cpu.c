@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addrspace.h"
 #include "clock.h"
@@ -370,13 +371,17 @@ static void cleanup(struct cpu *c)
 	kallsyms_free(c->ks);
 }
 
-/* Ring pages per CPU: 1 MiB for 8 KiB stack copies, more for bigger ones
- * so the ring holds as long a stretch of samples, up to 4 MiB. */
-static size_t cpu_buffer_pages(const struct cpu_opts *o)
+/* Ring pages per CPU to hold half a second of samples from one thread on
+ * it (with dwarf unwinding each carries its stack), so a drain may be that
+ * late on a loaded machine; 1 MiB at least, 4 MiB at most, 64 MiB in all. */
+static size_t cpu_ring_pages(const struct cpu_opts *o)
 {
-	size_t pages = 256;
+	long page = sysconf(_SC_PAGESIZE), ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	size_t record = o->fp ? 1024 : o->stack_size + 512;
+	size_t want = (size_t)o->frequency * record / 2 / page, pages = 256;
+	size_t most = (64 << 20) / page / (ncpus > 0 ? ncpus : 1);
 
-	for (uint32_t size = 8192; !o->fp && size < o->stack_size && pages < 1024; size *= 2)
+	while (pages < want && pages < 1024 && pages * 2 <= most)
 		pages *= 2;
 	return pages;
 }
@@ -388,7 +393,8 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		.fp = o->fp,
 		.stack_size = o->stack_size,
 		.kernel = !o->user_only,
-		.buffer_pages = cpu_buffer_pages(o),
+		.buffer_pages = cpu_ring_pages(o),
+		.steady = o->steady,
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
 	struct proc *pr;
@@ -459,6 +465,8 @@ static int collect(struct cpu *c, uint64_t until)
 		c->stats.system_ns = system - c->system0_ns;
 	}
 	c->drains++;
+	if (sampler_dither(c->s) < 0)
+		return -1;
 	sampler_drain(c->s, until, on_record, c);
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
@@ -566,7 +574,8 @@ struct profile *cpu_profile(struct target *t, const struct cpu_opts *o, struct c
 		}
 		if (left <= 0)
 			break;
-		exited = cpu_wait(c, left > 100000000 ? 100 : left / 1000000 + 1);
+		/* Every 5 ms: sampler_dither needs to see events soon after they sampled. */
+		exited = cpu_wait(c, left > 5000000 ? 5 : left / 1000000 + 1);
 		if (cpu_collect(c) < 0)
 			goto out;
 		c->stats.target_exited = exited;

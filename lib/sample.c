@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 #include "grow.h"
 #include "hmap.h"
@@ -29,8 +30,20 @@ struct ring {
 	uint64_t next_time;  /* of the record at tail */
 };
 
+/* An event's period as sampler_dither last set it, and the event's count
+ * (nanoseconds on CPU) then: the kernel samples at every period after it. */
+struct dither {
+	uint64_t period, since;
+	double waste;  /* the share of CPU time resets threw away, on average */
+	double u;      /* the rate's last draw */
+	bool second;   /* the current period is the second of its pair */
+};
+
 struct sampler {
 	struct sampler_opts o;
+	struct dither *dith; /* per fd, as many as dith_cap */
+	size_t dith_cap, dith_next;
+	uint64_t rng;
 	int ncpus;
 	struct ring *rings;
 	int *fds;
@@ -58,6 +71,7 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 		return NULL;
 	}
 	s->o = *o;
+	s->rng = ((uint64_t)clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)getpid() << 32) | 1;
 	s->ncpus = n > 0 ? n : 1;
 	s->rings = calloc(s->ncpus, sizeof(*s->rings));
 	s->pfds = calloc(s->ncpus + 1, sizeof(*s->pfds));
@@ -90,6 +104,7 @@ void sampler_free(struct sampler *s)
 		close(s->fds[i]);
 	hmap_release(&s->tid_index);
 	free(s->fds);
+	free(s->dith);
 	free(s->tids);
 	free(s->rings);
 	free(s->pfds);
@@ -495,6 +510,9 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 		if (rec)
 			handle(s, &hs[best], rec, fn, ctx);
 		r->tail += hs[best].size;
+		/* Handing a sample over (unwinding it) takes long: its room goes
+		 * back to the kernel at once, not at the end of the drain. */
+		__atomic_store_n(&r->meta->data_tail, r->tail, __ATOMIC_RELEASE);
 		n++;
 		s->live[best] = ring_next(r, &hs[best], until);
 	}
@@ -508,6 +526,77 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 bool sampler_kernel(const struct sampler *s)
 {
 	return s->o.kernel;
+}
+
+static uint64_t dither_random(struct sampler *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+/* A new period for an event: the rate uniform in [0.5, 1.5] times the
+ * frequency, drawn in pairs f(1 + u), f(1 - u) so that over every two spans
+ * the rate is the frequency and a run's samples vary little more than with
+ * the period fixed; the period shortened by the share of CPU time that the
+ * resets throw away (PERF_EVENT_IOC_PERIOD restarts the period from now). */
+static uint64_t dither_period(struct sampler *s, struct dither *d)
+{
+	double period;
+
+	d->second = !d->second;
+	if (d->second)
+		d->u = (dither_random(s) >> 11) * 0x1p-53 - 0.5;
+	period = 1e9 / (s->o.frequency * (d->second ? 1 + d->u : 1 - d->u)) * (1 - d->waste);
+	return period < 20000 ? 20000 : (uint64_t)period;
+}
+
+int sampler_dither(struct sampler *s)
+{
+	uint64_t mean = 1000000000ULL / s->o.frequency;
+	/* A read and maybe an ioctl per event: at most 64 a call (13,000 a
+	 * second at 5 ms), so a target of many threads costs little. */
+	size_t budget = s->nfds < 64 ? s->nfds : 64;
+
+	if (s->o.steady || !s->nfds)
+		return 0;
+	if (s->dith_cap < s->nfds) {
+		size_t old = s->dith_cap;
+		if (CP_GROW(s->dith, s->dith_cap, s->nfds) < 0)
+			return -1;
+		memset(s->dith + old, 0, (s->dith_cap - old) * sizeof(*s->dith));
+	}
+	for (size_t k = 0; k < budget; k++) {
+		size_t i = s->dith_next++ % s->nfds;
+		struct dither *d = &s->dith[i];
+		uint64_t count, period = d->period ? d->period : mean, gone, next;
+
+		if (read(s->fds[i], &count, sizeof(count)) != sizeof(count) || count < d->since)
+			continue;
+		gone = count - d->since;
+		/* Only an event that sampled within the last half period is reset,
+		 * so little progress is thrown away, and only one that has run a
+		 * mean period since its last reset: a thread that runs little still
+		 * reaches its samples. Spans are short, a few samples, so that few
+		 * samples in a row share a period that happens to match a loop's.
+		 * The span is the same whatever the period: were it longer for a
+		 * longer period, those would weigh more and the rate would fall
+		 * below the mean. */
+		if (gone < mean || (gone % period) * 2 >= period)
+			continue;
+		d->waste = 0.9 * d->waste + 0.1 * (double)(gone % period) / gone;
+		next = dither_period(s, d);
+		/* The count read again: the target ran on while this thread
+		 * was between the two calls (or preempted there), and the new
+		 * period starts at the ioctl. */
+		if (ioctl(s->fds[i], PERF_EVENT_IOC_PERIOD, &next) < 0 ||
+		    read(s->fds[i], &count, sizeof(count)) != sizeof(count))
+			continue;
+		d->period = next;
+		d->since = count;
+	}
+	return 0;
 }
 
 size_t sampler_threads(const struct sampler *s)

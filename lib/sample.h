@@ -15,6 +15,7 @@ struct sampler_opts {
 	uint32_t stack_size;  /* bytes of user stack copied per sample (dwarf mode) */
 	bool kernel;          /* sample in the kernel too, with its call chains, if allowed */
 	size_t buffer_pages;  /* ring buffer data pages per CPU, a power of two */
+	bool steady;          /* no dithering of the period (sampler_dither) */
 };
 
 /* One record from the ring buffers, valid only during the callback. */
@@ -72,6 +73,14 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
  * allowed (root, CAP_PERFMON or perf_event_paranoid <= 1). Known once an
  * event is open. */
 bool sampler_kernel(const struct sampler *s);
+
+/* Give events that have just taken a sample a new period, drawn at random
+ * around the mean (the rate uniform from half to one and a half times the
+ * frequency), so that no fixed period locks onto a program's periodic work.
+ * Call every few milliseconds; does nothing with the steady option. Events
+ * inherited by threads created later keep the period of their parent's at
+ * their creation. Returns 0, or -1 with an error when out of memory. */
+int sampler_dither(struct sampler *s);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);

@@ -27,7 +27,7 @@ near() {
 
 # check_shares FILE WHAT [MIN]: work_a/b/c in 60/30/10 proportion, together
 # at least MIN% (default 90) of the samples. Each share may be off by 5
-# points (4 for work_c), or by three standard errors of a share of that many
+# points (4 for work_c), or by four standard errors of a share of that many
 # samples when fewer (a starved attach target gets few).
 check_shares() {
 	a=$(share "$1" work_a)
@@ -44,11 +44,13 @@ check_shares() {
 	near "$(awk -v x="${c:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 10 "$(tol 10 "$n" 4)" "$2: work_c"
 }
 
-# tol PCT N MIN: MIN, or three standard errors in points of a PCT% share of N
-# samples if that is more.
+# tol PCT N MIN: MIN, or four standard errors in points of a PCT% share of N
+# samples if that is more. Over 20 runs of the attach case the shares spread
+# 1.3 times the binomial error, for perf as much as for cprof (BENCHMARKS.md,
+# "run-to-run spread"): four of its errors are three of the spread observed.
 tol() {
 	awk -v p="$1" -v n="$2" -v m="$3" 'BEGIN {
-		t = n > 0 ? 300 * sqrt(p / 100 * (1 - p / 100) / n) : 100
+		t = n > 0 ? 400 * sqrt(p / 100 * (1 - p / 100) / n) : 100
 		printf "%.2f", (t > m ? t : m) }'
 }
 
@@ -80,6 +82,14 @@ expect_grep "^Wrote $T/launch.pb.gz$" "$T/out"
 expect_grep '^Samples: [0-9]+, lost: 0, threads: 1, ' "$T/out"
 expect_grep '  work_a \(.*cpuwork\.c:[0-9]+\)$' "$T/out"
 check_shares "$T/launch.pb.gz" "launch, dwarf"
+# The summary repeats the top shares with one standard error, sqrt(p(1-p)/n).
+expect_grep '^Shares with one standard error \(of [0-9]+ samples\): work_a [0-9.]+% ±[0-9.]+, work_b ' "$T/out"
+ok
+awk '/^Shares with one standard error/ {
+	n = $7; p = $10; e = $11; gsub(/[^0-9.]/, "", p); gsub(/[^0-9.]/, "", e)
+	want = 100 * sqrt(p / 100 * (1 - p / 100) / n)
+	bad = e - want > 0.06 || want - e > 0.06; found = 1
+} END {exit !(found && !bad)}' "$T/out" || fail "work_a's standard error is not sqrt(p(1-p)/n): $(grep '^Shares' "$T/out")"
 complete "$T/launch.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_main;main;' "launch, dwarf"
 expect_exit 0 "$CPROF" report --top 0 "$T/launch.pb.gz"
 expect_grep ' work_c \(.*libcpuwork\.c:[0-9]+\)$' "$T/out"

@@ -6,9 +6,15 @@
  * exits after S seconds of wall time (default: run until killed); --rounds N
  * does exactly N rounds per thread (fixed work, for benchmarks); --dlopen LIB
  * loads LIB after half a second and calls its work_c from then on (code
- * mapped while being profiled). */
+ * mapped while being profiled). Each call's length is drawn at random, from
+ * 0.5 to 1.5 times its mean, from a generator seeded per thread (--seed N,
+ * default 1), so that no fixed sampling period can lock onto the rounds;
+ * --fixed-rounds makes every round the same length, as a periodic program's
+ * are, and --cpu-rounds MS makes each exactly MS milliseconds of the thread's
+ * CPU time, split as --split says: a sampling period of MS locks onto them. */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +26,12 @@
 
 static unsigned long split[3] = { 6, 3, 1 };
 static long rounds = -1;
+static bool fixed_rounds;
+static unsigned long seed = 1;
+static unsigned long next_seed;
+static __thread unsigned long rng;
+static long cpu_round_ns; /* --cpu-rounds */
+static __thread long cpu_until; /* the thread CPU time the current call runs to */
 static volatile unsigned long sink;
 static unsigned long (*work_c_fn)(unsigned long) = work_c;
 
@@ -29,7 +41,7 @@ __attribute__((noinline)) static unsigned long work_a(unsigned long units)
 {
 	unsigned long x = units + 1;
 
-	for (unsigned long i = 0; i < units * 200000; i++) {
+	for (unsigned long i = 0; i < units * 1000; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
@@ -42,7 +54,7 @@ __attribute__((noinline)) static unsigned long work_b(unsigned long units)
 {
 	unsigned long x = units + 2;
 
-	for (unsigned long i = 0; i < units * 200000; i++) {
+	for (unsigned long i = 0; i < units * 1000; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
@@ -51,29 +63,81 @@ __attribute__((noinline)) static unsigned long work_b(unsigned long units)
 	return x;
 }
 
+/* SHARE's units of 1000 iterations for one call: 200 per unit of --split,
+ * or from 100 to 300 at random. */
+static unsigned long cpuwork_units(unsigned long share)
+{
+	if (fixed_rounds)
+		return share * 200;
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return share * (100 + rng % 201);
+}
+
+static long cpuwork_thread_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* With --cpu-rounds: whether the current call has run its share of the
+ * round in thread CPU time; the next call's end is then set. */
+static int cpuwork_done(unsigned long share)
+{
+	if (cpuwork_thread_ns() < cpu_until)
+		return 0;
+	cpu_until += cpu_round_ns * share / (split[0] + split[1] + split[2]);
+	return 1;
+}
+
 __attribute__((noinline)) static unsigned long stage_a(void)
 {
-	unsigned long x = work_a(split[0]);
+	unsigned long x = 0;
+
+	if (!cpu_round_ns)
+		x = work_a(cpuwork_units(split[0]));
+	else
+		while (!cpuwork_done(split[1]))
+			x += work_a(20);
 	BARRIER(x);
 	return x;
 }
 
 __attribute__((noinline)) static unsigned long stage_b(void)
 {
-	unsigned long x = work_b(split[1]);
+	unsigned long x = 0;
+
+	if (!cpu_round_ns)
+		x = work_b(cpuwork_units(split[1]));
+	else
+		while (!cpuwork_done(split[2]))
+			x += work_b(20);
 	BARRIER(x);
 	return x;
 }
 
 __attribute__((noinline)) static unsigned long stage_c(void)
 {
-	unsigned long x = __atomic_load_n(&work_c_fn, __ATOMIC_RELAXED)(split[2]);
+	unsigned long (*f)(unsigned long) = __atomic_load_n(&work_c_fn, __ATOMIC_RELAXED);
+	unsigned long x = 0;
+
+	if (!cpu_round_ns)
+		x = f(cpuwork_units(split[2]));
+	else
+		while (!cpuwork_done(split[0]))
+			x += f(20);
 	BARRIER(x);
 	return x;
 }
 
 __attribute__((noinline)) static void run_rounds(void)
 {
+	/* Thread k of the run gets seed + k: threads differ, runs repeat. */
+	rng = (seed + __atomic_fetch_add(&next_seed, 1, __ATOMIC_RELAXED)) * 0x9e3779b97f4a7c15UL | 1;
+	cpu_until = cpuwork_thread_ns() + cpu_round_ns * split[0] / (split[0] + split[1] + split[2]);
 	for (long r = 0; rounds < 0 || r < rounds; r++) {
 		unsigned long x = stage_a() + stage_b() + stage_c();
 		BARRIER(x);
@@ -138,8 +202,13 @@ int main(int argc, char **argv)
 	int threads = 0;
 	pthread_t t;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--threads") == 0)
+	for (int i = 1; i < argc; i += 2) {
+		if (strcmp(argv[i], "--fixed-rounds") == 0) {
+			fixed_rounds = true;
+			i--;
+		} else if (i + 1 == argc)
+			goto usage;
+		else if (strcmp(argv[i], "--threads") == 0)
 			threads = atoi(argv[i + 1]);
 		else if (strcmp(argv[i], "--late") == 0)
 			late = atof(argv[i + 1]);
@@ -147,14 +216,20 @@ int main(int argc, char **argv)
 			seconds = atof(argv[i + 1]);
 		else if (strcmp(argv[i], "--dlopen") == 0)
 			lib = argv[i + 1];
+		else if (strcmp(argv[i], "--cpu-rounds") == 0)
+			cpu_round_ns = atof(argv[i + 1]) * 1e6;
+		else if (strcmp(argv[i], "--seed") == 0)
+			seed = strtoul(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--rounds") == 0)
 			rounds = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--split") == 0 &&
 			 sscanf(argv[i + 1], "%lu:%lu:%lu", &split[0], &split[1], &split[2]) == 3)
 			;
 		else {
+usage:
 			fprintf(stderr, "usage: cpuwork [--threads N] [--late S] [--seconds S] "
-					"[--rounds N] [--split A:B:C] [--dlopen LIB]\n");
+					"[--rounds N] [--split A:B:C] [--seed N] [--fixed-rounds] [--cpu-rounds MS] "
+					"[--dlopen LIB]\n");
 			return 2;
 		}
 	}

@@ -14,11 +14,12 @@ __attribute__((noinline)) unsigned long spin(unsigned long units, unsigned long 
 	return x;
 }
 
+/* UNITS of 1000 iterations. */
 __attribute__((noinline)) unsigned long work_c(unsigned long units)
 {
 	unsigned long x = units + 3;
 
-	for (unsigned long i = 0; i < units * 200000; i++) {
+	for (unsigned long i = 0; i < units * 1000; i++) {
 		x ^= x << 13;
 		x ^= x >> 7;
 		x ^= x << 17;
