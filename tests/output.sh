@@ -137,14 +137,14 @@ expect_lines 0 "$T/out"
 # (O_TMPFILE) is linked in, so a SIGKILL at any moment leaves no temporary.
 if strace -o /dev/null true 2>/dev/null; then
 	mkdir "$T/k"
-	expect_exit 0 strace -f -o "$T/strace" -e trace=openat,open,creat,linkat,rename,renameat,renameat2 \
+	expect_exit 0 env ASAN_OPTIONS=detect_leaks=0 strace -f -o "$T/strace" -e trace=openat,open,creat,linkat,rename,renameat,renameat2 \
 		"$CPROF" $PROFILE -o "$T/k/p.pb.gz"
 	expect_grep "openat\(AT_FDCWD, \"$T/k\", [^)]*O_TMPFILE" "$T/strace"
 	expect_grep "linkat\(AT_FDCWD, \"/proc/self/fd/[0-9]+\", AT_FDCWD, \"$T/k/p.pb.gz\", AT_SYMLINK_FOLLOW\) = 0" "$T/strace"
 	expect_no_grep "p\.pb\.gz\.tmp" "$T/strace"
 	expect_eq "$(ls -A "$T/k")" p.pb.gz "files in the output's directory"
 	# Replacing a file: a name of its own for the one rename only.
-	expect_exit 0 strace -f -o "$T/strace" -e trace=openat,open,creat,linkat,rename,renameat,renameat2 \
+	expect_exit 0 env ASAN_OPTIONS=detect_leaks=0 strace -f -o "$T/strace" -e trace=openat,open,creat,linkat,rename,renameat,renameat2 \
 		"$CPROF" $PROFILE -o "$T/k/p.pb.gz"
 	expect_no_grep "O_CREAT.*p\.pb\.gz" "$T/strace"
 	expect_grep "^[0-9]+ +rename(at2?)?\(.*\"$T/k/p.pb.gz.tmp[0-9a-f]+\", .*\"$T/k/p.pb.gz\".* = 0" "$T/strace"
