@@ -6,11 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 W=$top_builddir/tests/workloads
-paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
-if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
-	echo "SKIP: kernel.perf_event_paranoid is $paranoid and we are not root"
-	exit 77
-fi
+need_perf_events
 
 # share_of FILE REGEX: the percentage of samples whose folded (root-first)
 # stack matches REGEX.

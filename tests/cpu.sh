@@ -6,11 +6,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 W=$top_builddir/tests/workloads
-paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
-if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
-	echo "SKIP: kernel.perf_event_paranoid is $paranoid and we are not root"
-	exit 77
-fi
+need_perf_events
 
 # share FILE FUNCTION: FUNCTION's cum% in `cprof report --top 0 FILE`: the
 # work functions are leaves but for the kernel frames of an interrupt above.

@@ -124,6 +124,16 @@ owned() {
 	[ "$(stat -c %u "/proc/$1" 2>/dev/null)" = "$2" ]
 }
 
+# need_perf_events: skip (77) where perf events cannot be opened on one's
+# own processes; sets $paranoid to kernel.perf_event_paranoid.
+need_perf_events() {
+	paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+	if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
+		echo "SKIP: kernel.perf_event_paranoid is $paranoid and we are not root"
+		exit 77
+	fi
+}
+
 finish() {
 	echo "$(basename "$0"): $checks checks, $failures failed"
 	[ "$failures" -eq 0 ]

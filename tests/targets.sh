@@ -9,11 +9,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 TW=$top_builddir/tests/workloads/threadwork
-paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
-if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
-	echo "SKIP: kernel.perf_event_paranoid is $paranoid and we are not root"
-	exit 77
-fi
+need_perf_events
 pids=
 trap 'for p in $pids; do kill -CONT "$p" 2>/dev/null || :; kill -KILL "$p" 2>/dev/null || :; done; rm -rf "$T"' EXIT
 

@@ -14,11 +14,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 W=$top_builddir/tests/workloads/cpuwork-nofp
-paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
-if [ "$(id -u)" != 0 ] && [ "$paranoid" -gt 2 ]; then
-	echo "SKIP: kernel.perf_event_paranoid is $paranoid and we are not root"
-	exit 77
-fi
+need_perf_events
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "SKIP: tmux is not installed (scripts/install-deps installs it)"
 	exit 77
