@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,13 @@ static size_t copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size
 	return got > 0 ? (size_t)got : 0;
 }
 
+static bool snapshot_exiting(pid_t pid, pid_t tid)
+{
+	char state = proc_thread_state(pid, tid);
+
+	return state == 0 || state == 'Z' || state == 'X';
+}
+
 /* Hold TID just long enough to copy it into T. Returns 0, 1 if the thread is
  * gone or would not stop, or -1 with *ERR when it may not be traced. */
 static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct thread_snap *t,
@@ -150,7 +158,9 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	int sig;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-		if (errno == ESRCH)
+		/* The kernel refuses a thread that has begun to exit with EPERM, not
+		 * ESRCH: one that /proc shows dead or gone was no permission problem. */
+		if (errno == ESRCH || (errno == EPERM && snapshot_exiting(s->pid, tid)))
 			return 1;
 		*err = errno;
 		return -1;

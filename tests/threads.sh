@@ -127,6 +127,18 @@ untraced "$pid"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 
+# Threads caught mid-exit (a hundred exiting at once, again and again) are
+# skipped like vanished ones: the kernel's EPERM for them is no permission error.
+"$W" --burst 100 --seconds 60 >/dev/null &
+pid=$!
+wait_until 20 has_threads_over "$pid" 50 || fail "the burst workload did not start its threads"
+for i in 1 2 3 4 5; do
+	expect_exit 0 "$CPROF" threads --pid "$pid" --watch 1s --interval 10ms
+done
+untraced "$pid"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
 # Errors: one line and the documented exit code.
 expect_exit 2 "$CPROF" threads
 expect_grep '^usage: cprof threads ' "$T/err"

@@ -6,6 +6,8 @@
  *   --ramp        short-lived threads (300 ms in ramp_task) started ever
  *                 faster: their number grows steadily, but none stays
  *   --idle N      N threads sleeping in idle_worker (for benchmarks)
+ *   --burst N     N threads started together that all exit at once, 5 ms
+ *                 later, again and again (threads caught mid-exit)
  *   --seconds S   exit after S seconds (default: run until killed)
  * SIGUSR1 is counted; on exit (or SIGUSR2) the count is printed, so a test
  * can check that no signal was lost while cprof held a thread. */
@@ -86,7 +88,8 @@ static void spawn(void *(*fn)(void *), void *arg)
 	pthread_attr_destroy(&a);
 }
 
-static long leak_ms, churn_ms, ramp;
+static long leak_ms, churn_ms, ramp, burst;
+static pthread_barrier_t burst_barrier;
 
 static void *leak_spawner(void *arg)
 {
@@ -104,6 +107,26 @@ static void *churn_spawner(void *arg)
 	for (;;) {
 		sleep_ms(churn_ms);
 		spawn(churn_task, (void *)(long)rand_r(&seed));
+	}
+	return arg;
+}
+
+__attribute__((noinline)) static void *burst_task(void *arg)
+{
+	pthread_barrier_wait(&burst_barrier);
+	return arg;
+}
+
+static void *burst_spawner(void *arg)
+{
+	for (;;) {
+		pthread_barrier_init(&burst_barrier, NULL, burst + 1);
+		for (long i = 0; i < burst; i++)
+			spawn(burst_task, NULL);
+		sleep_ms(5);
+		pthread_barrier_wait(&burst_barrier);
+		sleep_ms(5);
+		pthread_barrier_destroy(&burst_barrier);
 	}
 	return arg;
 }
@@ -152,11 +175,13 @@ int main(int argc, char **argv)
 			churn_ms = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--idle") == 0)
 			idle = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--burst") == 0)
+			burst = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			seconds = atof(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: threadwork [--pool N] [--leak MS] [--churn MS] "
-					"[--ramp] [--idle N] [--seconds S]\n");
+					"[--ramp] [--idle N] [--burst N] [--seconds S]\n");
 			return 2;
 		}
 	}
@@ -176,6 +201,8 @@ int main(int argc, char **argv)
 		spawn(churn_spawner, NULL);
 	if (ramp)
 		spawn(ramp_spawner, NULL);
+	if (burst > 0)
+		spawn(burst_spawner, NULL);
 	if (seconds > 0) {
 		sleep_ms(seconds * 1000);
 		on_usr2(0);
