@@ -9,8 +9,10 @@
  *   --burst N     N threads started together that all exit at once, 5 ms
  *                 later, again and again (threads caught mid-exit)
  *   --seconds S   exit after S seconds (default: run until killed)
- * SIGUSR1 is counted; on exit (or SIGUSR2) the count is printed, so a test
- * can check that no signal was lost while cprof held a thread. */
+ * SIGUSR1 and the first real-time signal (which, unlike SIGUSR1, queue rather
+ * than merge while pending) are counted; on exit (or SIGUSR2) the counts are
+ * printed, so a test can check that no signal was lost while cprof held a
+ * thread. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
-static volatile sig_atomic_t usr1;
+static int usr1, rtmin; /* handlers on two threads at once: atomic */
 
 static void sleep_ms(long ms)
 {
@@ -143,13 +145,15 @@ static void *ramp_spawner(void *arg)
 
 static void on_usr1(int sig)
 {
-	usr1++;
+	__atomic_fetch_add(sig == SIGUSR1 ? &usr1 : &rtmin, 1, __ATOMIC_RELAXED);
 }
 
 static void on_usr2(int sig)
 {
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "usr1 %d\n", (int)usr1);
+	int n = snprintf(buf, sizeof(buf), "usr1 %d\nrtmin %d\n",
+			 __atomic_load_n(&usr1, __ATOMIC_RELAXED),
+			 __atomic_load_n(&rtmin, __ATOMIC_RELAXED));
 
 	if (write(1, buf, n) < 0)
 		_exit(1);
@@ -189,6 +193,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGRTMIN, &sa, NULL);
 	sa.sa_handler = on_usr2;
 	sigaction(SIGUSR2, &sa, NULL);
 	for (long i = 0; i < pool; i++)
