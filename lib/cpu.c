@@ -2,6 +2,7 @@
  * see cpu.h. Everything is symbolized at capture time, while the target's
  * files are certainly there, and cached per program counter. */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -386,6 +387,21 @@ static size_t cpu_ring_pages(const struct cpu_opts *o)
 	return pages;
 }
 
+/* Whether T exits within MS milliseconds. A process whose maps read empty
+ * has begun to exit, but can be reaped only once the kernel is done with it. */
+static bool cpu_await_exit(struct target *t, int ms)
+{
+	int64_t deadline = clock_ns(CLOCK_MONOTONIC) + (int64_t)ms * 1000000;
+
+	while (!target_check_exit(t)) {
+		if (clock_ns(CLOCK_MONOTONIC) >= deadline)
+			return false;
+		if (t->pidfd < 0 || poll(&(struct pollfd){ t->pidfd, POLLIN, 0 }, 1, 10) < 0)
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return true;
+}
+
 struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 {
 	struct sampler_opts so = {
@@ -438,7 +454,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		goto fail;
 	if (!pr->as) {
 		/* Gone already: what it ran cannot be symbolized, so it is left out. */
-		if (!target_check_exit(t))
+		if (!cpu_await_exit(t, 1000))
 			goto fail;
 		c->stats.target_exited = true;
 	}

@@ -111,6 +111,11 @@ has_threads() {
 	[ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -eq "$2" ]
 }
 
+# has_threads_over PID N: PID has more than N threads.
+has_threads_over() {
+	[ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -gt "$2" ]
+}
+
 # some_asleep PID: a thread of PID other than the first is asleep (S).
 some_asleep() {
 	for _some_task in /proc/"$1"/task/*; do

@@ -10,9 +10,13 @@
  *   --main-exit   the main thread calls pthread_exit once the others are
  *                 started; they run on (a live process whose main thread is
  *                 a zombie)
+ *   --burst N     N threads started together that all exit at once, 5 ms
+ *                 later, again and again (threads caught mid-exit)
  *   --seconds S   exit after S seconds (default: run until killed)
- * SIGUSR1 is counted; on exit (or SIGUSR2) the count is printed, so a test
- * can check that no signal was lost while cprof held a thread. */
+ * SIGUSR1 and the first real-time signal (which, unlike SIGUSR1, queue rather
+ * than merge while pending) are counted; on exit (or SIGUSR2) the counts are
+ * printed, so a test can check that no signal was lost while cprof held a
+ * thread. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +28,7 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
-static volatile sig_atomic_t usr1;
+static int usr1, rtmin; /* handlers on two threads at once: atomic */
 
 static void sleep_ms(long ms)
 {
@@ -100,7 +104,8 @@ static void spawn(void *(*fn)(void *), void *arg)
 	pthread_attr_destroy(&a);
 }
 
-static long leak_ms, churn_ms, ramp;
+static long leak_ms, churn_ms, ramp, burst;
+static pthread_barrier_t burst_barrier;
 
 static void *leak_spawner(void *arg)
 {
@@ -122,6 +127,26 @@ static void *churn_spawner(void *arg)
 	return arg;
 }
 
+__attribute__((noinline)) static void *burst_task(void *arg)
+{
+	pthread_barrier_wait(&burst_barrier);
+	return arg;
+}
+
+static void *burst_spawner(void *arg)
+{
+	for (;;) {
+		pthread_barrier_init(&burst_barrier, NULL, burst + 1);
+		for (long i = 0; i < burst; i++)
+			spawn(burst_task, NULL);
+		sleep_ms(5);
+		pthread_barrier_wait(&burst_barrier);
+		sleep_ms(5);
+		pthread_barrier_destroy(&burst_barrier);
+	}
+	return arg;
+}
+
 static void *ramp_spawner(void *arg)
 {
 	for (long round = 1;; round++) {
@@ -134,13 +159,15 @@ static void *ramp_spawner(void *arg)
 
 static void on_usr1(int sig)
 {
-	usr1++;
+	__atomic_fetch_add(sig == SIGUSR1 ? &usr1 : &rtmin, 1, __ATOMIC_RELAXED);
 }
 
 static void on_usr2(int sig)
 {
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "usr1 %d\n", (int)usr1);
+	int n = snprintf(buf, sizeof(buf), "usr1 %d\nrtmin %d\n",
+			 __atomic_load_n(&usr1, __ATOMIC_RELAXED),
+			 __atomic_load_n(&rtmin, __ATOMIC_RELAXED));
 
 	if (write(1, buf, n) < 0)
 		_exit(1);
@@ -171,11 +198,13 @@ int main(int argc, char **argv)
 			idle = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--spin") == 0)
 			spin = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--burst") == 0)
+			burst = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			seconds = atof(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: threadwork [--pool N] [--leak MS] [--churn MS] "
-					"[--ramp] [--idle N] [--spin N] [--main-exit] [--seconds S]\n");
+					"[--ramp] [--idle N] [--spin N] [--main-exit] [--burst N] [--seconds S]\n");
 			return 2;
 		}
 	}
@@ -183,6 +212,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_usr1;
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGRTMIN, &sa, NULL);
 	sa.sa_handler = on_usr2;
 	sigaction(SIGUSR2, &sa, NULL);
 	for (long i = 0; i < pool; i++)
@@ -195,6 +225,8 @@ int main(int argc, char **argv)
 		spawn(churn_spawner, NULL);
 	if (ramp)
 		spawn(ramp_spawner, NULL);
+	if (burst > 0)
+		spawn(burst_spawner, NULL);
 	for (long i = 0; i < spin; i++)
 		spawn(spin_worker, NULL);
 	if (main_exit)
