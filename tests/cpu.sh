@@ -40,13 +40,15 @@ check_shares() {
 	near "$(awk -v x="${c:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 10 "$(tol 10 "$n" 4)" "$2: work_c"
 }
 
-# tol PCT N MIN: MIN, or four standard errors in points of a PCT% share of N
+# tol PCT N MIN: MIN, or five standard errors in points of a PCT% share of N
 # samples if that is more. Over 20 runs of the attach case the shares spread
 # 1.3 times the binomial error, for perf as much as for cprof (BENCHMARKS.md,
-# "run-to-run spread"): four of its errors are three of the spread observed.
+# "run-to-run spread"), and the sanitizer build once landed four errors off
+# (work_b 36.00% of about 940 samples): five of its errors are nearly four of
+# the spread observed.
 tol() {
 	awk -v p="$1" -v n="$2" -v m="$3" 'BEGIN {
-		t = n > 0 ? 400 * sqrt(p / 100 * (1 - p / 100) / n) : 100
+		t = n > 0 ? 500 * sqrt(p / 100 * (1 - p / 100) / n) : 100
 		printf "%.2f", (t > m ? t : m) }'
 }
 
