@@ -106,11 +106,16 @@ static int proc_each_task(pid_t pid, int (*fn)(pid_t pid, pid_t tid, void *ctx),
 	return rc;
 }
 
-static int proc_pick_live(pid_t pid, pid_t tid, void *ctx)
+bool proc_thread_gone(pid_t pid, pid_t tid)
 {
 	char st = proc_thread_state(pid, tid);
 
-	if (!st || st == 'Z' || st == 'X')
+	return !st || st == 'Z' || st == 'X';
+}
+
+static int proc_pick_live(pid_t pid, pid_t tid, void *ctx)
+{
+	if (proc_thread_gone(pid, tid))
 		return 0;
 	*(pid_t *)ctx = tid;
 	return 1;

@@ -44,6 +44,9 @@ void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n);
  * or 0 when it is gone. */
 char proc_thread_state(pid_t pid, pid_t tid);
 
+/* Whether thread TID of PID is gone, or a zombie or dead, as /proc shows it. */
+bool proc_thread_gone(pid_t pid, pid_t tid);
+
 /* Both at once, from TID/stat under TASKDIR (an open /proc/PID/task): one
  * read where the two above take two. The name goes to BUF (N > 0 bytes). */
 char proc_task_stat(int taskdir, pid_t tid, char *buf, size_t n);

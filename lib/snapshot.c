@@ -197,14 +197,11 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	int sig;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-		char st;
-
 		*err = errno;
 		if (*err == ESRCH)
 			return 1;
 		/* A thread that has exited but is not yet reaped refuses with EPERM. */
-		st = proc_thread_state(s->pid, tid);
-		if (*err == EPERM && (!st || st == 'Z' || st == 'X'))
+		if (*err == EPERM && proc_thread_gone(s->pid, tid))
 			return 1;
 		return -1;
 	}
