@@ -9,11 +9,14 @@
 #include "duration.h"
 #include "error.h"
 #include "fileio.h"
+#include "units.h"
 
-static const struct cmd_option help_option = { "help", 'h', NULL, "show this help and exit", 0, NULL };
+static const struct cmd_option cmd_help_option = {
+	.name = "help", .short_name = 'h', .help = "show this help and exit", .type = CMD_OPT_FLAG,
+};
 
 /* "cprof: MSG" on stderr, after whatever stdout holds. */
-static void report(const char *fmt, va_list ap)
+static void cmd_verror(const char *fmt, va_list ap)
 {
 	fflush(stdout);
 	fputs("cprof: ", stderr);
@@ -26,7 +29,7 @@ int error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(fmt, ap);
+	cmd_verror(fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -36,14 +39,14 @@ void die(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(fmt, ap);
+	cmd_verror(fmt, ap);
 	va_end(ap);
 	exit(code);
 }
 
 volatile sig_atomic_t cmd_stop;
 
-static void on_stop_signal(int sig)
+static void cmd_on_stop_signal(int sig)
 {
 	cmd_stop = sig;
 }
@@ -53,7 +56,7 @@ void cmd_catch_signals(void)
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
+	sa.sa_handler = cmd_on_stop_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -114,9 +117,38 @@ void cmd_print_usage(const struct cmd_entry *cmd, FILE *out)
 	fputc('\n', out);
 }
 
-static void option_line(const struct cmd_option *o, FILE *out)
+/* Word I of a choice's words "a|b|c" into BUF; "" past the last. */
+static const char *cmd_choice_word(const struct cmd_option *o, int64_t i, char *buf, size_t n)
 {
-	char left[64];
+	const char *w = o->arg;
+
+	for (; i > 0 && w; i--)
+		w = strchr(w, '|') ? strchr(w, '|') + 1 : NULL;
+	snprintf(buf, n, "%.*s", w ? (int)strcspn(w, "|") : 0, w ? w : "");
+	return buf;
+}
+
+const char *cmd_option_help(const struct cmd_option *o, char *buf, size_t n)
+{
+	char def[64] = "";
+
+	if (o->def_text)
+		return snprintf(buf, n, "%s (default: %s)", o->help, o->def_text), buf;
+	if (o->type == CMD_OPT_INT && o->def)
+		snprintf(def, sizeof(def), "%lld", (long long)o->def);
+	else if (o->type == CMD_OPT_DOUBLE && o->ddef)
+		snprintf(def, sizeof(def), "%g", o->ddef);
+	else if (o->type == CMD_OPT_DURATION && o->def)
+		units_format(def, sizeof(def), o->def, "nanoseconds");
+	else if (o->type == CMD_OPT_CHOICE)
+		cmd_choice_word(o, o->def, def, sizeof(def));
+	snprintf(buf, n, *def ? "%s (default %s)" : "%s", o->help, def);
+	return buf;
+}
+
+static void cmd_option_line(const struct cmd_option *o, FILE *out)
+{
+	char left[64], help[512];
 
 	if (o->short_name)
 		snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name,
@@ -124,7 +156,7 @@ static void option_line(const struct cmd_option *o, FILE *out)
 	else
 		snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "",
 			 o->arg ? o->arg : "");
-	fprintf(out, "  %-26s %s\n", left, o->help);
+	fprintf(out, "  %-26s %s\n", left, cmd_option_help(o, help, sizeof(help)));
 }
 
 void cmd_help(const struct cmd_entry *cmd, FILE *out)
@@ -132,8 +164,8 @@ void cmd_help(const struct cmd_entry *cmd, FILE *out)
 	cmd_print_usage(cmd, out);
 	fprintf(out, "\n%s\n\n%s\n\nOptions:\n", cmd->summary, cmd->description);
 	for (const struct cmd_option *o = cmd->options; o->name; o++)
-		option_line(o, out);
-	option_line(&help_option, out);
+		cmd_option_line(o, out);
+	cmd_option_line(&cmd_help_option, out);
 	fprintf(out, "\nSee cprof-%s(1) for details.\n", cmd->name);
 }
 
@@ -142,13 +174,13 @@ void cmd_usage_error(const struct cmd_entry *cmd, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(fmt, ap);
+	cmd_verror(fmt, ap);
 	va_end(ap);
 	cmd_print_usage(cmd, stderr);
 	exit(EXIT_USAGE);
 }
 
-static const struct cmd_option *find_long(const struct cmd_entry *cmd, const char *name,
+static const struct cmd_option *cmd_find_long(const struct cmd_entry *cmd, const char *name,
 					  size_t len)
 {
 	for (const struct cmd_option *o = cmd->options; o->name; o++)
@@ -157,7 +189,7 @@ static const struct cmd_option *find_long(const struct cmd_entry *cmd, const cha
 	return NULL;
 }
 
-static const struct cmd_option *find_short(const struct cmd_entry *cmd, char c)
+static const struct cmd_option *cmd_find_short(const struct cmd_entry *cmd, char c)
 {
 	for (const struct cmd_option *o = cmd->options; o->name; o++)
 		if (o->short_name == c)
@@ -165,12 +197,112 @@ static const struct cmd_option *find_short(const struct cmd_entry *cmd, char c)
 	return NULL;
 }
 
-void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn set, void *ctx,
-	       char ***rest, int *nrest)
+/* V into the integer FIELD of SIZE bytes (a bool where it is one byte). */
+static void cmd_store_int(void *field, size_t size, int64_t v)
+{
+	bool b = v != 0;
+	int16_t i16 = v;
+	int32_t i32 = v;
+
+	if (size == sizeof(b))
+		memcpy(field, &b, size);
+	else if (size == sizeof(i16))
+		memcpy(field, &i16, size);
+	else if (size == sizeof(i32))
+		memcpy(field, &i32, size);
+	else
+		memcpy(field, &v, sizeof(v));
+}
+
+/* The index of VALUE among the words of choice O, or exit 2 naming them. */
+static int64_t cmd_parse_choice(const struct cmd_entry *cmd, const struct cmd_option *o,
+				const char *value)
+{
+	char words[256] = "", w[64];
+	size_t used = 0;
+	int64_t n = 0;
+
+	for (; *cmd_choice_word(o, n, w, sizeof(w)); n++)
+		if (strcmp(w, value) == 0)
+			return n;
+	for (int64_t i = 0; i < n && used < sizeof(words); i++)
+		used += snprintf(words + used, sizeof(words) - used, "%s%s",
+				 !i ? "" : i == n - 1 ? " or " : ", ", cmd_choice_word(o, i, w, sizeof(w)));
+	cmd_usage_error(cmd, "bad value '%s' for --%s (%s)", value, o->name, words);
+}
+
+/* Each option's default into its field of OPTS. */
+static void cmd_store_defaults(const struct cmd_entry *cmd, void *opts)
+{
+	for (const struct cmd_option *o = cmd->options; o->name; o++) {
+		void *field = (char *)opts + o->off;
+		if (o->type == CMD_OPT_INT || o->type == CMD_OPT_CHOICE ||
+		    o->type == CMD_OPT_DURATION)
+			cmd_store_int(field, o->size, o->def);
+		else if (o->type == CMD_OPT_DOUBLE)
+			memcpy(field, &o->ddef, sizeof(o->ddef));
+	}
+}
+
+/* Option O given with VALUE (NULL for a flag) into its field of OPTS. */
+static void cmd_store(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
+		      void *opts)
+{
+	void *field = (char *)opts + o->off;
+	const char *given = value ? value : o->name;
+	double d;
+	int64_t ns;
+	char min[32];
+
+	switch (o->type) {
+	case CMD_OPT_FLAG:
+		cmd_store_int(field, o->size, 1);
+		break;
+	case CMD_OPT_INT:
+		cmd_store_int(field, o->size, cmd_parse_long(cmd, o->name, value, o->min, o->max));
+		break;
+	case CMD_OPT_DOUBLE:
+		d = cmd_parse_double(cmd, o->name, value, o->dmin, o->dmax);
+		memcpy(field, &d, sizeof(d));
+		break;
+	case CMD_OPT_DURATION:
+		ns = cmd_parse_duration(cmd, o->name, value);
+		if (ns < o->min)
+			cmd_usage_error(cmd, "--%s %s is too short (at least %s)", o->name, value,
+					units_format(min, sizeof(min), o->min, "nanoseconds"));
+		memcpy(field, &ns, sizeof(ns));
+		break;
+	case CMD_OPT_STRING:
+		memcpy(field, &value, sizeof(value));
+		break;
+	case CMD_OPT_CHOICE:
+		cmd_store_int(field, o->size, cmd_parse_choice(cmd, o, value));
+		break;
+	case CMD_OPT_CALLBACK:
+		o->set(cmd, o, value, field);
+		break;
+	}
+	if (o->given)
+		memcpy((char *)opts + o->given - 1, &given, sizeof(given));
+}
+
+void cmd_set_stack_size(const struct cmd_entry *cmd, const struct cmd_option *o,
+			const char *value, void *field)
+{
+	uint32_t v = cmd_parse_long(cmd, o->name, value, o->min, o->max);
+
+	if (v % 8)
+		cmd_usage_error(cmd, "bad value '%s' for --%s (a multiple of 8)", value, o->name);
+	memcpy(field, &v, sizeof(v));
+}
+
+void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, void *opts, char ***rest,
+	       int *nrest)
 {
 	int n = *argc, npos = 0;
 	unsigned long seen = 0;
 
+	cmd_store_defaults(cmd, opts);
 	if (rest) {
 		*rest = NULL;
 		*nrest = 0;
@@ -201,7 +333,7 @@ void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn s
 		if (a[1] == '-') {
 			const char *eq = strchr(a + 2, '=');
 			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-			o = find_long(cmd, a + 2, len);
+			o = cmd_find_long(cmd, a + 2, len);
 			if (!o)
 				cmd_usage_error(cmd, "unknown option '--%.*s'", (int)len, a + 2);
 			if (eq) {
@@ -210,7 +342,7 @@ void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn s
 				value = eq + 1;
 			}
 		} else {
-			o = find_short(cmd, a[1]);
+			o = cmd_find_short(cmd, a[1]);
 			if (!o)
 				cmd_usage_error(cmd, "unknown option '-%c'", a[1]);
 			if (a[2]) {
@@ -224,8 +356,7 @@ void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn s
 				cmd_usage_error(cmd, "option '--%s' needs a value (%s)", o->name, o->arg);
 			value = argv[++i];
 		}
-		if (set(ctx, o->key, value) < 0)
-			exit(EXIT_USAGE);
+		cmd_store(cmd, o, value, opts);
 		seen |= 1UL << (o - cmd->options);
 	}
 	for (const struct cmd_option *o = cmd->options; o->name; o++)

@@ -7,20 +7,100 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_LEAK = 3 };
 
+/* What an option stores in the field it is bound to. */
+enum cmd_opt_type {
+	CMD_OPT_FLAG = 1, /* true, into a bool */
+	CMD_OPT_INT,      /* a whole number from min to max, into an integer of any size */
+	CMD_OPT_DOUBLE,   /* a number from dmin to dmax, into a double */
+	CMD_OPT_DURATION, /* "500ms", "5m", "30" (seconds), of at least min ns, into an int64_t */
+	CMD_OPT_STRING,   /* the argument itself, into a const char * */
+	CMD_OPT_CHOICE,   /* the index of the argument among the words of arg, into an integer */
+	CMD_OPT_CALLBACK, /* whatever set does with the argument */
+};
+
+struct cmd_entry;
+
 struct cmd_option {
 	const char *name;   /* long name, without "--" */
 	char short_name;    /* 0: none */
-	const char *arg;    /* metavariable, or NULL for a flag */
-	const char *help;
-	int key;            /* passed to the command's setter */
+	const char *arg;    /* metavariable (CMD_OPT_CHOICE: the words, '|' between), NULL for a flag */
+	const char *help;   /* without the default: --help adds it from def, ddef or def_text */
+	enum cmd_opt_type type;
+	size_t off, size;   /* the field set, in the command's options struct */
+	size_t given;       /* 0, or 1 + the offset of a const char * set to the argument as typed */
+	int64_t min, max;   /* CMD_OPT_INT bounds; CMD_OPT_DURATION: min */
+	double dmin, dmax;  /* CMD_OPT_DOUBLE bounds */
+	int64_t def;        /* the default stored before parsing (CMD_OPT_CHOICE: the word's index) */
+	double ddef;
+	const char *def_text; /* the default as --help says it where def cannot: "auto, ..." */
+	/* CMD_OPT_CALLBACK: parse VALUE into FIELD; exit 2 through cmd_usage_error if bad. */
+	void (*set)(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
+		    void *field);
 	const char *complete; /* completion: "file", "pid", or words separated by '|' */
 	bool required;      /* shown without brackets, and cmd_parse insists on it */
 };
+
+/* The designators of a row bound to field F of struct T. Rows are written
+ * { CMD_INT(...), .short_name = 'x' } with more designators after the macro. */
+#define CMD_FIELD(T, f) .off = offsetof(struct T, f), .size = sizeof(((struct T *)0)->f)
+#define CMD_OPT_ROW(T, f, name_, arg_, type_, help_) \
+	.name = (name_), .arg = (arg_), .type = (type_), .help = (help_), CMD_FIELD(T, f)
+#define CMD_FLAG(T, f, name_, help_) CMD_OPT_ROW(T, f, name_, NULL, CMD_OPT_FLAG, help_)
+#define CMD_INT(T, f, name_, arg_, help_, min_, max_, def_) \
+	CMD_OPT_ROW(T, f, name_, arg_, CMD_OPT_INT, help_), .min = (min_), .max = (max_), .def = (def_)
+#define CMD_DOUBLE(T, f, name_, arg_, help_, min_, max_, def_) \
+	CMD_OPT_ROW(T, f, name_, arg_, CMD_OPT_DOUBLE, help_), .dmin = (min_), .dmax = (max_), \
+		.ddef = (def_)
+#define CMD_DURATION(T, f, name_, arg_, help_, min_, def_) \
+	CMD_OPT_ROW(T, f, name_, arg_, CMD_OPT_DURATION, help_), .min = (min_), .def = (def_)
+#define CMD_STRING(T, f, name_, arg_, help_) CMD_OPT_ROW(T, f, name_, arg_, CMD_OPT_STRING, help_)
+#define CMD_CHOICE(T, f, name_, words_, help_, def_) \
+	CMD_OPT_ROW(T, f, name_, words_, CMD_OPT_CHOICE, help_), .def = (def_), .complete = (words_)
+#define CMD_CALLBACK(T, f, name_, arg_, help_, set_) \
+	CMD_OPT_ROW(T, f, name_, arg_, CMD_OPT_CALLBACK, help_), .set = (set_)
+/* Also keep the argument as typed in const char *F of struct T. */
+#define CMD_GIVEN(T, f) \
+	.given = offsetof(struct T, f) + 1 + 0 * sizeof(((struct T *)0)->f = (const char *)0)
+
+/* The options every command that samples or writes spells the same way. */
+#define CMD_OPT_PID(T, f) \
+	CMD_INT(T, f, "pid", "PID", "the running process PID (all its threads)", 1, 0x7fffffff, 0), \
+		.short_name = 'p', .complete = "pid"
+#define CMD_OPT_SECONDS(T, f) \
+	CMD_DURATION(T, f, "seconds", "N", "stop after N seconds or a duration like 500ms, 5m; " \
+		     "without it, a command runs until it exits", 1, 30 * 1000000000LL)
+#define CMD_OPT_FREQUENCY(T, f) \
+	CMD_INT(T, f, "frequency", "HZ", "samples per second per thread on CPU", 1, 10000, 99), \
+		.short_name = 'F'
+#define CMD_OPT_UNWIND(T, f) \
+	CMD_CHOICE(T, f, "unwind", "dwarf|fp", "dwarf: unwind copied stacks with DWARF CFI; fp: " \
+		   "follow frame pointers", 0)
+#define CMD_OPT_STACK_SIZE(T, f) \
+	CMD_CALLBACK(T, f, "stack-size", "BYTES", "bytes of user stack copied per sample for " \
+		     "dwarf unwinding, a multiple of 8", cmd_set_stack_size), \
+		.min = 8, .max = 65528, .def_text = "auto, the most at a low --frequency, less at higher"
+#define CMD_OPT_USER_ONLY(T, f) \
+	CMD_FLAG(T, f, "user-only", "sample user space only, also where the kernel could be sampled")
+#define CMD_OPT_OUTPUT(T, f, help_) \
+	CMD_STRING(T, f, "output", "FILE", help_), .short_name = 'o', .complete = "file"
+
+#define CMD_OPT_SAMPLE_INDEX(T, f, help_) \
+	CMD_STRING(T, f, "sample-index", "NAME|N", help_), \
+		.def_text = "the profile's default, else the last"
+#define CMD_OPT_ADDRESSES(T, f) \
+	CMD_FLAG(T, f, "addresses", "frames without symbols one per address (module+offset), not " \
+		 "one per module ([module])")
+
+/* CMD_OPT_STACK_SIZE's setter: a whole number from o->min to o->max, a
+ * multiple of 8, into a uint32_t. */
+void cmd_set_stack_size(const struct cmd_entry *cmd, const struct cmd_option *o,
+			const char *value, void *field);
 
 struct cmd_entry {
 	const char *name;
@@ -34,13 +114,17 @@ struct cmd_entry {
 	int (*exec)(int argc, char **argv);
 };
 
-/* Option parsing: calls SET(ctx, key, value) for each option in order (value
- * NULL for flags) and collects positional arguments into ARGV[0..*ARGC). A
- * "--" ends the options; with STOP_AT_DASHDASH the rest, "--" excluded, goes to
- * *REST. --help prints help and exits 0; errors print usage and exit 2. */
-typedef int (*cmd_set_fn)(void *ctx, int key, const char *value);
-void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, cmd_set_fn set, void *ctx,
-	       char ***rest, int *nrest);
+/* Option parsing: stores each option's default, then each option given, in
+ * order, into its field of OPTS (the command's options struct, zeroed by the
+ * caller), and collects positional arguments into ARGV[0..*ARGC). A "--" ends
+ * the options; with REST non-NULL the rest, "--" excluded, goes to *REST.
+ * --help prints help and exits 0; errors print usage and exit 2. */
+void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, void *opts, char ***rest,
+	       int *nrest);
+
+/* The help of option O with its default, "HELP (default X)", into BUF of N
+ * bytes, for --help and the completions. */
+const char *cmd_option_help(const struct cmd_option *o, char *buf, size_t n);
 
 /* Report a usage error for CMD (one line, then its usage line) and exit 2. */
 void cmd_usage_error(const struct cmd_entry *cmd, const char *fmt, ...)

@@ -20,22 +20,33 @@
 #include "topview.h"
 #include "units.h"
 
-enum { OPT_PID = 1, OPT_SECONDS, OPT_FREQUENCY, OPT_UNWIND, OPT_STACK_SIZE, OPT_USER_ONLY, OPT_OUTPUT,
-       OPT_TOP };
+struct cpu_cmd_opts {
+	pid_t pid;
+	int64_t duration_ns;
+	const char *duration_given;
+	unsigned frequency;
+	bool fp;
+	uint32_t stack_size;
+	bool user_only;
+	const char *output;
+	long top;
+};
 
-static const struct cmd_option options[] = {
-	{ "pid", 'p', "PID", "profile the running process PID (all its threads)", OPT_PID, "pid" },
-	{ "seconds", 0, "N", "stop after N seconds or a duration like 500ms, 5m (default 30; with a command: when it exits)", OPT_SECONDS, NULL },
-	{ "frequency", 'F', "HZ", "samples per second per thread on CPU (default 99)", OPT_FREQUENCY, NULL },
-	{ "unwind", 0, "dwarf|fp", "unwind copied stacks with DWARF CFI (default), or follow frame pointers", OPT_UNWIND, "dwarf|fp" },
-	{ "stack-size", 0, "BYTES", "bytes of user stack copied per sample for dwarf unwinding (default 65528 at 99 Hz, less at higher rates, 8192 from 800 Hz)", OPT_STACK_SIZE, NULL },
-	{ "user-only", 0, NULL, "sample user space only, also where the kernel could be sampled", OPT_USER_ONLY, NULL },
-	{ "output", 'o', "FILE", "where to write the profile (default cprof-cpu-PID-YYYYmmdd-HHMMSS.pb.gz)", OPT_OUTPUT, "file" },
-	{ "top", 0, "N", "functions in the printed summary (default 10, 0: none)", OPT_TOP, NULL },
+static const struct cmd_option cmd_cpu_options[] = {
+	{ CMD_OPT_PID(cpu_cmd_opts, pid) },
+	{ CMD_OPT_SECONDS(cpu_cmd_opts, duration_ns), CMD_GIVEN(cpu_cmd_opts, duration_given) },
+	{ CMD_OPT_FREQUENCY(cpu_cmd_opts, frequency) },
+	{ CMD_OPT_UNWIND(cpu_cmd_opts, fp) },
+	{ CMD_OPT_STACK_SIZE(cpu_cmd_opts, stack_size) },
+	{ CMD_OPT_USER_ONLY(cpu_cmd_opts, user_only) },
+	{ CMD_OPT_OUTPUT(cpu_cmd_opts, output, "where to write the profile"),
+	  .def_text = "cprof-cpu-PID-YYYYmmdd-HHMMSS.pb.gz" },
+	{ CMD_INT(cpu_cmd_opts, top, "top", "N", "functions in the printed summary, 0 for none", 0,
+		  1000000, 10) },
 	{ 0 },
 };
 
-static int exec_cpu(int argc, char **argv);
+static int cmd_cpu_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_cpu = {
 	.name = "cpu",
@@ -49,61 +60,11 @@ const struct cmd_entry cmd_cpu = {
 		"the target exits, and writes what it collected in every case, then prints the top\n"
 		"functions. A command is profiled from its first instruction; if it outlives\n"
 		"--seconds, cprof ends it with SIGTERM. The target is never stopped or traced.",
-	.options = options,
-	.exec = exec_cpu,
+	.options = cmd_cpu_options,
+	.exec = cmd_cpu_exec,
 };
 
-struct cpu_cmd_opts {
-	pid_t pid;
-	int64_t duration_ns;
-	bool duration_set;
-	unsigned frequency;
-	bool fp;
-	uint32_t stack_size;
-	bool user_only;
-	const char *output;
-	long top;
-};
-
-static int set_option(void *ctx, int key, const char *v)
-{
-	struct cpu_cmd_opts *o = ctx;
-
-	switch (key) {
-	case OPT_PID:
-		o->pid = cmd_parse_long(&cmd_cpu, "pid", v, 1, 0x7fffffff);
-		break;
-	case OPT_SECONDS:
-		o->duration_ns = cmd_parse_duration(&cmd_cpu, "seconds", v);
-		o->duration_set = true;
-		break;
-	case OPT_FREQUENCY:
-		o->frequency = cmd_parse_long(&cmd_cpu, "frequency", v, 1, 10000);
-		break;
-	case OPT_UNWIND:
-		if (strcmp(v, "dwarf") && strcmp(v, "fp"))
-			cmd_usage_error(&cmd_cpu, "bad value '%s' for --unwind (dwarf or fp)", v);
-		o->fp = strcmp(v, "fp") == 0;
-		break;
-	case OPT_STACK_SIZE:
-		o->stack_size = cmd_parse_long(&cmd_cpu, "stack-size", v, 8, 65528);
-		if (o->stack_size % 8)
-			cmd_usage_error(&cmd_cpu, "bad value '%s' for --stack-size (a multiple of 8)", v);
-		break;
-	case OPT_USER_ONLY:
-		o->user_only = true;
-		break;
-	case OPT_OUTPUT:
-		o->output = v;
-		break;
-	case OPT_TOP:
-		o->top = cmd_parse_long(&cmd_cpu, "top", v, 0, 1000000);
-		break;
-	}
-	return 0;
-}
-
-static char *default_output(pid_t pid)
+static char *cmd_cpu_default_output(pid_t pid)
 {
 	char *path = xmalloc(64);
 	time_t now = time(NULL);
@@ -116,7 +77,7 @@ static char *default_output(pid_t pid)
 }
 
 
-static void print_exit_status(const struct target *t)
+static void cmd_cpu_print_exit_status(const struct target *t)
 {
 	if (WIFEXITED(t->status))
 		printf("Command exited with status %d\n", WEXITSTATUS(t->status));
@@ -127,7 +88,7 @@ static void print_exit_status(const struct target *t)
 
 /* Where the kernel was sampled, its share; where not, the share of the
  * target's CPU time the kernel spent for it unseen, and what would show it. */
-static void print_kernel(const struct cpu_stats *st, bool user_only)
+static void cmd_cpu_print_kernel(const struct cpu_stats *st, bool user_only)
 {
 	int64_t all = st->user_ns + st->system_ns;
 	char sys[32], total[32];
@@ -156,7 +117,7 @@ static void print_kernel(const struct cpu_stats *st, bool user_only)
 
 /* The top functions' shares again, each with one standard error of a share
  * of that many samples, sqrt(p(1 - p) / n): how far a rerun may land. */
-static void print_sampling_error(const struct stackset *ss, long top)
+static void cmd_cpu_print_sampling_error(const struct stackset *ss, long top)
 {
 	double n = ss->p->period > 0 ? (double)ss->total_all / ss->p->period : 0;
 	struct func_total *rows;
@@ -175,15 +136,15 @@ static void print_sampling_error(const struct stackset *ss, long top)
 	free(rows);
 }
 
-struct banner {
+struct cmd_cpu_banner {
 	const struct cpu_cmd_opts *o;
 	const struct target *t;
 	char **cmd;
 };
 
-static void started(void *ctx)
+static void cmd_cpu_started(void *ctx)
 {
-	const struct banner *b = ctx;
+	const struct cmd_cpu_banner *b = ctx;
 	char when[32], line_why[256];
 
 	if (b->o->pid) {
@@ -205,28 +166,76 @@ static void started(void *ctx)
 			line_why);
 }
 
-static int exec_cpu(int argc, char **argv)
+/* The options and the command after "--"; exits 2 on bad usage. */
+static void cmd_cpu_parse(int argc, char **argv, struct cpu_cmd_opts *o, char ***cmd, int *ncmd)
 {
-	struct cpu_cmd_opts o = { .frequency = 99, .top = 10 };
+	cmd_parse(&cmd_cpu, &argc, argv, o, cmd, ncmd);
+	if (argc > 0)
+		cmd_usage_error(&cmd_cpu, "unexpected argument '%s' (a command goes after --)", argv[0]);
+	if (!o->pid && !*ncmd)
+		cmd_usage_error(&cmd_cpu, "nothing to profile: give --pid PID or -- CMD");
+	if (o->pid && *ncmd)
+		cmd_usage_error(&cmd_cpu, "give --pid or a command, not both");
+	if (!o->duration_given && *ncmd)
+		o->duration_ns = 0;
+	if (!o->stack_size)
+		o->stack_size = cpu_default_stack_size(o->frequency);
+}
+
+/* What the profile holds and what it lacks, after it is written. */
+static void cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats *st,
+			    const struct target *t, const struct profile *p)
+{
+	char when[32], why[256];
+
+	if (o->top && st->samples) {
+		struct stackset ss;
+		if (stackset_init(&ss, p, 1, NULL) == 0) {
+			render_top(stdout, &ss, o->top);
+			cmd_cpu_print_sampling_error(&ss, o->top);
+			stackset_release(&ss);
+		}
+	}
+	printf("Samples: %llu, lost: %llu, threads: %llu, duration: %s%s\n",
+	       (unsigned long long)st->samples, (unsigned long long)st->lost,
+	       (unsigned long long)st->threads,
+	       units_format(when, sizeof(when), st->elapsed_ns, "nanoseconds"),
+	       st->target_exited && !t->launched ? " (the target exited)" :
+	       st->stopped ? " (stopped by signal)" : "");
+	if (st->lost)
+		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower --frequency\n",
+		       (unsigned long long)st->lost, 100.0 * st->lost / (st->lost + st->samples));
+	cmd_cpu_print_kernel(st, o->user_only);
+	if (st->truncated && o->stack_size < 65528)
+		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
+		       "[truncated] root: raise --stack-size (now %u, at most 65528)\n",
+		       (unsigned long long)st->truncated, 100.0 * st->truncated / st->samples,
+		       o->stack_size);
+	else if (st->truncated)
+		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
+		       "[truncated] root: deeper than the 65528 bytes the kernel copies at most; "
+		       "--unwind fp follows code built with frame pointers to the end\n",
+		       (unsigned long long)st->truncated, 100.0 * st->truncated / st->samples);
+	if (st->dropped)
+		printf("Left out: %llu samples of processes that exited before cprof could read "
+		       "their memory maps\n", (unsigned long long)st->dropped);
+	if (!st->samples && !st->target_exited && target_stopped(t, why, sizeof(why)))
+		printf("No samples: %s\n", why);
+	if (t->launched && t->exited)
+		cmd_cpu_print_exit_status(t);
+}
+
+static int cmd_cpu_exec(int argc, char **argv)
+{
+	struct cpu_cmd_opts o = { 0 };
 	struct cpu_opts co;
 	struct cpu_stats st;
 	struct target t;
 	struct profile *p;
-	char **cmd = NULL, *output, when[32], why[256];
+	char **cmd = NULL, *output;
 	int ncmd = 0, rc = EXIT_ERROR;
 
-	cmd_parse(&cmd_cpu, &argc, argv, set_option, &o, &cmd, &ncmd);
-	if (argc > 0)
-		cmd_usage_error(&cmd_cpu, "unexpected argument '%s' (a command goes after --)", argv[0]);
-	if (!o.pid && !ncmd)
-		cmd_usage_error(&cmd_cpu, "nothing to profile: give --pid PID or -- CMD");
-	if (o.pid && ncmd)
-		cmd_usage_error(&cmd_cpu, "give --pid or a command, not both");
-	if (!o.duration_set && !ncmd)
-		o.duration_ns = 30 * 1000000000LL;
-	if (!o.stack_size)
-		o.stack_size = cpu_default_stack_size(o.frequency);
-
+	cmd_cpu_parse(argc, argv, &o, &cmd, &ncmd);
 	if (o.output)
 		cmd_check_writable(o.output);
 	if (o.pid && target_attach(&t, o.pid) < 0)
@@ -236,7 +245,7 @@ static int exec_cpu(int argc, char **argv)
 	cmd_catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
-	output = o.output ? xstrdup(o.output) : default_output(t.pid);
+	output = o.output ? xstrdup(o.output) : cmd_cpu_default_output(t.pid);
 	/* The default name needs the PID: a launched command is held before its
 	 * exec until sampling starts, so it is checked here and never runs. */
 	if (!o.output && file_check_output(output) < 0) {
@@ -254,8 +263,8 @@ static int exec_cpu(int argc, char **argv)
 		/* Undocumented: bench/spread.sh compares the dithered period with a fixed one. */
 		.steady = getenv("CPROF_STEADY_PERIOD") != NULL,
 		.stop = &cmd_stop,
-		.started = started,
-		.ctx = &(struct banner){ &o, &t, cmd },
+		.started = cmd_cpu_started,
+		.ctx = &(struct cmd_cpu_banner){ &o, &t, cmd },
 	};
 	p = cpu_profile(&t, &co, &st);
 	if (t.launched) {
@@ -272,41 +281,7 @@ static int exec_cpu(int argc, char **argv)
 		error("%s", cp_errmsg());
 		goto out_profile;
 	}
-	if (o.top && st.samples) {
-		struct stackset ss;
-		if (stackset_init(&ss, p, 1, NULL) == 0) {
-			render_top(stdout, &ss, o.top);
-			print_sampling_error(&ss, o.top);
-			stackset_release(&ss);
-		}
-	}
-	printf("Samples: %llu, lost: %llu, threads: %llu, duration: %s%s\n",
-	       (unsigned long long)st.samples, (unsigned long long)st.lost,
-	       (unsigned long long)st.threads,
-	       units_format(when, sizeof(when), st.elapsed_ns, "nanoseconds"),
-	       st.target_exited && !t.launched ? " (the target exited)" :
-	       st.stopped ? " (stopped by signal)" : "");
-	if (st.lost)
-		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower --frequency\n",
-		       (unsigned long long)st.lost, 100.0 * st.lost / (st.lost + st.samples));
-	print_kernel(&st, o.user_only);
-	if (st.truncated && o.stack_size < 65528)
-		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
-		       "[truncated] root: raise --stack-size (now %u, at most 65528)\n",
-		       (unsigned long long)st.truncated, 100.0 * st.truncated / st.samples,
-		       o.stack_size);
-	else if (st.truncated)
-		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
-		       "[truncated] root: deeper than the 65528 bytes the kernel copies at most; "
-		       "--unwind fp follows code built with frame pointers to the end\n",
-		       (unsigned long long)st.truncated, 100.0 * st.truncated / st.samples);
-	if (st.dropped)
-		printf("Left out: %llu samples of processes that exited before cprof could read "
-		       "their memory maps\n", (unsigned long long)st.dropped);
-	if (!st.samples && !st.target_exited && target_stopped(&t, why, sizeof(why)))
-		printf("No samples: %s\n", why);
-	if (t.launched && t.exited)
-		print_exit_status(&t);
+	cmd_cpu_summary(&o, &st, &t, p);
 	printf("Wrote %s\n", cmd_output_name(output));
 	rc = EXIT_OK;
 out_profile:

@@ -9,17 +9,23 @@
 #include "pprof.h"
 #include "units.h"
 
-enum { OPT_TOP = 1, OPT_SAMPLE_INDEX, OPT_OUTPUT, OPT_ADDRESSES };
+struct diff_opts {
+	long top;
+	const char *sample_index, *output;
+	struct stack_filter names;
+};
 
-static const struct cmd_option options[] = {
-	{ "top", 0, "N", "show the N functions whose share changed most (default 20, 0: all)", OPT_TOP, NULL },
-	{ "sample-index", 0, "NAME|N", "the sample type to compare (default: each profile's default)", OPT_SAMPLE_INDEX, NULL },
-	{ "output", 'o', "FILE", "write a diff profile: NEW with BASE scaled to its total and negated", OPT_OUTPUT, "file" },
-	{ "addresses", 0, NULL, "frames without symbols one per address (module+offset), not one per module ([module])", OPT_ADDRESSES, NULL },
+static const struct cmd_option cmd_diff_options[] = {
+	{ CMD_INT(diff_opts, top, "top", "N", "show the N functions whose share changed most, 0 for all",
+		  0, 1000000000, 20) },
+	{ CMD_OPT_SAMPLE_INDEX(diff_opts, sample_index, "the sample type to compare, in each profile") },
+	{ CMD_OPT_OUTPUT(diff_opts, output,
+			 "write a diff profile: NEW with BASE scaled to its total and negated") },
+	{ CMD_OPT_ADDRESSES(diff_opts, names.addresses) },
 	{ 0 },
 };
 
-static int exec_diff(int argc, char **argv);
+static int cmd_diff_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_diff = {
 	.name = "diff",
@@ -30,46 +36,19 @@ const struct cmd_entry cmd_diff = {
 		"flat and cumulative share of its own profile's total in BASE and in NEW, and the change\n"
 		"in percentage points, largest change first. Counts are never compared, so profiles\n"
 		"of different lengths or sampling rates compare fairly.",
-	.options = options,
+	.options = cmd_diff_options,
 	.complete_args = "file",
-	.exec = exec_diff,
+	.exec = cmd_diff_exec,
 };
 
-struct diff_opts {
-	long top;
-	const char *sample_index, *output;
-	struct stack_filter names;
-};
-
-static int set_option(void *ctx, int key, const char *v)
-{
-	struct diff_opts *o = ctx;
-
-	switch (key) {
-	case OPT_TOP:
-		o->top = cmd_parse_long(&cmd_diff, "top", v, 0, 1000000000);
-		break;
-	case OPT_SAMPLE_INDEX:
-		o->sample_index = v;
-		break;
-	case OPT_OUTPUT:
-		o->output = v;
-		break;
-	case OPT_ADDRESSES:
-		o->names.addresses = true;
-		break;
-	}
-	return 0;
-}
-
-static const char *type_name(const struct profile *p, int si, char *buf, size_t n)
+static const char *cmd_diff_type_name(const struct profile *p, int si, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s/%s", profile_str(p, p->sample_types[si].type),
 		 profile_str(p, p->sample_types[si].unit));
 	return buf;
 }
 
-static void type_list(const struct profile *p, char *buf, size_t n)
+static void cmd_diff_type_list(const struct profile *p, char *buf, size_t n)
 {
 	size_t used = 0;
 	char t[128];
@@ -77,10 +56,10 @@ static void type_list(const struct profile *p, char *buf, size_t n)
 	buf[0] = '\0';
 	for (size_t i = 0; i < p->nsample_types && used < n; i++)
 		used += snprintf(buf + used, n - used, "%s%s", i ? ", " : "",
-				 type_name(p, i, t, sizeof(t)));
+				 cmd_diff_type_name(p, i, t, sizeof(t)));
 }
 
-static void header(const char *label, const char *path, const struct profile *p, int si,
+static void cmd_diff_header(const char *label, const char *path, const struct profile *p, int si,
 		   int64_t total)
 {
 	char a[32], b[32];
@@ -94,7 +73,7 @@ static void header(const char *label, const char *path, const struct profile *p,
 	putchar('\n');
 }
 
-static void percent(double v, bool sign)
+static void cmd_diff_percent(double v, bool sign)
 {
 	char buf[32];
 
@@ -102,9 +81,55 @@ static void percent(double v, bool sign)
 	printf(" %7s", buf);
 }
 
-static int exec_diff(int argc, char **argv)
+/* PATH read, and the index of the sample type to compare in it, or NULL
+ * after saying why. */
+static struct profile *cmd_diff_read(const char *path, const char *sample_index, int *si)
 {
-	struct diff_opts o = { .top = 20 };
+	struct profile *p = pprof_read(path);
+
+	if (!p)
+		return error("%s", cp_errmsg()), NULL;
+	*si = profile_sample_index(p, sample_index);
+	if (*si < 0) {
+		error("%s: %s", path, cp_errmsg());
+		profile_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* The table of the functions whose share changed most, ROWS of N. */
+static void cmd_diff_print(const struct diff_opts *o, const struct diff_row *rows, size_t n)
+{
+	size_t top = o->top == 0 || (size_t)o->top > n ? n : (size_t)o->top;
+
+	printf("Shares of each profile's own total, in percent; change in points (new - base)\n\n");
+	printf("%24s %25s\n", "flat% of total", "cum% of total");
+	printf(" %7s %7s %7s  %7s %7s %7s  %s\n", "base", "new", "change", "base", "new", "change",
+	       "function");
+	for (size_t i = 0; i < top; i++) {
+		const struct diff_row *r = &rows[i];
+		cmd_diff_percent(r->base_flat, false);
+		cmd_diff_percent(r->new_flat, false);
+		cmd_diff_percent(r->new_flat - r->base_flat, true);
+		putchar(' ');
+		cmd_diff_percent(r->base_cum, false);
+		cmd_diff_percent(r->new_cum, false);
+		cmd_diff_percent(r->new_cum - r->base_cum, true);
+		printf("  %s", r->name);
+		if (*r->file && r->start_line > 0)
+			printf(" (%s:%d)", r->file, r->start_line);
+		else if (*r->file)
+			printf(" (%s)", r->file);
+		putchar('\n');
+	}
+	if (top < n)
+		printf("(%zu more functions; --top 0 shows all)\n", n - top);
+}
+
+static int cmd_diff_exec(int argc, char **argv)
+{
+	struct diff_opts o = { 0 };
 	struct profile *base = NULL, *new = NULL, *dp = NULL;
 	struct stackset bs, ns;
 	struct diff_row *rows = NULL;
@@ -112,34 +137,23 @@ static int exec_diff(int argc, char **argv)
 	int bsi, nsi, rc = EXIT_ERROR;
 	char bt[128], nt[128];
 
-	cmd_parse(&cmd_diff, &argc, argv, set_option, &o, NULL, NULL);
+	cmd_parse(&cmd_diff, &argc, argv, &o, NULL, NULL);
 	if (argc != 2)
 		cmd_usage_error(&cmd_diff, argc < 2 ? "two profiles needed: BASE and NEW" :
 						      "only two profiles at a time");
 	if (o.output)
 		cmd_check_writable(o.output);
-	base = pprof_read(argv[0]);
+	base = cmd_diff_read(argv[0], o.sample_index, &bsi);
 	if (!base)
-		return error("%s", cp_errmsg()), EXIT_ERROR;
-	new = pprof_read(argv[1]);
-	if (!new) {
-		error("%s", cp_errmsg());
 		goto out;
-	}
-	bsi = profile_sample_index(base, o.sample_index);
-	if (bsi < 0) {
-		error("%s: %s", argv[0], cp_errmsg());
+	new = cmd_diff_read(argv[1], o.sample_index, &nsi);
+	if (!new)
 		goto out;
-	}
-	nsi = profile_sample_index(new, o.sample_index);
-	if (nsi < 0) {
-		error("%s: %s", argv[1], cp_errmsg());
-		goto out;
-	}
-	if (strcmp(type_name(base, bsi, bt, sizeof(bt)), type_name(new, nsi, nt, sizeof(nt)))) {
+	if (strcmp(cmd_diff_type_name(base, bsi, bt, sizeof(bt)),
+		   cmd_diff_type_name(new, nsi, nt, sizeof(nt)))) {
 		char bl[512], nl[512];
-		type_list(base, bl, sizeof(bl));
-		type_list(new, nl, sizeof(nl));
+		cmd_diff_type_list(base, bl, sizeof(bl));
+		cmd_diff_type_list(new, nl, sizeof(nl));
 		error("cannot compare %s with %s: %s has %s; %s has %s (choose one both have with "
 		      "--sample-index)", bt, nt, argv[0], bl, argv[1], nl);
 		goto out;
@@ -164,32 +178,9 @@ static int exec_diff(int argc, char **argv)
 		}
 	}
 	printf("Type: %s\n", profile_str(new, new->sample_types[nsi].type));
-	header("Base", argv[0], base, bsi, bs.total_all);
-	header("New ", argv[1], new, nsi, ns.total_all);
-	printf("Shares of each profile's own total, in percent; change in points (new - base)\n\n");
-	printf("%24s %25s\n", "flat% of total", "cum% of total");
-	printf(" %7s %7s %7s  %7s %7s %7s  %s\n", "base", "new", "change", "base", "new", "change",
-	       "function");
-	if (o.top == 0 || (size_t)o.top > n)
-		o.top = n;
-	for (long i = 0; i < o.top; i++) {
-		const struct diff_row *r = &rows[i];
-		percent(r->base_flat, false);
-		percent(r->new_flat, false);
-		percent(r->new_flat - r->base_flat, true);
-		putchar(' ');
-		percent(r->base_cum, false);
-		percent(r->new_cum, false);
-		percent(r->new_cum - r->base_cum, true);
-		printf("  %s", r->name);
-		if (*r->file && r->start_line > 0)
-			printf(" (%s:%d)", r->file, r->start_line);
-		else if (*r->file)
-			printf(" (%s)", r->file);
-		putchar('\n');
-	}
-	if ((size_t)o.top < n)
-		printf("(%zu more functions; --top 0 shows all)\n", n - o.top);
+	cmd_diff_header("Base", argv[0], base, bsi, bs.total_all);
+	cmd_diff_header("New ", argv[1], new, nsi, ns.total_all);
+	cmd_diff_print(&o, rows, n);
 	if (o.output)
 		printf("Wrote %s\n", cmd_output_name(o.output));
 	rc = EXIT_OK;

@@ -13,28 +13,38 @@
 #include "render.h"
 #include "units.h"
 
-enum {
-	OPT_TOP = 1, OPT_TREE, OPT_TRACES, OPT_FLAME, OPT_FOLDED, OPT_SVG, OPT_SAMPLE_INDEX,
-	OPT_FOCUS, OPT_IGNORE, OPT_WIDTH, OPT_MIN_PERCENT, OPT_ADDRESSES,
+struct report_opts {
+	long top;
+	const char *top_given;
+	bool want_top, tree, traces, flame, folded;
+	const char *svg, *sample_index;
+	struct stack_filter filter;
+	long width;
+	double min_percent;
 };
 
-static const struct cmd_option options[] = {
-	{ "top", 0, "N", "the N functions with the most self value (the default view; 10, 0: all)", OPT_TOP, NULL },
-	{ "tree", 0, NULL, "the call tree from the roots down, with total and self values", OPT_TREE, NULL },
-	{ "traces", 0, NULL, "every distinct stack with its value and labels", OPT_TRACES, NULL },
-	{ "flame", 0, NULL, "a text flame graph sized to the terminal", OPT_FLAME, NULL },
-	{ "folded", 0, NULL, "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)", OPT_FOLDED, NULL },
-	{ "svg", 0, "FILE", "write an SVG flame graph to FILE", OPT_SVG, "file" },
-	{ "sample-index", 0, "NAME|N", "the sample type to show (default: the profile's default, else the last)", OPT_SAMPLE_INDEX, NULL },
-	{ "focus", 0, "REGEX", "only samples with a frame whose function or file matches REGEX", OPT_FOCUS, NULL },
-	{ "ignore", 0, "REGEX", "drop samples with a frame whose function or file matches REGEX", OPT_IGNORE, NULL },
-	{ "width", 0, "COLS", "width of --flame (default: the terminal's, else 100)", OPT_WIDTH, NULL },
-	{ "min-percent", 0, "PCT", "prune --flame and --tree nodes below PCT% of the total (default 0.5)", OPT_MIN_PERCENT, NULL },
-	{ "addresses", 0, NULL, "frames without symbols one per address (module+offset), not one per module ([module])", OPT_ADDRESSES, NULL },
+static void cmd_report_set_regex(const struct cmd_entry *cmd, const struct cmd_option *o,
+				 const char *value, void *field);
+
+static const struct cmd_option cmd_report_options[] = {
+	{ CMD_INT(report_opts, top, "top", "N", "the N functions with the most self value, the "
+		  "default view; 0 for all", 0, 1000000000, 10), CMD_GIVEN(report_opts, top_given) },
+	{ CMD_FLAG(report_opts, tree, "tree", "the call tree from the roots down, with total and self values") },
+	{ CMD_FLAG(report_opts, traces, "traces", "every distinct stack with its value and labels") },
+	{ CMD_FLAG(report_opts, flame, "flame", "a text flame graph sized to the terminal") },
+	{ CMD_FLAG(report_opts, folded, "folded", "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)") },
+	{ CMD_STRING(report_opts, svg, "svg", "FILE", "write an SVG flame graph to FILE"), .complete = "file" },
+	{ CMD_OPT_SAMPLE_INDEX(report_opts, sample_index, "the sample type to show") },
+	{ CMD_CALLBACK(report_opts, filter.focus, "focus", "REGEX", "only samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, filter.ignore, "ignore", "REGEX", "drop samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
+	{ CMD_INT(report_opts, width, "width", "COLS", "width of --flame", 40, 100000, 0),
+	  .def_text = "the terminal's, else 100" },
+	{ CMD_DOUBLE(report_opts, min_percent, "min-percent", "PCT", "prune --flame and --tree nodes below PCT% of the total", 0, 100, 0.5) },
+	{ CMD_OPT_ADDRESSES(report_opts, filter.addresses) },
 	{ 0 },
 };
 
-static int exec_report(int argc, char **argv);
+static int cmd_report_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_report = {
 	.name = "report",
@@ -44,81 +54,27 @@ const struct cmd_entry cmd_report = {
 		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not) and prints\n"
 		"the views asked for, in the order top, tree, traces, flame, folded. Shares are of the\n"
 		"whole profile, also with --focus and --ignore.",
-	.options = options,
+	.options = cmd_report_options,
 	.complete_args = "file",
-	.exec = exec_report,
+	.exec = cmd_report_exec,
 };
 
-struct report_opts {
-	long top;
-	bool want_top, tree, traces, flame, folded;
-	const char *svg, *sample_index;
-	struct stack_filter filter;
-	long width;
-	double min_percent;
-};
-
-static const char *check_regex(const char *opt, const char *v)
+static void cmd_report_set_regex(const struct cmd_entry *cmd, const struct cmd_option *o,
+				 const char *value, void *field)
 {
 	regex_t re;
 	char msg[256];
-	int rc = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
+	int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
 
 	if (rc) {
 		regerror(rc, &re, msg, sizeof(msg));
-		cmd_usage_error(&cmd_report, "bad regular expression '%s' for --%s: %s", v, opt, msg);
+		cmd_usage_error(cmd, "bad regular expression '%s' for --%s: %s", value, o->name, msg);
 	}
 	regfree(&re);
-	return v;
+	memcpy(field, &value, sizeof(value));
 }
 
-static int set_option(void *ctx, int key, const char *v)
-{
-	struct report_opts *o = ctx;
-
-	switch (key) {
-	case OPT_TOP:
-		o->want_top = true;
-		o->top = cmd_parse_long(&cmd_report, "top", v, 0, 1000000000);
-		break;
-	case OPT_TREE:
-		o->tree = true;
-		break;
-	case OPT_TRACES:
-		o->traces = true;
-		break;
-	case OPT_FLAME:
-		o->flame = true;
-		break;
-	case OPT_FOLDED:
-		o->folded = true;
-		break;
-	case OPT_SVG:
-		o->svg = v;
-		break;
-	case OPT_SAMPLE_INDEX:
-		o->sample_index = v;
-		break;
-	case OPT_FOCUS:
-		o->filter.focus = check_regex("focus", v);
-		break;
-	case OPT_IGNORE:
-		o->filter.ignore = check_regex("ignore", v);
-		break;
-	case OPT_WIDTH:
-		o->width = cmd_parse_long(&cmd_report, "width", v, 40, 100000);
-		break;
-	case OPT_MIN_PERCENT:
-		o->min_percent = cmd_parse_double(&cmd_report, "min-percent", v, 0, 100);
-		break;
-	case OPT_ADDRESSES:
-		o->filter.addresses = true;
-		break;
-	}
-	return 0;
-}
-
-static long terminal_width(void)
+static long cmd_report_terminal_width(void)
 {
 	struct winsize ws;
 	const char *cols = getenv("COLUMNS");
@@ -130,7 +86,7 @@ static long terminal_width(void)
 	return 100;
 }
 
-static void header(const char *path, const struct stackset *ss, const struct report_opts *o)
+static void cmd_report_header(const char *path, const struct stackset *ss, const struct report_opts *o)
 {
 	const struct profile *p = ss->p;
 	const char *file = p->nmappings ? profile_str(p, p->mappings[0].filename) : "";
@@ -167,7 +123,7 @@ static void header(const char *path, const struct stackset *ss, const struct rep
 	}
 }
 
-static int write_svg(const char *path, const struct stackset *ss, const char *title)
+static int cmd_report_write_svg(const char *path, const struct stackset *ss, const char *title)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -195,25 +151,24 @@ out:
 	return rc;
 }
 
-static int exec_report(int argc, char **argv)
+static int cmd_report_exec(int argc, char **argv)
 {
-	struct report_opts o = { .top = 10, .min_percent = 0.5 };
+	struct report_opts o = { 0 };
 	struct profile *p = NULL;
 	struct stackset ss, counts;
 	const struct stackset *folded = &ss;
 	int si, rc = EXIT_ERROR;
 	bool any;
 
-	cmd_parse(&cmd_report, &argc, argv, set_option, &o, NULL, NULL);
+	cmd_parse(&cmd_report, &argc, argv, &o, NULL, NULL);
 	if (argc < 1)
 		cmd_usage_error(&cmd_report, "no profile given");
 	if (argc > 1)
 		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
 	any = o.tree || o.traces || o.flame || o.folded || o.svg;
-	if (!any)
-		o.want_top = true;
+	o.want_top = o.top_given || !any;
 	if (!o.width)
-		o.width = terminal_width();
+		o.width = cmd_report_terminal_width();
 	if (o.svg)
 		cmd_check_writable(o.svg);
 
@@ -240,7 +195,7 @@ static int exec_report(int argc, char **argv)
 		folded = &counts;
 	}
 	if (o.want_top || o.tree || o.traces || o.flame)
-		header(argv[0], &ss, &o);
+		cmd_report_header(argv[0], &ss, &o);
 	if ((o.want_top && render_top(stdout, &ss, o.top) < 0) ||
 	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
 	    (o.traces && render_traces(stdout, &ss) < 0) ||
@@ -251,7 +206,7 @@ static int exec_report(int argc, char **argv)
 		goto out_counts;
 	}
 	if (o.svg) {
-		if (write_svg(o.svg, &ss, argv[0]) < 0)
+		if (cmd_report_write_svg(o.svg, &ss, argv[0]) < 0)
 			goto out_counts;
 		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o.svg));
 	}

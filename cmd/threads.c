@@ -17,15 +17,23 @@
 #include "threads.h"
 #include "units.h"
 
-enum { OPT_PID = 1, OPT_ALL, OPT_WATCH, OPT_INTERVAL, OPT_OUTPUT, OPT_JSON };
+struct threads_opts {
+	pid_t pid;
+	bool all, json;
+	int64_t watch_ns, interval_ns;
+	const char *watch, *interval; /* as given */
+	const char *output;
+};
 
-static const struct cmd_option options[] = {
-	{ "pid", 'p', "PID", "the process whose threads to dump", OPT_PID, "pid", .required = true },
-	{ "all", 0, NULL, "print each thread on its own instead of grouping them", OPT_ALL, NULL },
-	{ "watch", 0, "DURATION", "poll for DURATION (e.g. 60s, 5m) and report thread groups that grow", OPT_WATCH, NULL },
-	{ "interval", 0, "DURATION", "time between polls with --watch (default 5s)", OPT_INTERVAL, NULL },
-	{ "output", 'o', "FILE", "write the last snapshot as a pprof profile (threads/count)", OPT_OUTPUT, "file" },
-	{ "json", 0, NULL, "print JSON lines: one object per poll and one for the verdict", OPT_JSON, NULL },
+static const struct cmd_option cmd_threads_options[] = {
+	{ CMD_OPT_PID(threads_opts, pid), .required = true },
+	{ CMD_FLAG(threads_opts, all, "all", "print each thread on its own instead of grouping them") },
+	{ CMD_DURATION(threads_opts, watch_ns, "watch", "DURATION", "poll for DURATION (e.g. 60s, 5m) and report thread groups that grow", 0, 0),
+	  CMD_GIVEN(threads_opts, watch) },
+	{ CMD_DURATION(threads_opts, interval_ns, "interval", "DURATION", "time between polls with --watch", 0, 5000000000LL),
+	  CMD_GIVEN(threads_opts, interval) },
+	{ CMD_OPT_OUTPUT(threads_opts, output, "write the last snapshot as a pprof profile (threads/count)") },
+	{ CMD_FLAG(threads_opts, json, "json", "print JSON lines: one object per poll and one for the verdict") },
 	{ 0 },
 };
 
@@ -41,45 +49,28 @@ const struct cmd_entry cmd_threads = {
 		"Threads with the same stack are grouped, most populous first, like Go's goroutine\n"
 		"profile. With --watch, polls every --interval and reports the groups whose thread\n"
 		"count grew steadily as leak suspects (exit status 3).",
-	.options = options,
+	.options = cmd_threads_options,
 	.exec = exec_threads,
 };
 
-struct threads_opts {
-	pid_t pid;
-	bool all, json;
-	int64_t watch_ns, interval_ns;
-	const char *watch, *interval; /* as given */
-	const char *output;
-};
-
-static int set_option(void *ctx, int key, const char *v)
+/* The options; --watch and --interval together, or exit 2. */
+static void cmd_threads_parse(int argc, char **argv, struct threads_opts *o)
 {
-	struct threads_opts *o = ctx;
-
-	switch (key) {
-	case OPT_PID:
-		o->pid = cmd_parse_long(&cmd_threads, "pid", v, 1, 0x7fffffff);
-		break;
-	case OPT_ALL:
-		o->all = true;
-		break;
-	case OPT_WATCH:
-		o->watch_ns = cmd_parse_duration(&cmd_threads, "watch", v);
-		o->watch = v;
-		break;
-	case OPT_INTERVAL:
-		o->interval_ns = cmd_parse_duration(&cmd_threads, "interval", v);
-		o->interval = v;
-		break;
-	case OPT_OUTPUT:
-		o->output = v;
-		break;
-	case OPT_JSON:
-		o->json = true;
-		break;
+	cmd_parse(&cmd_threads, &argc, argv, o, NULL, NULL);
+	if (argc > 0)
+		cmd_usage_error(&cmd_threads, "unexpected argument '%s'", argv[0]);
+	if (o->interval && !o->watch_ns)
+		cmd_usage_error(&cmd_threads, "--interval is the time between polls of --watch: "
+				"give --watch too, or no --interval for one snapshot");
+	if (o->watch_ns && o->interval_ns > o->watch_ns) {
+		char d[32];
+		if (o->interval)
+			cmd_usage_error(&cmd_threads, "--interval %s is longer than --watch %s",
+					o->interval, o->watch);
+		cmd_usage_error(&cmd_threads, "--watch %s is shorter than the default --interval "
+				"of %s: pass a shorter --interval", o->watch,
+				units_format(d, sizeof(d), o->interval_ns, "nanoseconds"));
 	}
-	return 0;
 }
 
 static void json_string(const char *s)
@@ -369,7 +360,7 @@ static void sleep_until(int64_t when)
 
 static int exec_threads(int argc, char **argv)
 {
-	struct threads_opts o = { .interval_ns = 5000000000LL };
+	struct threads_opts o = { 0 };
 	struct threads_session *ts;
 	struct target t;
 	char cmdline[256], why[256];
@@ -377,21 +368,7 @@ static int exec_threads(int argc, char **argv)
 	int64_t start;
 	size_t prev = 0;
 
-	cmd_parse(&cmd_threads, &argc, argv, set_option, &o, NULL, NULL);
-	if (argc > 0)
-		cmd_usage_error(&cmd_threads, "unexpected argument '%s'", argv[0]);
-	if (o.interval && !o.watch_ns)
-		cmd_usage_error(&cmd_threads, "--interval is the time between polls of --watch: "
-				"give --watch too, or no --interval for one snapshot");
-	if (o.watch_ns && o.interval_ns > o.watch_ns) {
-		char d[32];
-		if (o.interval)
-			cmd_usage_error(&cmd_threads, "--interval %s is longer than --watch %s",
-					o.interval, o.watch);
-		cmd_usage_error(&cmd_threads, "--watch %s is shorter than the default --interval "
-				"of %s: pass a shorter --interval", o.watch,
-				units_format(d, sizeof(d), o.interval_ns, "nanoseconds"));
-	}
+	cmd_threads_parse(argc, argv, &o);
 	if (o.output)
 		cmd_check_writable(o.output);
 	if (target_attach(&t, o.pid) < 0 || target_check_access(&t, "trace") < 0)

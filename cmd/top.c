@@ -23,17 +23,24 @@
 #include "top.h"
 #include "topview.h"
 
-enum { OPT_PID = 1, OPT_FREQUENCY, OPT_UNWIND, OPT_USER_ONLY, OPT_INTERVAL, OPT_WINDOW,
-       OPT_SAMPLE_INDEX };
+struct top_opts {
+	pid_t pid;
+	unsigned frequency;
+	bool fp, user_only;
+	const char *freq_set, *unwind_set; /* as given */
+	int64_t interval_ns, window_ns;
+	const char *sample_index;
+};
 
-static const struct cmd_option options[] = {
-	{ "pid", 'p', "PID", "watch the running process PID (all its threads)", OPT_PID, "pid" },
-	{ "frequency", 'F', "HZ", "samples per second per thread on CPU (default 99)", OPT_FREQUENCY, NULL },
-	{ "unwind", 0, "dwarf|fp", "unwind copied stacks with DWARF CFI (default), or follow frame pointers", OPT_UNWIND, "dwarf|fp" },
-	{ "user-only", 0, NULL, "sample user space only, also where the kernel could be sampled", OPT_USER_ONLY, NULL },
-	{ "interval", 0, "DURATION", "refresh the screen every DURATION, like 500ms or 2s (default 1s)", OPT_INTERVAL, NULL },
-	{ "window", 0, "DURATION", "start with the recent window of this length (default: all samples; 'a' switches to the last 10s)", OPT_WINDOW, NULL },
-	{ "sample-index", 0, "NAME|N", "with PROFILE, the sample type to show (default: the profile's default, else the last)", OPT_SAMPLE_INDEX, NULL },
+static const struct cmd_option cmd_top_options[] = {
+	{ CMD_OPT_PID(top_opts, pid) },
+	{ CMD_OPT_FREQUENCY(top_opts, frequency), CMD_GIVEN(top_opts, freq_set) },
+	{ CMD_OPT_UNWIND(top_opts, fp), CMD_GIVEN(top_opts, unwind_set) },
+	{ CMD_OPT_USER_ONLY(top_opts, user_only) },
+	{ CMD_DURATION(top_opts, interval_ns, "interval", "DURATION", "refresh the screen every DURATION, like 500ms or 2s", 100000000, 1000000000) },
+	{ CMD_DURATION(top_opts, window_ns, "window", "DURATION", "start with the recent window of this length; 'a' switches to the last 10s", 1000000000, 0),
+	  .def_text = "all samples" },
+	{ CMD_OPT_SAMPLE_INDEX(top_opts, sample_index, "with PROFILE, the sample type to show") },
 	{ 0 },
 };
 
@@ -52,17 +59,9 @@ const struct cmd_entry cmd_top = {
 		"Also shows a saved pprof PROFILE. Keys: / filter, t thread, a window, s/c sort,\n"
 		"p pause, r reset, w write a profile, ? help, q quit. q and Ctrl-C leave an attached\n"
 		"process running as before; a command cprof started is ended.",
-	.options = options,
+	.options = cmd_top_options,
 	.complete_args = "file",
 	.exec = exec_top,
-};
-
-struct top_opts {
-	pid_t pid;
-	unsigned frequency;
-	bool fp, freq_set, unwind_set, user_only;
-	int64_t interval_ns, window_ns;
-	const char *sample_index;
 };
 
 /* The live session, shared by the sampler thread and the screen: everything
@@ -83,44 +82,6 @@ struct top_live {
 	bool exited, failed;
 	char errmsg[512];
 };
-
-static int set_option(void *ctx, int key, const char *v)
-{
-	struct top_opts *o = ctx;
-
-	switch (key) {
-	case OPT_PID:
-		o->pid = cmd_parse_long(&cmd_top, "pid", v, 1, 0x7fffffff);
-		break;
-	case OPT_FREQUENCY:
-		o->frequency = cmd_parse_long(&cmd_top, "frequency", v, 1, 10000);
-		o->freq_set = true;
-		break;
-	case OPT_UNWIND:
-		if (strcmp(v, "dwarf") && strcmp(v, "fp"))
-			cmd_usage_error(&cmd_top, "bad value '%s' for --unwind (dwarf or fp)", v);
-		o->fp = strcmp(v, "fp") == 0;
-		o->unwind_set = true;
-		break;
-	case OPT_USER_ONLY:
-		o->user_only = true;
-		break;
-	case OPT_INTERVAL:
-		o->interval_ns = cmd_parse_duration(&cmd_top, "interval", v);
-		if (o->interval_ns < 100000000)
-			cmd_usage_error(&cmd_top, "--interval %s is too short (at least 100ms)", v);
-		break;
-	case OPT_WINDOW:
-		o->window_ns = cmd_parse_duration(&cmd_top, "window", v);
-		if (o->window_ns < 1000000000)
-			cmd_usage_error(&cmd_top, "--window %s is too short (at least 1s)", v);
-		break;
-	case OPT_SAMPLE_INDEX:
-		o->sample_index = v;
-		break;
-	}
-	return 0;
-}
 
 /* Under the lock: a snapshot every snap_every_ns, and only as many as the
  * window needs (the newest one at least a window old, and those after it). */
@@ -373,14 +334,14 @@ static void live_end(struct top_live *l)
 
 static int exec_top(int argc, char **argv)
 {
-	struct top_opts o = { .frequency = 99, .interval_ns = 1000000000LL };
+	struct top_opts o = { 0 };
 	struct top t = { .cpu_percent = -1, .threads_now = -1 };
 	struct top_live l = { .t.pid = 0 };
 	char **cmd = NULL;
 	int ncmd = 0, rc = EXIT_ERROR;
 	bool live = false;
 
-	cmd_parse(&cmd_top, &argc, argv, set_option, &o, &cmd, &ncmd);
+	cmd_parse(&cmd_top, &argc, argv, &o, &cmd, &ncmd);
 	if (argc > 1)
 		cmd_usage_error(&cmd_top, "unexpected argument '%s' (one PROFILE at most)", argv[1]);
 	if (argc + !!o.pid + !!ncmd == 0)

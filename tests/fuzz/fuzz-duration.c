@@ -26,34 +26,31 @@ int fuzz_fclose(FILE *f)
 	return fflush(f);
 }
 
+struct fuzz_opts {
+	long number;
+	double ratio;
+	int64_t time;
+	bool flag;
+	int mode;
+	uint32_t stack;
+	const char *need, *time_given;
+};
+
 static const struct cmd_option options[] = {
-	{ "number", 'n', "N", "a number", 1, NULL },
-	{ "ratio", 0, "PCT", "a ratio", 2, NULL },
-	{ "time", 't', "DURATION", "a duration", 3, NULL },
-	{ "flag", 'f', NULL, "a flag", 4, NULL },
-	{ "need", 0, "X", "required", 5, NULL, .required = true },
+	{ CMD_INT(fuzz_opts, number, "number", "N", "a number", -5, 1000000, 7), .short_name = 'n' },
+	{ CMD_DOUBLE(fuzz_opts, ratio, "ratio", "PCT", "a ratio", 0, 100, 0.5) },
+	{ CMD_DURATION(fuzz_opts, time, "time", "DURATION", "a duration", 1000, 0), .short_name = 't',
+	  CMD_GIVEN(fuzz_opts, time_given) },
+	{ CMD_FLAG(fuzz_opts, flag, "flag", "a flag"), .short_name = 'f' },
+	{ CMD_CHOICE(fuzz_opts, mode, "mode", "a|bb|ccc", "a choice", 1) },
+	{ CMD_OPT_STACK_SIZE(fuzz_opts, stack) },
+	{ CMD_STRING(fuzz_opts, need, "need", "X", "required"), .required = true },
 	{ 0 },
 };
 
 static const struct cmd_entry entry = {
 	.name = "fuzz", .summary = "", .args = "ARG", .description = "", .options = options,
 };
-
-static int set(void *ctx, int key, const char *v)
-{
-	switch (key) {
-	case 1:
-		cmd_parse_long(&entry, "number", v, -5, 1000000);
-		break;
-	case 2:
-		cmd_parse_double(&entry, "ratio", v, 0, 100);
-		break;
-	case 3:
-		cmd_parse_duration(&entry, "time", v);
-		break;
-	}
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int n = argc;
 		char **rest;
 		int nrest;
-		cmd_parse(&entry, &n, argv, set, NULL, size % 2 ? &rest : NULL, &nrest);
+		struct fuzz_opts o = { 0 };
+		cmd_parse(&entry, &n, argv, &o, size % 2 ? &rest : NULL, &nrest);
 	}
 	free(text);
 	return 0;
