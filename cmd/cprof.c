@@ -17,7 +17,7 @@ const struct cmd_entry *const cmd_table[] = {
 	NULL,
 };
 
-static const struct cmd_entry *find_cmd(const char *name)
+static const struct cmd_entry *cprof_find_cmd(const char *name)
 {
 	for (size_t i = 0; cmd_table[i]; i++)
 		if (strcmp(cmd_table[i]->name, name) == 0)
@@ -25,7 +25,7 @@ static const struct cmd_entry *find_cmd(const char *name)
 	return NULL;
 }
 
-static void overview(FILE *out)
+static void cprof_overview(FILE *out)
 {
 	fprintf(out, "usage: cprof COMMAND [OPTIONS] [ARGS]\n\n"
 		     "A profiler for native Linux processes that speaks pprof.\n\nCommands:\n");
@@ -38,9 +38,10 @@ static void overview(FILE *out)
 /* The completion helper: `cprof --complete` lists the commands; `cprof
  * --complete CMD` lists CMD's options as "--name<TAB>ARG<TAB>COMPLETE<TAB>HELP"
  * and its positional completion as ":args<TAB>KIND". */
-static int complete(int argc, char **argv)
+static int cprof_complete(int argc, char **argv)
 {
 	const struct cmd_entry *cmd;
+	char help[512];
 
 	if (argc < 1) {
 		for (size_t i = 0; cmd_table[i]; i++)
@@ -48,12 +49,12 @@ static int complete(int argc, char **argv)
 		printf("help\tshow help for cprof or one command\n");
 		return cmd_finish_stdout(EXIT_OK);
 	}
-	cmd = find_cmd(argv[0]);
+	cmd = cprof_find_cmd(argv[0]);
 	if (!cmd)
 		return cmd_finish_stdout(EXIT_OK);
 	for (const struct cmd_option *o = cmd->options; o->name; o++)
 		printf("--%s\t%s\t%s\t%s\n", o->name, o->arg ? o->arg : "",
-		       o->complete ? o->complete : "", o->help);
+		       o->complete ? o->complete : "", cmd_option_help(o, help, sizeof(help)));
 	printf("--help\t\t\tshow this help and exit\n");
 	printf(":args\t%s\n", cmd->complete_args ? cmd->complete_args : "");
 	return cmd_finish_stdout(EXIT_OK);
@@ -61,7 +62,7 @@ static int complete(int argc, char **argv)
 
 /* Where inflated debug files are kept: $CPROF_CACHE_DIR (empty: nowhere),
  * else $XDG_CACHE_HOME/cprof, else $HOME/.cache/cprof. */
-static void set_cache_dir(void)
+static void cprof_set_cache_dir(void)
 {
 	static char dir[PATH_MAX];
 	const char *env = getenv("CPROF_CACHE_DIR"), *base = getenv("XDG_CACHE_HOME");
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
 	const struct cmd_entry *cmd;
 
 	if (argc < 2) {
-		overview(stderr);
+		cprof_overview(stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||
@@ -93,25 +94,25 @@ int main(int argc, char **argv)
 		return cmd_finish_stdout(EXIT_OK);
 	}
 	if (strcmp(argv[1], "--complete") == 0)
-		return complete(argc - 2, argv + 2);
+		return cprof_complete(argc - 2, argv + 2);
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
 		if (argc > 2 && strcmp(argv[1], "help") == 0 && strcmp(argv[2], "help")) {
-			cmd = find_cmd(argv[2]);
+			cmd = cprof_find_cmd(argv[2]);
 			if (!cmd)
 				die(EXIT_USAGE, "no command '%s' (see 'cprof help')", argv[2]);
 			cmd_help(cmd, stdout);
 		} else {
-			overview(stdout);
+			cprof_overview(stdout);
 		}
 		return cmd_finish_stdout(EXIT_OK);
 	}
-	cmd = find_cmd(argv[1]);
+	cmd = cprof_find_cmd(argv[1]);
 	if (!cmd) {
 		error("no command '%s'", argv[1]);
-		overview(stderr);
+		cprof_overview(stderr);
 		return EXIT_USAGE;
 	}
-	set_cache_dir();
+	cprof_set_cache_dir();
 	return cmd->exec(argc - 2, argv + 2);
 }

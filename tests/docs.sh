@@ -1,8 +1,8 @@
 #!/bin/sh
 # The documentation and completions agree with the binary: for every command
 # that `cprof --complete` lists, --help and `cprof help CMD` work and agree, the
-# man page's SYNOPSIS is the usage line, every option is in its OPTIONS, the
-# page is installed; the global options and exit codes behave; and the bash
+# man page's SYNOPSIS is the usage line, every option is in its OPTIONS with
+# the default that --help prints from the option table, the page is installed; the global options and exit codes behave; and the bash
 # completion, which asks `cprof --complete`, completes commands and options.
 # (git's t0450 and t0012 do the same for git's builtins.)
 set -eu
@@ -41,6 +41,21 @@ man_tags() {
 		/^\.(TP|TQ)/ { tag = 1; next }
 		/^\.IP / { print }
 	' "$1"
+}
+
+# The text of the OPTIONS item of man page $1 whose tag holds option $2 (in
+# roff, "\-\-name"): its lines up to the next .TP or .SH, font macros' words
+# kept, escapes undone as man_section does, on one line.
+man_item() {
+	awk -v opt="$2" '
+		/^\.SH/ { on = ($0 ~ /^\.SH "?OPTIONS"?$/); item = 0; next }
+		!on { next }
+		/^\.TP/ { item = 0; tag = 1; next }
+		/^\.TQ/ { tag = 1; next }
+		tag { tag = 0; if (index($0, opt)) item = 1; next }
+		item && /^\.(B|I|BR|IR|RB|RI|BI|IB) / { sub(/^\.[A-Z]+ /, ""); gsub(/"/, ""); print; next }
+		item && !/^[.\047]/ { print }
+	' "$1" | sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\&//g' | tr '\n' ' '
 }
 
 # The words assigned to dist_man_MANS in Makefile.am, one per line.
@@ -136,6 +151,27 @@ for cmd in $commands; do
 			fail "man/cprof-$cmd.1 has no item for $opt (tagged $(printf '%s' "$opt" |
 				sed 's/-/\\-/g')) in OPTIONS"
 	done
+
+	# (d') where --help gives an option's default as a value, "(default X)",
+	# its man page item says what the default is and names X (a duration's
+	# number alone, as in "30 seconds", will do).
+	grep '^--' "$tmp/out" | cut -f 1,4 >"$tmp/rows"
+	while IFS='	' read -r opt help; do
+		case $help in
+		*"(default: "*) continue ;;
+		*"(default "*")") def=${help##*"(default "}; def=${def%")"} ;;
+		*) continue ;;
+		esac
+		num=$def
+		case $def in
+		[0-9]*) num=$(printf '%s\n' "$def" | sed 's/[a-z]*$//') ;;
+		esac
+		item=$(man_item "$page" "$(printf '%s' "$opt" | sed 's/-/\\-/g')")
+		if ! printf '%s\n' "$item" | grep -qi 'default' ||
+			! printf '%s\n' "$item" | grep -Eq "(^|[^0-9A-Za-z.])($def|$num)([^0-9A-Za-z]|$)"; then
+			fail "man/cprof-$cmd.1 does not give the default of $opt, $def, that --help prints"
+		fi
+	done <"$tmp/rows"
 
 	# (e) the page is installed, and the overview page names the command.
 	printf '%s\n' "$mans" | grep -qx "man/cprof-$cmd.1" ||
