@@ -2,7 +2,8 @@
 # The documentation and completions agree with the binary: for every command
 # that `cprof --complete` lists, --help and `cprof help CMD` work and agree, the
 # man page's SYNOPSIS is the usage line, every option is in its OPTIONS with
-# the default that --help prints from the option table, the page is installed; the global options and exit codes behave; and the bash
+# the default that --help prints from the option table, the page is
+# installed; the global options and exit codes behave; and the bash
 # completion, which asks `cprof --complete`, completes commands and options.
 # (git's t0450 and t0012 do the same for git's builtins.)
 set -eu
