@@ -181,7 +181,7 @@ void cmd_usage_error(const struct cmd_entry *cmd, const char *fmt, ...)
 }
 
 static const struct cmd_option *cmd_find_long(const struct cmd_entry *cmd, const char *name,
-					  size_t len)
+					      size_t len)
 {
 	for (const struct cmd_option *o = cmd->options; o->name; o++)
 		if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)

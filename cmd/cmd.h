@@ -33,7 +33,8 @@ struct cmd_option {
 	const char *help;   /* without the default: --help adds it from def, ddef or def_text */
 	enum cmd_opt_type type;
 	size_t off, size;   /* the field set, in the command's options struct */
-	size_t given;       /* 0, or 1 + the offset of a const char * set to the argument as typed */
+	size_t given;       /* 0, or 1 + the offset of a const char * set to the argument as
+			     * typed (a flag: its name), so a command knows what was given */
 	int64_t min, max;   /* CMD_OPT_INT bounds; CMD_OPT_DURATION: min */
 	double dmin, dmax;  /* CMD_OPT_DOUBLE bounds */
 	int64_t def;        /* the default stored before parsing (CMD_OPT_CHOICE: the word's index) */
@@ -64,7 +65,8 @@ struct cmd_option {
 	CMD_OPT_ROW(T, f, name_, words_, CMD_OPT_CHOICE, help_), .def = (def_), .complete = (words_)
 #define CMD_CALLBACK(T, f, name_, arg_, help_, set_) \
 	CMD_OPT_ROW(T, f, name_, arg_, CMD_OPT_CALLBACK, help_), .set = (set_)
-/* Also keep the argument as typed in const char *F of struct T. */
+/* Also keep the argument as typed in const char *F of struct T (NULL when the
+ * option is not given). */
 #define CMD_GIVEN(T, f) \
 	.given = offsetof(struct T, f) + 1 + 0 * sizeof(((struct T *)0)->f = (const char *)0)
 
