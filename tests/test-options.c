@@ -160,27 +160,31 @@ static void test_refused(char **argv, const char *want)
 	CHECK_STR(err, want);
 }
 
+/* Each bad command line, after "--name x", and the message it gets. */
+static const struct {
+	const char *args[3], *want;
+} test_bad[] = {
+	{ { "--number", "1000001" },
+	  "cprof: bad value '1000001' for --number (a whole number from -5 to 1000000)" },
+	{ { "--small", "301" }, "cprof: bad value '301' for --small (a whole number from 0 to 300)" },
+	{ { "--ratio", "1e3" }, "cprof: bad value '1e3' for --ratio (a number from 0 to 100)" },
+	{ { "-t", "999ns" }, "cprof: --time 999ns is too short (at least 1us)" },
+	{ { "--time", "soon" }, "cprof: --time: bad duration 'soon' (use e.g. 500ms, 30s, 5m, 1h)" },
+	{ { "--mode", "b" }, "cprof: bad value 'b' for --mode (a, bb or ccc)" },
+	{ { "--unwind", "lbr" }, "cprof: bad value 'lbr' for --unwind (dwarf or fp)" },
+	{ { "--stack-size", "1028" }, "cprof: bad value '1028' for --stack-size (a multiple of 8)" },
+	{ { "--flag=1" }, "cprof: option '--flag' takes no value" },
+	{ { "--frequency" }, "cprof: option '--frequency' needs a value (HZ)" },
+};
+
 static void test_errors(void)
 {
-	test_refused((char *[]){ "--name", "x", "--number", "1000001", NULL },
-		     "cprof: bad value '1000001' for --number (a whole number from -5 to 1000000)");
-	test_refused((char *[]){ "--name", "x", "--small", "301", NULL },
-		     "cprof: bad value '301' for --small (a whole number from 0 to 300)");
-	test_refused((char *[]){ "--name", "x", "--ratio", "1e3", NULL },
-		     "cprof: bad value '1e3' for --ratio (a number from 0 to 100)");
-	test_refused((char *[]){ "--name", "x", "-t", "999ns", NULL },
-		     "cprof: --time 999ns is too short (at least 1us)");
-	test_refused((char *[]){ "--name", "x", "--time", "soon", NULL },
-		     "cprof: --time: bad duration 'soon' (use e.g. 500ms, 30s, 5m, 1h)");
-	test_refused((char *[]){ "--name", "x", "--mode", "b", NULL },
-		     "cprof: bad value 'b' for --mode (a, bb or ccc)");
-	test_refused((char *[]){ "--name", "x", "--unwind", "lbr", NULL },
-		     "cprof: bad value 'lbr' for --unwind (dwarf or fp)");
-	test_refused((char *[]){ "--name", "x", "--stack-size", "1028", NULL },
-		     "cprof: bad value '1028' for --stack-size (a multiple of 8)");
+	for (size_t i = 0; i < sizeof(test_bad) / sizeof(*test_bad); i++) {
+		char *argv[] = { "--name", "x", (char *)test_bad[i].args[0],
+				 (char *)test_bad[i].args[1], NULL };
+		test_refused(argv, test_bad[i].want);
+	}
 	test_refused((char *[]){ "--flag", NULL }, "cprof: --name is required");
-	test_refused((char *[]){ "--name", "x", "--flag=1", NULL },
-		     "cprof: option '--flag' takes no value");
 }
 
 int main(void)
