@@ -18,6 +18,7 @@
 #include "grow.h"
 #include "hmap.h"
 #include "inflate.h"
+#include "intern.h"
 #include "symbolize.h"
 
 /* A function symbol; names point into dwfl's symbol tables. */
@@ -85,9 +86,7 @@ struct symbolizer {
 	struct entry *entries;
 	size_t nentries, entries_cap;
 	struct hmap index;
-	char **strs;
-	size_t nstrs, strs_cap;
-	struct hmap strindex;
+	struct intern strs; /* names and files of the answers */
 	struct chunk *chunks;
 	struct cuindex *cus;
 	size_t ncus, cus_cap;
@@ -242,7 +241,7 @@ struct symbolizer *symbolizer_new(struct addrspace *as)
 	}
 	s->as = as;
 	hmap_init(&s->index);
-	hmap_init(&s->strindex);
+	intern_init(&s->strs);
 	hmap_init(&s->cuindex);
 	s->dwfl = dwfl_begin(&callbacks);
 	if (!s->dwfl) {
@@ -275,10 +274,7 @@ void symbolizer_free(struct symbolizer *s)
 		s->chunks = c->next;
 		free(c);
 	}
-	for (size_t i = 0; i < s->nstrs; i++)
-		free(s->strs[i]);
-	free(s->strs);
-	hmap_release(&s->strindex);
+	intern_release(&s->strs);
 	free(s->entries);
 	hmap_release(&s->index);
 	for (size_t i = 0; i < s->ncus; i++)
@@ -545,48 +541,21 @@ static const char *symbolize_public_name(const struct symmod *sm, const char *na
 	return public ? public : name;
 }
 
-struct str_key {
-	struct symbolizer *s;
-	const char *str;
-	size_t len;
-};
-
-static int str_eq(void *ctx, uint32_t idx)
-{
-	const struct str_key *k = ctx;
-	const char *have = k->s->strs[idx];
-
-	return strncmp(have, k->str, k->len) == 0 && have[k->len] == '\0';
-}
-
 /* The first LEN bytes of STR as a string owned by S, one copy per distinct
  * string, into *OUT. */
-static int intern_n(struct symbolizer *s, const char *str, size_t len, const char **out)
+static int symbolize_intern_n(struct symbolizer *s, const char *str, size_t len, const char **out)
 {
-	struct str_key k = { s, str, len };
-	uint64_t h = hash_bytes(HASH_SEED, str, len);
-	int64_t i = hmap_find(&s->strindex, h, str_eq, &k);
-	char *copy;
+	const char *copy = intern_str(&s->strs, str, len);
 
-	if (i >= 0) {
-		*out = s->strs[i];
-		return 0;
-	}
-	if (CP_GROW(s->strs, s->strs_cap, s->nstrs + 1) < 0)
+	if (!copy)
 		return -1;
-	copy = strndup(str, len);
-	if (!copy || hmap_insert(&s->strindex, h, s->nstrs) < 0) {
-		free(copy);
-		return cp_error("out of memory");
-	}
-	s->strs[s->nstrs++] = copy;
 	*out = copy;
 	return 0;
 }
 
-static int intern(struct symbolizer *s, const char **str)
+static int symbolize_intern(struct symbolizer *s, const char **str)
 {
-	return *str ? intern_n(s, *str, strlen(*str), str) : 0;
+	return *str ? symbolize_intern_n(s, *str, strlen(*str), str) : 0;
 }
 
 static int push(struct symbolizer *s, size_t *n, const char *name, const char *file, int line,
@@ -630,7 +599,7 @@ static int demangle(struct symbolizer *s, const char **name)
 		d = cplus_demangle_v3(*name, DMGL_PARAMS | DMGL_ANSI);
 	if (!d)
 		return 0;
-	rc = intern_n(s, d, strlen(d), name);
+	rc = symbolize_intern_n(s, d, strlen(d), name);
 	free(d);
 	return rc;
 }
@@ -811,7 +780,7 @@ static int resolve(struct symbolizer *s, struct symmod *sm, Dwarf_Addr addr, siz
 		return -1;
 	sym = symbol_at(sm, addr);
 	/* Debian's separate debug files name versioned symbols "memcpy@GLIBC_2.2.5". */
-	if (sym && intern_n(s, sym, strcspn(sym, "@"), &sym) < 0)
+	if (sym && symbolize_intern_n(s, sym, strcspn(sym, "@"), &sym) < 0)
 		return -1;
 	ln = dwfl_module_getsrc(dm, addr);
 	if (ln)
@@ -836,7 +805,7 @@ static int resolve(struct symbolizer *s, struct symmod *sm, Dwarf_Addr addr, siz
 		}
 		name = symbolize_public_name(sm, s->tmp[*n - 1].name);
 		if (name != s->tmp[*n - 1].name &&
-		    intern_n(s, name, strcspn(name, "@"), &s->tmp[*n - 1].name) < 0)
+		    symbolize_intern_n(s, name, strcspn(name, "@"), &s->tmp[*n - 1].name) < 0)
 			return -1;
 		call_site(d, cudie, &files, &file, &line);
 	}
@@ -921,7 +890,7 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool caller,
 			return -1;
 		for (size_t j = 0; j < n; j++) {
 			f[j] = s->tmp[j];
-			if (intern(s, &f[j].name) < 0 || intern(s, &f[j].file) < 0)
+			if (symbolize_intern(s, &f[j].name) < 0 || symbolize_intern(s, &f[j].file) < 0)
 				return -1;
 			f[j].system_name = f[j].name;
 			if (demangle(s, &f[j].name) < 0)
