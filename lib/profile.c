@@ -345,9 +345,9 @@ static uint64_t copy_location(struct profile *dst, const struct profile *src,
 			      struct copy_map *m, uint64_t id)
 {
 	const struct pf_location *l = &src->locations[id - 1];
-	struct pf_line lines[64];
+	struct pf_line lines[PF_MAX_LINES];
 	uint64_t mid = 0;
-	size_t n = l->nlines < 64 ? l->nlines : 64;
+	size_t n = l->nlines < PF_MAX_LINES ? l->nlines : PF_MAX_LINES;
 
 	if (m->locations[id - 1])
 		return m->locations[id - 1];

@@ -37,6 +37,10 @@ struct pf_line {
 	int64_t line;
 };
 
+/* The most lines (inlined frames, then the function that holds them) a
+ * location is made with, from a symbolizer's answer or a copied location. */
+#define PF_MAX_LINES 64
+
 struct pf_location {
 	uint64_t mapping_id; /* 0: none */
 	uint64_t address;
