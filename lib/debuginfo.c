@@ -21,8 +21,9 @@ static bool debuginfo_same_file(Elf *elf, const struct module *mod)
 }
 
 /* In place of *ELFP, the file of DI, a copy with its compressed sections
- * inflated (see debuginfo_inflate.h). libdwfl keeps the file's own descriptor, since it
- * skips debug files that are the main file itself by comparing it to them. */
+ * inflated (see debuginfo_inflate.h). libdwfl keeps the file's own
+ * descriptor, since it skips debug files that are the main file itself by
+ * comparing it to them. */
 static void debuginfo_inflate_main(struct debuginfo *di, Elf **elfp)
 {
 	int cfd = debuginfo_inflate(*elfp);

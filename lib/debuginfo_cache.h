@@ -1,6 +1,6 @@
-/* A cache of inflated debug files by build id (see debuginfo_inflate.h), so that each
- * is inflated once rather than on every run, as perf keeps ~/.debug and
- * debuginfod its client cache. Best effort: any failure means no cache. */
+/* A cache of inflated debug files by build id (see debuginfo_inflate.h), so
+ * that each is inflated once rather than on every run, as perf keeps ~/.debug
+ * and debuginfod its client cache. Best effort: any failure means no cache. */
 #ifndef CPROF_DEBUGINFO_CACHE_H
 #define CPROF_DEBUGINFO_CACHE_H
 

@@ -1,4 +1,5 @@
-/* Compressed debug sections inflated with libdeflate into a memfd; see debuginfo_inflate.h. */
+/* Compressed debug sections inflated with libdeflate into a memfd; see
+ * debuginfo_inflate.h. */
 #include <endian.h>
 #include <gelf.h>
 #include <libdeflate.h>

@@ -11,8 +11,8 @@
  * one after the other: libdeflate is about 2.5 times faster, and two sections
  * inflate at a time. Every other byte keeps its offset (the copy holds all of
  * the file, in memory). -1 when ELF has no such section, or they overlap or
- * would inflate past DEBUGINFO_INFLATE_MAX_GROWTH times the file: the caller uses the file
- * itself, and libelf inflates what libdw asks for. */
+ * would inflate past DEBUGINFO_INFLATE_MAX_GROWTH times the file: the caller
+ * uses the file itself, and libelf inflates what libdw asks for. */
 #define DEBUGINFO_INFLATE_MAX_GROWTH 32
 
 int debuginfo_inflate(Elf *elf);
