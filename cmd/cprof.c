@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "debugcache.h"
+#include "debuginfo_cache.h"
 
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_cpu,
@@ -69,7 +69,7 @@ static void cprof_set_cache_dir(void)
 	int n = -1;
 
 	if (env) {
-		debugcache_set_dir(env);
+		debuginfo_cache_set_dir(env);
 		return;
 	}
 	if (base && base[0] == '/')
@@ -77,7 +77,7 @@ static void cprof_set_cache_dir(void)
 	else if ((base = getenv("HOME")) && base[0] == '/')
 		n = snprintf(dir, sizeof(dir), "%s/.cache/cprof", base);
 	if (n > 0 && (size_t)n < sizeof(dir))
-		debugcache_set_dir(dir);
+		debuginfo_cache_set_dir(dir);
 }
 
 int main(int argc, char **argv)

@@ -1,9 +1,8 @@
 /* A target's address space as the unwinder and the symbolizer see it: its
- * executable mappings, each file-backed one tied to a module (an ELF file opened
- * once and mapped read-only), with the load bias that turns the file's link-time
- * addresses into the process's run-time ones. [vdso] is served from cprof's own
- * copy, which the kernel maps identically into every process. Anonymous
- * executable mappings (JIT code, [vsyscall]) are listed too, without a module. */
+ * executable mappings (perf's maps), each file-backed one tied to a module (an
+ * ELF file opened once: module.h), with the load bias that turns the file's
+ * link-time addresses into the process's run-time ones. Anonymous executable
+ * mappings (JIT code, [vsyscall]) are listed too, without a module. */
 #ifndef CPROF_ADDRSPACE_H
 #define CPROF_ADDRSPACE_H
 
@@ -12,9 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "module.h"
 #include "proc.h"
-
-struct module; /* an ELF file: opened once per (path, device, inode) */
 
 struct as_map {
 	uint64_t start, end, offset; /* as in /proc/PID/maps */
@@ -59,18 +57,5 @@ pid_t addrspace_pid(const struct addrspace *as);
  * module or past the file's data; on the unwinder's hot path, so a miss sets no
  * error message. */
 int addrspace_read(const struct addrspace *as, uint64_t addr, void *buf, size_t n);
-
-struct Elf;
-
-/* Module queries. */
-const char *module_path(const struct module *mod);
-const char *module_build_id(const struct module *mod); /* lowercase hex, "" if none */
-/* Whether ELF's build id is HEX (as module_build_id spells it, which keeps at
- * most 64 bytes of it). */
-bool elf_has_build_id(struct Elf *elf, const char *hex);
-/* Link-time address and size of .eh_frame_hdr; -1 if the module has none. */
-int module_eh_frame_hdr(const struct module *mod, uint64_t *vaddr, uint64_t *size);
-/* The ELF handle (libelf) of the module, for the symbolizer. */
-struct Elf *module_elf(const struct module *mod);
 
 #endif

@@ -6,8 +6,9 @@
 
 #include "error.h"
 #include "grow.h"
-#include "hmap.h"
 #include "kallsyms.h"
+#include "loccache.h"
+#include "sorted.h"
 
 #define KERNEL_MAP "[kernel.kallsyms]"
 
@@ -115,36 +116,20 @@ void kallsyms_free(struct kallsyms *ks)
 
 const char *kallsyms_lookup(const struct kallsyms *ks, uint64_t pc, uint64_t *start)
 {
-	size_t lo = 0, hi = ks->nsyms;
+	size_t lo = SORTED_UPTO(ks->syms, ks->nsyms, addr, pc);
 
-	/* The last symbol at or below PC. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ks->syms[mid].addr <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo)
 		return NULL;
 	*start = ks->syms[lo - 1].addr;
 	return ks->names + ks->syms[lo - 1].name;
 }
 
-struct kpc {
-	uint64_t pc;
-	bool caller;
-	uint64_t location;
-};
-
 struct kallsyms_locator {
 	struct profile *p;
 	const struct kallsyms *ks;
 	uint64_t mapping; /* the profile's [kernel.kallsyms]; 0: not added yet */
 	int64_t file;
-	struct kpc *pcs;
-	size_t npcs, cap;
-	struct hmap index;
+	struct loccache pcs;
 };
 
 struct kallsyms_locator *kallsyms_locator_new(struct profile *p, const struct kallsyms *ks)
@@ -157,7 +142,7 @@ struct kallsyms_locator *kallsyms_locator_new(struct profile *p, const struct ka
 	}
 	kl->p = p;
 	kl->ks = ks;
-	hmap_init(&kl->index);
+	loccache_init(&kl->pcs);
 	return kl;
 }
 
@@ -165,22 +150,8 @@ void kallsyms_locator_free(struct kallsyms_locator *kl)
 {
 	if (!kl)
 		return;
-	hmap_release(&kl->index);
-	free(kl->pcs);
+	loccache_release(&kl->pcs);
 	free(kl);
-}
-
-struct kpc_key {
-	const struct kallsyms_locator *kl;
-	uint64_t pc;
-	bool caller;
-};
-
-static int kallsyms_pc_eq(void *ctx, uint32_t idx)
-{
-	const struct kpc_key *k = ctx;
-
-	return k->kl->pcs[idx].pc == k->pc && k->kl->pcs[idx].caller == k->caller;
 }
 
 /* The one mapping every kernel location is in, spanning the symbols. */
@@ -203,15 +174,13 @@ static uint64_t kallsyms_mapping(struct kallsyms_locator *kl)
 
 uint64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller)
 {
-	struct kpc_key k = { kl, pc, caller };
-	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
-	int64_t i = hmap_find(&kl->index, h, kallsyms_pc_eq, &k);
+	uint64_t id = loccache_find(&kl->pcs, pc, caller);
 	struct pf_line line = { 0, 0 };
-	uint64_t mapping, start, id;
+	uint64_t mapping, start;
 	const char *name;
 
-	if (i >= 0)
-		return kl->pcs[i].location;
+	if (id)
+		return id;
 	mapping = kallsyms_mapping(kl);
 	if (!mapping)
 		return 0;
@@ -225,11 +194,7 @@ uint64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool cal
 			return 0;
 	}
 	id = profile_add_location(kl->p, mapping, pc, &line, name ? 1 : 0, false);
-	if (!id || CP_GROW(kl->pcs, kl->cap, kl->npcs + 1) < 0 ||
-	    hmap_insert(&kl->index, h, kl->npcs) < 0)
+	if (!id || loccache_add(&kl->pcs, pc, caller, true, id) < 0)
 		return 0;
-	kl->pcs[kl->npcs].pc = pc;
-	kl->pcs[kl->npcs].caller = caller;
-	kl->pcs[kl->npcs++].location = id;
 	return id;
 }

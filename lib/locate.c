@@ -9,27 +9,17 @@
 #include "clock.h"
 #include "error.h"
 #include "grow.h"
-#include "hmap.h"
+#include "loccache.h"
 #include "locate.h"
 
 #define REFRESH_NS 100000000
-
-struct pc_entry {
-	uint64_t pc;
-	bool caller;
-	bool mapped; /* in a known mapping when located */
-	uint64_t location;
-};
 
 struct locator {
 	struct profile *p;
 	struct addrspace *as;
 	struct symbolizer *sym;
 	struct unwinder *uw;
-	struct pc_entry *pcs;
-	size_t npcs, cap;
-	struct hmap index;
-	size_t unmapped; /* entries not mapped */
+	struct loccache pcs;
 	bool refresh_on_miss;
 	int64_t last_refresh;
 	uint64_t *map_ids; /* profile mapping id by address-space mapping id */
@@ -53,7 +43,7 @@ struct locator *locator_new(struct profile *p, struct addrspace *as, struct symb
 	l->uw = uw;
 	l->refresh_on_miss = refresh_on_miss;
 	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
-	hmap_init(&l->index);
+	loccache_init(&l->pcs);
 	locator_claim_main(l);
 	return l;
 }
@@ -62,29 +52,14 @@ void locator_free(struct locator *l)
 {
 	if (!l)
 		return;
-	hmap_release(&l->index);
-	free(l->pcs);
+	loccache_release(&l->pcs);
 	free(l->map_ids);
 	free(l);
 }
 
-struct pc_key {
-	const struct locator *l;
-	uint64_t pc;
-	bool caller;
-};
-
-static int pc_eq(void *ctx, uint32_t idx)
-{
-	const struct pc_key *k = ctx;
-	const struct pc_entry *e = &k->l->pcs[idx];
-
-	return e->pc == k->pc && e->caller == k->caller;
-}
-
 /* The profile's mapping for M, added the first time: the profile may hold
  * mappings of several address spaces, so ids are translated. 0 on error. */
-static uint64_t mapping_id(struct locator *l, const struct as_map *m)
+static uint64_t locator_mapping(struct locator *l, const struct as_map *m)
 {
 	struct pf_mapping pm = {
 		.memory_start = m->start,
@@ -132,38 +107,9 @@ static void locator_claim_main(struct locator *l)
 	maps = addrspace_maps(l->as, &n);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(maps[i].path, exe) == 0) {
-			l->p->main_mapping = mapping_id(l, &maps[i]);
+			l->p->main_mapping = locator_mapping(l, &maps[i]);
 			return;
 		}
-}
-
-static uint64_t pc_hash(uint64_t pc, bool caller)
-{
-	return hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
-}
-
-/* Forget the counters that were in no known mapping: the new maps may name
- * them. Their locations stay in the profile for the samples that have them. */
-static int forget_unmapped(struct locator *l)
-{
-	struct hmap index;
-	size_t n = 0;
-
-	hmap_init(&index);
-	for (size_t i = 0; i < l->npcs; i++) {
-		if (!l->pcs[i].mapped)
-			continue;
-		if (hmap_insert(&index, pc_hash(l->pcs[i].pc, l->pcs[i].caller), n) < 0) {
-			hmap_release(&index);
-			return -1;
-		}
-		l->pcs[n++] = l->pcs[i];
-	}
-	hmap_release(&l->index);
-	l->index = index;
-	l->npcs = n;
-	l->unmapped = 0;
-	return 0;
 }
 
 int locator_refresh(struct locator *l)
@@ -172,22 +118,21 @@ int locator_refresh(struct locator *l)
 	if (addrspace_refresh(l->as) < 0)
 		return -1;
 	unwinder_flush(l->uw);
-	return l->unmapped ? forget_unmapped(l) : 0;
+	/* The counters that were in no known mapping may be in the new maps.
+	 * Their locations stay in the profile for the samples that have them. */
+	return l->pcs.unmapped ? loccache_keep_mapped(&l->pcs) : 0;
 }
 
 uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 {
-	struct pc_key k = { l, pc, caller };
-	uint64_t h = pc_hash(pc, caller);
-	int64_t i = hmap_find(&l->index, h, pc_eq, &k);
+	uint64_t id = loccache_find(&l->pcs, pc, caller);
 	const struct as_map *m;
 	const struct sym_frame *fr = NULL;
-	struct pf_line lines[32];
-	uint64_t id;
+	struct pf_line lines[PF_MAX_LINES];
 	int n;
 
-	if (i >= 0)
-		return l->pcs[i].location;
+	if (id)
+		return id;
 	m = addrspace_find(l->as, pc);
 	/* A mapping made after the last read (dlopen): look again, but not for
 	 * every stray address. */
@@ -195,13 +140,13 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 		locator_refresh(l);
 		m = addrspace_find(l->as, pc);
 	}
-	if (m && !mapping_id(l, m))
+	if (m && !locator_mapping(l, m))
 		return 0;
 	n = symbolizer_lookup(l->sym, pc, caller, &fr);
 	if (n < 0)
 		return 0;
-	if (n > (int)(sizeof(lines) / sizeof(*lines)))
-		n = sizeof(lines) / sizeof(*lines);
+	if (n > PF_MAX_LINES)
+		n = PF_MAX_LINES;
 	for (int j = 0; j < n; j++) {
 		int64_t name = profile_intern(l->p, fr[j].name ? fr[j].name : "");
 		int64_t sys = profile_intern(l->p, fr[j].system_name ? fr[j].system_name : "");
@@ -213,24 +158,15 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 		if (!lines[j].function_id)
 			return 0;
 	}
-	id = profile_add_location(l->p, m ? mapping_id(l, m) : 0, pc, lines, n, false);
-	if (!id || CP_GROW(l->pcs, l->cap, l->npcs + 1) < 0 ||
-	    hmap_insert(&l->index, h, l->npcs) < 0)
+	id = profile_add_location(l->p, m ? locator_mapping(l, m) : 0, pc, lines, n, false);
+	if (!id || loccache_add(&l->pcs, pc, caller, m != NULL, id) < 0)
 		return 0;
-	l->pcs[l->npcs].pc = pc;
-	l->pcs[l->npcs].caller = caller;
-	l->pcs[l->npcs].mapped = m != NULL;
-	l->pcs[l->npcs++].location = id;
-	l->unmapped += !m;
 	return id;
 }
 
 void locator_forget(struct locator *l)
 {
-	hmap_release(&l->index);
-	hmap_init(&l->index);
-	l->npcs = 0;
-	l->unmapped = 0;
+	loccache_clear(&l->pcs);
 	locator_refresh(l);
 }
 
@@ -240,7 +176,7 @@ int locator_finish(struct locator *l)
 	const struct as_map *maps = addrspace_maps(l->as, &n);
 
 	for (size_t i = 0; i < n; i++)
-		if (!mapping_id(l, &maps[i]))
+		if (!locator_mapping(l, &maps[i]))
 			return cp_error("cannot record mapping %s", maps[i].path);
 	return 0;
 }

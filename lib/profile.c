@@ -17,7 +17,7 @@ struct profile *profile_new(void)
 		cp_error("out of memory");
 		return NULL;
 	}
-	hmap_init(&p->string_index);
+	intern_init(&p->strtab);
 	hmap_init(&p->sample_index);
 	hmap_init(&p->location_index);
 	hmap_init(&p->function_index);
@@ -39,16 +39,13 @@ void profile_free(struct profile *p)
 	}
 	for (size_t i = 0; i < p->nlocations; i++)
 		free(p->locations[i].lines);
-	for (size_t i = 0; i < p->nstrings; i++)
-		free(p->strings[i]);
 	free(p->samples);
 	free(p->locations);
 	free(p->functions);
 	free(p->mappings);
-	free(p->strings);
+	intern_release(&p->strtab);
 	free(p->sample_types);
 	free(p->comments);
-	hmap_release(&p->string_index);
 	hmap_release(&p->sample_index);
 	hmap_release(&p->location_index);
 	hmap_release(&p->function_index);
@@ -62,46 +59,9 @@ const char *profile_str(const struct profile *p, int64_t i)
 	return p->strings[i];
 }
 
-struct str_key {
-	const struct profile *p;
-	const char *s;
-	size_t n;
-};
-
-static int str_eq(void *ctx, uint32_t idx)
-{
-	struct str_key *k = ctx;
-	const char *t = k->p->strings[idx];
-
-	return (!k->n || strncmp(t, k->s, k->n) == 0) && t[k->n] == '\0';
-}
-
 int64_t profile_intern_n(struct profile *p, const char *s, size_t n)
 {
-	struct str_key k = { p, s, n };
-	uint64_t h = hash_bytes(HASH_SEED, s, n);
-	int64_t i = hmap_find(&p->string_index, h, str_eq, &k);
-	char *copy;
-
-	if (i >= 0)
-		return i;
-	if (!n)
-		s = "";
-	if (p->nstrings >= UINT32_MAX)
-		return cp_error("too many strings");
-	if (CP_GROW(p->strings, p->strings_cap, p->nstrings + 1) < 0)
-		return -1;
-	copy = malloc(n + 1);
-	if (!copy)
-		return cp_error("out of memory");
-	memcpy(copy, s, n);
-	copy[n] = '\0';
-	if (hmap_insert(&p->string_index, h, p->nstrings) < 0) {
-		free(copy);
-		return -1;
-	}
-	p->strings[p->nstrings] = copy;
-	return p->nstrings++;
+	return intern_n(&p->strtab, s, n);
 }
 
 int64_t profile_intern(struct profile *p, const char *s)
@@ -385,9 +345,9 @@ static uint64_t copy_location(struct profile *dst, const struct profile *src,
 			      struct copy_map *m, uint64_t id)
 {
 	const struct pf_location *l = &src->locations[id - 1];
-	struct pf_line lines[64];
+	struct pf_line lines[PF_MAX_LINES];
 	uint64_t mid = 0;
-	size_t n = l->nlines < 64 ? l->nlines : 64;
+	size_t n = l->nlines < PF_MAX_LINES ? l->nlines : PF_MAX_LINES;
 
 	if (m->locations[id - 1])
 		return m->locations[id - 1];

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "hmap.h"
+#include "intern.h"
 
 struct pf_value_type {
 	int64_t type, unit; /* string indices */
@@ -35,6 +36,10 @@ struct pf_line {
 	uint64_t function_id;
 	int64_t line;
 };
+
+/* The most lines (inlined frames, then the function that holds them) a
+ * location is made with, from a symbolizer's answer or a copied location. */
+#define PF_MAX_LINES 64
 
 struct pf_location {
 	uint64_t mapping_id; /* 0: none */
@@ -66,8 +71,16 @@ struct profile {
 	size_t nlocations, locations_cap;
 	struct pf_function *functions;
 	size_t nfunctions, functions_cap;
-	char **strings;
-	size_t nstrings, strings_cap;
+	/* The string table, one interner; readers say strings[i] and nstrings
+	 * (its strs and n: the same layout). */
+	union {
+		struct intern strtab;
+		struct {
+			char **strings;
+			size_t nstrings, strings_cap;
+			struct hmap string_index;
+		};
+	};
 	int64_t *comments;
 	size_t ncomments;
 
@@ -80,7 +93,7 @@ struct profile {
 	 * first mapping as the profile's binary); 0: mapping 1 is. */
 	uint64_t main_mapping;
 
-	struct hmap string_index, sample_index, location_index, function_index;
+	struct hmap sample_index, location_index, function_index;
 };
 
 /* A new empty profile (string 0 already ""), or NULL when out of memory. */

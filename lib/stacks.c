@@ -17,18 +17,6 @@ const char *stackset_name(const struct stackset *ss, uint32_t id)
 	return "";
 }
 
-struct synth_key {
-	const struct stackset *ss;
-	const char *s;
-};
-
-static int synth_eq(void *ctx, uint32_t idx)
-{
-	struct synth_key *k = ctx;
-
-	return strcmp(k->ss->synth[idx], k->s) == 0;
-}
-
 void location_synth_name(const struct profile *p, const struct pf_location *l, char *buf,
 			 size_t n)
 {
@@ -67,26 +55,14 @@ static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
 {
 	const struct profile *p = ss->p;
 	char buf[512];
-	struct synth_key k = { ss, buf };
-	uint64_t h;
 	int64_t i;
 
 	if (ss->addresses)
 		location_synth_name(p, l, buf, sizeof(buf));
 	else
 		stacks_mapping_name(p, l, buf, sizeof(buf));
-	h = hash_bytes(HASH_SEED, buf, strlen(buf));
-	i = hmap_find(&ss->synth_index, h, synth_eq, &k);
-	if (i >= 0)
-		return p->nstrings + i;
-	if (CP_GROW(ss->synth, ss->synth_cap, ss->nsynth + 1) < 0)
-		return -1;
-	ss->synth[ss->nsynth] = strdup(buf);
-	if (!ss->synth[ss->nsynth] || hmap_insert(&ss->synth_index, h, ss->nsynth) < 0) {
-		free(ss->synth[ss->nsynth]);
-		return cp_error("out of memory");
-	}
-	return p->nstrings + ss->nsynth++;
+	i = intern_n(&ss->synth_names, buf, strlen(buf));
+	return i < 0 ? -1 : (int64_t)p->nstrings + i;
 }
 
 static int compile(regex_t *re, const char *pattern, const char *what)
@@ -283,12 +259,9 @@ fail:
 
 void stackset_release(struct stackset *ss)
 {
-	for (size_t i = 0; i < ss->nsynth; i++)
-		free(ss->synth[i]);
-	free(ss->synth);
+	intern_release(&ss->synth_names);
 	free(ss->stacks);
 	free(ss->arena);
-	hmap_release(&ss->synth_index);
 	memset(ss, 0, sizeof(*ss));
 }
 

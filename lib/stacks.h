@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "hmap.h"
+#include "intern.h"
 #include "profile.h"
 
 struct frame {
@@ -43,9 +44,16 @@ struct stackset {
 	int64_t base_key, base_true; /* string indices of "pprof::base" and "true", or -1 */
 	size_t nnames; /* name ids are < nnames */
 	struct frame *arena;
-	char **synth; /* names made for frames without symbols, ids from p->nstrings */
-	size_t nsynth, synth_cap;
-	struct hmap synth_index;
+	/* Names made for frames without symbols, ids from p->nstrings on; readers
+	 * say synth[i] and nsynth (the interner's strs and n: the same layout). */
+	union {
+		struct intern synth_names;
+		struct {
+			char **synth;
+			size_t nsynth, synth_cap;
+			struct hmap synth_index;
+		};
+	};
 };
 
 struct stack_filter {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The cache of inflated debug files (lib/debugcache.c): glibc's debug file
+# The cache of inflated debug files (lib/debuginfo_cache.c): glibc's debug file
 # from libc6-dbg, whose sections are compressed, is inflated into the cache on
 # the first dump and read from it on the next, with the same output as with no
 # cache; a truncated copy is replaced; the least recently used files go when

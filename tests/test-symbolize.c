@@ -5,7 +5,7 @@
  * profile location made before its library was known, then made again once
  * the maps are re-read (lib/locate.c). Built a
  * second time with compressed debug sections (EXPECT_COMPRESSED), it also
- * checks lib/inflate.c's copy of itself against libelf's own inflating. */
+ * checks lib/debuginfo_inflate.c's copy of itself against libelf's own inflating. */
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "inflate.h"
+#include "debuginfo_inflate.h"
 #include "locate.h"
 #include "symbolize.h"
 #include "test.h"
@@ -176,7 +176,7 @@ static void check_inflate(void)
 	Elf *ref = elf_begin(fd, ELF_C_READ_MMAP_PRIVATE, NULL), *got = NULL;
 	size_t nref = 0, ngot = 0, nphdr = 0, compressed = 0;
 
-	cfd = ref ? inflate_elf(ref) : -1;
+	cfd = ref ? debuginfo_inflate(ref) : -1;
 #ifdef EXPECT_COMPRESSED
 	CHECK(cfd >= 0);
 #else

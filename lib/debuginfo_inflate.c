@@ -1,4 +1,5 @@
-/* Compressed debug sections inflated with libdeflate into a memfd; see inflate.h. */
+/* Compressed debug sections inflated with libdeflate into a memfd; see
+ * debuginfo_inflate.h. */
 #include <endian.h>
 #include <gelf.h>
 #include <libdeflate.h>
@@ -11,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "inflate.h"
+#include "debuginfo_inflate.h"
 
 /* Deflate never shrinks data by more than 1032 to 1: a larger claim is a lie. */
 #define MAX_RATIO 1032
@@ -25,7 +26,7 @@
 #define HOST_DATA ELFDATA2MSB
 #endif
 
-struct job {
+struct inflate_job {
 	size_t index;  /* of the section */
 	uint64_t from; /* the compressed bytes, after the header */
 	uint64_t len;
@@ -34,18 +35,18 @@ struct job {
 	uint64_t align;
 };
 
-struct work {
+struct inflate_work {
 	const unsigned char *raw;
 	unsigned char *image;
-	struct job *jobs;
+	struct inflate_job *jobs;
 	size_t njobs;
 	atomic_size_t next;
 	atomic_bool failed;
 };
 
-static void *inflate_jobs(void *arg)
+static void *debuginfo_inflate_run(void *arg)
 {
-	struct work *w = arg;
+	struct inflate_work *w = arg;
 	struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
 	size_t i;
 
@@ -54,7 +55,7 @@ static void *inflate_jobs(void *arg)
 		return NULL;
 	}
 	while (!w->failed && (i = atomic_fetch_add(&w->next, 1)) < w->njobs) {
-		const struct job *j = &w->jobs[i];
+		const struct inflate_job *j = &w->jobs[i];
 
 		if (libdeflate_zlib_decompress(d, w->raw + j->from, j->len, w->image + j->to, j->size,
 					       NULL) != LIBDEFLATE_SUCCESS)
@@ -64,16 +65,16 @@ static void *inflate_jobs(void *arg)
 	return NULL;
 }
 
-static int by_offset(const void *a, const void *b)
+static int debuginfo_inflate_by_offset(const void *a, const void *b)
 {
-	const struct job *x = a, *y = b;
+	const struct inflate_job *x = a, *y = b;
 
 	return (x->from > y->from) - (x->from < y->from);
 }
 
-static int by_length_desc(const void *a, const void *b)
+static int debuginfo_inflate_by_length(const void *a, const void *b)
 {
-	const struct job *x = a, *y = b;
+	const struct inflate_job *x = a, *y = b;
 
 	return (x->len < y->len) - (x->len > y->len);
 }
@@ -81,8 +82,9 @@ static int by_length_desc(const void *a, const void *b)
 /* The compressed sections of the section header table TAB (N entries of
  * class CLASS) in a file of SIZE bytes at RAW, as jobs; -1 when one of them
  * cannot be inflated here (another algorithm, out of bounds, absurd sizes). */
-static int find_jobs(const unsigned char *raw, uint64_t size, int class, const unsigned char *tab,
-		     size_t n, struct job *jobs, size_t *njobs)
+static int debuginfo_inflate_find_jobs(const unsigned char *raw, uint64_t size, int class,
+				       const unsigned char *tab, size_t n, struct inflate_job *jobs,
+				       size_t *njobs)
 {
 	*njobs = 0;
 	for (size_t i = 1; i < n; i++) {
@@ -116,15 +118,15 @@ static int find_jobs(const unsigned char *raw, uint64_t size, int class, const u
 		if (ctype != ELFCOMPRESS_ZLIB || csize > (len - hdr) * MAX_RATIO ||
 		    (calign & (calign - 1)) || calign > MAX_ALIGN)
 			return -1;
-		jobs[(*njobs)++] = (struct job){ .index = i, .from = off + hdr, .len = len - hdr,
+		jobs[(*njobs)++] = (struct inflate_job){ .index = i, .from = off + hdr, .len = len - hdr,
 						 .size = csize, .align = calign };
 	}
 	return 0;
 }
 
 /* Copies the bytes of RAW that no job reads into IMAGE; JOBS sorted by offset. */
-static void copy_rest(unsigned char *image, const unsigned char *raw, uint64_t size,
-		      const struct job *jobs, size_t njobs)
+static void debuginfo_inflate_copy_rest(unsigned char *image, const unsigned char *raw,
+					uint64_t size, const struct inflate_job *jobs, size_t njobs)
 {
 	uint64_t at = 0;
 
@@ -140,10 +142,11 @@ static void copy_rest(unsigned char *image, const unsigned char *raw, uint64_t s
 }
 
 /* Points the section header of each job in TAB at its inflated bytes. */
-static void patch_headers(unsigned char *tab, int class, const struct job *jobs, size_t njobs)
+static void debuginfo_inflate_patch_headers(unsigned char *tab, int class,
+					    const struct inflate_job *jobs, size_t njobs)
 {
 	for (size_t i = 0; i < njobs; i++) {
-		const struct job *j = &jobs[i];
+		const struct inflate_job *j = &jobs[i];
 
 		if (class == ELFCLASS64) {
 			Elf64_Shdr *sh = (Elf64_Shdr *)(tab + j->index * sizeof(Elf64_Shdr));
@@ -157,16 +160,54 @@ static void patch_headers(unsigned char *tab, int class, const struct job *jobs,
 	}
 }
 
-int inflate_elf(Elf *elf)
+/* Place the inflated bytes of JOBS (sorted by offset) after the SIZE bytes of
+ * the file, each aligned, into their "to"; the compressed bytes they read into
+ * *COMPRESSED. The end of the last, or 0 when two overlap or the file would
+ * grow past DEBUGINFO_INFLATE_MAX_GROWTH times. */
+static uint64_t debuginfo_inflate_place(struct inflate_job *jobs, size_t njobs, size_t size,
+					uint64_t *compressed)
+{
+	uint64_t total = (size + 63) & ~(uint64_t)63;
+
+	*compressed = 0;
+	for (size_t i = 0; i < njobs; i++) {
+		if (i > 0 && jobs[i].from < jobs[i - 1].from + jobs[i - 1].len)
+			return 0;
+		total = (total + jobs[i].align - 1) & ~(jobs[i].align - 1);
+		jobs[i].to = total;
+		total += jobs[i].size;
+		*compressed += jobs[i].len;
+		if (total > (uint64_t)size * DEBUGINFO_INFLATE_MAX_GROWTH)
+			return 0;
+	}
+	return total;
+}
+
+/* Inflate the jobs of W, the largest first, on two threads when they are
+ * large enough to pay for the second. Returns 0, or -1 when one fails. */
+static int debuginfo_inflate_all(struct inflate_work *w, uint64_t compressed)
+{
+	pthread_t helper;
+	bool helped = false;
+
+	qsort(w->jobs, w->njobs, sizeof(*w->jobs), debuginfo_inflate_by_length);
+	if (compressed >= THREAD_MIN && w->njobs > 1)
+		helped = pthread_create(&helper, NULL, debuginfo_inflate_run, w) == 0;
+	debuginfo_inflate_run(w);
+	if (helped)
+		pthread_join(helper, NULL);
+	qsort(w->jobs, w->njobs, sizeof(*w->jobs), debuginfo_inflate_by_offset);
+	return w->failed ? -1 : 0;
+}
+
+int debuginfo_inflate(Elf *elf)
 {
 	const unsigned char *raw;
 	unsigned char *image = MAP_FAILED;
 	size_t size, shnum, shentsize, njobs;
-	struct job *jobs = NULL;
-	struct work w = { 0 };
-	uint64_t total, shoff, compressed = 0;
-	pthread_t helper;
-	bool helped = false;
+	struct inflate_job *jobs = NULL;
+	struct inflate_work w = { 0 };
+	uint64_t total = 0, shoff, compressed;
 	GElf_Ehdr eh;
 	int class, fd = -1;
 
@@ -181,24 +222,17 @@ int inflate_elf(Elf *elf)
 	    (size - eh.e_shoff) / shentsize < shnum || eh.e_shoff % (class == ELFCLASS64 ? 8 : 4))
 		return -1;
 	jobs = malloc(shnum * sizeof(*jobs));
-	if (!jobs || find_jobs(raw, size, class, raw + eh.e_shoff, shnum, jobs, &njobs) < 0 ||
+	if (!jobs ||
+	    debuginfo_inflate_find_jobs(raw, size, class, raw + eh.e_shoff, shnum, jobs, &njobs) < 0 ||
 	    njobs == 0)
 		goto out;
 
 	/* Every byte stays where it was; the inflated sections and a new section
 	 * header table go after the end of the file. */
-	qsort(jobs, njobs, sizeof(*jobs), by_offset);
-	total = (size + 63) & ~(uint64_t)63;
-	for (size_t i = 0; i < njobs; i++) {
-		if (i > 0 && jobs[i].from < jobs[i - 1].from + jobs[i - 1].len)
-			goto out;
-		total = (total + jobs[i].align - 1) & ~(jobs[i].align - 1);
-		jobs[i].to = total;
-		total += jobs[i].size;
-		compressed += jobs[i].len;
-		if (total > (uint64_t)size * MAX_GROWTH)
-			goto out;
-	}
+	qsort(jobs, njobs, sizeof(*jobs), debuginfo_inflate_by_offset);
+	total = debuginfo_inflate_place(jobs, njobs, size, &compressed);
+	if (!total)
+		goto out;
 	shoff = (total + 7) & ~(uint64_t)7;
 	total = shoff + shnum * shentsize;
 
@@ -208,23 +242,12 @@ int inflate_elf(Elf *elf)
 	image = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (image == MAP_FAILED)
 		goto fail;
-
-	w.raw = raw;
-	w.image = image;
-	w.jobs = jobs;
-	w.njobs = njobs;
-	qsort(jobs, njobs, sizeof(*jobs), by_length_desc);
-	if (compressed >= THREAD_MIN && njobs > 1)
-		helped = pthread_create(&helper, NULL, inflate_jobs, &w) == 0;
-	inflate_jobs(&w);
-	if (helped)
-		pthread_join(helper, NULL);
-	if (w.failed)
+	w = (struct inflate_work){ .raw = raw, .image = image, .jobs = jobs, .njobs = njobs };
+	if (debuginfo_inflate_all(&w, compressed) < 0)
 		goto fail;
-	qsort(jobs, njobs, sizeof(*jobs), by_offset);
-	copy_rest(image, raw, size, jobs, njobs);
+	debuginfo_inflate_copy_rest(image, raw, size, jobs, njobs);
 	memcpy(image + shoff, raw + eh.e_shoff, shnum * shentsize);
-	patch_headers(image + shoff, class, jobs, njobs);
+	debuginfo_inflate_patch_headers(image + shoff, class, jobs, njobs);
 	if (class == ELFCLASS64)
 		((Elf64_Ehdr *)image)->e_shoff = shoff;
 	else if (shoff <= UINT32_MAX)

@@ -1,6 +1,7 @@
-/* Inflating an ELF file's compressed debug sections ahead of libdw. */
-#ifndef CPROF_INFLATE_H
-#define CPROF_INFLATE_H
+/* Inflating the compressed sections of a debug file (or of a binary with
+ * debug info) ahead of libdw, for the symbolizer. */
+#ifndef CPROF_DEBUGINFO_INFLATE_H
+#define CPROF_DEBUGINFO_INFLATE_H
 
 #include <libelf.h>
 
@@ -10,10 +11,10 @@
  * one after the other: libdeflate is about 2.5 times faster, and two sections
  * inflate at a time. Every other byte keeps its offset (the copy holds all of
  * the file, in memory). -1 when ELF has no such section, or they overlap or
- * would inflate past MAX_GROWTH times the file: the caller uses the file
- * itself, and libelf inflates what libdw asks for. */
-#define MAX_GROWTH 32
+ * would inflate past DEBUGINFO_INFLATE_MAX_GROWTH times the file: the caller
+ * uses the file itself, and libelf inflates what libdw asks for. */
+#define DEBUGINFO_INFLATE_MAX_GROWTH 32
 
-int inflate_elf(Elf *elf);
+int debuginfo_inflate(Elf *elf);
 
 #endif

@@ -1,4 +1,4 @@
-/* Inflated debug files kept by build id; see debugcache.h. */
+/* Inflated debug files kept by build id; see debuginfo_cache.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,15 +14,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addrspace.h"
-#include "debugcache.h"
+#include "debuginfo_cache.h"
+#include "module.h"
 #include "grow.h"
 
 #define SUFFIX ".debug"
 #define TMP_PREFIX ".tmp-"
 #define STALE_TMP_S 600 /* a temporary file this old was left by a killed run */
 
-struct cached {
+struct debuginfo_cached {
 	char name[NAME_MAX + 1];
 	off_t size;
 	struct timespec mtime;
@@ -30,13 +30,13 @@ struct cached {
 
 static const char *cache_dir;
 
-void debugcache_set_dir(const char *dir)
+void debuginfo_cache_set_dir(const char *dir)
 {
 	cache_dir = dir && *dir ? dir : NULL;
 }
 
 /* The cache's file for build id ID into PATH; -1 if there is none. */
-static int file_path(char *path, size_t size, const char *id)
+static int debuginfo_cache_path(char *path, size_t size, const char *id)
 {
 	int len;
 
@@ -46,9 +46,9 @@ static int file_path(char *path, size_t size, const char *id)
 	return len >= 0 && (size_t)len < size ? 0 : -1;
 }
 
-/* Whether FD holds all of the file with build id ID: inflate_elf writes the
+/* Whether FD holds all of the file with build id ID: debuginfo_inflate writes the
  * section header table last, so that it ends the file. */
-static bool whole(int fd, const char *id)
+static bool debuginfo_cache_whole(int fd, const char *id)
 {
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	struct stat st;
@@ -68,34 +68,34 @@ static bool whole(int fd, const char *id)
 /* Whether ST is ours alone: owned by us, writable by no one else. Files that
  * someone else could have put or changed are never read (root's cprof would
  * otherwise take a user's file for glibc's symbols). */
-static bool ours(const struct stat *st)
+static bool debuginfo_cache_ours(const struct stat *st)
 {
 	return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-static bool dir_ours(void)
+static bool debuginfo_cache_dir_ours(void)
 {
 	struct stat st;
 
-	return lstat(cache_dir, &st) == 0 && S_ISDIR(st.st_mode) && ours(&st);
+	return lstat(cache_dir, &st) == 0 && S_ISDIR(st.st_mode) && debuginfo_cache_ours(&st);
 }
 
-int debugcache_open(const char *id)
+int debuginfo_cache_open(const char *id)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	int fd;
 
-	if (file_path(path, sizeof(path), id) < 0 || !dir_ours())
+	if (debuginfo_cache_path(path, sizeof(path), id) < 0 || !debuginfo_cache_dir_ours())
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !ours(&st)) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !debuginfo_cache_ours(&st)) {
 		close(fd);
 		return -1;
 	}
-	if (!whole(fd, id)) {
+	if (!debuginfo_cache_whole(fd, id)) {
 		close(fd);
 		unlink(path);
 		return -1;
@@ -107,7 +107,7 @@ int debugcache_open(const char *id)
 /* Make the cache directory, and those above it that are missing, each only
  * inside a directory of ours (root's run under sudo must not leave files in
  * a user's home); true when it is there, not a symbolic link, and ours. */
-static bool make_dir(void)
+static bool debuginfo_cache_make_dir(void)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -127,19 +127,19 @@ static bool make_dir(void)
 		parent_ours = S_ISDIR(st.st_mode) && st.st_uid == geteuid();
 		path[i] = i < len ? '/' : '\0';
 	}
-	return dir_ours();
+	return debuginfo_cache_dir_ours();
 }
 
-static int by_mtime(const void *a, const void *b)
+static int debuginfo_cache_by_mtime(const void *a, const void *b)
 {
-	const struct cached *x = a, *y = b;
+	const struct debuginfo_cached *x = a, *y = b;
 
 	if (x->mtime.tv_sec != y->mtime.tv_sec)
 		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
 	return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
 }
 
-static bool ends_with(const char *s, const char *suffix)
+static bool debuginfo_cache_ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
 
@@ -147,11 +147,11 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* Remove the least recently used files while the cache holds more than
- * DEBUGCACHE_MAX_BYTES, and temporary files a killed run left behind. */
-static void evict(void)
+ * DEBUGINFO_CACHE_MAX_BYTES, and temporary files a killed run left behind. */
+static void debuginfo_cache_evict(void)
 {
 	DIR *d = opendir(cache_dir);
-	struct cached *files = NULL;
+	struct debuginfo_cached *files = NULL;
 	size_t n = 0, cap = 0;
 	uint64_t total = 0;
 	struct dirent *e;
@@ -169,7 +169,7 @@ static void evict(void)
 				unlinkat(dirfd(d), e->d_name, 0);
 			continue;
 		}
-		if (!ends_with(e->d_name, SUFFIX) || strlen(e->d_name) > NAME_MAX ||
+		if (!debuginfo_cache_ends_with(e->d_name, SUFFIX) || strlen(e->d_name) > NAME_MAX ||
 		    CP_GROW(files, cap, n + 1) < 0)
 			continue;
 		strcpy(files[n].name, e->d_name);
@@ -177,9 +177,9 @@ static void evict(void)
 		files[n++].mtime = st.st_mtim;
 		total += st.st_size;
 	}
-	if (total > DEBUGCACHE_MAX_BYTES) {
-		qsort(files, n, sizeof(*files), by_mtime);
-		for (size_t i = 0; i < n && total > DEBUGCACHE_MAX_BYTES; i++)
+	if (total > DEBUGINFO_CACHE_MAX_BYTES) {
+		qsort(files, n, sizeof(*files), debuginfo_cache_by_mtime);
+		for (size_t i = 0; i < n && total > DEBUGINFO_CACHE_MAX_BYTES; i++)
 			if (unlinkat(dirfd(d), files[i].name, 0) == 0)
 				total -= files[i].size;
 	}
@@ -187,7 +187,7 @@ static void evict(void)
 	closedir(d);
 }
 
-void debugcache_store(const char *id, int fd)
+void debuginfo_cache_store(const char *id, int fd)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	struct stat st;
@@ -195,8 +195,8 @@ void debugcache_store(const char *id, int fd)
 	bool ok;
 	int out;
 
-	if (file_path(path, sizeof(path), id) < 0 || fstat(fd, &st) < 0 ||
-	    (uint64_t)st.st_size > DEBUGCACHE_MAX_BYTES / 4 || !make_dir())
+	if (debuginfo_cache_path(path, sizeof(path), id) < 0 || fstat(fd, &st) < 0 ||
+	    (uint64_t)st.st_size > DEBUGINFO_CACHE_MAX_BYTES / 4 || !debuginfo_cache_make_dir())
 		return;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/" TMP_PREFIX "XXXXXX", cache_dir) >= sizeof(tmp))
 		return;
@@ -211,5 +211,5 @@ void debugcache_store(const char *id, int fd)
 		unlink(tmp);
 		return;
 	}
-	evict();
+	debuginfo_cache_evict();
 }
