@@ -10,46 +10,25 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "grow.h"
 #include "proc.h"
 
 /* Read all of a /proc file into a new NUL-terminated buffer. Returns the
  * length, or -1 with errno set (no error message: callers word their own). */
-static ssize_t read_proc(const char *path, char **out)
+static ssize_t proc_read_file(const char *path, char **out)
 {
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
+	ssize_t n;
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	for (;;) {
-		ssize_t r;
-
-		if (CP_GROW(buf, cap, n + 16384 + 1) < 0) {
-			errno = ENOMEM;
-			goto fail;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		n += r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	return n;
-fail:
+	n = file_read_fd(fd, out);
 	err = errno;
-	free(buf);
 	close(fd);
 	errno = err;
-	return -1;
+	return n;
 }
 
 /* Read a small /proc file, PATH under directory DIR, into BUF (N > 0 bytes,
@@ -334,7 +313,7 @@ int proc_maps_read(struct proc_maps *m, pid_t pid)
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	len = read_proc(path, &text);
+	len = proc_read_file(path, &text);
 	if (len < 0) {
 		if (gone(errno))
 			return cp_error("no such process %d", (int)pid);
@@ -348,7 +327,7 @@ int proc_maps_read(struct proc_maps *m, pid_t pid)
 
 		free(text);
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)pid, (int)tid);
-		len = tid > 0 ? read_proc(path, &text) : -1;
+		len = tid > 0 ? proc_read_file(path, &text) : -1;
 		if (len > 0)
 			goto parse;
 		if (len == 0)
@@ -512,7 +491,7 @@ void proc_cmdline(pid_t pid, char *buf, size_t n)
 		return;
 	buf[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	len = read_proc(path, &text);
+	len = proc_read_file(path, &text);
 	if (len < 0)
 		return;
 	while (len > 0 && text[len - 1] == '\0')
@@ -524,7 +503,7 @@ void proc_cmdline(pid_t pid, char *buf, size_t n)
 		 * main thread that exited before the others, who still know it. */
 		free(text);
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/cmdline", (int)pid, (int)tid);
-		len = tid > 0 && tid != pid ? read_proc(path, &text) : -1;
+		len = tid > 0 && tid != pid ? proc_read_file(path, &text) : -1;
 		while (len > 0 && text[len - 1] == '\0')
 			len--;
 		if (len <= 0) {
