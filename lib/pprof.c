@@ -21,7 +21,7 @@
 
 typedef Perftools__Profiles__Profile PB;
 
-static int is_gzip(const unsigned char *b, size_t len)
+static int pprof_is_gzip(const unsigned char *b, size_t len)
 {
 	return len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
 }
@@ -119,7 +119,7 @@ static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char
 		*n += (room > UINT32_MAX ? UINT32_MAX : room) - z.avail_out;
 		if (rc == Z_STREAM_END) {
 			size_t used = z.next_in - in;
-			if (used < inlen && is_gzip(in + used, inlen - used)) {
+			if (used < inlen && pprof_is_gzip(in + used, inlen - used)) {
 				inflateReset(&z);
 				z.next_in = (unsigned char *)in + used;
 				z.avail_in = inlen - used > UINT32_MAX ? UINT32_MAX : inlen - used;
@@ -154,7 +154,7 @@ static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char
  * ONE_PASS it is inflated into a buffer of that size; a larger one, or one
  * that does not fit, is counted up to MAX bytes in a small buffer, then
  * refused, or inflated into a buffer of the size counted. */
-static int gunzip(const unsigned char *in, size_t inlen, uint64_t max, unsigned char **out,
+static int pprof_gunzip(const unsigned char *in, size_t inlen, uint64_t max, unsigned char **out,
 		  size_t *outlen)
 {
 	uint64_t isize = 0, n;
@@ -200,7 +200,7 @@ struct idmap {
 	size_t n;
 };
 
-static int id_eq(void *ctx, uint32_t idx)
+static int pprof_idmap_eq(void *ctx, uint32_t idx)
 {
 	void **c = ctx;
 	const struct idmap *im = c[0];
@@ -208,7 +208,7 @@ static int id_eq(void *ctx, uint32_t idx)
 	return im->ids[idx] == *(const uint64_t *)c[1];
 }
 
-static uint64_t idmap_get(const struct idmap *im, uint64_t id)
+static uint64_t pprof_idmap_get(const struct idmap *im, uint64_t id)
 {
 	const void *ctx[2] = { im, &id };
 	int64_t i;
@@ -216,16 +216,16 @@ static uint64_t idmap_get(const struct idmap *im, uint64_t id)
 	/* Most writers number their ids 1..n in order. */
 	if (id && id <= im->n && im->ids[id - 1] == id)
 		return id;
-	i = hmap_find(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), id_eq, ctx);
+	i = hmap_find(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), pprof_idmap_eq, ctx);
 	return i < 0 ? 0 : (uint64_t)i + 1;
 }
 
 /* Record foreign id ID as new id N + 1; fails on zero or duplicate ids. */
-static int idmap_add(struct idmap *im, uint64_t id, const char *what)
+static int pprof_idmap_add(struct idmap *im, uint64_t id, const char *what)
 {
 	if (id == 0)
 		return cp_error("corrupt profile: %s with id 0", what);
-	if (idmap_get(im, id))
+	if (pprof_idmap_get(im, id))
 		return cp_error("corrupt profile: duplicate %s id %llu", what, (unsigned long long)id);
 	im->ids[im->n] = id;
 	return hmap_insert(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), im->n++);
@@ -241,7 +241,7 @@ struct decoder {
 	struct idmap locations;
 };
 
-static int str(struct decoder *d, int64_t i, int64_t *out)
+static int pprof_str(struct decoder *d, int64_t i, int64_t *out)
 {
 	if (i < 0 || (size_t)i >= d->pb->n_string_table)
 		return cp_error("corrupt profile: string index %lld out of range", (long long)i);
@@ -249,7 +249,7 @@ static int str(struct decoder *d, int64_t i, int64_t *out)
 	return 0;
 }
 
-static int decode_strings(struct decoder *d)
+static int pprof_decode_strings(struct decoder *d)
 {
 	const PB *pb = d->pb;
 
@@ -268,13 +268,15 @@ static int decode_strings(struct decoder *d)
 	return 0;
 }
 
-static int decode_value_type(struct decoder *d, const Perftools__Profiles__ValueType *v,
+static int pprof_decode_value_type(struct decoder *d, const Perftools__Profiles__ValueType *v,
 			     struct pf_value_type *out)
 {
-	return str(d, v->type, &out->type) < 0 || str(d, v->unit, &out->unit) < 0 ? -1 : 0;
+	if (pprof_str(d, v->type, &out->type) < 0)
+		return -1;
+	return pprof_str(d, v->unit, &out->unit);
 }
 
-static int decode_mappings(struct decoder *d)
+static int pprof_decode_mappings(struct decoder *d)
 {
 	const PB *pb = d->pb;
 
@@ -289,22 +291,25 @@ static int decode_mappings(struct decoder *d)
 			.has_line_numbers = m->has_line_numbers,
 			.has_inline_frames = m->has_inline_frames,
 		};
-		if (str(d, m->filename, &pm.filename) < 0 || str(d, m->build_id, &pm.build_id) < 0 ||
-		    idmap_add(&d->mappings, m->id, "mapping") < 0 || !profile_add_mapping(d->p, &pm))
+		if (pprof_str(d, m->filename, &pm.filename) < 0 ||
+		    pprof_str(d, m->build_id, &pm.build_id) < 0 ||
+		    pprof_idmap_add(&d->mappings, m->id, "mapping") < 0 ||
+		    !profile_add_mapping(d->p, &pm))
 			return -1;
 	}
 	return 0;
 }
 
-static int decode_functions(struct decoder *d)
+static int pprof_decode_functions(struct decoder *d)
 {
 	const PB *pb = d->pb;
 
 	for (size_t i = 0; i < pb->n_function; i++) {
 		const Perftools__Profiles__Function *f = pb->function[i];
 		int64_t name = 0, sys = 0, file = 0;
-		if (str(d, f->name, &name) < 0 || str(d, f->system_name, &sys) < 0 ||
-		    str(d, f->filename, &file) < 0 || idmap_add(&d->functions, f->id, "function") < 0)
+		if (pprof_str(d, f->name, &name) < 0 || pprof_str(d, f->system_name, &sys) < 0 ||
+		    pprof_str(d, f->filename, &file) < 0 ||
+		    pprof_idmap_add(&d->functions, f->id, "function") < 0)
 			return -1;
 		d->fnmap[i] = profile_add_function(d->p, name, sys, file, f->start_line);
 		if (!d->fnmap[i])
@@ -313,7 +318,7 @@ static int decode_functions(struct decoder *d)
 	return 0;
 }
 
-static int decode_locations(struct decoder *d)
+static int pprof_decode_locations(struct decoder *d)
 {
 	const PB *pb = d->pb;
 	struct pf_line *lines = NULL;
@@ -321,7 +326,7 @@ static int decode_locations(struct decoder *d)
 	for (size_t i = 0; i < pb->n_location; i++) {
 		const Perftools__Profiles__Location *l = pb->location[i];
 		uint64_t mid = 0;
-		if (l->mapping_id && !(mid = idmap_get(&d->mappings, l->mapping_id))) {
+		if (l->mapping_id && !(mid = pprof_idmap_get(&d->mappings, l->mapping_id))) {
 			cp_error("corrupt profile: location %llu names missing mapping %llu",
 				 (unsigned long long)l->id, (unsigned long long)l->mapping_id);
 			goto fail;
@@ -336,7 +341,7 @@ static int decode_locations(struct decoder *d)
 			cap = l->n_line;
 		}
 		for (size_t j = 0; j < l->n_line; j++) {
-			uint64_t fpos = idmap_get(&d->functions, l->line[j]->function_id);
+			uint64_t fpos = pprof_idmap_get(&d->functions, l->line[j]->function_id);
 			if (!fpos) {
 				cp_error("corrupt profile: location %llu names missing function %llu",
 					 (unsigned long long)l->id,
@@ -346,7 +351,7 @@ static int decode_locations(struct decoder *d)
 			lines[j].function_id = d->fnmap[fpos - 1];
 			lines[j].line = l->line[j]->line;
 		}
-		if (idmap_add(&d->locations, l->id, "location") < 0)
+		if (pprof_idmap_add(&d->locations, l->id, "location") < 0)
 			goto fail;
 		d->locmap[i] = profile_add_location(d->p, mid, l->address, lines, l->n_line,
 						    l->is_folded);
@@ -364,7 +369,7 @@ fail:
  * merged) stays within int64 when the magnitudes add up to at most this. */
 #define MAX_MAGNITUDE ((uint64_t)1 << 62)
 
-static int decode_samples(struct decoder *d)
+static int pprof_decode_samples(struct decoder *d)
 {
 	const PB *pb = d->pb;
 	uint64_t *locs = NULL, *magnitude;
@@ -408,7 +413,7 @@ static int decode_samples(struct decoder *d)
 			bcap = s->n_label;
 		}
 		for (size_t j = 0; j < s->n_location_id; j++) {
-			uint64_t pos = idmap_get(&d->locations, s->location_id[j]);
+			uint64_t pos = pprof_idmap_get(&d->locations, s->location_id[j]);
 			if (!pos) {
 				cp_error("corrupt profile: sample %zu names missing location %llu", i,
 					 (unsigned long long)s->location_id[j]);
@@ -419,8 +424,9 @@ static int decode_samples(struct decoder *d)
 		for (size_t j = 0; j < s->n_label; j++) {
 			const Perftools__Profiles__Label *l = s->label[j];
 			labels[j].num = l->num;
-			if (str(d, l->key, &labels[j].key) < 0 || str(d, l->str, &labels[j].str) < 0 ||
-			    str(d, l->num_unit, &labels[j].num_unit) < 0)
+			if (pprof_str(d, l->key, &labels[j].key) < 0 ||
+			    pprof_str(d, l->str, &labels[j].str) < 0 ||
+			    pprof_str(d, l->num_unit, &labels[j].num_unit) < 0)
 				goto out;
 		}
 		if (profile_add_sample(d->p, locs, s->n_location_id, s->value, labels, s->n_label) < 0)
@@ -434,20 +440,20 @@ out:
 	return rc;
 }
 
-static void idmap_init(struct idmap *im, size_t n)
+static void pprof_idmap_init(struct idmap *im, size_t n)
 {
 	hmap_init(&im->m);
 	im->n = 0;
 	im->ids = malloc((n + 1) * sizeof(*im->ids));
 }
 
-static void idmap_release(struct idmap *im)
+static void pprof_idmap_release(struct idmap *im)
 {
 	hmap_release(&im->m);
 	free(im->ids);
 }
 
-static struct profile *decode_pb(const PB *pb)
+static struct profile *pprof_decode_pb(const PB *pb)
 {
 	struct decoder d = { .pb = pb };
 	struct profile *p = profile_new();
@@ -458,14 +464,14 @@ static struct profile *decode_pb(const PB *pb)
 	d.p = p;
 	d.locmap = malloc((pb->n_location + 1) * sizeof(*d.locmap));
 	d.fnmap = malloc((pb->n_function + 1) * sizeof(*d.fnmap));
-	idmap_init(&d.mappings, pb->n_mapping);
-	idmap_init(&d.functions, pb->n_function);
-	idmap_init(&d.locations, pb->n_location);
+	pprof_idmap_init(&d.mappings, pb->n_mapping);
+	pprof_idmap_init(&d.functions, pb->n_function);
+	pprof_idmap_init(&d.locations, pb->n_location);
 	if (!d.mappings.ids || !d.functions.ids || !d.locations.ids || !d.locmap || !d.fnmap) {
 		cp_error("out of memory");
 		goto out;
 	}
-	if (decode_strings(&d) < 0)
+	if (pprof_decode_strings(&d) < 0)
 		goto out;
 	/* Judged by content, not by the string table (which may repeat "" and
 	 * would then pass here but not once cprof had written it back). */
@@ -480,13 +486,14 @@ static struct profile *decode_pb(const PB *pb)
 		goto out;
 	}
 	for (size_t i = 0; i < pb->n_sample_type; i++)
-		if (decode_value_type(&d, pb->sample_type[i], &p->sample_types[p->nsample_types++]) < 0)
+		if (pprof_decode_value_type(&d, pb->sample_type[i],
+					    &p->sample_types[p->nsample_types++]) < 0)
 			goto out;
-	if (pb->period_type && decode_value_type(&d, pb->period_type, &p->period_type) < 0)
+	if (pb->period_type && pprof_decode_value_type(&d, pb->period_type, &p->period_type) < 0)
 		goto out;
-	if (str(&d, pb->drop_frames, &p->drop_frames) < 0 ||
-	    str(&d, pb->keep_frames, &p->keep_frames) < 0 ||
-	    str(&d, pb->default_sample_type, &p->default_sample_type) < 0)
+	if (pprof_str(&d, pb->drop_frames, &p->drop_frames) < 0 ||
+	    pprof_str(&d, pb->keep_frames, &p->keep_frames) < 0 ||
+	    pprof_str(&d, pb->default_sample_type, &p->default_sample_type) < 0)
 		goto out;
 	p->comments = calloc(pb->n_comment + 1, sizeof(*p->comments));
 	if (!p->comments) {
@@ -494,22 +501,22 @@ static struct profile *decode_pb(const PB *pb)
 		goto out;
 	}
 	for (size_t i = 0; i < pb->n_comment; i++)
-		if (str(&d, pb->comment[i], &p->comments[p->ncomments++]) < 0)
+		if (pprof_str(&d, pb->comment[i], &p->comments[p->ncomments++]) < 0)
 			goto out;
 	p->time_nanos = pb->time_nanos;
 	p->duration_nanos = pb->duration_nanos;
 	p->period = pb->period;
-	if (decode_mappings(&d) < 0 || decode_functions(&d) < 0 || decode_locations(&d) < 0 ||
-	    decode_samples(&d) < 0)
+	if (pprof_decode_mappings(&d) < 0 || pprof_decode_functions(&d) < 0 ||
+	    pprof_decode_locations(&d) < 0 || pprof_decode_samples(&d) < 0)
 		goto out;
 	ok = 1;
 out:
 	free(d.strmap);
 	free(d.locmap);
 	free(d.fnmap);
-	idmap_release(&d.mappings);
-	idmap_release(&d.functions);
-	idmap_release(&d.locations);
+	pprof_idmap_release(&d.mappings);
+	pprof_idmap_release(&d.functions);
+	pprof_idmap_release(&d.locations);
 	if (!ok) {
 		profile_free(p);
 		return NULL;
@@ -551,8 +558,8 @@ struct profile *pprof_decode(const void *buf, size_t len)
 	}
 	if (pprof_max_size(&max) < 0)
 		return NULL;
-	if (is_gzip(buf, len)) {
-		if (gunzip(buf, len, max, &raw, &rawlen) < 0)
+	if (pprof_is_gzip(buf, len)) {
+		if (pprof_gunzip(buf, len, max, &raw, &rawlen) < 0)
 			return NULL;
 		data = raw;
 		if (rawlen == 0) {
@@ -568,7 +575,7 @@ struct profile *pprof_decode(const void *buf, size_t len)
 	if (!pb)
 		cp_error("not a pprof profile (malformed protobuf)");
 	else
-		p = decode_pb(pb);
+		p = pprof_decode_pb(pb);
 	/* A text that decodes as a protobuf by chance fails the checks after. */
 	if (!p && pprof_is_legacy(data, rawlen))
 		cp_error(LEGACY);
@@ -596,7 +603,7 @@ struct profile *pprof_read(const char *path)
 	return p;
 }
 
-static int gzip_buf(const void *in, size_t inlen, void **out, size_t *outlen)
+static int pprof_gzip(const void *in, size_t inlen, void **out, size_t *outlen)
 {
 	z_stream z;
 	size_t cap;
@@ -642,7 +649,7 @@ struct encoder {
 	ProtobufCBinaryData *strings;
 };
 
-static void encoder_release(struct encoder *e)
+static void pprof_encoder_release(struct encoder *e)
 {
 	free(e->vts);
 	free(e->vtp);
@@ -665,7 +672,7 @@ static void encoder_release(struct encoder *e)
 
 /* Mapping ID as written: the main executable's first, as pprof takes the
  * first mapping for the profile's binary, and the others after it in order. */
-static uint64_t encoder_mapping_id(const struct profile *p, uint64_t id)
+static uint64_t pprof_encoder_mapping_id(const struct profile *p, uint64_t id)
 {
 	uint64_t main = p->main_mapping;
 
@@ -674,7 +681,7 @@ static uint64_t encoder_mapping_id(const struct profile *p, uint64_t id)
 	return id == main ? 1 : id < main ? id + 1 : id;
 }
 
-static int encoder_fill(struct encoder *e, const struct profile *p)
+static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
 {
 	size_t nlabels = 0, nlines = 0, li = 0, ni = 0;
 	PB *pb = &e->pb;
@@ -729,7 +736,7 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 
 	for (size_t i = 0; i < p->nmappings; i++) {
 		const struct pf_mapping *m = &p->mappings[i];
-		uint64_t id = encoder_mapping_id(p, i + 1);
+		uint64_t id = pprof_encoder_mapping_id(p, i + 1);
 		Perftools__Profiles__Mapping *pm = &e->mappings[id - 1];
 		perftools__profiles__mapping__init(pm);
 		pm->id = id;
@@ -752,7 +759,7 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 		Perftools__Profiles__Location *pl = &e->locations[i];
 		perftools__profiles__location__init(pl);
 		pl->id = i + 1;
-		pl->mapping_id = encoder_mapping_id(p, l->mapping_id);
+		pl->mapping_id = pprof_encoder_mapping_id(p, l->mapping_id);
 		pl->address = l->address;
 		pl->is_folded = l->is_folded;
 		pl->n_line = l->nlines;
@@ -815,7 +822,7 @@ int pprof_encode(const struct profile *p, void **buf, size_t *len)
 	int rc = -1;
 
 	memset(&e, 0, sizeof(e));
-	if (encoder_fill(&e, p) < 0)
+	if (pprof_encoder_fill(&e, p) < 0)
 		goto out;
 	rawlen = perftools__profiles__profile__get_packed_size(&e.pb);
 	raw = malloc(rawlen + 1);
@@ -824,10 +831,10 @@ int pprof_encode(const struct profile *p, void **buf, size_t *len)
 		goto out;
 	}
 	perftools__profiles__profile__pack(&e.pb, raw);
-	rc = gzip_buf(raw, rawlen, buf, len);
+	rc = pprof_gzip(raw, rawlen, buf, len);
 out:
 	free(raw);
-	encoder_release(&e);
+	pprof_encoder_release(&e);
 	return rc;
 }
 
