@@ -21,7 +21,6 @@
 #include "symbolize.h"
 #include "unwind.h"
 
-#define MAX_FRAMES 256
 /* perf_event_max_stack's default is 127. */
 #define KERNEL_FRAMES 128
 
@@ -57,7 +56,8 @@ struct cpu {
 	struct hmap thread_index;
 	int64_t k_thread, k_tid, k_pid;
 	int64_t values[2];
-	uint64_t frames[KERNEL_FRAMES + MAX_FRAMES], locs[KERNEL_FRAMES + MAX_FRAMES + 1];
+	uint64_t frames[KERNEL_FRAMES + UNWIND_MAX_FRAMES];
+	uint64_t locs[KERNEL_FRAMES + UNWIND_MAX_FRAMES + 1];
 	uint64_t truncated; /* the [truncated] root's location; 0: not made yet */
 	struct kallsyms *ks;            /* loaded at the first kernel frame */
 	struct kallsyms_locator *kl;    /* into the current profile */
@@ -172,7 +172,7 @@ static int cpu_frames(struct cpu *c, struct cpu_process *pr, const struct sample
 	*whole = c->o->fp;
 	if (c->o->fp) {
 		c->frames[n++] = r->ip;
-		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
+		for (size_t i = 0; i < r->nchain && n < UNWIND_MAX_FRAMES; i++)
 			c->frames[n++] = r->chain[i];
 		return n;
 	}
@@ -183,8 +183,8 @@ static int cpu_frames(struct cpu *c, struct cpu_process *pr, const struct sample
 			c->frames[n++] = r->chain[i];
 	}
 	if (r->regs && r->stack) {
-		u = unwinder_walk(pr->uw, r->regs, r->stack, r->stack_size, c->frames + n, MAX_FRAMES,
-				  whole);
+		u = unwinder_walk(pr->uw, r->regs, r->stack, r->stack_size, c->frames + n,
+				  UNWIND_MAX_FRAMES, whole);
 		n += u > 0 ? u : 0;
 	}
 	if (n <= 0) {
