@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "fileio.h"
+#include "grow.h"
 #include "hmap.h"
 #include "pprof.h"
 #include "profile.pb-c.h"
@@ -331,15 +332,8 @@ static int pprof_decode_locations(struct decoder *d)
 				 (unsigned long long)l->id, (unsigned long long)l->mapping_id);
 			goto fail;
 		}
-		if (l->n_line > cap) {
-			struct pf_line *nl = realloc(lines, l->n_line * sizeof(*lines));
-			if (!nl) {
-				cp_error("out of memory");
-				goto fail;
-			}
-			lines = nl;
-			cap = l->n_line;
-		}
+		if (CP_GROW(lines, cap, l->n_line) < 0)
+			goto fail;
 		for (size_t j = 0; j < l->n_line; j++) {
 			uint64_t fpos = pprof_idmap_get(&d->functions, l->line[j]->function_id);
 			if (!fpos) {
@@ -394,24 +388,8 @@ static int pprof_decode_samples(struct decoder *d)
 				goto out;
 			}
 		}
-		if (s->n_location_id > lcap) {
-			uint64_t *nl = realloc(locs, s->n_location_id * sizeof(*locs));
-			if (!nl) {
-				cp_error("out of memory");
-				goto out;
-			}
-			locs = nl;
-			lcap = s->n_location_id;
-		}
-		if (s->n_label > bcap) {
-			struct pf_label *nb = realloc(labels, s->n_label * sizeof(*labels));
-			if (!nb) {
-				cp_error("out of memory");
-				goto out;
-			}
-			labels = nb;
-			bcap = s->n_label;
-		}
+		if (CP_GROW(locs, lcap, s->n_location_id) < 0 || CP_GROW(labels, bcap, s->n_label) < 0)
+			goto out;
 		for (size_t j = 0; j < s->n_location_id; j++) {
 			uint64_t pos = pprof_idmap_get(&d->locations, s->location_id[j]);
 			if (!pos) {
@@ -670,6 +648,14 @@ static void pprof_encoder_release(struct encoder *e)
 
 #define ALLOC(ptr, n) ((ptr) = calloc((n) + 1, sizeof(*(ptr))))
 
+/* Point each of the N pointers at PTRS at its element of ITEMS: protobuf-c
+ * takes repeated messages as arrays of pointers. */
+#define POINT(ptrs, items, n)                          \
+	do {                                           \
+		for (size_t i_ = 0; i_ < (n); i_++)    \
+			(ptrs)[i_] = &(items)[i_];     \
+	} while (0)
+
 /* Mapping ID as written: the main executable's first, as pprof takes the
  * first mapping for the profile's binary, and the others after it in order. */
 static uint64_t pprof_encoder_mapping_id(const struct profile *p, uint64_t id)
@@ -681,10 +667,10 @@ static uint64_t pprof_encoder_mapping_id(const struct profile *p, uint64_t id)
 	return id == main ? 1 : id < main ? id + 1 : id;
 }
 
-static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
+/* The arrays for P's messages and the pointers to them, one spare each. */
+static int pprof_encoder_alloc(struct encoder *e, const struct profile *p)
 {
-	size_t nlabels = 0, nlines = 0, li = 0, ni = 0;
-	PB *pb = &e->pb;
+	size_t nlabels = 0, nlines = 0;
 
 	for (size_t i = 0; i < p->nsamples; i++)
 		nlabels += p->samples[i].nlabels;
@@ -699,20 +685,45 @@ static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
 	    !ALLOC(e->functions, p->nfunctions) || !ALLOC(e->functionp, p->nfunctions) ||
 	    !ALLOC(e->strings, p->nstrings))
 		return cp_error("out of memory");
+	POINT(e->vtp, e->vts, p->nsample_types);
+	POINT(e->samplep, e->samples, p->nsamples);
+	POINT(e->labelp, e->labels, nlabels);
+	POINT(e->mappingp, e->mappings, p->nmappings);
+	POINT(e->locationp, e->locations, p->nlocations);
+	POINT(e->linep, e->lines, nlines);
+	POINT(e->functionp, e->functions, p->nfunctions);
+	return 0;
+}
 
-	perftools__profiles__profile__init(pb);
-	for (size_t i = 0; i < p->nsample_types; i++) {
-		perftools__profiles__value_type__init(&e->vts[i]);
-		e->vts[i].type = p->sample_types[i].type;
-		e->vts[i].unit = p->sample_types[i].unit;
-		e->vtp[i] = &e->vts[i];
-	}
-	pb->n_sample_type = p->nsample_types;
-	pb->sample_type = e->vtp;
+static Perftools__Profiles__ValueType pprof_value_type(const struct pf_value_type *v)
+{
+	Perftools__Profiles__ValueType pv = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+
+	pv.type = v->type;
+	pv.unit = v->unit;
+	return pv;
+}
+
+static Perftools__Profiles__Label pprof_label(const struct pf_label *l)
+{
+	Perftools__Profiles__Label pl = PERFTOOLS__PROFILES__LABEL__INIT;
+
+	pl.key = l->key;
+	pl.str = l->str;
+	pl.num = l->num;
+	pl.num_unit = l->num_unit;
+	return pl;
+}
+
+/* The samples, each with its labels, which follow those of the sample before. */
+static void pprof_encoder_samples(struct encoder *e, const struct profile *p)
+{
+	size_t li = 0;
 
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct pf_sample *s = &p->samples[i];
 		Perftools__Profiles__Sample *ps = &e->samples[i];
+
 		perftools__profiles__sample__init(ps);
 		ps->n_location_id = s->nlocs;
 		ps->location_id = s->locs;
@@ -720,24 +731,19 @@ static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
 		ps->value = s->values;
 		ps->n_label = s->nlabels;
 		ps->label = &e->labelp[li];
-		for (size_t j = 0; j < s->nlabels; j++, li++) {
-			Perftools__Profiles__Label *l = &e->labels[li];
-			perftools__profiles__label__init(l);
-			l->key = s->labels[j].key;
-			l->str = s->labels[j].str;
-			l->num = s->labels[j].num;
-			l->num_unit = s->labels[j].num_unit;
-			e->labelp[li] = l;
-		}
-		e->samplep[i] = ps;
+		for (size_t j = 0; j < s->nlabels; j++)
+			e->labels[li++] = pprof_label(&s->labels[j]);
 	}
-	pb->n_sample = p->nsamples;
-	pb->sample = e->samplep;
+}
 
+/* The mappings, in the order pprof_encoder_mapping_id gives them. */
+static void pprof_encoder_mappings(struct encoder *e, const struct profile *p)
+{
 	for (size_t i = 0; i < p->nmappings; i++) {
 		const struct pf_mapping *m = &p->mappings[i];
 		uint64_t id = pprof_encoder_mapping_id(p, i + 1);
 		Perftools__Profiles__Mapping *pm = &e->mappings[id - 1];
+
 		perftools__profiles__mapping__init(pm);
 		pm->id = id;
 		pm->memory_start = m->memory_start;
@@ -749,14 +755,18 @@ static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
 		pm->has_filenames = m->has_filenames;
 		pm->has_line_numbers = m->has_line_numbers;
 		pm->has_inline_frames = m->has_inline_frames;
-		e->mappingp[id - 1] = pm;
 	}
-	pb->n_mapping = p->nmappings;
-	pb->mapping = e->mappingp;
+}
+
+/* The locations, each with its lines, which follow those of the one before. */
+static void pprof_encoder_locations(struct encoder *e, const struct profile *p)
+{
+	size_t ni = 0;
 
 	for (size_t i = 0; i < p->nlocations; i++) {
 		const struct pf_location *l = &p->locations[i];
 		Perftools__Profiles__Location *pl = &e->locations[i];
+
 		perftools__profiles__location__init(pl);
 		pl->id = i + 1;
 		pl->mapping_id = pprof_encoder_mapping_id(p, l->mapping_id);
@@ -765,46 +775,63 @@ static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
 		pl->n_line = l->nlines;
 		pl->line = &e->linep[ni];
 		for (size_t j = 0; j < l->nlines; j++, ni++) {
-			Perftools__Profiles__Line *ln = &e->lines[ni];
-			perftools__profiles__line__init(ln);
-			ln->function_id = l->lines[j].function_id;
-			ln->line = l->lines[j].line;
-			e->linep[ni] = ln;
+			perftools__profiles__line__init(&e->lines[ni]);
+			e->lines[ni].function_id = l->lines[j].function_id;
+			e->lines[ni].line = l->lines[j].line;
 		}
-		e->locationp[i] = pl;
 	}
-	pb->n_location = p->nlocations;
-	pb->location = e->locationp;
+}
 
+static void pprof_encoder_functions(struct encoder *e, const struct profile *p)
+{
 	for (size_t i = 0; i < p->nfunctions; i++) {
 		const struct pf_function *f = &p->functions[i];
 		Perftools__Profiles__Function *pf = &e->functions[i];
+
 		perftools__profiles__function__init(pf);
 		pf->id = i + 1;
 		pf->name = f->name;
 		pf->system_name = f->system_name;
 		pf->filename = f->filename;
 		pf->start_line = f->start_line;
-		e->functionp[i] = pf;
 	}
+}
+
+static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
+{
+	PB *pb = &e->pb;
+
+	if (pprof_encoder_alloc(e, p) < 0)
+		return -1;
+	perftools__profiles__profile__init(pb);
+	for (size_t i = 0; i < p->nsample_types; i++)
+		e->vts[i] = pprof_value_type(&p->sample_types[i]);
+	pb->n_sample_type = p->nsample_types;
+	pb->sample_type = e->vtp;
+	pprof_encoder_samples(e, p);
+	pb->n_sample = p->nsamples;
+	pb->sample = e->samplep;
+	pprof_encoder_mappings(e, p);
+	pb->n_mapping = p->nmappings;
+	pb->mapping = e->mappingp;
+	pprof_encoder_locations(e, p);
+	pb->n_location = p->nlocations;
+	pb->location = e->locationp;
+	pprof_encoder_functions(e, p);
 	pb->n_function = p->nfunctions;
 	pb->function = e->functionp;
-
 	for (size_t i = 0; i < p->nstrings; i++) {
 		e->strings[i].data = (uint8_t *)p->strings[i];
 		e->strings[i].len = strlen(p->strings[i]);
 	}
 	pb->n_string_table = p->nstrings;
 	pb->string_table = e->strings;
-
 	pb->drop_frames = p->drop_frames;
 	pb->keep_frames = p->keep_frames;
 	pb->time_nanos = p->time_nanos;
 	pb->duration_nanos = p->duration_nanos;
 	if (p->period_type.type || p->period_type.unit) {
-		perftools__profiles__value_type__init(&e->period_type);
-		e->period_type.type = p->period_type.type;
-		e->period_type.unit = p->period_type.unit;
+		e->period_type = pprof_value_type(&p->period_type);
 		pb->period_type = &e->period_type;
 	}
 	pb->period = p->period;
