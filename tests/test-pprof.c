@@ -12,6 +12,31 @@
 #include "profile.pb-c.h"
 #include "test.h"
 
+/* IN (LEN bytes) through zlib into OUT (CAP bytes, which must hold it all):
+ * compressed into one gzip member at the fastest level, as cprof writes, or
+ * inflated from gzip. Returns the bytes that came out. */
+static size_t test_zlib(bool compress, const void *in, size_t len, unsigned char *out, size_t cap)
+{
+	z_stream z = { 0 };
+	size_t n;
+
+	if (compress)
+		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+	else
+		inflateInit2(&z, 31);
+	z.next_in = (unsigned char *)in;
+	z.avail_in = len;
+	z.next_out = out;
+	z.avail_out = cap;
+	CHECK((compress ? deflate(&z, Z_FINISH) : inflate(&z, Z_FINISH)) == Z_STREAM_END);
+	n = z.total_out;
+	if (compress)
+		deflateEnd(&z);
+	else
+		inflateEnd(&z);
+	return n;
+}
+
 static struct profile *sample_profile(void)
 {
 	struct profile *p = profile_new();
@@ -122,17 +147,7 @@ static void test_round_trip(void)
 
 	/* The same bytes without gzip decode alike. */
 	plain = malloc(plen);
-	{
-		z_stream z = { 0 };
-		inflateInit2(&z, 31);
-		z.next_in = buf;
-		z.avail_in = len;
-		z.next_out = plain;
-		z.avail_out = plen;
-		CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-		plen = z.total_out;
-		inflateEnd(&z);
-	}
+	plen = test_zlib(false, buf, len, plain, plen);
 	r = pprof_decode(plain, plen);
 	CHECK(r != NULL);
 	if (r)
@@ -484,30 +499,13 @@ static void test_members(void)
 	CHECK(pprof_encode(p, &buf, &len) == 0);
 	rawlen = 1 << 22;
 	raw = malloc(rawlen);
-	{
-		z_stream z = { 0 };
-		inflateInit2(&z, 31);
-		z.next_in = buf;
-		z.avail_in = len;
-		z.next_out = raw;
-		z.avail_out = rawlen;
-		CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-		rawlen = z.total_out;
-		inflateEnd(&z);
-	}
+	rawlen = test_zlib(false, buf, len, raw, rawlen);
 	CHECK(rawlen > 8192);
 	two = malloc(2 * rawlen + 256);
 	for (int m = 0; m < 2; m++) {
 		size_t from = m ? rawlen - 100 : 0, to = m ? rawlen : rawlen - 100;
-		z_stream z = { 0 };
-		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-		z.next_in = raw + from;
-		z.avail_in = to - from;
-		z.next_out = two + n;
-		z.avail_out = 2 * rawlen + 256 - n;
-		CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
-		n += z.total_out;
-		deflateEnd(&z);
+
+		n += test_zlib(true, raw + from, to - from, two + n, 2 * rawlen + 256 - n);
 	}
 	q = pprof_decode(two, n);
 	CHECK(q != NULL);
@@ -539,18 +537,8 @@ static void test_legacy(void)
 	CHECK(pprof_decode(cpu, sizeof(cpu)) == NULL);
 	CHECK(strstr(cp_errmsg(), "text/legacy formats are not read") != NULL);
 	/* Gzipped text too. */
-	{
-		z_stream z = { 0 };
-		gz = malloc(1024);
-		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-		z.next_in = (unsigned char *)goroutines;
-		z.avail_in = sizeof(goroutines) - 1;
-		z.next_out = gz;
-		z.avail_out = 1024;
-		deflate(&z, Z_FINISH);
-		len = z.total_out;
-		deflateEnd(&z);
-	}
+	gz = malloc(1024);
+	len = test_zlib(true, goroutines, sizeof(goroutines) - 1, gz, 1024);
 	CHECK(pprof_decode(gz, len) == NULL);
 	CHECK(strstr(cp_errmsg(), "text/legacy formats are not read") != NULL);
 	free(gz);
