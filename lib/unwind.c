@@ -21,7 +21,7 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define DW_EH_PE_datarel_sdata4 0x3b
 
 /* A mapping's search table, in run-time addresses. */
-struct table {
+struct unwind_table {
 	enum { TABLE_UNKNOWN, TABLE_NONE, TABLE_OK } state;
 	uint64_t segbase;    /* .eh_frame_hdr */
 	uint64_t data;       /* the (start, fde) sdata4 pairs */
@@ -31,7 +31,7 @@ struct table {
 struct unwinder {
 	struct addrspace *as;
 	unw_addr_space_t uas;
-	struct table *tables; /* by mapping id */
+	struct unwind_table *tables; /* by mapping id */
 	size_t tables_cap;
 };
 
@@ -105,7 +105,7 @@ static int unwind_read_encoded(const struct addrspace *as, uint64_t *addr, uint8
 }
 
 /* Find the search table of mapping M from its module's .eh_frame_hdr. */
-static void unwind_table_load(struct unwinder *u, const struct as_map *m, struct table *t)
+static void unwind_table_load(struct unwinder *u, const struct as_map *m, struct unwind_table *t)
 {
 	uint64_t vaddr, size, hdr, addr, eh_frame;
 	unsigned char h[4];
@@ -133,10 +133,10 @@ static void unwind_table_load(struct unwinder *u, const struct as_map *m, struct
 	t->state = TABLE_OK;
 }
 
-static const struct table *unwind_table_get(struct unwinder *u, const struct as_map *m)
+static const struct unwind_table *unwind_table_get(struct unwinder *u, const struct as_map *m)
 {
 	size_t cap = u->tables_cap;
-	struct table *t;
+	struct unwind_table *t;
 
 	if (m->id >= cap) {
 		if (CP_GROW(u->tables, u->tables_cap, m->id + 1) < 0)
@@ -154,7 +154,7 @@ static int unwind_find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_i
 {
 	struct unwind_ctx *s = arg;
 	const struct as_map *m = addrspace_find(s->u->as, ip);
-	const struct table *t;
+	const struct unwind_table *t;
 	unw_dyn_info_t di;
 
 	/* -UNW_ENOINFO lets unw_step try its x86_64 fallbacks (frame pointer,
