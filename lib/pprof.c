@@ -656,6 +656,9 @@ static void pprof_encoder_release(struct encoder *e)
 			(ptrs)[i_] = &(items)[i_];     \
 	} while (0)
 
+/* Make repeated field F of the profile message at PB the N items at ARR. */
+#define REPEATED(f, arr, n) (pb->n_##f = (n), pb->f = (arr))
+
 /* Mapping ID as written: the main executable's first, as pprof takes the
  * first mapping for the profile's binary, and the others after it in order. */
 static uint64_t pprof_encoder_mapping_id(const struct profile *p, uint64_t id)
@@ -803,29 +806,23 @@ static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
 
 	if (pprof_encoder_alloc(e, p) < 0)
 		return -1;
-	perftools__profiles__profile__init(pb);
 	for (size_t i = 0; i < p->nsample_types; i++)
 		e->vts[i] = pprof_value_type(&p->sample_types[i]);
-	pb->n_sample_type = p->nsample_types;
-	pb->sample_type = e->vtp;
 	pprof_encoder_samples(e, p);
-	pb->n_sample = p->nsamples;
-	pb->sample = e->samplep;
 	pprof_encoder_mappings(e, p);
-	pb->n_mapping = p->nmappings;
-	pb->mapping = e->mappingp;
 	pprof_encoder_locations(e, p);
-	pb->n_location = p->nlocations;
-	pb->location = e->locationp;
 	pprof_encoder_functions(e, p);
-	pb->n_function = p->nfunctions;
-	pb->function = e->functionp;
 	for (size_t i = 0; i < p->nstrings; i++) {
 		e->strings[i].data = (uint8_t *)p->strings[i];
 		e->strings[i].len = strlen(p->strings[i]);
 	}
-	pb->n_string_table = p->nstrings;
-	pb->string_table = e->strings;
+	perftools__profiles__profile__init(pb);
+	REPEATED(sample_type, e->vtp, p->nsample_types);
+	REPEATED(sample, e->samplep, p->nsamples);
+	REPEATED(mapping, e->mappingp, p->nmappings);
+	REPEATED(location, e->locationp, p->nlocations);
+	REPEATED(function, e->functionp, p->nfunctions);
+	REPEATED(string_table, e->strings, p->nstrings);
 	pb->drop_frames = p->drop_frames;
 	pb->keep_frames = p->keep_frames;
 	pb->time_nanos = p->time_nanos;
