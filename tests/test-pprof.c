@@ -1,7 +1,10 @@
 /* Unit tests of the pprof codec: round trips, foreign ids, and every kind of
  * corrupt input failing cleanly (run under valgrind or ASan to see no errors). */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -9,6 +12,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "pprof.h"
+#include "proc.h"
 #include "profile.pb-c.h"
 #include "test.h"
 
@@ -315,6 +319,54 @@ static void test_files(void)
 	profile_free(p);
 }
 
+/* file_read_fd, which pprof_read and lib/proc.c's /proc reads share: a pipe
+ * fed by a child in small writes, over several of its 64 KiB chunks, comes
+ * back whole and NUL-terminated; this process's maps, read through it, hold
+ * this function. */
+static void test_read_fd(void)
+{
+	size_t want = 3 * 65536 + 123;
+	const struct proc_map *here;
+	struct proc_maps m;
+	char *buf = NULL;
+	ssize_t n;
+	int fds[2];
+	pid_t child;
+	bool same = true;
+
+	CHECK(pipe(fds) == 0);
+	child = fork();
+	if (child == 0) {
+		char chunk[1000];
+
+		close(fds[0]);
+		for (size_t at = 0; at < want; at += sizeof(chunk)) {
+			size_t k = want - at < sizeof(chunk) ? want - at : sizeof(chunk);
+
+			for (size_t i = 0; i < k; i++)
+				chunk[i] = 'a' + (at + i) % 23;
+			if (write(fds[1], chunk, k) != (ssize_t)k)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	n = file_read_fd(fds[0], &buf);
+	close(fds[0]);
+	CHECK(child > 0 && waitpid(child, NULL, 0) == child);
+	CHECK(n == (ssize_t)want);
+	for (ssize_t i = 0; buf && i < n; i++)
+		same = same && buf[i] == 'a' + i % 23;
+	CHECK(same && buf && buf[n] == '\0');
+	free(buf);
+	CHECK(file_read_fd(-1, &buf) == -1 && errno == EBADF);
+
+	CHECK(proc_maps_read(&m, getpid()) == 0);
+	here = proc_maps_find(&m, (uintptr_t)test_read_fd);
+	CHECK(here && here->x);
+	proc_maps_release(&m);
+}
+
 static void test_fixtures(void)
 {
 	const char *src = getenv("top_srcdir");
@@ -554,6 +606,7 @@ int main(void)
 	test_foreign();
 	test_garbage();
 	test_files();
+	test_read_fd();
 	test_fixtures();
 	test_main_first();
 	test_members();
