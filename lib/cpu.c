@@ -120,7 +120,7 @@ static int cpu_thread_eq(void *ctx, uint32_t idx)
 	return ((struct cpu *)k[0])->threads[idx].tid == *(pid_t *)k[1];
 }
 
-static struct thread_entry *cpu_thread(struct cpu *c, pid_t pid, pid_t tid, const char *comm)
+static struct thread_entry *cpu_thread_get(struct cpu *c, pid_t pid, pid_t tid, const char *comm)
 {
 	void *k[2] = { c, &tid };
 	uint64_t h = hash_bytes(HASH_SEED, &tid, sizeof(tid));
@@ -256,7 +256,7 @@ static void cpu_on_sample(struct cpu *c, const struct sampler_record *r)
 		}
 		c->locs[n++] = c->truncated;
 	}
-	te = cpu_thread(c, r->pid, r->tid, NULL);
+	te = cpu_thread_get(c, r->pid, r->tid, NULL);
 	if (!te) {
 		c->error = 1;
 		return;
@@ -313,7 +313,7 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 			else if (pr->loc)
 				locator_forget(pr->loc);
 		}
-		if (!cpu_thread(c, r->pid, r->tid, r->comm))
+		if (!cpu_thread_get(c, r->pid, r->tid, r->comm))
 			c->error = 1;
 		break;
 	}
