@@ -17,7 +17,7 @@
 #include "error.h"
 #include "proc.h"
 
-static int pidfd_open_(pid_t pid)
+static int target_pidfd_open(pid_t pid)
 {
 #ifdef SYS_pidfd_open
 	return syscall(SYS_pidfd_open, pid, 0);
@@ -62,7 +62,7 @@ int target_attach(struct target *t, pid_t pid)
 	if (state != 'Z' && readlink(path, (char[8]){ 0 }, 8) < 0 && errno == ENOENT)
 		return cp_error("process %d is a kernel thread: cprof profiles user space only", pid);
 	t->pid = pid;
-	t->pidfd = pidfd_open_(pid);
+	t->pidfd = target_pidfd_open(pid);
 	return 0;
 }
 
@@ -110,7 +110,7 @@ int target_launch(struct target *t, char *const argv[])
 	t->cmd = argv[0];
 	t->go_fd = go[1];
 	t->err_fd = err[0];
-	t->pidfd = pidfd_open_(pid);
+	t->pidfd = target_pidfd_open(pid);
 	return 0;
 }
 
@@ -205,7 +205,7 @@ int target_check_access(const struct target *t, const char *what)
 	return 0;
 }
 
-static int read_sysctl(const char *path)
+static int target_read_sysctl(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	int v = -1;
@@ -220,8 +220,8 @@ static int read_sysctl(const char *path)
 
 int target_permission_error(const struct target *t, int err, const char *what)
 {
-	int paranoid = read_sysctl("/proc/sys/kernel/perf_event_paranoid");
-	int yama = read_sysctl("/proc/sys/kernel/yama/ptrace_scope");
+	int paranoid = target_read_sysctl("/proc/sys/kernel/perf_event_paranoid");
+	int yama = target_read_sysctl("/proc/sys/kernel/yama/ptrace_scope");
 	char path[64];
 	struct stat st;
 	uid_t owner = (uid_t)-1;

@@ -21,7 +21,6 @@
 #include "symbolize.h"
 #include "unwind.h"
 
-#define MAX_FRAMES 256
 /* perf_event_max_stack's default is 127. */
 #define KERNEL_FRAMES 128
 
@@ -32,7 +31,7 @@ struct thread_entry {
 
 /* A process of the target (it, or a child it forked): each has its own
  * address space, unwind tables, symbols and locator into the shared profile. */
-struct proc {
+struct cpu_process {
 	pid_t pid;
 	struct addrspace *as; /* NULL: gone before its maps could be read */
 	struct unwinder *uw;
@@ -49,7 +48,7 @@ struct cpu {
 	struct sampler *s;
 	int64_t start;
 	struct profile *p;
-	struct proc *procs; /* the target first */
+	struct cpu_process *procs; /* the target first */
 	size_t nprocs, procs_cap;
 	struct hmap proc_index;
 	struct thread_entry *threads;
@@ -57,7 +56,8 @@ struct cpu {
 	struct hmap thread_index;
 	int64_t k_thread, k_tid, k_pid;
 	int64_t values[2];
-	uint64_t frames[KERNEL_FRAMES + MAX_FRAMES], locs[KERNEL_FRAMES + MAX_FRAMES + 1];
+	uint64_t frames[KERNEL_FRAMES + UNWIND_MAX_FRAMES];
+	uint64_t locs[KERNEL_FRAMES + UNWIND_MAX_FRAMES + 1];
 	uint64_t truncated; /* the [truncated] root's location; 0: not made yet */
 	struct kallsyms *ks;            /* loaded at the first kernel frame */
 	struct kallsyms_locator *kl;    /* into the current profile */
@@ -66,7 +66,7 @@ struct cpu {
 	int error;
 };
 
-static void proc_release(struct proc *pr)
+static void cpu_process_release(struct cpu_process *pr)
 {
 	locator_free(pr->loc);
 	unwinder_free(pr->uw);
@@ -75,7 +75,7 @@ static void proc_release(struct proc *pr)
 	memset(pr, 0, sizeof(*pr));
 }
 
-static int proc_eq(void *ctx, uint32_t idx)
+static int cpu_process_eq(void *ctx, uint32_t idx)
 {
 	void **k = ctx;
 
@@ -84,12 +84,12 @@ static int proc_eq(void *ctx, uint32_t idx)
 
 /* The process PID of the target, set up the first time it is seen; NULL
  * only when out of memory. A process gone already gets no address space. */
-static struct proc *proc_get(struct cpu *c, pid_t pid)
+static struct cpu_process *cpu_process_get(struct cpu *c, pid_t pid)
 {
 	void *k[2] = { c, &pid };
 	uint64_t h = hash_bytes(HASH_SEED, &pid, sizeof(pid));
-	int64_t i = hmap_find(&c->proc_index, h, proc_eq, k);
-	struct proc *pr;
+	int64_t i = hmap_find(&c->proc_index, h, cpu_process_eq, k);
+	struct cpu_process *pr;
 
 	if (i >= 0)
 		return &c->procs[i];
@@ -106,25 +106,25 @@ static struct proc *proc_get(struct cpu *c, pid_t pid)
 	pr->sym = symbolizer_new(pr->as);
 	pr->loc = pr->sym ? locator_new(c->p, pr->as, pr->sym, pr->uw, false) : NULL;
 	if ((!c->o->fp && !pr->uw) || !pr->loc) {
-		proc_release(pr);
+		cpu_process_release(pr);
 		c->nprocs--;
 		return NULL;
 	}
 	return pr;
 }
 
-static int thread_eq(void *ctx, uint32_t idx)
+static int cpu_thread_eq(void *ctx, uint32_t idx)
 {
 	void **k = ctx;
 
 	return ((struct cpu *)k[0])->threads[idx].tid == *(pid_t *)k[1];
 }
 
-static struct thread_entry *thread(struct cpu *c, pid_t pid, pid_t tid, const char *comm)
+static struct thread_entry *cpu_thread_get(struct cpu *c, pid_t pid, pid_t tid, const char *comm)
 {
 	void *k[2] = { c, &tid };
 	uint64_t h = hash_bytes(HASH_SEED, &tid, sizeof(tid));
-	int64_t i = hmap_find(&c->thread_index, h, thread_eq, k);
+	int64_t i = hmap_find(&c->thread_index, h, cpu_thread_eq, k);
 	char name[64];
 
 	if (i >= 0) {
@@ -146,14 +146,14 @@ static struct thread_entry *thread(struct cpu *c, pid_t pid, pid_t tid, const ch
 
 /* Re-read PR's maps. A process whose maps cannot be read is gone: it is not
  * tried again before another record says so. */
-static void refresh(struct cpu *c, struct proc *pr)
+static void cpu_refresh(struct cpu *c, struct cpu_process *pr)
 {
 	locator_refresh(pr->loc);
 	pr->stale = false;
 	pr->refreshed = c->drains;
 }
 
-static bool all_known(const struct proc *pr, const uint64_t *pcs, int n)
+static bool cpu_all_known(const struct cpu_process *pr, const uint64_t *pcs, int n)
 {
 	for (int i = 0; i < n; i++)
 		if (!kallsyms_is_kernel(pcs[i]) && !addrspace_find(pr->as, pcs[i] - (i > 0)))
@@ -164,14 +164,15 @@ static bool all_known(const struct proc *pr, const uint64_t *pcs, int n)
 /* The stack of R into c->frames; returns its depth, at least 1. *WHOLE:
  * the unwinder reached the outermost frame (fp chains: always true, the
  * kernel's walk gives no sign of where it stopped). */
-static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r, bool *whole)
+static int cpu_frames(struct cpu *c, struct cpu_process *pr, const struct sampler_record *r,
+		      bool *whole)
 {
 	int n = 0, u;
 
 	*whole = c->o->fp;
 	if (c->o->fp) {
 		c->frames[n++] = r->ip;
-		for (size_t i = 0; i < r->nchain && n < MAX_FRAMES; i++)
+		for (size_t i = 0; i < r->nchain && n < UNWIND_MAX_FRAMES; i++)
 			c->frames[n++] = r->chain[i];
 		return n;
 	}
@@ -182,8 +183,8 @@ static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r
 			c->frames[n++] = r->chain[i];
 	}
 	if (r->regs && r->stack) {
-		u = unwinder_walk(pr->uw, r->regs, r->stack, r->stack_size, c->frames + n, MAX_FRAMES,
-				  whole);
+		u = unwinder_walk(pr->uw, r->regs, r->stack, r->stack_size, c->frames + n,
+				  UNWIND_MAX_FRAMES, whole);
 		n += u > 0 ? u : 0;
 	}
 	if (n <= 0) {
@@ -195,7 +196,7 @@ static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r
 
 /* The location of kernel counter PC, the kernel's symbols read the first
  * time. A kernel that hides them (kptr_restrict) leaves the frames bare. */
-static uint64_t kernel_location(struct cpu *c, uint64_t pc, bool caller)
+static uint64_t cpu_kernel_location(struct cpu *c, uint64_t pc, bool caller)
 {
 	if (!c->ks && !(c->ks = kallsyms_load()))
 		return 0;
@@ -204,18 +205,18 @@ static uint64_t kernel_location(struct cpu *c, uint64_t pc, bool caller)
 	return kallsyms_locator_get(c->kl, pc, caller);
 }
 
-static void on_sample(struct cpu *c, const struct sampler_record *r)
+static void cpu_on_sample(struct cpu *c, const struct sampler_record *r)
 {
 	struct thread_entry *te;
 	struct pf_label labels[3];
-	struct proc *pr;
+	struct cpu_process *pr;
 	bool whole;
 	int n;
 
 	c->stats.samples++;
 	if (r->ip == 0)
 		return;
-	pr = proc_get(c, r->pid);
+	pr = cpu_process_get(c, r->pid);
 	if (!pr) {
 		c->error = 1;
 		return;
@@ -228,17 +229,17 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	 * but once a drain at most (a program may map files at any rate), and
 	 * again only for a stack that reaches into what they do not know. */
 	if (pr->stale && pr->refreshed != c->drains)
-		refresh(c, pr);
-	n = frames(c, pr, r, &whole);
-	if (pr->stale && !all_known(pr, c->frames, n)) {
-		refresh(c, pr);
-		n = frames(c, pr, r, &whole);
+		cpu_refresh(c, pr);
+	n = cpu_frames(c, pr, r, &whole);
+	if (pr->stale && !cpu_all_known(pr, c->frames, n)) {
+		cpu_refresh(c, pr);
+		n = cpu_frames(c, pr, r, &whole);
 	}
 	c->stats.unwound_frames += n;
 	c->stats.kernel_samples += kallsyms_is_kernel(c->frames[0]);
 	for (int i = 0; i < n; i++) {
 		c->locs[i] = kallsyms_is_kernel(c->frames[i]) ?
-				     kernel_location(c, c->frames[i], i > 0) :
+				     cpu_kernel_location(c, c->frames[i], i > 0) :
 				     locator_get(pr->loc, c->frames[i], i > 0);
 		if (!c->locs[i]) {
 			c->error = 1;
@@ -255,7 +256,7 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 		}
 		c->locs[n++] = c->truncated;
 	}
-	te = thread(c, r->pid, r->tid, NULL);
+	te = cpu_thread_get(c, r->pid, r->tid, NULL);
 	if (!te) {
 		c->error = 1;
 		return;
@@ -270,28 +271,28 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 
 /* Only files are symbolized (deleted ones too, through map_files): memory a
  * JIT maps, often and anonymously, need not cost a re-read of the maps. */
-static bool names_file(const char *path)
+static bool cpu_names_file(const char *path)
 {
 	return path[0] == '/' && strcmp(path, "//anon") != 0;
 }
 
-static void on_record(void *ctx, const struct sampler_record *r)
+static void cpu_on_record(void *ctx, const struct sampler_record *r)
 {
 	struct cpu *c = ctx;
-	struct proc *pr;
+	struct cpu_process *pr;
 
 	if (c->error)
 		return;
 	switch (r->type) {
 	case REC_SAMPLE:
-		on_sample(c, r);
+		cpu_on_sample(c, r);
 		break;
 	case REC_MMAP: {
 		/* A process seen for the first time has its maps read now. */
 		size_t known = c->nprocs;
-		if (!names_file(r->path))
+		if (!cpu_names_file(r->path))
 			break;
-		pr = proc_get(c, r->pid);
+		pr = cpu_process_get(c, r->pid);
 		if (!pr)
 			c->error = 1;
 		else if (c->nprocs == known)
@@ -306,20 +307,20 @@ static void on_record(void *ctx, const struct sampler_record *r)
 		break;
 	case REC_COMM:
 		if (r->exec) {
-			pr = proc_get(c, r->pid);
+			pr = cpu_process_get(c, r->pid);
 			if (!pr)
 				c->error = 1;
 			else if (pr->loc)
 				locator_forget(pr->loc);
 		}
-		if (!thread(c, r->pid, r->tid, r->comm))
+		if (!cpu_thread_get(c, r->pid, r->tid, r->comm))
 			c->error = 1;
 		break;
 	}
 }
 
 /* A fresh profile with cpu's sample types and labels. */
-static int setup(struct cpu *c)
+static int cpu_setup(struct cpu *c)
 {
 	c->p = profile_new();
 	if (!c->p)
@@ -353,17 +354,17 @@ uint32_t cpu_default_stack_size(unsigned frequency)
 
 /* The target's CPU times from here on, to tell how much of its time was in
  * the kernel where the kernel is not sampled. */
-static void times_start(struct cpu *c)
+static void cpu_times_start(struct cpu *c)
 {
 	if (proc_cpu_times(c->t->pid, &c->user0_ns, &c->system0_ns) < 0)
 		c->user0_ns = c->system0_ns = 0;
 	c->stats.user_ns = c->stats.system_ns = 0;
 }
 
-static void cleanup(struct cpu *c)
+static void cpu_cleanup(struct cpu *c)
 {
 	for (size_t i = 0; i < c->nprocs; i++)
-		proc_release(&c->procs[i]);
+		cpu_process_release(&c->procs[i]);
 	free(c->procs);
 	hmap_release(&c->proc_index);
 	hmap_release(&c->thread_index);
@@ -413,7 +414,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		.steady = o->steady,
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
-	struct proc *pr;
+	struct cpu_process *pr;
 	int err = 0;
 
 	if (!c) {
@@ -424,7 +425,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	c->o = o;
 	hmap_init(&c->thread_index);
 	hmap_init(&c->proc_index);
-	if (setup(c) < 0)
+	if (cpu_setup(c) < 0)
 		goto fail;
 	c->s = sampler_new(&so);
 	if (!c->s)
@@ -441,7 +442,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	if (!t->launched && sampler_enable(c->s) < 0)
 		goto fail;
 	c->stats.kernel = sampler_kernel(c->s);
-	times_start(c);
+	cpu_times_start(c);
 	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
 	c->start = clock_ns(CLOCK_MONOTONIC);
 	if (t->launched && target_go(t) < 0)
@@ -449,7 +450,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	if (o->started)
 		o->started(o->ctx);
 	/* The maps are read after the exec, so a launched command's are its own. */
-	pr = proc_get(c, t->pid);
+	pr = cpu_process_get(c, t->pid);
 	if (!pr)
 		goto fail;
 	if (!pr->as) {
@@ -471,7 +472,7 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 	return sampler_wait(c->s, c->t->pidfd, timeout_ms) || target_check_exit(c->t);
 }
 
-static int collect(struct cpu *c, uint64_t until)
+static int cpu_collect_until(struct cpu *c, uint64_t until)
 {
 	int64_t user, system;
 
@@ -483,7 +484,7 @@ static int collect(struct cpu *c, uint64_t until)
 	c->drains++;
 	if (sampler_dither(c->s) < 0)
 		return -1;
-	sampler_drain(c->s, until, on_record, c);
+	sampler_drain(c->s, until, cpu_on_record, c);
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
 	c->stats.locations = c->p->nlocations;
@@ -492,7 +493,7 @@ static int collect(struct cpu *c, uint64_t until)
 
 int cpu_collect(struct cpu *c)
 {
-	return collect(c, clock_ns(CLOCK_MONOTONIC));
+	return cpu_collect_until(c, clock_ns(CLOCK_MONOTONIC));
 }
 
 struct profile *cpu_profile_now(const struct cpu *c)
@@ -514,7 +515,7 @@ int cpu_reset(struct cpu *c)
 	if (!locs)
 		return cp_error("out of memory");
 	c->p = NULL;
-	if (setup(c) < 0)
+	if (cpu_setup(c) < 0)
 		goto fail;
 	/* Locations live in the profile: each process needs a new locator. */
 	for (i = 0; i < c->nprocs; i++)
@@ -534,7 +535,7 @@ int cpu_reset(struct cpu *c)
 	c->start = clock_ns(CLOCK_MONOTONIC);
 	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
 	c->stats.truncated = c->stats.kernel_samples = 0;
-	times_start(c);
+	cpu_times_start(c);
 	return 0;
 fail:
 	for (i = 0; i < c->nprocs; i++)
@@ -550,7 +551,7 @@ struct profile *cpu_finish(struct cpu *c)
 	struct profile *p;
 
 	sampler_disable(c->s);
-	if (collect(c, UINT64_MAX) < 0)
+	if (cpu_collect_until(c, UINT64_MAX) < 0)
 		return NULL;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)
@@ -566,7 +567,7 @@ void cpu_free(struct cpu *c)
 	if (!c)
 		return;
 	sampler_free(c->s);
-	cleanup(c);
+	cpu_cleanup(c);
 	profile_free(c->p);
 	free(c);
 }

@@ -13,7 +13,7 @@ struct row_key {
 	const char *name;
 };
 
-static int row_eq(void *ctx, uint32_t idx)
+static int diff_row_eq(void *ctx, uint32_t idx)
 {
 	const struct row_key *k = ctx;
 
@@ -21,7 +21,7 @@ static int row_eq(void *ctx, uint32_t idx)
 }
 
 /* Add SS's functions into ROWS, as shares of SS's total, as BASE or NEW. */
-static int add_side(const struct stackset *ss, bool is_new, struct diff_row **rows, size_t *n,
+static int diff_add_side(const struct stackset *ss, bool is_new, struct diff_row **rows, size_t *n,
 		    size_t *cap, struct hmap *index)
 {
 	struct func_total *ft;
@@ -34,7 +34,7 @@ static int add_side(const struct stackset *ss, bool is_new, struct diff_row **ro
 		const char *name = stackset_name(ss, ft[i].name);
 		struct row_key k = { *rows, name };
 		uint64_t h = hash_bytes(HASH_SEED, name, strlen(name));
-		int64_t at = hmap_find(index, h, row_eq, &k);
+		int64_t at = hmap_find(index, h, diff_row_eq, &k);
 		struct diff_row *r;
 		if (at < 0) {
 			if (CP_GROW(*rows, *cap, *n + 1) < 0 || hmap_insert(index, h, *n) < 0) {
@@ -61,17 +61,17 @@ static int add_side(const struct stackset *ss, bool is_new, struct diff_row **ro
 	return 0;
 }
 
-static double change(const struct diff_row *r)
+static double diff_change(const struct diff_row *r)
 {
 	double f = fabs(r->new_flat - r->base_flat), c = fabs(r->new_cum - r->base_cum);
 
 	return f > c ? f : c;
 }
 
-static int by_change(const void *a, const void *b)
+static int diff_by_change(const void *a, const void *b)
 {
 	const struct diff_row *x = a, *y = b;
-	double cx = change(x), cy = change(y);
+	double cx = diff_change(x), cy = diff_change(y);
 
 	if (cx != cy)
 		return cx > cy ? -1 : 1;
@@ -88,16 +88,16 @@ int diff_rows(const struct stackset *base, const struct stackset *new, struct di
 	*rows = NULL;
 	*n = 0;
 	hmap_init(&index);
-	rc = add_side(base, false, rows, n, &cap, &index);
+	rc = diff_add_side(base, false, rows, n, &cap, &index);
 	if (rc == 0)
-		rc = add_side(new, true, rows, n, &cap, &index);
+		rc = diff_add_side(new, true, rows, n, &cap, &index);
 	hmap_release(&index);
 	if (rc < 0) {
 		free(*rows);
 		*rows = NULL;
 		return -1;
 	}
-	qsort(*rows, *n, sizeof(**rows), by_change);
+	qsort(*rows, *n, sizeof(**rows), diff_by_change);
 	return 0;
 }
 

@@ -16,12 +16,40 @@
 #include "fileio.h"
 #include "grow.h"
 
+ssize_t file_read_fd(int fd, char **out)
+{
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+
+	for (;;) {
+		ssize_t r;
+
+		if (CP_GROW(buf, cap, n + 65536 + 1) < 0) {
+			errno = ENOMEM;
+			goto fail;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (r == 0)
+			break;
+		n += r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return n;
+fail:
+	free(buf);
+	return -1;
+}
+
 int file_read_all(const char *path, char **buf, size_t *len)
 {
 	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 0, n = 0;
-	char *b = NULL;
 	struct stat st;
+	ssize_t n;
 
 	if (fd < 0)
 		return cp_error("%s: %s", path, strerror(errno));
@@ -29,29 +57,19 @@ int file_read_all(const char *path, char **buf, size_t *len)
 		cp_error("%s: is a directory", path);
 		goto fail;
 	}
-	for (;;) {
-		ssize_t r;
-		if (CP_GROW(b, cap, n + 65536 + 1) < 0)
-			goto fail;
-		r = read(fd, b + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
+	n = file_read_fd(fd, buf);
+	if (n < 0) {
+		if (errno == ENOMEM)
+			cp_error("out of memory");
+		else
 			cp_error("%s: %s", path, strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += r;
+		goto fail;
 	}
-	b[n] = '\0';
 	if (fd)
 		close(fd);
-	*buf = b;
 	*len = n;
 	return 0;
 fail:
-	free(b);
 	if (fd)
 		close(fd);
 	return -1;

@@ -5,6 +5,12 @@
 #define CPROF_FILEIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
+
+/* Read FD to its end into a new buffer (NUL-terminated, the NUL not counted).
+ * Returns the length, or -1 with errno set (ENOMEM when out of memory) and
+ * no message of its own: the caller knows what was being read. */
+ssize_t file_read_fd(int fd, char **buf);
 
 /* Read all of PATH ("-": standard input) into a new buffer (NUL-terminated,
  * the NUL not counted in *LEN). Returns 0, or -1 with an error naming PATH. */

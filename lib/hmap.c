@@ -31,7 +31,7 @@ int64_t hmap_find(const struct hmap *m, uint64_t hash, hmap_eq_fn eq, void *ctx)
 	}
 }
 
-static void place(struct hmap_slot *slots, size_t cap, uint64_t hash, uint32_t idx1)
+static void hmap_place(struct hmap_slot *slots, size_t cap, uint64_t hash, uint32_t idx1)
 {
 	size_t i = hash & (cap - 1);
 
@@ -50,12 +50,12 @@ int hmap_insert(struct hmap *m, uint64_t hash, uint32_t idx)
 			return cp_error("out of memory");
 		for (size_t i = 0; i < m->cap; i++)
 			if (m->slots[i].idx)
-				place(slots, cap, m->slots[i].hash, m->slots[i].idx);
+				hmap_place(slots, cap, m->slots[i].hash, m->slots[i].idx);
 		free(m->slots);
 		m->slots = slots;
 		m->cap = cap;
 	}
-	place(m->slots, m->cap, hash, idx + 1);
+	hmap_place(m->slots, m->cap, hash, idx + 1);
 	m->len++;
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "fileio.h"
+#include "grow.h"
 #include "hmap.h"
 #include "pprof.h"
 #include "profile.pb-c.h"
@@ -21,7 +22,7 @@
 
 typedef Perftools__Profiles__Profile PB;
 
-static int is_gzip(const unsigned char *b, size_t len)
+static int pprof_is_gzip(const unsigned char *b, size_t len)
 {
 	return len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
 }
@@ -119,7 +120,7 @@ static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char
 		*n += (room > UINT32_MAX ? UINT32_MAX : room) - z.avail_out;
 		if (rc == Z_STREAM_END) {
 			size_t used = z.next_in - in;
-			if (used < inlen && is_gzip(in + used, inlen - used)) {
+			if (used < inlen && pprof_is_gzip(in + used, inlen - used)) {
 				inflateReset(&z);
 				z.next_in = (unsigned char *)in + used;
 				z.avail_in = inlen - used > UINT32_MAX ? UINT32_MAX : inlen - used;
@@ -154,7 +155,7 @@ static int pprof_gunzip_run(const unsigned char *in, size_t inlen, unsigned char
  * ONE_PASS it is inflated into a buffer of that size; a larger one, or one
  * that does not fit, is counted up to MAX bytes in a small buffer, then
  * refused, or inflated into a buffer of the size counted. */
-static int gunzip(const unsigned char *in, size_t inlen, uint64_t max, unsigned char **out,
+static int pprof_gunzip(const unsigned char *in, size_t inlen, uint64_t max, unsigned char **out,
 		  size_t *outlen)
 {
 	uint64_t isize = 0, n;
@@ -200,7 +201,7 @@ struct idmap {
 	size_t n;
 };
 
-static int id_eq(void *ctx, uint32_t idx)
+static int pprof_idmap_eq(void *ctx, uint32_t idx)
 {
 	void **c = ctx;
 	const struct idmap *im = c[0];
@@ -208,7 +209,7 @@ static int id_eq(void *ctx, uint32_t idx)
 	return im->ids[idx] == *(const uint64_t *)c[1];
 }
 
-static uint64_t idmap_get(const struct idmap *im, uint64_t id)
+static uint64_t pprof_idmap_get(const struct idmap *im, uint64_t id)
 {
 	const void *ctx[2] = { im, &id };
 	int64_t i;
@@ -216,16 +217,16 @@ static uint64_t idmap_get(const struct idmap *im, uint64_t id)
 	/* Most writers number their ids 1..n in order. */
 	if (id && id <= im->n && im->ids[id - 1] == id)
 		return id;
-	i = hmap_find(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), id_eq, ctx);
+	i = hmap_find(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), pprof_idmap_eq, ctx);
 	return i < 0 ? 0 : (uint64_t)i + 1;
 }
 
 /* Record foreign id ID as new id N + 1; fails on zero or duplicate ids. */
-static int idmap_add(struct idmap *im, uint64_t id, const char *what)
+static int pprof_idmap_add(struct idmap *im, uint64_t id, const char *what)
 {
 	if (id == 0)
 		return cp_error("corrupt profile: %s with id 0", what);
-	if (idmap_get(im, id))
+	if (pprof_idmap_get(im, id))
 		return cp_error("corrupt profile: duplicate %s id %llu", what, (unsigned long long)id);
 	im->ids[im->n] = id;
 	return hmap_insert(&im->m, hash_bytes(HASH_SEED, &id, sizeof(id)), im->n++);
@@ -241,7 +242,7 @@ struct decoder {
 	struct idmap locations;
 };
 
-static int str(struct decoder *d, int64_t i, int64_t *out)
+static int pprof_str(struct decoder *d, int64_t i, int64_t *out)
 {
 	if (i < 0 || (size_t)i >= d->pb->n_string_table)
 		return cp_error("corrupt profile: string index %lld out of range", (long long)i);
@@ -249,7 +250,7 @@ static int str(struct decoder *d, int64_t i, int64_t *out)
 	return 0;
 }
 
-static int decode_strings(struct decoder *d)
+static int pprof_decode_strings(struct decoder *d)
 {
 	const PB *pb = d->pb;
 
@@ -268,13 +269,15 @@ static int decode_strings(struct decoder *d)
 	return 0;
 }
 
-static int decode_value_type(struct decoder *d, const Perftools__Profiles__ValueType *v,
+static int pprof_decode_value_type(struct decoder *d, const Perftools__Profiles__ValueType *v,
 			     struct pf_value_type *out)
 {
-	return str(d, v->type, &out->type) < 0 || str(d, v->unit, &out->unit) < 0 ? -1 : 0;
+	if (pprof_str(d, v->type, &out->type) < 0)
+		return -1;
+	return pprof_str(d, v->unit, &out->unit);
 }
 
-static int decode_mappings(struct decoder *d)
+static int pprof_decode_mappings(struct decoder *d)
 {
 	const PB *pb = d->pb;
 
@@ -289,22 +292,25 @@ static int decode_mappings(struct decoder *d)
 			.has_line_numbers = m->has_line_numbers,
 			.has_inline_frames = m->has_inline_frames,
 		};
-		if (str(d, m->filename, &pm.filename) < 0 || str(d, m->build_id, &pm.build_id) < 0 ||
-		    idmap_add(&d->mappings, m->id, "mapping") < 0 || !profile_add_mapping(d->p, &pm))
+		if (pprof_str(d, m->filename, &pm.filename) < 0 ||
+		    pprof_str(d, m->build_id, &pm.build_id) < 0 ||
+		    pprof_idmap_add(&d->mappings, m->id, "mapping") < 0 ||
+		    !profile_add_mapping(d->p, &pm))
 			return -1;
 	}
 	return 0;
 }
 
-static int decode_functions(struct decoder *d)
+static int pprof_decode_functions(struct decoder *d)
 {
 	const PB *pb = d->pb;
 
 	for (size_t i = 0; i < pb->n_function; i++) {
 		const Perftools__Profiles__Function *f = pb->function[i];
 		int64_t name = 0, sys = 0, file = 0;
-		if (str(d, f->name, &name) < 0 || str(d, f->system_name, &sys) < 0 ||
-		    str(d, f->filename, &file) < 0 || idmap_add(&d->functions, f->id, "function") < 0)
+		if (pprof_str(d, f->name, &name) < 0 || pprof_str(d, f->system_name, &sys) < 0 ||
+		    pprof_str(d, f->filename, &file) < 0 ||
+		    pprof_idmap_add(&d->functions, f->id, "function") < 0)
 			return -1;
 		d->fnmap[i] = profile_add_function(d->p, name, sys, file, f->start_line);
 		if (!d->fnmap[i])
@@ -313,7 +319,7 @@ static int decode_functions(struct decoder *d)
 	return 0;
 }
 
-static int decode_locations(struct decoder *d)
+static int pprof_decode_locations(struct decoder *d)
 {
 	const PB *pb = d->pb;
 	struct pf_line *lines = NULL;
@@ -321,22 +327,15 @@ static int decode_locations(struct decoder *d)
 	for (size_t i = 0; i < pb->n_location; i++) {
 		const Perftools__Profiles__Location *l = pb->location[i];
 		uint64_t mid = 0;
-		if (l->mapping_id && !(mid = idmap_get(&d->mappings, l->mapping_id))) {
+		if (l->mapping_id && !(mid = pprof_idmap_get(&d->mappings, l->mapping_id))) {
 			cp_error("corrupt profile: location %llu names missing mapping %llu",
 				 (unsigned long long)l->id, (unsigned long long)l->mapping_id);
 			goto fail;
 		}
-		if (l->n_line > cap) {
-			struct pf_line *nl = realloc(lines, l->n_line * sizeof(*lines));
-			if (!nl) {
-				cp_error("out of memory");
-				goto fail;
-			}
-			lines = nl;
-			cap = l->n_line;
-		}
+		if (CP_GROW(lines, cap, l->n_line) < 0)
+			goto fail;
 		for (size_t j = 0; j < l->n_line; j++) {
-			uint64_t fpos = idmap_get(&d->functions, l->line[j]->function_id);
+			uint64_t fpos = pprof_idmap_get(&d->functions, l->line[j]->function_id);
 			if (!fpos) {
 				cp_error("corrupt profile: location %llu names missing function %llu",
 					 (unsigned long long)l->id,
@@ -346,7 +345,7 @@ static int decode_locations(struct decoder *d)
 			lines[j].function_id = d->fnmap[fpos - 1];
 			lines[j].line = l->line[j]->line;
 		}
-		if (idmap_add(&d->locations, l->id, "location") < 0)
+		if (pprof_idmap_add(&d->locations, l->id, "location") < 0)
 			goto fail;
 		d->locmap[i] = profile_add_location(d->p, mid, l->address, lines, l->n_line,
 						    l->is_folded);
@@ -364,7 +363,7 @@ fail:
  * merged) stays within int64 when the magnitudes add up to at most this. */
 #define MAX_MAGNITUDE ((uint64_t)1 << 62)
 
-static int decode_samples(struct decoder *d)
+static int pprof_decode_samples(struct decoder *d)
 {
 	const PB *pb = d->pb;
 	uint64_t *locs = NULL, *magnitude;
@@ -389,26 +388,10 @@ static int decode_samples(struct decoder *d)
 				goto out;
 			}
 		}
-		if (s->n_location_id > lcap) {
-			uint64_t *nl = realloc(locs, s->n_location_id * sizeof(*locs));
-			if (!nl) {
-				cp_error("out of memory");
-				goto out;
-			}
-			locs = nl;
-			lcap = s->n_location_id;
-		}
-		if (s->n_label > bcap) {
-			struct pf_label *nb = realloc(labels, s->n_label * sizeof(*labels));
-			if (!nb) {
-				cp_error("out of memory");
-				goto out;
-			}
-			labels = nb;
-			bcap = s->n_label;
-		}
+		if (CP_GROW(locs, lcap, s->n_location_id) < 0 || CP_GROW(labels, bcap, s->n_label) < 0)
+			goto out;
 		for (size_t j = 0; j < s->n_location_id; j++) {
-			uint64_t pos = idmap_get(&d->locations, s->location_id[j]);
+			uint64_t pos = pprof_idmap_get(&d->locations, s->location_id[j]);
 			if (!pos) {
 				cp_error("corrupt profile: sample %zu names missing location %llu", i,
 					 (unsigned long long)s->location_id[j]);
@@ -419,8 +402,9 @@ static int decode_samples(struct decoder *d)
 		for (size_t j = 0; j < s->n_label; j++) {
 			const Perftools__Profiles__Label *l = s->label[j];
 			labels[j].num = l->num;
-			if (str(d, l->key, &labels[j].key) < 0 || str(d, l->str, &labels[j].str) < 0 ||
-			    str(d, l->num_unit, &labels[j].num_unit) < 0)
+			if (pprof_str(d, l->key, &labels[j].key) < 0 ||
+			    pprof_str(d, l->str, &labels[j].str) < 0 ||
+			    pprof_str(d, l->num_unit, &labels[j].num_unit) < 0)
 				goto out;
 		}
 		if (profile_add_sample(d->p, locs, s->n_location_id, s->value, labels, s->n_label) < 0)
@@ -434,20 +418,20 @@ out:
 	return rc;
 }
 
-static void idmap_init(struct idmap *im, size_t n)
+static void pprof_idmap_init(struct idmap *im, size_t n)
 {
 	hmap_init(&im->m);
 	im->n = 0;
 	im->ids = malloc((n + 1) * sizeof(*im->ids));
 }
 
-static void idmap_release(struct idmap *im)
+static void pprof_idmap_release(struct idmap *im)
 {
 	hmap_release(&im->m);
 	free(im->ids);
 }
 
-static struct profile *decode_pb(const PB *pb)
+static struct profile *pprof_decode_pb(const PB *pb)
 {
 	struct decoder d = { .pb = pb };
 	struct profile *p = profile_new();
@@ -458,14 +442,14 @@ static struct profile *decode_pb(const PB *pb)
 	d.p = p;
 	d.locmap = malloc((pb->n_location + 1) * sizeof(*d.locmap));
 	d.fnmap = malloc((pb->n_function + 1) * sizeof(*d.fnmap));
-	idmap_init(&d.mappings, pb->n_mapping);
-	idmap_init(&d.functions, pb->n_function);
-	idmap_init(&d.locations, pb->n_location);
+	pprof_idmap_init(&d.mappings, pb->n_mapping);
+	pprof_idmap_init(&d.functions, pb->n_function);
+	pprof_idmap_init(&d.locations, pb->n_location);
 	if (!d.mappings.ids || !d.functions.ids || !d.locations.ids || !d.locmap || !d.fnmap) {
 		cp_error("out of memory");
 		goto out;
 	}
-	if (decode_strings(&d) < 0)
+	if (pprof_decode_strings(&d) < 0)
 		goto out;
 	/* Judged by content, not by the string table (which may repeat "" and
 	 * would then pass here but not once cprof had written it back). */
@@ -480,13 +464,14 @@ static struct profile *decode_pb(const PB *pb)
 		goto out;
 	}
 	for (size_t i = 0; i < pb->n_sample_type; i++)
-		if (decode_value_type(&d, pb->sample_type[i], &p->sample_types[p->nsample_types++]) < 0)
+		if (pprof_decode_value_type(&d, pb->sample_type[i],
+					    &p->sample_types[p->nsample_types++]) < 0)
 			goto out;
-	if (pb->period_type && decode_value_type(&d, pb->period_type, &p->period_type) < 0)
+	if (pb->period_type && pprof_decode_value_type(&d, pb->period_type, &p->period_type) < 0)
 		goto out;
-	if (str(&d, pb->drop_frames, &p->drop_frames) < 0 ||
-	    str(&d, pb->keep_frames, &p->keep_frames) < 0 ||
-	    str(&d, pb->default_sample_type, &p->default_sample_type) < 0)
+	if (pprof_str(&d, pb->drop_frames, &p->drop_frames) < 0 ||
+	    pprof_str(&d, pb->keep_frames, &p->keep_frames) < 0 ||
+	    pprof_str(&d, pb->default_sample_type, &p->default_sample_type) < 0)
 		goto out;
 	p->comments = calloc(pb->n_comment + 1, sizeof(*p->comments));
 	if (!p->comments) {
@@ -494,22 +479,22 @@ static struct profile *decode_pb(const PB *pb)
 		goto out;
 	}
 	for (size_t i = 0; i < pb->n_comment; i++)
-		if (str(&d, pb->comment[i], &p->comments[p->ncomments++]) < 0)
+		if (pprof_str(&d, pb->comment[i], &p->comments[p->ncomments++]) < 0)
 			goto out;
 	p->time_nanos = pb->time_nanos;
 	p->duration_nanos = pb->duration_nanos;
 	p->period = pb->period;
-	if (decode_mappings(&d) < 0 || decode_functions(&d) < 0 || decode_locations(&d) < 0 ||
-	    decode_samples(&d) < 0)
+	if (pprof_decode_mappings(&d) < 0 || pprof_decode_functions(&d) < 0 ||
+	    pprof_decode_locations(&d) < 0 || pprof_decode_samples(&d) < 0)
 		goto out;
 	ok = 1;
 out:
 	free(d.strmap);
 	free(d.locmap);
 	free(d.fnmap);
-	idmap_release(&d.mappings);
-	idmap_release(&d.functions);
-	idmap_release(&d.locations);
+	pprof_idmap_release(&d.mappings);
+	pprof_idmap_release(&d.functions);
+	pprof_idmap_release(&d.locations);
 	if (!ok) {
 		profile_free(p);
 		return NULL;
@@ -551,8 +536,8 @@ struct profile *pprof_decode(const void *buf, size_t len)
 	}
 	if (pprof_max_size(&max) < 0)
 		return NULL;
-	if (is_gzip(buf, len)) {
-		if (gunzip(buf, len, max, &raw, &rawlen) < 0)
+	if (pprof_is_gzip(buf, len)) {
+		if (pprof_gunzip(buf, len, max, &raw, &rawlen) < 0)
 			return NULL;
 		data = raw;
 		if (rawlen == 0) {
@@ -568,7 +553,7 @@ struct profile *pprof_decode(const void *buf, size_t len)
 	if (!pb)
 		cp_error("not a pprof profile (malformed protobuf)");
 	else
-		p = decode_pb(pb);
+		p = pprof_decode_pb(pb);
 	/* A text that decodes as a protobuf by chance fails the checks after. */
 	if (!p && pprof_is_legacy(data, rawlen))
 		cp_error(LEGACY);
@@ -596,7 +581,7 @@ struct profile *pprof_read(const char *path)
 	return p;
 }
 
-static int gzip_buf(const void *in, size_t inlen, void **out, size_t *outlen)
+static int pprof_gzip(const void *in, size_t inlen, void **out, size_t *outlen)
 {
 	z_stream z;
 	size_t cap;
@@ -642,7 +627,7 @@ struct encoder {
 	ProtobufCBinaryData *strings;
 };
 
-static void encoder_release(struct encoder *e)
+static void pprof_encoder_release(struct encoder *e)
 {
 	free(e->vts);
 	free(e->vtp);
@@ -663,9 +648,20 @@ static void encoder_release(struct encoder *e)
 
 #define ALLOC(ptr, n) ((ptr) = calloc((n) + 1, sizeof(*(ptr))))
 
+/* Point each of the N pointers at PTRS at its element of ITEMS: protobuf-c
+ * takes repeated messages as arrays of pointers. */
+#define POINT(ptrs, items, n)                          \
+	do {                                           \
+		for (size_t i_ = 0; i_ < (n); i_++)    \
+			(ptrs)[i_] = &(items)[i_];     \
+	} while (0)
+
+/* Make repeated field F of the profile message at PB the N items at ARR. */
+#define REPEATED(f, arr, n) (pb->n_##f = (n), pb->f = (arr))
+
 /* Mapping ID as written: the main executable's first, as pprof takes the
  * first mapping for the profile's binary, and the others after it in order. */
-static uint64_t encoder_mapping_id(const struct profile *p, uint64_t id)
+static uint64_t pprof_encoder_mapping_id(const struct profile *p, uint64_t id)
 {
 	uint64_t main = p->main_mapping;
 
@@ -674,10 +670,10 @@ static uint64_t encoder_mapping_id(const struct profile *p, uint64_t id)
 	return id == main ? 1 : id < main ? id + 1 : id;
 }
 
-static int encoder_fill(struct encoder *e, const struct profile *p)
+/* The arrays for P's messages and the pointers to them, one spare each. */
+static int pprof_encoder_alloc(struct encoder *e, const struct profile *p)
 {
-	size_t nlabels = 0, nlines = 0, li = 0, ni = 0;
-	PB *pb = &e->pb;
+	size_t nlabels = 0, nlines = 0;
 
 	for (size_t i = 0; i < p->nsamples; i++)
 		nlabels += p->samples[i].nlabels;
@@ -692,20 +688,45 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 	    !ALLOC(e->functions, p->nfunctions) || !ALLOC(e->functionp, p->nfunctions) ||
 	    !ALLOC(e->strings, p->nstrings))
 		return cp_error("out of memory");
+	POINT(e->vtp, e->vts, p->nsample_types);
+	POINT(e->samplep, e->samples, p->nsamples);
+	POINT(e->labelp, e->labels, nlabels);
+	POINT(e->mappingp, e->mappings, p->nmappings);
+	POINT(e->locationp, e->locations, p->nlocations);
+	POINT(e->linep, e->lines, nlines);
+	POINT(e->functionp, e->functions, p->nfunctions);
+	return 0;
+}
 
-	perftools__profiles__profile__init(pb);
-	for (size_t i = 0; i < p->nsample_types; i++) {
-		perftools__profiles__value_type__init(&e->vts[i]);
-		e->vts[i].type = p->sample_types[i].type;
-		e->vts[i].unit = p->sample_types[i].unit;
-		e->vtp[i] = &e->vts[i];
-	}
-	pb->n_sample_type = p->nsample_types;
-	pb->sample_type = e->vtp;
+static Perftools__Profiles__ValueType pprof_value_type(const struct pf_value_type *v)
+{
+	Perftools__Profiles__ValueType pv = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+
+	pv.type = v->type;
+	pv.unit = v->unit;
+	return pv;
+}
+
+static Perftools__Profiles__Label pprof_label(const struct pf_label *l)
+{
+	Perftools__Profiles__Label pl = PERFTOOLS__PROFILES__LABEL__INIT;
+
+	pl.key = l->key;
+	pl.str = l->str;
+	pl.num = l->num;
+	pl.num_unit = l->num_unit;
+	return pl;
+}
+
+/* The samples, each with its labels, which follow those of the sample before. */
+static void pprof_encoder_samples(struct encoder *e, const struct profile *p)
+{
+	size_t li = 0;
 
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct pf_sample *s = &p->samples[i];
 		Perftools__Profiles__Sample *ps = &e->samples[i];
+
 		perftools__profiles__sample__init(ps);
 		ps->n_location_id = s->nlocs;
 		ps->location_id = s->locs;
@@ -713,24 +734,19 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 		ps->value = s->values;
 		ps->n_label = s->nlabels;
 		ps->label = &e->labelp[li];
-		for (size_t j = 0; j < s->nlabels; j++, li++) {
-			Perftools__Profiles__Label *l = &e->labels[li];
-			perftools__profiles__label__init(l);
-			l->key = s->labels[j].key;
-			l->str = s->labels[j].str;
-			l->num = s->labels[j].num;
-			l->num_unit = s->labels[j].num_unit;
-			e->labelp[li] = l;
-		}
-		e->samplep[i] = ps;
+		for (size_t j = 0; j < s->nlabels; j++)
+			e->labels[li++] = pprof_label(&s->labels[j]);
 	}
-	pb->n_sample = p->nsamples;
-	pb->sample = e->samplep;
+}
 
+/* The mappings, in the order pprof_encoder_mapping_id gives them. */
+static void pprof_encoder_mappings(struct encoder *e, const struct profile *p)
+{
 	for (size_t i = 0; i < p->nmappings; i++) {
 		const struct pf_mapping *m = &p->mappings[i];
-		uint64_t id = encoder_mapping_id(p, i + 1);
+		uint64_t id = pprof_encoder_mapping_id(p, i + 1);
 		Perftools__Profiles__Mapping *pm = &e->mappings[id - 1];
+
 		perftools__profiles__mapping__init(pm);
 		pm->id = id;
 		pm->memory_start = m->memory_start;
@@ -742,62 +758,77 @@ static int encoder_fill(struct encoder *e, const struct profile *p)
 		pm->has_filenames = m->has_filenames;
 		pm->has_line_numbers = m->has_line_numbers;
 		pm->has_inline_frames = m->has_inline_frames;
-		e->mappingp[id - 1] = pm;
 	}
-	pb->n_mapping = p->nmappings;
-	pb->mapping = e->mappingp;
+}
+
+/* The locations, each with its lines, which follow those of the one before. */
+static void pprof_encoder_locations(struct encoder *e, const struct profile *p)
+{
+	size_t ni = 0;
 
 	for (size_t i = 0; i < p->nlocations; i++) {
 		const struct pf_location *l = &p->locations[i];
 		Perftools__Profiles__Location *pl = &e->locations[i];
+
 		perftools__profiles__location__init(pl);
 		pl->id = i + 1;
-		pl->mapping_id = encoder_mapping_id(p, l->mapping_id);
+		pl->mapping_id = pprof_encoder_mapping_id(p, l->mapping_id);
 		pl->address = l->address;
 		pl->is_folded = l->is_folded;
 		pl->n_line = l->nlines;
 		pl->line = &e->linep[ni];
 		for (size_t j = 0; j < l->nlines; j++, ni++) {
-			Perftools__Profiles__Line *ln = &e->lines[ni];
-			perftools__profiles__line__init(ln);
-			ln->function_id = l->lines[j].function_id;
-			ln->line = l->lines[j].line;
-			e->linep[ni] = ln;
+			perftools__profiles__line__init(&e->lines[ni]);
+			e->lines[ni].function_id = l->lines[j].function_id;
+			e->lines[ni].line = l->lines[j].line;
 		}
-		e->locationp[i] = pl;
 	}
-	pb->n_location = p->nlocations;
-	pb->location = e->locationp;
+}
 
+static void pprof_encoder_functions(struct encoder *e, const struct profile *p)
+{
 	for (size_t i = 0; i < p->nfunctions; i++) {
 		const struct pf_function *f = &p->functions[i];
 		Perftools__Profiles__Function *pf = &e->functions[i];
+
 		perftools__profiles__function__init(pf);
 		pf->id = i + 1;
 		pf->name = f->name;
 		pf->system_name = f->system_name;
 		pf->filename = f->filename;
 		pf->start_line = f->start_line;
-		e->functionp[i] = pf;
 	}
-	pb->n_function = p->nfunctions;
-	pb->function = e->functionp;
+}
 
+static int pprof_encoder_fill(struct encoder *e, const struct profile *p)
+{
+	PB *pb = &e->pb;
+
+	if (pprof_encoder_alloc(e, p) < 0)
+		return -1;
+	for (size_t i = 0; i < p->nsample_types; i++)
+		e->vts[i] = pprof_value_type(&p->sample_types[i]);
+	pprof_encoder_samples(e, p);
+	pprof_encoder_mappings(e, p);
+	pprof_encoder_locations(e, p);
+	pprof_encoder_functions(e, p);
 	for (size_t i = 0; i < p->nstrings; i++) {
 		e->strings[i].data = (uint8_t *)p->strings[i];
 		e->strings[i].len = strlen(p->strings[i]);
 	}
-	pb->n_string_table = p->nstrings;
-	pb->string_table = e->strings;
-
+	perftools__profiles__profile__init(pb);
+	REPEATED(sample_type, e->vtp, p->nsample_types);
+	REPEATED(sample, e->samplep, p->nsamples);
+	REPEATED(mapping, e->mappingp, p->nmappings);
+	REPEATED(location, e->locationp, p->nlocations);
+	REPEATED(function, e->functionp, p->nfunctions);
+	REPEATED(string_table, e->strings, p->nstrings);
 	pb->drop_frames = p->drop_frames;
 	pb->keep_frames = p->keep_frames;
 	pb->time_nanos = p->time_nanos;
 	pb->duration_nanos = p->duration_nanos;
 	if (p->period_type.type || p->period_type.unit) {
-		perftools__profiles__value_type__init(&e->period_type);
-		e->period_type.type = p->period_type.type;
-		e->period_type.unit = p->period_type.unit;
+		e->period_type = pprof_value_type(&p->period_type);
 		pb->period_type = &e->period_type;
 	}
 	pb->period = p->period;
@@ -815,7 +846,7 @@ int pprof_encode(const struct profile *p, void **buf, size_t *len)
 	int rc = -1;
 
 	memset(&e, 0, sizeof(e));
-	if (encoder_fill(&e, p) < 0)
+	if (pprof_encoder_fill(&e, p) < 0)
 		goto out;
 	rawlen = perftools__profiles__profile__get_packed_size(&e.pb);
 	raw = malloc(rawlen + 1);
@@ -824,10 +855,10 @@ int pprof_encode(const struct profile *p, void **buf, size_t *len)
 		goto out;
 	}
 	perftools__profiles__profile__pack(&e.pb, raw);
-	rc = gzip_buf(raw, rawlen, buf, len);
+	rc = pprof_gzip(raw, rawlen, buf, len);
 out:
 	free(raw);
-	encoder_release(&e);
+	pprof_encoder_release(&e);
 	return rc;
 }
 

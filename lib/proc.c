@@ -10,51 +10,30 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "grow.h"
 #include "proc.h"
 
 /* Read all of a /proc file into a new NUL-terminated buffer. Returns the
  * length, or -1 with errno set (no error message: callers word their own). */
-static ssize_t read_proc(const char *path, char **out)
+static ssize_t proc_read_file(const char *path, char **out)
 {
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
+	ssize_t n;
 	int fd, err;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	for (;;) {
-		ssize_t r;
-
-		if (CP_GROW(buf, cap, n + 16384 + 1) < 0) {
-			errno = ENOMEM;
-			goto fail;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		if (r == 0)
-			break;
-		n += r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*out = buf;
-	return n;
-fail:
+	n = file_read_fd(fd, out);
 	err = errno;
-	free(buf);
 	close(fd);
 	errno = err;
-	return -1;
+	return n;
 }
 
 /* Read a small /proc file, PATH under directory DIR, into BUF (N > 0 bytes,
  * NUL-terminated). Returns the length read, or -1 when it cannot be read. */
-static ssize_t read_small_at(int dir, const char *path, char *buf, size_t n)
+static ssize_t proc_read_small_at(int dir, const char *path, char *buf, size_t n)
 {
 	ssize_t r;
 	int fd;
@@ -72,12 +51,12 @@ static ssize_t read_small_at(int dir, const char *path, char *buf, size_t n)
 	return r;
 }
 
-static ssize_t read_small(const char *path, char *buf, size_t n)
+static ssize_t proc_read_small(const char *path, char *buf, size_t n)
 {
-	return read_small_at(AT_FDCWD, path, buf, n);
+	return proc_read_small_at(AT_FDCWD, path, buf, n);
 }
 
-static int gone(int err)
+static int proc_errno_gone(int err)
 {
 	return err == ENOENT || err == ESRCH;
 }
@@ -113,20 +92,36 @@ bool proc_thread_gone(pid_t pid, pid_t tid)
 	return !st || st == 'Z' || st == 'X';
 }
 
-static int proc_pick_live(pid_t pid, pid_t tid, void *ctx)
+struct proc_first {
+	pid_t (*fn)(pid_t pid, pid_t tid);
+	pid_t found;
+};
+
+static int proc_first_one(pid_t pid, pid_t tid, void *ctx)
 {
-	if (proc_thread_gone(pid, tid))
-		return 0;
-	*(pid_t *)ctx = tid;
-	return 1;
+	struct proc_first *f = ctx;
+
+	f->found = f->fn(pid, tid);
+	return f->found != 0;
+}
+
+/* The first non-zero FN(PID, TID) over the threads of PID, or 0. */
+static pid_t proc_first_task(pid_t pid, pid_t (*fn)(pid_t pid, pid_t tid))
+{
+	struct proc_first f = { fn, 0 };
+
+	proc_each_task(pid, proc_first_one, &f);
+	return f.found;
+}
+
+static pid_t proc_pick_live(pid_t pid, pid_t tid)
+{
+	return proc_thread_gone(pid, tid) ? 0 : tid;
 }
 
 pid_t proc_live_thread(pid_t pid)
 {
-	pid_t tid = 0;
-
-	proc_each_task(pid, proc_pick_live, &tid);
-	return tid;
+	return proc_first_task(pid, proc_pick_live);
 }
 
 static int proc_judge(pid_t pid, pid_t tid, void *ctx)
@@ -157,32 +152,26 @@ enum proc_run proc_run_state(pid_t pid)
 	return run;
 }
 
-static int proc_find_tracer(pid_t pid, pid_t tid, void *ctx)
+static pid_t proc_find_tracer(pid_t pid, pid_t tid)
 {
 	char path[64], buf[2048];
 	const char *at;
 	long tracer;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	if (read_small(path, buf, sizeof(buf)) < 0 || !(at = strstr(buf, "\nTracerPid:")))
+	if (proc_read_small(path, buf, sizeof(buf)) < 0 || !(at = strstr(buf, "\nTracerPid:")))
 		return 0;
 	tracer = strtol(at + strlen("\nTracerPid:"), NULL, 10);
-	if (tracer <= 0 || tracer == getpid())
-		return 0;
-	*(pid_t *)ctx = tracer;
-	return 1;
+	return tracer <= 0 || tracer == getpid() ? 0 : tracer;
 }
 
 pid_t proc_tracer(pid_t pid)
 {
-	pid_t tracer = 0;
-
-	proc_each_task(pid, proc_find_tracer, &tracer);
-	return tracer;
+	return proc_first_task(pid, proc_find_tracer);
 }
 
 /* Parse hex digits at *P (before END) into *V: at least one digit, at most 16. */
-static int parse_hex(const char **p, const char *end, uint64_t *v)
+static int proc_parse_hex(const char **p, const char *end, uint64_t *v)
 {
 	const char *s = *p;
 	uint64_t x = 0;
@@ -201,7 +190,7 @@ static int parse_hex(const char **p, const char *end, uint64_t *v)
 	return 0;
 }
 
-static int parse_dec(const char **p, const char *end, uint64_t *v)
+static int proc_parse_dec(const char **p, const char *end, uint64_t *v)
 {
 	const char *s = *p;
 	uint64_t x = 0;
@@ -218,7 +207,7 @@ static int parse_dec(const char **p, const char *end, uint64_t *v)
 	return 0;
 }
 
-static int expect(const char **p, const char *end, char c)
+static int proc_expect(const char **p, const char *end, char c)
 {
 	if (*p == end || **p != c)
 		return -1;
@@ -228,13 +217,13 @@ static int expect(const char **p, const char *end, char c)
 
 /* One line, without its newline: "start-end perms offset major:minor inode [path]".
  * Returns 0, -1 when malformed, -2 when out of memory. */
-static int parse_line(struct proc_map *m, const char *s, const char *end)
+static int proc_maps_parse_line(struct proc_map *m, const char *s, const char *end)
 {
 	uint64_t major, minor;
 	const char *perm;
 
-	if (parse_hex(&s, end, &m->start) < 0 || expect(&s, end, '-') < 0 ||
-	    parse_hex(&s, end, &m->end) < 0 || expect(&s, end, ' ') < 0)
+	if (proc_parse_hex(&s, end, &m->start) < 0 || proc_expect(&s, end, '-') < 0 ||
+	    proc_parse_hex(&s, end, &m->end) < 0 || proc_expect(&s, end, ' ') < 0)
 		return -1;
 	if (m->end < m->start || end - s < 5)
 		return -1;
@@ -247,10 +236,10 @@ static int parse_line(struct proc_map *m, const char *s, const char *end)
 	m->x = perm[2] == 'x';
 	m->shared = perm[3] == 's';
 	s += 4;
-	if (expect(&s, end, ' ') < 0 || parse_hex(&s, end, &m->offset) < 0 ||
-	    expect(&s, end, ' ') < 0 || parse_hex(&s, end, &major) < 0 ||
-	    expect(&s, end, ':') < 0 || parse_hex(&s, end, &minor) < 0 ||
-	    expect(&s, end, ' ') < 0 || parse_dec(&s, end, &m->inode) < 0)
+	if (proc_expect(&s, end, ' ') < 0 || proc_parse_hex(&s, end, &m->offset) < 0 ||
+	    proc_expect(&s, end, ' ') < 0 || proc_parse_hex(&s, end, &major) < 0 ||
+	    proc_expect(&s, end, ':') < 0 || proc_parse_hex(&s, end, &minor) < 0 ||
+	    proc_expect(&s, end, ' ') < 0 || proc_parse_dec(&s, end, &m->inode) < 0)
 		return -1;
 	if (major > 0xffffffffu || minor > 0xffffffffu)
 		return -1;
@@ -270,7 +259,7 @@ static int parse_line(struct proc_map *m, const char *s, const char *end)
 	return 0;
 }
 
-static int by_start(const void *a, const void *b)
+static int proc_map_cmp(const void *a, const void *b)
 {
 	const struct proc_map *x = a, *y = b;
 
@@ -293,7 +282,7 @@ int proc_maps_parse(struct proc_maps *m, const char *text, size_t len)
 		line++;
 		if (CP_GROW(m->maps, cap, m->n + 1) < 0)
 			goto fail;
-		switch (parse_line(&pm, p, eol)) {
+		switch (proc_maps_parse_line(&pm, p, eol)) {
 		case -1:
 			cp_error("malformed maps line %zu: \"%.*s\"", line,
 				 (int)(eol - p > 80 ? 80 : eol - p), p);
@@ -309,7 +298,7 @@ int proc_maps_parse(struct proc_maps *m, const char *text, size_t len)
 	/* The kernel lists mappings in order, but a read split across changes to
 	 * the target can repeat or reorder one. */
 	if (!sorted)
-		qsort(m->maps, m->n, sizeof(*m->maps), by_start);
+		qsort(m->maps, m->n, sizeof(*m->maps), proc_map_cmp);
 	/* Lookups search by address, so keep the first of overlapping entries. */
 	if (m->n) {
 		size_t kept = 1;
@@ -334,9 +323,9 @@ int proc_maps_read(struct proc_maps *m, pid_t pid)
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	len = read_proc(path, &text);
+	len = proc_read_file(path, &text);
 	if (len < 0) {
-		if (gone(errno))
+		if (proc_errno_gone(errno))
 			return cp_error("no such process %d", (int)pid);
 		return cp_error("cannot read %s: %s", path, strerror(errno));
 	}
@@ -348,7 +337,7 @@ int proc_maps_read(struct proc_maps *m, pid_t pid)
 
 		free(text);
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/maps", (int)pid, (int)tid);
-		len = tid > 0 ? read_proc(path, &text) : -1;
+		len = tid > 0 ? proc_read_file(path, &text) : -1;
 		if (len > 0)
 			goto parse;
 		if (len == 0)
@@ -387,7 +376,7 @@ const struct proc_map *proc_maps_find(const struct proc_maps *m, uint64_t addr)
 	return NULL;
 }
 
-static int by_tid(const void *a, const void *b)
+int proc_tid_cmp(const void *a, const void *b)
 {
 	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
 
@@ -405,7 +394,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
 	if (!d) {
-		if (gone(errno))
+		if (proc_errno_gone(errno))
 			return cp_error("no such process %d", (int)pid);
 		return cp_error("cannot read %s: %s", path, strerror(errno));
 	}
@@ -425,7 +414,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 		t[n++] = tid;
 	}
 	if (errno) {
-		if (gone(errno))
+		if (proc_errno_gone(errno))
 			cp_error("no such process %d", (int)pid);
 		else
 			cp_error("cannot read %s: %s", path, strerror(errno));
@@ -437,7 +426,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 		free(t);
 		return cp_error("no such process %d", (int)pid);
 	}
-	qsort(t, n, sizeof(*t), by_tid);
+	qsort(t, n, sizeof(*t), proc_tid_cmp);
 	*tids = t;
 	return n;
 fail:
@@ -454,7 +443,7 @@ void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n)
 	if (!n)
 		return;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-	r = read_small(path, buf, n);
+	r = proc_read_small(path, buf, n);
 	if (r < 0) {
 		buf[0] = '\0';
 		return;
@@ -465,7 +454,7 @@ void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n)
 
 /* The state in LINE, a stat file's text, and the name into BUF (N bytes; none
  * if N is 0); 0 when LINE is no stat line. */
-static char stat_fields(const char *line, char *buf, size_t n)
+static char proc_stat_fields(const char *line, char *buf, size_t n)
 {
 	/* The name in parentheses may itself hold ") ": the state follows the last one. */
 	const char *lp = strchr(line, '('), *rp = strrchr(line, ')');
@@ -486,9 +475,9 @@ char proc_thread_state(pid_t pid, pid_t tid)
 	char path[64], buf[512];
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (proc_read_small(path, buf, sizeof(buf)) < 0)
 		return 0;
-	return stat_fields(buf, NULL, 0);
+	return proc_stat_fields(buf, NULL, 0);
 }
 
 char proc_task_stat(int taskdir, pid_t tid, char *buf, size_t n)
@@ -497,9 +486,9 @@ char proc_task_stat(int taskdir, pid_t tid, char *buf, size_t n)
 
 	buf[0] = '\0';
 	snprintf(path, sizeof(path), "%d/stat", (int)tid);
-	if (read_small_at(taskdir, path, line, sizeof(line)) < 0)
+	if (proc_read_small_at(taskdir, path, line, sizeof(line)) < 0)
 		return 0;
-	return stat_fields(line, buf, n);
+	return proc_stat_fields(line, buf, n);
 }
 
 void proc_cmdline(pid_t pid, char *buf, size_t n)
@@ -512,7 +501,7 @@ void proc_cmdline(pid_t pid, char *buf, size_t n)
 		return;
 	buf[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	len = read_proc(path, &text);
+	len = proc_read_file(path, &text);
 	if (len < 0)
 		return;
 	while (len > 0 && text[len - 1] == '\0')
@@ -524,7 +513,7 @@ void proc_cmdline(pid_t pid, char *buf, size_t n)
 		 * main thread that exited before the others, who still know it. */
 		free(text);
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/cmdline", (int)pid, (int)tid);
-		len = tid > 0 && tid != pid ? read_proc(path, &text) : -1;
+		len = tid > 0 && tid != pid ? proc_read_file(path, &text) : -1;
 		while (len > 0 && text[len - 1] == '\0')
 			len--;
 		if (len <= 0) {
@@ -548,7 +537,7 @@ int proc_cpu_times(pid_t pid, int64_t *user_ns, int64_t *system_ns)
 	long hz = sysconf(_SC_CLK_TCK);
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	if (proc_read_small(path, buf, sizeof(buf)) < 0)
 		return -1;
 	/* After the name: state (field 3) ... utime and stime (fields 14 and 15). */
 	p = strrchr(buf, ')');

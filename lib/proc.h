@@ -37,6 +37,9 @@ const struct proc_map *proc_maps_find(const struct proc_maps *m, uint64_t addr);
  * count, or -1 with an error (ESRCH-style "no such process" when PID is gone). */
 ssize_t proc_tasks(pid_t pid, pid_t **tids);
 
+/* qsort's comparison of two pid_t values, lowest first. */
+int proc_tid_cmp(const void *a, const void *b);
+
 /* Thread TID's name (comm) into BUF; "" when the thread is gone. */
 void proc_thread_name(pid_t pid, pid_t tid, char *buf, size_t n);
 

@@ -92,7 +92,7 @@ struct function_key {
 	struct pf_function f;
 };
 
-static int function_eq(void *ctx, uint32_t idx)
+static int profile_function_eq(void *ctx, uint32_t idx)
 {
 	struct function_key *k = ctx;
 
@@ -104,7 +104,7 @@ uint64_t profile_add_function(struct profile *p, int64_t name, int64_t system_na
 {
 	struct function_key k = { p, { name, system_name, filename, start_line } };
 	uint64_t h = hash_bytes(HASH_SEED, &k.f, sizeof(k.f));
-	int64_t i = hmap_find(&p->function_index, h, function_eq, &k);
+	int64_t i = hmap_find(&p->function_index, h, profile_function_eq, &k);
 
 	if (i >= 0)
 		return i + 1;
@@ -131,7 +131,7 @@ struct location_key {
 	bool is_folded;
 };
 
-static int location_eq(void *ctx, uint32_t idx)
+static int profile_location_eq(void *ctx, uint32_t idx)
 {
 	struct location_key *k = ctx;
 	const struct pf_location *l = &k->p->locations[idx];
@@ -153,7 +153,7 @@ uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t a
 	if (nlines)
 		h = hash_bytes(h, lines, nlines * sizeof(*lines));
 	h = hash_bytes(h, &is_folded, sizeof(is_folded));
-	i = hmap_find(&p->location_index, h, location_eq, &k);
+	i = hmap_find(&p->location_index, h, profile_location_eq, &k);
 	if (i >= 0)
 		return i + 1;
 	if (CP_GROW(p->locations, p->locations_cap, p->nlocations + 1) < 0)
@@ -200,7 +200,7 @@ struct sample_key {
 	size_t nlabels;
 };
 
-static int sample_eq(void *ctx, uint32_t idx)
+static int profile_sample_eq(void *ctx, uint32_t idx)
 {
 	struct sample_key *k = ctx;
 	const struct pf_sample *s = &k->p->samples[idx];
@@ -222,7 +222,7 @@ int profile_add_sample(struct profile *p, const uint64_t *locs, size_t nlocs,
 		h = hash_bytes(h, locs, nlocs * sizeof(*locs));
 	if (nlabels)
 		h = hash_bytes(h, labels, nlabels * sizeof(*labels));
-	i = hmap_find(&p->sample_index, h, sample_eq, &k);
+	i = hmap_find(&p->sample_index, h, profile_sample_eq, &k);
 	if (i >= 0) {
 		s = &p->samples[i];
 		for (size_t v = 0; v < p->nsample_types; v++)
@@ -318,8 +318,8 @@ struct copy_map {
 	uint64_t *functions, *mappings, *locations;
 };
 
-static int64_t copy_string(struct profile *dst, const struct profile *src, struct copy_map *m,
-			   int64_t i)
+static int64_t profile_copy_string(struct profile *dst, const struct profile *src,
+				   struct copy_map *m, int64_t i)
 {
 	if (!m->strings[i])
 		m->strings[i] = i ? profile_intern(dst, src->strings[i]) : 0;
@@ -327,13 +327,13 @@ static int64_t copy_string(struct profile *dst, const struct profile *src, struc
 }
 
 /* DST's id of SRC's mapping ID, copied the first time; 0 on error. */
-static uint64_t copy_mapping(struct profile *dst, const struct profile *src, struct copy_map *m,
-			     uint64_t id)
+static uint64_t profile_copy_mapping(struct profile *dst, const struct profile *src,
+				     struct copy_map *m, uint64_t id)
 {
 	if (!m->mappings[id - 1]) {
 		struct pf_mapping pm = src->mappings[id - 1];
-		pm.filename = copy_string(dst, src, m, pm.filename);
-		pm.build_id = copy_string(dst, src, m, pm.build_id);
+		pm.filename = profile_copy_string(dst, src, m, pm.filename);
+		pm.build_id = profile_copy_string(dst, src, m, pm.build_id);
 		if (pm.filename < 0 || pm.build_id < 0)
 			return 0;
 		m->mappings[id - 1] = profile_add_mapping(dst, &pm);
@@ -341,7 +341,7 @@ static uint64_t copy_mapping(struct profile *dst, const struct profile *src, str
 	return m->mappings[id - 1];
 }
 
-static uint64_t copy_location(struct profile *dst, const struct profile *src,
+static uint64_t profile_copy_location(struct profile *dst, const struct profile *src,
 			      struct copy_map *m, uint64_t id)
 {
 	const struct pf_location *l = &src->locations[id - 1];
@@ -351,15 +351,15 @@ static uint64_t copy_location(struct profile *dst, const struct profile *src,
 
 	if (m->locations[id - 1])
 		return m->locations[id - 1];
-	if (l->mapping_id && !(mid = copy_mapping(dst, src, m, l->mapping_id)))
+	if (l->mapping_id && !(mid = profile_copy_mapping(dst, src, m, l->mapping_id)))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t fid = l->lines[i].function_id;
 		if (!m->functions[fid - 1]) {
 			const struct pf_function *f = &src->functions[fid - 1];
-			int64_t name = copy_string(dst, src, m, f->name);
-			int64_t sys = copy_string(dst, src, m, f->system_name);
-			int64_t file = copy_string(dst, src, m, f->filename);
+			int64_t name = profile_copy_string(dst, src, m, f->name);
+			int64_t sys = profile_copy_string(dst, src, m, f->system_name);
+			int64_t file = profile_copy_string(dst, src, m, f->filename);
 			if (name < 0 || sys < 0 || file < 0)
 				return 0;
 			m->functions[fid - 1] = profile_add_function(dst, name, sys, file, f->start_line);
@@ -434,7 +434,7 @@ int profile_add_values(struct profile *dst, const struct profile *src, const int
 	if (!dst->nmappings && src->nmappings) {
 		uint64_t main = src->main_mapping && src->main_mapping <= src->nmappings ?
 			src->main_mapping : 1;
-		if (!(dst->main_mapping = copy_mapping(dst, src, &m, main)))
+		if (!(dst->main_mapping = profile_copy_mapping(dst, src, &m, main)))
 			goto out;
 	}
 	for (size_t i = 0; i < src->nsamples; i++) {
@@ -443,13 +443,14 @@ int profile_add_values(struct profile *dst, const struct profile *src, const int
 		for (size_t k = 0; k < nv; k++)
 			v[k] = llround(s->values[si[k]] * scale[k]);
 		for (size_t j = 0; j < s->nlocs; j++)
-			if (!(locs[j] = copy_location(dst, src, &m, s->locs[j])))
+			if (!(locs[j] = profile_copy_location(dst, src, &m, s->locs[j])))
 				goto out;
 		for (size_t j = 0; j < s->nlabels; j++, nl++) {
 			labels[nl] = s->labels[j];
-			labels[nl].key = copy_string(dst, src, &m, s->labels[j].key);
-			labels[nl].str = copy_string(dst, src, &m, s->labels[j].str);
-			labels[nl].num_unit = copy_string(dst, src, &m, s->labels[j].num_unit);
+			labels[nl].key = profile_copy_string(dst, src, &m, s->labels[j].key);
+			labels[nl].str = profile_copy_string(dst, src, &m, s->labels[j].str);
+			labels[nl].num_unit =
+				profile_copy_string(dst, src, &m, s->labels[j].num_unit);
 			if (labels[nl].key < 0 || labels[nl].str < 0 || labels[nl].num_unit < 0)
 				goto out;
 		}

@@ -115,7 +115,7 @@ void sampler_free(struct sampler *s)
 	free(s);
 }
 
-static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
+static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 {
 	struct perf_event_attr a;
 	struct ring *r = &s->rings[cpu];
@@ -166,7 +166,7 @@ static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	 * under perf_event_paranoid); all the others follow it. */
 	if (fd < 0 && s->o.kernel && !s->nfds && (errno == EACCES || errno == EPERM)) {
 		s->o.kernel = false;
-		return open_event(s, pid, cpu, child);
+		return sampler_open_event(s, pid, cpu, child);
 	}
 	if (fd < 0)
 		return -1;
@@ -199,12 +199,12 @@ static int open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 }
 
 /* Open FD per CPU for PID; CPUs that do not exist (ENODEV) are skipped. */
-static int open_all_cpus(struct sampler *s, pid_t pid, bool child, int *err)
+static int sampler_open_all_cpus(struct sampler *s, pid_t pid, bool child, int *err)
 {
 	int opened = 0;
 
 	for (int c = 0; c < s->ncpus; c++) {
-		if (open_event(s, pid, c, child) == 0) {
+		if (sampler_open_event(s, pid, c, child) == 0) {
 			opened++;
 			continue;
 		}
@@ -220,18 +220,19 @@ static int open_all_cpus(struct sampler *s, pid_t pid, bool child, int *err)
 	return 0;
 }
 
-static int tid_eq(void *ctx, uint32_t idx)
+static int sampler_tid_eq(void *ctx, uint32_t idx)
 {
 	void **c = ctx;
 
 	return ((struct sampler *)c[0])->tids[idx] == *(pid_t *)c[1];
 }
 
-static bool tid_known(struct sampler *s, pid_t tid)
+static bool sampler_tid_known(struct sampler *s, pid_t tid)
 {
 	void *ctx[2] = { s, &tid };
+	uint64_t h = hash_bytes(HASH_SEED, &tid, sizeof(tid));
 
-	return hmap_find(&s->tid_index, hash_bytes(HASH_SEED, &tid, sizeof(tid)), tid_eq, ctx) >= 0;
+	return hmap_find(&s->tid_index, h, sampler_tid_eq, ctx) >= 0;
 }
 
 int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
@@ -246,9 +247,9 @@ int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
 			return -1;
 		}
 		for (ssize_t i = 0; i < n; i++) {
-			if (tid_known(s, tids[i]))
+			if (sampler_tid_known(s, tids[i]))
 				continue;
-			if (open_all_cpus(s, tids[i], false, err) < 0) {
+			if (sampler_open_all_cpus(s, tids[i], false, err) < 0) {
 				if (*err == ESRCH)
 					continue; /* the thread exited meanwhile */
 				cp_error("cannot open perf events on thread %d: %s", tids[i],
@@ -279,7 +280,7 @@ int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
 
 int sampler_open_child(struct sampler *s, pid_t pid, int *err)
 {
-	if (open_all_cpus(s, pid, true, err) < 0)
+	if (sampler_open_all_cpus(s, pid, true, err) < 0)
 		return cp_error("cannot open perf events on process %d: %s", pid, strerror(*err));
 	if (CP_GROW(s->tids, s->tids_cap, 1) < 0)
 		return -1;
@@ -319,7 +320,7 @@ int sampler_wait(struct sampler *s, int fd, int timeout_ms)
 	return rc > 0 && fd >= 0 && (s->pfds[n - 1].revents & (POLLIN | POLLHUP));
 }
 
-static void parse_sample(struct sampler *s, const uint64_t *p, const uint64_t *end,
+static void sampler_parse_sample(struct sampler *s, const uint64_t *p, const uint64_t *end,
 			 struct sampler_record *r)
 {
 	r->type = REC_SAMPLE;
@@ -381,7 +382,7 @@ bad:
 }
 
 /* Copy LEN bytes at OFF of R's data, which may wrap its end, into DST. */
-static void ring_copy(const struct ring *r, uint64_t off, void *dst, size_t len)
+static void sampler_ring_copy(const struct ring *r, uint64_t off, void *dst, size_t len)
 {
 	size_t o = off % r->size, first = r->size - o < len ? r->size - o : len;
 
@@ -393,26 +394,26 @@ static void ring_copy(const struct ring *r, uint64_t off, void *dst, size_t len)
  * read out, or holds a record that cannot be (the rest of it is skipped).
  * A sample carries its time after ip and pid/tid; every other record carries
  * it last, in the sample_id that sample_id_all appends. */
-static bool ring_peek(struct ring *r, struct perf_event_header *h)
+static bool sampler_ring_peek(struct ring *r, struct perf_event_header *h)
 {
 	uint64_t time = 0;
 
 	if (r->tail >= r->head)
 		return false;
-	ring_copy(r, r->tail, h, sizeof(*h));
+	sampler_ring_copy(r, r->tail, h, sizeof(*h));
 	if (h->size < sizeof(*h) || h->size > r->head - r->tail || h->size % 8) {
 		r->tail = r->head;
 		return false;
 	}
 	if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof(*h) + 24)
-		ring_copy(r, r->tail + sizeof(*h) + 16, &time, sizeof(time));
+		sampler_ring_copy(r, r->tail + sizeof(*h) + 16, &time, sizeof(time));
 	else if (h->type != PERF_RECORD_SAMPLE && h->size >= sizeof(*h) + 16)
-		ring_copy(r, r->tail + h->size - 8, &time, sizeof(time));
+		sampler_ring_copy(r, r->tail + h->size - 8, &time, sizeof(time));
 	r->next_time = time;
 	return true;
 }
 
-static void handle(struct sampler *s, const struct perf_event_header *h, const char *rec,
+static void sampler_handle(struct sampler *s, const struct perf_event_header *h, const char *rec,
 		   sampler_fn fn, void *ctx)
 {
 	const char *body = rec + sizeof(*h);
@@ -421,7 +422,8 @@ static void handle(struct sampler *s, const struct perf_event_header *h, const c
 	memset(&rr, 0, sizeof(rr));
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
-		parse_sample(s, (const uint64_t *)body, (const uint64_t *)(rec + h->size), &rr);
+		sampler_parse_sample(s, (const uint64_t *)body, (const uint64_t *)(rec + h->size),
+				     &rr);
 		fn(ctx, &rr);
 		break;
 	case PERF_RECORD_COMM:
@@ -466,9 +468,9 @@ static void handle(struct sampler *s, const struct perf_event_header *h, const c
 }
 
 /* Whether R's next record is there and not after UNTIL. */
-static bool ring_next(struct ring *r, struct perf_event_header *h, uint64_t until)
+static bool sampler_ring_next(struct ring *r, struct perf_event_header *h, uint64_t until)
 {
-	return ring_peek(r, h) && r->next_time <= until;
+	return sampler_ring_peek(r, h) && r->next_time <= until;
 }
 
 size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx)
@@ -486,7 +488,7 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 		r->tail = r->meta->data_tail;
 		if (r->head - r->tail > r->size)
 			r->tail = r->head;
-		s->live[c] = ring_next(r, &hs[c], until);
+		s->live[c] = sampler_ring_next(r, &hs[c], until);
 	}
 	for (;;) {
 		struct ring *r;
@@ -502,19 +504,19 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 		if (r->tail % r->size + hs[best].size <= r->size) {
 			rec = r->data + r->tail % r->size;
 		} else if (CP_GROW(s->copy, s->copy_cap, hs[best].size) == 0) {
-			ring_copy(r, r->tail, s->copy, hs[best].size);
+			sampler_ring_copy(r, r->tail, s->copy, hs[best].size);
 			rec = s->copy;
 		} else {
 			rec = NULL; /* out of memory: the record is skipped */
 		}
 		if (rec)
-			handle(s, &hs[best], rec, fn, ctx);
+			sampler_handle(s, &hs[best], rec, fn, ctx);
 		r->tail += hs[best].size;
 		/* Handing a sample over (unwinding it) takes long: its room goes
 		 * back to the kernel at once, not at the end of the drain. */
 		__atomic_store_n(&r->meta->data_tail, r->tail, __ATOMIC_RELEASE);
 		n++;
-		s->live[best] = ring_next(r, &hs[best], until);
+		s->live[best] = sampler_ring_next(r, &hs[best], until);
 	}
 	for (int c = 0; c < s->ncpus; c++)
 		if (s->rings[c].meta)
@@ -528,7 +530,7 @@ bool sampler_kernel(const struct sampler *s)
 	return s->o.kernel;
 }
 
-static uint64_t dither_random(struct sampler *s)
+static uint64_t sampler_dither_random(struct sampler *s)
 {
 	s->rng ^= s->rng << 13;
 	s->rng ^= s->rng >> 7;
@@ -541,13 +543,13 @@ static uint64_t dither_random(struct sampler *s)
  * the rate is the frequency and a run's samples vary little more than with
  * the period fixed; the period shortened by the share of CPU time that the
  * resets throw away (PERF_EVENT_IOC_PERIOD restarts the period from now). */
-static uint64_t dither_period(struct sampler *s, struct dither *d)
+static uint64_t sampler_dither_period(struct sampler *s, struct dither *d)
 {
 	double period;
 
 	d->second = !d->second;
 	if (d->second)
-		d->u = (dither_random(s) >> 11) * 0x1p-53 - 0.5;
+		d->u = (sampler_dither_random(s) >> 11) * 0x1p-53 - 0.5;
 	period = 1e9 / (s->o.frequency * (d->second ? 1 + d->u : 1 - d->u)) * (1 - d->waste);
 	return period < 20000 ? 20000 : (uint64_t)period;
 }
@@ -586,7 +588,7 @@ int sampler_dither(struct sampler *s)
 		if (gone < mean || (gone % period) * 2 >= period)
 			continue;
 		d->waste = 0.9 * d->waste + 0.1 * (double)(gone % period) / gone;
-		next = dither_period(s, d);
+		next = sampler_dither_period(s, d);
 		/* The count read again: the target ran on while this thread
 		 * was between the two calls (or preempted there), and the new
 		 * period starts at the ioctl. */

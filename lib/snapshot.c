@@ -43,7 +43,7 @@ struct snapshot_sched {
 };
 
 /* Let go of a stopped thread, delivering SIG if non-zero. */
-static void let_go(pid_t tid, int sig)
+static void snapshot_let_go(pid_t tid, int sig)
 {
 	ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
 }
@@ -53,7 +53,7 @@ static void let_go(pid_t tid, int sig)
  * it did not stop in time. The caller blocks SIGCHLD, which the kernel sends
  * the tracer at each stop: sleeping in sigtimedwait for it wakes at once,
  * where polling would compete for the CPU with the target's threads. */
-static int wait_stop(pid_t tid, int64_t timeout_ns)
+static int snapshot_wait_stop(pid_t tid, int64_t timeout_ns)
 {
 	int64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
 	sigset_t chld;
@@ -90,21 +90,21 @@ static int wait_stop(pid_t tid, int64_t timeout_ns)
 	}
 }
 
-static void settle_lingering(void)
+static void snapshot_settle_lingering(void)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < nlingering; i++) {
-		int sig = wait_stop(lingering[i], 0);
+		int sig = snapshot_wait_stop(lingering[i], 0);
 		if (sig >= 0)
-			let_go(lingering[i], sig);
+			snapshot_let_go(lingering[i], sig);
 		else if (sig == -2)
 			lingering[kept++] = lingering[i];
 	}
 	nlingering = kept;
 }
 
-static void regs_from_user(uint64_t *u, const struct user_regs_struct *r)
+static void snapshot_regs_from_user(uint64_t *u, const struct user_regs_struct *r)
 {
 	u[UREG_AX] = r->rax;
 	u[UREG_BX] = r->rbx;
@@ -130,7 +130,7 @@ static void regs_from_user(uint64_t *u, const struct user_regs_struct *r)
 
 /* Copy up to SIZE bytes of stack from SP, one iovec per page: the read stops
  * at the first page that is not mapped, keeping what came before. */
-static size_t copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size)
+static size_t snapshot_copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size)
 {
 	struct iovec local = { buf, size }, remote[64];
 	size_t n = 0;
@@ -188,8 +188,8 @@ static void snapshot_lower(const struct snapshot_sched *ss)
 
 /* Hold TID just long enough to copy it into T. Returns 0, 1 if the thread is
  * gone or would not stop, or -1 with *ERR when it may not be traced. */
-static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct thread_snap *t,
-		       int *err)
+static int snapshot_copy_thread(struct snapshot *s, pid_t tid, size_t stack_size,
+				struct thread_snap *t, int *err)
 {
 	struct user_regs_struct regs;
 	struct iovec iov = { &regs, sizeof(regs) };
@@ -209,10 +209,10 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
 		/* Seized but gone already: reap it if it left a status. */
-		wait_stop(tid, 0);
+		snapshot_wait_stop(tid, 0);
 		return 1;
 	}
-	sig = wait_stop(tid, STOP_TIMEOUT_NS);
+	sig = snapshot_wait_stop(tid, STOP_TIMEOUT_NS);
 	if (sig == -1)
 		return 1;
 	if (sig == -2) {
@@ -226,20 +226,20 @@ static int copy_thread(struct snapshot *s, pid_t tid, size_t stack_size, struct 
 	late = snapshot_run_delay() - delay0;
 	late = late < 0 ? 0 : late > seen - t0 ? seen - t0 : late;
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0) {
-		let_go(tid, sig);
+		snapshot_let_go(tid, sig);
 		return 1;
 	}
-	regs_from_user(t->regs, &regs);
+	snapshot_regs_from_user(t->regs, &regs);
 	/* By the thread: a main thread that exited has no memory left to read. */
-	t->stack_size = copy_stack(tid, regs.rsp, t->stack, stack_size);
-	let_go(tid, sig);
+	t->stack_size = snapshot_copy_stack(tid, regs.rsp, t->stack, stack_size);
+	snapshot_let_go(tid, sig);
 	t->stop_ns = clock_ns(CLOCK_MONOTONIC) - seen + late;
 	t->wait_ns = seen - t0 - late;
 	return 0;
 }
 
-static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, int *err,
-		pid_t **tidsp)
+static int snapshot_take_one(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir,
+			     int *err, pid_t **tidsp)
 {
 	pid_t *tids;
 	ssize_t n;
@@ -247,7 +247,7 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, i
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	s->time_ns = clock_ns(CLOCK_REALTIME);
-	settle_lingering();
+	snapshot_settle_lingering();
 	n = proc_tasks(pid, &tids);
 	if (n < 0) {
 		*err = ESRCH;
@@ -272,7 +272,7 @@ static int take(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir, i
 			goto fail_oom;
 		/* A thread in uninterruptible sleep would not stop: it is listed
 		 * without a stack rather than waited for. */
-		rc = t->state == 'D' ? 0 : copy_thread(s, tids[i], stack_size, t, err);
+		rc = t->state == 'D' ? 0 : snapshot_copy_thread(s, tids[i], stack_size, t, err);
 		if (rc < 0) {
 			free(t->stack);
 			cp_error("cannot trace thread %d of process %d: %s", tids[i], pid,
@@ -324,7 +324,7 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 	} else {
 		schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 		raised = snapshot_raise(&ss);
-		rc = take(s, pid, stack_size, taskdir, err, &tids);
+		rc = snapshot_take_one(s, pid, stack_size, taskdir, err, &tids);
 		if (raised)
 			snapshot_lower(&ss);
 		s->held_rt = raised || ss.policy == SCHED_FIFO || ss.policy == SCHED_RR;

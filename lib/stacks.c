@@ -51,7 +51,7 @@ static void stacks_mapping_name(const struct profile *p, const struct pf_locatio
 }
 
 /* The name id of a frame without symbols. */
-static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
+static int64_t stacks_synth_name(struct stackset *ss, const struct pf_location *l)
 {
 	const struct profile *p = ss->p;
 	char buf[512];
@@ -77,22 +77,22 @@ static int compile(regex_t *re, const char *pattern, const char *what)
 	return 0;
 }
 
-static int frame_matches(const struct stackset *ss, const struct frame *f, regex_t *re)
+static int stacks_frame_matches(const struct stackset *ss, const struct frame *f, regex_t *re)
 {
 	return regexec(re, stackset_name(ss, f->name), 0, NULL, 0) == 0 ||
 	       (f->file && regexec(re, stackset_name(ss, f->file), 0, NULL, 0) == 0);
 }
 
-static int stack_matches(const struct stackset *ss, const struct stack *s, regex_t *re)
+static int stacks_stack_matches(const struct stackset *ss, const struct stack *s, regex_t *re)
 {
 	for (size_t i = 0; i < s->nframes; i++)
-		if (frame_matches(ss, &s->frames[i], re))
+		if (stacks_frame_matches(ss, &s->frames[i], re))
 			return 1;
 	return 0;
 }
 
 /* The string index of "tid" in P, or -1 when no label can have that key. */
-static int64_t tid_key(const struct profile *p)
+static int64_t stacks_tid_key(const struct profile *p)
 {
 	for (size_t i = 1; i < p->nstrings; i++)
 		if (strcmp(p->strings[i], "tid") == 0)
@@ -100,7 +100,7 @@ static int64_t tid_key(const struct profile *p)
 	return -1;
 }
 
-static int has_tid(const struct pf_sample *s, int64_t key, int64_t tid)
+static int stacks_has_tid(const struct pf_sample *s, int64_t key, int64_t tid)
 {
 	for (size_t i = 0; i < s->nlabels; i++)
 		if (s->labels[i].key == key && s->labels[i].num == tid)
@@ -150,7 +150,8 @@ static int64_t stacks_total(const struct stackset *ss, bool all)
 }
 
 /* Frames of one location, innermost first, appended at OUT. */
-static int location_frames(struct stackset *ss, const struct pf_location *l, struct frame *out)
+static int stacks_location_frames(struct stackset *ss, const struct pf_location *l,
+				  struct frame *out)
 {
 	const struct profile *p = ss->p;
 	size_t n = 0;
@@ -169,7 +170,7 @@ static int location_frames(struct stackset *ss, const struct pf_location *l, str
 			n++;
 	}
 	if (!n) {
-		int64_t id = synth_name(ss, l);
+		int64_t id = stacks_synth_name(ss, l);
 		if (id < 0)
 			return -1;
 		out[0].name = id;
@@ -187,7 +188,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	regex_t focus, ignore;
 	int has_focus = filter && filter->focus, has_ignore = filter && filter->ignore;
 	size_t nframes = 0, used = 0;
-	int64_t tid = filter ? filter->tid : 0, tkey = tid ? tid_key(p) : -1;
+	int64_t tid = filter ? filter->tid : 0, tkey = tid ? stacks_tid_key(p) : -1;
 
 	memset(ss, 0, sizeof(*ss));
 	ss->p = p;
@@ -225,15 +226,15 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		st->frames = ss->arena + used;
 		st->nframes = 0;
 		for (size_t j = 0; j < s->nlocs; j++) {
-			int n = location_frames(ss, &p->locations[s->locs[j] - 1],
+			int n = stacks_location_frames(ss, &p->locations[s->locs[j] - 1],
 						st->frames + st->nframes);
 			if (n < 0)
 				goto fail;
 			st->nframes += n;
 		}
-		if (st->value == 0 || (tid && !has_tid(s, tkey, tid)) ||
-		    (has_focus && !stack_matches(ss, st, &focus)) ||
-		    (has_ignore && stack_matches(ss, st, &ignore)))
+		if (st->value == 0 || (tid && !stacks_has_tid(s, tkey, tid)) ||
+		    (has_focus && !stacks_stack_matches(ss, st, &focus)) ||
+		    (has_ignore && stacks_stack_matches(ss, st, &ignore)))
 			continue;
 		used += st->nframes;
 		ss->nstacks++;
@@ -308,7 +309,7 @@ struct child_key {
 	uint32_t parent, name;
 };
 
-static int child_eq(void *ctx, uint32_t idx)
+static int stacks_child_eq(void *ctx, uint32_t idx)
 {
 	struct child_key *k = ctx;
 	const struct cnode *n = &k->t->nodes[idx];
@@ -316,12 +317,12 @@ static int child_eq(void *ctx, uint32_t idx)
 	return n->parent == k->parent && n->name == k->name;
 }
 
-static int64_t child(struct calltree *t, uint32_t parent, const struct frame *f)
+static int64_t stacks_child(struct calltree *t, uint32_t parent, const struct frame *f)
 {
 	struct child_key k = { t, parent, f->name };
 	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &parent, sizeof(parent)), &f->name,
 				sizeof(f->name));
-	int64_t i = hmap_find(&t->index, h, child_eq, &k);
+	int64_t i = hmap_find(&t->index, h, stacks_child_eq, &k);
 	struct cnode *n, *pn;
 
 	if (i >= 0)
@@ -364,7 +365,7 @@ int calltree_init(struct calltree *t, const struct stackset *ss)
 		t->nodes[0].total += s->value;
 		t->nodes[0].abs_total += mag;
 		for (size_t j = s->nframes; j-- > 0;) {
-			int64_t c = child(t, at, &s->frames[j]);
+			int64_t c = stacks_child(t, at, &s->frames[j]);
 			if (c < 0) {
 				calltree_release(t);
 				return -1;
@@ -387,7 +388,7 @@ void calltree_release(struct calltree *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int by_total(const void *a, const void *b, void *ctx)
+static int stacks_by_total(const void *a, const void *b, void *ctx)
 {
 	const struct calltree *sort_tree = ctx;
 	const struct cnode *x = &sort_tree->nodes[*(const uint32_t *)a];
@@ -413,7 +414,7 @@ void calltree_sort(struct calltree *t)
 		}
 		if (n < 2)
 			continue;
-		qsort_r(kids, n, sizeof(*kids), by_total, t);
+		qsort_r(kids, n, sizeof(*kids), stacks_by_total, t);
 		t->nodes[i].first_child = kids[0];
 		for (size_t j = 0; j + 1 < n; j++)
 			t->nodes[kids[j]].next_sibling = kids[j + 1];

@@ -6,7 +6,7 @@
 
 #include "units.h"
 
-static char *scaled(char *buf, size_t n, double v, const char *suffix)
+static char *units_scaled(char *buf, size_t n, double v, const char *suffix)
 {
 	size_t len;
 
@@ -29,12 +29,12 @@ char *units_format(char *buf, size_t n, int64_t v, const char *unit)
 	}
 	if (strcmp(unit, "nanoseconds") == 0) {
 		if (a >= 1e9)
-			return scaled(buf, n, v / 1e9, "s");
+			return units_scaled(buf, n, v / 1e9, "s");
 		if (a >= 1e6)
-			return scaled(buf, n, v / 1e6, "ms");
+			return units_scaled(buf, n, v / 1e6, "ms");
 		if (a >= 1e3)
-			return scaled(buf, n, v / 1e3, "us");
-		return scaled(buf, n, v, "ns");
+			return units_scaled(buf, n, v / 1e3, "us");
+		return units_scaled(buf, n, v, "ns");
 	}
 	if (strcmp(unit, "microseconds") == 0)
 		return units_format(buf, n, v * 1000, "nanoseconds");
@@ -48,7 +48,7 @@ char *units_format(char *buf, size_t n, int64_t v, const char *unit)
 			x /= 1024;
 			i++;
 		}
-		return scaled(buf, n, x, sfx[i]);
+		return units_scaled(buf, n, x, sfx[i]);
 	}
 	snprintf(buf, n, "%lld", (long long)v);
 	return buf;

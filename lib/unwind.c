@@ -21,7 +21,7 @@ extern int UNW_OBJ(dwarf_search_unwind_table)(unw_addr_space_t as, unw_word_t ip
 #define DW_EH_PE_datarel_sdata4 0x3b
 
 /* A mapping's search table, in run-time addresses. */
-struct table {
+struct unwind_table {
 	enum { TABLE_UNKNOWN, TABLE_NONE, TABLE_OK } state;
 	uint64_t segbase;    /* .eh_frame_hdr */
 	uint64_t data;       /* the (start, fde) sdata4 pairs */
@@ -31,12 +31,12 @@ struct table {
 struct unwinder {
 	struct addrspace *as;
 	unw_addr_space_t uas;
-	struct table *tables; /* by mapping id */
+	struct unwind_table *tables; /* by mapping id */
 	size_t tables_cap;
 };
 
 /* What the accessors see during one unwind (libunwind's ARG). */
-struct sample {
+struct unwind_ctx {
 	struct unwinder *u;
 	const uint64_t *regs;
 	const unsigned char *stack;
@@ -57,8 +57,8 @@ static const int reg_map[] = {
 /* Read a DWARF-encoded value (format and application bits of ENC) at *ADDR
  * in the module files, advancing *ADDR; BASE is the .eh_frame_hdr address for
  * datarel. Indirect and aligned encodings do not occur in .eh_frame_hdr. */
-static int read_encoded(const struct addrspace *as, uint64_t *addr, uint8_t enc, uint64_t base,
-			uint64_t *val)
+static int unwind_read_encoded(const struct addrspace *as, uint64_t *addr, uint8_t enc,
+			       uint64_t base, uint64_t *val)
 {
 	uint64_t at = *addr, v = 0;
 	unsigned char b[8];
@@ -105,7 +105,7 @@ static int read_encoded(const struct addrspace *as, uint64_t *addr, uint8_t enc,
 }
 
 /* Find the search table of mapping M from its module's .eh_frame_hdr. */
-static void table_load(struct unwinder *u, const struct as_map *m, struct table *t)
+static void unwind_table_load(struct unwinder *u, const struct as_map *m, struct unwind_table *t)
 {
 	uint64_t vaddr, size, hdr, addr, eh_frame;
 	unsigned char h[4];
@@ -123,8 +123,8 @@ static void table_load(struct unwinder *u, const struct as_map *m, struct table 
 	    h[2] == DW_EH_PE_omit)
 		return;
 	addr = hdr + 4;
-	if (read_encoded(u->as, &addr, h[1], hdr, &eh_frame) < 0 ||
-	    read_encoded(u->as, &addr, h[2], hdr, &t->count) < 0)
+	if (unwind_read_encoded(u->as, &addr, h[1], hdr, &eh_frame) < 0 ||
+	    unwind_read_encoded(u->as, &addr, h[2], hdr, &t->count) < 0)
 		return;
 	if (t->count > size / 8 || addr + t->count * 8 > hdr + size)
 		return;
@@ -133,10 +133,10 @@ static void table_load(struct unwinder *u, const struct as_map *m, struct table 
 	t->state = TABLE_OK;
 }
 
-static const struct table *table_get(struct unwinder *u, const struct as_map *m)
+static const struct unwind_table *unwind_table_get(struct unwinder *u, const struct as_map *m)
 {
 	size_t cap = u->tables_cap;
-	struct table *t;
+	struct unwind_table *t;
 
 	if (m->id >= cap) {
 		if (CP_GROW(u->tables, u->tables_cap, m->id + 1) < 0)
@@ -145,21 +145,21 @@ static const struct table *table_get(struct unwinder *u, const struct as_map *m)
 	}
 	t = &u->tables[m->id];
 	if (t->state == TABLE_UNKNOWN)
-		table_load(u, m, t);
+		unwind_table_load(u, m, t);
 	return t->state == TABLE_OK ? t : NULL;
 }
 
-static int find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *pi,
+static int unwind_find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *pi,
 			  int need_unwind_info, void *arg)
 {
-	struct sample *s = arg;
+	struct unwind_ctx *s = arg;
 	const struct as_map *m = addrspace_find(s->u->as, ip);
-	const struct table *t;
+	const struct unwind_table *t;
 	unw_dyn_info_t di;
 
 	/* -UNW_ENOINFO lets unw_step try its x86_64 fallbacks (frame pointer,
 	 * PLT stub, signal trampoline). */
-	if (!m || !m->mod || !(t = table_get(s->u, m)))
+	if (!m || !m->mod || !(t = unwind_table_get(s->u, m)))
 		return -UNW_ENOINFO;
 	memset(&di, 0, sizeof(di));
 	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
@@ -172,19 +172,19 @@ static int find_proc_info(unw_addr_space_t uas, unw_word_t ip, unw_proc_info_t *
 }
 
 /* libunwind frees the DWARF unwind info it allocates itself. */
-static void put_unwind_info(unw_addr_space_t uas, unw_proc_info_t *pi, void *arg)
+static void unwind_put_unwind_info(unw_addr_space_t uas, unw_proc_info_t *pi, void *arg)
 {
 }
 
-static int get_dyn_info_list_addr(unw_addr_space_t uas, unw_word_t *dil_addr, void *arg)
+static int unwind_get_dyn_info_list_addr(unw_addr_space_t uas, unw_word_t *dil_addr, void *arg)
 {
 	return -UNW_ENOINFO;
 }
 
-static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *valp, int write,
+static int unwind_access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *valp, int write,
 		      void *arg)
 {
-	struct sample *s = arg;
+	struct unwind_ctx *s = arg;
 
 	if (write)
 		return -UNW_EREADONLYREG;
@@ -200,10 +200,10 @@ static int access_mem(unw_addr_space_t uas, unw_word_t addr, unw_word_t *valp, i
 	return 0;
 }
 
-static int access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *valp, int write,
+static int unwind_access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *valp, int write,
 		      void *arg)
 {
-	struct sample *s = arg;
+	struct unwind_ctx *s = arg;
 
 	if (write)
 		return -UNW_EREADONLYREG;
@@ -213,32 +213,32 @@ static int access_reg(unw_addr_space_t uas, unw_regnum_t reg, unw_word_t *valp, 
 	return 0;
 }
 
-static int access_fpreg(unw_addr_space_t uas, unw_regnum_t reg, unw_fpreg_t *val, int write,
+static int unwind_access_fpreg(unw_addr_space_t uas, unw_regnum_t reg, unw_fpreg_t *val, int write,
 			void *arg)
 {
 	return -UNW_EBADREG;
 }
 
-static int resume(unw_addr_space_t uas, unw_cursor_t *c, void *arg)
+static int unwind_resume(unw_addr_space_t uas, unw_cursor_t *c, void *arg)
 {
 	return -UNW_EINVAL;
 }
 
-static int get_proc_name(unw_addr_space_t uas, unw_word_t addr, char *buf, size_t len,
+static int unwind_get_proc_name(unw_addr_space_t uas, unw_word_t addr, char *buf, size_t len,
 			 unw_word_t *offp, void *arg)
 {
 	return -UNW_ENOINFO;
 }
 
 static unw_accessors_t accessors = {
-	.find_proc_info = find_proc_info,
-	.put_unwind_info = put_unwind_info,
-	.get_dyn_info_list_addr = get_dyn_info_list_addr,
-	.access_mem = access_mem,
-	.access_reg = access_reg,
-	.access_fpreg = access_fpreg,
-	.resume = resume,
-	.get_proc_name = get_proc_name,
+	.find_proc_info = unwind_find_proc_info,
+	.put_unwind_info = unwind_put_unwind_info,
+	.get_dyn_info_list_addr = unwind_get_dyn_info_list_addr,
+	.access_mem = unwind_access_mem,
+	.access_reg = unwind_access_reg,
+	.access_fpreg = unwind_access_fpreg,
+	.resume = unwind_resume,
+	.get_proc_name = unwind_get_proc_name,
 };
 
 struct unwinder *unwinder_new(struct addrspace *as)
@@ -291,7 +291,7 @@ void unwinder_flush(struct unwinder *u)
 int unwinder_walk(struct unwinder *u, const uint64_t *regs, const void *stack, size_t size,
 		  uint64_t *pcs, int max, bool *complete)
 {
-	struct sample s = { u, regs, stack, regs[UREG_SP], size, false };
+	struct unwind_ctx s = { u, regs, stack, regs[UREG_SP], size, false };
 	uint64_t prev_pc = regs[UREG_IP], prev_sp = regs[UREG_SP];
 	unw_cursor_t c;
 	int n = 0, step = -1;

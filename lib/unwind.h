@@ -19,6 +19,10 @@ enum {
 	UREG_R13, UREG_R14, UREG_R15, UREG_COUNT
 };
 
+/* The deepest user stack cprof's profilers keep, in frames: deeper ones are
+ * cut at the outermost end. */
+#define UNWIND_MAX_FRAMES 256
+
 struct unwinder;
 
 /* An unwinder over AS (which must outlive it). NULL with an error. */

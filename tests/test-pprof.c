@@ -1,7 +1,10 @@
 /* Unit tests of the pprof codec: round trips, foreign ids, and every kind of
  * corrupt input failing cleanly (run under valgrind or ASan to see no errors). */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -9,8 +12,34 @@
 #include "error.h"
 #include "fileio.h"
 #include "pprof.h"
+#include "proc.h"
 #include "profile.pb-c.h"
 #include "test.h"
+
+/* IN (LEN bytes) through zlib into OUT (CAP bytes, which must hold it all):
+ * compressed into one gzip member at the fastest level, as cprof writes, or
+ * inflated from gzip. Returns the bytes that came out. */
+static size_t test_zlib(bool compress, const void *in, size_t len, unsigned char *out, size_t cap)
+{
+	z_stream z = { 0 };
+	size_t n;
+
+	if (compress)
+		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
+	else
+		inflateInit2(&z, 31);
+	z.next_in = (unsigned char *)in;
+	z.avail_in = len;
+	z.next_out = out;
+	z.avail_out = cap;
+	CHECK((compress ? deflate(&z, Z_FINISH) : inflate(&z, Z_FINISH)) == Z_STREAM_END);
+	n = z.total_out;
+	if (compress)
+		deflateEnd(&z);
+	else
+		inflateEnd(&z);
+	return n;
+}
 
 static struct profile *sample_profile(void)
 {
@@ -122,17 +151,7 @@ static void test_round_trip(void)
 
 	/* The same bytes without gzip decode alike. */
 	plain = malloc(plen);
-	{
-		z_stream z = { 0 };
-		inflateInit2(&z, 31);
-		z.next_in = buf;
-		z.avail_in = len;
-		z.next_out = plain;
-		z.avail_out = plen;
-		CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-		plen = z.total_out;
-		inflateEnd(&z);
-	}
+	plen = test_zlib(false, buf, len, plain, plen);
 	r = pprof_decode(plain, plen);
 	CHECK(r != NULL);
 	if (r)
@@ -298,6 +317,54 @@ static void test_files(void)
 	remove(path);
 	CHECK(rmdir(dir) == 0); /* no temporary file left behind */
 	profile_free(p);
+}
+
+/* file_read_fd, which pprof_read and lib/proc.c's /proc reads share: a pipe
+ * fed by a child in small writes, over several of its 64 KiB chunks, comes
+ * back whole and NUL-terminated; this process's maps, read through it, hold
+ * this function. */
+static void test_read_fd(void)
+{
+	size_t want = 3 * 65536 + 123;
+	const struct proc_map *here;
+	struct proc_maps m;
+	char *buf = NULL;
+	ssize_t n;
+	int fds[2];
+	pid_t child;
+	bool same = true;
+
+	CHECK(pipe(fds) == 0);
+	child = fork();
+	if (child == 0) {
+		char chunk[1000];
+
+		close(fds[0]);
+		for (size_t at = 0; at < want; at += sizeof(chunk)) {
+			size_t k = want - at < sizeof(chunk) ? want - at : sizeof(chunk);
+
+			for (size_t i = 0; i < k; i++)
+				chunk[i] = 'a' + (at + i) % 23;
+			if (write(fds[1], chunk, k) != (ssize_t)k)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	n = file_read_fd(fds[0], &buf);
+	close(fds[0]);
+	CHECK(child > 0 && waitpid(child, NULL, 0) == child);
+	CHECK(n == (ssize_t)want);
+	for (ssize_t i = 0; buf && i < n; i++)
+		same = same && buf[i] == 'a' + i % 23;
+	CHECK(same && buf && buf[n] == '\0');
+	free(buf);
+	CHECK(file_read_fd(-1, &buf) == -1 && errno == EBADF);
+
+	CHECK(proc_maps_read(&m, getpid()) == 0);
+	here = proc_maps_find(&m, (uintptr_t)test_read_fd);
+	CHECK(here && here->x);
+	proc_maps_release(&m);
 }
 
 static void test_fixtures(void)
@@ -484,30 +551,13 @@ static void test_members(void)
 	CHECK(pprof_encode(p, &buf, &len) == 0);
 	rawlen = 1 << 22;
 	raw = malloc(rawlen);
-	{
-		z_stream z = { 0 };
-		inflateInit2(&z, 31);
-		z.next_in = buf;
-		z.avail_in = len;
-		z.next_out = raw;
-		z.avail_out = rawlen;
-		CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-		rawlen = z.total_out;
-		inflateEnd(&z);
-	}
+	rawlen = test_zlib(false, buf, len, raw, rawlen);
 	CHECK(rawlen > 8192);
 	two = malloc(2 * rawlen + 256);
 	for (int m = 0; m < 2; m++) {
 		size_t from = m ? rawlen - 100 : 0, to = m ? rawlen : rawlen - 100;
-		z_stream z = { 0 };
-		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-		z.next_in = raw + from;
-		z.avail_in = to - from;
-		z.next_out = two + n;
-		z.avail_out = 2 * rawlen + 256 - n;
-		CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
-		n += z.total_out;
-		deflateEnd(&z);
+
+		n += test_zlib(true, raw + from, to - from, two + n, 2 * rawlen + 256 - n);
 	}
 	q = pprof_decode(two, n);
 	CHECK(q != NULL);
@@ -539,18 +589,8 @@ static void test_legacy(void)
 	CHECK(pprof_decode(cpu, sizeof(cpu)) == NULL);
 	CHECK(strstr(cp_errmsg(), "text/legacy formats are not read") != NULL);
 	/* Gzipped text too. */
-	{
-		z_stream z = { 0 };
-		gz = malloc(1024);
-		deflateInit2(&z, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY);
-		z.next_in = (unsigned char *)goroutines;
-		z.avail_in = sizeof(goroutines) - 1;
-		z.next_out = gz;
-		z.avail_out = 1024;
-		deflate(&z, Z_FINISH);
-		len = z.total_out;
-		deflateEnd(&z);
-	}
+	gz = malloc(1024);
+	len = test_zlib(true, goroutines, sizeof(goroutines) - 1, gz, 1024);
 	CHECK(pprof_decode(gz, len) == NULL);
 	CHECK(strstr(cp_errmsg(), "text/legacy formats are not read") != NULL);
 	free(gz);
@@ -566,6 +606,7 @@ int main(void)
 	test_foreign();
 	test_garbage();
 	test_files();
+	test_read_fd();
 	test_fixtures();
 	test_main_first();
 	test_members();
