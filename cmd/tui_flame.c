@@ -53,7 +53,7 @@ static void tui_flame_crumbs(const struct tui *u)
 void tui_flame_draw(struct tui *u)
 {
 	const struct calltree *t = &u->tree;
-	size_t h = tui_body_height();
+	size_t end;
 	int bar = COLS * 2 / 5, x0 = 9, name_x = x0 + bar + 1;
 	uint32_t root_depth = t->nodes[u->root].depth;
 	bool utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
@@ -62,12 +62,8 @@ void tui_flame_draw(struct tui *u)
 	if (bar < 10)
 		bar = 10;
 	tui_flame_crumbs(u);
-	if (!u->nlines) {
-		tui_draw_empty(u, "(nothing here)");
-		return;
-	}
-	tui_scroll_into_view(u->line_sel, &u->line_top, h);
-	for (size_t i = u->line_top; i < u->nlines && i < u->line_top + h; i++) {
+	end = tui_body_rows(u, u->nlines, u->line_sel, &u->line_top, "(nothing here)");
+	for (size_t i = u->line_top; i < end; i++) {
 		const struct flame_line *l = &u->lines[i];
 		const struct cnode *n = &t->nodes[l->node];
 		int y = tui_body_top() + (int)(i - u->line_top);

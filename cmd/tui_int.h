@@ -90,6 +90,7 @@ struct tui_key {
 	const char *foot_table, *foot_flame;
 	int foot;              /* the place in the footer, from 1 */
 	int (*handler)(struct tui *u, int ch); /* returns H_* flags */
+	const char *live_only; /* for a live target only: what a saved profile "cannot" */
 };
 
 /* Ended by an entry without a handler. */
@@ -116,8 +117,10 @@ attr_t tui_pair(const struct tui *u, int p);
 int tui_body_top(void);
 int tui_body_height(void);
 void tui_scroll_into_view(size_t sel, size_t *top, size_t h);
-/* An empty body: FILTERED when there are samples but none to show. */
-void tui_draw_empty(const struct tui *u, const char *filtered);
+/* The end of the rows of a list of N that the body shows, from *TOP,
+ * scrolled so that SEL shows; 0 when N is, the body then saying why:
+ * FILTERED when there are samples but none to list. */
+size_t tui_body_rows(const struct tui *u, size_t n, size_t sel, size_t *top, const char *filtered);
 
 /* tui_draw.c: the whole screen. */
 void tui_draw(struct tui *u);

@@ -167,17 +167,9 @@ static int tui_keys_thread(struct tui *u, int ch)
 	return H_REDRAW;
 }
 
-static int tui_keys_live_only(struct tui *u, const char *what)
-{
-	tui_message(u, true, "A saved profile cannot %s", what);
-	return H_REDRAW;
-}
-
 static int tui_keys_window(struct tui *u, int ch)
 {
 	(void)ch;
-	if (!u->src.live)
-		return tui_keys_live_only(u, "show a recent window");
 	u->recent = !u->recent;
 	return H_FETCH;
 }
@@ -185,8 +177,6 @@ static int tui_keys_window(struct tui *u, int ch)
 static int tui_keys_pause(struct tui *u, int ch)
 {
 	(void)ch;
-	if (!u->src.live)
-		return tui_keys_live_only(u, "pause");
 	u->paused = !u->paused;
 	return u->paused ? H_REDRAW : H_FETCH;
 }
@@ -194,8 +184,6 @@ static int tui_keys_pause(struct tui *u, int ch)
 static int tui_keys_reset(struct tui *u, int ch)
 {
 	(void)ch;
-	if (!u->src.live)
-		return tui_keys_live_only(u, "be reset");
 	if (u->st.exited) {
 		tui_message(u, true, "The target has exited: a reset would throw away all there is "
 				     "(w writes it)");
@@ -271,11 +259,11 @@ const struct tui_key tui_keys[] = {
 	  "/", "Filter", "Filter", 5, tui_keys_filter },
 	{ { 't' }, "t", "t", "pick one thread, or all", "t", "Thread", "Thread", 6, tui_keys_thread },
 	{ { 'a' }, "a", "a", "all samples since the start / the recent window",
-	  "a", "Window", "Window", 7, tui_keys_window },
+	  "a", "Window", "Window", 7, tui_keys_window, "show a recent window" },
 	{ { 'p' }, "p", "p", "pause the display (sampling goes on; p again catches up)",
-	  "p", "Pause", "Pause", 8, tui_keys_pause },
+	  "p", "Pause", "Pause", 8, tui_keys_pause, "pause" },
 	{ { 'r' }, "r", "r", "reset: start the profile afresh",
-	  "r", "Reset", "Reset", 9, tui_keys_reset },
+	  "r", "Reset", "Reset", 9, tui_keys_reset, "be reset" },
 	{ { 'w' }, "w", "w", "write the profile shown to cprof-top-PID-TIME.pb.gz",
 	  "w", "Write", "Write", 10, tui_keys_write },
 	{ { '?', 'h', KEY_F(1) }, "?, h, F1", NULL, NULL, "?", "Help", "Help", 11, tui_keys_help },
@@ -457,5 +445,9 @@ int tui_keys_handle(struct tui *u, int ch)
 	}
 	u->msg[0] = '\0';
 	k = tui_keys_find(ch);
+	if (k && k->live_only && !u->src.live) {
+		tui_message(u, true, "A saved profile cannot %s", k->live_only);
+		return H_REDRAW;
+	}
 	return k ? k->handler(u, ch) : 0;
 }

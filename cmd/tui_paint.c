@@ -71,7 +71,7 @@ void tui_scroll_into_view(size_t sel, size_t *top, size_t h)
 		*top = sel - h + 1;
 }
 
-void tui_draw_empty(const struct tui *u, const char *filtered)
+static void tui_draw_empty(const struct tui *u, const char *filtered)
 {
 	if (u->ss.total_all)
 		tui_put(tui_body_top(), 2, A_DIM, "%s", filtered);
@@ -100,4 +100,16 @@ void tui_label(const struct stackset *ss, uint32_t name, uint32_t file, int32_t 
 		snprintf(buf, n, "%s (%s:%d)", stackset_name(ss, name), f, line);
 	else
 		snprintf(buf, n, "%s (%s)", stackset_name(ss, name), f);
+}
+
+size_t tui_body_rows(const struct tui *u, size_t n, size_t sel, size_t *top, const char *filtered)
+{
+	size_t h = tui_body_height();
+
+	if (!n) {
+		tui_draw_empty(u, filtered);
+		return 0;
+	}
+	tui_scroll_into_view(sel, top, h);
+	return *top + h < n ? *top + h : n;
 }

@@ -55,7 +55,7 @@ static void tui_table_line(unsigned shown, const char *const vals[4], const char
 void tui_table_draw(struct tui *u)
 {
 	const char *unit = profile_str(u->p, u->p->sample_types[u->src.si].unit);
-	size_t h = tui_body_height();
+	size_t end;
 	unsigned shown = tui_table_shown(u);
 	int sorted = u->sort == TOP_SORT_SELF ? 0 : 1, sort_x = 0, sort_w = 0;
 	const char *titles[4];
@@ -68,12 +68,8 @@ void tui_table_draw(struct tui *u)
 	tui_fill(3, A_REVERSE);
 	tui_put(3, 0, A_REVERSE, "%s", line);
 	tui_put(3, sort_x, A_REVERSE | A_BOLD, "%*s", sort_w, titles[sorted]);
-	if (!u->nrows) {
-		tui_draw_empty(u, "(no function matches)");
-		return;
-	}
-	tui_scroll_into_view(u->row_sel, &u->row_top, h);
-	for (size_t i = u->row_top; i < u->nrows && i < u->row_top + h; i++) {
+	end = tui_body_rows(u, u->nrows, u->row_sel, &u->row_top, "(no function matches)");
+	for (size_t i = u->row_top; i < end; i++) {
 		const struct func_total *r = &u->rows[i];
 		int y = tui_body_top() + (int)(i - u->row_top);
 		attr_t at = i == u->row_sel ? A_REVERSE : 0;
