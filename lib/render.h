@@ -26,6 +26,15 @@ int render_traces(FILE *out, const struct stackset *ss);
 #define RENDER_COLOR 1
 int render_flame(FILE *out, const struct stackset *ss, int width, double min_percent, int flags);
 
+/* The cells of a bar from column START, LEN columns long (at least an
+ * eighth), in an area WIDTH wide: its first column into *FIRST and the
+ * whole cells into *FULL, cut at WIDTH; returns the eighths (0 to 7) of the
+ * cell after them. With WHOLE, for a terminal without block glyphs, there
+ * are none: half a cell or more is a cell, and a bar is one at least. The
+ * glyph of N eighths is render_eighths[N]. */
+int render_flame_bar(double start, double len, int width, bool whole, int *first, int *full);
+extern const char *const render_eighths[8];
+
 /* Brendan Gregg's folded stacks: "root;...;leaf value" lines, a ';' in a
  * name written ':'. In a diff (negative values, or pprof::base samples):
  * difffolded.pl's "root;...;leaf base new" lines, both magnitudes. */

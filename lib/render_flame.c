@@ -10,7 +10,32 @@
 #include "units.h"
 
 /* Eighth blocks, so a bar's end is drawn at 1/8 of a column. */
-static const char *const eighths[] = { "", "▏", "▎", "▍", "▌", "▋", "▊", "▉" };
+const char *const render_eighths[8] = { "", "▏", "▎", "▍", "▌", "▋", "▊", "▉" };
+
+int render_flame_bar(double start, double len, int width, bool whole, int *first, int *full)
+{
+	int eighth;
+
+	*first = (int)(start + 0.5);
+	if (len < 0.125)
+		len = 0.125;
+	*full = (int)len;
+	eighth = (int)((len - *full) * 8 + 0.5);
+	if (eighth == 8) {
+		(*full)++;
+		eighth = 0;
+	}
+	if (whole) {
+		if (eighth >= 4)
+			(*full)++;
+		if (*full == 0)
+			*full = 1;
+		eighth = 0;
+	}
+	if (*first + *full > width)
+		*full = width - *first;
+	return eighth;
+}
 
 struct flame {
 	FILE *out;
@@ -23,40 +48,31 @@ struct flame {
 };
 
 /* A bar from column START, LEN columns long (eighths drawn), in GLYPH. */
-static void bar(FILE *out, double start, double len, int width, const char *glyph)
+static void render_flame_put_bar(FILE *out, double start, double len, int width,
+				 const char *glyph)
 {
-	int col = 0, first = (int)(start + 0.5), full;
-	int eighth;
+	int col = 0, first, full;
 	bool solid = strcmp(glyph, "█") == 0;
+	int eighth = render_flame_bar(start, len, width, false, &first, &full);
 
-	if (len < 0.125)
-		len = 0.125;
-	full = (int)len;
-	eighth = (int)((len - full) * 8 + 0.5);
-	if (eighth == 8) {
-		full++;
-		eighth = 0;
-	}
-	if (first + full > width)
-		full = width - first;
 	for (; col < first; col++)
 		fputc(' ', out);
 	for (int i = 0; i < full; i++, col++)
 		fputs(glyph, out);
 	if (eighth && col < width) {
-		fputs(solid ? eighths[eighth] : glyph, out);
+		fputs(solid ? render_eighths[eighth] : glyph, out);
 		col++;
 	}
 	for (; col < width; col++)
 		fputc(' ', out);
 }
 
-static double width_of(const struct flame *f, const struct cnode *n)
+static double render_flame_width_of(const struct flame *f, const struct cnode *n)
 {
 	return f->width_total ? (double)n->abs_total / f->width_total * f->bar : 0;
 }
 
-static void node(struct flame *f, uint32_t i, double start)
+static void render_flame_node(struct flame *f, uint32_t i, double start)
 {
 	const struct cnode *n = &f->t->nodes[i];
 	double share = f->width_total ? 100.0 * n->abs_total / f->width_total : 0;
@@ -80,7 +96,7 @@ static void node(struct flame *f, uint32_t i, double start)
 		fprintf(f->out, "%7s ", f->diff && grew ? pct : pct + 1);
 		if (f->color && (grew || shrank))
 			fputs(grew ? "\033[31m" : "\033[34m", f->out);
-		bar(f->out, start, width_of(f, n), f->bar, glyph);
+		render_flame_put_bar(f->out, start, render_flame_width_of(f, n), f->bar, glyph);
 		if (f->color && (grew || shrank))
 			fputs("\033[0m", f->out);
 		fprintf(f->out, " %*s", (int)(n->depth - 1), "");
@@ -92,8 +108,8 @@ static void node(struct flame *f, uint32_t i, double start)
 			fprintf(f->out, "%s\n", name);
 	}
 	for (uint32_t k = n->first_child; k; k = f->t->nodes[k].next_sibling) {
-		node(f, k, start);
-		start += width_of(f, &f->t->nodes[k]);
+		render_flame_node(f, k, start);
+		start += render_flame_width_of(f, &f->t->nodes[k]);
 	}
 }
 
@@ -113,7 +129,7 @@ int render_flame(FILE *out, const struct stackset *ss, int width, double min_per
 	if (f.width < 40)
 		f.width = 40;
 	f.bar = f.width * 2 / 5;
-	node(&f, 0, 0);
+	render_flame_node(&f, 0, 0);
 	calltree_release(&t);
 	return 0;
 }

@@ -29,7 +29,7 @@ void topview_snapshot_release(struct top_snapshot *s)
 }
 
 /* Add SIGN times BASE's values to LIVE's first samples. */
-static void shift(struct profile *live, const struct top_snapshot *base, int sign)
+static void topview_shift(struct profile *live, const struct top_snapshot *base, int sign)
 {
 	size_t nt = base->ntypes;
 
@@ -55,10 +55,10 @@ struct profile *topview_copy(struct profile *live, const struct top_snapshot *ba
 	if (base && (base->ntypes != live->nsample_types || base->nsamples > live->nsamples))
 		base = NULL;
 	if (base)
-		shift(live, base, -1);
+		topview_shift(live, base, -1);
 	rc = profile_add_profile(p, live, -1, 1.0, NULL, NULL);
 	if (base)
-		shift(live, base, 1);
+		topview_shift(live, base, 1);
 	if (rc < 0)
 		goto fail;
 	p->period_type.type = profile_intern(p, profile_str(live, live->period_type.type));
@@ -85,7 +85,7 @@ struct sort_ctx {
 	enum top_sort by;
 };
 
-static int row_cmp(const void *a, const void *b, void *ctx)
+static int topview_row_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct sort_ctx *c = ctx;
 	const struct func_total *x = a, *y = b;
@@ -110,23 +110,23 @@ void topview_sort(const struct stackset *ss, struct func_total *rows, size_t n, 
 {
 	struct sort_ctx c = { ss, by };
 
-	qsort_r(rows, n, sizeof(*rows), row_cmp, &c);
+	qsort_r(rows, n, sizeof(*rows), topview_row_cmp, &c);
 }
 
-static int by_tid(const void *a, const void *b)
+static int topview_by_tid(const void *a, const void *b)
 {
 	const struct top_thread *x = a, *y = b;
 
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-static int by_value(const void *a, const void *b)
+static int topview_by_value(const void *a, const void *b)
 {
 	const struct top_thread *x = a, *y = b;
 
 	if (x->value != y->value)
 		return x->value > y->value ? -1 : 1;
-	return by_tid(a, b);
+	return topview_by_tid(a, b);
 }
 
 int topview_threads(const struct profile *p, int si, struct top_thread **out, size_t *n)
@@ -155,7 +155,7 @@ int topview_threads(const struct profile *p, int si, struct top_thread **out, si
 		if (t.tid)
 			v[k++] = t;
 	}
-	qsort(v, k, sizeof(*v), by_tid);
+	qsort(v, k, sizeof(*v), topview_by_tid);
 	for (size_t i = 0; i < k; i++) {
 		if (m && v[m - 1].tid == v[i].tid) {
 			v[m - 1].value += v[i].value;
@@ -165,7 +165,7 @@ int topview_threads(const struct profile *p, int si, struct top_thread **out, si
 			v[m++] = v[i];
 		}
 	}
-	qsort(v, m, sizeof(*v), by_value);
+	qsort(v, m, sizeof(*v), topview_by_value);
 	*out = v;
 	*n = m;
 	return 0;
@@ -178,7 +178,7 @@ struct flame_walk {
 	size_t n, cap;
 };
 
-static int flame_node(struct flame_walk *w, uint32_t i, double start, int emit)
+static int topview_flame_node(struct flame_walk *w, uint32_t i, double start, int emit)
 {
 	const struct cnode *nd = &w->t->nodes[i];
 
@@ -189,7 +189,7 @@ static int flame_node(struct flame_walk *w, uint32_t i, double start, int emit)
 	}
 	for (uint32_t c = nd->first_child; c; c = w->t->nodes[c].next_sibling) {
 		const struct cnode *cn = &w->t->nodes[c];
-		if (cn->abs_total >= w->min && flame_node(w, c, start, 1) < 0)
+		if (cn->abs_total >= w->min && topview_flame_node(w, c, start, 1) < 0)
 			return -1;
 		start += cn->abs_total * w->scale;
 	}
@@ -206,7 +206,7 @@ int topview_flame(const struct calltree *t, uint32_t root, double width, double 
 		.min = r->abs_total * min_percent / 100,
 	};
 
-	if (flame_node(&w, root, 0, root != 0) < 0) {
+	if (topview_flame_node(&w, root, 0, root != 0) < 0) {
 		free(w.v);
 		return -1;
 	}

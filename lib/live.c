@@ -1,0 +1,296 @@
+/* A live sampling session and its windowing; see live.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "clock.h"
+#include "cpu.h"
+#include "error.h"
+#include "grow.h"
+#include "live.h"
+#include "proc.h"
+
+void live_history_init(struct live_history *h, int64_t keep_ns)
+{
+	memset(h, 0, sizeof(*h));
+	h->keep_ns = keep_ns;
+	h->every_ns = keep_ns / 20 < 1000000000 ? keep_ns / 20 : 1000000000;
+}
+
+int live_history_add(struct live_history *h, const struct profile *p, int64_t now_ns)
+{
+	if (h->n && now_ns - h->snaps[h->n - 1].when_ns < h->every_ns)
+		return 0;
+	if (CP_GROW(h->snaps, h->cap, h->n + 1) < 0 ||
+	    topview_snapshot(&h->snaps[h->n], p, now_ns) < 0)
+		return -1;
+	h->n++;
+	while (h->n >= 2 && h->snaps[1].when_ns <= now_ns - h->keep_ns) {
+		topview_snapshot_release(&h->snaps[0]);
+		memmove(h->snaps, h->snaps + 1, --h->n * sizeof(*h->snaps));
+	}
+	return 0;
+}
+
+const struct top_snapshot *live_history_base(const struct live_history *h, int64_t now_ns,
+					     int64_t window_ns)
+{
+	const struct top_snapshot *base = NULL;
+
+	if (window_ns > h->keep_ns)
+		window_ns = h->keep_ns;
+	for (size_t i = 0; i < h->n && h->snaps[i].when_ns <= now_ns - window_ns; i++)
+		base = &h->snaps[i];
+	return base;
+}
+
+void live_history_clear(struct live_history *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		topview_snapshot_release(&h->snaps[i]);
+	h->n = 0;
+}
+
+void live_history_release(struct live_history *h)
+{
+	live_history_clear(h);
+	free(h->snaps);
+	h->snaps = NULL;
+	h->cap = 0;
+}
+
+/* Everything below the lock is the sampler's between copies. */
+struct live {
+	struct target t;
+	struct cpu_opts co;
+	struct cpu *c;
+	char command[256];
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+
+	pthread_mutex_t lock;
+	struct live_history hist;
+	bool exited, failed;
+	char errmsg[512];
+};
+
+/* Start CMD with /dev/null for its standard input, output and error, so
+ * that it neither draws over a screen nor reads its keys. */
+static int live_launch_quietly(struct target *t, char **cmd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), saved[3], rc;
+
+	if (null < 0)
+		return cp_error("cannot open /dev/null: %s", strerror(errno));
+	for (int fd = 0; fd < 3; fd++) {
+		saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		dup2(null, fd);
+	}
+	rc = target_launch(t, cmd);
+	for (int fd = 0; fd < 3; fd++) {
+		if (saved[fd] >= 0) {
+			dup2(saved[fd], fd);
+			close(saved[fd]);
+		}
+	}
+	close(null);
+	return rc;
+}
+
+/* Sampling never waits on a client: this thread holds the lock only while
+ * it adds what the kernel buffered, and a client only while it copies. */
+static void *live_sampler_main(void *arg)
+{
+	struct live *l = arg;
+	bool done = false;
+
+	while (!done && !atomic_load(&l->stop)) {
+		int exited = cpu_wait(l->c, 100);
+		pthread_mutex_lock(&l->lock);
+		if (cpu_collect(l->c) < 0 ||
+		    live_history_add(&l->hist, cpu_profile_now(l->c), clock_ns(CLOCK_MONOTONIC)) < 0) {
+			l->failed = true;
+			snprintf(l->errmsg, sizeof(l->errmsg), "%s", cp_errmsg());
+		}
+		l->exited = exited;
+		done = l->failed || l->exited;
+		pthread_mutex_unlock(&l->lock);
+	}
+	return NULL;
+}
+
+static void live_name_command(struct live *l, char **cmd)
+{
+	size_t used = 0;
+
+	if (!cmd) {
+		proc_cmdline(l->t.pid, l->command, sizeof(l->command));
+		return;
+	}
+	for (char **a = cmd; *a && used + 1 < sizeof(l->command); a++)
+		used += snprintf(l->command + used, sizeof(l->command) - used, "%s%s",
+				 a == cmd ? "" : " ", *a);
+}
+
+/* The sampler thread, with every signal blocked but faults, whose handler
+ * must run where they happen (blocked, the kernel would kill the process
+ * without it, leaving a client's terminal raw). */
+static int live_start_thread(struct live *l)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&l->thread, NULL, live_sampler_main, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return cp_error("cannot start the sampling thread: %s", strerror(rc));
+	l->running = true;
+	return 0;
+}
+
+struct live *live_start(const struct live_opts *o)
+{
+	struct live *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	/* As a failed attach leaves it: nothing for target_release to close. */
+	l->t.go_fd = l->t.err_fd = l->t.pidfd = -1;
+	pthread_mutex_init(&l->lock, NULL);
+	live_history_init(&l->hist, o->window_ns);
+	l->co = (struct cpu_opts){
+		.frequency = o->frequency,
+		.fp = o->fp,
+		.stack_size = cpu_default_stack_size(o->frequency),
+		.user_only = o->user_only,
+	};
+	if (o->cmd)
+		rc = o->quiet ? live_launch_quietly(&l->t, o->cmd) : target_launch(&l->t, o->cmd);
+	else
+		rc = target_attach(&l->t, o->pid);
+	if (rc < 0)
+		goto fail;
+	l->c = cpu_start(&l->t, &l->co);
+	if (!l->c)
+		goto fail;
+	live_name_command(l, o->cmd);
+	if (live_history_add(&l->hist, cpu_profile_now(l->c), clock_ns(CLOCK_MONOTONIC)) < 0 ||
+	    live_start_thread(l) < 0)
+		goto fail;
+	return l;
+fail:
+	live_end(l);
+	return NULL;
+}
+
+pid_t live_pid(const struct live *l)
+{
+	return l->t.pid;
+}
+
+const char *live_command(const struct live *l)
+{
+	return l->command;
+}
+
+bool live_launched(const struct live *l)
+{
+	return l->t.launched;
+}
+
+/* What /proc says of the target, outside the lock. */
+static void live_proc_status(struct live *l, struct live_status *st)
+{
+	pid_t *tids;
+	ssize_t n = st->exited ? -1 : proc_tasks(l->t.pid, &tids);
+
+	if (n >= 0)
+		free(tids);
+	st->threads_now = n;
+	st->cpu_ns = st->exited ? -1 : proc_cpu_ns(l->t.pid);
+	if (st->exited || !target_stopped(&l->t, st->stopped, sizeof(st->stopped)))
+		st->stopped[0] = '\0';
+}
+
+struct profile *live_profile(struct live *l, int64_t window_ns, struct live_status *st)
+{
+	const struct top_snapshot *base;
+	const struct cpu_stats *cs;
+	struct profile *p;
+	int64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&l->lock);
+	if (l->failed) {
+		pthread_mutex_unlock(&l->lock);
+		cp_error("%s", l->errmsg);
+		return NULL;
+	}
+	base = window_ns ? live_history_base(&l->hist, now, window_ns) : NULL;
+	p = topview_copy(cpu_profile_now(l->c), base);
+	cs = cpu_stats(l->c);
+	st->samples = cs->samples;
+	st->lost = cs->lost;
+	st->threads_seen = cs->threads;
+	st->elapsed_ns = cs->elapsed_ns;
+	st->shown_ns = base ? now - base->when_ns : cs->elapsed_ns;
+	st->exited = l->exited;
+	if (st->exited)
+		st->status = l->t.status;
+	pthread_mutex_unlock(&l->lock);
+	if (!p)
+		return NULL;
+	p->duration_nanos = st->shown_ns;
+	p->time_nanos = clock_ns(CLOCK_REALTIME) - st->shown_ns;
+	live_proc_status(l, st);
+	return p;
+}
+
+int live_reset(struct live *l)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&l->lock);
+	live_history_clear(&l->hist);
+	if (cpu_reset(l->c) < 0 ||
+	    live_history_add(&l->hist, cpu_profile_now(l->c), clock_ns(CLOCK_MONOTONIC)) < 0)
+		rc = -1;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+void live_end(struct live *l)
+{
+	if (!l)
+		return;
+	if (l->running) {
+		atomic_store(&l->stop, true);
+		pthread_join(l->thread, NULL);
+	}
+	cpu_free(l->c);
+	if (l->t.launched)
+		target_stop(&l->t, 1000);
+	target_release(&l->t);
+	live_history_release(&l->hist);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
