@@ -58,7 +58,7 @@ tol() {
 complete() {
 	"$CPROF" report --top 0 "$1" | awk '/\(\[kernel\.kallsyms\]\)$/ {print $6}' >"$T/kernel"
 	"$CPROF" report --folded --sample-index samples "$1" |
-		awk 'NR == FNR {k[$1] = 1; next}
+		awk 'FILENAME == ARGV[1] {k[$1] = 1; next}
 		{c = $NF; sub(/ [0-9]+$/, ""); n = split($0, f, ";")
 		while (n > 1 && (f[n] in k)) n--
 		s = f[1]; for (i = 2; i <= n; i++) s = s ";" f[i]; print s, c}' "$T/kernel" - >"$T/folded"
