@@ -3,9 +3,20 @@
 #ifndef CPROF_RENDER_H
 #define CPROF_RENDER_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "stacks.h"
+
+/* A frame's label: "NAME (FILE:LINE)", "NAME (FILE)" when LINE is 0 or less,
+ * or "NAME" when FILE is "", into BUF (N bytes). Returns BUF. */
+const char *render_frame_label(char *buf, size_t n, const char *name, const char *file,
+			       int64_t line);
+
+/* Each frame of location LOC (an id) of P as a label, innermost first,
+ * through FN; a location without lines as its address and mapping. */
+void render_location_frames(const struct profile *p, uint64_t loc,
+			    void (*fn)(const char *label, void *ctx), void *ctx);
 
 /* pprof -top: flat, flat%, sum%, cum, cum%, name and file:line, sorted by flat;
  * N rows (0: all). */
