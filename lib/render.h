@@ -8,9 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "snapshot.h"
 #include "stacks.h"
-#include "threads.h"
+
+struct snapshot;
+struct threads_session;
 
 /* A frame's label: "NAME (FILE:LINE)", "NAME (FILE)" when LINE is 0 or less,
  * or "NAME" when FILE is "", into BUF (N bytes). Returns BUF. */

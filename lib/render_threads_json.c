@@ -3,6 +3,7 @@
  * (thread names, frames) goes through json_write_string. */
 #include "json.h"
 #include "render.h"
+#include "threads.h"
 
 struct render_threads_json_list {
 	FILE *out;

@@ -1,6 +1,7 @@
 /* cprof threads' text view: the dump of a snapshot's thread groups (or of
  * each thread), a line per poll of a watch, and the leak verdict. */
 #include "render.h"
+#include "threads.h"
 #include "units.h"
 
 static const char *render_threads_text_us(char *buf, size_t n, int64_t ns)
