@@ -267,10 +267,16 @@ static int threads_medians(struct threads_session *ts)
 int threads_poll(struct threads_session *ts, int *err)
 {
 	uint64_t pcs[MAX_FRAMES];
+	struct snapshot snap;
 
+	/* A failed poll (the process exited) leaves the last one whole, for
+	 * the verdict. */
+	if (snapshot_take(&snap, ts->pid, ts->stack_size, err) < 0)
+		return -1;
 	if (ts->have_snap)
 		snapshot_release(&ts->snap);
-	ts->have_snap = false;
+	ts->snap = snap;
+	ts->have_snap = true;
 	threads_free_stacks(ts);
 	for (size_t i = 0; i < ts->ngroups; i++) {
 		size_t *h = realloc(ts->groups[i].history, (ts->npolls + 2) * sizeof(*h));
@@ -280,9 +286,6 @@ int threads_poll(struct threads_session *ts, int *err)
 		h[ts->npolls] = 0;
 		ts->groups[i].count = 0;
 	}
-	if (snapshot_take(&ts->snap, ts->pid, ts->stack_size, err) < 0)
-		return -1;
-	ts->have_snap = true;
 	ts->stacks = calloc(ts->snap.nthreads + 1, sizeof(*ts->stacks));
 	if (!ts->stacks)
 		goto oom;

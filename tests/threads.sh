@@ -229,20 +229,25 @@ kill "$pid"
 wait "$pid" 2>/dev/null || true
 
 # A process that exits during a --json watch: every line stays JSON, the
-# exit one of them, and the verdict follows.
-"$W" --pool 2 --seconds 60 >/dev/null &
+# exit one of them, and the verdict that follows names the leak from the last
+# poll's threads.
+"$W" --pool 2 --leak 100 --seconds 60 >/dev/null &
 pid=$!
-settle "$pid" 3
-"$CPROF" threads --pid "$pid" --watch 20s --interval 100ms --json >"$T/exit.json" 2>"$T/exit.err" &
-watcher=$!
 ok
-wait_until 20 grep -qs '"type":"poll"' "$T/exit.json" || fail "no poll line from the watch"
+wait_until 20 has_threads_over "$pid" 5 || fail "the leak workload did not start its threads"
+"$CPROF" threads --pid "$pid" --watch 30s --interval 300ms --json >"$T/exit.json" 2>"$T/exit.err" &
+watcher=$!
+polls() { [ "$(cat "$T/exit.json" 2>/dev/null | grep -c '"type":"poll"')" -ge "$1" ]; }
+ok
+wait_until 20 polls 5 || fail "no five poll lines from the watch"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 ok
-wait "$watcher" || fail "the watch of an exiting process failed: $(cat "$T/exit.err")"
+rc=0
+wait "$watcher" || rc=$?
+[ "$rc" -eq 3 ] || fail "the watch of an exiting process exited $rc, not 3: $(cat "$T/exit.err")"
 expect_grep '^\{"type":"exit"\}$' "$T/exit.json"
-expect_grep '^\{"type":"verdict",' "$T/exit.json"
+expect_grep '^\{"type":"verdict",.*"suspects":\[\{"start":[0-9]+,"end":[0-9]+,"per_minute":[0-9.]+,"names":\["leaker"\],"stack":\[.*"leak_handler ' "$T/exit.json"
 if command -v python3 >/dev/null 2>&1; then
 	ok
 	python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/exit.json" ||
