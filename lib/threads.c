@@ -264,6 +264,40 @@ static int threads_medians(struct threads_session *ts)
 	return 0;
 }
 
+/* The poll's groups, sorted, with their members; -1 when out of memory. */
+static int threads_sort_groups(struct threads_session *ts)
+{
+	free(ts->last);
+	ts->last = NULL;
+	ts->nlast = 0;
+	for (size_t i = 0; i < ts->ngroups; i++) {
+		struct thread_group *g = &ts->groups[i];
+		free(g->members);
+		g->members = NULL;
+		if (!g->count)
+			continue;
+		g->members = malloc(g->count * sizeof(*g->members));
+		if (!g->members)
+			return -1;
+		g->count = 0;
+	}
+	for (size_t i = 0; i < ts->nstacks; i++) {
+		struct thread_group *g = &ts->groups[ts->stacks[i].group];
+		g->members[g->count++] = i;
+	}
+	for (size_t i = 0; i < ts->ngroups; i++)
+		if (threads_track_members(ts, &ts->groups[i]) < 0)
+			return -1;
+	ts->last = malloc((ts->ngroups + 1) * sizeof(*ts->last));
+	if (!ts->last)
+		return -1;
+	for (size_t i = 0; i < ts->ngroups; i++)
+		if (ts->groups[i].count)
+			ts->last[ts->nlast++] = ts->groups[i];
+	qsort_r(ts->last, ts->nlast, sizeof(*ts->last), threads_by_count, ts->p);
+	return 0;
+}
+
 int threads_poll(struct threads_session *ts, int *err)
 {
 	uint64_t pcs[MAX_FRAMES];
@@ -313,37 +347,7 @@ int threads_poll(struct threads_session *ts, int *err)
 		ts->groups[g].history[ts->npolls] = ts->groups[g].count;
 	}
 	ts->npolls++;
-
-	/* The poll's groups, sorted, with their members. */
-	free(ts->last);
-	ts->last = NULL;
-	ts->nlast = 0;
-	for (size_t i = 0; i < ts->ngroups; i++) {
-		struct thread_group *g = &ts->groups[i];
-		free(g->members);
-		g->members = NULL;
-		if (!g->count)
-			continue;
-		g->members = malloc(g->count * sizeof(*g->members));
-		if (!g->members)
-			goto oom;
-		g->count = 0;
-	}
-	for (size_t i = 0; i < ts->nstacks; i++) {
-		struct thread_group *g = &ts->groups[ts->stacks[i].group];
-		g->members[g->count++] = i;
-	}
-	for (size_t i = 0; i < ts->ngroups; i++)
-		if (threads_track_members(ts, &ts->groups[i]) < 0)
-			goto oom;
-	ts->last = malloc((ts->ngroups + 1) * sizeof(*ts->last));
-	if (!ts->last)
-		goto oom;
-	for (size_t i = 0; i < ts->ngroups; i++)
-		if (ts->groups[i].count)
-			ts->last[ts->nlast++] = ts->groups[i];
-	qsort_r(ts->last, ts->nlast, sizeof(*ts->last), threads_by_count, ts->p);
-	if (threads_medians(ts) < 0)
+	if (threads_sort_groups(ts) < 0 || threads_medians(ts) < 0)
 		goto oom;
 	return 0;
 oom:
