@@ -1,11 +1,27 @@
-/* Renderers: the non-interactive views of a profile, each written to a stream
- * the caller owns. They return 0, or -1 with an error (out of memory). */
+/* Renderers: the non-interactive views of a profile, and cprof threads' views
+ * of its snapshots, each written to a stream the caller owns. They return 0,
+ * or -1 with an error (out of memory). */
 #ifndef CPROF_RENDER_H
 #define CPROF_RENDER_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "stacks.h"
+
+struct snapshot;
+struct threads_session;
+
+/* A frame's label: "NAME (FILE:LINE)", "NAME (FILE)" when LINE is 0 or less,
+ * or "NAME" when FILE is "", into BUF (N bytes). Returns BUF. */
+const char *render_frame_label(char *buf, size_t n, const char *name, const char *file,
+			       int64_t line);
+
+/* Each frame of location LOC (an id) of P as a label, innermost first,
+ * through FN; a location without lines as its address and mapping. */
+void render_location_frames(const struct profile *p, uint64_t loc,
+			    void (*fn)(const char *label, void *ctx), void *ctx);
 
 /* pprof -top: flat, flat%, sum%, cum, cum%, name and file:line, sorted by flat;
  * N rows (0: all). */
@@ -44,5 +60,23 @@ int render_folded(FILE *out, const struct stackset *ss);
  * on hover); in a profile with negative values (a diff) width is by the
  * absolute value, and frames that grew are red and those that shrank blue. */
 int render_svg(FILE *out, const struct stackset *ss, const char *title);
+
+/* cprof threads' views of a session, one set per format: text, and JSON
+ * lines (an object per call). They read the session's profile, which the
+ * caller has had threads_profile build (it may fail). */
+struct threads_render {
+	/* The last poll: its threads grouped by stack, or with ALL (text only)
+	 * each on its own; CMDLINE names the process. */
+	void (*dump)(FILE *out, struct threads_session *ts, const char *cmdline, bool all);
+	/* A poll of a watch: S, and the change from PREV threads unless FIRST;
+	 * SINCE_NS is the time since the watch began. */
+	void (*poll)(FILE *out, const struct snapshot *s, size_t prev, bool first,
+		     int64_t since_ns);
+	/* The process exited during the watch. */
+	void (*exited)(FILE *out);
+	/* The leak suspects (threads_suspects) of a watch over SPAN_NS. */
+	void (*verdict)(FILE *out, struct threads_session *ts, int64_t span_ns);
+};
+extern const struct threads_render render_threads_text, render_threads_json;
 
 #endif

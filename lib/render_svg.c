@@ -13,6 +13,7 @@
 #include "hmap.h"
 #include "render.h"
 #include "units.h"
+#include "utf8.h"
 
 #define SVG_WIDTH 1200
 #define PAD 10		/* left and right margins */
@@ -65,24 +66,18 @@ static const char script[] =
 	"}\n";
 
 /* Bytes in the well-formed UTF-8 character at S that XML allows, or 0. */
-static size_t char_len(const unsigned char *s)
+static size_t render_svg_char_len(const unsigned char *s)
 {
-	size_t n;
+	size_t bad;
 
 	if (s[0] < 0x80)
 		return s[0] >= 0x20 || s[0] == '\t';
-	if (s[0] >= 0xf5)
-		return 0;
-	n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
+	return utf8_char_len((const char *)s, &bad);
 }
 
 /* S escaped for XML, cut to MAX characters with ".." if longer; bytes that are
  * not UTF-8 become '?', since one would make the whole file unreadable. */
-static void put_escaped(FILE *out, const char *s, size_t max)
+static void render_svg_put_escaped(FILE *out, const char *s, size_t max)
 {
 	static const char *const entity[] = {
 		['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&apos;",
@@ -90,11 +85,11 @@ static void put_escaped(FILE *out, const char *s, size_t max)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t nchars = 0, keep, len;
 
-	for (const unsigned char *q = p; *q; q += (len = char_len(q)) ? len : 1)
+	for (const unsigned char *q = p; *q; q += (len = render_svg_char_len(q)) ? len : 1)
 		nchars++;
 	keep = nchars > max ? max - 2 : nchars;
 	for (size_t i = 0; i < keep; i++, p += len ? len : 1) {
-		len = char_len(p);
+		len = render_svg_char_len(p);
 		if (*p < sizeof(entity) / sizeof(*entity) && entity[*p])
 			fputs(entity[*p], out);
 		else if (len)
@@ -106,7 +101,7 @@ static void put_escaped(FILE *out, const char *s, size_t max)
 		fputs("..", out);
 }
 
-static void put_color(struct svg *g, const char *name, int64_t abs, int64_t sum)
+static void render_svg_put_color(struct svg *g, const char *name, int64_t abs, int64_t sum)
 {
 	uint64_t h = hash_bytes(HASH_SEED, name, strlen(name));
 	double r;
@@ -130,7 +125,8 @@ static void put_color(struct svg *g, const char *name, int64_t abs, int64_t sum)
 }
 
 /* One frame at DEPTH (0: the root), unless narrower than 0.1px. */
-static void put_frame(struct svg *g, const char *name, const struct open_frame *f, size_t depth)
+static void render_svg_put_frame(struct svg *g, const char *name, const struct open_frame *f,
+				 size_t depth)
 {
 	double x = PAD + f->start * g->scale, w = f->abs * g->scale, fit;
 	int y = g->height - BOTTOM - (int)(depth + 1) * ROW;
@@ -156,38 +152,38 @@ static void put_frame(struct svg *g, const char *name, const struct open_frame *
 		snprintf(val + len, sizeof(val) - len, " %s", g->unit);
 	units_percent(pct, sizeof(pct), f->sum, denom);
 	fputs("<g class=\"f\"><title>", g->out);
-	put_escaped(g->out, name, SIZE_MAX);
+	render_svg_put_escaped(g->out, name, SIZE_MAX);
 	fprintf(g->out, " (%s", sign);
-	put_escaped(g->out, val, SIZE_MAX);
+	render_svg_put_escaped(g->out, val, SIZE_MAX);
 	fprintf(g->out, ", %s%s)</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"",
 		sign, pct, x, y, w, ROW - 1);
-	put_color(g, name, f->abs, f->sum);
+	render_svg_put_color(g, name, f->abs, f->sum);
 	fprintf(g->out, "\"/><text x=\"%.2f\" y=\"%d\">", x + 3, y + 12);
 	fit = (w - 6) / CHAR_PX;
 	if (fit >= 3)
-		put_escaped(g->out, name, (size_t)fit);
+		render_svg_put_escaped(g->out, name, (size_t)fit);
 	fputs("</text></g>\n", g->out);
 }
 
 /* The name id of S's frame at DEPTH counted from the root (0). */
-static uint32_t name_at(const struct stack *s, size_t depth)
+static uint32_t render_svg_name_at(const struct stack *s, size_t depth)
 {
 	return s->frames[s->nframes - 1 - depth].name;
 }
 
-static int name_cmp(const struct stackset *ss, uint32_t a, uint32_t b)
+static int render_svg_name_cmp(const struct stackset *ss, uint32_t a, uint32_t b)
 {
 	return a == b ? 0 : strcmp(stackset_name(ss, a), stackset_name(ss, b));
 }
 
-static int by_path(const void *a, const void *b, void *ctx)
+static int render_svg_by_path(const void *a, const void *b, void *ctx)
 {
 	const struct stackset *ss = ctx;
 	const struct stack *x = *(const struct stack *const *)a, *y = *(const struct stack *const *)b;
 	size_t i;
 
 	for (i = 0; i < x->nframes && i < y->nframes; i++) {
-		int c = name_cmp(ss, name_at(x, i), name_at(y, i));
+		int c = render_svg_name_cmp(ss, render_svg_name_at(x, i), render_svg_name_at(y, i));
 		if (c)
 			return c;
 	}
@@ -196,8 +192,8 @@ static int by_path(const void *a, const void *b, void *ctx)
 
 /* Sorted, stacks sharing a prefix are adjacent: a frame stays open while
  * the next stack shares the path to it, and is drawn once closed. */
-static void sweep(struct svg *g, const struct stack **order, struct open_frame *open,
-		  const struct open_frame *root)
+static void render_svg_sweep(struct svg *g, const struct stack **order,
+			     struct open_frame *open, const struct open_frame *root)
 {
 	size_t nopen = 0;
 	int64_t offset = 0; /* where the next stack starts, in units of |value| */
@@ -208,16 +204,17 @@ static void sweep(struct svg *g, const struct stack **order, struct open_frame *
 		int64_t v;
 
 		while (common < nopen && common < depth &&
-		       !name_cmp(g->ss, open[common].name, name_at(s, common)))
+		       !render_svg_name_cmp(g->ss, open[common].name, render_svg_name_at(s, common)))
 			common++;
 		while (nopen > common) {
 			nopen--;
-			put_frame(g, stackset_name(g->ss, open[nopen].name), &open[nopen], nopen + 1);
+			render_svg_put_frame(g, stackset_name(g->ss, open[nopen].name), &open[nopen],
+					     nopen + 1);
 		}
 		if (!s)
 			break;
 		for (; nopen < depth; nopen++) {
-			open[nopen].name = name_at(s, nopen);
+			open[nopen].name = render_svg_name_at(s, nopen);
 			open[nopen].start = offset;
 			open[nopen].abs = open[nopen].sum = 0;
 		}
@@ -228,7 +225,7 @@ static void sweep(struct svg *g, const struct stack **order, struct open_frame *
 		}
 		offset += v;
 	}
-	put_frame(g, "all", root, 0);
+	render_svg_put_frame(g, "all", root, 0);
 }
 
 int render_svg(FILE *out, const struct stackset *ss, const char *title)
@@ -258,10 +255,10 @@ int render_svg(FILE *out, const struct stackset *ss, const char *title)
 	}
 	for (size_t i = 0; i < ss->nstacks; i++)
 		order[i] = &ss->stacks[i];
-	qsort_r(order, ss->nstacks, sizeof(*order), by_path, (void *)ss);
+	qsort_r(order, ss->nstacks, sizeof(*order), render_svg_by_path, (void *)ss);
 	g.scale = g.abs_total ? (double)(SVG_WIDTH - 2 * PAD) / g.abs_total : 0;
 	g.measure = 1;
-	sweep(&g, order, open, &root);
+	render_svg_sweep(&g, order, open, &root);
 	g.measure = 0;
 	g.height = TOP + (int)(g.depth + 1) * ROW + BOTTOM;
 
@@ -276,10 +273,10 @@ int render_svg(FILE *out, const struct stackset *ss, const char *title)
 		"<text id=\"title\" x=\"%d\" y=\"24\">",
 		SVG_WIDTH, g.height, SVG_WIDTH, g.height, PAD, SVG_WIDTH - 2 * PAD, script,
 		SVG_WIDTH / 2);
-	put_escaped(out, title ? title : "", SIZE_MAX);
+	render_svg_put_escaped(out, title ? title : "", SIZE_MAX);
 	fputs("</text>\n", out);
 
-	sweep(&g, order, open, &root);
+	render_svg_sweep(&g, order, open, &root);
 	fputs("</svg>\n", out);
 	free(open);
 	free(order);

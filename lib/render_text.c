@@ -1,4 +1,5 @@
-/* The text views of a profile: top, tree, traces and folded stacks. */
+/* The text views of a profile: top, tree, traces and folded stacks, and the
+ * frame labels they and cprof threads print. */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,55 +10,80 @@
 #include "render.h"
 #include "units.h"
 
-static const char *unit_of(const struct stackset *ss)
+static const char *render_text_unit_of(const struct stackset *ss)
 {
 	return profile_str(ss->p, ss->p->sample_types[ss->si].unit);
 }
 
-static int64_t iabs(int64_t v)
+static int64_t render_text_iabs(int64_t v)
 {
 	return v < 0 ? -v : v;
 }
 
-/* "name (file:line)", "name (file)" or "name", into BUF. */
-static const char *frame_label(const struct stackset *ss, uint32_t name, uint32_t file,
-			       int32_t line, char *buf, size_t n)
+const char *render_frame_label(char *buf, size_t n, const char *name, const char *file,
+			       int64_t line)
 {
-	const char *f = file ? stackset_name(ss, file) : "";
-
-	if (!*f)
-		snprintf(buf, n, "%s", stackset_name(ss, name));
+	if (!*file)
+		snprintf(buf, n, "%s", name);
 	else if (line > 0)
-		snprintf(buf, n, "%s (%s:%d)", stackset_name(ss, name), f, line);
+		snprintf(buf, n, "%s (%s:%lld)", name, file, (long long)line);
 	else
-		snprintf(buf, n, "%s (%s)", stackset_name(ss, name), f);
+		snprintf(buf, n, "%s (%s)", name, file);
 	return buf;
 }
 
-static int row_cmp(const void *a, const void *b, void *ctx)
+void render_location_frames(const struct profile *p, uint64_t loc,
+			    void (*fn)(const char *label, void *ctx), void *ctx)
+{
+	const struct pf_location *l = &p->locations[loc - 1];
+	char buf[1024];
+
+	if (!l->nlines) {
+		location_synth_name(p, l, buf, sizeof(buf));
+		fn(buf, ctx);
+		return;
+	}
+	for (size_t i = 0; i < l->nlines; i++) {
+		const struct pf_function *f = &p->functions[l->lines[i].function_id - 1];
+		fn(render_frame_label(buf, sizeof(buf), profile_str(p, f->name),
+				      profile_str(p, f->filename), l->lines[i].line),
+		   ctx);
+	}
+}
+
+/* The label of a stackset's frame. */
+static const char *render_text_label(const struct stackset *ss, uint32_t name, uint32_t file,
+				     int32_t line, char *buf, size_t n)
+{
+	return render_frame_label(buf, n, stackset_name(ss, name),
+				  file ? stackset_name(ss, file) : "", line);
+}
+
+static int render_text_row_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct func_total *x = a, *y = b;
 	int c;
 
-	if (iabs(x->flat) != iabs(y->flat))
-		return iabs(x->flat) > iabs(y->flat) ? -1 : 1;
+	if (render_text_iabs(x->flat) != render_text_iabs(y->flat))
+		return render_text_iabs(x->flat) > render_text_iabs(y->flat) ? -1 : 1;
 	c = strcmp(stackset_name(ctx, x->name), stackset_name(ctx, y->name));
 	if (c)
 		return c;
-	return iabs(x->cum) > iabs(y->cum) ? -1 : iabs(x->cum) < iabs(y->cum);
+	return render_text_iabs(x->cum) > render_text_iabs(y->cum) ? -1 :
+	       render_text_iabs(x->cum) < render_text_iabs(y->cum);
 }
 
 int render_top(FILE *out, const struct stackset *ss, size_t n)
 {
 	struct func_total *rows;
 	int64_t total = ss->total_all, shown = 0, sum = 0;
-	const char *unit = unit_of(ss);
+	const char *unit = render_text_unit_of(ss);
 	size_t nrows;
 	char a[32], b[32], c[32], d[32], e[32], label[1024];
 
 	if (stackset_functions(ss, &rows, &nrows) < 0)
 		return -1;
-	qsort_r(rows, nrows, sizeof(*rows), row_cmp, (void *)ss);
+	qsort_r(rows, nrows, sizeof(*rows), render_text_row_cmp, (void *)ss);
 	if (n == 0 || n > nrows)
 		n = nrows;
 	for (size_t i = 0; i < n; i++)
@@ -76,28 +102,28 @@ int render_top(FILE *out, const struct stackset *ss, size_t n)
 			units_percent(c, sizeof(c), sum, total),
 			units_format(d, sizeof(d), r->cum, unit),
 			units_percent(e, sizeof(e), r->cum, total),
-			frame_label(ss, r->name, r->file, r->start_line, label, sizeof(label)));
+			render_text_label(ss, r->name, r->file, r->start_line, label, sizeof(label)));
 	}
 	free(rows);
 	return 0;
 }
 
-static void tree_node(FILE *out, const struct calltree *t, uint32_t i, int64_t total,
-		      double min_percent, const char *unit)
+static void render_text_tree_node(FILE *out, const struct calltree *t, uint32_t i,
+				  int64_t total, double min_percent, const char *unit)
 {
 	const struct cnode *n = &t->nodes[i];
 	char a[32], b[32], c[32], label[1024];
 
-	if (total && 100.0 * iabs(n->total) / iabs(total) < min_percent)
+	if (total && 100.0 * render_text_iabs(n->total) / render_text_iabs(total) < min_percent)
 		return;
 	if (i) {
 		fprintf(out, "%10s %7s %10s  %*s%s\n", units_format(a, sizeof(a), n->total, unit),
 			units_percent(b, sizeof(b), n->total, total),
 			units_format(c, sizeof(c), n->self, unit), (int)(n->depth - 1) * 2, "",
-			frame_label(t->ss, n->name, n->file, n->start_line, label, sizeof(label)));
+			render_text_label(t->ss, n->name, n->file, n->start_line, label, sizeof(label)));
 	}
 	for (uint32_t k = n->first_child; k; k = t->nodes[k].next_sibling)
-		tree_node(out, t, k, total, min_percent, unit);
+		render_text_tree_node(out, t, k, total, min_percent, unit);
 }
 
 int render_tree(FILE *out, const struct stackset *ss, double min_percent)
@@ -108,7 +134,7 @@ int render_tree(FILE *out, const struct stackset *ss, double min_percent)
 		return -1;
 	calltree_sort(&t);
 	fprintf(out, "%10s %7s %10s  %s\n", "total", "total%", "self", "function (callees indented)");
-	tree_node(out, &t, 0, ss->total_all, min_percent, unit_of(ss));
+	render_text_tree_node(out, &t, 0, ss->total_all, min_percent, render_text_unit_of(ss));
 	calltree_release(&t);
 	return 0;
 }
@@ -125,7 +151,7 @@ struct trace_key {
 	const struct stack *s;
 };
 
-static int trace_eq(void *ctx, uint32_t idx)
+static int render_text_trace_eq(void *ctx, uint32_t idx)
 {
 	struct trace_key *k = ctx;
 	const struct stack *a = k->traces[idx].s, *b = k->s;
@@ -136,19 +162,19 @@ static int trace_eq(void *ctx, uint32_t idx)
 					      a->sample->nlabels * sizeof(*a->sample->labels)) == 0);
 }
 
-static int by_value(const void *a, const void *b)
+static int render_text_by_value(const void *a, const void *b)
 {
 	const struct trace *x = a, *y = b;
 
-	if (iabs(x->value) != iabs(y->value))
-		return iabs(x->value) > iabs(y->value) ? -1 : 1;
+	if (render_text_iabs(x->value) != render_text_iabs(y->value))
+		return render_text_iabs(x->value) > render_text_iabs(y->value) ? -1 : 1;
 	return x->s < y->s ? -1 : x->s > y->s;
 }
 
 int render_traces(FILE *out, const struct stackset *ss)
 {
 	struct trace *traces = malloc((ss->nstacks + 1) * sizeof(*traces));
-	const char *unit = unit_of(ss);
+	const char *unit = render_text_unit_of(ss);
 	const struct profile *p = ss->p;
 	static const char rule[] =
 		"-----------+-------------------------------------------------------";
@@ -166,7 +192,7 @@ int render_traces(FILE *out, const struct stackset *ss)
 		uint64_t h = hash_bytes(HASH_SEED, s->frames, s->nframes * sizeof(*s->frames));
 		int64_t at;
 		h = hash_bytes(h, s->sample->labels, s->sample->nlabels * sizeof(*s->sample->labels));
-		at = hmap_find(&index, h, trace_eq, &k);
+		at = hmap_find(&index, h, render_text_trace_eq, &k);
 		if (at >= 0) {
 			traces[at].value += s->value;
 			continue;
@@ -176,7 +202,7 @@ int render_traces(FILE *out, const struct stackset *ss)
 		traces[n].s = s;
 		traces[n++].value = s->value;
 	}
-	qsort(traces, n, sizeof(*traces), by_value);
+	qsort(traces, n, sizeof(*traces), render_text_by_value);
 	for (size_t i = 0; i < n; i++) {
 		const struct stack *s = traces[i].s;
 		fprintf(out, "%s\n", rule);
@@ -192,7 +218,7 @@ int render_traces(FILE *out, const struct stackset *ss)
 			const struct frame *f = &s->frames[j];
 			fprintf(out, "%10s   %s\n",
 				j ? "" : units_format(a, sizeof(a), traces[i].value, unit),
-				frame_label(ss, f->name, f->file, f->line, label, sizeof(label)));
+				render_text_label(ss, f->name, f->file, f->line, label, sizeof(label)));
 		}
 	}
 	fprintf(out, "%s\n", rule);
@@ -207,8 +233,8 @@ out:
  * value, or in a diff (DIFF) the base's and the new profile's values as
  * difffolded.pl writes them, which flamegraph.pl draws as a differential
  * flame graph. */
-static int folded_node(FILE *out, const struct calltree *t, uint32_t i, bool diff, char **path,
-		       size_t *len, size_t *cap)
+static int render_text_folded_node(FILE *out, const struct calltree *t, uint32_t i, bool diff,
+				   char **path, size_t *len, size_t *cap)
 {
 	const struct cnode *n = &t->nodes[i];
 	size_t at = *len;
@@ -242,7 +268,7 @@ static int folded_node(FILE *out, const struct calltree *t, uint32_t i, bool dif
 		}
 	}
 	for (uint32_t k = n->first_child; k; k = t->nodes[k].next_sibling)
-		if (folded_node(out, t, k, diff, path, len, cap) < 0)
+		if (render_text_folded_node(out, t, k, diff, path, len, cap) < 0)
 			return -1;
 	*len = at;
 	return 0;
@@ -260,7 +286,7 @@ int render_folded(FILE *out, const struct stackset *ss)
 		diff = ss->stacks[i].base;
 	if (calltree_init(&t, ss) < 0)
 		return -1;
-	rc = folded_node(out, &t, 0, diff, &path, &len, &cap);
+	rc = render_text_folded_node(out, &t, 0, diff, &path, &len, &cap);
 	free(path);
 	calltree_release(&t);
 	return rc;

@@ -1,7 +1,9 @@
 /* Thread dumps and leak watching over ptrace snapshots; see threads.h. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "addrspace.h"
 #include "error.h"
@@ -38,6 +40,7 @@ struct threads_session {
 	struct thread_group *last;   /* the last poll's groups, sorted */
 	size_t nlast;
 	size_t npolls;
+	int64_t median_stop_ns, median_wait_ns;
 	bool profiled;
 };
 
@@ -71,7 +74,7 @@ fail:
 	return NULL;
 }
 
-static void free_stacks(struct threads_session *ts)
+static void threads_free_stacks(struct threads_session *ts)
 {
 	for (size_t i = 0; i < ts->nstacks; i++)
 		free(ts->stacks[i].locs);
@@ -84,7 +87,7 @@ void threads_session_free(struct threads_session *ts)
 {
 	if (!ts)
 		return;
-	free_stacks(ts);
+	threads_free_stacks(ts);
 	for (size_t i = 0; i < ts->ngroups; i++) {
 		free(ts->groups[i].locs);
 		free(ts->groups[i].members);
@@ -105,7 +108,7 @@ void threads_session_free(struct threads_session *ts)
 }
 
 /* Stacks that print alike group together: compare their lines, not addresses. */
-static uint64_t stack_key(const struct profile *p, const uint64_t *locs, size_t n)
+static uint64_t threads_stack_key(const struct profile *p, const uint64_t *locs, size_t n)
 {
 	uint64_t h = HASH_SEED;
 
@@ -119,7 +122,7 @@ static uint64_t stack_key(const struct profile *p, const uint64_t *locs, size_t 
 	return h;
 }
 
-static bool same_location(const struct profile *p, uint64_t a, uint64_t b)
+static bool threads_same_location(const struct profile *p, uint64_t a, uint64_t b)
 {
 	const struct pf_location *x = &p->locations[a - 1], *y = &p->locations[b - 1];
 
@@ -138,7 +141,7 @@ struct group_key {
 	size_t n;
 };
 
-static int group_eq(void *ctx, uint32_t idx)
+static int threads_group_eq(void *ctx, uint32_t idx)
 {
 	const struct group_key *k = ctx;
 	const struct thread_group *g = &k->ts->groups[idx];
@@ -146,17 +149,17 @@ static int group_eq(void *ctx, uint32_t idx)
 	if (g->nlocs != k->n)
 		return 0;
 	for (size_t i = 0; i < k->n; i++)
-		if (!same_location(k->ts->p, g->locs[i], k->locs[i]))
+		if (!threads_same_location(k->ts->p, g->locs[i], k->locs[i]))
 			return 0;
 	return 1;
 }
 
 /* The group of a stack, created (with an all-zero history) if new. */
-static int64_t group_of(struct threads_session *ts, const uint64_t *locs, size_t n)
+static int64_t threads_group_of(struct threads_session *ts, const uint64_t *locs, size_t n)
 {
 	struct group_key k = { ts, locs, n };
-	uint64_t h = stack_key(ts->p, locs, n);
-	int64_t i = hmap_find(&ts->group_index, h, group_eq, &k);
+	uint64_t h = threads_stack_key(ts->p, locs, n);
+	int64_t i = hmap_find(&ts->group_index, h, threads_group_eq, &k);
 	struct thread_group *g;
 
 	if (i >= 0)
@@ -178,7 +181,7 @@ static int64_t group_of(struct threads_session *ts, const uint64_t *locs, size_t
 	return ts->ngroups++;
 }
 
-static int by_tid(const void *a, const void *b)
+static int threads_by_tid(const void *a, const void *b)
 {
 	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
 
@@ -186,7 +189,7 @@ static int by_tid(const void *a, const void *b)
 }
 
 /* Note whether G kept its threads since the last poll, and remember them. */
-static int track_members(struct threads_session *ts, struct thread_group *g)
+static int threads_track_members(struct threads_session *ts, struct thread_group *g)
 {
 	pid_t *now = malloc((g->count + 1) * sizeof(*now));
 	size_t kept = 0, j = 0;
@@ -195,7 +198,7 @@ static int track_members(struct threads_session *ts, struct thread_group *g)
 		return cp_error("out of memory");
 	for (size_t i = 0; i < g->count; i++)
 		now[i] = ts->snap.threads[g->members[i]].tid;
-	qsort(now, g->count, sizeof(*now), by_tid);
+	qsort(now, g->count, sizeof(*now), threads_by_tid);
 	for (size_t i = 0; i < g->ntids; i++) {
 		while (j < g->count && now[j] < g->tids[i])
 			j++;
@@ -209,7 +212,7 @@ static int track_members(struct threads_session *ts, struct thread_group *g)
 	return 0;
 }
 
-static int by_count(const void *a, const void *b, void *ctx)
+static int threads_by_count(const void *a, const void *b, void *ctx)
 {
 	const struct thread_group *x = a, *y = b;
 	const struct profile *p = ctx;
@@ -229,14 +232,86 @@ static int by_count(const void *a, const void *b, void *ctx)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
+static int threads_by_ns(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The medians of the snapshot's times held and waits to stop. */
+static int threads_medians(struct threads_session *ts)
+{
+	const struct snapshot *s = &ts->snap;
+	int64_t *held = malloc((s->nthreads + 1) * sizeof(*held));
+	int64_t *wait = malloc((s->nthreads + 1) * sizeof(*wait));
+
+	if (!held || !wait) {
+		free(held);
+		free(wait);
+		return -1;
+	}
+	for (size_t i = 0; i < s->nthreads; i++) {
+		held[i] = s->threads[i].stop_ns;
+		wait[i] = s->threads[i].wait_ns;
+	}
+	qsort(held, s->nthreads, sizeof(*held), threads_by_ns);
+	qsort(wait, s->nthreads, sizeof(*wait), threads_by_ns);
+	ts->median_stop_ns = s->nthreads ? held[s->nthreads / 2] : 0;
+	ts->median_wait_ns = s->nthreads ? wait[s->nthreads / 2] : 0;
+	free(held);
+	free(wait);
+	return 0;
+}
+
+/* The poll's groups, sorted, with their members; -1 when out of memory. */
+static int threads_sort_groups(struct threads_session *ts)
+{
+	free(ts->last);
+	ts->last = NULL;
+	ts->nlast = 0;
+	for (size_t i = 0; i < ts->ngroups; i++) {
+		struct thread_group *g = &ts->groups[i];
+		free(g->members);
+		g->members = NULL;
+		if (!g->count)
+			continue;
+		g->members = malloc(g->count * sizeof(*g->members));
+		if (!g->members)
+			return -1;
+		g->count = 0;
+	}
+	for (size_t i = 0; i < ts->nstacks; i++) {
+		struct thread_group *g = &ts->groups[ts->stacks[i].group];
+		g->members[g->count++] = i;
+	}
+	for (size_t i = 0; i < ts->ngroups; i++)
+		if (threads_track_members(ts, &ts->groups[i]) < 0)
+			return -1;
+	ts->last = malloc((ts->ngroups + 1) * sizeof(*ts->last));
+	if (!ts->last)
+		return -1;
+	for (size_t i = 0; i < ts->ngroups; i++)
+		if (ts->groups[i].count)
+			ts->last[ts->nlast++] = ts->groups[i];
+	qsort_r(ts->last, ts->nlast, sizeof(*ts->last), threads_by_count, ts->p);
+	return 0;
+}
+
 int threads_poll(struct threads_session *ts, int *err)
 {
 	uint64_t pcs[MAX_FRAMES];
+	struct snapshot snap;
 
+	/* A failed poll (the process exited) leaves the last one whole, for
+	 * the verdict. */
+	if (snapshot_take(&snap, ts->pid, ts->stack_size, err) < 0)
+		return -1;
 	if (ts->have_snap)
 		snapshot_release(&ts->snap);
-	ts->have_snap = false;
-	free_stacks(ts);
+	ts->snap = snap;
+	ts->have_snap = true;
+	threads_free_stacks(ts);
 	for (size_t i = 0; i < ts->ngroups; i++) {
 		size_t *h = realloc(ts->groups[i].history, (ts->npolls + 2) * sizeof(*h));
 		if (!h)
@@ -245,9 +320,6 @@ int threads_poll(struct threads_session *ts, int *err)
 		h[ts->npolls] = 0;
 		ts->groups[i].count = 0;
 	}
-	if (snapshot_take(&ts->snap, ts->pid, ts->stack_size, err) < 0)
-		return -1;
-	ts->have_snap = true;
 	ts->stacks = calloc(ts->snap.nthreads + 1, sizeof(*ts->stacks));
 	if (!ts->stacks)
 		goto oom;
@@ -267,7 +339,7 @@ int threads_poll(struct threads_session *ts, int *err)
 				goto oom;
 		}
 		st->n = n;
-		g = group_of(ts, st->locs, st->n);
+		g = threads_group_of(ts, st->locs, st->n);
 		if (g < 0)
 			goto oom;
 		st->group = g;
@@ -275,36 +347,8 @@ int threads_poll(struct threads_session *ts, int *err)
 		ts->groups[g].history[ts->npolls] = ts->groups[g].count;
 	}
 	ts->npolls++;
-
-	/* The poll's groups, sorted, with their members. */
-	free(ts->last);
-	ts->last = NULL;
-	ts->nlast = 0;
-	for (size_t i = 0; i < ts->ngroups; i++) {
-		struct thread_group *g = &ts->groups[i];
-		free(g->members);
-		g->members = NULL;
-		if (!g->count)
-			continue;
-		g->members = malloc(g->count * sizeof(*g->members));
-		if (!g->members)
-			goto oom;
-		g->count = 0;
-	}
-	for (size_t i = 0; i < ts->nstacks; i++) {
-		struct thread_group *g = &ts->groups[ts->stacks[i].group];
-		g->members[g->count++] = i;
-	}
-	for (size_t i = 0; i < ts->ngroups; i++)
-		if (track_members(ts, &ts->groups[i]) < 0)
-			goto oom;
-	ts->last = malloc((ts->ngroups + 1) * sizeof(*ts->last));
-	if (!ts->last)
+	if (threads_sort_groups(ts) < 0 || threads_medians(ts) < 0)
 		goto oom;
-	for (size_t i = 0; i < ts->ngroups; i++)
-		if (ts->groups[i].count)
-			ts->last[ts->nlast++] = ts->groups[i];
-	qsort_r(ts->last, ts->nlast, sizeof(*ts->last), by_count, ts->p);
 	return 0;
 oom:
 	*err = ENOMEM;
@@ -376,4 +420,74 @@ bool threads_leaking(const struct thread_group *g, size_t npolls)
 		rises += c[i] > c[i - 1];
 	}
 	return rises * 2 >= npolls - 1 && c[npolls - 1] >= c[0] + 2;
+}
+
+size_t threads_suspects(const struct threads_session *ts, int64_t span_ns,
+			void (*fn)(const struct thread_group *g, size_t start, size_t end,
+				   double per_minute, void *ctx),
+			void *ctx)
+{
+	double minutes = span_ns / 60e9;
+	size_t n = 0;
+
+	for (size_t i = 0; i < ts->ngroups; i++) {
+		const struct thread_group *g = &ts->groups[i];
+		size_t start, end;
+		if (!threads_leaking(g, ts->npolls))
+			continue;
+		n++;
+		start = g->history[0];
+		end = g->history[ts->npolls - 1];
+		if (fn)
+			fn(g, start, end, minutes > 0 ? (end - start) / minutes : 0.0, ctx);
+	}
+	return n;
+}
+
+void threads_time_of_day(const struct snapshot *s, char *buf, size_t n)
+{
+	time_t now = s->time_ns / 1000000000;
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(buf, n, "%H:%M:%S", &tm);
+}
+
+int64_t threads_median_stop(const struct threads_session *ts, bool wait)
+{
+	return wait ? ts->median_wait_ns : ts->median_stop_ns;
+}
+
+void threads_group_states(const struct snapshot *s, const struct thread_group *g, char *buf,
+			  size_t n)
+{
+	static const char order[] = "RSDTtZXIWP";
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (const char *st = order; *st && used < n; st++) {
+		size_t k = 0;
+		for (size_t i = 0; i < g->count; i++)
+			k += s->threads[g->members[i]].state == *st;
+		if (k)
+			used += snprintf(buf + used, n - used, "%s%c×%zu", used ? " " : "", *st, k);
+	}
+}
+
+void threads_group_names(const struct snapshot *s, const struct thread_group *g,
+			 bool (*fn)(const char *name, size_t count, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < g->count; i++) {
+		const char *name = s->threads[g->members[i]].name;
+		size_t k = 0;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(s->threads[g->members[j]].name, name) == 0;
+		if (seen)
+			continue;
+		for (size_t j = i; j < g->count; j++)
+			k += strcmp(s->threads[g->members[j]].name, name) == 0;
+		if (!fn(name, k, ctx))
+			return;
+	}
 }

@@ -51,6 +51,33 @@ struct profile *threads_profile(struct threads_session *ts);
 /* A thread's own stack (leaf first) in the last poll. */
 const uint64_t *threads_stack(const struct threads_session *ts, size_t thread, size_t *n);
 
+/* The median of the last poll's threads' times held, or with WAIT of their
+ * waits to stop. */
+int64_t threads_median_stop(const struct threads_session *ts, bool wait);
+
+/* "S×3 R×1": the states of group G's threads (of snapshot S), most common
+ * kinds first in the order RSDTtZXIWP, into BUF (N bytes). */
+void threads_group_states(const struct snapshot *s, const struct thread_group *g, char *buf,
+			  size_t n);
+
+/* The distinct names of group G's threads (of snapshot S), in the order they
+ * first appear, each with how many of them bear it, through FN until it
+ * returns false. */
+void threads_group_names(const struct snapshot *s, const struct thread_group *g,
+			 bool (*fn)(const char *name, size_t count, void *ctx), void *ctx);
+
+/* The leak suspects after the polls so far (the groups threads_leaking
+ * names), each through FN unless it is NULL, with its thread count at the
+ * first and the last poll and its growth per minute over SPAN_NS. Returns how
+ * many there are. */
+size_t threads_suspects(const struct threads_session *ts, int64_t span_ns,
+			void (*fn)(const struct thread_group *g, size_t start, size_t end,
+				   double per_minute, void *ctx),
+			void *ctx);
+
+/* "HH:MM:SS": the local time snapshot S was taken, into BUF (N bytes). */
+void threads_time_of_day(const struct snapshot *s, char *buf, size_t n);
+
 /* The leak rule, over a group's history C0..Cn (n >= 2 intervals): it never
  * fell between two polls, rose in at least half of the intervals, ended at
  * least 2 above where it started, and kept its threads: every poll found at

@@ -176,6 +176,84 @@ untraced "$pid"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 
+# Thread names are bytes the target chooses: a quote, a backslash, control
+# characters and ill-formed UTF-8 (threadwork's odd_names) each come out of
+# --json as a JSON string that says the same name, ill-formed sequences as
+# U+FFFD (Python's decoding), in the snapshot and in a watch's lines.
+"$W" --odd-names --seconds 60 >/dev/null &
+pid=$!
+# Its nine threads asleep, so named (lib.sh's settle reads a stat file's first
+# line, and one name holds a newline).
+odd_asleep() { [ "$(cat /proc/"$1"/task/*/stat 2>/dev/null | grep -c ') S ')" -eq 9 ]; }
+ok
+wait_until 20 odd_asleep "$pid" || fail "the odd-names workload did not settle"
+expect_exit 0 "$CPROF" threads --pid "$pid" --json
+expect_lines 1 "$T/out"
+expect_grep '"a\\"b"' "$T/out"
+expect_grep '"back\\\\slash"' "$T/out"
+expect_grep '"new\\nline"' "$T/out"
+expect_grep '"tab\\tbell\\u0007"' "$T/out"
+expect_grep '"\\u001b\[31mred"' "$T/out"
+expect_grep "\"$(printf 'caf\303\251')\"" "$T/out"
+expect_exit 0 "$CPROF" threads --pid "$pid" --watch 1s --interval 250ms --json
+cat "$T/out" >>"$T/odd.json"
+expect_exit 0 "$CPROF" threads --pid "$pid" --json
+cat "$T/out" >>"$T/odd.json"
+odd_names_check='
+import json, sys
+want = [b"a\"b", b"back\\slash", b"new\nline", b"tab\tbell\a", b"\xff\xfe bad",
+	b"caf\xc3\xa9", b"\xe2\x82\"},{", b"\x1b[31mred"]
+want = sorted([w.decode("utf-8", "replace") for w in want] + ["threadwork"])
+snapshots = 0
+# Strict UTF-8, and json.loads refuses raw control characters in strings.
+for line in open(sys.argv[1], encoding="utf-8", errors="strict"):
+	d = json.loads(line)
+	if d["type"] != "snapshot":
+		continue
+	snapshots += 1
+	got = sorted(n for g in d["groups"] for n in g["names"])
+	if got != want:
+		sys.exit("names %r, not %r" % (got, want))
+if snapshots != 1:
+	sys.exit("%d snapshot lines, not 1" % snapshots)
+'
+if command -v python3 >/dev/null 2>&1; then
+	ok
+	python3 -c "$odd_names_check" "$T/odd.json" || fail "--json with odd thread names"
+elif command -v jq >/dev/null 2>&1; then
+	ok
+	jq -e . "$T/odd.json" >/dev/null || fail "--json with odd thread names is no JSON"
+fi
+untraced "$pid"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+
+# A process that exits during a --json watch: every line stays JSON, the
+# exit one of them, and the verdict that follows names the leak from the last
+# poll's threads.
+"$W" --pool 2 --leak 100 --seconds 60 >/dev/null &
+pid=$!
+ok
+wait_until 20 has_threads_over "$pid" 5 || fail "the leak workload did not start its threads"
+"$CPROF" threads --pid "$pid" --watch 30s --interval 300ms --json >"$T/exit.json" 2>"$T/exit.err" &
+watcher=$!
+polls() { [ "$(cat "$T/exit.json" 2>/dev/null | grep -c '"type":"poll"')" -ge "$1" ]; }
+ok
+wait_until 20 polls 5 || fail "no five poll lines from the watch"
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+ok
+rc=0
+wait "$watcher" || rc=$?
+[ "$rc" -eq 3 ] || fail "the watch of an exiting process exited $rc, not 3: $(cat "$T/exit.err")"
+expect_grep '^\{"type":"exit"\}$' "$T/exit.json"
+expect_grep '^\{"type":"verdict",.*"suspects":\[\{"start":[0-9]+,"end":[0-9]+,"per_minute":[0-9.]+,"names":\["leaker"\],"stack":\[.*"leak_handler ' "$T/exit.json"
+if command -v python3 >/dev/null 2>&1; then
+	ok
+	python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/exit.json" ||
+		fail "--json printed invalid JSON when the process exited"
+fi
+
 # Errors: one line and the documented exit code.
 expect_exit 2 "$CPROF" threads
 expect_grep '^usage: cprof threads ' "$T/err"

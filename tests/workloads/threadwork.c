@@ -12,6 +12,8 @@
  *                 a zombie)
  *   --burst N     N threads started together that all exit at once, 5 ms
  *                 later, again and again (threads caught mid-exit)
+ *   --odd-names   a thread for each name in odd_names (a quote, a backslash,
+ *                 control characters, ill-formed UTF-8), waiting in odd_worker
  *   --seconds S   exit after S seconds (default: run until killed)
  * SIGUSR1 and the first real-time signal (which, unlike SIGUSR1, queue rather
  * than merge while pending) are counted; on exit (or SIGUSR2) the counts are
@@ -44,6 +46,22 @@ __attribute__((noinline)) static void *pool_worker(void *arg)
 
 	snprintf(name, sizeof(name), "pool-%ld", (long)arg);
 	prctl(PR_SET_NAME, name);
+	pthread_mutex_lock(&lock);
+	for (;;)
+		pthread_cond_wait(&never, &lock);
+	return NULL;
+}
+
+/* Names that a JSON writer must escape or repair; tests/threads.sh holds the
+ * same list. */
+static const char *const odd_names[] = {
+	"a\"b", "back\\slash", "new\nline", "tab\tbell\a", "\xff\xfe bad",
+	"caf\xc3\xa9", "\xe2\x82\"},{", "\x1b[31mred",
+};
+
+__attribute__((noinline)) static void *odd_worker(void *arg)
+{
+	prctl(PR_SET_NAME, odd_names[(long)arg]);
 	pthread_mutex_lock(&lock);
 	for (;;)
 		pthread_cond_wait(&never, &lock);
@@ -176,7 +194,7 @@ static void on_usr2(int sig)
 int main(int argc, char **argv)
 {
 	double seconds = -1;
-	long pool = 0, idle = 0, spin = 0, main_exit = 0;
+	long pool = 0, idle = 0, spin = 0, main_exit = 0, odd = 0;
 	struct sigaction sa;
 
 	for (int i = 1; i < argc; i += 2) {
@@ -185,6 +203,9 @@ int main(int argc, char **argv)
 			i--;
 		} else if (strcmp(argv[i], "--main-exit") == 0) {
 			main_exit = 1;
+			i--;
+		} else if (strcmp(argv[i], "--odd-names") == 0) {
+			odd = 1;
 			i--;
 		} else if (i + 1 >= argc) {
 			break;
@@ -204,7 +225,8 @@ int main(int argc, char **argv)
 			seconds = atof(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: threadwork [--pool N] [--leak MS] [--churn MS] "
-					"[--ramp] [--idle N] [--spin N] [--main-exit] [--burst N] [--seconds S]\n");
+					"[--ramp] [--idle N] [--spin N] [--main-exit] [--burst N] [--odd-names] "
+					"[--seconds S]\n");
 			return 2;
 		}
 	}
@@ -219,6 +241,8 @@ int main(int argc, char **argv)
 		spawn(pool_worker, (void *)i);
 	for (long i = 0; i < idle; i++)
 		spawn(idle_worker, NULL);
+	for (long i = 0; odd && i < (long)(sizeof(odd_names) / sizeof(*odd_names)); i++)
+		spawn(odd_worker, (void *)i);
 	if (leak_ms > 0)
 		spawn(leak_spawner, NULL);
 	if (churn_ms > 0)
