@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "render.h"
 #include "tui_int.h"
 
 #define MESSAGE_NS 5000000000LL
@@ -92,14 +93,8 @@ const char *tui_base_name(const char *path)
 void tui_label(const struct stackset *ss, uint32_t name, uint32_t file, int32_t line,
 	       char *buf, size_t n)
 {
-	const char *f = file ? tui_base_name(stackset_name(ss, file)) : "";
-
-	if (!*f)
-		snprintf(buf, n, "%s", stackset_name(ss, name));
-	else if (line > 0)
-		snprintf(buf, n, "%s (%s:%d)", stackset_name(ss, name), f, line);
-	else
-		snprintf(buf, n, "%s (%s)", stackset_name(ss, name), f);
+	render_frame_label(buf, n, stackset_name(ss, name),
+			   file ? tui_base_name(stackset_name(ss, file)) : "", line);
 }
 
 size_t tui_body_rows(const struct tui *u, size_t n, size_t sel, size_t *top, const char *filtered)

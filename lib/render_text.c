@@ -15,11 +15,6 @@ static const char *render_text_unit_of(const struct stackset *ss)
 	return profile_str(ss->p, ss->p->sample_types[ss->si].unit);
 }
 
-static int64_t render_text_iabs(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
-
 const char *render_frame_label(char *buf, size_t n, const char *name, const char *file,
 			       int64_t line)
 {
@@ -64,13 +59,13 @@ static int render_text_row_cmp(const void *a, const void *b, void *ctx)
 	const struct func_total *x = a, *y = b;
 	int c;
 
-	if (render_text_iabs(x->flat) != render_text_iabs(y->flat))
-		return render_text_iabs(x->flat) > render_text_iabs(y->flat) ? -1 : 1;
+	if (llabs(x->flat) != llabs(y->flat))
+		return llabs(x->flat) > llabs(y->flat) ? -1 : 1;
 	c = strcmp(stackset_name(ctx, x->name), stackset_name(ctx, y->name));
 	if (c)
 		return c;
-	return render_text_iabs(x->cum) > render_text_iabs(y->cum) ? -1 :
-	       render_text_iabs(x->cum) < render_text_iabs(y->cum);
+	return llabs(x->cum) > llabs(y->cum) ? -1 :
+	       llabs(x->cum) < llabs(y->cum);
 }
 
 int render_top(FILE *out, const struct stackset *ss, size_t n)
@@ -114,7 +109,7 @@ static void render_text_tree_node(FILE *out, const struct calltree *t, uint32_t 
 	const struct cnode *n = &t->nodes[i];
 	char a[32], b[32], c[32], label[1024];
 
-	if (total && 100.0 * render_text_iabs(n->total) / render_text_iabs(total) < min_percent)
+	if (total && 100.0 * llabs(n->total) / llabs(total) < min_percent)
 		return;
 	if (i) {
 		fprintf(out, "%10s %7s %10s  %*s%s\n", units_format(a, sizeof(a), n->total, unit),
@@ -166,8 +161,8 @@ static int render_text_by_value(const void *a, const void *b)
 {
 	const struct trace *x = a, *y = b;
 
-	if (render_text_iabs(x->value) != render_text_iabs(y->value))
-		return render_text_iabs(x->value) > render_text_iabs(y->value) ? -1 : 1;
+	if (llabs(x->value) != llabs(y->value))
+		return llabs(x->value) > llabs(y->value) ? -1 : 1;
 	return x->s < y->s ? -1 : x->s > y->s;
 }
 

@@ -10,11 +10,11 @@
 #include "grow.h"
 #include "hmap.h"
 #include "locate.h"
+#include "proc.h"
 #include "symbolize.h"
 #include "threads.h"
 #include "unwind.h"
 
-#define MAX_FRAMES 256
 
 struct thread_stack {
 	uint64_t *locs;
@@ -181,13 +181,6 @@ static int64_t threads_group_of(struct threads_session *ts, const uint64_t *locs
 	return ts->ngroups++;
 }
 
-static int threads_by_tid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Note whether G kept its threads since the last poll, and remember them. */
 static int threads_track_members(struct threads_session *ts, struct thread_group *g)
 {
@@ -198,7 +191,7 @@ static int threads_track_members(struct threads_session *ts, struct thread_group
 		return cp_error("out of memory");
 	for (size_t i = 0; i < g->count; i++)
 		now[i] = ts->snap.threads[g->members[i]].tid;
-	qsort(now, g->count, sizeof(*now), threads_by_tid);
+	qsort(now, g->count, sizeof(*now), proc_tid_cmp);
 	for (size_t i = 0; i < g->ntids; i++) {
 		while (j < g->count && now[j] < g->tids[i])
 			j++;
@@ -300,7 +293,7 @@ static int threads_sort_groups(struct threads_session *ts)
 
 int threads_poll(struct threads_session *ts, int *err)
 {
-	uint64_t pcs[MAX_FRAMES];
+	uint64_t pcs[UNWIND_MAX_FRAMES];
 	struct snapshot snap;
 
 	/* A failed poll (the process exited) leaves the last one whole, for
@@ -328,7 +321,7 @@ int threads_poll(struct threads_session *ts, int *err)
 		const struct thread_snap *t = &ts->snap.threads[i];
 		struct thread_stack *st = &ts->stacks[i];
 		int n = t->regs[UREG_IP] ? unwinder_unwind(ts->uw, t->regs, t->stack, t->stack_size,
-							   pcs, MAX_FRAMES) : 0;
+							   pcs, UNWIND_MAX_FRAMES) : 0;
 		int64_t g;
 		st->locs = malloc((n + 1) * sizeof(*st->locs));
 		if (!st->locs)

@@ -75,11 +75,6 @@ fail:
 	return NULL;
 }
 
-static int64_t iabs(int64_t v)
-{
-	return v < 0 ? -v : v;
-}
-
 struct sort_ctx {
 	const struct stackset *ss;
 	enum top_sort by;
@@ -89,7 +84,7 @@ static int topview_row_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct sort_ctx *c = ctx;
 	const struct func_total *x = a, *y = b;
-	int64_t x1 = iabs(x->flat), y1 = iabs(y->flat), x2 = iabs(x->cum), y2 = iabs(y->cum);
+	int64_t x1 = llabs(x->flat), y1 = llabs(y->flat), x2 = llabs(x->cum), y2 = llabs(y->cum);
 
 	if (c->by == TOP_SORT_TOTAL) {
 		int64_t t = x1;
