@@ -196,6 +196,11 @@ static int snapshot_copy_thread(struct snapshot *s, pid_t tid, size_t stack_size
 	int64_t t0, seen, late, delay0;
 	int sig;
 
+	/* Still seized from an earlier snapshot, where it would not stop: a
+	 * second seize would fail as if cprof had no right to it. */
+	for (size_t i = 0; i < nlingering; i++)
+		if (lingering[i] == tid)
+			return 1;
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
 		*err = errno;
 		if (*err == ESRCH)

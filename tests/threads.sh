@@ -176,6 +176,25 @@ untraced "$pid"
 kill "$pid"
 wait "$pid" 2>/dev/null || true
 
+# A thread that cannot reach its stop in time (SCHED_IDLE, sharing its one
+# CPU with a busy loop) stays seized until it stops; the next poll of a watch
+# passes over it rather than seize it again, which the kernel refuses with the
+# EPERM of a thread someone else traces.
+if command -v chrt >/dev/null && command -v taskset >/dev/null &&
+	taskset -c 0 true 2>/dev/null; then
+	taskset -c 0 chrt --idle 0 "$W" --spin 2 --seconds 60 >/dev/null &
+	pid=$!
+	taskset -c 0 sh -c 'while :; do :; done' &
+	hog=$!
+	wait_until 20 has_threads "$pid" 3 || fail "the starved workload did not start its threads"
+	expect_exit 0 "$CPROF" threads --pid "$pid" --watch 2s --interval 10ms
+	kill "$hog"
+	wait "$hog" 2>/dev/null || true
+	untraced "$pid"
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+fi
+
 # Thread names are bytes the target chooses: a quote, a backslash, control
 # characters and ill-formed UTF-8 (threadwork's odd_names) each come out of
 # --json as a JSON string that says the same name, ill-formed sequences as
