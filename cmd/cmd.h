@@ -90,6 +90,7 @@ char *xstrdup(const char *s);
 extern const struct cmd_entry *const cmd_table[];
 extern const struct cmd_entry cmd_cpu;
 extern const struct cmd_entry cmd_diff;
+extern const struct cmd_entry cmd_heap;
 extern const struct cmd_entry cmd_report;
 extern const struct cmd_entry cmd_threads;
 extern const struct cmd_entry cmd_top;
