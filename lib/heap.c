@@ -1,6 +1,7 @@
 /* The cprof side of heap profiling: launch with the preload, read its
  * messages, keep the live sampled allocations and per-stack totals, and make
  * the profile; see heap.h. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -346,6 +347,16 @@ static void heap_release_addr(struct heap *h, uint64_t addr)
 	heap_live_remove(h, e);
 }
 
+/* Let the command go on from a hello or a sync: what it sent before is
+ * read. A command gone meanwhile is no error. */
+static int heap_reply(struct heap *h)
+{
+	if (send(h->sock, "y", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EPIPE &&
+	    errno != ECONNRESET)
+		return cp_error("cannot answer the heap library: %s", strerror(errno));
+	return 0;
+}
+
 static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 {
 	if (m->addr != HEAPWIRE_VERSION)
@@ -376,7 +387,7 @@ static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 	h->hello = true;
 	if (h->o->started && !h->st.execs)
 		h->o->started(h->o->ctx);
-	return 0;
+	return heap_reply(h);
 }
 
 static int heap_message(struct heap *h, const struct heapwire_msg *m, size_t len)
@@ -398,10 +409,7 @@ static int heap_message(struct heap *h, const struct heapwire_msg *m, size_t len
 		h->st.lost += m->size;
 		return 0;
 	case HEAPWIRE_SYNC:
-		/* Everything before it is read: the command may go on exiting. */
-		if (send(h->sock, "y", 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			return 0;
-		return 0;
+		return heap_reply(h);
 	}
 	return cp_error("an unknown message %u from the heap library", m->type);
 }
@@ -473,6 +481,31 @@ static int heap_fill(struct heap *h)
 	return 0;
 }
 
+/* Whether PID's program has no program interpreter (PT_INTERP), so that
+ * nothing would preload the library: a statically linked one. */
+static bool heap_static(pid_t pid)
+{
+	char path[64];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	bool interp = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph)) {
+		close(fd);
+		return false;
+	}
+	for (unsigned i = 0; i < eh.e_phnum && !interp; i++)
+		interp = pread(fd, &ph, sizeof(ph), eh.e_phoff + (off_t)i * sizeof(ph)) == sizeof(ph) &&
+			 ph.p_type == PT_INTERP;
+	close(fd);
+	return !interp;
+}
+
 /* Long: the loop over the socket, the command's exit, the clock and the stop
  * flag, each of which ends it differently. */
 struct profile *heap_run(struct heap *h, struct heap_stats *st)
@@ -482,6 +515,11 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 
 	if (heap_setup_profile(h) < 0 || target_go(t) < 0)
 		goto out;
+	if (heap_static(t->pid)) {
+		cp_error("cannot profile the heap of %s: it is statically linked, so it cannot "
+			 "preload cprof's allocator library", t->cmd);
+		goto out;
+	}
 	h->start = clock_ns(CLOCK_MONOTONIC);
 	for (;;) {
 		struct pollfd fds[2] = { { h->eof ? -1 : h->sock, POLLIN, 0 },

@@ -15,7 +15,8 @@
 #define HEAPWIRE_MAX_FRAMES 128
 
 enum heapwire_type {
-	HEAPWIRE_HELLO = 1, /* addr: HEAPWIRE_VERSION, size: the rate, tid: the pid */
+	HEAPWIRE_HELLO = 1, /* addr: HEAPWIRE_VERSION, size: the rate, tid: the pid;
+			     * cprof answers one byte once it has read the maps */
 	HEAPWIRE_ALLOC,     /* a sampled allocation: addr, size, tid, frames */
 	HEAPWIRE_FREE,      /* a sampled address freed (sent before it is): addr */
 	HEAPWIRE_SYNC,      /* the process is exiting: cprof answers one byte once it has

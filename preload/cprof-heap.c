@@ -343,6 +343,20 @@ static bool heap_socket_ok(int fd)
 	       cred.pid == getppid();
 }
 
+/* Wait (a bounded time) for cprof's answer to a hello or a sync: it has
+ * read everything before, and the maps as they are now. */
+static void heap_wait_reply(int fd)
+{
+	struct timeval tv = { .tv_sec = 3 };
+	char c;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (atomic_load(&heap_fd) >= 0 && recv(fd, &c, 1, 0) != 1)
+		atomic_store(&heap_fd, -1);
+}
+
+/* The command waits for cprof to have read its maps, so that a program
+ * that ends with _exit, which runs no destructor, is symbolized too. */
 static __attribute__((constructor)) void heap_init(void)
 {
 	const char *env = getenv(HEAPWIRE_ENV), *rate = getenv(HEAPWIRE_RATE_ENV);
@@ -366,21 +380,18 @@ static __attribute__((constructor)) void heap_init(void)
 	m.tid = getpid();
 	atomic_store(&heap_fd, (int)fd);
 	heap_send(&m);
+	heap_wait_reply((int)fd);
 }
 
-/* At exit, wait (a bounded time) for cprof to read everything sent so far,
- * while the process's maps can still be read to symbolize it. */
+/* At exit, wait for cprof to read everything sent so far, while the
+ * process's maps can still be read to symbolize it. */
 static __attribute__((destructor)) void heap_fini(void)
 {
 	struct heapwire_msg m = { .type = HEAPWIRE_SYNC };
-	struct timeval tv = { .tv_sec = 3 };
 	int fd = atomic_load(&heap_fd);
-	char c;
 
 	if (fd < 0)
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	heap_send(&m);
-	if (atomic_load(&heap_fd) >= 0 && recv(fd, &c, 1, 0) != 1)
-		atomic_store(&heap_fd, -1);
+	heap_wait_reply(fd);
 }

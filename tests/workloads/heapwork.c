@@ -8,7 +8,8 @@
  * new (heapwork-new.cc), freed at once. Then a child is forked, which
  * allocates 64 MiB in forked_site and execs this program again as "child",
  * which allocates 64 MiB more in child_site; the parent waits for it and
- * exits with its status. Nothing is freed at exit. */
+ * exits with its status. Nothing is freed at exit. With argv[2], SECONDS,
+ * site_loop first allocates and frees 4 KiB blocks for that long. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 void new_site(size_t total);
@@ -96,6 +98,18 @@ static __attribute__((noinline)) void child_site(void)
 		release(malloc(65536));
 }
 
+static __attribute__((noinline)) void site_loop(double seconds)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		for (int i = 0; i < 1000; i++)
+			release(malloc(4096));
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
+}
+
 int main(int argc, char **argv)
 {
 	size_t total = (argc > 1 ? strtoul(argv[1], NULL, 10) : 200) << 20, thirty;
@@ -107,6 +121,8 @@ int main(int argc, char **argv)
 		child_site();
 		return 0;
 	}
+	if (argc > 2)
+		site_loop(atof(argv[2]));
 	thirty = total * 3 / 10;
 	if (pthread_create(&t, NULL, site_thirty, &thirty))
 		abort();
