@@ -177,7 +177,6 @@ static int exec_heap(int argc, char **argv)
 		cmd_check_writable(o.output);
 	lib = heap_library();
 	unsetenv("DEBUGINFOD_URLS");
-	cmd_catch_signals();
 	ho = (struct heap_opts){
 		.rate = o.rate,
 		.duration_ns = o.duration_ns,
@@ -190,6 +189,8 @@ static int exec_heap(int argc, char **argv)
 		free(lib);
 		die(EXIT_ERROR, "%s", cp_errmsg());
 	}
+	/* After the launch: the command must not inherit cprof's ignored SIGPIPE. */
+	cmd_catch_signals();
 	output = o.output ? xstrdup(o.output) : heap_default_output(t.pid);
 	if (!o.output && file_check_output(output) < 0) {
 		error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
