@@ -23,6 +23,9 @@
 #include "proc.h"
 #include "symbolize.h"
 
+#define HEAP_SOCKET_BUFFER (16 << 20)
+#define HEAP_POLL_MS 10
+
 /* The allocations of one stack on one thread, in sampled objects scaled to
  * what they stand for. */
 struct heap_bucket {
@@ -110,6 +113,12 @@ struct heap *heap_launch(struct target *t, char *const argv[], const struct heap
 		goto fail;
 	}
 	h->sock = sv[0];
+	/* Room for bursts while cprof waits for a CPU, so that the command
+	 * seldom blocks on a send: SO_SNDBUFFORCE where allowed (root), else
+	 * what net.core.wmem_max allows. */
+	if (setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &(int){ HEAP_SOCKET_BUFFER },
+		       sizeof(int)) < 0)
+		setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &(int){ HEAP_SOCKET_BUFFER }, sizeof(int));
 	if ((env = getenv("LD_PRELOAD")) && !(old_preload = strdup(env)))
 		goto oom;
 	if (!(preload = heap_env("LD_PRELOAD", o->preload, old_preload)))
@@ -522,9 +531,13 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 	}
 	h->start = clock_ns(CLOCK_MONOTONIC);
 	for (;;) {
-		struct pollfd fds[2] = { { h->eof ? -1 : h->sock, POLLIN, 0 },
+		/* Once the command runs, the socket is read every HEAP_POLL_MS
+		 * rather than woken on: a send that wakes a sleeping reader costs
+		 * the sender a wake-up (in a VM an inter-processor interrupt)
+		 * each time, a send into a queue nobody waits on almost nothing. */
+		struct pollfd fds[2] = { { h->eof || h->hello ? -1 : h->sock, POLLIN, 0 },
 					 { t->pidfd, POLLIN, 0 } };
-		int64_t now = clock_ns(CLOCK_MONOTONIC), wait_ms = 100;
+		int64_t now = clock_ns(CLOCK_MONOTONIC), wait_ms = h->hello ? HEAP_POLL_MS : 100;
 		bool exited;
 
 		if (h->o->stop && *h->o->stop) {

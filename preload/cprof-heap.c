@@ -144,16 +144,11 @@ static bool heap_remove(uintptr_t p)
 /* Called before the real free or realloc of P: a sampled address is
  * reported while it is still allocated, so no thread can be handed it again
  * and report it before this free arrives. */
-static inline void heap_forget(void *p)
+static __attribute__((noinline)) void heap_forget(void *p)
 {
-	uint64_t h;
 	struct heapwire_msg m;
 
-	if (!p || !atomic_load_explicit(&heap_live, memory_order_relaxed))
-		return;
-	h = heap_hash((uintptr_t)p);
-	if (!atomic_load_explicit(&heap_filter[h >> (64 - FILTER_BITS)], memory_order_relaxed) ||
-	    !heap_remove((uintptr_t)p))
+	if (!p || !heap_remove((uintptr_t)p))
 		return;
 	m.type = HEAPWIRE_FREE;
 	m.nframes = 0;
@@ -220,23 +215,47 @@ static inline void *heap_account(void *p, size_t n)
 	return heap_slow(p, n);
 }
 
+/* The entry points take the countdown first, so that the common case ends
+ * in a jump to glibc's function rather than a call and a return. */
+static inline bool heap_due(size_t n)
+{
+	return __builtin_expect((heap_tl.countdown -= (int64_t)n) <= 0, 0);
+}
+
+static __attribute__((noinline)) void *heap_malloc_sampled(size_t n)
+{
+	return heap_slow(__libc_malloc(n), n);
+}
+
 EXPORT void *malloc(size_t n)
 {
-	return heap_account(__libc_malloc(n), n);
+	if (heap_due(n))
+		return heap_malloc_sampled(n);
+	return __libc_malloc(n);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
 {
 	size_t total;
 
-	if (__builtin_mul_overflow(n, size, &total))
+	if (__builtin_mul_overflow(n, size, &total) || !heap_due(total))
 		return __libc_calloc(n, size);
-	return heap_account(__libc_calloc(n, size), total);
+	return heap_slow(__libc_calloc(n, size), total);
+}
+
+/* The fast negative check of a free: no sample is live, or none in P's
+ * filter bucket. */
+static inline bool heap_maybe_live(void *p)
+{
+	return __builtin_expect(atomic_load_explicit(&heap_live, memory_order_relaxed) != 0, 0) &&
+	       atomic_load_explicit(&heap_filter[heap_hash((uintptr_t)p) >> (64 - FILTER_BITS)],
+				    memory_order_relaxed);
 }
 
 EXPORT void free(void *p)
 {
-	heap_forget(p);
+	if (heap_maybe_live(p))
+		heap_forget(p);
 	__libc_free(p);
 }
 
@@ -244,7 +263,8 @@ static void *heap_realloc(void *p, size_t n)
 {
 	void *q;
 
-	heap_forget(p);
+	if (heap_maybe_live(p))
+		heap_forget(p);
 	q = __libc_realloc(p, n);
 	if (p && n == 0)
 		return q;
