@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,8 +24,8 @@
 #include "proc.h"
 #include "symbolize.h"
 
-#define HEAP_SOCKET_BUFFER (16 << 20)
 #define HEAP_POLL_MS 10
+#define HEAP_RING_BYTES (HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA)
 
 /* The allocations of one stack on one thread, in sampled objects scaled to
  * what they stand for. */
@@ -47,6 +48,9 @@ struct heap {
 	const struct heap_opts *o;
 	struct target *t;
 	int sock;
+	int ring_fd;
+	struct heapwire_ring *ring;
+	unsigned char *data; /* the ring's records */
 	struct profile *p;
 	struct addrspace *as;
 	struct symbolizer *sym;
@@ -88,9 +92,9 @@ static char *heap_env(const char *name, const char *value, const char *old)
 struct heap *heap_launch(struct target *t, char *const argv[], const struct heap_opts *o)
 {
 	struct heap *h = calloc(1, sizeof(*h));
-	char *old_preload = NULL, *preload = NULL, fdbuf[16], ratebuf[32];
+	char *old_preload = NULL, *preload = NULL, fdbuf[32], ratebuf[32];
 	const char *env;
-	int sv[2] = { -1, -1 }, rc;
+	int sv[2] = { -1, -1 }, child_ring = -1, rc;
 
 	if (!h) {
 		cp_error("out of memory");
@@ -98,7 +102,7 @@ struct heap *heap_launch(struct target *t, char *const argv[], const struct heap
 	}
 	h->o = o;
 	h->t = t;
-	h->sock = -1;
+	h->sock = h->ring_fd = -1;
 	h->rate = o->rate ? o->rate : HEAP_DEFAULT_RATE;
 	hmap_init(&h->bucket_index);
 	if (access(o->preload, R_OK) < 0) {
@@ -113,17 +117,25 @@ struct heap *heap_launch(struct target *t, char *const argv[], const struct heap
 		goto fail;
 	}
 	h->sock = sv[0];
-	/* Room for bursts while cprof waits for a CPU, so that the command
-	 * seldom blocks on a send: SO_SNDBUFFORCE where allowed (root), else
-	 * what net.core.wmem_max allows. */
-	if (setsockopt(sv[1], SOL_SOCKET, SO_SNDBUFFORCE, &(int){ HEAP_SOCKET_BUFFER },
-		       sizeof(int)) < 0)
-		setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &(int){ HEAP_SOCKET_BUFFER }, sizeof(int));
+	if ((h->ring_fd = memfd_create("cprof-heap", MFD_CLOEXEC)) < 0 ||
+	    ftruncate(h->ring_fd, HEAP_RING_BYTES) < 0 ||
+	    (h->ring = mmap(NULL, HEAP_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, h->ring_fd,
+			    0)) == MAP_FAILED ||
+	    (child_ring = fcntl(h->ring_fd, F_DUPFD, 3)) < 0) {
+		cp_error("cannot make shared memory for the heap library: %s", strerror(errno));
+		if (h->ring == MAP_FAILED)
+			h->ring = NULL;
+		close(sv[1]);
+		goto fail;
+	}
+	h->data = (unsigned char *)h->ring + HEAPWIRE_RING_OFFSET;
+	h->ring->magic = HEAPWIRE_MAGIC;
+	h->ring->version = HEAPWIRE_VERSION;
 	if ((env = getenv("LD_PRELOAD")) && !(old_preload = strdup(env)))
 		goto oom;
 	if (!(preload = heap_env("LD_PRELOAD", o->preload, old_preload)))
 		goto oom;
-	snprintf(fdbuf, sizeof(fdbuf), "%d", sv[1]);
+	snprintf(fdbuf, sizeof(fdbuf), "%d,%d", sv[1], child_ring);
 	snprintf(ratebuf, sizeof(ratebuf), "%llu", (unsigned long long)h->rate);
 	setenv("LD_PRELOAD", preload, 1);
 	setenv(HEAPWIRE_ENV, fdbuf, 1);
@@ -136,6 +148,7 @@ struct heap *heap_launch(struct target *t, char *const argv[], const struct heap
 	unsetenv(HEAPWIRE_ENV);
 	unsetenv(HEAPWIRE_RATE_ENV);
 	close(sv[1]);
+	close(child_ring);
 	free(preload);
 	free(old_preload);
 	if (rc < 0) {
@@ -147,6 +160,7 @@ oom:
 	cp_error("out of memory");
 	free(old_preload);
 	close(sv[1]);
+	close(child_ring);
 fail:
 	heap_free(h);
 	return NULL;
@@ -158,6 +172,10 @@ void heap_free(struct heap *h)
 		return;
 	if (h->sock >= 0)
 		close(h->sock);
+	if (h->ring)
+		munmap(h->ring, HEAP_RING_BYTES);
+	if (h->ring_fd >= 0)
+		close(h->ring_fd);
 	locator_free(h->loc);
 	symbolizer_free(h->sym);
 	addrspace_free(h->as);
@@ -272,7 +290,6 @@ static int64_t heap_bucket(struct heap *h, const uint64_t *locs, size_t nlocs, p
 				   nlocs * sizeof(*locs));
 	int64_t i = hmap_find(&h->bucket_index, hash, heap_bucket_eq, &k);
 	struct heap_bucket *b;
-	char name[16];
 	size_t t;
 
 	if (i >= 0)
@@ -299,11 +316,6 @@ static int64_t heap_bucket(struct heap *h, const uint64_t *locs, size_t nlocs, p
 		h->threads[h->nthreads++].name[0] = '\0';
 		h->st.threads++;
 	}
-	/* Read while the thread lives: a name set after its first allocation
-	 * shows from its next new stack on. */
-	proc_thread_name(h->t->pid, tid, name, sizeof(name));
-	if (name[0])
-		memcpy(h->threads[t].name, name, sizeof(name));
 	b->thread = t;
 	return h->nbuckets++;
 }
@@ -333,6 +345,11 @@ static int heap_alloc(struct heap *h, const struct heapwire_msg *m)
 		h->buckets[old->bucket].inuse_space -= old->bytes;
 	}
 	b = &h->buckets[bi];
+	/* The name the thread had at its last sample. */
+	if (m->name[0]) {
+		memcpy(h->threads[b->thread].name, m->name, sizeof(m->name));
+		h->threads[b->thread].name[sizeof(m->name) - 1] = '\0';
+	}
 	e.bucket = bi;
 	e.objects = w;
 	e.bytes = w * m->size;
@@ -366,6 +383,52 @@ static int heap_reply(struct heap *h)
 	return 0;
 }
 
+static int heap_message(struct heap *h, const struct heapwire_msg *m, size_t len);
+
+/* Read the committed records of the ring, in order (see heapwire.h). */
+static int heap_ring_drain(struct heap *h)
+{
+	static struct heapwire_msg m;
+	uint64_t tail = h->ring->tail, head = __atomic_load_n(&h->ring->head, __ATOMIC_ACQUIRE);
+	size_t mask = HEAPWIRE_RING_DATA - 1;
+
+	while (tail < head) {
+		size_t off = tail & mask, len, first;
+		uint32_t *hdr = (uint32_t *)(h->data + off);
+
+		m.type = __atomic_load_n(&hdr[0], __ATOMIC_ACQUIRE);
+		if (!m.type)
+			break;
+		m.nframes = hdr[1];
+		if (m.nframes > HEAPWIRE_MAX_FRAMES)
+			return cp_error("a malformed record from the heap library (%u frames)",
+					m.nframes);
+		len = HEAPWIRE_SIZE(m.nframes);
+		first = len < HEAPWIRE_RING_DATA - off ? len : HEAPWIRE_RING_DATA - off;
+		memcpy(&m, h->data + off, first);
+		memcpy((char *)&m + first, h->data, len - first);
+		memset(h->data + off, 0, first);
+		memset(h->data, 0, len - first);
+		tail += len;
+		__atomic_store_n(&h->ring->tail, tail, __ATOMIC_RELEASE);
+		if (heap_message(h, &m, len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Drop a record left half written by a program that exec'ed mid-sample:
+ * the next program starts on an empty ring. */
+static void heap_ring_reset(struct heap *h)
+{
+	uint64_t head = __atomic_load_n(&h->ring->head, __ATOMIC_ACQUIRE);
+
+	if (h->ring->tail == head)
+		return;
+	memset(h->data, 0, HEAPWIRE_RING_DATA);
+	__atomic_store_n(&h->ring->tail, head, __ATOMIC_RELEASE);
+}
+
 static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 {
 	if (m->addr != HEAPWIRE_VERSION)
@@ -375,6 +438,9 @@ static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 		return cp_error("the heap library spoke from process %d, not %d", m->tid, h->t->pid);
 	/* Again: the command exec'ed another program, which frees everything. */
 	if (h->hello) {
+		if (heap_ring_drain(h) < 0)
+			return -1;
+		heap_ring_reset(h);
 		for (size_t i = 0; i < h->nbuckets; i++)
 			h->buckets[i].inuse_objects = h->buckets[i].inuse_space = 0;
 		memset(h->live, 0, h->live_cap * sizeof(*h->live));
@@ -418,6 +484,8 @@ static int heap_message(struct heap *h, const struct heapwire_msg *m, size_t len
 		h->st.lost += m->size;
 		return 0;
 	case HEAPWIRE_SYNC:
+		if (heap_ring_drain(h) < 0)
+			return -1;
 		return heap_reply(h);
 	}
 	return cp_error("an unknown message %u from the heap library", m->type);
@@ -554,14 +622,14 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 		}
 		exited = (fds[1].revents & POLLIN) || (t->pidfd < 0 && target_check_exit(t));
 		/* Once the command has exited, everything it sent is waiting. */
-		if (heap_drain(h) < 0)
+		if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
 			goto out;
 		if (exited) {
 			h->st.target_exited = true;
 			break;
 		}
 	}
-	if (heap_drain(h) < 0)
+	if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
 		goto out;
 	if (!h->hello) {
 		if (h->st.target_exited)
