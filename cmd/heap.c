@@ -72,18 +72,6 @@ static int heap_set_option(void *ctx, int key, const char *v)
 	return 0;
 }
 
-static char *heap_default_output(pid_t pid)
-{
-	char *path = xmalloc(64);
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	snprintf(path, 64, "cprof-heap-%d-%04d%02d%02d-%02d%02d%02d.pb.gz", pid, tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return path;
-}
-
 /* $CPROF_HEAP_LIB, else the library next to this binary (the build tree),
  * else the installed one. */
 static char *heap_library(void)
@@ -191,7 +179,7 @@ static int exec_heap(int argc, char **argv)
 	}
 	/* After the launch: the command must not inherit cprof's ignored SIGPIPE. */
 	cmd_catch_signals();
-	output = o.output ? xstrdup(o.output) : heap_default_output(t.pid);
+	output = o.output ? xstrdup(o.output) : cmd_default_output("heap", t.pid);
 	if (!o.output && file_check_output(output) < 0) {
 		error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
 		target_stop(&t, 1000);
@@ -211,11 +199,8 @@ static int exec_heap(int argc, char **argv)
 		goto out_profile;
 	}
 	heap_print_summary(p, &st, o.top);
-	if (t.exited && WIFEXITED(t.status))
-		printf("Command exited with status %d\n", WEXITSTATUS(t.status));
-	else if (t.exited && WIFSIGNALED(t.status))
-		printf("Command killed by signal %d (%s)\n", WTERMSIG(t.status),
-		       strsignal(WTERMSIG(t.status)));
+	if (t.exited)
+		cmd_print_exit_status(t.status);
 	printf("Wrote %s\n", cmd_output_name(output));
 	rc = EXIT_OK;
 out_profile:
