@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -77,6 +79,27 @@ void cmd_check_writable(const char *path)
 	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 		die(EXIT_ERROR, "cannot write standard output: %s", strerror(errno));
 	file_set_stdout(fd);
+}
+
+char *cmd_default_output(const char *kind, pid_t pid)
+{
+	char *path = xmalloc(96);
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	snprintf(path, 96, "cprof-%s-%d-%04d%02d%02d-%02d%02d%02d.pb.gz", kind, pid,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return path;
+}
+
+void cmd_print_exit_status(int status)
+{
+	if (WIFEXITED(status))
+		printf("Command exited with status %d\n", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		printf("Command killed by signal %d (%s)\n", WTERMSIG(status),
+		       strsignal(WTERMSIG(status)));
 }
 
 const char *cmd_output_name(const char *path)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_LEAK = 3 };
 
@@ -165,6 +166,13 @@ void cmd_catch_signals(void);
  * goes to standard error. */
 void cmd_check_writable(const char *path);
 
+/* A new "cprof-KIND-PID-YYYYmmdd-HHMMSS.pb.gz", the default output name. */
+char *cmd_default_output(const char *kind, pid_t pid);
+
+/* "Command exited with status N" or "Command killed by signal N (NAME)" on
+ * stdout, for a launched command's wait STATUS. */
+void cmd_print_exit_status(int status);
+
 /* PATH as the "Wrote ..." line names it. */
 const char *cmd_output_name(const char *path);
 
@@ -176,6 +184,7 @@ char *xstrdup(const char *s);
 extern const struct cmd_entry *const cmd_table[];
 extern const struct cmd_entry cmd_cpu;
 extern const struct cmd_entry cmd_diff;
+extern const struct cmd_entry cmd_heap;
 extern const struct cmd_entry cmd_report;
 extern const struct cmd_entry cmd_threads;
 extern const struct cmd_entry cmd_top;

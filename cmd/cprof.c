@@ -14,6 +14,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_diff,
 	&cmd_report,
 	&cmd_top,
+	&cmd_heap,
 	NULL,
 };
 

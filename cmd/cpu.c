@@ -64,28 +64,6 @@ const struct cmd_entry cmd_cpu = {
 	.exec = cmd_cpu_exec,
 };
 
-static char *cmd_cpu_default_output(pid_t pid)
-{
-	char *path = xmalloc(64);
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	snprintf(path, 64, "cprof-cpu-%d-%04d%02d%02d-%02d%02d%02d.pb.gz", pid, tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return path;
-}
-
-
-static void cmd_cpu_print_exit_status(const struct target *t)
-{
-	if (WIFEXITED(t->status))
-		printf("Command exited with status %d\n", WEXITSTATUS(t->status));
-	else if (WIFSIGNALED(t->status))
-		printf("Command killed by signal %d (%s)\n", WTERMSIG(t->status),
-		       strsignal(WTERMSIG(t->status)));
-}
-
 /* Where the kernel was sampled, its share; where not, the share of the
  * target's CPU time the kernel spent for it unseen, and what would show it. */
 static void cmd_cpu_print_kernel(const struct cpu_stats *st, bool user_only)
@@ -222,7 +200,7 @@ static void cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats
 	if (!st->samples && !st->target_exited && target_stopped(t, why, sizeof(why)))
 		printf("No samples: %s\n", why);
 	if (t->launched && t->exited)
-		cmd_cpu_print_exit_status(t);
+		cmd_print_exit_status(t->status);
 }
 
 static int cmd_cpu_exec(int argc, char **argv)
@@ -245,7 +223,7 @@ static int cmd_cpu_exec(int argc, char **argv)
 	cmd_catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
-	output = o.output ? xstrdup(o.output) : cmd_cpu_default_output(t.pid);
+	output = o.output ? xstrdup(o.output) : cmd_default_output("cpu", t.pid);
 	/* The default name needs the PID: a launched command is held before its
 	 * exec until sampling starts, so it is checked here and never runs. */
 	if (!o.output && file_check_output(output) < 0) {

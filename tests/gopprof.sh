@@ -14,6 +14,8 @@
 #    labels): totals are of the values' magnitudes, or of the base's;
 #  - the same --top check on a cprof cpu profile of a stripped program, whose
 #    frames without symbols pprof groups per mapping ("[cpuwork-nofp]").
+#  - the same --top and --folded checks on a cprof heap profile of heapwork,
+#    on each of its four sample types.
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -345,6 +347,20 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 	else
 		echo "$me: note: cprof cpu failed, the stripped program is not checked:"
 		cat "$tmp/stripped.out"
+	fi
+fi
+
+# A cprof heap profile (tests/heap.sh checks what is in it) on its four sample types.
+if [ -x "$wl/heapwork" ]; then
+	if "$CPROF" heap --rate 65536 -o "$tmp/heap-cprof.pb.gz" -- "$wl/heapwork" 50 \
+		>"$tmp/heap-cprof.out" 2>&1; then
+		for idx in alloc_objects alloc_space inuse_objects inuse_space; do
+			check_top "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
+			check_folded "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
+		done
+	else
+		fail "cprof heap -- heapwork failed:"
+		cat "$tmp/heap-cprof.out"
 	fi
 fi
 

@@ -1,0 +1,60 @@
+/* Heap profiles of a launched command: it runs with libcprof-heap.so
+ * preloaded, which samples its allocations (see heapwire.h for what it sends);
+ * here the samples are symbolized as they arrive, their frees matched, and a
+ * Go-style heap profile made of them: alloc_objects, alloc_space,
+ * inuse_objects, inuse_space, each sample scaled by 1 / (1 - exp(-size/rate)). */
+#ifndef CPROF_HEAP_H
+#define CPROF_HEAP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "attach.h"
+#include "profile.h"
+
+#define HEAP_DEFAULT_RATE (512 * 1024)
+
+struct heap_opts {
+	uint64_t rate;        /* mean bytes between samples */
+	int64_t duration_ns;  /* stop after this long; 0: when the command exits */
+	const char *preload;  /* the path of libcprof-heap.so */
+	const volatile sig_atomic_t *stop; /* set by a signal handler to stop early */
+	/* Called once the command has loaded the library and sampling runs. */
+	void (*started)(void *ctx);
+	void *ctx;
+};
+
+struct heap_stats {
+	uint64_t allocs;     /* sampled allocations */
+	uint64_t frees;      /* of which freed */
+	uint64_t lost;       /* sampled but not recorded (the library's table was full) */
+	uint64_t threads;    /* distinct threads that allocated */
+	int64_t elapsed_ns;
+	bool target_exited;
+	bool stopped;        /* by *stop */
+	uint64_t execs;      /* programs the command exec'ed, profiled in turn */
+	bool detached;       /* the socket closed while the command ran on */
+};
+
+struct heap;
+
+/* Start ARGV as target_launch does (held before its exec), with the library
+ * preloaded and a socket to this process in its environment. O must outlive
+ * the session. NULL with an error. */
+struct heap *heap_launch(struct target *t, char *const argv[], const struct heap_opts *o);
+
+/* Let the command run and collect its samples until it exits, the duration
+ * passes or *stop is set; then the profile of what was allocated, and of
+ * what is in use at the end (sampled allocations not freed). NULL with an
+ * error (the command never loaded the library: statically linked, or
+ * setuid). */
+struct profile *heap_run(struct heap *h, struct heap_stats *st);
+
+void heap_free(struct heap *h);
+
+/* The weight of one sampled allocation of SIZE bytes at RATE: the objects it
+ * stands for, 1 / (1 - exp(-SIZE/RATE)). */
+double heap_weight(uint64_t size, uint64_t rate);
+
+#endif

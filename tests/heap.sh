@@ -1,0 +1,182 @@
+#!/bin/sh
+# `cprof heap -- CMD` on the suite's heap workload: allocation shares as
+# designed, memory in use of a site that keeps it and none of sites that free
+# theirs (realloc chains included), complete stacks, thread labels, C++ new,
+# a child that forks and execs unharmed and left out, a command that runs on
+# when cprof is killed, and bad input.
+. "$top_srcdir/tests/lib.sh"
+
+W=$top_builddir/tests/workloads
+rate=65536
+mb=400
+
+# bytes FILE INDEX FUNCTION [flat|cum]: FUNCTION's flat (or cum) value at
+# sample index INDEX in bytes (or objects), from `cprof report --top 0`'s
+# pprof-style units; 0 when it is not listed.
+bytes() {
+	"$CPROF" report --top 0 --sample-index "$2" "$1" | awk -v f="$3" -v col="${4:-flat}" '
+		function val(s,   n, u) {
+			n = s + 0; u = s; sub(/^[-0-9.]+/, "", u)
+			if (u == "kB") n *= 1024; else if (u == "MB") n *= 1024 * 1024
+			else if (u == "GB") n *= 1024 * 1024 * 1024
+			return n
+		}
+		inrows && $6 == f { v = val(col == "cum" ? $4 : $1); found = 1 }
+		/^ *flat +flat%/ { inrows = 1 }
+		END { printf "%.0f\n", found ? v : 0 }'
+}
+
+# within GOT WANT TOL WHAT: |GOT - WANT| <= TOL.
+within() {
+	ok
+	awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN {exit !(g - w <= t && w - g <= t)}' ||
+		fail "$4: $1, expected $2 +- $3"
+}
+
+# --- One run of the workload, sampled every 64 KiB.
+expect_exit 0 "$CPROF" heap --rate "$rate" -o "$T/h.pb.gz" -- "$W/heapwork" "$mb"
+p=$T/h.pb.gz
+cp "$T/out" "$T/run.out"
+cp "$T/err" "$T/run.err"
+expect_grep '^cprof: profiling the heap of .*heapwork \(pid [0-9]+\), a sample every 64kB' "$T/run.err"
+expect_grep '^heapwork: child exited with status 0$' "$T/run.out"
+expect_grep '^Command exited with status 0$' "$T/run.out"
+expect_grep "^Wrote $p\$" "$T/run.out"
+
+# Shares of alloc_space among the three sites: 60/30/10, each within four
+# standard errors of a share of that many samples (a sample stands for about
+# RATE bytes of blocks this much smaller than it), at least one point.
+a=$(bytes "$p" alloc_space site_sixty)
+b=$(bytes "$p" alloc_space site_thirty)
+c=$(bytes "$p" alloc_space site_ten)
+n=$(awk -v s=$((a + b + c)) -v r=$rate 'BEGIN {printf "%d", s / r}')
+ok
+[ "$n" -gt 1000 ] || fail "only $n samples of the three sites"
+for site in "60 $a site_sixty" "30 $b site_thirty" "10 $c site_ten"; do
+	set -- $site
+	share=$(awk -v x="$2" -v s=$((a + b + c)) 'BEGIN {printf "%.2f", 100 * x / s}')
+	tol=$(awk -v p="$1" -v n="$n" 'BEGIN {t = 400 * sqrt(p / 100 * (1 - p / 100) / n)
+		printf "%.2f", (t > 1 ? t : 1)}')
+	within "$share" "$1" "$tol" "alloc_space share of $3 (of $n samples)"
+done
+# Together they allocated MB MiB: the estimate is unbiased.
+total=$((mb * 1024 * 1024))
+within $((a + b + c)) "$total" "$(awk -v t=$total -v n="$n" 'BEGIN {printf "%d", 4 * t / sqrt(n)}')" \
+	"alloc_space of the three sites"
+
+# In use at the end: keep_forever's 8 MiB (1024 blocks of 8 KiB, each sampled
+# with p = 1 - exp(-1/8): four standard errors of the estimate), realloc_chain's
+# last 4 MiB block (always sampled; the blocks realloc moved from are freed),
+# and nothing of the sites that free at once.
+keep=$(bytes "$p" inuse_space keep_forever)
+within "$keep" 8388608 "$(awk 'BEGIN {p = 1 - exp(-1 / 8); printf "%d", 4 * 8388608 * sqrt((1 - p) / (1024 * p))}')" \
+	"inuse_space of keep_forever"
+chain=$(bytes "$p" inuse_space realloc_chain)
+within "$chain" 4194304 262144 "inuse_space of realloc_chain"
+for f in site_sixty site_thirty site_ten churn new_site; do
+	expect_eq "$(bytes "$p" inuse_space "$f" cum)" 0 "inuse_space of $f, which frees at once"
+done
+ok
+[ "$(bytes "$p" alloc_space churn)" -gt 0 ] || fail "churn allocated nothing"
+# Objects, likewise: 1024 kept, 1 chain.
+kobj=$(bytes "$p" inuse_objects keep_forever)
+within "$kobj" 1024 "$(awk 'BEGIN {p = 1 - exp(-1 / 8); printf "%d", 4 * 1024 * sqrt((1 - p) / (1024 * p))}')" \
+	"inuse_objects of keep_forever"
+expect_eq "$(bytes "$p" inuse_objects realloc_chain)" 1 "inuse_objects of realloc_chain"
+
+# C++ new: 5% of MB through operator new, called from new_site.
+nb=$(bytes "$p" alloc_space new_site cum)
+within "$nb" $((total / 20)) "$(awk -v t=$((total / 20)) -v r=$rate 'BEGIN {printf "%d", 4 * t / sqrt(t / r)}')" \
+	"alloc_space of new_site (C++ new)"
+"$CPROF" report --traces --sample-index alloc_space "$p" >"$T/traces"
+expect_grep '^ +[0-9.]+[kMG]?B +operator new' "$T/traces"
+
+# Stacks are complete: all but a sliver of what was allocated is under main
+# or, on the thread, start_thread.
+main=$(bytes "$p" alloc_space main cum)
+thr=$(bytes "$p" alloc_space start_thread cum)
+all=$("$CPROF" report --top 0 --sample-index alloc_space "$p" | awk '/Total samples =/ {print $NF}')
+ok
+awk -v m="$main" -v t="$thr" -v a="$all" -v s=$((a + b + c)) 'BEGIN {
+	u = a; n = u + 0; sub(/^[-0-9.]+/, "", u)
+	n *= u == "MB" ? 1048576 : u == "GB" ? 1073741824 : u == "kB" ? 1024 : 1
+	exit !((m + t) >= 0.99 * n && n >= s) }' ||
+	fail "stacks under main ($main) and start_thread ($thr) are not 99% of $all"
+expect_grep '^ +[0-9.]+[kMG]?B +site_thirty' "$T/traces"
+# The thread's samples carry its name and id.
+awk '/^-+\+/ {name = ""} /thread:/ {name = $2} /site_thirty/ {print name}' "$T/traces" >"$T/thr"
+expect_grep '^heap-thirty$' "$T/thr"
+expect_no_grep '^heapwork$' "$T/thr"
+expect_grep '^ +tid: +[0-9]+$' "$T/traces"
+
+# The forked child and the program it execs run (the status above), and their
+# allocations are theirs, not the command's.
+for f in forked_site child_site; do
+	expect_eq "$(bytes "$p" alloc_space "$f" cum)" 0 "alloc_space of $f, in a child"
+done
+
+# The profile is Go's heap profile.
+"$CPROF" report --top 1 "$p" >"$T/top"
+expect_grep '^Type: inuse_space$' "$T/top"
+for idx in alloc_objects alloc_space inuse_objects; do
+	"$CPROF" report --top 1 --sample-index "$idx" "$p" >"$T/top"
+	expect_grep "^Type: $idx\$" "$T/top"
+done
+
+# --- cprof SIGKILLed mid-run: the command runs on, passing through, to its
+# normal end.
+"$CPROF" heap -o "$T/killed.pb.gz" -- "$W/heapwork" 50 2 >"$T/k.out" 2>"$T/k.err" &
+cp_pid=$!
+has_banner() { grep -qs 'profiling the heap of' "$T/k.err"; }
+ok
+wait_until 20 has_banner || fail "cprof heap did not start the command"
+wl_pid=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$T/k.err")
+kill -KILL "$cp_pid"
+wait "$cp_pid" 2>/dev/null || :
+gone() { ! kill -0 "$wl_pid" 2>/dev/null; }
+ok
+wait_until 30 gone || fail "heapwork ($wl_pid) did not finish after cprof was killed"
+expect_grep '^heapwork: child exited with status 0$' "$T/k.out"
+ok
+[ ! -e "$T/killed.pb.gz" ] || fail "a profile was written by a killed cprof"
+
+# --- --seconds: the command is ended, what it holds then is the profile.
+expect_exit 0 "$CPROF" heap --seconds 1 -o "$T/s.pb.gz" -- "$W/heapwork" 50 30
+expect_grep '^Command killed by signal 15' "$T/out"
+ok
+[ "$(bytes "$T/s.pb.gz" alloc_space site_loop)" -gt 0 ] || fail "--seconds: no site_loop in the profile"
+
+# --- Bad input: one line, exit 2 for usage and 1 for the rest, no profile.
+usage() {
+	expect_exit 2 "$CPROF" heap "$@"
+	ok
+	[ "$(grep -c '^cprof: ' "$T/err")" = 1 ] || fail "cprof heap $*: not one 'cprof: ' line"
+	expect_lines 0 "$T/out"
+}
+usage
+expect_grep '^cprof: nothing to profile: give -- CMD$' "$T/err"
+usage --rate 0 -- true
+expect_grep "^cprof: bad value '0' for --rate" "$T/err"
+usage --rate lots -- true
+expect_grep "^cprof: bad value 'lots' for --rate" "$T/err"
+usage --seconds never -- true
+usage stray -- true
+error() {
+	expect_exit 1 "$CPROF" heap "$@"
+	expect_lines 1 "$T/err"
+	expect_lines 0 "$T/out"
+}
+error -o "$T/none.pb.gz" -- "$T/no-such-command"
+expect_grep "^cprof: cannot run $T/no-such-command: No such file or directory$" "$T/err"
+error -o "$T/none.pb.gz" -- "$W/heapwork-static" 1
+expect_grep "^cprof: cannot profile the heap of .*heapwork-static: it is statically linked" "$T/err"
+CPROF_HEAP_LIB=$T/nowhere.so
+export CPROF_HEAP_LIB
+error -o "$T/none.pb.gz" -- "$W/heapwork" 1
+expect_grep "^cprof: cannot read the heap library $T/nowhere.so: No such file or directory; .*CPROF_HEAP_LIB" "$T/err"
+unset CPROF_HEAP_LIB
+error -o "$T" -- "$W/heapwork" 1
+ok
+[ ! -e "$T/none.pb.gz" ] || fail "a profile was written after an error"
+
+finish
