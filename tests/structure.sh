@@ -1,0 +1,107 @@
+#!/bin/sh
+# The code's shape holds as issue 11 left it: no circle in the module graph of
+# cmd/ and lib/ (A uses a symbol B defines, and B one of A's, through any
+# chain), no function longer than 80 lines without a comment above it saying
+# why ("Long: ..."), and every test in tests/ run by make check.
+set -eu
+
+: "${top_srcdir:?set top_srcdir to the source tree}"
+: "${top_builddir:?set top_builddir to the build tree}"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-structure.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+failures=0
+fail() {
+	echo "FAIL: $*" >&2
+	failures=$((failures + 1))
+}
+
+# Functions of the C files $@ (kernel style: the body's braces at column 0)
+# longer than 80 lines, unless the comment right above says "Long:".
+long_functions() {
+	awk -v max=80 '
+		FNR == 1 { hist = ""; infn = 0 }
+		/^\{/ && !infn { infn = 1; start = FNR; why = (hist ~ /Long:/); next }
+		/^\}/ && infn {
+			infn = 0
+			if (FNR - start - 1 > max && !why)
+				printf "%s:%d: %s is %d lines\n", FILENAME, sig, name, FNR - start - 1
+			hist = ""
+			next
+		}
+		!infn {
+			if ($0 ~ /^[a-zA-Z_].*\(/) {
+				sig = FNR; name = $0
+				sub(/\(.*/, "", name); sub(/.*[ *]/, "", name)
+			}
+			hist = ($0 ~ /^$/) ? "" : hist $0
+		}
+	' "$@"
+}
+
+# "module module" lines: the first uses a symbol the second defines, for the
+# objects $@ (module: the object's directory and name without .o, as lib/cpu).
+module_edges() {
+	for o in "$@"; do
+		m=$(basename "$(dirname "$o")")/$(basename "$o" .o)
+		nm "$o" | awk -v m="$m" '$2 ~ /^[TDBRC]$/ { print $3, m > "'"$tmp"'/defs.u" }
+			$1 == "U" { print $2, m > "'"$tmp"'/uses.u" }'
+		cat "$tmp/defs.u" >> "$tmp/defs" 2>/dev/null || true
+		cat "$tmp/uses.u" >> "$tmp/uses" 2>/dev/null || true
+		rm -f "$tmp/defs.u" "$tmp/uses.u"
+	done
+	sort -k1,1 "$tmp/defs" > "$tmp/defs.s"
+	sort -k1,1 "$tmp/uses" > "$tmp/uses.s"
+	join "$tmp/uses.s" "$tmp/defs.s" | awk '$2 != $3 { print $2, $3 }' | sort -u
+	rm -f "$tmp/defs" "$tmp/uses" "$tmp/defs.s" "$tmp/uses.s"
+}
+
+# The checks can fail: a long function and a circle are caught.
+{
+	echo 'static int structure_fixture(void)'
+	echo '{'
+	i=0
+	while [ $i -lt 81 ]; do echo '	;'; i=$((i + 1)); done
+	echo '}'
+} > "$tmp/long.c"
+[ -n "$(long_functions "$tmp/long.c")" ] || fail "an 81-line function is not reported"
+printf 'a b\nb c\nc a\n' | tsort >/dev/null 2>&1 && fail "tsort does not report a circle"
+
+long=$(cd "$top_srcdir" && long_functions cmd/*.c lib/*.c | grep -v '^lib/profile\.pb-c\.c:' || true)
+[ -z "$long" ] || fail "functions over 80 lines with no \"Long:\" reason above them:
+$long"
+
+objs=$(ls "$top_builddir"/cmd/*.o "$top_builddir"/lib/*.o 2>/dev/null |
+	grep -v -e '/tests_' -e 'pb-c' || true)
+if [ -z "$objs" ]; then
+	fail "no objects under $top_builddir/cmd and lib: build first"
+else
+	# shellcheck disable=SC2086
+	module_edges $objs > "$tmp/edges"
+	if ! tsort "$tmp/edges" >/dev/null 2>"$tmp/circle"; then
+		fail "a circle between modules: $(tr '\n' ' ' < "$tmp/circle")"
+	fi
+fi
+
+# Nor a circle of headers including each other.
+for h in "$top_srcdir"/cmd/*.h "$top_srcdir"/lib/*.h; do
+	sed -n 's/^#include "\(.*\)"/\1/p' "$h" | while read -r inc; do
+		echo "$(basename "$h") $inc"
+	done
+done > "$tmp/includes"
+if ! tsort "$tmp/includes" >/dev/null 2>"$tmp/circle"; then
+	fail "a circle of headers: $(tr '\n' ' ' < "$tmp/circle")"
+fi
+
+# Every test in tests/ is one make check runs.
+for t in "$top_srcdir"/tests/*.sh "$top_srcdir"/tests/test-*.c; do
+	name=$(basename "$t")
+	case $name in lib.sh) continue ;; esac
+	name=${name%.c}
+	grep -q "tests/$name\b" "$top_srcdir/Makefile.am" || fail "tests/$name is not in Makefile.am's tests"
+done
+
+[ "$failures" -eq 0 ] || exit 1
+echo "structure: no circle, no long function, every test listed"
