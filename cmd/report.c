@@ -61,13 +61,10 @@ struct report_opts {
 static const char *check_regex(const char *opt, const char *v)
 {
 	regex_t re;
-	char msg[256];
-	int rc = regcomp(&re, v, REG_EXTENDED | REG_NOSUB);
 
-	if (rc) {
-		regerror(rc, &re, msg, sizeof(msg));
-		cmd_usage_error(&cmd_report, "bad regular expression '%s' for --%s: %s", v, opt, msg);
-	}
+	if (cp_regcomp(&re, v) < 0)
+		cmd_usage_error(&cmd_report, "bad regular expression '%s' for --%s: %s", v, opt,
+				cp_errmsg());
 	regfree(&re);
 	return v;
 }

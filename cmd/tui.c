@@ -929,18 +929,14 @@ static int write_profile(struct ui *u)
 static int set_filter(struct ui *u)
 {
 	regex_t re;
-	int rc;
 
 	if (!u->input[0]) {
 		free(u->filter);
 		u->filter = NULL;
 		return H_REBUILD;
 	}
-	rc = regcomp(&re, u->input, REG_EXTENDED | REG_NOSUB);
-	if (rc) {
-		char err[256];
-		regerror(rc, &re, err, sizeof(err));
-		message(u, true, "bad regular expression '%s': %s", u->input, err);
+	if (cp_regcomp(&re, u->input) < 0) {
+		message(u, true, "bad regular expression '%s': %s", u->input, cp_errmsg());
 		return H_REDRAW;
 	}
 	regfree(&re);

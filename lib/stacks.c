@@ -91,13 +91,8 @@ static int64_t synth_name(struct stackset *ss, const struct pf_location *l)
 
 static int compile(regex_t *re, const char *pattern, const char *what)
 {
-	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
-
-	if (rc) {
-		char msg[256];
-		regerror(rc, re, msg, sizeof(msg));
-		return cp_error("bad %s regular expression '%s': %s", what, pattern, msg);
-	}
+	if (cp_regcomp(re, pattern) < 0)
+		return cp_error("bad %s regular expression '%s': %s", what, pattern, cp_errmsg());
 	return 0;
 }
 
