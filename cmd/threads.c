@@ -373,7 +373,7 @@ static int exec_threads(int argc, char **argv)
 	struct threads_session *ts;
 	struct target t;
 	char cmdline[256], why[256];
-	int err = 0, rc = EXIT_ERROR;
+	int rc = EXIT_ERROR;
 	int64_t start;
 	size_t prev = 0;
 
@@ -407,7 +407,9 @@ static int exec_threads(int argc, char **argv)
 	start = clock_ns(CLOCK_MONOTONIC);
 	for (int64_t k = 0;; k++) {
 		const struct snapshot *s;
-		if (threads_poll(ts, &err) < 0) {
+		if (threads_poll(ts) < 0) {
+			int err = cp_errno();
+
 			if (err == EPERM || err == EACCES)
 				target_permission_error(&t, err, "trace");
 			else if (k > 0 && err == ESRCH) {

@@ -414,7 +414,6 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
 	struct proc *pr;
-	int err = 0;
 
 	if (!c) {
 		cp_error("out of memory");
@@ -430,12 +429,12 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	if (!c->s)
 		goto fail;
 	if (t->launched) {
-		if (sampler_open_child(c->s, t->pid, &err) < 0) {
-			target_permission_error(t, err, "profile");
+		if (sampler_open_child(c->s, t->pid) < 0) {
+			target_permission_error(t, cp_errno(), "profile");
 			goto fail;
 		}
-	} else if (sampler_open_pid(c->s, t->pid, &err) < 0) {
-		target_permission_error(t, err, "profile");
+	} else if (sampler_open_pid(c->s, t->pid) < 0) {
+		target_permission_error(t, cp_errno(), "profile");
 		goto fail;
 	}
 	if (!t->launched && sampler_enable(c->s) < 0)

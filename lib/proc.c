@@ -337,7 +337,7 @@ int proc_maps_read(struct proc_maps *m, pid_t pid)
 	len = read_proc(path, &text);
 	if (len < 0) {
 		if (gone(errno))
-			return cp_error("no such process %d", (int)pid);
+			return cp_error_errno(ESRCH, "no such process %d", (int)pid);
 		return cp_error("cannot read %s: %s", path, strerror(errno));
 	}
 	/* A zombie or exiting process has no mm: its maps read empty. So do a
@@ -406,7 +406,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 	d = opendir(path);
 	if (!d) {
 		if (gone(errno))
-			return cp_error("no such process %d", (int)pid);
+			return cp_error_errno(ESRCH, "no such process %d", (int)pid);
 		return cp_error("cannot read %s: %s", path, strerror(errno));
 	}
 	for (;;) {
@@ -426,7 +426,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 	}
 	if (errno) {
 		if (gone(errno))
-			cp_error("no such process %d", (int)pid);
+			cp_error_errno(ESRCH, "no such process %d", (int)pid);
 		else
 			cp_error("cannot read %s: %s", path, strerror(errno));
 		goto fail;
@@ -435,7 +435,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 	/* Every thread gone but the directory still open: the process exited. */
 	if (!n) {
 		free(t);
-		return cp_error("no such process %d", (int)pid);
+		return cp_error_errno(ESRCH, "no such process %d", (int)pid);
 	}
 	qsort(t, n, sizeof(*t), by_tid);
 	*tids = t;

@@ -229,7 +229,7 @@ static int by_count(const void *a, const void *b, void *ctx)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-int threads_poll(struct threads_session *ts, int *err)
+int threads_poll(struct threads_session *ts)
 {
 	uint64_t pcs[MAX_FRAMES];
 
@@ -245,7 +245,7 @@ int threads_poll(struct threads_session *ts, int *err)
 		h[ts->npolls] = 0;
 		ts->groups[i].count = 0;
 	}
-	if (snapshot_take(&ts->snap, ts->pid, ts->stack_size, err) < 0)
+	if (snapshot_take(&ts->snap, ts->pid, ts->stack_size) < 0)
 		return -1;
 	ts->have_snap = true;
 	ts->stacks = calloc(ts->snap.nthreads + 1, sizeof(*ts->stacks));
@@ -307,8 +307,7 @@ int threads_poll(struct threads_session *ts, int *err)
 	qsort_r(ts->last, ts->nlast, sizeof(*ts->last), by_count, ts->p);
 	return 0;
 oom:
-	*err = ENOMEM;
-	return cp_error("out of memory");
+	return cp_error_errno(ENOMEM, "out of memory");
 }
 
 const struct snapshot *threads_last(const struct threads_session *ts)
