@@ -106,7 +106,10 @@ int render_tree(FILE *out, const struct stackset *ss, double min_percent)
 
 	if (calltree_init(&t, ss) < 0)
 		return -1;
-	calltree_sort(&t);
+	if (calltree_sort(&t) < 0) {
+		calltree_release(&t);
+		return -1;
+	}
 	fprintf(out, "%10s %7s %10s  %s\n", "total", "total%", "self", "function (callees indented)");
 	tree_node(out, &t, 0, ss->total_all, min_percent, unit_of(ss));
 	calltree_release(&t);

@@ -421,10 +421,11 @@ static int by_total(const void *a, const void *b, void *ctx)
 	return strcmp(stackset_name(sort_tree->ss, x->name), stackset_name(sort_tree->ss, y->name));
 }
 
-void calltree_sort(struct calltree *t)
+int calltree_sort(struct calltree *t)
 {
 	uint32_t *kids = NULL;
 	size_t cap = 0;
+	int rc = -1;
 
 	for (size_t i = 0; i < t->nnodes; i++) {
 		size_t n = 0;
@@ -442,6 +443,8 @@ void calltree_sort(struct calltree *t)
 		t->nodes[kids[n - 1]].next_sibling = 0;
 		t->nodes[i].last_child = kids[n - 1];
 	}
+	rc = 0;
 out:
 	free(kids);
+	return rc;
 }
