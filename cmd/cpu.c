@@ -156,14 +156,16 @@ static void print_kernel(const struct cpu_stats *st, bool user_only)
 
 /* The top functions' shares again, each with one standard error of a share
  * of that many samples, sqrt(p(1 - p) / n): how far a rerun may land. */
-static void print_sampling_error(const struct stackset *ss, long top)
+static int print_sampling_error(const struct stackset *ss, long top)
 {
 	double n = ss->p->period > 0 ? (double)ss->total_all / ss->p->period : 0;
 	struct func_total *rows;
 	size_t nrows;
 
-	if (n < 1 || ss->total_all <= 0 || stackset_functions(ss, &rows, &nrows) < 0)
-		return;
+	if (n < 1 || ss->total_all <= 0)
+		return 0;
+	if (stackset_functions(ss, &rows, &nrows) < 0)
+		return -1;
 	topview_sort(ss, rows, nrows, TOP_SORT_SELF);
 	printf("Shares with one standard error (of %.0f samples):", n);
 	for (size_t i = 0; i < nrows && i < (size_t)top && i < 5 && rows[i].flat > 0; i++) {
@@ -173,6 +175,7 @@ static void print_sampling_error(const struct stackset *ss, long top)
 	}
 	printf("\n");
 	free(rows);
+	return 0;
 }
 
 struct banner {
@@ -274,10 +277,19 @@ static int exec_cpu(int argc, char **argv)
 	}
 	if (o.top && st.samples) {
 		struct stackset ss;
-		if (stackset_init(&ss, p, 1, NULL) == 0) {
-			render_top(stdout, &ss, o.top);
-			print_sampling_error(&ss, o.top);
-			stackset_release(&ss);
+		int top;
+
+		if (stackset_init(&ss, p, 1, NULL) < 0) {
+			cmd_lib_error();
+			goto out_profile;
+		}
+		top = render_top(stdout, &ss, o.top);
+		if (top == 0)
+			top = print_sampling_error(&ss, o.top);
+		stackset_release(&ss);
+		if (top < 0) {
+			cmd_lib_error();
+			goto out_profile;
 		}
 	}
 	printf("Samples: %llu, lost: %llu, threads: %llu, duration: %s%s\n",
