@@ -195,12 +195,12 @@ static int frames(struct cpu *c, struct proc *pr, const struct sampler_record *r
 
 /* The location of kernel counter PC, the kernel's symbols read the first
  * time. A kernel that hides them (kptr_restrict) leaves the frames bare. */
-static uint64_t kernel_location(struct cpu *c, uint64_t pc, bool caller)
+static int64_t kernel_location(struct cpu *c, uint64_t pc, bool caller)
 {
 	if (!c->ks && !(c->ks = kallsyms_load()))
-		return 0;
+		return -1;
 	if (!c->kl && !(c->kl = kallsyms_locator_new(c->p, c->ks)))
-		return 0;
+		return -1;
 	return kallsyms_locator_get(c->kl, pc, caller);
 }
 
@@ -237,21 +237,26 @@ static void on_sample(struct cpu *c, const struct sampler_record *r)
 	c->stats.unwound_frames += n;
 	c->stats.kernel_samples += kallsyms_is_kernel(c->frames[0]);
 	for (int i = 0; i < n; i++) {
-		c->locs[i] = kallsyms_is_kernel(c->frames[i]) ?
+		int64_t id = kallsyms_is_kernel(c->frames[i]) ?
 				     kernel_location(c, c->frames[i], i > 0) :
 				     locator_get(pr->loc, c->frames[i], i > 0);
-		if (!c->locs[i]) {
+		if (id < 0) {
 			c->error = 1;
 			return;
 		}
+		c->locs[i] = id;
 	}
 	/* A stack the unwinder could not finish gets a root that says so, in
 	 * every view of the profile. */
 	if (!whole) {
 		c->stats.truncated++;
-		if (!c->truncated && !(c->truncated = profile_add_marker(c->p, "[truncated]"))) {
-			c->error = 1;
-			return;
+		if (!c->truncated) {
+			int64_t id = profile_add_marker(c->p, "[truncated]");
+			if (id < 0) {
+				c->error = 1;
+				return;
+			}
+			c->truncated = id;
 		}
 		c->locs[n++] = c->truncated;
 	}

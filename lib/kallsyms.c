@@ -183,8 +183,8 @@ static int kallsyms_pc_eq(void *ctx, uint32_t idx)
 	return k->kl->pcs[idx].pc == k->pc && k->kl->pcs[idx].caller == k->caller;
 }
 
-/* The one mapping every kernel location is in, spanning the symbols. */
-static uint64_t kallsyms_mapping(struct kallsyms_locator *kl)
+/* The one mapping every kernel location is in, spanning the symbols; -1 on error. */
+static int64_t kallsyms_mapping(struct kallsyms_locator *kl)
 {
 	const struct kallsyms *ks = kl->ks;
 	struct pf_mapping m = {
@@ -192,42 +192,42 @@ static uint64_t kallsyms_mapping(struct kallsyms_locator *kl)
 		.memory_limit = ks->nsyms ? ks->syms[ks->nsyms - 1].addr + 1 : UINT64_MAX,
 		.has_functions = ks->nsyms > 0,
 	};
+	int64_t id;
 
 	if (kl->mapping)
 		return kl->mapping;
 	m.filename = kl->file = profile_intern(kl->p, KERNEL_MAP);
-	if (m.filename < 0)
-		return 0;
-	return kl->mapping = profile_add_mapping(kl->p, &m);
+	if (m.filename < 0 || (id = profile_add_mapping(kl->p, &m)) < 0)
+		return -1;
+	return kl->mapping = id;
 }
 
-uint64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller)
+int64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller)
 {
 	struct kpc_key k = { kl, pc, caller };
 	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &pc, sizeof(pc)), &caller, sizeof(caller));
 	int64_t i = hmap_find(&kl->index, h, kallsyms_pc_eq, &k);
 	struct pf_line line = { 0, 0 };
-	uint64_t mapping, start, id;
+	uint64_t start;
+	int64_t mapping, id;
 	const char *name;
 
 	if (i >= 0)
 		return kl->pcs[i].location;
 	mapping = kallsyms_mapping(kl);
-	if (!mapping)
-		return 0;
+	if (mapping < 0)
+		return -1;
 	name = kallsyms_lookup(kl->ks, pc - caller, &start);
 	if (name) {
 		int64_t s = profile_intern(kl->p, name);
-		if (s < 0)
-			return 0;
-		line.function_id = profile_add_function(kl->p, s, s, kl->file, 0);
-		if (!line.function_id)
-			return 0;
+		if (s < 0 || (id = profile_add_function(kl->p, s, s, kl->file, 0)) < 0)
+			return -1;
+		line.function_id = id;
 	}
 	id = profile_add_location(kl->p, mapping, pc, &line, name ? 1 : 0, false);
-	if (!id || CP_GROW(kl->pcs, kl->cap, kl->npcs + 1) < 0 ||
+	if (id < 0 || CP_GROW(kl->pcs, kl->cap, kl->npcs + 1) < 0 ||
 	    hmap_insert(&kl->index, h, kl->npcs) < 0)
-		return 0;
+		return -1;
 	kl->pcs[kl->npcs].pc = pc;
 	kl->pcs[kl->npcs].caller = caller;
 	kl->pcs[kl->npcs++].location = id;

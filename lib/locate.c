@@ -36,7 +36,7 @@ struct locator {
 	size_t map_ids_cap;
 };
 
-static void locator_claim_main(struct locator *l);
+static int locator_claim_main(struct locator *l);
 
 struct locator *locator_new(struct profile *p, struct addrspace *as, struct symbolizer *sym,
 			    struct unwinder *uw, bool refresh_on_miss)
@@ -54,7 +54,10 @@ struct locator *locator_new(struct profile *p, struct addrspace *as, struct symb
 	l->refresh_on_miss = refresh_on_miss;
 	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
 	hmap_init(&l->index);
-	locator_claim_main(l);
+	if (locator_claim_main(l) < 0) {
+		locator_free(l);
+		return NULL;
+	}
 	return l;
 }
 
@@ -83,8 +86,8 @@ static int pc_eq(void *ctx, uint32_t idx)
 }
 
 /* The profile's mapping for M, added the first time: the profile may hold
- * mappings of several address spaces, so ids are translated. 0 on error. */
-static uint64_t mapping_id(struct locator *l, const struct as_map *m)
+ * mappings of several address spaces, so ids are translated. -1 on error. */
+static int64_t mapping_id(struct locator *l, const struct as_map *m)
 {
 	struct pf_mapping pm = {
 		.memory_start = m->start,
@@ -96,25 +99,26 @@ static uint64_t mapping_id(struct locator *l, const struct as_map *m)
 		.has_inline_frames = true,
 	};
 	size_t cap = l->map_ids_cap;
+	int64_t id;
 
 	if (m->id >= cap) {
 		if (CP_GROW(l->map_ids, l->map_ids_cap, m->id + 1) < 0)
-			return 0;
+			return -1;
 		memset(l->map_ids + cap, 0, (l->map_ids_cap - cap) * sizeof(*l->map_ids));
 	}
 	if (l->map_ids[m->id])
 		return l->map_ids[m->id];
 	pm.filename = profile_intern(l->p, m->path);
 	pm.build_id = profile_intern(l->p, m->mod ? module_build_id(m->mod) : "");
-	if (pm.filename < 0 || pm.build_id < 0)
-		return 0;
-	return l->map_ids[m->id] = profile_add_mapping(l->p, &pm);
+	if (pm.filename < 0 || pm.build_id < 0 || (id = profile_add_mapping(l->p, &pm)) < 0)
+		return -1;
+	return l->map_ids[m->id] = id;
 }
 
 /* Make the target's executable (/proc/PID/exe) the profile's main mapping,
  * which pprof names as the profile's binary, unless a locator made before
  * (the target's, before its children's) did. */
-static void locator_claim_main(struct locator *l)
+static int locator_claim_main(struct locator *l)
 {
 	pid_t pid = addrspace_pid(l->as);
 	char link[64], exe[PATH_MAX];
@@ -123,18 +127,22 @@ static void locator_claim_main(struct locator *l)
 	ssize_t len;
 
 	if (l->p->main_mapping || pid <= 0)
-		return;
+		return 0;
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	len = readlink(link, exe, sizeof(exe) - 1);
 	if (len <= 0)
-		return;
+		return 0;
 	exe[len] = '\0';
 	maps = addrspace_maps(l->as, &n);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(maps[i].path, exe) == 0) {
-			l->p->main_mapping = mapping_id(l, &maps[i]);
-			return;
+			int64_t id = mapping_id(l, &maps[i]);
+			if (id < 0)
+				return -1;
+			l->p->main_mapping = id;
+			return 0;
 		}
+	return 0;
 }
 
 static uint64_t pc_hash(uint64_t pc, bool caller)
@@ -175,7 +183,7 @@ int locator_refresh(struct locator *l)
 	return l->unmapped ? forget_unmapped(l) : 0;
 }
 
-uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
+int64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 {
 	struct pc_key k = { l, pc, caller };
 	uint64_t h = pc_hash(pc, caller);
@@ -183,7 +191,7 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 	const struct as_map *m;
 	const struct sym_frame *fr = NULL;
 	struct pf_line lines[32];
-	uint64_t id;
+	int64_t id;
 	int n;
 
 	if (i >= 0)
@@ -195,28 +203,27 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 		locator_refresh(l);
 		m = addrspace_find(l->as, pc);
 	}
-	if (m && !mapping_id(l, m))
-		return 0;
+	if (m && mapping_id(l, m) < 0)
+		return -1;
 	n = symbolizer_lookup(l->sym, pc, caller, &fr);
 	if (n < 0)
-		return 0;
+		return -1;
 	if (n > (int)(sizeof(lines) / sizeof(*lines)))
 		n = sizeof(lines) / sizeof(*lines);
 	for (int j = 0; j < n; j++) {
 		int64_t name = profile_intern(l->p, fr[j].name ? fr[j].name : "");
 		int64_t sys = profile_intern(l->p, fr[j].system_name ? fr[j].system_name : "");
 		int64_t file = profile_intern(l->p, fr[j].file ? fr[j].file : "");
-		if (name < 0 || sys < 0 || file < 0)
-			return 0;
-		lines[j].function_id = profile_add_function(l->p, name, sys, file, fr[j].start_line);
+		if (name < 0 || sys < 0 || file < 0 ||
+		    (id = profile_add_function(l->p, name, sys, file, fr[j].start_line)) < 0)
+			return -1;
+		lines[j].function_id = id;
 		lines[j].line = fr[j].line;
-		if (!lines[j].function_id)
-			return 0;
 	}
 	id = profile_add_location(l->p, m ? mapping_id(l, m) : 0, pc, lines, n, false);
-	if (!id || CP_GROW(l->pcs, l->cap, l->npcs + 1) < 0 ||
+	if (id < 0 || CP_GROW(l->pcs, l->cap, l->npcs + 1) < 0 ||
 	    hmap_insert(&l->index, h, l->npcs) < 0)
-		return 0;
+		return -1;
 	l->pcs[l->npcs].pc = pc;
 	l->pcs[l->npcs].caller = caller;
 	l->pcs[l->npcs].mapped = m != NULL;
@@ -240,7 +247,7 @@ int locator_finish(struct locator *l)
 	const struct as_map *maps = addrspace_maps(l->as, &n);
 
 	for (size_t i = 0; i < n; i++)
-		if (!mapping_id(l, &maps[i]))
+		if (mapping_id(l, &maps[i]) < 0)
 			return cp_error("cannot record mapping %s", maps[i].path);
 	return 0;
 }

@@ -25,8 +25,8 @@ void locator_free(struct locator *l);
 
 /* The location id of PC (CALLER: a return address), made the first time; an
  * address in no known mapping re-reads the maps, at most every 100 ms, if the
- * locator was made to. Returns 0 with an error when out of memory. */
-uint64_t locator_get(struct locator *l, uint64_t pc, bool caller);
+ * locator was made to. Returns -1 with an error when out of memory. */
+int64_t locator_get(struct locator *l, uint64_t pc, bool caller);
 
 /* Re-read the maps (something new was mapped). Counters cached in a known
  * mapping keep their locations; those in none are looked up afresh. Returns

@@ -262,9 +262,10 @@ int threads_poll(struct threads_session *ts)
 		if (!st->locs)
 			goto oom;
 		for (int j = 0; j < n; j++) {
-			st->locs[j] = locator_get(ts->loc, pcs[j], j > 0);
-			if (!st->locs[j])
+			int64_t id = locator_get(ts->loc, pcs[j], j > 0);
+			if (id < 0)
 				goto oom;
+			st->locs[j] = id;
 		}
 		st->n = n;
 		g = group_of(ts, st->locs, st->n);
