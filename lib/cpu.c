@@ -315,7 +315,7 @@ static void on_record(void *ctx, const struct sampler_record *r)
 			if (!pr)
 				c->error = 1;
 			else if (pr->loc)
-				locator_forget(pr->loc);
+				locator_forget(pr->loc); /* unreadable maps: gone, as in refresh() */
 		}
 		if (!thread(c, r->pid, r->tid, r->comm))
 			c->error = 1;

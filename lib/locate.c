@@ -232,13 +232,13 @@ int64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 	return id;
 }
 
-void locator_forget(struct locator *l)
+int locator_forget(struct locator *l)
 {
 	hmap_release(&l->index);
 	hmap_init(&l->index);
 	l->npcs = 0;
 	l->unmapped = 0;
-	locator_refresh(l);
+	return locator_refresh(l);
 }
 
 int locator_finish(struct locator *l)

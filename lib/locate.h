@@ -35,8 +35,9 @@ int64_t locator_get(struct locator *l, uint64_t pc, bool caller);
 int locator_refresh(struct locator *l);
 
 /* Forget every cached counter (the target exec'ed: same addresses, new code)
- * and re-read the maps. */
-void locator_forget(struct locator *l);
+ * and re-read the maps. Returns 0, or -1 as locator_refresh (the counters are
+ * forgotten either way). */
+int locator_forget(struct locator *l);
 
 /* Add the rest of the address space's mappings to the profile (those that
  * locations name are added as they are made; several locators, over several
