@@ -277,17 +277,14 @@ static int exec_cpu(int argc, char **argv)
 	}
 	if (o.top && st.samples) {
 		struct stackset ss;
-		int top;
+		bool failed = stackset_init(&ss, p, 1, NULL) < 0;
 
-		if (stackset_init(&ss, p, 1, NULL) < 0) {
-			cmd_lib_error();
-			goto out_profile;
+		if (!failed) {
+			failed = render_top(stdout, &ss, o.top) < 0 ||
+				 print_sampling_error(&ss, o.top) < 0;
+			stackset_release(&ss);
 		}
-		top = render_top(stdout, &ss, o.top);
-		if (top == 0)
-			top = print_sampling_error(&ss, o.top);
-		stackset_release(&ss);
-		if (top < 0) {
+		if (failed) {
 			cmd_lib_error();
 			goto out_profile;
 		}
