@@ -17,7 +17,7 @@ static int cp_error_set(int err, const char *fmt, va_list ap)
 	char buf[sizeof(errbuf)];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	memcpy(errbuf, buf, sizeof(buf));
+	memcpy(errbuf, buf, strlen(buf) + 1);
 	errnum = err;
 	errno = err;
 	return -1;
