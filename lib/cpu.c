@@ -145,10 +145,11 @@ static struct thread_entry *thread(struct cpu *c, pid_t pid, pid_t tid, const ch
 }
 
 /* Re-read PR's maps. A process whose maps cannot be read is gone: it is not
- * tried again before another record says so. */
+ * tried again before another record says so. Memory running out is an error. */
 static void refresh(struct cpu *c, struct proc *pr)
 {
-	locator_refresh(pr->loc);
+	if (locator_refresh(pr->loc) < 0 && cp_errno() == ENOMEM)
+		c->error = 1;
 	pr->stale = false;
 	pr->refreshed = c->drains;
 }
@@ -314,8 +315,8 @@ static void on_record(void *ctx, const struct sampler_record *r)
 			pr = proc_get(c, r->pid);
 			if (!pr)
 				c->error = 1;
-			else if (pr->loc)
-				locator_forget(pr->loc); /* unreadable maps: gone, as in refresh() */
+			else if (pr->loc && locator_forget(pr->loc) < 0 && cp_errno() == ENOMEM)
+				c->error = 1; /* as in refresh() */
 		}
 		if (!thread(c, r->pid, r->tid, r->comm))
 			c->error = 1;

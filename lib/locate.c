@@ -1,4 +1,5 @@
 /* From program counters to profile locations, cached per counter; see locate.h. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,7 +201,9 @@ int64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 	/* A mapping made after the last read (dlopen): look again, but not for
 	 * every stray address. */
 	if (!m && l->refresh_on_miss && clock_ns(CLOCK_MONOTONIC) - l->last_refresh > REFRESH_NS) {
-		locator_refresh(l);
+		/* Maps that cannot be read leave PC in none; memory running out is an error. */
+		if (locator_refresh(l) < 0 && cp_errno() == ENOMEM)
+			return -1;
 		m = addrspace_find(l->as, pc);
 	}
 	if (m && mapping_id(l, m) < 0)
