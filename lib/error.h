@@ -19,7 +19,10 @@ int cp_error_errno(int err, const char *fmt, ...) __attribute__((format(printf, 
 const char *cp_errmsg(void);
 
 /* The errno recorded with the calling thread's last error (0 if none), so a
- * caller can tell EPERM from ESRCH and explain a permission. */
+ * caller can tell EPERM from ESRCH and explain a permission: that of the
+ * system call or allocation that failed, ESRCH for "no such process", or the
+ * one a function's comment names; for a failure of no call (corrupt input, a
+ * bad argument) whatever errno was at the time. */
 int cp_errno(void);
 
 /* Compile PATTERN into RE as cprof's filters take one: extended, for matching
