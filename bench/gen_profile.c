@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	const char *variant = NULL, *out = NULL;
 	struct profile *p;
-	uint64_t *locs, *walk, mapping;
+	uint64_t *locs, *walk;
+	int64_t mapping;
 	uint64_t *loc_ids, *callees;
 	double *cum;
 	long *count, hot, *order;
@@ -125,7 +126,7 @@ int main(int argc, char **argv)
 		.build_id = profile_intern(p, "0123456789abcdef0123456789abcdef01234567"),
 		.has_functions = true, .has_filenames = true, .has_line_numbers = true,
 		.has_inline_frames = true });
-	if (!mapping)
+	if (mapping < 0)
 		die("out of memory");
 
 	/* Functions and their locations; the call graph. Same for both variants. */
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
 		die("out of memory");
 	{
 		struct rng r = { seed * 1000003 };
-		uint64_t *fids = malloc(sizeof(*fids) * functions);
+		int64_t *fids = malloc(sizeof(*fids) * functions);
 		if (!fids)
 			die("out of memory");
 		for (long f = 0; f < functions; f++) {
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
 			snprintf(file, sizeof(file), "src/module%02ld/component%05ld.cc", mod, f);
 			fids[f] = profile_add_function(p, profile_intern(p, name), profile_intern(p, name),
 						       profile_intern(p, file), 10 + next(&r) % 2000);
-			if (!fids[f])
+			if (fids[f] < 0)
 				die("out of memory");
 		}
 		for (long f = 0; f < functions; f++) {
@@ -160,10 +161,11 @@ int main(int argc, char **argv)
 					lines[n++] = (struct pf_line){ fids[1 + next(&r) % (functions - 1)],
 								       20 + next(&r) % 500 };
 				lines[n++] = (struct pf_line){ fids[f], start + 1 + k * 3 };
-				loc_ids[f * LOCS_PER_FUNC + k] = profile_add_location(
+				int64_t id = profile_add_location(
 					p, mapping, 0x400000 + (uint64_t)f * 256 + k * 16 + 5, lines, n, false);
-				if (!loc_ids[f * LOCS_PER_FUNC + k])
+				if (id < 0)
 					die("out of memory");
+				loc_ids[f * LOCS_PER_FUNC + k] = id;
 			}
 			for (int k = 0; k < CALLEES; k++)
 				callees[f * CALLEES + k] = 1 + next(&r) % (functions - 1);

@@ -36,6 +36,11 @@ int error(const char *fmt, ...)
 	return -1;
 }
 
+int cmd_lib_error(void)
+{
+	return error("%s", cp_errmsg());
+}
+
 void die(int code, const char *fmt, ...)
 {
 	va_list ap;

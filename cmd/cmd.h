@@ -141,6 +141,8 @@ void cmd_print_usage(const struct cmd_entry *cmd, FILE *out);
 
 /* "cprof: MSG" on stderr; returns -1 (git's error()). */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "cprof: " and the library's last error (cp_errmsg) on stderr; returns -1. */
+int cmd_lib_error(void);
 /* "cprof: MSG" on stderr and exit with CODE. */
 void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 

@@ -95,14 +95,16 @@ static void cmd_cpu_print_kernel(const struct cpu_stats *st, bool user_only)
 
 /* The top functions' shares again, each with one standard error of a share
  * of that many samples, sqrt(p(1 - p) / n): how far a rerun may land. */
-static void cmd_cpu_print_sampling_error(const struct stackset *ss, long top)
+static int cmd_cpu_print_sampling_error(const struct stackset *ss, long top)
 {
 	double n = ss->p->period > 0 ? (double)ss->total_all / ss->p->period : 0;
 	struct func_total *rows;
 	size_t nrows;
 
-	if (n < 1 || ss->total_all <= 0 || stackset_functions(ss, &rows, &nrows) < 0)
-		return;
+	if (n < 1 || ss->total_all <= 0)
+		return 0;
+	if (stackset_functions(ss, &rows, &nrows) < 0)
+		return -1;
 	topview_sort(ss, rows, nrows, TOP_SORT_SELF);
 	printf("Shares with one standard error (of %.0f samples):", n);
 	for (size_t i = 0; i < nrows && i < (size_t)top && i < 5 && rows[i].flat > 0; i++) {
@@ -112,6 +114,7 @@ static void cmd_cpu_print_sampling_error(const struct stackset *ss, long top)
 	}
 	printf("\n");
 	free(rows);
+	return 0;
 }
 
 struct cmd_cpu_banner {
@@ -161,18 +164,22 @@ static void cmd_cpu_parse(int argc, char **argv, struct cpu_cmd_opts *o, char **
 }
 
 /* What the profile holds and what it lacks, after it is written. */
-static void cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats *st,
-			    const struct target *t, const struct profile *p)
+static int cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats *st,
+			   const struct target *t, const struct profile *p)
 {
 	char when[32], why[256];
 
 	if (o->top && st->samples) {
 		struct stackset ss;
-		if (stackset_init(&ss, p, 1, NULL) == 0) {
-			render_top(stdout, &ss, o->top);
-			cmd_cpu_print_sampling_error(&ss, o->top);
+		bool failed = stackset_init(&ss, p, 1, NULL) < 0;
+
+		if (!failed) {
+			failed = render_top(stdout, &ss, o->top) < 0 ||
+				 cmd_cpu_print_sampling_error(&ss, o->top) < 0;
 			stackset_release(&ss);
 		}
+		if (failed)
+			return cmd_lib_error();
 	}
 	printf("Samples: %llu, lost: %llu, threads: %llu, duration: %s%s\n",
 	       (unsigned long long)st->samples, (unsigned long long)st->lost,
@@ -201,6 +208,7 @@ static void cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats
 		printf("No samples: %s\n", why);
 	if (t->launched && t->exited)
 		cmd_print_exit_status(t->status);
+	return 0;
 }
 
 static int cmd_cpu_exec(int argc, char **argv)
@@ -259,7 +267,8 @@ static int cmd_cpu_exec(int argc, char **argv)
 		error("%s", cp_errmsg());
 		goto out_profile;
 	}
-	cmd_cpu_summary(&o, &st, &t, p);
+	if (cmd_cpu_summary(&o, &st, &t, p) < 0)
+		goto out_profile;
 	printf("Wrote %s\n", cmd_output_name(output));
 	rc = EXIT_OK;
 out_profile:

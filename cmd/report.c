@@ -63,13 +63,10 @@ static void cmd_report_set_regex(const struct cmd_entry *cmd, const struct cmd_o
 				 const char *value, void *field)
 {
 	regex_t re;
-	char msg[256];
-	int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
 
-	if (rc) {
-		regerror(rc, &re, msg, sizeof(msg));
-		cmd_usage_error(cmd, "bad regular expression '%s' for --%s: %s", value, o->name, msg);
-	}
+	if (cp_regcomp(&re, value) < 0)
+		cmd_usage_error(cmd, "bad regular expression '%s' for --%s: %s", value, o->name,
+				cp_errmsg());
 	regfree(&re);
 	memcpy(field, &value, sizeof(value));
 }

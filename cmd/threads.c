@@ -95,13 +95,14 @@ static int cmd_threads_watch(struct threads_session *ts, struct target *t,
 			     int64_t *start)
 {
 	char why[256];
-	int err = 0;
 	size_t prev = 0;
 
 	*start = clock_ns(CLOCK_MONOTONIC);
 	for (int64_t k = 0;; k++) {
 		const struct snapshot *s;
-		if (threads_poll(ts, &err) < 0) {
+		if (threads_poll(ts) < 0) {
+			int err = cp_errno();
+
 			if (err == EPERM || err == EACCES)
 				target_permission_error(t, err, "trace");
 			else if (k > 0 && err == ESRCH) {

@@ -359,18 +359,14 @@ void tui_keys_footer_draw(const struct tui *u)
 static int tui_keys_set_filter(struct tui *u)
 {
 	regex_t re;
-	int rc;
 
 	if (!u->input[0]) {
 		free(u->filter);
 		u->filter = NULL;
 		return H_REBUILD;
 	}
-	rc = regcomp(&re, u->input, REG_EXTENDED | REG_NOSUB);
-	if (rc) {
-		char err[256];
-		regerror(rc, &re, err, sizeof(err));
-		tui_message(u, true, "bad regular expression '%s': %s", u->input, err);
+	if (cp_regcomp(&re, u->input) < 0) {
+		tui_message(u, true, "bad regular expression '%s': %s", u->input, cp_errmsg());
 		return H_REDRAW;
 	}
 	regfree(&re);

@@ -90,7 +90,8 @@ int tui_rebuild(struct tui *u)
 	    calltree_init(&u->tree, &u->ss) < 0)
 		goto fail;
 	topview_sort(&u->ss, u->rows, u->nrows, u->sort);
-	calltree_sort(&u->tree);
+	if (calltree_sort(&u->tree) < 0)
+		goto fail;
 	u->root = topview_find_path(&u->tree, u->zoom.names, u->zoom.n, &depth);
 	if (topview_flame(&u->tree, u->root, 1.0, FLAME_MIN_PERCENT, &u->lines, &u->nlines) < 0 ||
 	    topview_threads(u->p, u->src.si, &u->threads, &u->nthreads) < 0)

@@ -41,16 +41,16 @@ int target_attach(struct target *t, pid_t pid)
 
 	target_init(t);
 	if (pid <= 0)
-		return cp_error("no such process %d", pid);
+		return cp_error_errno(ESRCH, "no such process %d", pid);
 	snprintf(path, sizeof(path), "/proc/%d", pid);
 	if (stat(path, &st) < 0 || kill(pid, 0) < 0) {
 		if (errno != EPERM)
-			return cp_error("no such process %d", pid);
+			return cp_error_errno(ESRCH, "no such process %d", pid);
 	}
 	/* Alive while any thread is: the main thread may have called pthread_exit. */
 	switch (proc_run_state(pid)) {
 	case PROC_GONE:
-		return cp_error("no such process %d", pid);
+		return cp_error_errno(ESRCH, "no such process %d", pid);
 	case PROC_ZOMBIE:
 		return cp_error("process %d is a zombie: it has exited and has nothing left to profile", pid);
 	default:
@@ -228,35 +228,40 @@ int target_permission_error(const struct target *t, int err, const char *what)
 	pid_t tracer;
 
 	if (err == ESRCH)
-		return cp_error("no such process %d", t->pid);
+		return cp_error_errno(err, "no such process %d", t->pid);
 	if (err != EACCES && err != EPERM)
-		return cp_error("cannot %s process %d: %s", what, t->pid, strerror(err));
+		return cp_error_errno(err, "cannot %s process %d: %s", what, t->pid, strerror(err));
 	/* A thread has one tracer: even root is refused while another holds it. */
 	if (strcmp(what, "trace") == 0 && (tracer = proc_tracer(t->pid)) > 0) {
 		char comm[64];
 
 		proc_thread_name(tracer, tracer, comm, sizeof(comm));
-		return cp_error("process %d is already traced by PID %d (%s): detach it first",
-				t->pid, (int)tracer, comm[0] ? comm : "gone");
+		return cp_error_errno(err,
+				      "process %d is already traced by PID %d (%s): detach it first",
+				      t->pid, (int)tracer, comm[0] ? comm : "gone");
 	}
 	snprintf(path, sizeof(path), "/proc/%d", t->pid);
 	if (stat(path, &st) == 0)
 		owner = st.st_uid;
 	if (strcmp(what, "profile") == 0 && paranoid > 2)
-		return cp_error("not allowed to profile process %d: kernel.perf_event_paranoid is %d; "
-				"set it to 2 (sysctl kernel.perf_event_paranoid=2) or run with CAP_PERFMON",
-				t->pid, paranoid);
+		return cp_error_errno(err,
+				      "not allowed to profile process %d: kernel.perf_event_paranoid is %d; "
+				      "set it to 2 (sysctl kernel.perf_event_paranoid=2) or run with CAP_PERFMON",
+				      t->pid, paranoid);
 	if (owner != (uid_t)-1 && owner != geteuid())
-		return cp_error("not allowed to %s process %d: it belongs to uid %u; run cprof as that "
-				"user or as root, or give cprof CAP_SYS_PTRACE%s", what, t->pid,
-				(unsigned)owner, strcmp(what, "profile") == 0 ? " and CAP_PERFMON" : "");
+		return cp_error_errno(err,
+				      "not allowed to %s process %d: it belongs to uid %u; run cprof as that "
+				      "user or as root, or give cprof CAP_SYS_PTRACE%s", what, t->pid,
+				      (unsigned)owner, strcmp(what, "profile") == 0 ? " and CAP_PERFMON" : "");
 	if (yama > 0)
-		return cp_error("not allowed to %s process %d: kernel.yama.ptrace_scope is %d; "
-				"run as root or with CAP_SYS_PTRACE, or set it to 0 "
-				"(sysctl kernel.yama.ptrace_scope=0)", what, t->pid, yama);
-	return cp_error("not allowed to %s process %d (%s): run as root or with CAP_SYS_PTRACE%s",
-			what, t->pid, strerror(err),
-			strcmp(what, "profile") == 0 ? " and CAP_PERFMON" : "");
+		return cp_error_errno(err,
+				      "not allowed to %s process %d: kernel.yama.ptrace_scope is %d; "
+				      "run as root or with CAP_SYS_PTRACE, or set it to 0 "
+				      "(sysctl kernel.yama.ptrace_scope=0)", what, t->pid, yama);
+	return cp_error_errno(err,
+			      "not allowed to %s process %d (%s): run as root or with CAP_SYS_PTRACE%s",
+			      what, t->pid, strerror(err),
+			      strcmp(what, "profile") == 0 ? " and CAP_PERFMON" : "");
 }
 
 bool target_stopped(const struct target *t, char *why, size_t n)

@@ -48,7 +48,8 @@ int target_check_access(const struct target *t, const char *what);
 /* After perf_event_open or ptrace failed with ERR (an errno) on the target, set
  * an error that says what would allow it: the sysctl (kernel.perf_event_paranoid,
  * kernel.yama.ptrace_scope), the capability (CAP_PERFMON, CAP_SYS_PTRACE) or the
- * user to run as. WHAT names the operation ("profile", "trace"). Returns -1. */
+ * user to run as. WHAT names the operation ("profile", "trace"). Returns -1, the
+ * error's errno ERR (callers pass cp_errno() of the failure). */
 int target_permission_error(const struct target *t, int err, const char *what);
 
 /* Is every live thread of the target stopped, by a signal or by a tracer?

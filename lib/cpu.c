@@ -145,10 +145,11 @@ static struct thread_entry *cpu_thread_get(struct cpu *c, pid_t pid, pid_t tid, 
 }
 
 /* Re-read PR's maps. A process whose maps cannot be read is gone: it is not
- * tried again before another record says so. */
+ * tried again before another record says so. Memory running out is an error. */
 static void cpu_refresh(struct cpu *c, struct cpu_process *pr)
 {
-	locator_refresh(pr->loc);
+	if (locator_refresh(pr->loc) < 0 && cp_errno() == ENOMEM)
+		c->error = 1;
 	pr->stale = false;
 	pr->refreshed = c->drains;
 }
@@ -196,12 +197,12 @@ static int cpu_frames(struct cpu *c, struct cpu_process *pr, const struct sample
 
 /* The location of kernel counter PC, the kernel's symbols read the first
  * time. A kernel that hides them (kptr_restrict) leaves the frames bare. */
-static uint64_t cpu_kernel_location(struct cpu *c, uint64_t pc, bool caller)
+static int64_t cpu_kernel_location(struct cpu *c, uint64_t pc, bool caller)
 {
 	if (!c->ks && !(c->ks = kallsyms_load()))
-		return 0;
+		return -1;
 	if (!c->kl && !(c->kl = kallsyms_locator_new(c->p, c->ks)))
-		return 0;
+		return -1;
 	return kallsyms_locator_get(c->kl, pc, caller);
 }
 
@@ -238,21 +239,26 @@ static void cpu_on_sample(struct cpu *c, const struct sampler_record *r)
 	c->stats.unwound_frames += n;
 	c->stats.kernel_samples += kallsyms_is_kernel(c->frames[0]);
 	for (int i = 0; i < n; i++) {
-		c->locs[i] = kallsyms_is_kernel(c->frames[i]) ?
+		int64_t id = kallsyms_is_kernel(c->frames[i]) ?
 				     cpu_kernel_location(c, c->frames[i], i > 0) :
 				     locator_get(pr->loc, c->frames[i], i > 0);
-		if (!c->locs[i]) {
+		if (id < 0) {
 			c->error = 1;
 			return;
 		}
+		c->locs[i] = id;
 	}
 	/* A stack the unwinder could not finish gets a root that says so, in
 	 * every view of the profile. */
 	if (!whole) {
 		c->stats.truncated++;
-		if (!c->truncated && !(c->truncated = profile_add_marker(c->p, "[truncated]"))) {
-			c->error = 1;
-			return;
+		if (!c->truncated) {
+			int64_t id = profile_add_marker(c->p, "[truncated]");
+			if (id < 0) {
+				c->error = 1;
+				return;
+			}
+			c->truncated = id;
 		}
 		c->locs[n++] = c->truncated;
 	}
@@ -310,8 +316,8 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 			pr = cpu_process_get(c, r->pid);
 			if (!pr)
 				c->error = 1;
-			else if (pr->loc)
-				locator_forget(pr->loc);
+			else if (pr->loc && locator_forget(pr->loc) < 0 && cp_errno() == ENOMEM)
+				c->error = 1; /* as in cpu_refresh() */
 		}
 		if (!cpu_thread_get(c, r->pid, r->tid, r->comm))
 			c->error = 1;
@@ -415,7 +421,6 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
 	struct cpu_process *pr;
-	int err = 0;
 
 	if (!c) {
 		cp_error("out of memory");
@@ -431,12 +436,12 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	if (!c->s)
 		goto fail;
 	if (t->launched) {
-		if (sampler_open_child(c->s, t->pid, &err) < 0) {
-			target_permission_error(t, err, "profile");
+		if (sampler_open_child(c->s, t->pid) < 0) {
+			target_permission_error(t, cp_errno(), "profile");
 			goto fail;
 		}
-	} else if (sampler_open_pid(c->s, t->pid, &err) < 0) {
-		target_permission_error(t, err, "profile");
+	} else if (sampler_open_pid(c->s, t->pid) < 0) {
+		target_permission_error(t, cp_errno(), "profile");
 		goto fail;
 	}
 	if (!t->launched && sampler_enable(c->s) < 0)

@@ -54,7 +54,7 @@ int file_read_all(const char *path, char **buf, size_t *len)
 	if (fd < 0)
 		return cp_error("%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		cp_error("%s: is a directory", path);
+		cp_error_errno(EISDIR, "%s: is a directory", path);
 		goto fail;
 	}
 	n = file_read_fd(fd, buf);
@@ -175,7 +175,8 @@ int file_check_output(const char *path)
 		return cp_error("cannot write %s: %s", path, strerror(errno));
 	if (stat(real, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
-			cp_error("cannot write %s: it is a directory; name a file to write", path);
+			cp_error_errno(EISDIR, "cannot write %s: it is a directory; name a file to write",
+				       path);
 			goto out;
 		}
 		if (S_ISBLK(st.st_mode)) {
@@ -380,7 +381,8 @@ int file_write_output(const char *path, const void *buf, size_t len)
 	if (!exists && errno != ENOENT)
 		cp_error("cannot write %s: %s", path, strerror(errno));
 	else if (exists && S_ISDIR(st.st_mode))
-		cp_error("cannot write %s: it is a directory; name a file to write", path);
+		cp_error_errno(EISDIR, "cannot write %s: it is a directory; name a file to write",
+			       path);
 	else if (exists && S_ISBLK(st.st_mode))
 		cp_error("cannot write %s: it is a block device; name a file to write", path);
 	else if (exists && !S_ISREG(st.st_mode))

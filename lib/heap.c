@@ -330,13 +330,18 @@ static int heap_alloc(struct heap *h, const struct heapwire_msg *m)
 	double w = heap_weight(m->size, h->rate);
 	int64_t bi;
 
-	for (uint32_t i = 0; i < m->nframes; i++)
-		if (!(locs[n++] = locator_get(h->loc, m->frames[i], true)))
+	for (uint32_t i = 0; i < m->nframes; i++) {
+		int64_t id = locator_get(h->loc, m->frames[i], true);
+		if (id < 0)
 			return -1;
-	if (m->nframes == HEAPWIRE_MAX_FRAMES && !(locs[n++] = profile_add_marker(h->p, "[truncated]")))
-		return -1;
-	if (!n && !(locs[n++] = profile_add_marker(h->p, "[no stack]")))
-		return -1;
+		locs[n++] = id;
+	}
+	if (m->nframes == HEAPWIRE_MAX_FRAMES || !n) {
+		int64_t id = profile_add_marker(h->p, n ? "[truncated]" : "[no stack]");
+		if (id < 0)
+			return -1;
+		locs[n++] = id;
+	}
 	if ((bi = heap_bucket(h, locs, n, m->tid)) < 0)
 		return -1;
 	/* An address handed out again whose free was lost: it is no longer in use. */

@@ -1,4 +1,5 @@
 /* Open-addressing (hash -> index) map with linear probing; see hmap.h. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,7 @@ int hmap_insert(struct hmap *m, uint64_t hash, uint32_t idx)
 		size_t cap = m->cap ? m->cap * 2 : 64;
 		struct hmap_slot *slots = calloc(cap, sizeof(*slots));
 		if (!slots)
-			return cp_error("out of memory");
+			return cp_error_errno(ENOMEM, "out of memory");
 		for (size_t i = 0; i < m->cap; i++)
 			if (m->slots[i].idx)
 				hmap_place(slots, cap, m->slots[i].hash, m->slots[i].idx);

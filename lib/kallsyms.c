@@ -154,8 +154,8 @@ void kallsyms_locator_free(struct kallsyms_locator *kl)
 	free(kl);
 }
 
-/* The one mapping every kernel location is in, spanning the symbols. */
-static uint64_t kallsyms_mapping(struct kallsyms_locator *kl)
+/* The one mapping every kernel location is in, spanning the symbols; -1 on error. */
+static int64_t kallsyms_mapping(struct kallsyms_locator *kl)
 {
 	const struct kallsyms *ks = kl->ks;
 	struct pf_mapping m = {
@@ -163,38 +163,38 @@ static uint64_t kallsyms_mapping(struct kallsyms_locator *kl)
 		.memory_limit = ks->nsyms ? ks->syms[ks->nsyms - 1].addr + 1 : UINT64_MAX,
 		.has_functions = ks->nsyms > 0,
 	};
+	int64_t id;
 
 	if (kl->mapping)
 		return kl->mapping;
 	m.filename = kl->file = profile_intern(kl->p, KERNEL_MAP);
-	if (m.filename < 0)
-		return 0;
-	return kl->mapping = profile_add_mapping(kl->p, &m);
+	if (m.filename < 0 || (id = profile_add_mapping(kl->p, &m)) < 0)
+		return -1;
+	return kl->mapping = id;
 }
 
-uint64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller)
+int64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller)
 {
-	uint64_t id = loccache_find(&kl->pcs, pc, caller);
+	int64_t id = (int64_t)loccache_find(&kl->pcs, pc, caller);
 	struct pf_line line = { 0, 0 };
-	uint64_t mapping, start;
+	uint64_t start;
+	int64_t mapping;
 	const char *name;
 
 	if (id)
 		return id;
 	mapping = kallsyms_mapping(kl);
-	if (!mapping)
-		return 0;
+	if (mapping < 0)
+		return -1;
 	name = kallsyms_lookup(kl->ks, pc - caller, &start);
 	if (name) {
 		int64_t s = profile_intern(kl->p, name);
-		if (s < 0)
-			return 0;
-		line.function_id = profile_add_function(kl->p, s, s, kl->file, 0);
-		if (!line.function_id)
-			return 0;
+		if (s < 0 || (id = profile_add_function(kl->p, s, s, kl->file, 0)) < 0)
+			return -1;
+		line.function_id = id;
 	}
 	id = profile_add_location(kl->p, mapping, pc, &line, name ? 1 : 0, false);
-	if (!id || loccache_add(&kl->pcs, pc, caller, true, id) < 0)
-		return 0;
+	if (id < 0 || loccache_add(&kl->pcs, pc, caller, true, id) < 0)
+		return -1;
 	return id;
 }

@@ -35,7 +35,7 @@ struct kallsyms_locator *kallsyms_locator_new(struct profile *p, const struct ka
 void kallsyms_locator_free(struct kallsyms_locator *kl);
 
 /* The location id of kernel counter PC (CALLER: a return address, looked up
- * one byte back), made the first time. 0 with an error when out of memory. */
-uint64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller);
+ * one byte back), made the first time. -1 with an error when out of memory. */
+int64_t kallsyms_locator_get(struct kallsyms_locator *kl, uint64_t pc, bool caller);
 
 #endif

@@ -1,4 +1,5 @@
 /* From program counters to profile locations, cached per counter; see locate.h. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ struct locator {
 	size_t map_ids_cap;
 };
 
-static void locator_claim_main(struct locator *l);
+static int locator_claim_main(struct locator *l);
 
 struct locator *locator_new(struct profile *p, struct addrspace *as, struct symbolizer *sym,
 			    struct unwinder *uw, bool refresh_on_miss)
@@ -44,7 +45,10 @@ struct locator *locator_new(struct profile *p, struct addrspace *as, struct symb
 	l->refresh_on_miss = refresh_on_miss;
 	l->last_refresh = clock_ns(CLOCK_MONOTONIC);
 	loccache_init(&l->pcs);
-	locator_claim_main(l);
+	if (locator_claim_main(l) < 0) {
+		locator_free(l);
+		return NULL;
+	}
 	return l;
 }
 
@@ -58,8 +62,8 @@ void locator_free(struct locator *l)
 }
 
 /* The profile's mapping for M, added the first time: the profile may hold
- * mappings of several address spaces, so ids are translated. 0 on error. */
-static uint64_t locator_mapping(struct locator *l, const struct as_map *m)
+ * mappings of several address spaces, so ids are translated. -1 on error. */
+static int64_t locator_mapping(struct locator *l, const struct as_map *m)
 {
 	struct pf_mapping pm = {
 		.memory_start = m->start,
@@ -71,25 +75,26 @@ static uint64_t locator_mapping(struct locator *l, const struct as_map *m)
 		.has_inline_frames = true,
 	};
 	size_t cap = l->map_ids_cap;
+	int64_t id;
 
 	if (m->id >= cap) {
 		if (CP_GROW(l->map_ids, l->map_ids_cap, m->id + 1) < 0)
-			return 0;
+			return -1;
 		memset(l->map_ids + cap, 0, (l->map_ids_cap - cap) * sizeof(*l->map_ids));
 	}
 	if (l->map_ids[m->id])
 		return l->map_ids[m->id];
 	pm.filename = profile_intern(l->p, m->path);
 	pm.build_id = profile_intern(l->p, m->mod ? module_build_id(m->mod) : "");
-	if (pm.filename < 0 || pm.build_id < 0)
-		return 0;
-	return l->map_ids[m->id] = profile_add_mapping(l->p, &pm);
+	if (pm.filename < 0 || pm.build_id < 0 || (id = profile_add_mapping(l->p, &pm)) < 0)
+		return -1;
+	return l->map_ids[m->id] = id;
 }
 
 /* Make the target's executable (/proc/PID/exe) the profile's main mapping,
  * which pprof names as the profile's binary, unless a locator made before
  * (the target's, before its children's) did. */
-static void locator_claim_main(struct locator *l)
+static int locator_claim_main(struct locator *l)
 {
 	pid_t pid = addrspace_pid(l->as);
 	char link[64], exe[PATH_MAX];
@@ -98,18 +103,22 @@ static void locator_claim_main(struct locator *l)
 	ssize_t len;
 
 	if (l->p->main_mapping || pid <= 0)
-		return;
+		return 0;
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	len = readlink(link, exe, sizeof(exe) - 1);
 	if (len <= 0)
-		return;
+		return 0;
 	exe[len] = '\0';
 	maps = addrspace_maps(l->as, &n);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(maps[i].path, exe) == 0) {
-			l->p->main_mapping = locator_mapping(l, &maps[i]);
-			return;
+			int64_t id = locator_mapping(l, &maps[i]);
+			if (id < 0)
+				return -1;
+			l->p->main_mapping = id;
+			return 0;
 		}
+	return 0;
 }
 
 int locator_refresh(struct locator *l)
@@ -123,9 +132,9 @@ int locator_refresh(struct locator *l)
 	return l->pcs.unmapped ? loccache_keep_mapped(&l->pcs) : 0;
 }
 
-uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
+int64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 {
-	uint64_t id = loccache_find(&l->pcs, pc, caller);
+	int64_t id = (int64_t)loccache_find(&l->pcs, pc, caller);
 	const struct as_map *m;
 	const struct sym_frame *fr = NULL;
 	struct pf_line lines[PF_MAX_LINES];
@@ -137,37 +146,38 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller)
 	/* A mapping made after the last read (dlopen): look again, but not for
 	 * every stray address. */
 	if (!m && l->refresh_on_miss && clock_ns(CLOCK_MONOTONIC) - l->last_refresh > REFRESH_NS) {
-		locator_refresh(l);
+		/* Maps that cannot be read leave PC in none; memory running out is an error. */
+		if (locator_refresh(l) < 0 && cp_errno() == ENOMEM)
+			return -1;
 		m = addrspace_find(l->as, pc);
 	}
-	if (m && !locator_mapping(l, m))
-		return 0;
+	if (m && locator_mapping(l, m) < 0)
+		return -1;
 	n = symbolizer_lookup(l->sym, pc, caller, &fr);
 	if (n < 0)
-		return 0;
+		return -1;
 	if (n > PF_MAX_LINES)
 		n = PF_MAX_LINES;
 	for (int j = 0; j < n; j++) {
 		int64_t name = profile_intern(l->p, fr[j].name ? fr[j].name : "");
 		int64_t sys = profile_intern(l->p, fr[j].system_name ? fr[j].system_name : "");
 		int64_t file = profile_intern(l->p, fr[j].file ? fr[j].file : "");
-		if (name < 0 || sys < 0 || file < 0)
-			return 0;
-		lines[j].function_id = profile_add_function(l->p, name, sys, file, fr[j].start_line);
+		if (name < 0 || sys < 0 || file < 0 ||
+		    (id = profile_add_function(l->p, name, sys, file, fr[j].start_line)) < 0)
+			return -1;
+		lines[j].function_id = id;
 		lines[j].line = fr[j].line;
-		if (!lines[j].function_id)
-			return 0;
 	}
 	id = profile_add_location(l->p, m ? locator_mapping(l, m) : 0, pc, lines, n, false);
-	if (!id || loccache_add(&l->pcs, pc, caller, m != NULL, id) < 0)
-		return 0;
+	if (id < 0 || loccache_add(&l->pcs, pc, caller, m != NULL, id) < 0)
+		return -1;
 	return id;
 }
 
-void locator_forget(struct locator *l)
+int locator_forget(struct locator *l)
 {
 	loccache_clear(&l->pcs);
-	locator_refresh(l);
+	return locator_refresh(l);
 }
 
 int locator_finish(struct locator *l)
@@ -176,7 +186,7 @@ int locator_finish(struct locator *l)
 	const struct as_map *maps = addrspace_maps(l->as, &n);
 
 	for (size_t i = 0; i < n; i++)
-		if (!locator_mapping(l, &maps[i]))
+		if (locator_mapping(l, &maps[i]) < 0)
 			return cp_error("cannot record mapping %s", maps[i].path);
 	return 0;
 }

@@ -25,8 +25,8 @@ void locator_free(struct locator *l);
 
 /* The location id of PC (CALLER: a return address), made the first time; an
  * address in no known mapping re-reads the maps, at most every 100 ms, if the
- * locator was made to. Returns 0 with an error when out of memory. */
-uint64_t locator_get(struct locator *l, uint64_t pc, bool caller);
+ * locator was made to. Returns -1 with an error when out of memory. */
+int64_t locator_get(struct locator *l, uint64_t pc, bool caller);
 
 /* Re-read the maps (something new was mapped). Counters cached in a known
  * mapping keep their locations; those in none are looked up afresh. Returns
@@ -35,8 +35,9 @@ uint64_t locator_get(struct locator *l, uint64_t pc, bool caller);
 int locator_refresh(struct locator *l);
 
 /* Forget every cached counter (the target exec'ed: same addresses, new code)
- * and re-read the maps. */
-void locator_forget(struct locator *l);
+ * and re-read the maps. Returns 0, or -1 as locator_refresh (the counters are
+ * forgotten either way). */
+int locator_forget(struct locator *l);
 
 /* Add the rest of the address space's mappings to the profile (those that
  * locations name are added as they are made; several locators, over several

@@ -292,10 +292,9 @@ static int pprof_decode_mappings(struct decoder *d)
 			.has_line_numbers = m->has_line_numbers,
 			.has_inline_frames = m->has_inline_frames,
 		};
-		if (pprof_str(d, m->filename, &pm.filename) < 0 ||
-		    pprof_str(d, m->build_id, &pm.build_id) < 0 ||
+		if (pprof_str(d, m->filename, &pm.filename) < 0 || pprof_str(d, m->build_id, &pm.build_id) < 0 ||
 		    pprof_idmap_add(&d->mappings, m->id, "mapping") < 0 ||
-		    !profile_add_mapping(d->p, &pm))
+		    profile_add_mapping(d->p, &pm) < 0)
 			return -1;
 	}
 	return 0;
@@ -307,14 +306,13 @@ static int pprof_decode_functions(struct decoder *d)
 
 	for (size_t i = 0; i < pb->n_function; i++) {
 		const Perftools__Profiles__Function *f = pb->function[i];
-		int64_t name = 0, sys = 0, file = 0;
+		int64_t name = 0, sys = 0, file = 0, id;
 		if (pprof_str(d, f->name, &name) < 0 || pprof_str(d, f->system_name, &sys) < 0 ||
 		    pprof_str(d, f->filename, &file) < 0 ||
-		    pprof_idmap_add(&d->functions, f->id, "function") < 0)
+		    pprof_idmap_add(&d->functions, f->id, "function") < 0 ||
+		    (id = profile_add_function(d->p, name, sys, file, f->start_line)) < 0)
 			return -1;
-		d->fnmap[i] = profile_add_function(d->p, name, sys, file, f->start_line);
-		if (!d->fnmap[i])
-			return -1;
+		d->fnmap[i] = id;
 	}
 	return 0;
 }
@@ -327,6 +325,7 @@ static int pprof_decode_locations(struct decoder *d)
 	for (size_t i = 0; i < pb->n_location; i++) {
 		const Perftools__Profiles__Location *l = pb->location[i];
 		uint64_t mid = 0;
+		int64_t id;
 		if (l->mapping_id && !(mid = pprof_idmap_get(&d->mappings, l->mapping_id))) {
 			cp_error("corrupt profile: location %llu names missing mapping %llu",
 				 (unsigned long long)l->id, (unsigned long long)l->mapping_id);
@@ -347,10 +346,10 @@ static int pprof_decode_locations(struct decoder *d)
 		}
 		if (pprof_idmap_add(&d->locations, l->id, "location") < 0)
 			goto fail;
-		d->locmap[i] = profile_add_location(d->p, mid, l->address, lines, l->n_line,
-						    l->is_folded);
-		if (!d->locmap[i])
+		id = profile_add_location(d->p, mid, l->address, lines, l->n_line, l->is_folded);
+		if (id < 0)
 			goto fail;
+		d->locmap[i] = id;
 	}
 	free(lines);
 	return 0;

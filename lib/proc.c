@@ -326,7 +326,7 @@ int proc_maps_read(struct proc_maps *m, pid_t pid)
 	len = proc_read_file(path, &text);
 	if (len < 0) {
 		if (proc_errno_gone(errno))
-			return cp_error("no such process %d", (int)pid);
+			return cp_error_errno(ESRCH, "no such process %d", (int)pid);
 		return cp_error("cannot read %s: %s", path, strerror(errno));
 	}
 	/* A zombie or exiting process has no mm: its maps read empty. So do a
@@ -395,7 +395,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 	d = opendir(path);
 	if (!d) {
 		if (proc_errno_gone(errno))
-			return cp_error("no such process %d", (int)pid);
+			return cp_error_errno(ESRCH, "no such process %d", (int)pid);
 		return cp_error("cannot read %s: %s", path, strerror(errno));
 	}
 	for (;;) {
@@ -415,7 +415,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 	}
 	if (errno) {
 		if (proc_errno_gone(errno))
-			cp_error("no such process %d", (int)pid);
+			cp_error_errno(ESRCH, "no such process %d", (int)pid);
 		else
 			cp_error("cannot read %s: %s", path, strerror(errno));
 		goto fail;
@@ -424,7 +424,7 @@ ssize_t proc_tasks(pid_t pid, pid_t **tids)
 	/* Every thread gone but the directory still open: the process exited. */
 	if (!n) {
 		free(t);
-		return cp_error("no such process %d", (int)pid);
+		return cp_error_errno(ESRCH, "no such process %d", (int)pid);
 	}
 	qsort(t, n, sizeof(*t), proc_tid_cmp);
 	*tids = t;

@@ -99,8 +99,8 @@ static int profile_function_eq(void *ctx, uint32_t idx)
 	return memcmp(&k->p->functions[idx], &k->f, sizeof(k->f)) == 0;
 }
 
-uint64_t profile_add_function(struct profile *p, int64_t name, int64_t system_name,
-			      int64_t filename, int64_t start_line)
+int64_t profile_add_function(struct profile *p, int64_t name, int64_t system_name,
+			     int64_t filename, int64_t start_line)
 {
 	struct function_key k = { p, { name, system_name, filename, start_line } };
 	uint64_t h = hash_bytes(HASH_SEED, &k.f, sizeof(k.f));
@@ -110,15 +110,15 @@ uint64_t profile_add_function(struct profile *p, int64_t name, int64_t system_na
 		return i + 1;
 	if (CP_GROW(p->functions, p->functions_cap, p->nfunctions + 1) < 0 ||
 	    hmap_insert(&p->function_index, h, p->nfunctions) < 0)
-		return 0;
+		return -1;
 	p->functions[p->nfunctions++] = k.f;
 	return p->nfunctions;
 }
 
-uint64_t profile_add_mapping(struct profile *p, const struct pf_mapping *m)
+int64_t profile_add_mapping(struct profile *p, const struct pf_mapping *m)
 {
 	if (CP_GROW(p->mappings, p->mappings_cap, p->nmappings + 1) < 0)
-		return 0;
+		return -1;
 	p->mappings[p->nmappings++] = *m;
 	return p->nmappings;
 }
@@ -141,8 +141,8 @@ static int profile_location_eq(void *ctx, uint32_t idx)
 	       (!k->nlines || memcmp(l->lines, k->lines, k->nlines * sizeof(*k->lines)) == 0);
 }
 
-uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t address,
-			      const struct pf_line *lines, size_t nlines, bool is_folded)
+int64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t address,
+			     const struct pf_line *lines, size_t nlines, bool is_folded)
 {
 	struct location_key k = { p, mapping_id, address, lines, nlines, is_folded };
 	uint64_t h = hash_bytes(HASH_SEED, &mapping_id, sizeof(mapping_id));
@@ -157,7 +157,7 @@ uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t a
 	if (i >= 0)
 		return i + 1;
 	if (CP_GROW(p->locations, p->locations_cap, p->nlocations + 1) < 0)
-		return 0;
+		return -1;
 	l = &p->locations[p->nlocations];
 	l->mapping_id = mapping_id;
 	l->address = address;
@@ -168,27 +168,25 @@ uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t a
 		l->lines = malloc(nlines * sizeof(*lines));
 		if (!l->lines) {
 			cp_error("out of memory");
-			return 0;
+			return -1;
 		}
 		memcpy(l->lines, lines, nlines * sizeof(*lines));
 	}
 	if (hmap_insert(&p->location_index, h, p->nlocations) < 0) {
 		free(l->lines);
-		return 0;
+		return -1;
 	}
 	return ++p->nlocations;
 }
 
-uint64_t profile_add_marker(struct profile *p, const char *name)
+int64_t profile_add_marker(struct profile *p, const char *name)
 {
-	int64_t s = profile_intern(p, name);
+	int64_t s = profile_intern(p, name), f;
 	struct pf_line line = { 0, 0 };
 
-	if (s < 0)
-		return 0;
-	line.function_id = profile_add_function(p, s, s, 0, 0);
-	if (!line.function_id)
-		return 0;
+	if (s < 0 || (f = profile_add_function(p, s, s, 0, 0)) < 0)
+		return -1;
+	line.function_id = f;
 	return profile_add_location(p, 0, 0, &line, 1, false);
 }
 
@@ -326,33 +324,34 @@ static int64_t profile_copy_string(struct profile *dst, const struct profile *sr
 	return m->strings[i];
 }
 
-/* DST's id of SRC's mapping ID, copied the first time; 0 on error. */
-static uint64_t profile_copy_mapping(struct profile *dst, const struct profile *src,
-				     struct copy_map *m, uint64_t id)
+/* DST's id of SRC's mapping ID, copied the first time; -1 on error. */
+static int64_t profile_copy_mapping(struct profile *dst, const struct profile *src,
+				    struct copy_map *m, uint64_t id)
 {
 	if (!m->mappings[id - 1]) {
 		struct pf_mapping pm = src->mappings[id - 1];
+		int64_t mid;
 		pm.filename = profile_copy_string(dst, src, m, pm.filename);
 		pm.build_id = profile_copy_string(dst, src, m, pm.build_id);
-		if (pm.filename < 0 || pm.build_id < 0)
-			return 0;
-		m->mappings[id - 1] = profile_add_mapping(dst, &pm);
+		if (pm.filename < 0 || pm.build_id < 0 || (mid = profile_add_mapping(dst, &pm)) < 0)
+			return -1;
+		m->mappings[id - 1] = mid;
 	}
 	return m->mappings[id - 1];
 }
 
-static uint64_t profile_copy_location(struct profile *dst, const struct profile *src,
-			      struct copy_map *m, uint64_t id)
+static int64_t profile_copy_location(struct profile *dst, const struct profile *src,
+				     struct copy_map *m, uint64_t id)
 {
 	const struct pf_location *l = &src->locations[id - 1];
 	struct pf_line lines[PF_MAX_LINES];
-	uint64_t mid = 0;
+	int64_t mid = 0, lid;
 	size_t n = l->nlines < PF_MAX_LINES ? l->nlines : PF_MAX_LINES;
 
 	if (m->locations[id - 1])
 		return m->locations[id - 1];
-	if (l->mapping_id && !(mid = profile_copy_mapping(dst, src, m, l->mapping_id)))
-		return 0;
+	if (l->mapping_id && (mid = profile_copy_mapping(dst, src, m, l->mapping_id)) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t fid = l->lines[i].function_id;
 		if (!m->functions[fid - 1]) {
@@ -360,17 +359,19 @@ static uint64_t profile_copy_location(struct profile *dst, const struct profile 
 			int64_t name = profile_copy_string(dst, src, m, f->name);
 			int64_t sys = profile_copy_string(dst, src, m, f->system_name);
 			int64_t file = profile_copy_string(dst, src, m, f->filename);
-			if (name < 0 || sys < 0 || file < 0)
-				return 0;
-			m->functions[fid - 1] = profile_add_function(dst, name, sys, file, f->start_line);
-			if (!m->functions[fid - 1])
-				return 0;
+			int64_t nf;
+			if (name < 0 || sys < 0 || file < 0 ||
+			    (nf = profile_add_function(dst, name, sys, file, f->start_line)) < 0)
+				return -1;
+			m->functions[fid - 1] = nf;
 		}
 		lines[i].function_id = m->functions[fid - 1];
 		lines[i].line = l->lines[i].line;
 	}
-	m->locations[id - 1] = profile_add_location(dst, mid, l->address, lines, n, l->is_folded);
-	return m->locations[id - 1];
+	lid = profile_add_location(dst, mid, l->address, lines, n, l->is_folded);
+	if (lid < 0)
+		return -1;
+	return m->locations[id - 1] = lid;
 }
 
 int profile_add_profile(struct profile *dst, const struct profile *src, int si, double scale,
@@ -434,17 +435,22 @@ int profile_add_values(struct profile *dst, const struct profile *src, const int
 	if (!dst->nmappings && src->nmappings) {
 		uint64_t main = src->main_mapping && src->main_mapping <= src->nmappings ?
 			src->main_mapping : 1;
-		if (!(dst->main_mapping = profile_copy_mapping(dst, src, &m, main)))
+		int64_t mid = profile_copy_mapping(dst, src, &m, main);
+		if (mid < 0)
 			goto out;
+		dst->main_mapping = mid;
 	}
 	for (size_t i = 0; i < src->nsamples; i++) {
 		const struct pf_sample *s = &src->samples[i];
 		size_t nl = 0;
 		for (size_t k = 0; k < nv; k++)
 			v[k] = llround(s->values[si[k]] * scale[k]);
-		for (size_t j = 0; j < s->nlocs; j++)
-			if (!(locs[j] = profile_copy_location(dst, src, &m, s->locs[j])))
+		for (size_t j = 0; j < s->nlocs; j++) {
+			int64_t lid = profile_copy_location(dst, src, &m, s->locs[j]);
+			if (lid < 0)
 				goto out;
+			locs[j] = lid;
+		}
 		for (size_t j = 0; j < s->nlabels; j++, nl++) {
 			labels[nl] = s->labels[j];
 			labels[nl].key = profile_copy_string(dst, src, &m, s->labels[j].key);

@@ -110,22 +110,22 @@ int64_t profile_intern(struct profile *p, const char *s);
 /* Append a sample type "TYPE/UNIT". Must precede the first sample. Returns 0 or -1. */
 int profile_add_sample_type(struct profile *p, const char *type, const char *unit);
 
-/* The id of the function with these fields, added if new; 0 on error. */
-uint64_t profile_add_function(struct profile *p, int64_t name, int64_t system_name,
-			      int64_t filename, int64_t start_line);
+/* The id of the function with these fields, added if new; -1 with an error. */
+int64_t profile_add_function(struct profile *p, int64_t name, int64_t system_name,
+			     int64_t filename, int64_t start_line);
 
-/* Append a mapping and return its id (mappings are not merged); 0 on error. */
-uint64_t profile_add_mapping(struct profile *p, const struct pf_mapping *m);
+/* Append a mapping and return its id (mappings are not merged); -1 with an error. */
+int64_t profile_add_mapping(struct profile *p, const struct pf_mapping *m);
 
 /* The id of the location with this mapping, address and lines, added if new
- * (the lines are copied); 0 on error. */
-uint64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t address,
-			      const struct pf_line *lines, size_t nlines, bool is_folded);
+ * (the lines are copied); -1 with an error. */
+int64_t profile_add_location(struct profile *p, uint64_t mapping_id, uint64_t address,
+			     const struct pf_line *lines, size_t nlines, bool is_folded);
 
 /* The id of a location of no mapping or address whose one function is NAME
  * (a frame that stands for something other than code, as "[truncated]"),
- * added if new; 0 on error. */
-uint64_t profile_add_marker(struct profile *p, const char *name);
+ * added if new; -1 with an error. */
+int64_t profile_add_marker(struct profile *p, const char *name);
 
 /* Add VALUES (one per sample type) to the sample with stack LOCS (leaf first) and
  * LABELS, creating it if new. Labels are compared as given, in order. Returns 0 or -1. */

@@ -125,7 +125,10 @@ int render_flame(FILE *out, const struct stackset *ss, int width, double min_per
 		return -1;
 	/* The widest a bar can be: everything, or in a diff both profiles. */
 	f.width_total = ss->diff ? t.nodes[0].abs_total : ss->total_all;
-	calltree_sort(&t);
+	if (calltree_sort(&t) < 0) {
+		calltree_release(&t);
+		return -1;
+	}
 	if (f.width < 40)
 		f.width = 40;
 	f.bar = f.width * 2 / 5;

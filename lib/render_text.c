@@ -127,7 +127,10 @@ int render_tree(FILE *out, const struct stackset *ss, double min_percent)
 
 	if (calltree_init(&t, ss) < 0)
 		return -1;
-	calltree_sort(&t);
+	if (calltree_sort(&t) < 0) {
+		calltree_release(&t);
+		return -1;
+	}
 	fprintf(out, "%10s %7s %10s  %s\n", "total", "total%", "self", "function (callees indented)");
 	render_text_tree_node(out, &t, 0, ss->total_all, min_percent, render_text_unit_of(ss));
 	calltree_release(&t);

@@ -199,7 +199,7 @@ static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 }
 
 /* Open FD per CPU for PID; CPUs that do not exist (ENODEV) are skipped. */
-static int sampler_open_all_cpus(struct sampler *s, pid_t pid, bool child, int *err)
+static int sampler_open_all_cpus(struct sampler *s, pid_t pid, bool child)
 {
 	int opened = 0;
 
@@ -210,11 +210,10 @@ static int sampler_open_all_cpus(struct sampler *s, pid_t pid, bool child, int *
 		}
 		if (errno == ENODEV)
 			continue;
-		*err = errno;
 		return -1;
 	}
 	if (!opened) {
-		*err = ENODEV;
+		errno = ENODEV;
 		return -1;
 	}
 	return 0;
@@ -235,25 +234,23 @@ static bool sampler_tid_known(struct sampler *s, pid_t tid)
 	return hmap_find(&s->tid_index, h, sampler_tid_eq, ctx) >= 0;
 }
 
-int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
+int sampler_open_pid(struct sampler *s, pid_t pid)
 {
 	for (int pass = 0; pass < 20; pass++) {
 		pid_t *tids;
 		ssize_t n = proc_tasks(pid, &tids);
 		size_t fresh = 0;
 
-		if (n < 0) {
-			*err = ESRCH;
+		if (n < 0)
 			return -1;
-		}
 		for (ssize_t i = 0; i < n; i++) {
 			if (sampler_tid_known(s, tids[i]))
 				continue;
-			if (sampler_open_all_cpus(s, tids[i], false, err) < 0) {
-				if (*err == ESRCH)
+			if (sampler_open_all_cpus(s, tids[i], false) < 0) {
+				if (errno == ESRCH)
 					continue; /* the thread exited meanwhile */
 				cp_error("cannot open perf events on thread %d: %s", tids[i],
-					 strerror(*err));
+					 strerror(errno));
 				free(tids);
 				return -1;
 			}
@@ -261,7 +258,6 @@ int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
 			    hmap_insert(&s->tid_index, hash_bytes(HASH_SEED, &tids[i], sizeof(pid_t)),
 					s->ntids) < 0) {
 				free(tids);
-				*err = ENOMEM;
 				return -1;
 			}
 			s->tids[s->ntids++] = tids[i];
@@ -271,17 +267,15 @@ int sampler_open_pid(struct sampler *s, pid_t pid, int *err)
 		if (!fresh && s->ntids)
 			return 0;
 	}
-	if (!s->ntids) {
-		*err = ESRCH;
-		return cp_error("no such process %d", pid);
-	}
+	if (!s->ntids)
+		return cp_error_errno(ESRCH, "no such process %d", pid);
 	return 0;
 }
 
-int sampler_open_child(struct sampler *s, pid_t pid, int *err)
+int sampler_open_child(struct sampler *s, pid_t pid)
 {
-	if (sampler_open_all_cpus(s, pid, true, err) < 0)
-		return cp_error("cannot open perf events on process %d: %s", pid, strerror(*err));
+	if (sampler_open_all_cpus(s, pid, true) < 0)
+		return cp_error("cannot open perf events on process %d: %s", pid, strerror(errno));
 	if (CP_GROW(s->tids, s->tids_cap, 1) < 0)
 		return -1;
 	s->tids[s->ntids++] = pid;

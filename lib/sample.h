@@ -49,12 +49,12 @@ void sampler_free(struct sampler *s);
 
 /* Open events on every thread of running process PID. Threads found in
  * /proc/PID/task are opened until a rescan finds none new; their later
- * children inherit the events. Returns 0, or -1 with errno-style details
- * in *ERR (and an error) so the caller can explain permissions. */
-int sampler_open_pid(struct sampler *s, pid_t pid, int *err);
+ * children inherit the events. Returns 0, or -1 with an error whose errno
+ * (cp_errno) lets the caller explain permissions. */
+int sampler_open_pid(struct sampler *s, pid_t pid);
 
 /* Open events on process PID, held before its exec, enabled by the exec. */
-int sampler_open_child(struct sampler *s, pid_t pid, int *err);
+int sampler_open_child(struct sampler *s, pid_t pid);
 
 /* Start and stop counting (a launched child starts on its own at exec). */
 int sampler_enable(struct sampler *s);

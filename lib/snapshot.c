@@ -187,9 +187,9 @@ static void snapshot_lower(const struct snapshot_sched *ss)
 }
 
 /* Hold TID just long enough to copy it into T. Returns 0, 1 if the thread is
- * gone or would not stop, or -1 with *ERR when it may not be traced. */
+ * gone or would not stop, or -1 with an error when it may not be traced. */
 static int snapshot_copy_thread(struct snapshot *s, pid_t tid, size_t stack_size,
-				struct thread_snap *t, int *err)
+				struct thread_snap *t)
 {
 	struct user_regs_struct regs;
 	struct iovec iov = { &regs, sizeof(regs) };
@@ -202,13 +202,15 @@ static int snapshot_copy_thread(struct snapshot *s, pid_t tid, size_t stack_size
 		if (lingering[i] == tid)
 			return 1;
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-		*err = errno;
-		if (*err == ESRCH)
+		int err = errno;
+
+		if (err == ESRCH)
 			return 1;
 		/* A thread that has exited but is not yet reaped refuses with EPERM. */
-		if (*err == EPERM && proc_thread_gone(s->pid, tid))
+		if (err == EPERM && proc_thread_gone(s->pid, tid))
 			return 1;
-		return -1;
+		return cp_error_errno(err, "cannot trace thread %d of process %d: %s", tid, s->pid,
+				      strerror(err));
 	}
 	delay0 = snapshot_run_delay();
 	t0 = clock_ns(CLOCK_MONOTONIC);
@@ -244,7 +246,7 @@ static int snapshot_copy_thread(struct snapshot *s, pid_t tid, size_t stack_size
 }
 
 static int snapshot_take_one(struct snapshot *s, pid_t pid, size_t stack_size, int taskdir,
-			     int *err, pid_t **tidsp)
+			     pid_t **tidsp)
 {
 	pid_t *tids;
 	ssize_t n;
@@ -254,10 +256,8 @@ static int snapshot_take_one(struct snapshot *s, pid_t pid, size_t stack_size, i
 	s->time_ns = clock_ns(CLOCK_REALTIME);
 	snapshot_settle_lingering();
 	n = proc_tasks(pid, &tids);
-	if (n < 0) {
-		*err = ESRCH;
+	if (n < 0)
 		return -1;
-	}
 	*tidsp = tids;
 	if (CP_GROW(s->threads, s->cap, (size_t)n + 1) < 0)
 		goto fail_oom;
@@ -277,11 +277,9 @@ static int snapshot_take_one(struct snapshot *s, pid_t pid, size_t stack_size, i
 			goto fail_oom;
 		/* A thread in uninterruptible sleep would not stop: it is listed
 		 * without a stack rather than waited for. */
-		rc = t->state == 'D' ? 0 : snapshot_copy_thread(s, tids[i], stack_size, t, err);
+		rc = t->state == 'D' ? 0 : snapshot_copy_thread(s, tids[i], stack_size, t);
 		if (rc < 0) {
 			free(t->stack);
-			cp_error("cannot trace thread %d of process %d: %s", tids[i], pid,
-				 strerror(*err));
 			snapshot_release(s);
 			s->pid = pid;
 			return -1;
@@ -302,11 +300,10 @@ static int snapshot_take_one(struct snapshot *s, pid_t pid, size_t stack_size, i
 	return 0;
 fail_oom:
 	snapshot_release(s);
-	*err = ENOMEM;
-	return cp_error("out of memory");
+	return cp_error_errno(ENOMEM, "out of memory");
 }
 
-int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
+int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size)
 {
 	int64_t start = clock_ns(CLOCK_MONOTONIC);
 	struct snapshot_sched ss;
@@ -324,12 +321,12 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err)
 	if (taskdir < 0) {
 		memset(s, 0, sizeof(*s));
 		s->pid = pid;
-		*err = errno == ENOENT ? ESRCH : errno;
-		rc = cp_error("cannot read %s: %s", path, strerror(errno));
+		rc = cp_error_errno(errno == ENOENT ? ESRCH : errno, "cannot read %s: %s", path,
+				    strerror(errno));
 	} else {
 		schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 		raised = snapshot_raise(&ss);
-		rc = snapshot_take_one(s, pid, stack_size, taskdir, err, &tids);
+		rc = snapshot_take_one(s, pid, stack_size, taskdir, &tids);
 		if (raised)
 			snapshot_lower(&ss);
 		s->held_rt = raised || ss.policy == SCHED_FIFO || ss.policy == SCHED_RR;

@@ -46,9 +46,9 @@ struct snapshot {
  * by the time cprof itself waited for a CPU meanwhile (its run delay in
  * /proc/thread-self/schedstat). Where it may, cprof holds each thread at
  * real-time priority (SCHED_FIFO), its own scheduling put back after each. A signal that reaches a thread while it is held is delivered on
- * release. Returns 0, or -1 with *ERR set to the errno of the failure (EPERM:
- * not allowed to trace; ESRCH: the process is gone) and an error message. */
-int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size, int *err);
+ * release. Returns 0, or -1 with an error whose errno (cp_errno) says why (EPERM:
+ * not allowed to trace; ESRCH: the process is gone). */
+int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size);
 void snapshot_release(struct snapshot *s);
 
 #endif

@@ -67,13 +67,8 @@ static int64_t stacks_synth_name(struct stackset *ss, const struct pf_location *
 
 static int compile(regex_t *re, const char *pattern, const char *what)
 {
-	int rc = regcomp(re, pattern, REG_EXTENDED | REG_NOSUB);
-
-	if (rc) {
-		char msg[256];
-		regerror(rc, re, msg, sizeof(msg));
-		return cp_error("bad %s regular expression '%s': %s", what, pattern, msg);
-	}
+	if (cp_regcomp(re, pattern) < 0)
+		return cp_error("bad %s regular expression '%s': %s", what, pattern, cp_errmsg());
 	return 0;
 }
 
@@ -400,10 +395,11 @@ static int stacks_by_total(const void *a, const void *b, void *ctx)
 	return strcmp(stackset_name(sort_tree->ss, x->name), stackset_name(sort_tree->ss, y->name));
 }
 
-void calltree_sort(struct calltree *t)
+int calltree_sort(struct calltree *t)
 {
 	uint32_t *kids = NULL;
 	size_t cap = 0;
+	int rc = -1;
 
 	for (size_t i = 0; i < t->nnodes; i++) {
 		size_t n = 0;
@@ -421,6 +417,8 @@ void calltree_sort(struct calltree *t)
 		t->nodes[kids[n - 1]].next_sibling = 0;
 		t->nodes[i].last_child = kids[n - 1];
 	}
+	rc = 0;
 out:
 	free(kids);
+	return rc;
 }

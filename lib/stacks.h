@@ -119,7 +119,8 @@ struct calltree {
 int calltree_init(struct calltree *t, const struct stackset *ss);
 void calltree_release(struct calltree *t);
 
-/* Sort every node's children by total, largest first (names break ties). */
-void calltree_sort(struct calltree *t);
+/* Sort every node's children by total, largest first (names break ties).
+ * Returns 0, or -1 with an error when out of memory (the order half done). */
+int calltree_sort(struct calltree *t);
 
 #endif

@@ -291,14 +291,14 @@ static int threads_sort_groups(struct threads_session *ts)
 	return 0;
 }
 
-int threads_poll(struct threads_session *ts, int *err)
+int threads_poll(struct threads_session *ts)
 {
 	uint64_t pcs[UNWIND_MAX_FRAMES];
 	struct snapshot snap;
 
 	/* A failed poll (the process exited) leaves the last one whole, for
 	 * the verdict. */
-	if (snapshot_take(&snap, ts->pid, ts->stack_size, err) < 0)
+	if (snapshot_take(&snap, ts->pid, ts->stack_size) < 0)
 		return -1;
 	if (ts->have_snap)
 		snapshot_release(&ts->snap);
@@ -327,9 +327,10 @@ int threads_poll(struct threads_session *ts, int *err)
 		if (!st->locs)
 			goto oom;
 		for (int j = 0; j < n; j++) {
-			st->locs[j] = locator_get(ts->loc, pcs[j], j > 0);
-			if (!st->locs[j])
+			int64_t id = locator_get(ts->loc, pcs[j], j > 0);
+			if (id < 0)
 				goto oom;
+			st->locs[j] = id;
 		}
 		st->n = n;
 		g = threads_group_of(ts, st->locs, st->n);
@@ -344,8 +345,7 @@ int threads_poll(struct threads_session *ts, int *err)
 		goto oom;
 	return 0;
 oom:
-	*err = ENOMEM;
-	return cp_error("out of memory");
+	return cp_error_errno(ENOMEM, "out of memory");
 }
 
 const struct snapshot *threads_last(const struct threads_session *ts)

@@ -27,13 +27,13 @@ struct thread_group {
 struct threads_session;
 
 /* A session over PID: its address space, unwinder, symbolizer and a profile
- * that accumulates locations across polls. NULL with an error (*ERR: errno). */
+ * that accumulates locations across polls. NULL with an error. */
 struct threads_session *threads_session_new(pid_t pid, size_t stack_size);
 void threads_session_free(struct threads_session *ts);
 
-/* Take a snapshot and group it. Returns 0, or -1 with *ERR set (as
- * snapshot_take) and an error. */
-int threads_poll(struct threads_session *ts, int *err);
+/* Take a snapshot and group it. Returns 0, or -1 with an error (its errno as
+ * snapshot_take's). */
+int threads_poll(struct threads_session *ts);
 
 /* The last poll: its snapshot, and its groups sorted by count (largest first,
  * then by first frame name). */

@@ -50,12 +50,11 @@ static long sample_child(pid_t child, bool steady, double *shortish, double *rat
 	clockid_t clock;
 	int64_t cpu0, start;
 	size_t nshort = 0;
-	int err = 0;
 
 	ts.n = 0;
 	if (!s || clock_getcpuclockid(child, &clock) != 0)
 		return -1;
-	if (sampler_open_pid(s, child, &err) < 0 || sampler_enable(s) < 0) {
+	if (sampler_open_pid(s, child) < 0 || sampler_enable(s) < 0) {
 		sampler_free(s);
 		return -1;
 	}
