@@ -9,7 +9,7 @@
 
 #include "cmd.h"
 #include "duration.h"
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "units.h"
 
@@ -26,7 +26,7 @@ static void cmd_verror(const char *fmt, va_list ap)
 	fputc('\n', stderr);
 }
 
-int error(const char *fmt, ...)
+int cmd_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -38,7 +38,7 @@ int error(const char *fmt, ...)
 
 int cmd_lib_error(void)
 {
-	return error("%s", cp_errmsg());
+	return cmd_error("%s", cp_errmsg());
 }
 
 void die(int code, const char *fmt, ...)

@@ -139,8 +139,9 @@ void cmd_help(const struct cmd_entry *cmd, FILE *out);
 /* Print the usage line "usage: cprof NAME ..." of CMD, made from its option table. */
 void cmd_print_usage(const struct cmd_entry *cmd, FILE *out);
 
-/* "cprof: MSG" on stderr; returns -1 (git's error()). */
-int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "cprof: MSG" on stderr; returns -1, as git's error() does (named so as
+ * not to shadow glibc's error(3)). */
+int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "cprof: " and the library's last error (cp_errmsg) on stderr; returns -1. */
 int cmd_lib_error(void);
 /* "cprof: MSG" on stderr and exit with CODE. */

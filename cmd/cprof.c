@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 	}
 	cmd = cprof_find_cmd(argv[1]);
 	if (!cmd) {
-		error("no command '%s'", argv[1]);
+		cmd_error("no command '%s'", argv[1]);
 		cprof_overview(stderr);
 		return EXIT_USAGE;
 	}

@@ -12,7 +12,7 @@
 #include "attach.h"
 #include "cmd.h"
 #include "cpu.h"
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "pprof.h"
 #include "proc.h"
@@ -235,7 +235,7 @@ static int cmd_cpu_exec(int argc, char **argv)
 	/* The default name needs the PID: a launched command is held before its
 	 * exec until sampling starts, so it is checked here and never runs. */
 	if (!o.output && file_check_output(output) < 0) {
-		error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
+		cmd_error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
 		target_stop(&t, 1000);
 		goto out;
 	}
@@ -260,11 +260,11 @@ static int cmd_cpu_exec(int argc, char **argv)
 			target_check_exit(&t);
 	}
 	if (!p) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	if (pprof_write(p, output) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out_profile;
 	}
 	if (cmd_cpu_summary(&o, &st, &t, p) < 0)

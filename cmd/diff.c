@@ -5,7 +5,7 @@
 
 #include "cmd.h"
 #include "diff.h"
-#include "error.h"
+#include "errmsg.h"
 #include "pprof.h"
 #include "units.h"
 
@@ -88,10 +88,10 @@ static struct profile *cmd_diff_read(const char *path, const char *sample_index,
 	struct profile *p = pprof_read(path);
 
 	if (!p)
-		return error("%s", cp_errmsg()), NULL;
+		return cmd_lib_error(), NULL;
 	*si = profile_sample_index(p, sample_index);
 	if (*si < 0) {
-		error("%s: %s", path, cp_errmsg());
+		cmd_error("%s: %s", path, cp_errmsg());
 		profile_free(p);
 		return NULL;
 	}
@@ -154,26 +154,26 @@ static int cmd_diff_exec(int argc, char **argv)
 		char bl[512], nl[512];
 		cmd_diff_type_list(base, bl, sizeof(bl));
 		cmd_diff_type_list(new, nl, sizeof(nl));
-		error("cannot compare %s with %s: %s has %s; %s has %s (choose one both have with "
+		cmd_error("cannot compare %s with %s: %s has %s; %s has %s (choose one both have with "
 		      "--sample-index)", bt, nt, argv[0], bl, argv[1], nl);
 		goto out;
 	}
 	if (stackset_init(&bs, base, bsi, &o.names) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	if (stackset_init(&ns, new, nsi, &o.names) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out_base;
 	}
 	if (diff_rows(&bs, &ns, &rows, &n) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out_new;
 	}
 	if (o.output) {
 		dp = diff_profile(base, bsi, new, nsi);
 		if (!dp || pprof_write(dp, o.output) < 0) {
-			error("%s", cp_errmsg());
+			cmd_lib_error();
 			goto out_rows;
 		}
 	}

@@ -9,7 +9,7 @@
 
 #include "attach.h"
 #include "cmd.h"
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "heap.h"
 #include "pprof.h"
@@ -163,7 +163,7 @@ static int exec_heap(int argc, char **argv)
 	cmd_catch_signals();
 	output = o.output ? xstrdup(o.output) : cmd_default_output("heap", t.pid);
 	if (!o.output && file_check_output(output) < 0) {
-		error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
+		cmd_error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
 		target_stop(&t, 1000);
 		goto out;
 	}
@@ -173,11 +173,11 @@ static int exec_heap(int argc, char **argv)
 	else
 		target_check_exit(&t);
 	if (!p) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	if (pprof_write(p, output) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out_profile;
 	}
 	heap_print_summary(p, &st, o.top);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "pprof.h"
 #include "render.h"
@@ -128,18 +128,18 @@ static int cmd_report_write_svg(const char *path, const struct stackset *ss, con
 	int rc = -1;
 
 	if (!mem)
-		return error("out of memory");
+		return cmd_error("out of memory");
 	if (render_svg(mem, ss, title) < 0) {
 		fclose(mem);
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	if (fclose(mem) != 0) {
-		error("out of memory");
+		cmd_error("out of memory");
 		goto out;
 	}
 	if (file_write_output(path, buf, len) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	rc = 0;
@@ -171,22 +171,22 @@ static int cmd_report_exec(int argc, char **argv)
 
 	p = pprof_read(argv[0]);
 	if (!p)
-		return error("%s", cp_errmsg()), EXIT_ERROR;
+		return cmd_lib_error(), EXIT_ERROR;
 	si = profile_sample_index(p, o.sample_index);
 	if (si < 0 && o.sample_index && p->nsample_types)
 		cmd_usage_error(&cmd_report, "bad value for --sample-index: %s", cp_errmsg());
 	if (si < 0) {
-		error("%s: %s", argv[0], cp_errmsg());
+		cmd_error("%s: %s", argv[0], cp_errmsg());
 		goto out_profile;
 	}
 	if (stackset_init(&ss, p, si, &o.filter) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out_profile;
 	}
 	/* Folded stacks count samples (flamegraph.pl's "samples"), unless told. */
 	if (o.folded && !o.sample_index && profile_count_index(p, si) != si) {
 		if (stackset_init(&counts, p, profile_count_index(p, si), &o.filter) < 0) {
-			error("%s", cp_errmsg());
+			cmd_lib_error();
 			goto out_stacks;
 		}
 		folded = &counts;
@@ -199,7 +199,7 @@ static int cmd_report_exec(int argc, char **argv)
 	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent,
 					      isatty(STDOUT_FILENO) ? RENDER_COLOR : 0)) < 0) ||
 	    (o.folded && render_folded(stdout, folded) < 0)) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out_counts;
 	}
 	if (o.svg) {

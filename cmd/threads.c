@@ -10,7 +10,7 @@
 #include "attach.h"
 #include "clock.h"
 #include "cmd.h"
-#include "error.h"
+#include "errmsg.h"
 #include "pprof.h"
 #include "proc.h"
 #include "render.h"
@@ -109,7 +109,7 @@ static int cmd_threads_watch(struct threads_session *ts, struct target *t,
 				r->exited(stdout);
 				return 0;
 			}
-			return error("%s", cp_errmsg());
+			return cmd_lib_error();
 		}
 		s = threads_last(ts);
 		if (k == 0 && target_stopped(t, why, sizeof(why)))
@@ -149,14 +149,14 @@ static int exec_threads(int argc, char **argv)
 
 	ts = threads_session_new(o.pid, 8192);
 	if (!ts) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	r = o.json ? &render_threads_json : &render_threads_text;
 	if (cmd_threads_watch(ts, &t, &o, r, &start) < 0)
 		goto out_session;
 	if (!threads_profile(ts)) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out_session;
 	}
 	if (o.watch_ns)
@@ -167,7 +167,7 @@ static int exec_threads(int argc, char **argv)
 	if (o.output) {
 		struct profile *p = threads_profile(ts);
 		if (!p || pprof_write(p, o.output) < 0) {
-			error("%s", cp_errmsg());
+			cmd_lib_error();
 			rc = EXIT_ERROR;
 		} else if (!o.json) {
 			printf("Wrote %s\n", cmd_output_name(o.output));

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "error.h"
+#include "errmsg.h"
 #include "live.h"
 #include "pprof.h"
 #include "tui.h"
@@ -122,19 +122,19 @@ static int exec_top(int argc, char **argv)
 	/* Before ncurses starts, or it installs handlers of its own that exit 1. */
 	cmd_catch_signals();
 	if (top_source(&src, &o, argc ? argv[0] : NULL, ncmd ? cmd : NULL) < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	u = tui_new(&src);
 	src.saved = NULL; /* the screen's now */
 	if (!u || tui_start() < 0) {
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	if (tui_run(u) < 0) {
 		/* The screen is gone: the message shows on the terminal as it was. */
-		error("%s", cp_errmsg());
+		cmd_lib_error();
 		goto out;
 	}
 	rc = EXIT_OK;

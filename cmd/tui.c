@@ -14,7 +14,7 @@
 
 #include "clock.h"
 #include "cmd.h"
-#include "error.h"
+#include "errmsg.h"
 #include "tui_int.h"
 
 /* The terminal as it was, for putting back from a signal handler. */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "error.h"
+#include "errmsg.h"
 #include "pprof.h"
 #include "tui_int.h"
 

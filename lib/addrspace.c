@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "addrspace.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "hmap.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "attach.h"
-#include "error.h"
+#include "errmsg.h"
 #include "proc.h"
 
 static int target_pidfd_open(pid_t pid)

@@ -11,7 +11,7 @@
 #include "addrspace.h"
 #include "clock.h"
 #include "cpu.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "hmap.h"
 #include "kallsyms.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "diff.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "hmap.h"
 

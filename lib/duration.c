@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "duration.h"
-#include "error.h"
+#include "errmsg.h"
 
 #define YEAR_NS (366.0 * 24 * 3600 * 1e9)
 

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "grow.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 
 int cp_grow(void *arr, size_t *cap, size_t need, size_t size)

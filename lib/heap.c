@@ -15,7 +15,7 @@
 
 #include "addrspace.h"
 #include "clock.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "heap.h"
 #include "heapwire.h"

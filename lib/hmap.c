@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "hmap.h"
 
 void hmap_init(struct hmap *m)

@@ -13,7 +13,7 @@
 #include "attach.h"
 #include "clock.h"
 #include "cpu.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "live.h"
 #include "proc.h"

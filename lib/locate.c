@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "loccache.h"
 #include "locate.h"

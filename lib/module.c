@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "module.h"
 

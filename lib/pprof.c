@@ -8,7 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "grow.h"
 #include "hmap.h"

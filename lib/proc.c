@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "grow.h"
 #include "proc.h"

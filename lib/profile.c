@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "profile.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "hmap.h"
 #include "render.h"
 #include "units.h"

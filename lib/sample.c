@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "hmap.h"
 #include "proc.h"

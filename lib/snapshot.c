@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "proc.h"
 #include "snapshot.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "stacks.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "debuginfo.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "hmap.h"
 #include "inlines.h"

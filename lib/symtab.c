@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "sorted.h"
 #include "symtab.h"

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "addrspace.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "hmap.h"
 #include "locate.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "addrspace.h"
-#include "error.h"
+#include "errmsg.h"
 #include "grow.h"
 #include "unwind.h"
 

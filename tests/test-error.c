@@ -13,7 +13,7 @@
 
 #include "addrspace.h"
 #include "attach.h"
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "locate.h"
 #include "profile.h"

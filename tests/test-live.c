@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "error.h"
+#include "errmsg.h"
 #include "live.h"
 #include "test.h"
 

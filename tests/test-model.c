@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "duration.h"
-#include "error.h"
+#include "errmsg.h"
 #include "profile.h"
 #include "render.h"
 #include "stacks.h"

@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "fileio.h"
 #include "pprof.h"
 #include "proc.h"

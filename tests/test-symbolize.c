@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "errmsg.h"
 #include "debuginfo_inflate.h"
 #include "locate.h"
 #include "symbolize.h"

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "addrspace.h"
-#include "error.h"
+#include "errmsg.h"
 #include "proc.h"
 #include "test.h"
 #include "unwind.h"

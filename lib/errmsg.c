@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "error.h"
+#include "errmsg.h"
 
 static _Thread_local char errbuf[512];
 static _Thread_local int errnum;

@@ -1,8 +1,8 @@
 /* The library's error channel: lib/ never prints or exits; a failing call
  * returns -1 or NULL and leaves a message, with the errno that goes with it,
  * here for the caller to report. */
-#ifndef CPROF_ERROR_H
-#define CPROF_ERROR_H
+#ifndef CPROF_ERRMSG_H
+#define CPROF_ERRMSG_H
 
 #include <regex.h>
 
