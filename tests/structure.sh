@@ -2,7 +2,8 @@
 # The code's shape holds as issue 11 left it: no circle in the module graph of
 # cmd/ and lib/ (A uses a symbol B defines, and B one of A's, through any
 # chain), no function longer than 80 lines without a comment above it saying
-# why ("Long: ..."), and every test in tests/ run by make check.
+# why ("Long: ..."), lib/README.md naming every module, and every test in
+# tests/ run by make check.
 set -eu
 
 : "${top_srcdir:?set top_srcdir to the source tree}"
@@ -95,6 +96,15 @@ if ! tsort "$tmp/includes" >/dev/null 2>"$tmp/circle"; then
 	fail "a circle of headers: $(tr '\n' ' ' < "$tmp/circle")"
 fi
 
+# lib/README.md, the map of the data flow, names every module of lib/.
+for f in "$top_srcdir"/lib/*.c "$top_srcdir"/lib/*.h; do
+	name=$(basename "$f")
+	case $name in profile.pb-c.*) continue ;; esac
+	base=${name%.[ch]}
+	grep -q -e "\`$base\.c\`" -e "\`$name\`" "$top_srcdir/lib/README.md" ||
+		fail "lib/README.md does not name lib/$name"
+done
+
 # Every test in tests/ is one make check runs.
 for t in "$top_srcdir"/tests/*.sh "$top_srcdir"/tests/test-*.c; do
 	name=$(basename "$t")
@@ -104,4 +114,4 @@ for t in "$top_srcdir"/tests/*.sh "$top_srcdir"/tests/test-*.c; do
 done
 
 [ "$failures" -eq 0 ] || exit 1
-echo "structure: no circle, no long function, every test listed"
+echo "structure: no circle, no long function, every module mapped, every test listed"
