@@ -7,10 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cmd.h"
 #include "duration.h"
 #include "errmsg.h"
 #include "fileio.h"
+#include "pprof.h"
 #include "units.h"
 
 static const struct cmd_option cmd_help_option = {
@@ -86,7 +88,7 @@ void cmd_check_writable(const char *path)
 	file_set_stdout(fd);
 }
 
-char *cmd_default_output(const char *kind, pid_t pid)
+static char *cmd_default_output(const char *kind, pid_t pid)
 {
 	char *path = xmalloc(96);
 	time_t now = time(NULL);
@@ -96,6 +98,26 @@ char *cmd_default_output(const char *kind, pid_t pid)
 	snprintf(path, 96, "cprof-%s-%d-%04d%02d%02d-%02d%02d%02d.pb.gz", kind, pid,
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	return path;
+}
+
+char *cmd_output_path(const char *kind, const char *path, struct target *t)
+{
+	char *out = path ? xstrdup(path) : cmd_default_output(kind, t->pid);
+
+	/* The default name needs the PID: a launched command is held before its
+	 * exec until sampling starts, so it is checked here and never runs. */
+	if (!path && file_check_output(out) < 0) {
+		cmd_error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
+		target_stop(t, 1000);
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+int cmd_write_profile(const struct profile *p, const char *path)
+{
+	return !p || pprof_write(p, path) < 0 ? cmd_lib_error() : 0;
 }
 
 void cmd_print_exit_status(int status)

@@ -169,8 +169,16 @@ void cmd_catch_signals(void);
  * goes to standard error. */
 void cmd_check_writable(const char *path);
 
-/* A new "cprof-KIND-PID-YYYYmmdd-HHMMSS.pb.gz", the default output name. */
-char *cmd_default_output(const char *kind, pid_t pid);
+/* The output of a profile of target T: PATH, or the default name for KIND
+ * (cprof-KIND-PID-YYYYmmdd-HHMMSS.pb.gz), checked here since it needs the
+ * pid. NULL after an error (reported), with the target stopped if launched. */
+struct target;
+char *cmd_output_path(const char *kind, const char *path, struct target *t);
+
+/* Write profile P (NULL: the library failed to make it) to PATH; 0, or -1
+ * with the library's error reported. */
+struct profile;
+int cmd_write_profile(const struct profile *p, const char *path);
 
 /* "Command exited with status N" or "Command killed by signal N (NAME)" on
  * stdout, for a launched command's wait STATUS. */

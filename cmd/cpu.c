@@ -231,14 +231,9 @@ static int cmd_cpu_exec(int argc, char **argv)
 	cmd_catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		die(EXIT_ERROR, "%s", cp_errmsg());
-	output = o.output ? xstrdup(o.output) : cmd_default_output("cpu", t.pid);
-	/* The default name needs the PID: a launched command is held before its
-	 * exec until sampling starts, so it is checked here and never runs. */
-	if (!o.output && file_check_output(output) < 0) {
-		cmd_error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
-		target_stop(&t, 1000);
+	output = cmd_output_path("cpu", o.output, &t);
+	if (!output)
 		goto out;
-	}
 
 	co = (struct cpu_opts){
 		.frequency = o.frequency,
@@ -259,14 +254,8 @@ static int cmd_cpu_exec(int argc, char **argv)
 		else
 			target_check_exit(&t);
 	}
-	if (!p) {
-		cmd_lib_error();
-		goto out;
-	}
-	if (pprof_write(p, output) < 0) {
-		cmd_lib_error();
+	if (cmd_write_profile(p, output) < 0)
 		goto out_profile;
-	}
 	if (cmd_cpu_summary(&o, &st, &t, p) < 0)
 		goto out_profile;
 	printf("Wrote %s\n", cmd_output_name(output));

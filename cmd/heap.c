@@ -161,25 +161,16 @@ static int exec_heap(int argc, char **argv)
 	}
 	/* After the launch: the command must not inherit cprof's ignored SIGPIPE. */
 	cmd_catch_signals();
-	output = o.output ? xstrdup(o.output) : cmd_default_output("heap", t.pid);
-	if (!o.output && file_check_output(output) < 0) {
-		cmd_error("%s; pass -o FILE to write the profile elsewhere", cp_errmsg());
-		target_stop(&t, 1000);
+	output = cmd_output_path("heap", o.output, &t);
+	if (!output)
 		goto out;
-	}
 	p = heap_run(h, &st);
 	if (!st.target_exited)
 		target_stop(&t, 1000);
 	else
 		target_check_exit(&t);
-	if (!p) {
-		cmd_lib_error();
-		goto out;
-	}
-	if (pprof_write(p, output) < 0) {
-		cmd_lib_error();
+	if (cmd_write_profile(p, output) < 0)
 		goto out_profile;
-	}
 	heap_print_summary(p, &st, o.top);
 	if (t.exited)
 		cmd_print_exit_status(t.status);
