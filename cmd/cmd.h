@@ -93,6 +93,13 @@ struct cmd_option {
 #define CMD_OPT_OUTPUT(T, f, help_) \
 	CMD_STRING(T, f, "output", "FILE", help_), .short_name = 'o', .complete = "file"
 
+/* The profile a command writes, named for its KIND by default (cmd_output_path). */
+#define CMD_OPT_PROFILE_OUTPUT(T, f, kind_) \
+	CMD_OPT_OUTPUT(T, f, "where to write the profile"), \
+		.def_text = "cprof-" kind_ "-PID-YYYYmmdd-HHMMSS.pb.gz"
+/* How many functions the summary a command prints lists. */
+#define CMD_OPT_TOP(T, f, help_) CMD_INT(T, f, "top", "N", help_ ", 0 for none", 0, 1000000, 10)
+
 #define CMD_OPT_SAMPLE_INDEX(T, f, help_) \
 	CMD_STRING(T, f, "sample-index", "NAME|N", help_), \
 		.def_text = "the profile's default, else the last"

@@ -39,10 +39,8 @@ static const struct cmd_option cmd_cpu_options[] = {
 	{ CMD_OPT_UNWIND(cpu_cmd_opts, fp) },
 	{ CMD_OPT_STACK_SIZE(cpu_cmd_opts, stack_size) },
 	{ CMD_OPT_USER_ONLY(cpu_cmd_opts, user_only) },
-	{ CMD_OPT_OUTPUT(cpu_cmd_opts, output, "where to write the profile"),
-	  .def_text = "cprof-cpu-PID-YYYYmmdd-HHMMSS.pb.gz" },
-	{ CMD_INT(cpu_cmd_opts, top, "top", "N", "functions in the printed summary, 0 for none", 0,
-		  1000000, 10) },
+	{ CMD_OPT_PROFILE_OUTPUT(cpu_cmd_opts, output, "cpu") },
+	{ CMD_OPT_TOP(cpu_cmd_opts, top, "functions in the printed summary") },
 	{ 0 },
 };
 

@@ -29,10 +29,8 @@ static const struct cmd_option cmd_heap_options[] = {
 	{ CMD_DURATION(heap_cmd_opts, duration_ns, "seconds", "N",
 		       "stop after N seconds or a duration like 500ms, 5m", 1, 0),
 	  .def_text = "when the command exits" },
-	{ CMD_OPT_OUTPUT(heap_cmd_opts, output, "where to write the profile"),
-	  .def_text = "cprof-heap-PID-YYYYmmdd-HHMMSS.pb.gz" },
-	{ CMD_INT(heap_cmd_opts, top, "top", "N",
-		  "functions in the printed summary of memory in use, 0 for none", 0, 1000000, 10) },
+	{ CMD_OPT_PROFILE_OUTPUT(heap_cmd_opts, output, "heap") },
+	{ CMD_OPT_TOP(heap_cmd_opts, top, "functions in the printed summary of memory in use") },
 	{ 0 },
 };
 
