@@ -95,7 +95,7 @@ static void heap_started(void *ctx)
 	fprintf(stderr, "; Ctrl-C to stop\n");
 }
 
-static void heap_print_summary(struct profile *p, const struct heap_stats *st, long top)
+static int heap_print_summary(struct profile *p, const struct heap_stats *st, long top)
 {
 	char inuse[32], alloc[32], when[32];
 	int64_t objs[4];
@@ -103,9 +103,15 @@ static void heap_print_summary(struct profile *p, const struct heap_stats *st, l
 
 	for (int i = 0; i < 4; i++)
 		objs[i] = profile_total(p, i);
-	if (top && objs[3] > 0 && stackset_init(&ss, p, 3, NULL) == 0) {
-		render_top(stdout, &ss, top);
-		stackset_release(&ss);
+	if (top && objs[3] > 0) {
+		bool failed = stackset_init(&ss, p, 3, NULL) < 0;
+
+		if (!failed) {
+			failed = render_top(stdout, &ss, top) < 0;
+			stackset_release(&ss);
+		}
+		if (failed)
+			return cmd_lib_error();
 	}
 	printf("In use: %s in %lld objects; allocated: %s in %lld objects (estimated from "
 	       "%llu samples, %llu of them freed)\n",
@@ -123,6 +129,7 @@ static void heap_print_summary(struct profile *p, const struct heap_stats *st, l
 		       "allocated all of theirs\n", (unsigned long long)st->execs);
 	if (st->detached)
 		printf("Ended early: the command closed cprof's socket and ran on unprofiled\n");
+	return 0;
 }
 
 static int exec_heap(int argc, char **argv)
@@ -169,7 +176,8 @@ static int exec_heap(int argc, char **argv)
 		target_check_exit(&t);
 	if (cmd_write_profile(p, output) < 0)
 		goto out_profile;
-	heap_print_summary(p, &st, o.top);
+	if (heap_print_summary(p, &st, o.top) < 0)
+		goto out_profile;
 	if (t.exited)
 		cmd_print_exit_status(t.status);
 	printf("Wrote %s\n", cmd_output_name(output));

@@ -76,15 +76,8 @@ static void cmd_threads_parse(int argc, char **argv, struct threads_opts *o)
 
 static void cmd_threads_sleep_until(int64_t when)
 {
-	while (!cmd_stop) {
-		int64_t left = when - clock_ns(CLOCK_MONOTONIC);
-		struct timespec t;
-		if (left <= 0)
-			return;
-		t.tv_sec = left / 1000000000;
-		t.tv_nsec = left % 1000000000;
-		nanosleep(&t, NULL);
-	}
+	while (!cmd_stop && clock_ns(CLOCK_MONOTONIC) < when)
+		snapshot_wait_until(when);
 }
 
 /* Polls once, or every --interval until --watch is over, printing each poll

@@ -296,6 +296,15 @@ static int64_t heap_bucket(struct heap *h, const uint64_t *locs, size_t nlocs, p
 		return i;
 	if (CP_GROW(h->buckets, h->buckets_cap, h->nbuckets + 1) < 0)
 		return -1;
+	for (t = 0; t < h->nthreads && h->threads[t].tid != tid; t++)
+		;
+	if (t == h->nthreads) {
+		if (CP_GROW(h->threads, h->threads_cap, h->nthreads + 1) < 0)
+			return -1;
+		h->threads[h->nthreads].tid = tid;
+		h->threads[h->nthreads++].name[0] = '\0';
+		h->st.threads++;
+	}
 	b = &h->buckets[h->nbuckets];
 	memset(b, 0, sizeof(*b));
 	if (!(b->locs = malloc((nlocs ? nlocs : 1) * sizeof(*locs))))
@@ -306,15 +315,6 @@ static int64_t heap_bucket(struct heap *h, const uint64_t *locs, size_t nlocs, p
 	if (hmap_insert(&h->bucket_index, hash, h->nbuckets) < 0) {
 		free(b->locs);
 		return -1;
-	}
-	for (t = 0; t < h->nthreads && h->threads[t].tid != tid; t++)
-		;
-	if (t == h->nthreads) {
-		if (CP_GROW(h->threads, h->threads_cap, h->nthreads + 1) < 0)
-			return -1;
-		h->threads[h->nthreads].tid = tid;
-		h->threads[h->nthreads++].name[0] = '\0';
-		h->st.threads++;
 	}
 	b->thread = t;
 	return h->nbuckets++;

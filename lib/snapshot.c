@@ -27,13 +27,16 @@
 #include "snapshot.h"
 
 #define STOP_TIMEOUT_NS 200000000 /* a thread that does not stop by then is skipped */
+#define LINGER_LAST_NS 2000000000LL /* for one that cannot be remembered as lingering */
 #define PAGE 4096
 
 /* Threads seized but not yet stopped when their wait timed out (deep in an
- * uninterruptible sleep): they are let go as soon as they stop. If cprof dies
- * first, the kernel detaches them and drops the pending interrupt. */
-static pid_t lingering[64];
-static size_t nlingering;
+ * uninterruptible sleep, or starved of CPU): they are let go as soon as they
+ * stop, at the end of a snapshot, at the start of the next and while
+ * snapshot_wait_until waits. If cprof dies first, the kernel detaches them and
+ * drops the pending interrupt. */
+static pid_t *lingering;
+static size_t nlingering, lingering_cap;
 static int schedstat_fd = -1; /* /proc/thread-self/schedstat during a snapshot */
 
 /* cprof's own scheduling, kept while it takes a snapshot at real-time priority. */
@@ -223,8 +226,10 @@ static int snapshot_copy_thread(struct snapshot *s, pid_t tid, size_t stack_size
 	if (sig == -1)
 		return 1;
 	if (sig == -2) {
-		if (nlingering < sizeof(lingering) / sizeof(*lingering))
+		if (CP_GROW(lingering, lingering_cap, nlingering + 1) == 0)
 			lingering[nlingering++] = tid;
+		else if ((sig = snapshot_wait_stop(tid, LINGER_LAST_NS)) >= 0)
+			snapshot_let_go(tid, sig); /* no room to remember it: wait once more */
 		return 1;
 	}
 	/* Where cprof waited for a CPU after the interrupt, the thread had
@@ -327,6 +332,7 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size)
 		schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 		raised = snapshot_raise(&ss);
 		rc = snapshot_take_one(s, pid, stack_size, taskdir, &tids);
+		snapshot_settle_lingering();
 		if (raised)
 			snapshot_lower(&ss);
 		s->held_rt = raised || ss.policy == SCHED_FIFO || ss.policy == SCHED_RR;
@@ -339,6 +345,30 @@ int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size)
 	free(tids);
 	s->elapsed_ns = clock_ns(CLOCK_MONOTONIC) - start;
 	return rc;
+}
+
+void snapshot_wait_until(int64_t when_ns)
+{
+	sigset_t chld, old;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
+	for (;;) {
+		int64_t left = when_ns - clock_ns(CLOCK_MONOTONIC);
+		struct timespec ts;
+
+		snapshot_settle_lingering();
+		if (left <= 0)
+			break;
+		ts.tv_sec = left / 1000000000;
+		ts.tv_nsec = left % 1000000000;
+		/* A lingering thread's stop wakes this wait; any other signal ends it. */
+		if (nlingering ? sigtimedwait(&chld, NULL, &ts) < 0 && errno == EINTR :
+				 nanosleep(&ts, NULL) < 0)
+			break;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void snapshot_release(struct snapshot *s)

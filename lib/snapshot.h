@@ -51,4 +51,9 @@ struct snapshot {
 int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size);
 void snapshot_release(struct snapshot *s);
 
+/* Sleep until WHEN_NS (CLOCK_MONOTONIC) or until a signal arrives, letting go
+ * meanwhile, as soon as each stops, of the threads a snapshot could not stop
+ * in time and left seized. */
+void snapshot_wait_until(int64_t when_ns);
+
 #endif

@@ -22,9 +22,10 @@
 /* Add VALUE to the sample of the one-frame stack at ADDR. */
 static void grow(struct profile *p, uint64_t addr, int64_t value)
 {
-	uint64_t loc = profile_add_location(p, 0, addr, NULL, 0, false);
+	int64_t id = profile_add_location(p, 0, addr, NULL, 0, false);
+	uint64_t loc = id;
 
-	CHECK(loc && profile_add_sample(p, &loc, 1, &value, NULL, 0) == 0);
+	CHECK(id > 0 && profile_add_sample(p, &loc, 1, &value, NULL, 0) == 0);
 }
 
 static int64_t total(struct profile *live, const struct top_snapshot *base)
