@@ -149,24 +149,13 @@ static void heap_print_summary(struct profile *p, const struct heap_stats *st, l
 static void heap_check_watch(const struct heap_cmd_opts *o)
 {
 	struct stat sb;
-	char d[32];
 
-	if (o->interval && !o->watch_ns)
-		cmd_usage_error(&cmd_heap, "--interval is the time between polls of --watch: "
-				"give --watch too, or no --interval");
+	cmd_check_watch(&cmd_heap, o->watch_ns, o->interval_ns, o->watch, o->interval, "");
 	if (o->output_dir && !o->watch_ns)
 		cmd_usage_error(&cmd_heap, "--output-dir holds the profiles of --watch's polls: "
 				"give --watch too, or -o FILE for one profile");
 	if (o->watch_ns && o->duration_ns)
 		cmd_usage_error(&cmd_heap, "--seconds and --watch both set how long to run: give one");
-	if (o->watch_ns && o->interval_ns > o->watch_ns) {
-		if (o->interval)
-			cmd_usage_error(&cmd_heap, "--interval %s is longer than --watch %s",
-					o->interval, o->watch);
-		cmd_usage_error(&cmd_heap, "--watch %s is shorter than the default --interval "
-				"of %s: pass a shorter --interval", o->watch,
-				units_format(d, sizeof(d), o->interval_ns, "nanoseconds"));
-	}
 	if (!o->output_dir)
 		return;
 	if (stat(o->output_dir, &sb) < 0)
