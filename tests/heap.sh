@@ -159,14 +159,14 @@ mkdir "$T/polls"
 watch -o "$T/leak.pb.gz" --output-dir "$T/polls" -- "$W/heapwork" --leak 8
 ok
 [ "$(cat "$T/w.rc")" = 3 ] || fail "--watch --leak: exit $(cat "$T/w.rc"), expected 3"
-polls=$(grep -cE '^[0-9]{2}:[0-9]{2}:[0-9]{2}  in use ' "$T/w.out")
+polls=$(grep -cE '^[0-9]{2}:[0-9]{2}:[0-9]{2}  in use ' "$T/w.out" || :)
 [ "$polls" -ge 5 ] || fail "--watch: $polls poll lines, expected at least 5"
 expect_grep '^Leak suspects: allocation stacks whose in-use bytes grew steadily' "$T/w.out"
 expect_grep '^    leak_site ' "$T/w.out"
 ok
 [ "$(grep -c ' per minute)$' "$T/w.out")" = 1 ] || fail "--watch --leak: not one suspect"
 expect_no_grep 'churn_step' "$T/w.out"
-files=$(ls "$T/polls" | grep -cE '^cprof-heap-[0-9]+-[0-9]+-[0-9]{8}-[0-9]{6}\.pb\.gz$')
+files=$(ls "$T/polls" | grep -cE '^cprof-heap-[0-9]+-[0-9]+-[0-9]{8}-[0-9]{6}\.pb\.gz$' || :)
 ok
 [ "$files" = "$polls" ] || fail "--output-dir: $files profiles for $polls polls"
 for f in "$T/polls"/*; do
@@ -205,7 +205,9 @@ expect_grep '^cprof: --watch 1s is shorter than the default --interval of 5s' "$
 usage --watch soon -- true
 expect_grep "^cprof: --watch: bad duration 'soon'" "$T/err"
 usage --watch 2s --interval 0 -- true
+expect_grep "^cprof: --interval: bad duration '0': out of range" "$T/err"
 usage --output-dir "$T" -- true
+expect_grep "^cprof: --output-dir holds the profiles of --watch's polls: give --watch too" "$T/err"
 error() {
 	expect_exit 1 "$CPROF" heap "$@"
 	expect_lines 1 "$T/err"
