@@ -148,7 +148,7 @@ ok
 
 # --- --watch: a poll line every --interval and a leak verdict by the rule
 # of cprof-heap(1): a site that keeps 8 KiB every 10 ms among churn is one
-# (exit 3, named), a cache that grows for 0.6 s then holds is not, churn is
+# (exit 3, named), a cache that grows for 1.4 s then holds is not, churn is
 # not. The workload runs longer than the watch, by its own clock.
 watch() {
 	rc=0
