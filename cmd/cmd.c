@@ -467,3 +467,20 @@ int64_t cmd_parse_duration(const struct cmd_entry *cmd, const char *opt, const c
 		cmd_usage_error(cmd, "--%s: %s", opt, cp_errmsg());
 	return ns;
 }
+
+void cmd_check_watch(const struct cmd_entry *cmd, int64_t watch_ns, int64_t interval_ns,
+		     const char *watch, const char *interval, const char *without)
+{
+	char d[32];
+
+	if (interval && !watch_ns)
+		cmd_usage_error(cmd, "--interval is the time between polls of --watch: "
+				"give --watch too, or no --interval%s", without);
+	if (watch_ns && interval_ns > watch_ns) {
+		if (interval)
+			cmd_usage_error(cmd, "--interval %s is longer than --watch %s", interval, watch);
+		cmd_usage_error(cmd, "--watch %s is shorter than the default --interval "
+				"of %s: pass a shorter --interval", watch,
+				units_format(d, sizeof(d), interval_ns, "nanoseconds"));
+	}
+}

@@ -136,6 +136,12 @@ void cmd_parse(const struct cmd_entry *cmd, int *argc, char **argv, void *opts, 
  * bytes, for --help and the completions. */
 const char *cmd_option_help(const struct cmd_option *o, char *buf, size_t n);
 
+/* --watch WATCH --interval INTERVAL (each as given, NULL if not) as threads
+ * and heap take them: --interval only with --watch (else exit 2 saying
+ * "give --watch too, or no --interval" and WITHOUT), and not longer than it. */
+void cmd_check_watch(const struct cmd_entry *cmd, int64_t watch_ns, int64_t interval_ns,
+		     const char *watch, const char *interval, const char *without);
+
 /* Report a usage error for CMD (one line, then its usage line) and exit 2. */
 void cmd_usage_error(const struct cmd_entry *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

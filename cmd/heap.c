@@ -1,8 +1,11 @@
 /* cprof heap: run a command with the sampling allocator library preloaded,
  * write a Go-style heap profile of it, and print where its memory is. */
+#include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +24,9 @@ struct heap_cmd_opts {
 	int64_t duration_ns;
 	const char *output;
 	long top;
+	int64_t watch_ns, interval_ns;
+	const char *watch, *interval; /* as given */
+	const char *output_dir;
 };
 
 static const struct cmd_option cmd_heap_options[] = {
@@ -31,6 +37,14 @@ static const struct cmd_option cmd_heap_options[] = {
 	  .def_text = "when the command exits" },
 	{ CMD_OPT_PROFILE_OUTPUT(heap_cmd_opts, output, "heap") },
 	{ CMD_OPT_TOP(heap_cmd_opts, top, "functions in the printed summary of memory in use") },
+	{ CMD_DURATION(heap_cmd_opts, watch_ns, "watch", "DURATION",
+		       "poll what is in use for DURATION (e.g. 60s, 5m) and report the stacks that grow", 0, 0),
+	  CMD_GIVEN(heap_cmd_opts, watch) },
+	{ CMD_DURATION(heap_cmd_opts, interval_ns, "interval", "DURATION",
+		       "time between polls with --watch", 1, 5000000000LL),
+	  CMD_GIVEN(heap_cmd_opts, interval) },
+	{ CMD_STRING(heap_cmd_opts, output_dir, "output-dir", "DIR",
+		     "with --watch, write each poll's profile in DIR"), .complete = "file" },
 	{ 0 },
 };
 
@@ -47,7 +61,9 @@ const struct cmd_entry cmd_heap = {
 		"exits, after --seconds or on Ctrl-C (then CMD is ended with SIGTERM), and writes a\n"
 		"pprof heap profile as Go's: alloc_objects, alloc_space, inuse_objects and\n"
 		"inuse_space (the default), what is in use being what was not freed by the end.\n"
-		"A program CMD execs is profiled in turn; programs it starts are not.",
+		"A program CMD execs is profiled in turn; programs it starts are not. With --watch,\n"
+		"polls what is in use every --interval, and reports the allocation stacks whose\n"
+		"in-use bytes grew steadily as leak suspects (exit status 3).",
 	.options = cmd_heap_options,
 	.exec = exec_heap,
 };
@@ -76,10 +92,13 @@ static char *heap_library(void)
 	return xstrdup(CPROF_PKGLIBDIR "/libcprof-heap.so");
 }
 
+#define HEAP_VERDICT_FRAMES 6
+
 struct heap_banner {
 	const struct heap_cmd_opts *o;
 	const struct target *t;
 	char **cmd;
+	struct heap_watch *w;
 };
 
 static void heap_started(void *ctx)
@@ -89,9 +108,9 @@ static void heap_started(void *ctx)
 
 	fprintf(stderr, "cprof: profiling the heap of %s (pid %d), a sample every %s allocated",
 		b->cmd[0], b->t->pid, units_format(rate, sizeof(rate), b->o->rate, "bytes"));
-	if (b->o->duration_ns)
-		fprintf(stderr, " for %s",
-			units_format(when, sizeof(when), b->o->duration_ns, "nanoseconds"));
+	if (b->o->duration_ns || b->o->watch_ns)
+		fprintf(stderr, " for %s", units_format(when, sizeof(when),
+							b->o->duration_ns + b->o->watch_ns, "nanoseconds"));
 	fprintf(stderr, "; Ctrl-C to stop\n");
 }
 
@@ -132,6 +151,114 @@ static int heap_print_summary(struct profile *p, const struct heap_stats *st, lo
 	return 0;
 }
 
+/* --watch's options: as cprof threads checks them, and --output-dir a
+ * writable directory, before the command runs. */
+static void heap_check_watch(const struct heap_cmd_opts *o)
+{
+	struct stat sb;
+
+	cmd_check_watch(&cmd_heap, o->watch_ns, o->interval_ns, o->watch, o->interval, "");
+	if (o->output_dir && !o->watch_ns)
+		cmd_usage_error(&cmd_heap, "--output-dir holds the profiles of --watch's polls: "
+				"give --watch too, or -o FILE for one profile");
+	if (o->watch_ns && o->duration_ns)
+		cmd_usage_error(&cmd_heap, "--seconds and --watch both set how long to run: give one");
+	if (!o->output_dir)
+		return;
+	if (stat(o->output_dir, &sb) < 0)
+		die(EXIT_ERROR, "cannot use --output-dir %s: %s", o->output_dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		die(EXIT_ERROR, "--output-dir %s is not a directory: give a directory", o->output_dir);
+	if (access(o->output_dir, W_OK | X_OK) < 0)
+		die(EXIT_ERROR, "cannot write in --output-dir %s: %s", o->output_dir, strerror(errno));
+}
+
+struct heap_watch {
+	const struct heap_cmd_opts *o;
+	const struct target *t;
+	double prev;
+	size_t n;
+};
+
+/* A poll's line, and its profile in --output-dir. */
+static int heap_on_poll(void *ctx, struct heap *h, const struct heap_poll *s)
+{
+	struct heap_watch *w = ((struct heap_banner *)ctx)->w;
+	char when[32], bytes[32], change[32] = "", path[PATH_MAX];
+	time_t now = s->time_ns / 1000000000;
+	struct profile *p;
+	struct tm tm;
+	int rc;
+
+	localtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	if (w->n)
+		snprintf(change, sizeof(change), "%s%s", s->inuse_bytes >= w->prev ? "+" : "-",
+			 units_format(bytes, sizeof(bytes), llabs(llround(s->inuse_bytes - w->prev)),
+				      "bytes"));
+	printf("%s  in use %10s in %8lld objects  %s\n", when,
+	       units_format(bytes, sizeof(bytes), llround(s->inuse_bytes), "bytes"),
+	       (long long)llround(s->inuse_objects), change);
+	fflush(stdout);
+	w->prev = s->inuse_bytes;
+	w->n++;
+	if (!w->o->output_dir)
+		return 0;
+	strftime(when, sizeof(when), "%Y%m%d-%H%M%S", &tm);
+	snprintf(path, sizeof(path), "%s/cprof-heap-%d-%zu-%s.pb.gz", w->o->output_dir,
+		 (int)w->t->pid, w->n, when);
+	if (!(p = heap_snapshot(h)))
+		return -1;
+	rc = pprof_write(p, path);
+	profile_free(p);
+	return rc;
+}
+
+struct heap_verdict {
+	const struct profile *p;
+	size_t frames;
+};
+
+static void heap_print_frame(const char *label, void *ctx)
+{
+	struct heap_verdict *v = ctx;
+
+	if (v->frames++ < HEAP_VERDICT_FRAMES)
+		printf("    %s\n", label);
+}
+
+static void heap_print_suspect(const uint64_t *locs, size_t nlocs, double start, double end,
+			       double per_minute, void *ctx)
+{
+	struct heap_verdict *v = ctx;
+	char a[32], b[32], c[32];
+
+	printf("\n%s -> %s (+%s per minute)\n", units_format(a, sizeof(a), llround(start), "bytes"),
+	       units_format(b, sizeof(b), llround(end), "bytes"),
+	       units_format(c, sizeof(c), llround(per_minute), "bytes"));
+	v->frames = 0;
+	for (size_t i = 0; i < nlocs; i++)
+		render_location_frames(v->p, locs[i], heap_print_frame, v);
+}
+
+/* The verdict after --watch; whether there are suspects. */
+static bool heap_print_verdict(struct heap *h, const struct profile *p)
+{
+	struct heap_verdict v = { p, 0 };
+	size_t n = heap_polls(h);
+
+	if (heap_suspects(h, NULL, NULL)) {
+		printf("\nLeak suspects: allocation stacks whose in-use bytes grew steadily over %zu "
+		       "polls (see cprof-heap(1) for the rule):\n", n);
+		heap_suspects(h, heap_print_suspect, &v);
+		printf("\n");
+		return true;
+	}
+	printf("No leak suspects: no allocation stack's in-use bytes grew steadily over %zu polls%s.\n",
+	       n, n < HEAP_MIN_POLLS ? " (too few to tell)" : "");
+	return false;
+}
+
 static int exec_heap(int argc, char **argv)
 {
 	struct heap_cmd_opts o = { 0 };
@@ -142,23 +269,28 @@ static int exec_heap(int argc, char **argv)
 	struct profile *p;
 	char **cmd = NULL, *output = NULL, *lib;
 	int ncmd = 0, rc = EXIT_ERROR;
+	struct heap_watch w = { &o, &t, 0, 0 };
+	bool leak = false;
 
 	cmd_parse(&cmd_heap, &argc, argv, &o, &cmd, &ncmd);
 	if (argc > 0)
 		cmd_usage_error(&cmd_heap, "unexpected argument '%s' (a command goes after --)", argv[0]);
 	if (!ncmd)
 		cmd_usage_error(&cmd_heap, "nothing to profile: give -- CMD");
+	heap_check_watch(&o);
 	if (o.output)
 		cmd_check_writable(o.output);
 	lib = heap_library();
 	unsetenv("DEBUGINFOD_URLS");
 	ho = (struct heap_opts){
 		.rate = o.rate,
-		.duration_ns = o.duration_ns,
+		.duration_ns = o.duration_ns + o.watch_ns,
 		.preload = lib,
 		.stop = &cmd_stop,
 		.started = heap_started,
-		.ctx = &(struct heap_banner){ &o, &t, cmd },
+		.ctx = &(struct heap_banner){ &o, &t, cmd, &w },
+		.interval_ns = o.watch_ns ? o.interval_ns : 0,
+		.poll = heap_on_poll,
 	};
 	if (!(h = heap_launch(&t, cmd, &ho))) {
 		free(lib);
@@ -178,10 +310,12 @@ static int exec_heap(int argc, char **argv)
 		goto out_profile;
 	if (heap_print_summary(p, &st, o.top) < 0)
 		goto out_profile;
+	if (o.watch_ns)
+		leak = heap_print_verdict(h, p);
 	if (t.exited)
 		cmd_print_exit_status(t.status);
 	printf("Wrote %s\n", cmd_output_name(output));
-	rc = EXIT_OK;
+	rc = leak ? EXIT_LEAK : EXIT_OK;
 out_profile:
 	profile_free(p);
 out:

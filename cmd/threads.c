@@ -60,18 +60,8 @@ static void cmd_threads_parse(int argc, char **argv, struct threads_opts *o)
 	cmd_parse(&cmd_threads, &argc, argv, o, NULL, NULL);
 	if (argc > 0)
 		cmd_usage_error(&cmd_threads, "unexpected argument '%s'", argv[0]);
-	if (o->interval && !o->watch_ns)
-		cmd_usage_error(&cmd_threads, "--interval is the time between polls of --watch: "
-				"give --watch too, or no --interval for one snapshot");
-	if (o->watch_ns && o->interval_ns > o->watch_ns) {
-		char d[32];
-		if (o->interval)
-			cmd_usage_error(&cmd_threads, "--interval %s is longer than --watch %s",
-					o->interval, o->watch);
-		cmd_usage_error(&cmd_threads, "--watch %s is shorter than the default --interval "
-				"of %s: pass a shorter --interval", o->watch,
-				units_format(d, sizeof(d), o->interval_ns, "nanoseconds"));
-	}
+	cmd_check_watch(&cmd_threads, o->watch_ns, o->interval_ns, o->watch, o->interval,
+			" for one snapshot");
 }
 
 static void cmd_threads_sleep_until(int64_t when)

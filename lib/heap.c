@@ -20,6 +20,7 @@
 #include "heap.h"
 #include "heapwire.h"
 #include "hmap.h"
+#include "leak.h"
 #include "locate.h"
 #include "proc.h"
 #include "symbolize.h"
@@ -34,6 +35,7 @@ struct heap_bucket {
 	size_t nlocs;
 	pid_t tid;
 	uint32_t thread; /* index in threads */
+	uint32_t stack;  /* index in stacks */
 	double alloc_objects, alloc_space, inuse_objects, inuse_space;
 };
 
@@ -66,6 +68,21 @@ struct heap {
 		char name[16];
 	} *threads;
 	size_t nthreads, threads_cap;
+	/* With --watch: the buckets' stacks on any thread, and each poll's
+	 * in-use bytes of each (stacks made after the poll left out: 0). */
+	struct heap_stack {
+		const uint64_t *locs; /* the first bucket's */
+		size_t nlocs;
+	} *stacks;
+	size_t nstacks, stacks_cap;
+	struct hmap stack_index;
+	struct heap_polled {
+		double *inuse;
+		size_t n;
+		int64_t elapsed_ns;
+	} *polls;
+	size_t npolls, polls_cap;
+	int64_t next_poll;
 	struct heap_stats st;
 	uint64_t rate;
 	bool hello, eof;
@@ -105,6 +122,7 @@ struct heap *heap_launch(struct target *t, char *const argv[], const struct heap
 	h->sock = h->ring_fd = -1;
 	h->rate = o->rate ? o->rate : HEAP_DEFAULT_RATE;
 	hmap_init(&h->bucket_index);
+	hmap_init(&h->stack_index);
 	if (access(o->preload, R_OK) < 0) {
 		cp_error("cannot read the heap library %s: %s; reinstall cprof or set "
 			 "CPROF_HEAP_LIB to its path", o->preload, strerror(errno));
@@ -184,6 +202,11 @@ void heap_free(struct heap *h)
 		free(h->buckets[i].locs);
 	free(h->buckets);
 	hmap_release(&h->bucket_index);
+	for (size_t i = 0; i < h->npolls; i++)
+		free(h->polls[i].inuse);
+	free(h->polls);
+	free(h->stacks);
+	hmap_release(&h->stack_index);
 	free(h->live);
 	free(h->threads);
 	free(h);
@@ -282,6 +305,30 @@ static int heap_bucket_eq(void *ctx, uint32_t idx)
 	       !memcmp(b->locs, k->locs, k->nlocs * sizeof(*k->locs));
 }
 
+static int heap_stack_eq(void *ctx, uint32_t idx)
+{
+	const struct heap_key *k = ctx;
+	const struct heap_stack *st = &k->h->stacks[idx];
+
+	return st->nlocs == k->nlocs && !memcmp(st->locs, k->locs, k->nlocs * sizeof(*k->locs));
+}
+
+/* The index of bucket B's stack, whichever its thread; -1 when out of memory. */
+static int64_t heap_stack_of(struct heap *h, const struct heap_bucket *b)
+{
+	struct heap_key k = { h, b->locs, b->nlocs, 0 };
+	uint64_t hash = hash_bytes(HASH_SEED, b->locs, b->nlocs * sizeof(*b->locs));
+	int64_t i = hmap_find(&h->stack_index, hash, heap_stack_eq, &k);
+
+	if (i >= 0)
+		return i;
+	if (CP_GROW(h->stacks, h->stacks_cap, h->nstacks + 1) < 0 ||
+	    hmap_insert(&h->stack_index, hash, h->nstacks) < 0)
+		return -1;
+	h->stacks[h->nstacks] = (struct heap_stack){ b->locs, b->nlocs };
+	return h->nstacks++;
+}
+
 /* The bucket of LOCS on TID, made if new; -1 when out of memory. */
 static int64_t heap_bucket(struct heap *h, const uint64_t *locs, size_t nlocs, pid_t tid)
 {
@@ -312,10 +359,11 @@ static int64_t heap_bucket(struct heap *h, const uint64_t *locs, size_t nlocs, p
 	memcpy(b->locs, locs, nlocs * sizeof(*locs));
 	b->nlocs = nlocs;
 	b->tid = tid;
-	if (hmap_insert(&h->bucket_index, hash, h->nbuckets) < 0) {
+	if (hmap_insert(&h->bucket_index, hash, h->nbuckets) < 0 || (i = heap_stack_of(h, b)) < 0) {
 		free(b->locs);
 		return -1;
 	}
+	b->stack = (uint32_t)i;
 	b->thread = t;
 	return h->nbuckets++;
 }
@@ -519,25 +567,30 @@ static int heap_drain(struct heap *h)
 	return 0;
 }
 
-static int heap_setup_profile(struct heap *h)
+/* An empty heap profile at RATE; NULL with an error. */
+static struct profile *heap_new_profile(uint64_t rate)
 {
-	struct profile *p = h->p = profile_new();
+	struct profile *p = profile_new();
 
 	if (!p || profile_add_sample_type(p, "alloc_objects", "count") < 0 ||
 	    profile_add_sample_type(p, "alloc_space", "bytes") < 0 ||
 	    profile_add_sample_type(p, "inuse_objects", "count") < 0 ||
-	    profile_add_sample_type(p, "inuse_space", "bytes") < 0)
-		return cp_error("out of memory");
+	    profile_add_sample_type(p, "inuse_space", "bytes") < 0) {
+		profile_free(p);
+		cp_error("out of memory");
+		return NULL;
+	}
 	p->period_type.type = profile_intern(p, "space");
 	p->period_type.unit = profile_intern(p, "bytes");
-	p->period = h->rate;
+	p->period = rate;
 	p->default_sample_type = profile_intern(p, "inuse_space");
 	p->time_nanos = clock_ns(CLOCK_REALTIME);
-	return 0;
+	return p;
 }
 
-/* The buckets as samples, with thread labels. */
-static int heap_fill(struct heap *h)
+/* The buckets as samples, with thread labels, their values times SIGN: -1
+ * takes back what a 1 added (for a snapshot). */
+static int heap_fill(struct heap *h, int sign)
 {
 	struct profile *p = h->p;
 	int64_t k_thread = profile_intern(p, "thread"), k_tid = profile_intern(p, "tid");
@@ -546,8 +599,8 @@ static int heap_fill(struct heap *h)
 		return -1;
 	for (size_t i = 0; i < h->nbuckets; i++) {
 		const struct heap_bucket *b = &h->buckets[i];
-		int64_t v[4] = { llround(b->alloc_objects), llround(b->alloc_space),
-				 llround(b->inuse_objects), llround(b->inuse_space) };
+		int64_t v[4] = { sign * llround(b->alloc_objects), sign * llround(b->alloc_space),
+				 sign * llround(b->inuse_objects), sign * llround(b->inuse_space) };
 		struct pf_label labels[2];
 		int64_t s;
 
@@ -561,6 +614,91 @@ static int heap_fill(struct heap *h)
 			return -1;
 	}
 	return 0;
+}
+
+struct profile *heap_snapshot(struct heap *h)
+{
+	struct profile *s = heap_new_profile(h->rate);
+
+	if (!s)
+		return NULL;
+	/* The samples are made in the session's profile, whose locations they
+	 * name, copied out, and taken back, leaving it as it was. */
+	if (h->loc && (heap_fill(h, 1) < 0 || profile_add_profile(s, h->p, -1, 1, NULL, NULL) < 0 ||
+		       heap_fill(h, -1) < 0)) {
+		profile_free(s);
+		return NULL;
+	}
+	s->duration_nanos = clock_ns(CLOCK_MONOTONIC) - h->start;
+	return s;
+}
+
+/* A poll of --watch: what is in use now, by stack, and the caller told. */
+static int heap_watch_poll(struct heap *h, int64_t now)
+{
+	struct heap_polled *row;
+	struct heap_poll s = { .elapsed_ns = now - h->start, .time_ns = clock_ns(CLOCK_REALTIME) };
+
+	if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
+		return -1;
+	if (CP_GROW(h->polls, h->polls_cap, h->npolls + 1) < 0)
+		return -1;
+	row = &h->polls[h->npolls];
+	if (!(row->inuse = calloc(h->nstacks ? h->nstacks : 1, sizeof(*row->inuse))))
+		return cp_error("out of memory");
+	row->n = h->nstacks;
+	row->elapsed_ns = s.elapsed_ns;
+	h->npolls++;
+	for (size_t i = 0; i < h->nbuckets; i++) {
+		row->inuse[h->buckets[i].stack] += h->buckets[i].inuse_space;
+		s.inuse_bytes += h->buckets[i].inuse_space;
+		s.inuse_objects += h->buckets[i].inuse_objects;
+	}
+	/* Polls a loaded machine delayed past the next one's time are not made up. */
+	while (h->next_poll <= now)
+		h->next_poll += h->o->interval_ns;
+	return h->o->poll ? h->o->poll(h->o->ctx, h, &s) : 0;
+}
+
+struct heap_history {
+	const struct heap *h;
+	size_t stack, first;
+};
+
+static double heap_history_at(const void *ctx, size_t i)
+{
+	const struct heap_history *c = ctx;
+	const struct heap_polled *row = &c->h->polls[c->first + i];
+
+	return c->stack < row->n ? row->inuse[c->stack] : 0;
+}
+
+size_t heap_suspects(const struct heap *h, heap_suspect_fn *fn, void *ctx)
+{
+	size_t n = 0, np = h->npolls;
+	double minutes = np > 1 ? (h->polls[np - 1].elapsed_ns - h->polls[0].elapsed_ns) / 60e9 : 0;
+	double rise = 2.0 * h->rate;
+
+	for (size_t i = 0; i < h->nstacks; i++) {
+		struct heap_history all = { h, i, 0 }, late = { h, i, (np - 1) / 2 };
+		double start, end;
+
+		if (np < HEAP_MIN_POLLS || !leak_steady(np, heap_history_at, &all, rise) ||
+		    !leak_steady(np - late.first, heap_history_at, &late, rise))
+			continue;
+		n++;
+		start = heap_history_at(&all, 0);
+		end = heap_history_at(&all, np - 1);
+		if (fn)
+			fn(h->stacks[i].locs, h->stacks[i].nlocs, start, end,
+			   minutes > 0 ? (end - start) / minutes : 0.0, ctx);
+	}
+	return n;
+}
+
+size_t heap_polls(const struct heap *h)
+{
+	return h->npolls;
 }
 
 /* Whether PID's program has no program interpreter (PT_INTERP), so that
@@ -595,14 +733,14 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 	struct target *t = h->t;
 	struct profile *p = NULL;
 
-	if (heap_setup_profile(h) < 0 || target_go(t) < 0)
+	if (!(h->p = heap_new_profile(h->rate)) || target_go(t) < 0)
 		goto out;
 	if (heap_static(t->pid)) {
 		cp_error("cannot profile the heap of %s: it is statically linked, so it cannot "
 			 "preload cprof's allocator library", t->cmd);
 		goto out;
 	}
-	h->start = clock_ns(CLOCK_MONOTONIC);
+	h->next_poll = h->start = clock_ns(CLOCK_MONOTONIC);
 	for (;;) {
 		/* Once the command runs, the socket is read every HEAP_POLL_MS
 		 * rather than woken on: a send that wakes a sleeping reader costs
@@ -617,10 +755,17 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 			h->st.stopped = true;
 			break;
 		}
+		if (h->o->interval_ns && now >= h->next_poll) {
+			if (heap_watch_poll(h, now) < 0)
+				goto out;
+			continue;
+		}
 		if (h->o->duration_ns && now - h->start >= h->o->duration_ns)
 			break;
 		if (h->o->duration_ns && (h->o->duration_ns - (now - h->start)) / 1000000 < wait_ms)
 			wait_ms = (h->o->duration_ns - (now - h->start)) / 1000000 + 1;
+		if (h->o->interval_ns && (h->next_poll - now) / 1000000 < wait_ms)
+			wait_ms = (h->next_poll - now) / 1000000 + 1;
 		if (poll(fds, 2, (int)wait_ms) < 0 && errno != EINTR) {
 			cp_error("poll: %s", strerror(errno));
 			goto out;
@@ -646,7 +791,7 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 		goto out;
 	}
 	h->st.detached = h->eof && !h->st.target_exited;
-	if (heap_fill(h) < 0)
+	if (heap_fill(h, 1) < 0)
 		goto out;
 	h->st.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - h->start;
 	h->p->duration_nanos = h->st.elapsed_ns;

@@ -15,6 +15,18 @@
 
 #define HEAP_DEFAULT_RATE (512 * 1024)
 
+struct heap;
+
+/* One poll of --watch: the estimated bytes and objects in use. */
+struct heap_poll {
+	int64_t elapsed_ns; /* since sampling began */
+	int64_t time_ns;    /* CLOCK_REALTIME */
+	double inuse_bytes, inuse_objects;
+};
+
+/* Leak verdicts need this many polls. */
+#define HEAP_MIN_POLLS 5
+
 struct heap_opts {
 	uint64_t rate;        /* mean bytes between samples */
 	int64_t duration_ns;  /* stop after this long; 0: when the command exits */
@@ -23,6 +35,11 @@ struct heap_opts {
 	/* Called once the command has loaded the library and sampling runs. */
 	void (*started)(void *ctx);
 	void *ctx;
+	/* With interval_ns, a poll of what is in use at the start and every
+	 * interval_ns after, told to POLL (if set), whose -1 (with an error)
+	 * ends heap_run with that error. */
+	int64_t interval_ns;
+	int (*poll)(void *ctx, struct heap *h, const struct heap_poll *s);
 };
 
 struct heap_stats {
@@ -37,8 +54,6 @@ struct heap_stats {
 	bool detached;       /* the socket closed while the command ran on */
 };
 
-struct heap;
-
 /* Start ARGV as target_launch does (held before its exec), with the library
  * preloaded and a socket to this process in its environment. O must outlive
  * the session. NULL with an error. */
@@ -52,6 +67,25 @@ struct heap *heap_launch(struct target *t, char *const argv[], const struct heap
 struct profile *heap_run(struct heap *h, struct heap_stats *st);
 
 void heap_free(struct heap *h);
+
+/* What is in use and was allocated so far, as a heap profile of its own
+ * (during a poll). NULL with an error. */
+struct profile *heap_snapshot(struct heap *h);
+
+typedef void heap_suspect_fn(const uint64_t *locs, size_t nlocs, double start, double end,
+			     double per_minute, void *ctx);
+
+/* The leak suspects after the polls: the stacks (on any thread) whose in-use
+ * bytes grew steadily by leak_steady's rule over all polls and again over
+ * their second half (so that what grew and then held steady is not one),
+ * with a rise of at least two sampling periods in each; at least
+ * HEAP_MIN_POLLS polls. FN (if set) is told each one's stack (location ids of
+ * the profile heap_run returned, leaf first), in-use bytes at the first and
+ * last poll and growth per minute. Returns how many. */
+size_t heap_suspects(const struct heap *h, heap_suspect_fn *fn, void *ctx);
+
+/* The polls made. */
+size_t heap_polls(const struct heap *h);
 
 /* The weight of one sampled allocation of SIZE bytes at RATE: the objects it
  * stands for, 1 / (1 - exp(-SIZE/RATE)). */

@@ -9,6 +9,7 @@
 #include "errmsg.h"
 #include "grow.h"
 #include "hmap.h"
+#include "leak.h"
 #include "locate.h"
 #include "proc.h"
 #include "symbolize.h"
@@ -400,19 +401,16 @@ struct profile *threads_profile(struct threads_session *ts)
 	return ts->p;
 }
 
+static double threads_history_at(const void *ctx, size_t i)
+{
+	const struct thread_group *g = ctx;
+
+	return (double)g->history[i];
+}
+
 bool threads_leaking(const struct thread_group *g, size_t npolls)
 {
-	const size_t *c = g->history;
-	size_t rises = 0;
-
-	if (npolls < 3 || g->turned_over)
-		return false;
-	for (size_t i = 1; i < npolls; i++) {
-		if (c[i] < c[i - 1])
-			return false;
-		rises += c[i] > c[i - 1];
-	}
-	return rises * 2 >= npolls - 1 && c[npolls - 1] >= c[0] + 2;
+	return !g->turned_over && leak_steady(npolls, threads_history_at, g, 2);
 }
 
 size_t threads_suspects(const struct threads_session *ts, int64_t span_ns,

@@ -146,6 +146,41 @@ expect_grep '^Command killed by signal 15' "$T/out"
 ok
 [ "$(bytes "$T/s.pb.gz" alloc_space site_loop)" -gt 0 ] || fail "--seconds: no site_loop in the profile"
 
+# --- --watch: a poll line every --interval and a leak verdict by the rule
+# of cprof-heap(1): a site that keeps 8 KiB every 10 ms among churn is one
+# (exit 3, named), a cache that grows for 1.4 s then holds is not, churn is
+# not. The workload runs longer than the watch, by its own clock.
+watch() {
+	rc=0
+	"$CPROF" heap --rate 4096 --watch 3s --interval 300ms "$@" >"$T/w.out" 2>"$T/w.err" || rc=$?
+	echo "$rc" >"$T/w.rc"
+}
+mkdir "$T/polls"
+watch -o "$T/leak.pb.gz" --output-dir "$T/polls" -- "$W/heapwork" --leak 8
+ok
+[ "$(cat "$T/w.rc")" = 3 ] || fail "--watch --leak: exit $(cat "$T/w.rc"), expected 3"
+polls=$(grep -cE '^[0-9]{2}:[0-9]{2}:[0-9]{2}  in use ' "$T/w.out" || :)
+[ "$polls" -ge 5 ] || fail "--watch: $polls poll lines, expected at least 5"
+expect_grep '^Leak suspects: allocation stacks whose in-use bytes grew steadily' "$T/w.out"
+expect_grep '^    leak_site ' "$T/w.out"
+ok
+[ "$(grep -c ' per minute)$' "$T/w.out")" = 1 ] || fail "--watch --leak: not one suspect"
+expect_no_grep 'churn_step' "$T/w.out"
+files=$(ls "$T/polls" | grep -cE '^cprof-heap-[0-9]+-[0-9]+-[0-9]{8}-[0-9]{6}\.pb\.gz$' || :)
+ok
+[ "$files" = "$polls" ] || fail "--output-dir: $files profiles for $polls polls"
+for f in "$T/polls"/*; do
+	"$CPROF" report --top 3 "$f" >"$T/r.out" 2>&1 || fail "cprof report cannot read $f"
+done
+last=$(ls "$T/polls"/* | sort -t- -k4 -n | tail -1)
+[ "$(bytes "$last" inuse_space leak_site)" -gt 0 ] || fail "the last poll's profile has no leak_site"
+for mode in --cache --churn; do
+	watch -o "$T/w.pb.gz" -- "$W/heapwork" "$mode" 8
+	ok
+	[ "$(cat "$T/w.rc")" = 0 ] || fail "--watch $mode: exit $(cat "$T/w.rc"), expected 0"
+	expect_grep '^No leak suspects' "$T/w.out"
+done
+
 # --- Bad input: one line, exit 2 for usage and 1 for the rest, no profile.
 usage() {
 	expect_exit 2 "$CPROF" heap "$@"
@@ -161,6 +196,18 @@ usage --rate lots -- true
 expect_grep "^cprof: bad value 'lots' for --rate" "$T/err"
 usage --seconds never -- true
 usage stray -- true
+usage --interval 1s -- true
+expect_grep '^cprof: --interval is the time between polls of --watch: give --watch too' "$T/err"
+usage --watch 1s --interval 2s -- true
+expect_grep '^cprof: --interval 2s is longer than --watch 1s$' "$T/err"
+usage --watch 1s -- true
+expect_grep '^cprof: --watch 1s is shorter than the default --interval of 5s' "$T/err"
+usage --watch soon -- true
+expect_grep "^cprof: --watch: bad duration 'soon'" "$T/err"
+usage --watch 2s --interval 0 -- true
+expect_grep "^cprof: --interval: bad duration '0': out of range" "$T/err"
+usage --output-dir "$T" -- true
+expect_grep "^cprof: --output-dir holds the profiles of --watch's polls: give --watch too" "$T/err"
 error() {
 	expect_exit 1 "$CPROF" heap "$@"
 	expect_lines 1 "$T/err"
@@ -176,6 +223,11 @@ error -o "$T/none.pb.gz" -- "$W/heapwork" 1
 expect_grep "^cprof: cannot read the heap library $T/nowhere.so: No such file or directory; .*CPROF_HEAP_LIB" "$T/err"
 unset CPROF_HEAP_LIB
 error -o "$T" -- "$W/heapwork" 1
+error --watch 2s --interval 1s --output-dir "$T/heap.sh.none" -o "$T/none.pb.gz" -- "$W/heapwork" 1
+expect_grep "^cprof: cannot use --output-dir $T/heap.sh.none: No such file or directory$" "$T/err"
+: >"$T/plain"
+error --watch 2s --interval 1s --output-dir "$T/plain" -o "$T/none.pb.gz" -- "$W/heapwork" 1
+expect_grep "^cprof: --output-dir $T/plain is not a directory" "$T/err"
 ok
 [ ! -e "$T/none.pb.gz" ] || fail "a profile was written after an error"
 

@@ -9,7 +9,12 @@
  * allocates 64 MiB in forked_site and execs this program again as "child",
  * which allocates 64 MiB more in child_site; the parent waits for it and
  * exits with its status. Nothing is freed at exit. With argv[2], SECONDS,
- * site_loop first allocates and frees 4 KiB blocks for that long. */
+ * site_loop first allocates and frees 4 KiB blocks for that long.
+ * `heapwork --leak|--cache|--churn SECONDS` instead runs for SECONDS by its
+ * own clock a loop of 10 ms steps, each allocating and freeing 64 blocks of
+ * 1 KiB in churn_step, and with --leak also keeping 8 KiB in leak_site, with
+ * --cache keeping 8 KiB in cache_site in the first 1.4 s only (about half
+ * of the tests' 3 s watch, so that only its second half tells it from a leak). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -110,6 +115,45 @@ static __attribute__((noinline)) void site_loop(double seconds)
 	} while (now.tv_sec - start.tv_sec + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
 }
 
+static __attribute__((noinline)) void churn_step(void)
+{
+	void *blocks[64];
+
+	for (int i = 0; i < 64; i++)
+		blocks[i] = heap_sink = malloc(1024);
+	for (int i = 0; i < 64; i++)
+		release(blocks[i]);
+}
+
+static __attribute__((noinline)) void leak_site(void)
+{
+	heap_sink = malloc(8192);
+}
+
+static __attribute__((noinline)) void cache_site(void)
+{
+	heap_sink = malloc(8192);
+}
+
+static int watched(const char *mode, double seconds)
+{
+	struct timespec start, now, step = { 0, 10000000 };
+	double t;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		churn_step();
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		t = now.tv_sec - start.tv_sec + (now.tv_nsec - start.tv_nsec) / 1e9;
+		if (strcmp(mode, "--leak") == 0)
+			leak_site();
+		else if (strcmp(mode, "--cache") == 0 && t < 1.4)
+			cache_site();
+		nanosleep(&step, NULL);
+	} while (t < seconds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t total = (argc > 1 ? strtoul(argv[1], NULL, 10) : 200) << 20, thirty;
@@ -117,6 +161,8 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int status;
 
+	if (argc > 2 && strncmp(argv[1], "--", 2) == 0)
+		return watched(argv[1], atof(argv[2]));
 	if (argc > 1 && strcmp(argv[1], "child") == 0) {
 		child_site();
 		return 0;
