@@ -21,9 +21,7 @@ command -v "${PERF:-perf}" >/dev/null 2>&1 || need+=(linux-perf)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 install_missing ${need[@]+"${need[@]}"}
 
-cd "$(dirname "$0")/.."
-CPROF=${CPROF:-./cprof}
-[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
+bench_at_root
 for w in tests/workloads/cpuwork-nofp tests/workloads/cpuwork-fp; do
 	[ -x "$w" ] || die "$w not found: build the test workloads (make -j2 check TESTS=)"
 done

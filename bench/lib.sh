@@ -5,6 +5,13 @@ bench_name=bench/$(basename "$0")
 
 die() { echo "$bench_name: $*" >&2; exit 1; }
 
+# bench_at_root: from the repository root, with CPROF (default ./cprof) built.
+bench_at_root() {
+	cd "$(dirname "$0")/.."
+	CPROF=${CPROF:-./cprof}
+	[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
+}
+
 # install_missing PACKAGE...: apt-get the packages named, if any.
 install_missing() {
 	[ $# -gt 0 ] || return 0

@@ -20,10 +20,8 @@ need=()
 command -v "${PERF:-perf}" >/dev/null 2>&1 || need+=(linux-perf)
 install_missing ${need[@]+"${need[@]}"}
 
-cd "$(dirname "$0")/.."
-CPROF=${CPROF:-./cprof}
+bench_at_root
 PERF=${PERF:-perf}
-[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
 
 cmd=()
 pre=()

@@ -28,11 +28,9 @@ need=()
 command -v "${PERF:-perf}" >/dev/null 2>&1 || need+=(linux-perf)
 install_missing ${need[@]+"${need[@]}"}
 
-cd "$(dirname "$0")/.."
-CPROF=${CPROF:-./cprof}
+bench_at_root
 PERF=${PERF:-perf}
 W=${CPUWORK:-tests/workloads/cpuwork-nofp}
-[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
 [ -x "$W" ] || die "$W not found: build the test workloads (make -j2 check TESTS=)"
 
 parse_out /tmp/cprof-spread.XXXXXX "$@"

@@ -24,9 +24,7 @@ command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v clang++ >/dev/null 2>&1 || need+=(clang)
 install_missing ${need[@]+"${need[@]}"}
 
-cd "$(dirname "$0")/.."
-CPROF=${CPROF:-./cprof}
-[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
+bench_at_root
 [ -x tests/workloads/stackwork ] || die "tests/workloads/stackwork not found: build the test workloads (make -j2 check TESTS=)"
 
 parse_out /tmp/cprof-stacksize.XXXXXX "$@"

@@ -35,9 +35,7 @@ command -v gdb >/dev/null 2>&1 || need+=(gdb)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 install_missing ${need[@]+"${need[@]}"}
 
-cd "$(dirname "$0")/.."
-CPROF=${CPROF:-./cprof}
-[ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
+bench_at_root
 THREADWORK=${THREADWORK:-tests/workloads/threadwork}
 [ -x "$THREADWORK" ] ||
 	die "$THREADWORK not found: build the test workloads (make -j2 check TESTS=)"
