@@ -10,6 +10,15 @@ import threading
 import time
 
 
+def add_peer_args(ap):
+    """The arguments the perf-side-by-side benchmarks share: the two binaries,
+    the timing shim and the output directory."""
+    ap.add_argument("--cprof", default="./cprof")
+    ap.add_argument("--perf", default="perf")
+    ap.add_argument("--shim", required=True)
+    ap.add_argument("--out", required=True)
+
+
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
 

@@ -42,10 +42,7 @@ def parse_args():
     ap.add_argument("--quick", action="store_true", help="about 2 minutes instead of 10")
     ap.add_argument("--reps", type=int, help="launch-phase repetitions (default 7, quick 2)")
     ap.add_argument("--attach-reps", type=int, help="attach-phase repetitions (default 2, quick 1)")
-    ap.add_argument("--cprof", default="./cprof")
-    ap.add_argument("--perf", default="perf")
-    ap.add_argument("--shim", required=True)
-    ap.add_argument("--out", required=True)
+    benchlib.add_peer_args(ap)
     return ap.parse_args()
 
 

@@ -25,10 +25,7 @@ def parse_args():
     ap = argparse.ArgumentParser(prog="bench/stacksize.sh")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--sizes", default="8192,32768,65528")
-    ap.add_argument("--cprof", default="./cprof")
-    ap.add_argument("--perf", default="perf")
-    ap.add_argument("--shim", required=True)
-    ap.add_argument("--out", required=True)
+    benchlib.add_peer_args(ap)
     return ap.parse_args()
 
 
