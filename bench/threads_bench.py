@@ -62,6 +62,26 @@ from benchlib import f, log, med, read, rng, run, sh
 A = None
 
 
+
+def stop_all(targets):
+    for t in targets:
+        try:
+            t.stop()
+        except Exception:
+            pass
+
+
+def write_results(info, results, t_start, render_md):
+    """The run's end: raw.json and results.md (RENDER_MD's table) in --out."""
+    info["loadavg_end"] = read("/proc/loadavg").strip()
+    info["elapsed_s"] = time.monotonic() - t_start
+    with open(os.path.join(A.out, "raw.json"), "w") as fp:
+        json.dump({"info": info, "results": results}, fp, indent=1)
+    md = render_md()
+    with open(os.path.join(A.out, "results.md"), "w") as fp:
+        fp.write(md)
+    print(md)
+
 def parse_args():
     ap = argparse.ArgumentParser(prog="bench/threads.sh")
     ap.add_argument("--quick", action="store_true", help="2 repetitions instead of 7")
@@ -493,19 +513,8 @@ def loaded_main():
                 r["busy_tids"] = sorted(t.busy)
                 results.append(r)
     finally:
-        for t in targets:
-            try:
-                t.stop()
-            except Exception:
-                pass
-    info["loadavg_end"] = read("/proc/loadavg").strip()
-    info["elapsed_s"] = time.monotonic() - t_start
-    with open(os.path.join(A.out, "raw.json"), "w") as fp:
-        json.dump({"info": info, "results": results}, fp, indent=1)
-    md = render_loaded(info, results, sizes, tools)
-    with open(os.path.join(A.out, "results.md"), "w") as fp:
-        fp.write(md)
-    print(md)
+        stop_all(targets)
+    write_results(info, results, t_start, lambda: render_loaded(info, results, sizes, tools))
     log(f"bench: done in {info['elapsed_s']:.0f}s; {A.out}/results.md, {A.out}/raw.json")
 
 
@@ -639,20 +648,9 @@ def main():
             for t, tool in rss_plan:
                 results.append(rss_run(t, tool, rep))
     finally:
-        for t in targets:
-            try:
-                t.stop()
-            except Exception:
-                pass
+        stop_all(targets)
 
-    info["loadavg_end"] = read("/proc/loadavg").strip()
-    info["elapsed_s"] = time.monotonic() - t_start
-    with open(os.path.join(A.out, "raw.json"), "w") as fp:
-        json.dump({"info": info, "results": results}, fp, indent=1)
-    md = render(info, results, sizes)
-    with open(os.path.join(A.out, "results.md"), "w") as fp:
-        fp.write(md)
-    print(md)
+    write_results(info, results, t_start, lambda: render(info, results, sizes))
     log(f"bench: done in {info['elapsed_s']:.0f}s; {A.out}/results.md, {A.out}/raw.json")
 
 
