@@ -43,6 +43,11 @@ int cmd_lib_error(void)
 	return cmd_error("%s", cp_errmsg());
 }
 
+void cmd_lib_die(void)
+{
+	die(EXIT_ERROR, "%s", cp_errmsg());
+}
+
 void die(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -78,7 +83,7 @@ void cmd_check_writable(const char *path)
 	int fd;
 
 	if (file_check_output(path) < 0)
-		die(EXIT_ERROR, "%s", cp_errmsg());
+		cmd_lib_die();
 	if (strcmp(path, "-"))
 		return;
 	fflush(stdout);

@@ -157,6 +157,8 @@ void cmd_print_usage(const struct cmd_entry *cmd, FILE *out);
 int cmd_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "cprof: " and the library's last error (cp_errmsg) on stderr; returns -1. */
 int cmd_lib_error(void);
+/* "cprof: " and the library's last error on stderr, and exit 1. */
+void cmd_lib_die(void) __attribute__((noreturn));
 /* "cprof: MSG" on stderr and exit with CODE. */
 void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 

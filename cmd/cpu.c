@@ -223,12 +223,12 @@ static int cmd_cpu_exec(int argc, char **argv)
 	if (o.output)
 		cmd_check_writable(o.output);
 	if (o.pid && target_attach(&t, o.pid) < 0)
-		die(EXIT_ERROR, "%s", cp_errmsg());
+		cmd_lib_die();
 	/* Symbolizing must not wait on the network in the middle of a profile. */
 	unsetenv("DEBUGINFOD_URLS");
 	cmd_catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
-		die(EXIT_ERROR, "%s", cp_errmsg());
+		cmd_lib_die();
 	output = cmd_output_path("cpu", o.output, &t);
 	if (!output)
 		goto out;

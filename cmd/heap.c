@@ -48,7 +48,7 @@ static const struct cmd_option cmd_heap_options[] = {
 	{ 0 },
 };
 
-static int exec_heap(int argc, char **argv);
+static int cmd_heap_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_heap = {
 	.name = "heap",
@@ -65,7 +65,7 @@ const struct cmd_entry cmd_heap = {
 		"polls what is in use every --interval, and reports the allocation stacks whose\n"
 		"in-use bytes grew steadily as leak suspects (exit status 3).",
 	.options = cmd_heap_options,
-	.exec = exec_heap,
+	.exec = cmd_heap_exec,
 };
 
 /* $CPROF_HEAP_LIB, else the library next to this binary (the build tree),
@@ -259,7 +259,7 @@ static bool heap_print_verdict(struct heap *h, const struct profile *p)
 	return false;
 }
 
-static int exec_heap(int argc, char **argv)
+static int cmd_heap_exec(int argc, char **argv)
 {
 	struct heap_cmd_opts o = { 0 };
 	struct heap_opts ho;
@@ -294,7 +294,7 @@ static int exec_heap(int argc, char **argv)
 	};
 	if (!(h = heap_launch(&t, cmd, &ho))) {
 		free(lib);
-		die(EXIT_ERROR, "%s", cp_errmsg());
+		cmd_lib_die();
 	}
 	/* After the launch: the command must not inherit cprof's ignored SIGPIPE. */
 	cmd_catch_signals();

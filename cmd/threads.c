@@ -38,7 +38,7 @@ static const struct cmd_option cmd_threads_options[] = {
 	{ 0 },
 };
 
-static int exec_threads(int argc, char **argv);
+static int cmd_threads_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_threads = {
 	.name = "threads",
@@ -51,7 +51,7 @@ const struct cmd_entry cmd_threads = {
 		"profile. With --watch, polls every --interval and reports the groups whose thread\n"
 		"count grew steadily as leak suspects (exit status 3).",
 	.options = cmd_threads_options,
-	.exec = exec_threads,
+	.exec = cmd_threads_exec,
 };
 
 /* The options; --watch and --interval together, or exit 2. */
@@ -112,7 +112,7 @@ static int cmd_threads_watch(struct threads_session *ts, struct target *t,
 	}
 }
 
-static int exec_threads(int argc, char **argv)
+static int cmd_threads_exec(int argc, char **argv)
 {
 	struct threads_opts o = { 0 };
 	struct threads_session *ts;
@@ -126,11 +126,11 @@ static int exec_threads(int argc, char **argv)
 	if (o.output)
 		cmd_check_writable(o.output);
 	if (target_attach(&t, o.pid) < 0 || target_check_access(&t, "trace") < 0)
-		die(EXIT_ERROR, "%s", cp_errmsg());
+		cmd_lib_die();
 	cmd_catch_signals();
 	proc_cmdline(o.pid, cmdline, sizeof(cmdline));
 
-	ts = threads_session_new(o.pid, 8192);
+	ts = threads_session_new(o.pid, THREADS_STACK_SIZE);
 	if (!ts) {
 		cmd_lib_error();
 		goto out;

@@ -32,7 +32,7 @@ static const struct cmd_option cmd_top_options[] = {
 	{ 0 },
 };
 
-static int exec_top(int argc, char **argv);
+static int cmd_top_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_top = {
 	.name = "top",
@@ -49,7 +49,7 @@ const struct cmd_entry cmd_top = {
 		"process running as before; a command cprof started is ended.",
 	.options = cmd_top_options,
 	.complete_args = "file",
-	.exec = exec_top,
+	.exec = cmd_top_exec,
 };
 
 /* The usage errors no option alone can see. */
@@ -90,7 +90,7 @@ static int top_source(struct tui_source *src, const struct top_opts *o, const ch
 		src->path = path;
 		src->saved = pprof_read(path);
 		if (!src->saved)
-			die(EXIT_ERROR, "%s", cp_errmsg());
+			cmd_lib_die();
 		src->si = profile_sample_index(src->saved, o->sample_index);
 		return src->si < 0 ? -1 : 0;
 	}
@@ -101,7 +101,7 @@ static int top_source(struct tui_source *src, const struct top_opts *o, const ch
 	return src->live ? 0 : -1;
 }
 
-static int exec_top(int argc, char **argv)
+static int cmd_top_exec(int argc, char **argv)
 {
 	struct top_opts o = { 0 };
 	struct tui_source src = { 0 };
@@ -112,7 +112,7 @@ static int exec_top(int argc, char **argv)
 	cmd_parse(&cmd_top, &argc, argv, &o, &cmd, &ncmd);
 	top_check_usage(argc, argv, &o, ncmd);
 	if (tui_check_terminal() < 0)
-		die(EXIT_ERROR, "%s", cp_errmsg());
+		cmd_lib_die();
 
 	src.interval_ns = o.interval_ns;
 	src.frequency = o.frequency;

@@ -65,7 +65,7 @@ static int64_t stacks_synth_name(struct stackset *ss, const struct pf_location *
 	return i < 0 ? -1 : (int64_t)p->nstrings + i;
 }
 
-static int compile(regex_t *re, const char *pattern, const char *what)
+static int stacks_compile(regex_t *re, const char *pattern, const char *what)
 {
 	if (cp_regcomp(re, pattern) < 0)
 		return cp_error("bad %s regular expression '%s': %s", what, pattern, cp_errmsg());
@@ -192,9 +192,9 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	ss->base_key = stacks_string(p, "pprof::base");
 	ss->base_true = ss->base_key < 0 ? -1 : stacks_string(p, "true");
 	hmap_init(&ss->synth_index);
-	if (has_focus && compile(&focus, filter->focus, "--focus") < 0)
+	if (has_focus && stacks_compile(&focus, filter->focus, "--focus") < 0)
 		return -1;
-	if (has_ignore && compile(&ignore, filter->ignore, "--ignore") < 0) {
+	if (has_ignore && stacks_compile(&ignore, filter->ignore, "--ignore") < 0) {
 		if (has_focus)
 			regfree(&focus);
 		return -1;

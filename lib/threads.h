@@ -26,6 +26,11 @@ struct thread_group {
 
 struct threads_session;
 
+/* The bytes of stack a thread dump copies from each thread: enough for the
+ * stacks of most services (see BENCHMARKS.md), and each copy is made while
+ * the thread is held. */
+#define THREADS_STACK_SIZE 8192
+
 /* A session over PID: its address space, unwinder, symbolizer and a profile
  * that accumulates locations across polls. NULL with an error. */
 struct threads_session *threads_session_new(pid_t pid, size_t stack_size);
