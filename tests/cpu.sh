@@ -92,6 +92,19 @@ complete "$T/launch.pb.gz" '^_start;__libc_start_main[^;]*;__libc_start_call_mai
 expect_exit 0 "$CPROF" report --top 0 "$T/launch.pb.gz"
 expect_grep ' work_c \(.*libcpuwork\.c:[0-9]+\)$' "$T/out"
 
+# The Quick start's demo, as scripts/demo runs it: fixed work, so about 4,000
+# samples whatever the load (cpu-clock counts the workload's CPU time), and
+# the 60/30/10 the README promises.
+demo=$(sed -n 's|^\./cprof cpu \(.*\) -o demo-cpu\.pb\.gz -- tests/workloads/\(.*\)$|\1 -o '"$T"'/demo.pb.gz -- '"$W"'/\2|p' "$top_srcdir/scripts/demo")
+ok
+[ -n "$demo" ] || fail "no cprof cpu command in scripts/demo"
+# shellcheck disable=SC2086 # the demo's words
+expect_exit 0 "$CPROF" cpu $demo
+ok
+awk '/^Samples: / {n = $2 + 0} END {exit !(n >= 3000)}' "$T/out" ||
+	fail "the demo got fewer than 3,000 samples: $(grep '^Samples' "$T/out")"
+check_shares "$T/demo.pb.gz" "the demo"
+
 # A library loaded with dlopen while profiled: the kernel's mapping record
 # makes cprof re-read the maps before any sample inside it is unwound, so
 # its samples have whole, named stacks. (Without the record, its addresses
