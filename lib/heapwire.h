@@ -1,5 +1,5 @@
 /* What libcprof-heap.so (in the target) and cprof say to each other. Two
- * channels, both inherited through CPROF_HEAP_FD="SOCKET,RING":
+ * channels:
  *  - a SOCK_SEQPACKET socket for the hello and the sync, which cprof answers,
  *    and by whose closing each side sees the other gone;
  *  - a ring in shared memory (a memfd) for the samples and frees, many
@@ -8,6 +8,10 @@
  *    last (release); cprof reads committed records in order every few
  *    milliseconds, zeroes them and moves tail on. Writing to memory costs the
  *    target no system call and wakes nobody, where a send per sample did both.
+ * A launched command inherits both through CPROF_HEAP_FD="SOCKET,RING". A
+ * running process gets the library with dlopen, called by cprof through
+ * ptrace, and then cprof_heap_attach (HEAPWIRE_ATTACH), which makes both in
+ * the process for cprof to take (pidfd_getfd) and says what to call next.
  * Order in the ring is the order of reservation: a free is reserved before
  * the memory is released, an allocation after it is obtained, so the free of
  * an address always comes before its next allocation. Raw addresses only:
@@ -21,11 +25,14 @@
 
 #define HEAPWIRE_ENV "CPROF_HEAP_FD"     /* "SOCKET,RING" descriptor numbers */
 #define HEAPWIRE_RATE_ENV "CPROF_HEAP_RATE" /* mean bytes between samples */
-#define HEAPWIRE_VERSION 2
+#define HEAPWIRE_VERSION 3
+/* Return addresses kept per sample: allocation stacks deeper than this are
+ * marked [truncated] (a sample's record stays under 1.1 KiB of the ring). */
 #define HEAPWIRE_MAX_FRAMES 128
 #define HEAPWIRE_MAGIC 0x70616568666f7270ULL /* "profheap" */
 #define HEAPWIRE_RING_DATA (2u << 20)      /* bytes of records, a power of two */
 #define HEAPWIRE_RING_OFFSET 4096          /* where they start in the memfd */
+#define HEAPWIRE_ATTACH "cprof_heap_attach" /* the entry point for a running process */
 
 enum heapwire_type {
 	/* On the socket. */
@@ -44,7 +51,8 @@ struct heapwire_ring {
 	uint64_t head; /* bytes reserved, ever (atomic) */
 	char pad1[40];
 	uint64_t tail; /* bytes consumed, ever (atomic, written by cprof) */
-	char pad2[56];
+	uint64_t detach; /* set by cprof: stop sampling and pass every call through */
+	char pad2[48];
 };
 
 struct heapwire_msg {
@@ -60,5 +68,26 @@ struct heapwire_msg {
 
 /* Bytes of a message with N frames, a multiple of 8. */
 #define HEAPWIRE_SIZE(n) (offsetof(struct heapwire_msg, frames) + (size_t)(n) * sizeof(uint64_t))
+
+/* What cprof_heap_attach(rate) returns, in the library's memory, for cprof
+ * to read. On success, SOCK and RING are descriptors of the process's that
+ * cprof takes; then cprof calls COMMIT(), which closes them there, starts
+ * sampling and routes the allocator calls of every loaded module through the
+ * library (it returns how many references it rerouted, or -errno). DETACH()
+ * undoes that and stops sampling (also done by the library itself when the
+ * ring's detach flag is set or cprof is gone). */
+struct heapwire_attach {
+	uint64_t magic, version;
+	int32_t status;    /* 0, or an errno, with ERROR saying why */
+	int32_t sock, ring;
+	int32_t preloaded; /* the library was already preloaded: nothing to reroute */
+	uint64_t commit, detach; /* addresses of int64_t (*)(void) */
+	char allocator[256]; /* the file whose malloc calls are passed on to */
+	char error[256];
+};
+
+/* The library's entry point of that name: RATE is the mean bytes between
+ * samples. */
+const struct heapwire_attach *cprof_heap_attach(uint64_t rate);
 
 #endif

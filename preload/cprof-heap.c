@@ -1,23 +1,32 @@
-/* libcprof-heap.so: preloaded into a command by `cprof heap`, it interposes
- * the allocator's entry points and samples allocations as tcmalloc, jemalloc
- * and Go do: each thread counts down bytes drawn from an exponential
- * distribution of mean RATE, and the allocation that crosses zero is recorded
- * (size, address, thread, return addresses) in a ring that cprof reads, as
- * is the free of a recorded address (see heapwire.h). An unsampled call costs
- * a thread-local subtraction, and its free one load of a counter (and, with
- * samples live, of a filter byte). Without cprof (no socket, or cprof gone)
- * every call passes straight through to glibc's allocator. Kept free of
- * cprof's library and of libstdc++. */
+/* libcprof-heap.so: loaded into a process by `cprof heap` (preloaded into a
+ * command it starts, or dlopened into a running one through ptrace), it
+ * stands between the program and its allocator and samples allocations as
+ * tcmalloc, jemalloc and Go do: each thread counts down bytes drawn from an
+ * exponential distribution of mean RATE, and the allocation that crosses zero
+ * is recorded (size, address, thread, return addresses) in a ring that cprof
+ * reads, as is the free of a recorded address (see heapwire.h). An unsampled
+ * call costs a thread-local subtraction, and its free one load of a counter
+ * (and, with samples live, of a filter byte).
+ *
+ * Calls are passed on to the allocator the program would have called: the
+ * next definition after this library's when preloaded (glibc's, or a jemalloc
+ * or tcmalloc the program links or preloads), the one its references were
+ * bound to when attached. Attached, the library routes those references
+ * (GOT entries of every loaded module) through itself, and puts them back
+ * when cprof detaches or is gone. Without cprof every call passes straight
+ * through. Kept free of cprof's library and of libstdc++. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <link.h>
-#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,36 +45,52 @@
 #define EXPORT __attribute__((visibility("default")))
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
-/* glibc's own allocator under its exported internal names: no dlsym, so no
- * bootstrap recursion. */
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-extern void __libc_free(void *p);
-extern void *__libc_memalign(size_t align, size_t n);
-extern void *__libc_valloc(size_t n);
-extern void *__libc_pvalloc(size_t n);
+/* The allocator's functions that calls are passed on to. */
+struct heap_fns {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void (*free)(void *);
+	void *(*memalign)(size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+};
+static struct heap_fns heap_real;
+
+enum { HEAP_UNRESOLVED, HEAP_RESOLVING, HEAP_RESOLVED };
+static atomic_int heap_state;
+
+/* Allocations made while dlsym looks the allocator up (it may allocate),
+ * never freed: a bump allocator over bss, each block after a 16-byte header
+ * holding its size. */
+#define BOOT_SIZE (64 << 10)
+static _Alignas(16) char heap_boot[BOOT_SIZE];
+static atomic_size_t heap_boot_used;
 
 /* The live sampled addresses: an open-addressing set updated with
  * compare-and-swap, probed at most SET_PROBES slots from home, and in front of
  * it a counting filter whose non-zero buckets are mirrored in a bitmap, so
  * that a free of an unsampled address (nearly all) usually stops at one bit
- * of 8 KiB that stay in the first-level cache. 1 MiB + 72 KiB of bss,
- * resident only where touched. */
+ * of 8 KiB that stay in the first-level cache. 1 MiB + 72 KiB of anonymous
+ * memory, resident only where touched, and given back when sampling stops. */
 #define SET_BITS 17
 #define FILTER_BITS 16
 #define SET_PROBES 64
 #define SLOT_EMPTY 0
 #define SLOT_TOMB 1
 
-static _Atomic uint64_t heap_slots[1u << SET_BITS];
-static _Atomic uint8_t heap_filter[1u << FILTER_BITS];
-static _Atomic uint64_t heap_bits[1u << (FILTER_BITS - 6)];
+struct heap_tables {
+	_Atomic uint64_t slots[1u << SET_BITS];
+	_Atomic uint64_t bits[1u << (FILTER_BITS - 6)];
+	_Atomic uint8_t filter[1u << FILTER_BITS];
+};
+static struct heap_tables *heap_tab; /* set before heap_live is first raised */
 static atomic_long heap_live;
 
 static atomic_int heap_fd = -1; /* -1: pass-through */
-static struct heapwire_ring *heap_ring;
-static char *heap_data; /* HEAPWIRE_RING_DATA bytes of records */
+static struct heapwire_ring *heap_ring; /* its records follow at HEAPWIRE_RING_OFFSET */
 static double heap_rate = 512 * 1024;
 static uintptr_t heap_self_start, heap_self_end; /* this library's code */
 
@@ -79,6 +104,9 @@ struct heap_thread {
 	bool busy; /* recording a sample: calls made meanwhile are not sampled */
 };
 static TLS struct heap_thread heap_tl;
+
+static int64_t heap_stop(void);
+static void heap_repatch(void);
 
 static inline uint64_t heap_hash(uintptr_t p)
 {
@@ -98,6 +126,53 @@ static int64_t heap_draw(void)
 	return (int64_t)(-log(u) * heap_rate) + 1;
 }
 
+static void *heap_boot_alloc(size_t n)
+{
+	size_t need = 16 + ((n + 15) & ~(size_t)15);
+	size_t at = atomic_fetch_add(&heap_boot_used, need);
+
+	if (n > BOOT_SIZE || at + need > BOOT_SIZE)
+		return NULL;
+	*(size_t *)(heap_boot + at) = n;
+	return heap_boot + at + 16;
+}
+
+static inline bool heap_is_boot(const void *p)
+{
+	return (const char *)p >= heap_boot && (const char *)p < heap_boot + BOOT_SIZE;
+}
+
+/* Preloaded: the allocator after this library in the lookup order, found
+ * on the first call. False while the lookup runs (a call it makes itself),
+ * when the caller falls back on heap_boot. */
+static __attribute__((noinline)) bool heap_resolve(void)
+{
+	int expected = HEAP_UNRESOLVED;
+	struct heap_fns f;
+
+	if (!atomic_compare_exchange_strong(&heap_state, &expected, HEAP_RESOLVING))
+		return expected == HEAP_RESOLVED;
+	f.malloc = dlsym(RTLD_NEXT, "malloc");
+	f.calloc = dlsym(RTLD_NEXT, "calloc");
+	f.realloc = dlsym(RTLD_NEXT, "realloc");
+	f.free = dlsym(RTLD_NEXT, "free");
+	f.memalign = dlsym(RTLD_NEXT, "memalign");
+	f.posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
+	f.aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
+	f.valloc = dlsym(RTLD_NEXT, "valloc");
+	f.pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+	heap_real = f;
+	atomic_store(&heap_state, HEAP_RESOLVED);
+	return true;
+}
+
+static inline bool heap_ready(void)
+{
+	return __builtin_expect(atomic_load_explicit(&heap_state, memory_order_acquire) ==
+					HEAP_RESOLVED, 1) ||
+	       heap_resolve();
+}
+
 /* A hello or a sync, on the socket. */
 static void heap_send(struct heapwire_msg *m)
 {
@@ -111,7 +186,7 @@ static void heap_send(struct heapwire_msg *m)
 	while (r < 0 && errno == EINTR);
 	/* cprof is gone: pass everything through from now on. */
 	if (r < 0)
-		atomic_store(&heap_fd, -1);
+		heap_stop();
 }
 
 /* Whether cprof's end of the socket is still open. */
@@ -128,15 +203,18 @@ static bool heap_peer_alive(void)
 static void heap_put(struct heapwire_msg *m)
 {
 	size_t len = HEAPWIRE_SIZE(m->nframes), mask = HEAPWIRE_RING_DATA - 1, off, first;
+	struct heapwire_ring *ring = heap_ring;
+	char *data;
 	uint64_t pos;
 
-	if (atomic_load_explicit(&heap_fd, memory_order_relaxed) < 0 || !heap_ring)
+	if (atomic_load_explicit(&heap_fd, memory_order_relaxed) < 0 || !ring)
 		return;
-	pos = __atomic_fetch_add(&heap_ring->head, len, __ATOMIC_RELAXED);
-	while (pos + len - __atomic_load_n(&heap_ring->tail, __ATOMIC_ACQUIRE) > HEAPWIRE_RING_DATA) {
+	data = (char *)ring + HEAPWIRE_RING_OFFSET;
+	pos = __atomic_fetch_add(&ring->head, len, __ATOMIC_RELAXED);
+	while (pos + len - __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE) > HEAPWIRE_RING_DATA) {
 		struct timespec ms = { 0, 1000000 };
 		if (!heap_peer_alive()) {
-			atomic_store(&heap_fd, -1);
+			heap_stop();
 			return;
 		}
 		nanosleep(&ms, NULL);
@@ -144,27 +222,27 @@ static void heap_put(struct heapwire_msg *m)
 	/* The 8 bytes of type and count never straddle the end; the rest may. */
 	off = pos & mask;
 	first = len - 8 < HEAPWIRE_RING_DATA - off - 8 ? len - 8 : HEAPWIRE_RING_DATA - off - 8;
-	memcpy(heap_data + off + 8, (char *)m + 8, first);
-	memcpy(heap_data, (char *)m + 8 + first, len - 8 - first);
-	((uint32_t *)(heap_data + off))[1] = m->nframes;
-	__atomic_store_n((uint32_t *)(heap_data + off), m->type, __ATOMIC_RELEASE);
+	memcpy(data + off + 8, (char *)m + 8, first);
+	memcpy(data, (char *)m + 8 + first, len - 8 - first);
+	((uint32_t *)(data + off))[1] = m->nframes;
+	__atomic_store_n((uint32_t *)(data + off), m->type, __ATOMIC_RELEASE);
 }
 
 static bool heap_insert(uintptr_t p)
 {
 	uint64_t h = heap_hash(p);
-	_Atomic uint8_t *f = &heap_filter[h >> (64 - FILTER_BITS)];
+	_Atomic uint8_t *f = &heap_tab->filter[h >> (64 - FILTER_BITS)];
 	size_t mask = (1u << SET_BITS) - 1, i = h >> (64 - SET_BITS);
 
 	if (atomic_load_explicit(f, memory_order_relaxed) == 255)
 		return false;
 	for (int k = 0; k < SET_PROBES; k++, i = (i + 1) & mask) {
-		uint64_t cur = atomic_load_explicit(&heap_slots[i], memory_order_relaxed);
+		uint64_t cur = atomic_load_explicit(&heap_tab->slots[i], memory_order_relaxed);
 		if ((cur == SLOT_EMPTY || cur == SLOT_TOMB) &&
-		    atomic_compare_exchange_strong(&heap_slots[i], &cur, p)) {
+		    atomic_compare_exchange_strong(&heap_tab->slots[i], &cur, p)) {
 			size_t b = h >> (64 - FILTER_BITS);
 			if (atomic_fetch_add(f, 1) == 0)
-				atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
+				atomic_fetch_or(&heap_tab->bits[b >> 6], 1ULL << (b & 63));
 			atomic_fetch_add(&heap_live, 1);
 			return true;
 		}
@@ -179,17 +257,17 @@ static bool heap_remove(uintptr_t p)
 	size_t mask = (1u << SET_BITS) - 1, i = h >> (64 - SET_BITS);
 
 	for (int k = 0; k < SET_PROBES; k++, i = (i + 1) & mask) {
-		uint64_t cur = atomic_load_explicit(&heap_slots[i], memory_order_relaxed);
+		uint64_t cur = atomic_load_explicit(&heap_tab->slots[i], memory_order_relaxed);
 		if (cur == SLOT_EMPTY)
 			return false;
-		if (cur == p && atomic_compare_exchange_strong(&heap_slots[i], &cur, SLOT_TOMB)) {
+		if (cur == p && atomic_compare_exchange_strong(&heap_tab->slots[i], &cur, SLOT_TOMB)) {
 			size_t b = h >> (64 - FILTER_BITS);
 			/* An insert into the bucket between the count reaching zero
 			 * and the bit's clearing sets the bit again after it. */
-			if (atomic_fetch_sub(&heap_filter[b], 1) == 1) {
-				atomic_fetch_and(&heap_bits[b >> 6], ~(1ULL << (b & 63)));
-				if (atomic_load(&heap_filter[b]))
-					atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
+			if (atomic_fetch_sub(&heap_tab->filter[b], 1) == 1) {
+				atomic_fetch_and(&heap_tab->bits[b >> 6], ~(1ULL << (b & 63)));
+				if (atomic_load(&heap_tab->filter[b]))
+					atomic_fetch_or(&heap_tab->bits[b >> 6], 1ULL << (b & 63));
 			}
 			atomic_fetch_sub(&heap_live, 1);
 			return true;
@@ -251,6 +329,16 @@ static void heap_record(void *p, size_t n)
 	heap_put(&m);
 }
 
+/* Whether sampling should end: cprof asked (the ring's flag), or every
+ * sixteenth sample, cprof is found gone. */
+static bool heap_should_stop(void)
+{
+	struct heapwire_ring *ring = heap_ring;
+
+	return ring && (__atomic_load_n(&ring->detach, __ATOMIC_RELAXED) ||
+			(!(heap_tl.samples & 15) && !heap_peer_alive()));
+}
+
 /* The countdown crossed zero (or the thread is new): draw the next one and
  * record P unless this thread is already recording. */
 static __attribute__((noinline)) void *heap_slow(void *p, size_t n)
@@ -267,7 +355,12 @@ static __attribute__((noinline)) void *heap_slow(void *p, size_t n)
 	if (!p || heap_tl.busy || atomic_load_explicit(&heap_fd, memory_order_relaxed) < 0)
 		return p;
 	heap_tl.busy = true;
-	heap_record(p, n);
+	if (heap_should_stop()) {
+		heap_stop();
+	} else {
+		heap_record(p, n);
+		heap_repatch();
+	}
 	heap_tl.busy = false;
 	return p;
 }
@@ -280,7 +373,7 @@ static inline void *heap_account(void *p, size_t n)
 }
 
 /* The entry points take the countdown first, so that the common case ends
- * in a jump to glibc's function rather than a call and a return. */
+ * in a jump to the allocator's function rather than a call and a return. */
 static inline bool heap_due(size_t n)
 {
 	return __builtin_expect((heap_tl.countdown -= (int64_t)n) <= 0, 0);
@@ -288,23 +381,30 @@ static inline bool heap_due(size_t n)
 
 static __attribute__((noinline)) void *heap_malloc_sampled(size_t n)
 {
-	return heap_slow(__libc_malloc(n), n);
+	if (!heap_ready())
+		return heap_boot_alloc(n);
+	return heap_slow(heap_real.malloc(n), n);
 }
 
-EXPORT void *malloc(size_t n)
+/* The entry points, under names of their own so that this library can name
+ * them (the exported names may be bound to another definition): exported as
+ * the allocator's names below. */
+static void *heap_malloc(size_t n)
 {
 	if (heap_due(n))
 		return heap_malloc_sampled(n);
-	return __libc_malloc(n);
+	return heap_real.malloc(n);
 }
 
-EXPORT void *calloc(size_t n, size_t size)
+static void *heap_calloc(size_t n, size_t size)
 {
 	size_t total;
 
+	if (!heap_ready())
+		return __builtin_mul_overflow(n, size, &total) ? NULL : heap_boot_alloc(total);
 	if (__builtin_mul_overflow(n, size, &total) || !heap_due(total))
-		return __libc_calloc(n, size);
-	return heap_slow(__libc_calloc(n, size), total);
+		return heap_real.calloc(n, size);
+	return heap_slow(heap_real.calloc(n, size), total);
 }
 
 /* The fast negative check of a free: no sample is live, or none in P's
@@ -314,34 +414,38 @@ static inline bool heap_maybe_live(void *p)
 	size_t b = heap_hash((uintptr_t)p) >> (64 - FILTER_BITS);
 
 	return __builtin_expect(atomic_load_explicit(&heap_live, memory_order_relaxed) != 0, 0) &&
-	       (atomic_load_explicit(&heap_bits[b >> 6], memory_order_relaxed) >> (b & 63) & 1);
+	       (atomic_load_explicit(&heap_tab->bits[b >> 6], memory_order_relaxed) >> (b & 63) & 1);
 }
 
-EXPORT void free(void *p)
+static void heap_free(void *p)
 {
+	if (!p || __builtin_expect(heap_is_boot(p), 0))
+		return;
 	if (heap_maybe_live(p))
 		heap_forget(p);
-	__libc_free(p);
+	heap_real.free(p);
 }
 
 static void *heap_realloc(void *p, size_t n)
 {
 	void *q;
 
+	if (__builtin_expect(heap_is_boot(p), 0) || !heap_ready()) {
+		size_t old = p ? *(size_t *)((char *)p - 16) : 0;
+		q = heap_ready() ? heap_malloc(n) : heap_boot_alloc(n);
+		if (q && p)
+			memcpy(q, p, old < n ? old : n);
+		return q;
+	}
 	if (heap_maybe_live(p))
 		heap_forget(p);
-	q = __libc_realloc(p, n);
+	q = heap_real.realloc(p, n);
 	if (p && n == 0)
 		return q;
 	return heap_account(q, n);
 }
 
-EXPORT void *realloc(void *p, size_t n)
-{
-	return heap_realloc(p, n);
-}
-
-EXPORT void *reallocarray(void *p, size_t n, size_t size)
+static void *heap_reallocarray(void *p, size_t n, size_t size)
 {
 	size_t total;
 
@@ -352,43 +456,297 @@ EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	return heap_realloc(p, total);
 }
 
-EXPORT int posix_memalign(void **out, size_t align, size_t n)
+static int heap_posix_memalign(void **out, size_t align, size_t n)
 {
-	void *p;
+	int rc;
 
-	if (align % sizeof(void *) || (align & (align - 1)) || !align)
-		return EINVAL;
-	p = __libc_memalign(align, n);
-	if (!p)
+	if (!heap_ready())
 		return ENOMEM;
-	*out = heap_account(p, n);
+	rc = heap_real.posix_memalign(out, align, n);
+	if (rc == 0)
+		*out = heap_account(*out, n);
+	return rc;
+}
+
+static void *heap_aligned_alloc(size_t align, size_t n)
+{
+	return heap_ready() ? heap_account(heap_real.aligned_alloc(align, n), n) : NULL;
+}
+
+static void *heap_memalign(size_t align, size_t n)
+{
+	return heap_ready() ? heap_account(heap_real.memalign(align, n), n) : NULL;
+}
+
+static void *heap_valloc(size_t n)
+{
+	return heap_ready() ? heap_account(heap_real.valloc(n), n) : NULL;
+}
+
+/* An allocator without pvalloc (jemalloc has none) gets memalign of whole pages. */
+static void *heap_pvalloc(size_t n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (!heap_ready())
+		return NULL;
+	if (heap_real.pvalloc)
+		return heap_account(heap_real.pvalloc(n), n);
+	return heap_account(heap_real.memalign(page, (n + page - 1) & ~(page - 1)), n);
+}
+
+EXPORT void *malloc(size_t n) __attribute__((alias("heap_malloc")));
+EXPORT void *calloc(size_t n, size_t size) __attribute__((alias("heap_calloc")));
+EXPORT void free(void *p) __attribute__((alias("heap_free")));
+EXPORT void *realloc(void *p, size_t n) __attribute__((alias("heap_realloc")));
+EXPORT void *reallocarray(void *p, size_t n, size_t size) __attribute__((alias("heap_reallocarray")));
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+	__attribute__((alias("heap_posix_memalign")));
+EXPORT void *aligned_alloc(size_t align, size_t n) __attribute__((alias("heap_aligned_alloc")));
+EXPORT void *memalign(size_t align, size_t n) __attribute__((alias("heap_memalign")));
+EXPORT void *valloc(size_t n) __attribute__((alias("heap_valloc")));
+EXPORT void *pvalloc(size_t n) __attribute__((alias("heap_pvalloc")));
+
+/* --- Attached: references rerouted through the library. */
+
+/* The names whose references are rerouted, each with the entry point here
+ * and where the allocator's own function is kept. */
+static const struct heap_hook {
+	const char *name;
+	void *ours;
+	size_t real; /* offset in struct heap_fns */
+} heap_hooks[] = {
+	{ "malloc", (void *)heap_malloc, offsetof(struct heap_fns, malloc) },
+	{ "calloc", (void *)heap_calloc, offsetof(struct heap_fns, calloc) },
+	{ "realloc", (void *)heap_realloc, offsetof(struct heap_fns, realloc) },
+	{ "free", (void *)heap_free, offsetof(struct heap_fns, free) },
+	{ "memalign", (void *)heap_memalign, offsetof(struct heap_fns, memalign) },
+	{ "posix_memalign", (void *)heap_posix_memalign, offsetof(struct heap_fns, posix_memalign) },
+	{ "aligned_alloc", (void *)heap_aligned_alloc, offsetof(struct heap_fns, aligned_alloc) },
+	{ "valloc", (void *)heap_valloc, offsetof(struct heap_fns, valloc) },
+	{ "pvalloc", (void *)heap_pvalloc, offsetof(struct heap_fns, pvalloc) },
+	{ "reallocarray", (void *)heap_reallocarray, offsetof(struct heap_fns, realloc) },
+};
+#define HEAP_NHOOKS (sizeof(heap_hooks) / sizeof(*heap_hooks))
+
+/* A rerouted reference: where it is and what it held. */
+struct heap_got {
+	void **at;
+	void *was;
+	bool relro;
+};
+#define HEAP_GOT_MAX 16384
+static struct heap_got *heap_gots; /* mmap'ed, HEAP_GOT_MAX */
+static size_t heap_ngots;
+static atomic_flag heap_got_lock = ATOMIC_FLAG_INIT;
+static bool heap_attached;     /* references are rerouted */
+static unsigned long long heap_adds; /* dl_iterate_phdr's count of loads when last rerouted */
+
+static void heap_got_lock_take(void)
+{
+	while (atomic_flag_test_and_set_explicit(&heap_got_lock, memory_order_acquire))
+		sched_yield();
+}
+
+static void heap_got_lock_drop(void)
+{
+	atomic_flag_clear_explicit(&heap_got_lock, memory_order_release);
+}
+
+/* Store V at AT, which may be on a read-only page after relocation (RELRO):
+ * made writable for the store, read-only again after. */
+static bool heap_got_store(void **at, void *v, bool relro)
+{
+	uintptr_t page = (uintptr_t)at & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
+	size_t len = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (relro && mprotect((void *)page, len, PROT_READ | PROT_WRITE) < 0)
+		return false;
+	__atomic_store_n(at, v, __ATOMIC_RELEASE);
+	if (relro)
+		mprotect((void *)page, len, PROT_READ);
+	return true;
+}
+
+struct heap_module {
+	uintptr_t base, lo, hi, relro_lo, relro_hi;
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	size_t strsz;
+};
+
+static uintptr_t heap_dyn_ptr(const struct heap_module *m, ElfW(Addr) v)
+{
+	/* ld.so relocates these in place, except where the section is read-only. */
+	return m->base && v < m->base ? v + m->base : v;
+}
+
+/* Reroute one relocation of M's: a GOT entry for one of heap_hooks' names
+ * that holds the allocator's function, or (lazy binding) its PLT stub. */
+static void heap_patch_rel(const struct heap_module *m, const ElfW(Rela) *r)
+{
+	unsigned type = ELF64_R_TYPE(r->r_info);
+	const ElfW(Sym) *sym = &m->symtab[ELF64_R_SYM(r->r_info)];
+	void **at = (void **)(m->base + r->r_offset);
+	const char *name;
+	void *cur;
+
+	if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || !ELF64_R_SYM(r->r_info) ||
+	    sym->st_name >= m->strsz)
+		return;
+	name = m->strtab + sym->st_name;
+	for (size_t h = 0; h < HEAP_NHOOKS; h++) {
+		void *real = *(void **)((char *)&heap_real + heap_hooks[h].real);
+		if (strcmp(name, heap_hooks[h].name))
+			continue;
+		cur = __atomic_load_n(at, __ATOMIC_ACQUIRE);
+		if (cur == heap_hooks[h].ours || heap_ngots == HEAP_GOT_MAX)
+			return;
+		if (cur != real && !(type == R_X86_64_JUMP_SLOT && (uintptr_t)cur >= m->base + m->lo &&
+				     (uintptr_t)cur < m->base + m->hi))
+			return;
+		bool relro = (uintptr_t)at >= m->relro_lo && (uintptr_t)at < m->relro_hi;
+		if (heap_got_store(at, heap_hooks[h].ours, relro))
+			heap_gots[heap_ngots++] = (struct heap_got){ at, cur, relro };
+		return;
+	}
+}
+
+static int heap_patch_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct heap_module m = { .base = info->dlpi_addr, .lo = UINTPTR_MAX };
+	const ElfW(Dyn) *dyn = NULL;
+	uintptr_t rela = 0, jmprel = 0;
+	size_t relasz = 0, jmprelsz = 0;
+	long page = sysconf(_SC_PAGESIZE);
+
+	(void)size;
+	(void)ctx;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(m.base + ph->p_vaddr);
+		else if (ph->p_type == PT_LOAD && ph->p_vaddr < m.lo)
+			m.lo = ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > m.hi)
+			m.hi = ph->p_vaddr + ph->p_memsz;
+		if (ph->p_type == PT_GNU_RELRO) {
+			m.relro_lo = (m.base + ph->p_vaddr) & ~(uintptr_t)(page - 1);
+			m.relro_hi = m.base + ph->p_vaddr + ph->p_memsz;
+		}
+	}
+	/* Not this library, nor the vDSO, whose dynamic section is unrelocated. */
+	if (!dyn || (m.base + m.lo <= heap_self_start && heap_self_start < m.base + m.hi) ||
+	    strstr(info->dlpi_name, "linux-vdso"))
+		return 0;
+	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
+		switch (d->d_tag) {
+		case DT_SYMTAB: m.symtab = (const ElfW(Sym) *)heap_dyn_ptr(&m, d->d_un.d_ptr); break;
+		case DT_STRTAB: m.strtab = (const char *)heap_dyn_ptr(&m, d->d_un.d_ptr); break;
+		case DT_STRSZ: m.strsz = d->d_un.d_val; break;
+		case DT_RELA: rela = heap_dyn_ptr(&m, d->d_un.d_ptr); break;
+		case DT_RELASZ: relasz = d->d_un.d_val; break;
+		case DT_JMPREL: jmprel = heap_dyn_ptr(&m, d->d_un.d_ptr); break;
+		case DT_PLTRELSZ: jmprelsz = d->d_un.d_val; break;
+		}
+	}
+	if (!m.symtab || !m.strtab)
+		return 0;
+	for (size_t i = 0; rela && i < relasz / sizeof(ElfW(Rela)); i++)
+		heap_patch_rel(&m, (const ElfW(Rela) *)rela + i);
+	for (size_t i = 0; jmprel && i < jmprelsz / sizeof(ElfW(Rela)); i++)
+		heap_patch_rel(&m, (const ElfW(Rela) *)jmprel + i);
 	return 0;
 }
 
-EXPORT void *aligned_alloc(size_t align, size_t n)
+static int heap_count_adds(struct dl_phdr_info *info, size_t size, void *ctx)
 {
-	return heap_account(__libc_memalign(align, n), n);
+	*(unsigned long long *)ctx =
+		size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds) ?
+			info->dlpi_adds : 0;
+	return 1;
 }
 
-EXPORT void *memalign(size_t align, size_t n)
+/* Reroute the references of every loaded module; the count rerouted so far. */
+static size_t heap_patch_all(void)
 {
-	return heap_account(__libc_memalign(align, n), n);
+	size_t n;
+
+	heap_got_lock_take();
+	dl_iterate_phdr(heap_count_adds, &heap_adds);
+	dl_iterate_phdr(heap_patch_module, NULL);
+	heap_attached = true;
+	n = heap_ngots;
+	heap_got_lock_drop();
+	return n;
 }
 
-EXPORT void *valloc(size_t n)
+/* Modules loaded since the last rerouting (dlopen) are rerouted too, at the
+ * next sample: dl_iterate_phdr counts the loads. */
+static void heap_repatch(void)
 {
-	return heap_account(__libc_valloc(n), n);
+	unsigned long long adds = 0;
+
+	if (!heap_attached)
+		return;
+	dl_iterate_phdr(heap_count_adds, &adds);
+	if (adds != heap_adds)
+		heap_patch_all();
 }
 
-EXPORT void *pvalloc(size_t n)
+/* Put every rerouted reference back (unless changed since); how many. */
+static int64_t heap_unpatch(void)
 {
-	return heap_account(__libc_pvalloc(n), n);
+	int64_t n = 0;
+
+	heap_got_lock_take();
+	for (size_t i = 0; i < heap_ngots; i++) {
+		const struct heap_got *g = &heap_gots[i];
+		void *cur = __atomic_load_n(g->at, __ATOMIC_ACQUIRE);
+		bool ours = false;
+
+		for (size_t h = 0; h < HEAP_NHOOKS; h++)
+			ours |= cur == heap_hooks[h].ours;
+		if (ours && heap_got_store(g->at, g->was, g->relro))
+			n++;
+	}
+	heap_ngots = 0;
+	heap_attached = false;
+	heap_got_lock_drop();
+	return n;
+}
+
+/* Stop sampling and pass every call through: the socket closed, the
+ * references put back, the tables' pages given back (a free that reads them
+ * meanwhile finds zeros: not sampled). The ring is cprof's to read to the end
+ * and let go of (it holds the memfd); only when cprof is gone are its pages
+ * given back here. Safe from any thread, at any time, more than once.
+ * Returns how many references were put back. */
+static int64_t heap_stop(void)
+{
+	bool gone = !heap_peer_alive();
+	int fd = atomic_exchange(&heap_fd, -1);
+	int64_t n;
+
+	if (fd >= 0)
+		close(fd);
+	n = heap_attached ? heap_unpatch() : 0;
+	if (fd >= 0) {
+		atomic_store(&heap_live, 0);
+		if (heap_tab)
+			madvise(heap_tab, sizeof(*heap_tab), MADV_DONTNEED);
+		if (gone && heap_ring)
+			madvise((char *)heap_ring + HEAPWIRE_RING_OFFSET, HEAPWIRE_RING_DATA,
+				MADV_REMOVE);
+	}
+	return n;
 }
 
 static int heap_find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	uintptr_t here = (uintptr_t)ctx;
 
+	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
@@ -404,7 +762,7 @@ static int heap_find_self(struct dl_phdr_info *info, size_t size, void *ctx)
 
 /* A forked child is another process that cprof does not follow: it passes
  * through, and lets go of the socket so that cprof sees the end of the
- * parent's. */
+ * parent's. Its references stay rerouted, passing through. */
 static void heap_atfork_child(void)
 {
 	int fd = atomic_exchange(&heap_fd, -1);
@@ -414,6 +772,45 @@ static void heap_atfork_child(void)
 	if (heap_ring)
 		munmap(heap_ring, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA);
 	heap_ring = NULL;
+}
+
+/* What sampling needs before it starts: where this library's code is (its
+ * frames are left out of stacks), empty tables, and the fork handler (once). */
+static bool heap_prepare(void)
+{
+	static bool once;
+
+	if (!heap_self_start)
+		dl_iterate_phdr(heap_find_self, (void *)(uintptr_t)heap_prepare);
+	if (!heap_tab) {
+		void *t = mmap(NULL, sizeof(*heap_tab), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (t == MAP_FAILED)
+			return false;
+		heap_tab = t;
+	} else {
+		madvise(heap_tab, sizeof(*heap_tab), MADV_DONTNEED);
+	}
+	atomic_store(&heap_live, 0);
+	if (!once)
+		pthread_atfork(NULL, NULL, heap_atfork_child);
+	once = true;
+	return true;
+}
+
+/* The ring in the memfd RFD, mapped; NULL unless it is one of ours. */
+static struct heapwire_ring *heap_map_ring(int rfd)
+{
+	struct heapwire_ring *ring = mmap(NULL, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA,
+					  PROT_READ | PROT_WRITE, MAP_SHARED, rfd, 0);
+
+	if (ring == MAP_FAILED)
+		return NULL;
+	if (ring->magic != HEAPWIRE_MAGIC || ring->version != HEAPWIRE_VERSION) {
+		munmap(ring, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA);
+		return NULL;
+	}
+	return ring;
 }
 
 /* The socket is cprof's only if its other end belongs to our parent: a
@@ -440,11 +837,13 @@ static void heap_wait_reply(int fd)
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (atomic_load(&heap_fd) >= 0 && recv(fd, &c, 1, 0) != 1)
-		atomic_store(&heap_fd, -1);
+		heap_stop();
 }
 
-/* The command waits for cprof to have read its maps, so that a program
- * that ends with _exit, which runs no destructor, is symbolized too. */
+/* Preloaded by cprof into a command it starts (CPROF_HEAP_FD in the
+ * environment); dlopened into a running process, this does nothing. The
+ * command waits for cprof to have read its maps, so that a program that ends
+ * with _exit, which runs no destructor, is symbolized too. */
 static __attribute__((constructor)) void heap_init(void)
 {
 	const char *env = getenv(HEAPWIRE_ENV), *rate = getenv(HEAPWIRE_RATE_ENV);
@@ -464,20 +863,11 @@ static __attribute__((constructor)) void heap_init(void)
 	 * programs it starts fail the check and pass through. */
 	if (*end || fd < 0 || fd > 1 << 20 || rfd < 0 || rfd > 1 << 20 || !heap_socket_ok((int)fd))
 		return;
-	ring = mmap(NULL, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA, PROT_READ | PROT_WRITE,
-		    MAP_SHARED, (int)rfd, 0);
-	if (ring == MAP_FAILED)
+	if (!heap_prepare() || !(ring = heap_map_ring((int)rfd)))
 		return;
-	if (ring->magic != HEAPWIRE_MAGIC || ring->version != HEAPWIRE_VERSION) {
-		munmap(ring, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA);
-		return;
-	}
 	heap_ring = ring;
-	heap_data = (char *)ring + HEAPWIRE_RING_OFFSET;
 	if (rate && atof(rate) >= 1)
 		heap_rate = atof(rate);
-	dl_iterate_phdr(heap_find_self, (void *)(uintptr_t)heap_init);
-	pthread_atfork(NULL, NULL, heap_atfork_child);
 	m.size = (uint64_t)heap_rate;
 	m.tid = getpid();
 	atomic_store(&heap_fd, (int)fd);
@@ -496,4 +886,152 @@ static __attribute__((destructor)) void heap_fini(void)
 		return;
 	heap_send(&m);
 	heap_wait_reply(fd);
+}
+
+/* --- Attached: the calls cprof makes through ptrace. */
+
+static struct heapwire_attach heap_att;
+static int heap_pending_sock = -1; /* this side's end, until the commit */
+static struct heapwire_ring *heap_pending_ring;
+
+static const struct heapwire_attach *heap_attach_fail(int err, const char *fmt, const char *arg)
+{
+	heap_att.status = err;
+	snprintf(heap_att.error, sizeof(heap_att.error), fmt, arg);
+	return &heap_att;
+}
+
+/* The allocator the program's references are bound to, looked up from here
+ * (dlopened with RTLD_LOCAL, this library is not in the global scope), into
+ * F, and the file that defines it into WHERE; false when that is the program
+ * itself (an allocator linked in: its own calls to it go through no reference
+ * that could be rerouted). */
+static bool heap_bound_allocator(struct heap_fns *f, char *where, size_t n)
+{
+	struct link_map *lm = NULL;
+	Dl_info di;
+
+	f->malloc = dlsym(RTLD_DEFAULT, "malloc");
+	f->calloc = dlsym(RTLD_DEFAULT, "calloc");
+	f->realloc = dlsym(RTLD_DEFAULT, "realloc");
+	f->free = dlsym(RTLD_DEFAULT, "free");
+	f->memalign = dlsym(RTLD_DEFAULT, "memalign");
+	f->posix_memalign = dlsym(RTLD_DEFAULT, "posix_memalign");
+	f->aligned_alloc = dlsym(RTLD_DEFAULT, "aligned_alloc");
+	f->valloc = dlsym(RTLD_DEFAULT, "valloc");
+	f->pvalloc = dlsym(RTLD_DEFAULT, "pvalloc");
+	snprintf(where, n, "?");
+	if (!f->malloc || !dladdr1((void *)f->malloc, &di, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		return true;
+	/* The program is the first object of its namespace, and has no name. */
+	if (!lm->l_prev) {
+		snprintf(where, n, "the program");
+		return false;
+	}
+	snprintf(where, n, "%s", lm->l_name);
+	return true;
+}
+
+static int64_t heap_commit(void);
+static int64_t heap_detach(void);
+
+/* cprof's first call into a running process, after dlopen: the allocator to
+ * pass calls on to, and a socket and a ring for cprof to take. See
+ * heapwire.h. Nothing is rerouted yet. */
+EXPORT const struct heapwire_attach *cprof_heap_attach(uint64_t rate)
+{
+	struct heap_fns f;
+	int sv[2], rfd;
+	struct heapwire_ring *ring;
+
+	memset(&heap_att, 0, sizeof(heap_att));
+	heap_att.magic = HEAPWIRE_MAGIC;
+	heap_att.version = HEAPWIRE_VERSION;
+	heap_att.sock = heap_att.ring = -1;
+	if (atomic_load(&heap_fd) >= 0 && heap_peer_alive()) {
+		struct ucred cred = { 0 };
+		socklen_t len = sizeof(cred);
+		char who[32];
+
+		getsockopt(atomic_load(&heap_fd), SOL_SOCKET, SO_PEERCRED, &cred, &len);
+		snprintf(who, sizeof(who), "%d", (int)cred.pid);
+		return heap_attach_fail(EBUSY, "its heap is being profiled already, by cprof pid %s",
+					who);
+	}
+	heap_stop();
+	if (heap_pending_sock >= 0)
+		close(heap_pending_sock);
+	heap_pending_sock = -1;
+	heap_att.preloaded = dlsym(RTLD_DEFAULT, "malloc") == (void *)heap_malloc;
+	if (heap_att.preloaded) {
+		snprintf(heap_att.allocator, sizeof(heap_att.allocator), "(preloaded)");
+	} else {
+		if (!heap_bound_allocator(&f, heap_att.allocator, sizeof(heap_att.allocator)))
+			return heap_attach_fail(ENOTSUP, "%s",
+						"it has an allocator of its own linked in (malloc is "
+						"defined in the program), whose calls cannot be rerouted");
+		if (!f.malloc || !f.free || !f.calloc || !f.realloc)
+			return heap_attach_fail(ENOENT, "%s", "no malloc, free, calloc and realloc to pass calls on to");
+		heap_real = f;
+		atomic_store(&heap_state, HEAP_RESOLVED);
+	}
+	if (!heap_gots) {
+		void *g = mmap(NULL, HEAP_GOT_MAX * sizeof(*heap_gots), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (g == MAP_FAILED)
+			return heap_attach_fail(errno, "cannot map memory: %s", strerror(errno));
+		heap_gots = g;
+	}
+	if (!heap_prepare())
+		return heap_attach_fail(ENOMEM, "%s", "cannot map memory for the sampled addresses");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return heap_attach_fail(errno, "cannot make a socket: %s", strerror(errno));
+	rfd = (int)syscall(SYS_memfd_create, "cprof-heap", MFD_CLOEXEC);
+	if (rfd < 0 || ftruncate(rfd, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA) < 0 ||
+	    (ring = mmap(NULL, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, rfd, 0)) == MAP_FAILED) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		if (rfd >= 0)
+			close(rfd);
+		return heap_attach_fail(e, "cannot make shared memory: %s", strerror(e));
+	}
+	ring->magic = HEAPWIRE_MAGIC;
+	ring->version = HEAPWIRE_VERSION;
+	heap_pending_ring = ring;
+	heap_pending_sock = sv[0];
+	heap_att.sock = sv[1];
+	heap_att.ring = rfd;
+	heap_att.commit = (uintptr_t)heap_commit;
+	heap_att.detach = (uintptr_t)heap_detach;
+	if (rate >= 1)
+		heap_rate = (double)rate;
+	return &heap_att;
+}
+
+/* cprof's second call, once it holds the socket and the ring: this side lets
+ * go of them, sampling starts and the references are rerouted. A ring of an
+ * earlier session stays mapped (its pages given back): a thread may still be
+ * on its way out of it. */
+static int64_t heap_commit(void)
+{
+	int fd = heap_pending_sock;
+
+	if (fd < 0 || !heap_pending_ring)
+		return -EINVAL;
+	close(heap_att.sock);
+	close(heap_att.ring);
+	heap_att.sock = heap_att.ring = -1;
+	heap_pending_sock = -1;
+	heap_ring = heap_pending_ring;
+	heap_pending_ring = NULL;
+	atomic_store(&heap_fd, fd);
+	return heap_att.preloaded ? 0 : (int64_t)heap_patch_all();
+}
+
+/* cprof's last call: stop sampling and put the references back. */
+static int64_t heap_detach(void)
+{
+	return heap_stop();
 }
