@@ -275,3 +275,47 @@ struct Elf *module_elf(const struct module *mod)
 {
 	return mod->elf;
 }
+
+int module_symbol(const struct module *mod, const char *name, uint64_t *vaddr)
+{
+	Elf_Scn *scn = NULL;
+	Elf_Data *syms = NULL, *versym = NULL;
+	size_t strndx = 0, n = 0;
+	bool found = false;
+
+	if (!mod->elf)
+		return -1;
+	while ((scn = elf_nextscn(mod->elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			return -1;
+		if (sh.sh_type == SHT_DYNSYM && sh.sh_entsize) {
+			syms = elf_getdata(scn, NULL);
+			strndx = sh.sh_link;
+			n = sh.sh_size / sh.sh_entsize;
+		} else if (sh.sh_type == SHT_GNU_versym) {
+			versym = elf_getdata(scn, NULL);
+		}
+	}
+	for (size_t i = 1; syms && i < n; i++) {
+		GElf_Sym sym;
+		GElf_Versym ver = 0;
+		const char *s;
+
+		if (!gelf_getsym(syms, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		    !(s = elf_strptr(mod->elf, strndx, sym.st_name)) || strcmp(s, name))
+			continue;
+		if (versym)
+			gelf_getversym(versym, (int)i, &ver);
+		/* A hidden version is an old one kept for old binaries. */
+		if (!found || !(ver & 0x8000)) {
+			*vaddr = sym.st_value;
+			found = true;
+		}
+		if (!(ver & 0x8000))
+			break;
+	}
+	return found ? 0 : -1;
+}

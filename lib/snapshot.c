@@ -51,12 +51,10 @@ static void snapshot_let_go(pid_t tid, int sig)
 	ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
 }
 
-/* Wait up to TIMEOUT_NS for TID to stop. Returns the signal to deliver on
- * release (0 for our own interrupt or a group stop) or -1 if it exited, -2 if
- * it did not stop in time. The caller blocks SIGCHLD, which the kernel sends
- * the tracer at each stop: sleeping in sigtimedwait for it wakes at once,
- * where polling would compete for the CPU with the target's threads. */
-static int snapshot_wait_stop(pid_t tid, int64_t timeout_ns)
+/* Sleeping in sigtimedwait for SIGCHLD, which the kernel sends the tracer
+ * at each stop, wakes at once, where polling would compete for the CPU with
+ * the target's threads. */
+int snapshot_wait_stop(pid_t tid, int64_t timeout_ns)
 {
 	int64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
 	sigset_t chld;
@@ -107,7 +105,7 @@ static void snapshot_settle_lingering(void)
 	nlingering = kept;
 }
 
-static void snapshot_regs_from_user(uint64_t *u, const struct user_regs_struct *r)
+void snapshot_regs_from_user(uint64_t *u, const struct user_regs_struct *r)
 {
 	u[UREG_AX] = r->rax;
 	u[UREG_BX] = r->rbx;
@@ -131,9 +129,9 @@ static void snapshot_regs_from_user(uint64_t *u, const struct user_regs_struct *
 	u[UREG_R15] = r->r15;
 }
 
-/* Copy up to SIZE bytes of stack from SP, one iovec per page: the read stops
- * at the first page that is not mapped, keeping what came before. */
-static size_t snapshot_copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size)
+/* One iovec per page: the read stops at the first page that is not mapped,
+ * keeping what came before. */
+size_t snapshot_copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size)
 {
 	struct iovec local = { buf, size }, remote[64];
 	size_t n = 0;

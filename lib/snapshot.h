@@ -51,6 +51,21 @@ struct snapshot {
 int snapshot_take(struct snapshot *s, pid_t pid, size_t stack_size);
 void snapshot_release(struct snapshot *s);
 
+/* The pieces of a hold, for other users of ptrace (inject.c). */
+
+/* Wait up to TIMEOUT_NS for the seized and interrupted TID to stop. Returns
+ * the signal to deliver on release (0 for the interrupt or a group stop), -1
+ * if it exited, -2 if it did not stop in time. The caller blocks SIGCHLD. */
+int snapshot_wait_stop(pid_t tid, int64_t timeout_ns);
+
+struct user_regs_struct;
+/* REGS (from PTRACE_GETREGSET NT_PRSTATUS) in the unwinder's order, into U. */
+void snapshot_regs_from_user(uint64_t *u, const struct user_regs_struct *regs);
+
+/* Copy up to SIZE bytes of PID's memory from SP up into BUF; the bytes copied,
+ * up to the first unmapped page. */
+size_t snapshot_copy_stack(pid_t pid, uint64_t sp, unsigned char *buf, size_t size);
+
 /* Sleep until WHEN_NS (CLOCK_MONOTONIC) or until a signal arrives, letting go
  * meanwhile, as soon as each stops, of the threads a snapshot could not stop
  * in time and left seized. */
