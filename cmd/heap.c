@@ -16,12 +16,15 @@
 #include "fileio.h"
 #include "heap.h"
 #include "pprof.h"
+#include "proc.h"
 #include "render.h"
 #include "units.h"
 
 struct heap_cmd_opts {
+	pid_t pid;
 	long rate;
 	int64_t duration_ns;
+	const char *duration_given;
 	const char *output;
 	long top;
 	int64_t watch_ns, interval_ns;
@@ -30,11 +33,10 @@ struct heap_cmd_opts {
 };
 
 static const struct cmd_option cmd_heap_options[] = {
+	{ CMD_OPT_PID(heap_cmd_opts, pid) },
 	{ CMD_INT(heap_cmd_opts, rate, "rate", "BYTES",
 		  "sample an allocation every BYTES allocated on average", 1, 1LL << 40, HEAP_DEFAULT_RATE) },
-	{ CMD_DURATION(heap_cmd_opts, duration_ns, "seconds", "N",
-		       "stop after N seconds or a duration like 500ms, 5m", 1, 0),
-	  .def_text = "when the command exits" },
+	{ CMD_OPT_SECONDS(heap_cmd_opts, duration_ns), CMD_GIVEN(heap_cmd_opts, duration_given) },
 	{ CMD_OPT_PROFILE_OUTPUT(heap_cmd_opts, output, "heap") },
 	{ CMD_OPT_TOP(heap_cmd_opts, top, "functions in the printed summary of memory in use") },
 	{ CMD_DURATION(heap_cmd_opts, watch_ns, "watch", "DURATION",
@@ -52,18 +54,21 @@ static int cmd_heap_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_heap = {
 	.name = "heap",
-	.summary = "sample a command's heap allocations and write a pprof heap profile",
-	.trailing = "-- CMD [ARG...]",
+	.summary = "sample a process's heap allocations and write a pprof heap profile",
+	.trailing = "[-- CMD [ARG...]]",
 	.description =
-		"Runs CMD with cprof's allocator library preloaded, which samples its allocations\n"
-		"(malloc, calloc, realloc, the aligned ones, and C++ new through them): one every\n"
-		"--rate bytes on average, with its stack, and the frees of those. Stops when CMD\n"
-		"exits, after --seconds or on Ctrl-C (then CMD is ended with SIGTERM), and writes a\n"
-		"pprof heap profile as Go's: alloc_objects, alloc_space, inuse_objects and\n"
-		"inuse_space (the default), what is in use being what was not freed by the end.\n"
-		"A program CMD execs is profiled in turn; programs it starts are not. With --watch,\n"
-		"polls what is in use every --interval, and reports the allocation stacks whose\n"
-		"in-use bytes grew steadily as leak suspects (exit status 3).",
+		"Runs CMD with cprof's allocator library preloaded, or loads it into the running\n"
+		"process PID (through ptrace, one thread held for milliseconds, the others running\n"
+		"on). The library samples allocations (malloc, calloc, realloc, the aligned ones,\n"
+		"and C++ new through them): one every --rate bytes on average, with its stack, and\n"
+		"the frees of those. Stops when the process exits, after --seconds or on Ctrl-C (a\n"
+		"command is then ended with SIGTERM; a process attached to runs on, its allocator\n"
+		"calls passing straight through again), and writes a pprof heap profile as Go's:\n"
+		"alloc_objects, alloc_space, inuse_objects and inuse_space (the default), what is in\n"
+		"use being what was not freed by the end (of a process attached to, what it\n"
+		"allocated since). A program CMD execs is profiled in turn; programs it starts are\n"
+		"not. With --watch, polls what is in use every --interval, and reports the\n"
+		"allocation stacks whose in-use bytes grew steadily as leak suspects (exit status 3).",
 	.options = cmd_heap_options,
 	.exec = cmd_heap_exec,
 };
@@ -77,7 +82,7 @@ static char *heap_library(void)
 	ssize_t n;
 
 	if (env && *env)
-		return xstrdup(env);
+		return realpath(env, NULL) ?: xstrdup(env);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
@@ -106,12 +111,45 @@ static void heap_started(void *ctx)
 	const struct heap_banner *b = ctx;
 	char rate[32], when[32];
 
-	fprintf(stderr, "cprof: profiling the heap of %s (pid %d), a sample every %s allocated",
-		b->cmd[0], b->t->pid, units_format(rate, sizeof(rate), b->o->rate, "bytes"));
+	if (b->o->pid) {
+		char line[256];
+		proc_cmdline(b->t->pid, line, sizeof(line));
+		fprintf(stderr, "cprof: profiling the heap of process %d (%s), a sample every %s "
+			"allocated", b->t->pid, line, units_format(rate, sizeof(rate), b->o->rate, "bytes"));
+	} else {
+		fprintf(stderr, "cprof: profiling the heap of %s (pid %d), a sample every %s allocated",
+			b->cmd[0], b->t->pid, units_format(rate, sizeof(rate), b->o->rate, "bytes"));
+	}
 	if (b->o->duration_ns || b->o->watch_ns)
 		fprintf(stderr, " for %s", units_format(when, sizeof(when),
 							b->o->duration_ns + b->o->watch_ns, "nanoseconds"));
 	fprintf(stderr, "; Ctrl-C to stop\n");
+}
+
+/* How the library went in and out of a process attached to. */
+static void heap_print_attach(const struct heap_stats *st)
+{
+	char a[32], b[32];
+
+	printf("Attached: only allocations made since are seen; ");
+	if (st->preloaded)
+		printf("the library was preloaded already");
+	else
+		printf("%lld allocator references rerouted through the library, passing calls on "
+		       "to %s", (long long)st->rerouted, st->allocator);
+	printf("\nLoad: %s, thread %d held %s, no other thread stopped\n",
+	       units_format(a, sizeof(a), st->load_ns, "nanoseconds"), (int)st->held_tid,
+	       units_format(b, sizeof(b), st->load_held_ns, "nanoseconds"));
+	if (st->target_exited || st->detached)
+		return;
+	if (st->unload_error[0])
+		printf("Detach: %s; the library stops sampling and puts the references back at its "
+		       "next sampled allocation\n", st->unload_error);
+	else
+		printf("Detach: %s, a thread held %s; %lld references put back, the process runs on "
+		       "as before\n", units_format(a, sizeof(a), st->unload_ns, "nanoseconds"),
+		       units_format(b, sizeof(b), st->unload_held_ns, "nanoseconds"),
+		       (long long)st->restored);
 }
 
 static int heap_print_summary(struct profile *p, const struct heap_stats *st, long top)
@@ -147,7 +185,10 @@ static int heap_print_summary(struct profile *p, const struct heap_stats *st, lo
 		printf("Exec'ed: %llu times; what is in use is the last program's, what was "
 		       "allocated all of theirs\n", (unsigned long long)st->execs);
 	if (st->detached)
-		printf("Ended early: the command closed cprof's socket and ran on unprofiled\n");
+		printf("Ended early: the %s closed cprof's socket and ran on unprofiled\n",
+		       st->attached ? "process" : "command");
+	if (st->attached)
+		heap_print_attach(st);
 	return 0;
 }
 
@@ -161,7 +202,7 @@ static void heap_check_watch(const struct heap_cmd_opts *o)
 	if (o->output_dir && !o->watch_ns)
 		cmd_usage_error(&cmd_heap, "--output-dir holds the profiles of --watch's polls: "
 				"give --watch too, or -o FILE for one profile");
-	if (o->watch_ns && o->duration_ns)
+	if (o->watch_ns && o->duration_given)
 		cmd_usage_error(&cmd_heap, "--seconds and --watch both set how long to run: give one");
 	if (!o->output_dir)
 		return;
@@ -259,6 +300,55 @@ static bool heap_print_verdict(struct heap *h, const struct profile *p)
 	return false;
 }
 
+/* The options and the command after "--"; exits 2 on bad usage. */
+static void cmd_heap_parse(int argc, char **argv, struct heap_cmd_opts *o, char ***cmd, int *ncmd)
+{
+	cmd_parse(&cmd_heap, &argc, argv, o, cmd, ncmd);
+	if (argc > 0)
+		cmd_usage_error(&cmd_heap, "unexpected argument '%s' (a command goes after --)", argv[0]);
+	if (!o->pid && !*ncmd)
+		cmd_usage_error(&cmd_heap, "nothing to profile: give --pid PID or -- CMD");
+	if (o->pid && *ncmd)
+		cmd_usage_error(&cmd_heap, "give --pid or a command, not both");
+	/* A command runs until it exits; --watch says how long itself. */
+	if (!o->duration_given && (*ncmd || o->watch_ns))
+		o->duration_ns = 0;
+	heap_check_watch(o);
+}
+
+/* The session: a command launched with the library, or the library loaded
+ * into the running process; exits 1 when neither can be. */
+static struct heap *cmd_heap_start(const struct heap_cmd_opts *o, struct target *t, char **cmd,
+				   const struct heap_opts *ho, char *lib)
+{
+	char why[256];
+	struct heap *h;
+
+	if (!o->pid) {
+		if (!(h = heap_launch(t, cmd, ho))) {
+			free(lib);
+			cmd_lib_die();
+		}
+		return h;
+	}
+	if (target_attach(t, o->pid) < 0 || target_check_access(t, "trace") < 0) {
+		free(lib);
+		cmd_lib_die();
+	}
+	if (target_stopped(t, why, sizeof(why))) {
+		free(lib);
+		die(EXIT_ERROR, "%s; cprof heap needs it running to load its library, and leaves it "
+		    "stopped", why);
+	}
+	if (!(h = heap_attach(t, ho))) {
+		if (cp_errno() == EPERM)
+			target_permission_error(t, EPERM, "trace");
+		free(lib);
+		cmd_lib_die();
+	}
+	return h;
+}
+
 static int cmd_heap_exec(int argc, char **argv)
 {
 	struct heap_cmd_opts o = { 0 };
@@ -272,12 +362,7 @@ static int cmd_heap_exec(int argc, char **argv)
 	struct heap_watch w = { &o, &t, 0, 0 };
 	bool leak = false;
 
-	cmd_parse(&cmd_heap, &argc, argv, &o, &cmd, &ncmd);
-	if (argc > 0)
-		cmd_usage_error(&cmd_heap, "unexpected argument '%s' (a command goes after --)", argv[0]);
-	if (!ncmd)
-		cmd_usage_error(&cmd_heap, "nothing to profile: give -- CMD");
-	heap_check_watch(&o);
+	cmd_heap_parse(argc, argv, &o, &cmd, &ncmd);
 	if (o.output)
 		cmd_check_writable(o.output);
 	lib = heap_library();
@@ -292,19 +377,19 @@ static int cmd_heap_exec(int argc, char **argv)
 		.interval_ns = o.watch_ns ? o.interval_ns : 0,
 		.poll = heap_on_poll,
 	};
-	if (!(h = heap_launch(&t, cmd, &ho))) {
-		free(lib);
-		cmd_lib_die();
-	}
-	/* After the launch: the command must not inherit cprof's ignored SIGPIPE. */
+	/* Before a load into a process, which Ctrl-C must not cut short; after a
+	 * launch, as the command must not inherit cprof's ignored SIGPIPE. */
+	if (o.pid)
+		cmd_catch_signals();
+	h = cmd_heap_start(&o, &t, cmd, &ho, lib);
 	cmd_catch_signals();
 	output = cmd_output_path("heap", o.output, &t);
 	if (!output)
 		goto out;
 	p = heap_run(h, &st);
-	if (!st.target_exited)
+	if (t.launched && !st.target_exited)
 		target_stop(&t, 1000);
-	else
+	else if (t.launched)
 		target_check_exit(&t);
 	if (cmd_write_profile(p, output) < 0)
 		goto out_profile;
@@ -312,8 +397,10 @@ static int cmd_heap_exec(int argc, char **argv)
 		goto out_profile;
 	if (o.watch_ns)
 		leak = heap_print_verdict(h, p);
-	if (t.exited)
+	if (t.launched && t.exited)
 		cmd_print_exit_status(t.status);
+	else if (st.target_exited)
+		printf("Process %d exited\n", (int)t.pid);
 	printf("Wrote %s\n", cmd_output_name(output));
 	rc = leak ? EXIT_LEAK : EXIT_OK;
 out_profile:

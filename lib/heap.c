@@ -1,9 +1,9 @@
 /* The cprof side of heap profiling: launch with the preload, read its
  * messages, keep the live sampled allocations and per-stack totals, and make
  * the profile; see heap.h. */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
@@ -18,6 +18,7 @@
 #include "errmsg.h"
 #include "grow.h"
 #include "heap.h"
+#include "heapinject.h"
 #include "heapwire.h"
 #include "hmap.h"
 #include "leak.h"
@@ -84,6 +85,7 @@ struct heap {
 	size_t npolls, polls_cap;
 	int64_t next_poll;
 	struct heap_stats st;
+	struct heapinject inj; /* attached: how the library was loaded */
 	uint64_t rate;
 	bool hello, eof;
 	int64_t start;
@@ -106,12 +108,10 @@ static char *heap_env(const char *name, const char *value, const char *old)
 	return s;
 }
 
-struct heap *heap_launch(struct target *t, char *const argv[], const struct heap_opts *o)
+/* A session over T, its library at O->preload; NULL with an error. */
+static struct heap *heap_new(struct target *t, const struct heap_opts *o)
 {
 	struct heap *h = calloc(1, sizeof(*h));
-	char *old_preload = NULL, *preload = NULL, fdbuf[32], ratebuf[32];
-	const char *env;
-	int sv[2] = { -1, -1 }, child_ring = -1, rc;
 
 	if (!h) {
 		cp_error("out of memory");
@@ -126,8 +126,21 @@ struct heap *heap_launch(struct target *t, char *const argv[], const struct heap
 	if (access(o->preload, R_OK) < 0) {
 		cp_error("cannot read the heap library %s: %s; reinstall cprof or set "
 			 "CPROF_HEAP_LIB to its path", o->preload, strerror(errno));
-		goto fail;
+		heap_free(h);
+		return NULL;
 	}
+	return h;
+}
+
+struct heap *heap_launch(struct target *t, char *const argv[], const struct heap_opts *o)
+{
+	struct heap *h = heap_new(t, o);
+	char *old_preload = NULL, *preload = NULL, fdbuf[32], ratebuf[32];
+	const char *env;
+	int sv[2] = { -1, -1 }, child_ring = -1, rc;
+
+	if (!h)
+		return NULL;
 	/* The command's end is not close-on-exec; cprof's is. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) < 0 ||
 	    fcntl(sv[0], F_SETFD, FD_CLOEXEC) < 0) {
@@ -179,6 +192,48 @@ oom:
 	free(old_preload);
 	close(sv[1]);
 	close(child_ring);
+fail:
+	heap_free(h);
+	return NULL;
+}
+
+struct heap *heap_attach(struct target *t, const struct heap_opts *o)
+{
+	struct heap *h = heap_new(t, o);
+	char name[64];
+
+	if (!h)
+		return NULL;
+	snprintf(name, sizeof(name), "process %d", (int)t->pid);
+	if (heapinject_check_program(t->pid, name) < 0 ||
+	    heapinject_load(&h->inj, t->pid, t->pidfd, o->preload, h->rate) < 0)
+		goto fail;
+	h->sock = h->inj.sock;
+	h->ring_fd = h->inj.ring;
+	h->ring = mmap(NULL, HEAP_RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, h->ring_fd, 0);
+	if (h->ring == MAP_FAILED) {
+		h->ring = NULL;
+		cp_error("cannot map the heap library's ring: %s", strerror(errno));
+		goto fail_loaded;
+	}
+	if (h->ring->magic != HEAPWIRE_MAGIC || h->ring->version != HEAPWIRE_VERSION) {
+		cp_error("the heap library in process %d made a ring cprof cannot read", t->pid);
+		goto fail_loaded;
+	}
+	h->data = (unsigned char *)h->ring + HEAPWIRE_RING_OFFSET;
+	h->st.attached = true;
+	h->st.rerouted = h->inj.rerouted;
+	h->st.preloaded = h->inj.preloaded;
+	h->st.load_ns = h->inj.took_ns;
+	h->st.load_held_ns = h->inj.held_ns;
+	h->st.held_tid = h->inj.tid;
+	snprintf(h->st.allocator, sizeof(h->st.allocator), "%s", h->inj.allocator);
+	return h;
+fail_loaded:
+	{
+		int64_t took, held;
+		heapinject_unload(&h->inj, t->pid, &took, &held);
+	}
 fail:
 	heap_free(h);
 	return NULL;
@@ -482,6 +537,18 @@ static void heap_ring_reset(struct heap *h)
 	__atomic_store_n(&h->ring->tail, head, __ATOMIC_RELEASE);
 }
 
+/* The process's maps read, to symbolize what comes: sampling has begun. */
+static int heap_begin(struct heap *h)
+{
+	if (!(h->as = addrspace_new(h->t->pid)) || !(h->sym = symbolizer_new(h->as)) ||
+	    !(h->loc = locator_new(h->p, h->as, h->sym, NULL, true)))
+		return -1;
+	h->hello = true;
+	if (h->o->started && !h->st.execs)
+		h->o->started(h->o->ctx);
+	return 0;
+}
+
 static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 {
 	if (m->addr != HEAPWIRE_VERSION)
@@ -509,12 +576,8 @@ static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 		h->p->main_mapping = 0;
 		h->st.execs++;
 	}
-	if (!(h->as = addrspace_new(h->t->pid)) || !(h->sym = symbolizer_new(h->as)) ||
-	    !(h->loc = locator_new(h->p, h->as, h->sym, NULL, true)))
+	if (heap_begin(h) < 0)
 		return -1;
-	h->hello = true;
-	if (h->o->started && !h->st.execs)
-		h->o->started(h->o->ctx);
 	return heap_reply(h);
 }
 
@@ -701,46 +764,26 @@ size_t heap_polls(const struct heap *h)
 	return h->npolls;
 }
 
-/* Whether PID's program has no program interpreter (PT_INTERP), so that
- * nothing would preload the library: a statically linked one. */
-static bool heap_static(pid_t pid)
-{
-	char path[64];
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	bool interp = false;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
-	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph)) {
-		close(fd);
-		return false;
-	}
-	for (unsigned i = 0; i < eh.e_phnum && !interp; i++)
-		interp = pread(fd, &ph, sizeof(ph), eh.e_phoff + (off_t)i * sizeof(ph)) == sizeof(ph) &&
-			 ph.p_type == PT_INTERP;
-	close(fd);
-	return !interp;
-}
-
-/* Long: the loop over the socket, the command's exit, the clock and the stop
- * flag, each of which ends it differently. */
-struct profile *heap_run(struct heap *h, struct heap_stats *st)
+/* Start sampling: a launched command let go to its exec (its library says
+ * hello when loaded), an attached process's maps read now. */
+static int heap_start(struct heap *h)
 {
 	struct target *t = h->t;
-	struct profile *p = NULL;
 
-	if (!(h->p = heap_new_profile(h->rate)) || target_go(t) < 0)
-		goto out;
-	if (heap_static(t->pid)) {
-		cp_error("cannot profile the heap of %s: it is statically linked, so it cannot "
-			 "preload cprof's allocator library", t->cmd);
-		goto out;
-	}
+	if (!(h->p = heap_new_profile(h->rate)))
+		return -1;
+	if (t->launched && (target_go(t) < 0 || heapinject_check_program(t->pid, t->cmd) < 0))
+		return -1;
 	h->next_poll = h->start = clock_ns(CLOCK_MONOTONIC);
+	return t->launched ? 0 : heap_begin(h);
+}
+
+/* Read what the library sends until the target exits, the duration passes
+ * or *stop is set, with the polls of --watch on their way. */
+static int heap_loop(struct heap *h)
+{
+	struct target *t = h->t;
+
 	for (;;) {
 		/* Once the command runs, the socket is read every HEAP_POLL_MS
 		 * rather than woken on: a send that wakes a sleeping reader costs
@@ -753,34 +796,66 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 
 		if (h->o->stop && *h->o->stop) {
 			h->st.stopped = true;
-			break;
+			return 0;
 		}
 		if (h->o->interval_ns && now >= h->next_poll) {
 			if (heap_watch_poll(h, now) < 0)
-				goto out;
+				return -1;
 			continue;
 		}
 		if (h->o->duration_ns && now - h->start >= h->o->duration_ns)
-			break;
+			return 0;
 		if (h->o->duration_ns && (h->o->duration_ns - (now - h->start)) / 1000000 < wait_ms)
 			wait_ms = (h->o->duration_ns - (now - h->start)) / 1000000 + 1;
 		if (h->o->interval_ns && (h->next_poll - now) / 1000000 < wait_ms)
 			wait_ms = (h->next_poll - now) / 1000000 + 1;
-		if (poll(fds, 2, (int)wait_ms) < 0 && errno != EINTR) {
-			cp_error("poll: %s", strerror(errno));
-			goto out;
-		}
-		exited = (fds[1].revents & POLLIN) || (t->pidfd < 0 && target_check_exit(t));
+		if (poll(fds, 2, (int)wait_ms) < 0 && errno != EINTR)
+			return cp_error("poll: %s", strerror(errno));
+		exited = (fds[1].revents & POLLIN) ||
+			 (t->pidfd < 0 && t->launched && target_check_exit(t));
 		/* Once the command has exited, everything it sent is waiting. */
 		if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
-			goto out;
+			return -1;
 		if (exited) {
 			h->st.target_exited = true;
-			break;
+			return 0;
 		}
 	}
+}
+
+/* An attached process still running is let go: the library stops sampling
+ * and puts its references back, called through ptrace; failing that (no
+ * thread could be held), the ring's flag tells it to at its next sample.
+ * Then the ring is read to its end and its pages given back. */
+static void heap_unload(struct heap *h)
+{
+	int64_t n;
+
+	if (!h->st.attached || h->st.target_exited || h->eof)
+		return;
+	n = heapinject_unload(&h->inj, h->t->pid, &h->st.unload_ns, &h->st.unload_held_ns);
+	if (n < 0) {
+		__atomic_store_n(&h->ring->detach, 1, __ATOMIC_RELEASE);
+		snprintf(h->st.unload_error, sizeof(h->st.unload_error), "%s", cp_errmsg());
+		return;
+	}
+	h->st.restored = n;
+}
+
+/* Long: the steps after the loop, each of which may fail apart. */
+struct profile *heap_run(struct heap *h, struct heap_stats *st)
+{
+	struct target *t = h->t;
+	struct profile *p = NULL;
+
+	if (heap_start(h) < 0 || heap_loop(h) < 0)
+		goto out;
+	h->st.detached = h->eof && !h->st.target_exited;
+	heap_unload(h);
 	if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
 		goto out;
+	if (h->st.attached)
+		fallocate(h->ring_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, HEAP_RING_BYTES);
 	if (!h->hello) {
 		if (h->st.target_exited)
 			cp_error("%s did not load the heap library: a statically linked or setuid "
@@ -790,7 +865,6 @@ struct profile *heap_run(struct heap *h, struct heap_stats *st)
 				 t->cmd);
 		goto out;
 	}
-	h->st.detached = h->eof && !h->st.target_exited;
 	if (heap_fill(h, 1) < 0)
 		goto out;
 	h->st.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - h->start;

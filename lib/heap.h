@@ -52,6 +52,15 @@ struct heap_stats {
 	bool stopped;        /* by *stop */
 	uint64_t execs;      /* programs the command exec'ed, profiled in turn */
 	bool detached;       /* the socket closed while the command ran on */
+	/* Attached to a running process: */
+	bool attached;
+	bool preloaded;      /* it had the library preloaded already */
+	char allocator[256]; /* the file its allocator calls are passed on to */
+	int64_t rerouted, restored; /* references rerouted, and put back at the end */
+	pid_t held_tid;      /* the thread held for the load */
+	int64_t load_ns, load_held_ns;     /* the load, and that thread's hold */
+	int64_t unload_ns, unload_held_ns; /* the same at the end */
+	char unload_error[256]; /* why the end could not be through ptrace, or "" */
 };
 
 /* Start ARGV as target_launch does (held before its exec), with the library
@@ -59,12 +68,19 @@ struct heap_stats {
  * the session. NULL with an error. */
 struct heap *heap_launch(struct target *t, char *const argv[], const struct heap_opts *o);
 
-/* Let the command run and collect its samples until it exits, the duration
- * passes or *stop is set; then the profile of what was allocated, and of
- * what is in use at the end (sampled allocations not freed). NULL with an
- * error (the command never loaded the library: statically linked, or
- * setuid). */
+/* Let the command run (or the attached process run on) and collect its
+ * samples until it exits, the duration passes or *stop is set; then an
+ * attached process is let go (its references put back), and the profile
+ * made of what was allocated, and of what is in use at the end (sampled
+ * allocations not freed). NULL with an error (the command never loaded the
+ * library: statically linked, or setuid). */
 struct profile *heap_run(struct heap *h, struct heap_stats *st);
+
+/* Load the library into T, a running process (target_attach), through
+ * ptrace (see heapinject.h): sampling starts at once, so only allocations
+ * made from now on are seen. O must outlive the session. NULL with an error
+ * (cp_errno EPERM: may not trace it). */
+struct heap *heap_attach(struct target *t, const struct heap_opts *o);
 
 void heap_free(struct heap *h);
 

@@ -329,14 +329,14 @@ static void heap_record(void *p, size_t n)
 	heap_put(&m);
 }
 
-/* Whether sampling should end: cprof asked (the ring's flag), or every
- * sixteenth sample, cprof is found gone. */
+/* Whether sampling should end: cprof asked (the ring's flag), or is gone
+ * (a poll of the socket: a system call a sample, at most thousands a
+ * second). */
 static bool heap_should_stop(void)
 {
 	struct heapwire_ring *ring = heap_ring;
 
-	return ring && (__atomic_load_n(&ring->detach, __ATOMIC_RELAXED) ||
-			(!(heap_tl.samples & 15) && !heap_peer_alive()));
+	return ring && (__atomic_load_n(&ring->detach, __ATOMIC_RELAXED) || !heap_peer_alive());
 }
 
 /* The countdown crossed zero (or the thread is new): draw the next one and
@@ -891,8 +891,25 @@ static __attribute__((destructor)) void heap_fini(void)
 /* --- Attached: the calls cprof makes through ptrace. */
 
 static struct heapwire_attach heap_att;
-static int heap_pending_sock = -1; /* this side's end, until the commit */
+/* Between cprof_heap_attach and the commit: this side's end of the socket,
+ * the descriptors cprof takes (closed here at the commit) and the ring. */
+static int heap_pending_sock = -1, heap_pending_peer = -1, heap_pending_rfd = -1;
 static struct heapwire_ring *heap_pending_ring;
+
+/* Let go of what an attach made that no commit took. */
+static void heap_drop_pending(void)
+{
+	int *fds[3] = { &heap_pending_sock, &heap_pending_peer, &heap_pending_rfd };
+
+	for (int i = 0; i < 3; i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	if (heap_pending_ring)
+		munmap(heap_pending_ring, HEAPWIRE_RING_OFFSET + HEAPWIRE_RING_DATA);
+	heap_pending_ring = NULL;
+}
 
 static const struct heapwire_attach *heap_attach_fail(int err, const char *fmt, const char *arg)
 {
@@ -959,9 +976,7 @@ EXPORT const struct heapwire_attach *cprof_heap_attach(uint64_t rate)
 					who);
 	}
 	heap_stop();
-	if (heap_pending_sock >= 0)
-		close(heap_pending_sock);
-	heap_pending_sock = -1;
+	heap_drop_pending();
 	heap_att.preloaded = dlsym(RTLD_DEFAULT, "malloc") == (void *)heap_malloc;
 	if (heap_att.preloaded) {
 		snprintf(heap_att.allocator, sizeof(heap_att.allocator), "(preloaded)");
@@ -1001,8 +1016,8 @@ EXPORT const struct heapwire_attach *cprof_heap_attach(uint64_t rate)
 	ring->version = HEAPWIRE_VERSION;
 	heap_pending_ring = ring;
 	heap_pending_sock = sv[0];
-	heap_att.sock = sv[1];
-	heap_att.ring = rfd;
+	heap_att.sock = heap_pending_peer = sv[1];
+	heap_att.ring = heap_pending_rfd = rfd;
 	heap_att.commit = (uintptr_t)heap_commit;
 	heap_att.detach = (uintptr_t)heap_detach;
 	if (rate >= 1)
@@ -1020,12 +1035,10 @@ static int64_t heap_commit(void)
 
 	if (fd < 0 || !heap_pending_ring)
 		return -EINVAL;
-	close(heap_att.sock);
-	close(heap_att.ring);
-	heap_att.sock = heap_att.ring = -1;
-	heap_pending_sock = -1;
 	heap_ring = heap_pending_ring;
 	heap_pending_ring = NULL;
+	heap_pending_sock = -1;
+	heap_drop_pending();
 	atomic_store(&heap_fd, fd);
 	return heap_att.preloaded ? 0 : (int64_t)heap_patch_all();
 }
@@ -1033,5 +1046,6 @@ static int64_t heap_commit(void)
 /* cprof's last call: stop sampling and put the references back. */
 static int64_t heap_detach(void)
 {
+	heap_drop_pending();
 	return heap_stop();
 }

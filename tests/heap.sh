@@ -3,7 +3,9 @@
 # designed, memory in use of a site that keeps it and none of sites that free
 # theirs (realloc chains included), complete stacks, thread labels, C++ new,
 # a child that forks and execs unharmed and left out, a command that runs on
-# when cprof is killed, and bad input.
+# when cprof is killed; --pid into a running process and out again, its
+# output unchanged and no allocator reference left rerouted, whether cprof
+# ends or is killed; and bad input and refusals, in one line each.
 . "$top_srcdir/tests/lib.sh"
 
 W=$top_builddir/tests/workloads
@@ -33,6 +35,28 @@ within() {
 		fail "$4: $1, expected $2 +- $3"
 }
 
+# shares FILE MIN WHAT: the shares of alloc_space among the three sites of
+# FILE are 60/30/10, each within four standard errors of a share of that many
+# samples (a sample stands for about RATE bytes of blocks this much smaller
+# than it), at least one point, of at least MIN samples; sets $a, $b and $c
+# (their bytes) and $n (the samples).
+shares() {
+	a=$(bytes "$1" alloc_space site_sixty)
+	b=$(bytes "$1" alloc_space site_thirty)
+	c=$(bytes "$1" alloc_space site_ten)
+	n=$(awk -v s=$((a + b + c)) -v r=$rate 'BEGIN {printf "%d", s / r}')
+	ok
+	[ "$n" -gt "$2" ] || fail "$3: only $n samples of the three sites"
+	shares_what=$3
+	for site in "60 $a site_sixty" "30 $b site_thirty" "10 $c site_ten"; do
+		set -- $site
+		share=$(awk -v x="$2" -v s=$((a + b + c)) 'BEGIN {printf "%.2f", 100 * x / s}')
+		tol=$(awk -v p="$1" -v n="$n" 'BEGIN {t = 400 * sqrt(p / 100 * (1 - p / 100) / n)
+			printf "%.2f", (t > 1 ? t : 1)}')
+		within "$share" "$1" "$tol" "$shares_what: alloc_space share of $3 (of $n samples)"
+	done
+}
+
 # --- One run of the workload, sampled every 64 KiB.
 expect_exit 0 "$CPROF" heap --rate "$rate" -o "$T/h.pb.gz" -- "$W/heapwork" "$mb"
 p=$T/h.pb.gz
@@ -43,22 +67,7 @@ expect_grep '^heapwork: child exited with status 0$' "$T/run.out"
 expect_grep '^Command exited with status 0$' "$T/run.out"
 expect_grep "^Wrote $p\$" "$T/run.out"
 
-# Shares of alloc_space among the three sites: 60/30/10, each within four
-# standard errors of a share of that many samples (a sample stands for about
-# RATE bytes of blocks this much smaller than it), at least one point.
-a=$(bytes "$p" alloc_space site_sixty)
-b=$(bytes "$p" alloc_space site_thirty)
-c=$(bytes "$p" alloc_space site_ten)
-n=$(awk -v s=$((a + b + c)) -v r=$rate 'BEGIN {printf "%d", s / r}')
-ok
-[ "$n" -gt 1000 ] || fail "only $n samples of the three sites"
-for site in "60 $a site_sixty" "30 $b site_thirty" "10 $c site_ten"; do
-	set -- $site
-	share=$(awk -v x="$2" -v s=$((a + b + c)) 'BEGIN {printf "%.2f", 100 * x / s}')
-	tol=$(awk -v p="$1" -v n="$n" 'BEGIN {t = 400 * sqrt(p / 100 * (1 - p / 100) / n)
-		printf "%.2f", (t > 1 ? t : 1)}')
-	within "$share" "$1" "$tol" "alloc_space share of $3 (of $n samples)"
-done
+shares "$p" 1000 "launched"
 # Together they allocated MB MiB: the estimate is unbiased.
 total=$((mb * 1024 * 1024))
 within $((a + b + c)) "$total" "$(awk -v t=$total -v n="$n" 'BEGIN {printf "%d", 4 * t / sqrt(n)}')" \
@@ -181,6 +190,168 @@ for mode in --cache --churn; do
 	expect_grep '^No leak suspects' "$T/w.out"
 done
 
+# --- --pid: the library loaded into a running service (heapwork --serve),
+# which runs on, its output unchanged, with no reference left rerouted
+# through the library once cprof lets go or is killed. gotcheck counts the
+# GOT entries of the process that point into the library.
+G=$top_builddir/tests/gotcheck
+rerouted() { "$G" "$1" libcprof-heap; }
+none_rerouted() { [ "$(rerouted "$1")" = 0 ]; }
+serving() { has_threads "$1" 2 && grep -qx heap-thirty /proc/"$1"/task/*/comm; }
+attached() { grep -qs '^cprof: profiling the heap of process' "$1"; }
+# --- A program that preloads jemalloc (as services do, LD_PRELOAD after
+# cprof's library): its calls are passed on to jemalloc, not glibc, so
+# jemalloc's malloc_usable_size sees its own blocks (heapwork --serve checks
+# it), the run is clean, and attached, the allocator named is jemalloc.
+J=
+for f in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib64/libjemalloc.so.2; do
+	[ -e "$f" ] && J=$f && break
+done
+if [ -n "$J" ]; then
+	expect_exit 0 "$CPROF" heap --rate "$rate" -o "$T/je.pb.gz" -- \
+		sh -c "LD_PRELOAD=\"\$LD_PRELOAD $J\" exec \"$W/heapwork\" --serve 50"
+	expect_grep '^heapwork: 50 rounds, 0 errors$' "$T/out"
+	expect_grep '^Command exited with status 0$' "$T/out"
+	ok
+	[ "$(bytes "$T/je.pb.gz" alloc_space site_sixty)" -gt 0 ] || fail "jemalloc: no site_sixty in the profile"
+	LD_PRELOAD=$J "$W/heapwork" --serve 300 >"$T/je-serve.out" &
+	jp=$!
+	ok
+	wait_until 20 serving "$jp" || fail "heapwork --serve under jemalloc did not start its thread"
+	expect_exit 0 "$CPROF" heap --pid "$jp" --seconds 1 -o "$T/je-pid.pb.gz"
+	expect_grep "^Attached: .* passing calls on to $J\$" "$T/out"
+	wait "$jp" || fail "heapwork --serve under jemalloc failed after cprof heap --pid"
+	expect_eq "$(cat "$T/je-serve.out")" "heapwork: 300 rounds, 0 errors" "heapwork --serve's output under jemalloc"
+else
+	echo "libjemalloc2 is not installed: the jemalloc cases are left out"
+fi
+
+"$W/heapwork" --serve 500 >"$T/serve.out" &
+sp=$!
+ok
+wait_until 20 serving "$sp" || fail "heapwork --serve did not start its thread"
+"$CPROF" heap --pid "$sp" --rate "$rate" --seconds 2 -o "$T/pid.pb.gz" >"$T/pid.out" 2>"$T/pid.err" &
+cp_pid=$!
+ok
+wait_until 20 attached "$T/pid.err" || fail "cprof heap --pid did not start"
+during=$(rerouted "$sp")
+ok
+[ "$during" -gt 0 ] || fail "no GOT entry of the process points into the library while attached"
+rc=0
+wait "$cp_pid" || rc=$?
+expect_eq "$rc" 0 "cprof heap --pid's exit status"
+expect_grep "^cprof: profiling the heap of process $sp \\(.*heapwork --serve 500\\), a sample every 64kB allocated for 2s" "$T/pid.err"
+expect_grep "^Attached: only allocations made since are seen; $during allocator references rerouted through the library, passing calls on to .*libc\\.so\\.6$" "$T/pid.out"
+expect_grep '^Load: [0-9.]+m?s, thread [0-9]+ held [0-9.]+[mu]?s, no other thread stopped$' "$T/pid.out"
+expect_grep "^Detach: [0-9.]+m?s, a thread held [0-9.]+[mu]?s; $during references put back, the process runs on as before$" "$T/pid.out"
+expect_grep "^Wrote $T/pid.pb.gz\$" "$T/pid.out"
+expect_eq "$(rerouted "$sp")" 0 "GOT entries into the library after cprof let go"
+untraced "$sp"
+p=$T/pid.pb.gz
+shares "$p" 300 "--pid"
+ok
+[ "$(bytes "$p" inuse_space leak_site)" -gt 0 ] || fail "--pid: nothing of leak_site in use"
+expect_eq "$(bytes "$p" inuse_space site_sixty cum)" 0 "--pid: inuse_space of site_sixty, which frees at once"
+ok
+[ "$(bytes "$p" alloc_space new_site cum)" -gt 0 ] || fail "--pid: no C++ new seen"
+"$CPROF" report --traces --sample-index alloc_space "$p" >"$T/traces"
+awk '/^-+\+/ {name = ""} /thread:/ {name = $2} /site_thirty/ {print name}' "$T/traces" >"$T/thr"
+expect_grep '^heap-thirty$' "$T/thr"
+# Again, into the process that has the library loaded already, and cprof
+# killed: the library sees it gone at its next sample and lets go itself.
+"$CPROF" heap --pid "$sp" --seconds 30 -o "$T/killed-pid.pb.gz" >"$T/k2.out" 2>"$T/k2.err" &
+cp_pid=$!
+ok
+wait_until 20 attached "$T/k2.err" || fail "the second cprof heap --pid did not start"
+ok
+[ "$(rerouted "$sp")" -gt 0 ] || fail "the second attach rerouted nothing"
+kill -KILL "$cp_pid"
+wait "$cp_pid" 2>/dev/null || :
+ok
+wait_until 10 none_rerouted "$sp" || fail "GOT entries still point into the library 10 s after cprof was killed"
+ok
+[ ! -e "$T/killed-pid.pb.gz" ] || fail "a profile was written by a killed cprof"
+untraced "$sp"
+rc=0
+wait "$sp" || rc=$?
+expect_eq "$rc" 0 "heapwork --serve's exit status after two attaches"
+expect_eq "$(cat "$T/serve.out")" "heapwork: 500 rounds, 0 errors" "heapwork --serve's output"
+
+# --pid --watch: the leak of a running process, flagged with exit 3.
+"$W/heapwork" --leak 20 >/dev/null &
+lp=$!
+ok
+wait_until 20 has_threads "$lp" 1 || fail "heapwork --leak did not start"
+expect_exit 3 "$CPROF" heap --pid "$lp" --rate 4096 --watch 3s --interval 300ms -o "$T/pidleak.pb.gz"
+expect_grep '^Leak suspects: allocation stacks whose in-use bytes grew steadily' "$T/out"
+expect_grep '^    leak_site ' "$T/out"
+expect_eq "$(rerouted "$lp")" 0 "GOT entries into the library after --watch"
+untraced "$lp"
+kill "$lp"
+wait "$lp" 2>/dev/null || :
+
+# --pid refused, in one line each, the process left as it was: a program
+# with its own malloc, a statically linked one, one already under cprof heap,
+# a stopped one (left stopped), one another tracer holds, one of another
+# user's, and none.
+refused() {
+	expect_exit 1 "$CPROF" heap --pid "$@" --seconds 1 -o "$T/none.pb.gz"
+	expect_lines 1 "$T/err"
+	expect_lines 0 "$T/out"
+}
+"$W/ownmalloc" 20 &
+op=$!
+"$W/heapwork-static" --leak 20 &
+stp=$!
+"$CPROF" heap -o "$T/busy.pb.gz" -- "$W/heapwork" --leak 20 >/dev/null 2>"$T/busy.err" &
+bp=$!
+ok
+wait_until 20 has_threads "$op" 1 || fail "ownmalloc did not start"
+refused "$op"
+expect_grep "^cprof: cannot profile the heap of process $op: it has an allocator of its own linked in \\(it defines malloc\\)" "$T/err"
+refused "$stp"
+expect_grep "^cprof: cannot profile the heap of process $stp: it is statically linked" "$T/err"
+ok
+wait_until 20 grep -qs 'profiling the heap of' "$T/busy.err" || fail "cprof heap -- heapwork did not start"
+bw=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$T/busy.err")
+refused "$bw"
+expect_grep "^cprof: cannot profile the heap of process $bw: its heap is being profiled already, by cprof pid $bp\$" "$T/err"
+kill -STOP "$op"
+ok
+wait_until 20 sh -c "[ \"\$(sed 's/.*) //' /proc/$op/stat | cut -c1)\" = T ]" || fail "ownmalloc did not stop"
+refused "$op"
+expect_grep "^cprof: process $op is stopped \\(by SIGSTOP or Ctrl-Z; kill -CONT $op resumes it\\); cprof heap needs it running" "$T/err"
+expect_eq "$(state "$op")" T "a stopped process's state after cprof heap --pid"
+kill -CONT "$op"
+"$W/heapwork" --leak 20 >/dev/null &
+tp=$!
+if command -v strace >/dev/null 2>&1; then
+	strace -p "$tp" -o /dev/null 2>/dev/null &
+	spid=$!
+	ok
+	if wait_until 20 grep -q "^TracerPid:[[:space:]]*$spid\$" /proc/"$tp"/status; then
+		refused "$tp"
+		expect_grep "^cprof: process $tp is already traced by PID $spid \\(strace\\): detach it first$" "$T/err"
+	else
+		fail "strace did not attach to $op"
+	fi
+	kill "$spid"
+	wait "$spid" 2>/dev/null || :
+fi
+if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
+	expect_exit 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$CPROF" heap --pid "$tp" --seconds 1 -o /dev/null
+	expect_lines 1 "$T/err"
+	expect_grep "^cprof: not allowed to trace process $tp: it belongs to uid 0; .*CAP_SYS_PTRACE" "$T/err"
+fi
+untraced "$tp"
+expect_eq "$(rerouted "$tp")" 0 "GOT entries into the library after the refusals"
+refused 2147483647
+expect_grep '^cprof: no such process 2147483647$' "$T/err"
+kill -KILL "$op" "$stp" "$bp" "$tp" 2>/dev/null || :
+wait "$op" "$stp" "$bp" "$tp" 2>/dev/null || :
+ok
+[ ! -e "$T/none.pb.gz" ] || fail "a profile was written after a refusal"
+
 # --- Bad input: one line, exit 2 for usage and 1 for the rest, no profile.
 usage() {
 	expect_exit 2 "$CPROF" heap "$@"
@@ -189,7 +360,11 @@ usage() {
 	expect_lines 0 "$T/out"
 }
 usage
-expect_grep '^cprof: nothing to profile: give -- CMD$' "$T/err"
+expect_grep '^cprof: nothing to profile: give --pid PID or -- CMD$' "$T/err"
+usage --pid 1 -- true
+expect_grep '^cprof: give --pid or a command, not both$' "$T/err"
+usage --pid 1 --seconds 2 --watch 2s --interval 1s
+expect_grep '^cprof: --seconds and --watch both set how long to run: give one$' "$T/err"
 usage --rate 0 -- true
 expect_grep "^cprof: bad value '0' for --rate" "$T/err"
 usage --rate lots -- true

@@ -14,8 +14,17 @@
  * own clock a loop of 10 ms steps, each allocating and freeing 64 blocks of
  * 1 KiB in churn_step, and with --leak also keeping 8 KiB in leak_site, with
  * --cache keeping 8 KiB in cache_site in the first 1.4 s only (about half
- * of the tests' 3 s watch, so that only its second half tells it from a leak). */
+ * of the tests' 3 s watch, so that only its second half tells it from a leak).
+ * `heapwork --serve ROUNDS` is a running service for `cprof heap --pid`: ROUNDS
+ * rounds 10 ms apart (asleep in nanosleep between them), each allocating and
+ * freeing 600 KiB in site_sixty, 300 KiB in site_thirty (on the heap-thirty
+ * thread, in step with the main one), 100 KiB in site_ten and 50 KiB with C++
+ * new, growing a block by realloc with its bytes checked, and keeping 8 KiB in
+ * leak_site, filled with the round's number; at the end it prints the rounds
+ * and the errors found (bytes realloc or the kept blocks lost, a block smaller
+ * than asked), the same whether it was profiled or not. */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -154,6 +163,81 @@ static int watched(const char *mode, double seconds)
 	return 0;
 }
 
+static pthread_barrier_t serve_round;
+static int serve_rounds;
+
+static void *serve_thirty(void *arg)
+{
+	size_t total = 300 << 10;
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "heap-thirty");
+	for (int r = 0; r < serve_rounds; r++) {
+		pthread_barrier_wait(&serve_round);
+		site_thirty(&total);
+	}
+	return NULL;
+}
+
+/* A block grown by realloc from 16 bytes to 64 KiB, its bytes checked after
+ * each move, and its size as the allocator's malloc_usable_size sees it (a
+ * block from another allocator than the one asked gives nonsense or a
+ * crash); the bytes found wrong. */
+static __attribute__((noinline)) long serve_realloc(int round)
+{
+	unsigned char *p = NULL;
+	size_t have = 0;
+	long bad = 0;
+
+	for (size_t n = 16; n <= 65536; n *= 2) {
+		unsigned char *q = realloc(p, n);
+		if (!q)
+			abort();
+		bad += malloc_usable_size(q) < n;
+		for (size_t i = 0; i < have; i++)
+			bad += q[i] != (unsigned char)(round + i);
+		for (size_t i = have; i < n; i++)
+			q[i] = (unsigned char)(round + i);
+		p = q;
+		have = n;
+	}
+	release(p);
+	return bad;
+}
+
+static int serve(int rounds)
+{
+	static unsigned char *kept_blocks[100000];
+	struct timespec step = { 0, 10000000 };
+	size_t sixty = 600 << 10, ten = 100 << 10;
+	pthread_t t;
+	long bad = 0;
+
+	if (rounds > 100000)
+		rounds = 100000;
+	serve_rounds = rounds;
+	pthread_barrier_init(&serve_round, NULL, 2);
+	if (pthread_create(&t, NULL, serve_thirty, NULL))
+		abort();
+	for (int r = 0; r < rounds; r++) {
+		pthread_barrier_wait(&serve_round);
+		site_sixty(sixty);
+		site_ten(ten);
+		new_site(50 << 10);
+		bad += serve_realloc(r);
+		leak_site();
+		kept_blocks[r] = heap_sink;
+		memset(kept_blocks[r], r & 0xff, 8192);
+		nanosleep(&step, NULL);
+	}
+	pthread_join(t, NULL);
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < 8192; i++)
+			bad += kept_blocks[r][i] != (r & 0xff);
+	printf("heapwork: %d rounds, %ld errors\n", rounds, bad);
+	return bad != 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t total = (argc > 1 ? strtoul(argv[1], NULL, 10) : 200) << 20, thirty;
@@ -161,6 +245,8 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int status;
 
+	if (argc > 2 && strcmp(argv[1], "--serve") == 0)
+		return serve(atoi(argv[2]));
 	if (argc > 2 && strncmp(argv[1], "--", 2) == 0)
 		return watched(argv[1], atof(argv[2]));
 	if (argc > 1 && strcmp(argv[1], "child") == 0) {
