@@ -88,6 +88,7 @@ struct heap {
 	struct heapinject inj; /* attached: how the library was loaded */
 	uint64_t rate;
 	bool hello, eof;
+	bool unloaded; /* attached: let go already */
 	int64_t start;
 };
 
@@ -538,7 +539,7 @@ static void heap_ring_reset(struct heap *h)
 }
 
 /* The process's maps read, to symbolize what comes: sampling has begun. */
-static int heap_begin(struct heap *h)
+static int heap_read_maps(struct heap *h)
 {
 	if (!(h->as = addrspace_new(h->t->pid)) || !(h->sym = symbolizer_new(h->as)) ||
 	    !(h->loc = locator_new(h->p, h->as, h->sym, NULL, true)))
@@ -563,7 +564,8 @@ static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 		heap_ring_reset(h);
 		for (size_t i = 0; i < h->nbuckets; i++)
 			h->buckets[i].inuse_objects = h->buckets[i].inuse_space = 0;
-		memset(h->live, 0, h->live_cap * sizeof(*h->live));
+		if (h->live)
+			memset(h->live, 0, h->live_cap * sizeof(*h->live));
 		h->nlive = 0;
 		if (locator_finish(h->loc) < 0)
 			return -1;
@@ -576,7 +578,7 @@ static int heap_hello(struct heap *h, const struct heapwire_msg *m)
 		h->p->main_mapping = 0;
 		h->st.execs++;
 	}
-	if (heap_begin(h) < 0)
+	if (heap_read_maps(h) < 0)
 		return -1;
 	return heap_reply(h);
 }
@@ -764,9 +766,7 @@ size_t heap_polls(const struct heap *h)
 	return h->npolls;
 }
 
-/* Start sampling: a launched command let go to its exec (its library says
- * hello when loaded), an attached process's maps read now. */
-static int heap_start(struct heap *h)
+int heap_start(struct heap *h)
 {
 	struct target *t = h->t;
 
@@ -775,24 +775,41 @@ static int heap_start(struct heap *h)
 	if (t->launched && (target_go(t) < 0 || heapinject_check_program(t->pid, t->cmd) < 0))
 		return -1;
 	h->next_poll = h->start = clock_ns(CLOCK_MONOTONIC);
-	return t->launched ? 0 : heap_begin(h);
+	return t->launched ? 0 : heap_read_maps(h);
 }
 
-/* Read what the library sends until the target exits, the duration passes
- * or *stop is set, with the polls of --watch on their way. */
+int heap_step(struct heap *h, int64_t wait_ms)
+{
+	/* Once the command runs, the socket is read every HEAP_POLL_MS rather
+	 * than woken on: a send that wakes a sleeping reader costs the sender
+	 * a wake-up (in a VM an inter-processor interrupt) each time, a send
+	 * into a queue nobody waits on almost nothing. */
+	struct pollfd fds[2] = { { h->eof || h->hello ? -1 : h->sock, POLLIN, 0 },
+				 { h->t->pidfd, POLLIN, 0 } };
+	bool exited;
+
+	if (h->hello && wait_ms > HEAP_POLL_MS)
+		wait_ms = HEAP_POLL_MS;
+	if (poll(fds, 2, (int)wait_ms) < 0 && errno != EINTR)
+		return cp_error("poll: %s", strerror(errno));
+	exited = (fds[1].revents & POLLIN) ||
+		 (h->t->pidfd < 0 && h->t->launched && target_check_exit(h->t));
+	/* Once the process has exited, everything it sent is waiting. */
+	if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
+		return -1;
+	if (!exited)
+		return 0;
+	h->st.target_exited = true;
+	return 1;
+}
+
+/* Step until the target exits, the duration passes or *stop is set, with
+ * the polls of --watch on their way. */
 static int heap_loop(struct heap *h)
 {
-	struct target *t = h->t;
-
 	for (;;) {
-		/* Once the command runs, the socket is read every HEAP_POLL_MS
-		 * rather than woken on: a send that wakes a sleeping reader costs
-		 * the sender a wake-up (in a VM an inter-processor interrupt)
-		 * each time, a send into a queue nobody waits on almost nothing. */
-		struct pollfd fds[2] = { { h->eof || h->hello ? -1 : h->sock, POLLIN, 0 },
-					 { t->pidfd, POLLIN, 0 } };
-		int64_t now = clock_ns(CLOCK_MONOTONIC), wait_ms = h->hello ? HEAP_POLL_MS : 100;
-		bool exited;
+		int64_t now = clock_ns(CLOCK_MONOTONIC), wait_ms = 100;
+		int rc;
 
 		if (h->o->stop && *h->o->stop) {
 			h->st.stopped = true;
@@ -809,30 +826,22 @@ static int heap_loop(struct heap *h)
 			wait_ms = (h->o->duration_ns - (now - h->start)) / 1000000 + 1;
 		if (h->o->interval_ns && (h->next_poll - now) / 1000000 < wait_ms)
 			wait_ms = (h->next_poll - now) / 1000000 + 1;
-		if (poll(fds, 2, (int)wait_ms) < 0 && errno != EINTR)
-			return cp_error("poll: %s", strerror(errno));
-		exited = (fds[1].revents & POLLIN) ||
-			 (t->pidfd < 0 && t->launched && target_check_exit(t));
-		/* Once the command has exited, everything it sent is waiting. */
-		if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
-			return -1;
-		if (exited) {
-			h->st.target_exited = true;
-			return 0;
-		}
+		if ((rc = heap_step(h, wait_ms)) != 0)
+			return rc < 0 ? -1 : 0;
 	}
 }
 
 /* An attached process still running is let go: the library stops sampling
  * and puts its references back, called through ptrace; failing that (no
  * thread could be held), the ring's flag tells it to at its next sample.
- * Then the ring is read to its end and its pages given back. */
+ * Once only. */
 static void heap_unload(struct heap *h)
 {
 	int64_t n;
 
-	if (!h->st.attached || h->st.target_exited || h->eof)
+	if (!h->st.attached || h->st.target_exited || h->eof || h->unloaded)
 		return;
+	h->unloaded = true;
 	n = heapinject_unload(&h->inj, h->t->pid, &h->st.unload_ns, &h->st.unload_held_ns);
 	if (n < 0) {
 		__atomic_store_n(&h->ring->detach, 1, __ATOMIC_RELEASE);
@@ -842,20 +851,40 @@ static void heap_unload(struct heap *h)
 	h->st.restored = n;
 }
 
-/* Long: the steps after the loop, each of which may fail apart. */
+int heap_finish(struct heap *h)
+{
+	if (!h->unloaded)
+		h->st.detached = h->eof && !h->st.target_exited;
+	heap_unload(h);
+	if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
+		return -1;
+	if (h->st.attached)
+		fallocate(h->ring_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, HEAP_RING_BYTES);
+	return 0;
+}
+
+const struct heap_stats *heap_stats(struct heap *h)
+{
+	h->st.elapsed_ns = h->start ? clock_ns(CLOCK_MONOTONIC) - h->start : 0;
+	return &h->st;
+}
+
+void heap_reset(struct heap *h)
+{
+	for (size_t i = 0; i < h->nbuckets; i++)
+		h->buckets[i].alloc_objects = h->buckets[i].alloc_space = 0;
+	h->st.allocs = h->st.frees = h->st.lost = 0;
+	h->start = clock_ns(CLOCK_MONOTONIC);
+}
+
+/* The steps after the loop, each of which may fail apart. */
 struct profile *heap_run(struct heap *h, struct heap_stats *st)
 {
 	struct target *t = h->t;
 	struct profile *p = NULL;
 
-	if (heap_start(h) < 0 || heap_loop(h) < 0)
+	if (heap_start(h) < 0 || heap_loop(h) < 0 || heap_finish(h) < 0)
 		goto out;
-	h->st.detached = h->eof && !h->st.target_exited;
-	heap_unload(h);
-	if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
-		goto out;
-	if (h->st.attached)
-		fallocate(h->ring_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, HEAP_RING_BYTES);
 	if (!h->hello) {
 		if (h->st.target_exited)
 			cp_error("%s did not load the heap library: a statically linked or setuid "

@@ -84,6 +84,22 @@ struct heap *heap_attach(struct target *t, const struct heap_opts *o);
 
 void heap_free(struct heap *h);
 
+/* The session step by step, for a client that shows it as it goes (cprof
+ * top --heap); heap_run does all of it. heap_start lets a launched command go
+ * (or reads an attached process's maps). heap_step waits up to WAIT_MS (10
+ * once sampling runs) and reads what came: 1 once the process has exited, 0
+ * if not, -1 with an error. heap_finish lets an attached process go and reads
+ * the rest. Each returns -1 with an error. */
+int heap_start(struct heap *h);
+int heap_step(struct heap *h, int64_t wait_ms);
+int heap_finish(struct heap *h);
+
+/* The session's counts so far. */
+const struct heap_stats *heap_stats(struct heap *h);
+
+/* Start counting what is allocated afresh (what is in use stays). */
+void heap_reset(struct heap *h);
+
 /* What is in use and was allocated so far, as a heap profile of its own
  * (during a poll). NULL with an error. */
 struct profile *heap_snapshot(struct heap *h);
