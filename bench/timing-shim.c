@@ -8,9 +8,15 @@
  *     /usr/bin/env LD_PRELOAD=shim.so CPROF_BENCH_OUT=FILE TARGET...
  * as the profiled command (env execs in place: same pid), so the profiler
  * itself never loads it. This separates the target's wall and CPU time from
- * the profiler's in launch mode. */
+ * the profiler's in launch mode. With $CPROF_BENCH_ONLY set, only the
+ * process whose program is named so (argv[0]'s last part) writes: bench/heap.sh
+ * puts the shim in the profiler's own LD_PRELOAD, whose other processes
+ * (heaptrack's interpreter, cprof) load it too. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -25,9 +31,11 @@ __attribute__((destructor)) static void bench_stop(void)
 {
 	struct timespec t1;
 	struct rusage ru;
-	const char *path = getenv("CPROF_BENCH_OUT");
+	const char *path = getenv("CPROF_BENCH_OUT"), *only = getenv("CPROF_BENCH_ONLY");
 	FILE *f;
 
+	if (only && strcmp(only, program_invocation_short_name) != 0)
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	getrusage(RUSAGE_SELF, &ru);
 	if (!path || !(f = fopen(path, "w")))

@@ -45,7 +45,9 @@
 #define EXPORT __attribute__((visibility("default")))
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 
-/* The allocator's functions that calls are passed on to. */
+/* The allocator's functions that calls are passed on to. Until they are
+ * looked up (preloaded: at the first call) they are the stubs below, which
+ * look them up and call them, so that no entry point checks. */
 struct heap_fns {
 	void *(*malloc)(size_t);
 	void *(*calloc)(size_t, size_t);
@@ -58,16 +60,6 @@ struct heap_fns {
 	void *(*pvalloc)(size_t);
 };
 static struct heap_fns heap_real;
-
-enum { HEAP_UNRESOLVED, HEAP_RESOLVING, HEAP_RESOLVED };
-static atomic_int heap_state;
-
-/* Allocations made while dlsym looks the allocator up (it may allocate),
- * never freed: a bump allocator over bss, each block after a 16-byte header
- * holding its size. */
-#define BOOT_SIZE (64 << 10)
-static _Alignas(16) char heap_boot[BOOT_SIZE];
-static atomic_size_t heap_boot_used;
 
 /* The live sampled addresses: an open-addressing set updated with
  * compare-and-swap, probed at most SET_PROBES slots from home, and in front of
@@ -83,11 +75,13 @@ static atomic_size_t heap_boot_used;
 
 struct heap_tables {
 	_Atomic uint64_t slots[1u << SET_BITS];
-	_Atomic uint64_t bits[1u << (FILTER_BITS - 6)];
 	_Atomic uint8_t filter[1u << FILTER_BITS];
 };
-static struct heap_tables *heap_tab; /* set before heap_live is first raised */
-static atomic_long heap_live;
+static struct heap_tables *heap_tab;
+/* The filter's bucket of an address is its bits 4 to 19 (blocks are 16-byte
+ * aligned), not a hash: a free tests one bit with a shift and a mask. In
+ * bss, so that the test needs no pointer. */
+static _Atomic uint64_t heap_bits[1u << (FILTER_BITS - 6)];
 
 static atomic_int heap_fd = -1; /* -1: pass-through */
 static struct heapwire_ring *heap_ring; /* its records follow at HEAPWIRE_RING_OFFSET */
@@ -113,6 +107,11 @@ static inline uint64_t heap_hash(uintptr_t p)
 	return (uint64_t)(p >> 4) * 0x9e3779b97f4a7c15ULL;
 }
 
+static inline size_t heap_bucket(uintptr_t p)
+{
+	return (p >> 4) & ((1u << FILTER_BITS) - 1);
+}
+
 static int64_t heap_draw(void)
 {
 	uint64_t x = heap_tl.rng;
@@ -126,32 +125,23 @@ static int64_t heap_draw(void)
 	return (int64_t)(-log(u) * heap_rate) + 1;
 }
 
-static void *heap_boot_alloc(size_t n)
+/* Preloaded: the allocator after this library in the lookup order, looked
+ * up by the first call. A call that dlsym makes meanwhile on the same thread
+ * gets NULL (glibc's dlsym copes: it allocates only to report an error);
+ * another thread's waits. */
+static __attribute__((noinline)) void heap_resolve(void)
 {
-	size_t need = 16 + ((n + 15) & ~(size_t)15);
-	size_t at = atomic_fetch_add(&heap_boot_used, need);
-
-	if (n > BOOT_SIZE || at + need > BOOT_SIZE)
-		return NULL;
-	*(size_t *)(heap_boot + at) = n;
-	return heap_boot + at + 16;
-}
-
-static inline bool heap_is_boot(const void *p)
-{
-	return (const char *)p >= heap_boot && (const char *)p < heap_boot + BOOT_SIZE;
-}
-
-/* Preloaded: the allocator after this library in the lookup order, found
- * on the first call. False while the lookup runs (a call it makes itself),
- * when the caller falls back on heap_boot. */
-static __attribute__((noinline)) bool heap_resolve(void)
-{
-	int expected = HEAP_UNRESOLVED;
+	static atomic_int state; /* 0, 1: being looked up, 2: done */
+	static TLS bool looking;
+	int expected = 0;
 	struct heap_fns f;
 
-	if (!atomic_compare_exchange_strong(&heap_state, &expected, HEAP_RESOLVING))
-		return expected == HEAP_RESOLVED;
+	if (!atomic_compare_exchange_strong(&state, &expected, 1)) {
+		while (!looking && atomic_load(&state) != 2)
+			sched_yield();
+		return;
+	}
+	looking = true;
 	f.malloc = dlsym(RTLD_NEXT, "malloc");
 	f.calloc = dlsym(RTLD_NEXT, "calloc");
 	f.realloc = dlsym(RTLD_NEXT, "realloc");
@@ -162,16 +152,72 @@ static __attribute__((noinline)) bool heap_resolve(void)
 	f.valloc = dlsym(RTLD_NEXT, "valloc");
 	f.pvalloc = dlsym(RTLD_NEXT, "pvalloc");
 	heap_real = f;
-	atomic_store(&heap_state, HEAP_RESOLVED);
-	return true;
+	looking = false;
+	atomic_store(&state, 2);
 }
 
-static inline bool heap_ready(void)
+static void *heap_stub_malloc(size_t n)
 {
-	return __builtin_expect(atomic_load_explicit(&heap_state, memory_order_acquire) ==
-					HEAP_RESOLVED, 1) ||
-	       heap_resolve();
+	heap_resolve();
+	return heap_real.malloc == heap_stub_malloc ? NULL : heap_real.malloc(n);
 }
+
+static void *heap_stub_calloc(size_t n, size_t size)
+{
+	heap_resolve();
+	return heap_real.calloc == heap_stub_calloc ? NULL : heap_real.calloc(n, size);
+}
+
+static void *heap_stub_realloc(void *p, size_t n)
+{
+	heap_resolve();
+	return heap_real.realloc == heap_stub_realloc ? NULL : heap_real.realloc(p, n);
+}
+
+static void heap_stub_free(void *p)
+{
+	heap_resolve();
+	if (heap_real.free != heap_stub_free)
+		heap_real.free(p);
+}
+
+static void *heap_stub_memalign(size_t align, size_t n)
+{
+	heap_resolve();
+	return heap_real.memalign == heap_stub_memalign ? NULL : heap_real.memalign(align, n);
+}
+
+static int heap_stub_posix_memalign(void **out, size_t align, size_t n)
+{
+	heap_resolve();
+	return heap_real.posix_memalign == heap_stub_posix_memalign ?
+		       ENOMEM : heap_real.posix_memalign(out, align, n);
+}
+
+static void *heap_stub_aligned_alloc(size_t align, size_t n)
+{
+	heap_resolve();
+	return heap_real.aligned_alloc == heap_stub_aligned_alloc ? NULL :
+								    heap_real.aligned_alloc(align, n);
+}
+
+static void *heap_stub_valloc(size_t n)
+{
+	heap_resolve();
+	return heap_real.valloc == heap_stub_valloc ? NULL : heap_real.valloc(n);
+}
+
+static void *heap_stub_pvalloc(size_t n)
+{
+	heap_resolve();
+	return heap_real.pvalloc == heap_stub_pvalloc ? NULL : heap_real.pvalloc(n);
+}
+
+static struct heap_fns heap_real = {
+	heap_stub_malloc, heap_stub_calloc, heap_stub_realloc, heap_stub_free,
+	heap_stub_memalign, heap_stub_posix_memalign, heap_stub_aligned_alloc,
+	heap_stub_valloc, heap_stub_pvalloc,
+};
 
 /* A hello or a sync, on the socket. */
 static void heap_send(struct heapwire_msg *m)
@@ -231,7 +277,8 @@ static void heap_put(struct heapwire_msg *m)
 static bool heap_insert(uintptr_t p)
 {
 	uint64_t h = heap_hash(p);
-	_Atomic uint8_t *f = &heap_tab->filter[h >> (64 - FILTER_BITS)];
+	size_t b = heap_bucket(p);
+	_Atomic uint8_t *f = &heap_tab->filter[b];
 	size_t mask = (1u << SET_BITS) - 1, i = h >> (64 - SET_BITS);
 
 	if (atomic_load_explicit(f, memory_order_relaxed) == 255)
@@ -240,10 +287,8 @@ static bool heap_insert(uintptr_t p)
 		uint64_t cur = atomic_load_explicit(&heap_tab->slots[i], memory_order_relaxed);
 		if ((cur == SLOT_EMPTY || cur == SLOT_TOMB) &&
 		    atomic_compare_exchange_strong(&heap_tab->slots[i], &cur, p)) {
-			size_t b = h >> (64 - FILTER_BITS);
 			if (atomic_fetch_add(f, 1) == 0)
-				atomic_fetch_or(&heap_tab->bits[b >> 6], 1ULL << (b & 63));
-			atomic_fetch_add(&heap_live, 1);
+				atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
 			return true;
 		}
 	}
@@ -261,15 +306,14 @@ static bool heap_remove(uintptr_t p)
 		if (cur == SLOT_EMPTY)
 			return false;
 		if (cur == p && atomic_compare_exchange_strong(&heap_tab->slots[i], &cur, SLOT_TOMB)) {
-			size_t b = h >> (64 - FILTER_BITS);
+			size_t b = heap_bucket(p);
 			/* An insert into the bucket between the count reaching zero
 			 * and the bit's clearing sets the bit again after it. */
 			if (atomic_fetch_sub(&heap_tab->filter[b], 1) == 1) {
-				atomic_fetch_and(&heap_tab->bits[b >> 6], ~(1ULL << (b & 63)));
+				atomic_fetch_and(&heap_bits[b >> 6], ~(1ULL << (b & 63)));
 				if (atomic_load(&heap_tab->filter[b]))
-					atomic_fetch_or(&heap_tab->bits[b >> 6], 1ULL << (b & 63));
+					atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
 			}
-			atomic_fetch_sub(&heap_live, 1);
 			return true;
 		}
 	}
@@ -329,14 +373,14 @@ static void heap_record(void *p, size_t n)
 	heap_put(&m);
 }
 
-/* Whether sampling should end: cprof asked (the ring's flag), or is gone
- * (a poll of the socket: a system call a sample, at most thousands a
- * second). */
+/* Whether sampling should end: cprof asked (the ring's flag), or, every
+ * eighth sample of a thread, cprof is found gone (a poll of the socket). */
 static bool heap_should_stop(void)
 {
 	struct heapwire_ring *ring = heap_ring;
 
-	return ring && (__atomic_load_n(&ring->detach, __ATOMIC_RELAXED) || !heap_peer_alive());
+	return ring && (__atomic_load_n(&ring->detach, __ATOMIC_RELAXED) ||
+			(!(heap_tl.samples & 7) && !heap_peer_alive()));
 }
 
 /* The countdown crossed zero (or the thread is new): draw the next one and
@@ -381,8 +425,6 @@ static inline bool heap_due(size_t n)
 
 static __attribute__((noinline)) void *heap_malloc_sampled(size_t n)
 {
-	if (!heap_ready())
-		return heap_boot_alloc(n);
 	return heap_slow(heap_real.malloc(n), n);
 }
 
@@ -400,27 +442,23 @@ static void *heap_calloc(size_t n, size_t size)
 {
 	size_t total;
 
-	if (!heap_ready())
-		return __builtin_mul_overflow(n, size, &total) ? NULL : heap_boot_alloc(total);
 	if (__builtin_mul_overflow(n, size, &total) || !heap_due(total))
 		return heap_real.calloc(n, size);
 	return heap_slow(heap_real.calloc(n, size), total);
 }
 
-/* The fast negative check of a free: no sample is live, or none in P's
- * filter bucket. */
+/* The fast negative check of a free: no sample is live in P's filter
+ * bucket (NULL's is never set). */
 static inline bool heap_maybe_live(void *p)
 {
-	size_t b = heap_hash((uintptr_t)p) >> (64 - FILTER_BITS);
+	size_t b = heap_bucket((uintptr_t)p);
 
-	return __builtin_expect(atomic_load_explicit(&heap_live, memory_order_relaxed) != 0, 0) &&
-	       (atomic_load_explicit(&heap_tab->bits[b >> 6], memory_order_relaxed) >> (b & 63) & 1);
+	return __builtin_expect(atomic_load_explicit(&heap_bits[b >> 6], memory_order_relaxed) >>
+					(b & 63) & 1, 0);
 }
 
 static void heap_free(void *p)
 {
-	if (!p || __builtin_expect(heap_is_boot(p), 0))
-		return;
 	if (heap_maybe_live(p))
 		heap_forget(p);
 	heap_real.free(p);
@@ -430,13 +468,6 @@ static void *heap_realloc(void *p, size_t n)
 {
 	void *q;
 
-	if (__builtin_expect(heap_is_boot(p), 0) || !heap_ready()) {
-		size_t old = p ? *(size_t *)((char *)p - 16) : 0;
-		q = heap_ready() ? heap_malloc(n) : heap_boot_alloc(n);
-		if (q && p)
-			memcpy(q, p, old < n ? old : n);
-		return q;
-	}
 	if (heap_maybe_live(p))
 		heap_forget(p);
 	q = heap_real.realloc(p, n);
@@ -458,11 +489,8 @@ static void *heap_reallocarray(void *p, size_t n, size_t size)
 
 static int heap_posix_memalign(void **out, size_t align, size_t n)
 {
-	int rc;
+	int rc = heap_real.posix_memalign(out, align, n);
 
-	if (!heap_ready())
-		return ENOMEM;
-	rc = heap_real.posix_memalign(out, align, n);
 	if (rc == 0)
 		*out = heap_account(*out, n);
 	return rc;
@@ -470,17 +498,17 @@ static int heap_posix_memalign(void **out, size_t align, size_t n)
 
 static void *heap_aligned_alloc(size_t align, size_t n)
 {
-	return heap_ready() ? heap_account(heap_real.aligned_alloc(align, n), n) : NULL;
+	return heap_account(heap_real.aligned_alloc(align, n), n);
 }
 
 static void *heap_memalign(size_t align, size_t n)
 {
-	return heap_ready() ? heap_account(heap_real.memalign(align, n), n) : NULL;
+	return heap_account(heap_real.memalign(align, n), n);
 }
 
 static void *heap_valloc(size_t n)
 {
-	return heap_ready() ? heap_account(heap_real.valloc(n), n) : NULL;
+	return heap_account(heap_real.valloc(n), n);
 }
 
 /* An allocator without pvalloc (jemalloc has none) gets memalign of whole pages. */
@@ -488,8 +516,6 @@ static void *heap_pvalloc(size_t n)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
-	if (!heap_ready())
-		return NULL;
 	if (heap_real.pvalloc)
 		return heap_account(heap_real.pvalloc(n), n);
 	return heap_account(heap_real.memalign(page, (n + page - 1) & ~(page - 1)), n);
@@ -732,7 +758,7 @@ static int64_t heap_stop(void)
 		close(fd);
 	n = heap_attached ? heap_unpatch() : 0;
 	if (fd >= 0) {
-		atomic_store(&heap_live, 0);
+		memset((void *)heap_bits, 0, sizeof(heap_bits));
 		if (heap_tab)
 			madvise(heap_tab, sizeof(*heap_tab), MADV_DONTNEED);
 		if (gone && heap_ring)
@@ -791,7 +817,7 @@ static bool heap_prepare(void)
 	} else {
 		madvise(heap_tab, sizeof(*heap_tab), MADV_DONTNEED);
 	}
-	atomic_store(&heap_live, 0);
+	memset((void *)heap_bits, 0, sizeof(heap_bits));
 	if (!once)
 		pthread_atfork(NULL, NULL, heap_atfork_child);
 	once = true;
@@ -988,7 +1014,6 @@ EXPORT const struct heapwire_attach *cprof_heap_attach(uint64_t rate)
 		if (!f.malloc || !f.free || !f.calloc || !f.realloc)
 			return heap_attach_fail(ENOENT, "%s", "no malloc, free, calloc and realloc to pass calls on to");
 		heap_real = f;
-		atomic_store(&heap_state, HEAP_RESOLVED);
 	}
 	if (!heap_gots) {
 		void *g = mmap(NULL, HEAP_GOT_MAX * sizeof(*heap_gots), PROT_READ | PROT_WRITE,
