@@ -944,34 +944,160 @@ static const struct heapwire_attach *heap_attach_fail(int err, const char *fmt, 
 	return &heap_att;
 }
 
-/* The allocator the program's references are bound to, looked up from here
- * (dlopened with RTLD_LOCAL, this library is not in the global scope), into
- * F, and the file that defines it into WHERE; false when that is the program
- * itself (an allocator linked in: its own calls to it go through no reference
- * that could be rerouted). */
+/* A defined function NAME in the module of INFO, through its GNU or SysV
+ * hash table, as the dynamic loader finds it: its address, or NULL. */
+struct heap_find {
+	const char *name;
+	void *found;
+};
+
+static uint32_t heap_gnu_hash(const char *s)
+{
+	uint32_t h = 5381;
+
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+static uint32_t heap_sysv_hash(const char *s)
+{
+	uint32_t h = 0, g;
+
+	for (; *s; s++) {
+		h = (h << 4) + (unsigned char)*s;
+		g = h & 0xf0000000;
+		h ^= g >> 24;
+		h &= ~g;
+	}
+	return h;
+}
+
+static bool heap_sym_is(const ElfW(Sym) *sym, const char *strtab, const char *name)
+{
+	return sym->st_shndx != SHN_UNDEF && sym->st_value &&
+	       (ELF64_ST_TYPE(sym->st_info) == STT_FUNC || ELF64_ST_TYPE(sym->st_info) == STT_GNU_IFUNC) &&
+	       strcmp(strtab + sym->st_name, name) == 0;
+}
+
+static const ElfW(Sym) *heap_lookup(const struct heap_module *m, const uint32_t *gnu,
+				    const uint32_t *sysv, const char *name)
+{
+	if (gnu) {
+		uint32_t nb = gnu[0], off = gnu[1], nbloom = gnu[2], h = heap_gnu_hash(name);
+		const uint32_t *buckets = gnu + 4 + nbloom * (sizeof(ElfW(Addr)) / 4);
+		const uint32_t *chain = buckets + nb;
+
+		for (uint32_t i = nb ? buckets[h % nb] : 0; i >= off && i; i++) {
+			if ((chain[i - off] | 1) == (h | 1) && heap_sym_is(&m->symtab[i], m->strtab, name))
+				return &m->symtab[i];
+			if (chain[i - off] & 1)
+				break;
+		}
+		return NULL;
+	}
+	if (sysv) {
+		uint32_t nb = sysv[0], h = heap_sysv_hash(name);
+		const uint32_t *chain = sysv + 2 + nb;
+
+		for (uint32_t i = nb ? sysv[2 + h % nb] : 0; i; i = chain[i])
+			if (heap_sym_is(&m->symtab[i], m->strtab, name))
+				return &m->symtab[i];
+	}
+	return NULL;
+}
+
+static int heap_find_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct heap_find *f = ctx;
+	struct heap_module m = { .base = info->dlpi_addr };
+	const uint32_t *gnu = NULL, *sysv = NULL;
+	const ElfW(Dyn) *dyn = NULL;
+	const ElfW(Sym) *sym;
+
+	(void)size;
+	/* Not the program (the first), the vDSO, or this library. */
+	if (!info->dlpi_name[0] || strstr(info->dlpi_name, "linux-vdso"))
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(m.base + ph->p_vaddr);
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
+		    heap_self_start >= m.base + ph->p_vaddr &&
+		    heap_self_start < m.base + ph->p_vaddr + ph->p_memsz)
+			return 0;
+	}
+	for (const ElfW(Dyn) *d = dyn; d && d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_SYMTAB)
+			m.symtab = (const ElfW(Sym) *)heap_dyn_ptr(&m, d->d_un.d_ptr);
+		else if (d->d_tag == DT_STRTAB)
+			m.strtab = (const char *)heap_dyn_ptr(&m, d->d_un.d_ptr);
+		else if (d->d_tag == DT_GNU_HASH)
+			gnu = (const uint32_t *)heap_dyn_ptr(&m, d->d_un.d_ptr);
+		else if (d->d_tag == DT_HASH)
+			sysv = (const uint32_t *)heap_dyn_ptr(&m, d->d_un.d_ptr);
+	}
+	if (!m.symtab || !m.strtab || !(sym = heap_lookup(&m, gnu, sysv, f->name)))
+		return 0;
+	f->found = (void *)(m.base + sym->st_value);
+	return 1;
+}
+
+/* The definition of NAME that the program's references are bound to, looked
+ * up from here (dlopened with RTLD_LOCAL, this library is not in the global
+ * scope). A program built without PIE that takes a function's address has a
+ * canonical PLT entry for it: its symbol is undefined, with the entry's
+ * address as value, dlsym returns the entry, and the entry jumps through the
+ * program's own GOT slot, which is rerouted to here (so calls passed on to
+ * it would come back). Then the definition is the first object after the
+ * program that defines NAME, as the loader binds PLT slots. *OWN says the
+ * program defines it itself. */
+static void *heap_bound(const char *name, bool *own)
+{
+	void *p = dlsym(RTLD_DEFAULT, name);
+	struct link_map *lm = NULL;
+	const ElfW(Sym) *sym = NULL;
+	struct heap_find f = { name, NULL };
+	Dl_info di;
+
+	if (!p || !dladdr1(p, &di, (void **)&lm, RTLD_DL_LINKMAP) || !lm || lm->l_prev)
+		return p;
+	/* dladdr names the entry by its undefined symbol too: the section says. */
+	if (dladdr1(p, &di, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_shndx != SHN_UNDEF) {
+		*own = true;
+		return p;
+	}
+	dl_iterate_phdr(heap_find_module, &f);
+	return f.found;
+}
+
+/* The allocator the program's references are bound to into F, and the file
+ * that defines it into WHERE; false when that is the program itself (an
+ * allocator linked in: its own calls to it go through no reference that
+ * could be rerouted). */
 static bool heap_bound_allocator(struct heap_fns *f, char *where, size_t n)
 {
 	struct link_map *lm = NULL;
+	bool own = false;
 	Dl_info di;
 
-	f->malloc = dlsym(RTLD_DEFAULT, "malloc");
-	f->calloc = dlsym(RTLD_DEFAULT, "calloc");
-	f->realloc = dlsym(RTLD_DEFAULT, "realloc");
-	f->free = dlsym(RTLD_DEFAULT, "free");
-	f->memalign = dlsym(RTLD_DEFAULT, "memalign");
-	f->posix_memalign = dlsym(RTLD_DEFAULT, "posix_memalign");
-	f->aligned_alloc = dlsym(RTLD_DEFAULT, "aligned_alloc");
-	f->valloc = dlsym(RTLD_DEFAULT, "valloc");
-	f->pvalloc = dlsym(RTLD_DEFAULT, "pvalloc");
+	f->malloc = heap_bound("malloc", &own);
+	f->calloc = heap_bound("calloc", &own);
+	f->realloc = heap_bound("realloc", &own);
+	f->free = heap_bound("free", &own);
+	f->memalign = heap_bound("memalign", &own);
+	f->posix_memalign = heap_bound("posix_memalign", &own);
+	f->aligned_alloc = heap_bound("aligned_alloc", &own);
+	f->valloc = heap_bound("valloc", &own);
+	f->pvalloc = heap_bound("pvalloc", &own);
 	snprintf(where, n, "?");
-	if (!f->malloc || !dladdr1((void *)f->malloc, &di, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
-		return true;
-	/* The program is the first object of its namespace, and has no name. */
-	if (!lm->l_prev) {
+	if (own) {
 		snprintf(where, n, "the program");
 		return false;
 	}
-	snprintf(where, n, "%s", lm->l_name);
+	if (f->malloc && dladdr1((void *)f->malloc, &di, (void **)&lm, RTLD_DL_LINKMAP) && lm)
+		snprintf(where, n, "%s", lm->l_name);
 	return true;
 }
 
@@ -1003,6 +1129,8 @@ EXPORT const struct heapwire_attach *cprof_heap_attach(uint64_t rate)
 	}
 	heap_stop();
 	heap_drop_pending();
+	if (!heap_self_start)
+		dl_iterate_phdr(heap_find_self, (void *)(uintptr_t)heap_prepare);
 	heap_att.preloaded = dlsym(RTLD_DEFAULT, "malloc") == (void *)heap_malloc;
 	if (heap_att.preloaded) {
 		snprintf(heap_att.allocator, sizeof(heap_att.allocator), "(preloaded)");

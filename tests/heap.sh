@@ -277,6 +277,23 @@ wait "$sp" || rc=$?
 expect_eq "$rc" 0 "heapwork --serve's exit status after two attaches"
 expect_eq "$(cat "$T/serve.out")" "heapwork: 500 rounds, 0 errors" "heapwork --serve's output"
 
+# A program built without PIE that takes malloc's address has a canonical
+# PLT entry for it (an undefined symbol with an address), which dlsym
+# returns: the library must pass calls on to libc's malloc, not to that
+# entry (taken for an allocator of the program's own, it was refused), and
+# see the calls made through it (pointer_site's).
+"$W/heapwork-nopie" --serve 300 >"$T/nopie.out" &
+np=$!
+ok
+wait_until 20 serving "$np" || fail "heapwork-nopie --serve did not start its thread"
+expect_exit 0 "$CPROF" heap --pid "$np" --rate 4096 --seconds 1 -o "$T/nopie.pb.gz"
+expect_grep '^Attached: .* passing calls on to .*libc\.so\.6$' "$T/out"
+ok
+[ "$(bytes "$T/nopie.pb.gz" inuse_space pointer_site)" -gt 0 ] || fail "non-PIE: nothing of pointer_site in use"
+expect_eq "$(rerouted "$np")" 0 "non-PIE: GOT entries into the library after cprof let go"
+wait "$np" || fail "heapwork-nopie --serve failed after cprof heap --pid"
+expect_eq "$(cat "$T/nopie.out")" "heapwork: 300 rounds, 0 errors" "heapwork-nopie --serve's output"
+
 # --pid --watch: the leak of a running process, flagged with exit 3.
 "$W/heapwork" --leak 20 >/dev/null &
 lp=$!

@@ -20,7 +20,8 @@
  * freeing 600 KiB in site_sixty, 300 KiB in site_thirty (on the heap-thirty
  * thread, in step with the main one), 100 KiB in site_ten and 50 KiB with C++
  * new, growing a block by realloc with its bytes checked, and keeping 8 KiB in
- * leak_site, filled with the round's number; at the end it prints the rounds
+ * leak_site, filled with the round's number, and 4 KiB in pointer_site (through
+ * a pointer to malloc); at the end it prints the rounds
  * and the errors found (bytes realloc or the kept blocks lost, a block smaller
  * than asked), the same whether it was profiled or not. */
 #define _GNU_SOURCE
@@ -139,6 +140,18 @@ static __attribute__((noinline)) void leak_site(void)
 	heap_sink = malloc(8192);
 }
 
+/* Malloc taken by address in code (main): a program built without PIE
+ * (heapwork-nopie) then has a canonical PLT entry for it, which cprof heap
+ * --pid must see through; pointer_site allocates through the pointer. (Built
+ * with PIE, the pointer is glibc's malloc itself, which no rerouting of
+ * references after the fact reaches.) */
+void *(*volatile heap_malloc)(size_t);
+
+static __attribute__((noinline)) void pointer_site(void)
+{
+	heap_sink = heap_malloc(4096);
+}
+
 static __attribute__((noinline)) void cache_site(void)
 {
 	heap_sink = malloc(8192);
@@ -225,6 +238,7 @@ static int serve(int rounds)
 		site_ten(ten);
 		new_site(50 << 10);
 		bad += serve_realloc(r);
+		pointer_site();
 		leak_site();
 		kept_blocks[r] = heap_sink;
 		memset(kept_blocks[r], r & 0xff, 8192);
@@ -245,6 +259,7 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int status;
 
+	heap_malloc = malloc;
 	if (argc > 2 && strcmp(argv[1], "--serve") == 0)
 		return serve(atoi(argv[2]));
 	if (argc > 2 && strncmp(argv[1], "--", 2) == 0)
