@@ -1,6 +1,7 @@
 /* Option parsing, help, errors and stdout checks shared by every command. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -488,4 +489,26 @@ void cmd_check_watch(const struct cmd_entry *cmd, int64_t watch_ns, int64_t inte
 				"of %s: pass a shorter --interval", watch,
 				units_format(d, sizeof(d), interval_ns, "nanoseconds"));
 	}
+}
+
+char *cmd_heap_library(void)
+{
+	const char *env = getenv("CPROF_HEAP_LIB");
+	char self[PATH_MAX], *path, *slash;
+	ssize_t n;
+
+	if (env && *env)
+		return realpath(env, NULL) ?: xstrdup(env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/'))) {
+			path = xmalloc(PATH_MAX);
+			snprintf(path, PATH_MAX, "%.*s/libcprof-heap.so", (int)(slash - self), self);
+			if (access(path, R_OK) == 0)
+				return path;
+			free(path);
+		}
+	}
+	return xstrdup(CPROF_PKGLIBDIR "/libcprof-heap.so");
 }

@@ -203,6 +203,11 @@ void cmd_print_exit_status(int status);
 const char *cmd_output_name(const char *path);
 
 /* Allocation that never returns NULL (it dies). */
+/* The path of cprof's heap library, a new string: $CPROF_HEAP_LIB (made
+ * absolute), else the one next to this binary (a build tree), else the
+ * installed one. */
+char *cmd_heap_library(void);
+
 void *xmalloc(size_t n);
 char *xstrdup(const char *s);
 

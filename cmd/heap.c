@@ -73,30 +73,6 @@ const struct cmd_entry cmd_heap = {
 	.exec = cmd_heap_exec,
 };
 
-/* $CPROF_HEAP_LIB, else the library next to this binary (the build tree),
- * else the installed one. */
-static char *heap_library(void)
-{
-	const char *env = getenv("CPROF_HEAP_LIB");
-	char self[PATH_MAX], *path, *slash;
-	ssize_t n;
-
-	if (env && *env)
-		return realpath(env, NULL) ?: xstrdup(env);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/'))) {
-			path = xmalloc(PATH_MAX);
-			snprintf(path, PATH_MAX, "%.*s/libcprof-heap.so", (int)(slash - self), self);
-			if (access(path, R_OK) == 0)
-				return path;
-			free(path);
-		}
-	}
-	return xstrdup(CPROF_PKGLIBDIR "/libcprof-heap.so");
-}
-
 #define HEAP_VERDICT_FRAMES 6
 
 struct heap_banner {
@@ -365,7 +341,7 @@ static int cmd_heap_exec(int argc, char **argv)
 	cmd_heap_parse(argc, argv, &o, &cmd, &ncmd);
 	if (o.output)
 		cmd_check_writable(o.output);
-	lib = heap_library();
+	lib = cmd_heap_library();
 	unsetenv("DEBUGINFOD_URLS");
 	ho = (struct heap_opts){
 		.rate = o.rate,

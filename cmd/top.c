@@ -7,12 +7,16 @@
 
 #include "cmd.h"
 #include "errmsg.h"
+#include "heap.h"
 #include "live.h"
 #include "pprof.h"
 #include "tui.h"
 
 struct top_opts {
 	pid_t pid;
+	bool heap;
+	long rate;
+	const char *rate_set;
 	unsigned frequency;
 	bool fp, user_only;
 	const char *freq_set, *unwind_set; /* as given */
@@ -25,6 +29,9 @@ static const struct cmd_option cmd_top_options[] = {
 	{ CMD_OPT_FREQUENCY(top_opts, frequency), CMD_GIVEN(top_opts, freq_set) },
 	{ CMD_OPT_UNWIND(top_opts, fp), CMD_GIVEN(top_opts, unwind_set) },
 	{ CMD_OPT_USER_ONLY(top_opts, user_only) },
+	{ CMD_FLAG(top_opts, heap, "heap", "the heap, as cprof heap samples it, not the CPU") },
+	{ CMD_INT(top_opts, rate, "rate", "BYTES", "with --heap, a sample every BYTES allocated on average",
+		  1, 1LL << 40, HEAP_DEFAULT_RATE), CMD_GIVEN(top_opts, rate_set) },
 	{ CMD_DURATION(top_opts, interval_ns, "interval", "DURATION", "refresh the screen every DURATION, like 500ms or 2s", 100000000, 1000000000) },
 	{ CMD_DURATION(top_opts, window_ns, "window", "DURATION", "start with the recent window of this length; 'a' switches to the last 10s", 1000000000, 0),
 	  .def_text = "all samples" },
@@ -36,7 +43,7 @@ static int cmd_top_exec(int argc, char **argv);
 
 const struct cmd_entry cmd_top = {
 	.name = "top",
-	.summary = "a live full-screen view of where a process spends CPU time",
+	.summary = "a live full-screen view of where a process spends CPU time or memory",
 	.args = "[PROFILE]",
 	.trailing = "[-- CMD [ARG...]]",
 	.description =
@@ -44,9 +51,11 @@ const struct cmd_entry cmd_top = {
 		"and shows, refreshed every --interval, a header (target, rate, samples, lost samples,\n"
 		"threads, the target's CPU use) and a table of functions by self or total time, or a\n"
 		"text flame view of the call tree (f) that zooms into a frame (Enter, Backspace).\n"
-		"Also shows a saved pprof PROFILE. Keys: / filter, t thread, a window, s/c sort,\n"
-		"p pause, r reset, w write a profile, ? help, q quit. q and Ctrl-C leave an attached\n"
-		"process running as before; a command cprof started is ended.",
+		"With --heap, samples the process's heap as cprof heap does instead, and shows\n"
+		"memory in use (i: allocated, objects). Also shows a saved pprof PROFILE.\n"
+		"Keys: / filter, t thread, a window, s/c sort, i type, p pause, r reset, w write\n"
+		"a profile, ? help, q quit. q and Ctrl-C leave an attached process running as\n"
+		"before; a command cprof started is ended.",
 	.options = cmd_top_options,
 	.complete_args = "file",
 	.exec = cmd_top_exec,
@@ -61,9 +70,14 @@ static void top_check_usage(int argc, char **argv, const struct top_opts *o, int
 		cmd_usage_error(&cmd_top, "nothing to show: give --pid PID, -- CMD or a PROFILE");
 	if (argc + !!o->pid + !!ncmd > 1)
 		cmd_usage_error(&cmd_top, "give one of --pid, a command or a PROFILE");
-	if (argc && (o->freq_set || o->unwind_set || o->window_ns || o->user_only))
-		cmd_usage_error(&cmd_top, "--frequency, --unwind, --user-only and --window are for a "
-					  "live target");
+	if (argc && (o->freq_set || o->unwind_set || o->window_ns || o->user_only || o->heap))
+		cmd_usage_error(&cmd_top, "--frequency, --unwind, --user-only, --window and --heap are "
+					  "for a live target");
+	if (o->heap && (o->freq_set || o->unwind_set || o->user_only))
+		cmd_usage_error(&cmd_top, "--frequency, --unwind and --user-only are for the CPU, not "
+					  "--heap");
+	if (o->rate_set && !o->heap)
+		cmd_usage_error(&cmd_top, "--rate is for --heap");
 	if (!argc && o->sample_index)
 		cmd_usage_error(&cmd_top, "--sample-index is for a PROFILE");
 	if (!isatty(STDOUT_FILENO))
@@ -84,6 +98,9 @@ static int top_source(struct tui_source *src, const struct top_opts *o, const ch
 		.fp = o->fp,
 		.user_only = o->user_only,
 		.window_ns = src->window_ns,
+		.heap = o->heap,
+		.rate = (uint64_t)o->rate,
+		.heap_lib = src->heap_lib,
 	};
 
 	if (path) {
@@ -94,7 +111,7 @@ static int top_source(struct tui_source *src, const struct top_opts *o, const ch
 		src->si = profile_sample_index(src->saved, o->sample_index);
 		return src->si < 0 ? -1 : 0;
 	}
-	src->si = 1; /* cpu/nanoseconds */
+	src->si = o->heap ? 3 : 1; /* inuse_space, cpu/nanoseconds */
 	/* Symbolizing must not wait on the network while the screen waits. */
 	unsetenv("DEBUGINFOD_URLS");
 	src->live = live_start(&lo);
@@ -119,6 +136,10 @@ static int cmd_top_exec(int argc, char **argv)
 	src.fp = o.fp;
 	src.recent = o.window_ns != 0;
 	src.window_ns = o.window_ns ? o.window_ns : 10000000000LL;
+	src.heap = o.heap;
+	src.rate = (uint64_t)o.rate;
+	if (o.heap)
+		src.heap_lib = cmd_heap_library();
 	/* Before ncurses starts, or it installs handlers of its own that exit 1. */
 	cmd_catch_signals();
 	if (top_source(&src, &o, argc ? argv[0] : NULL, ncmd ? cmd : NULL) < 0) {
@@ -142,6 +163,7 @@ out:
 	tui_end();
 	tui_free(u);
 	live_end(src.live);
+	free(src.heap_lib);
 	profile_free(src.saved);
 	return cmd_finish_stdout(rc);
 }

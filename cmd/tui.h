@@ -17,6 +17,9 @@ struct tui_source {
 	int si;                 /* the sample index of the table's values */
 	unsigned frequency;     /* live: for the header */
 	bool fp;
+	bool heap;              /* live: the heap, not the CPU */
+	uint64_t rate;          /* its mean bytes between samples */
+	char *heap_lib;         /* the heap library's path */
 	bool recent;            /* live: start with the recent window */
 	int64_t window_ns;      /* its length */
 	int64_t interval_ns;    /* between fetches */

@@ -24,7 +24,7 @@ static char *tui_fmt_time(char *buf, size_t n, int64_t ns)
 static void tui_draw_live_header(const struct tui *u, char *c, size_t nc)
 {
 	const struct live_status *st = &u->st;
-	char a[32], b[32];
+	char a[32], b[32], d[32];
 
 	tui_put(0, 10, A_BOLD, "pid %d", (int)live_pid(u->src.live));
 	tui_put(0, 22, 0, "%s", live_command(u->src.live));
@@ -52,10 +52,18 @@ static void tui_draw_live_header(const struct tui *u, char *c, size_t nc)
 		snprintf(b, sizeof(b), "%ld", st->threads_now);
 	else
 		snprintf(b, sizeof(b), "-");
-	tui_put(1, 0, 0, "%u Hz %s  samples %llu  lost %llu  threads %s (%llu sampled)  CPU %s  elapsed %s",
-		u->src.frequency, u->src.fp ? "fp" : "dwarf", (unsigned long long)st->samples,
-		(unsigned long long)st->lost, b, (unsigned long long)st->threads_seen, c,
-		tui_fmt_time(a, sizeof(a), st->elapsed_ns));
+	if (u->src.heap)
+		tui_put(1, 0, 0, "heap, a sample every %s  samples %llu (%llu freed)  lost %llu  threads "
+			"%s (%llu sampled)  CPU %s  elapsed %s",
+			units_format(d, sizeof(d), (int64_t)u->src.rate, "bytes"),
+			(unsigned long long)st->samples, (unsigned long long)st->freed,
+			(unsigned long long)st->lost, b, (unsigned long long)st->threads_seen, c,
+			tui_fmt_time(a, sizeof(a), st->elapsed_ns));
+	else
+		tui_put(1, 0, 0, "%u Hz %s  samples %llu  lost %llu  threads %s (%llu sampled)  CPU %s  "
+			"elapsed %s", u->src.frequency, u->src.fp ? "fp" : "dwarf",
+			(unsigned long long)st->samples, (unsigned long long)st->lost, b,
+			(unsigned long long)st->threads_seen, c, tui_fmt_time(a, sizeof(a), st->elapsed_ns));
 	if (u->recent && st->shown_ns >= u->src.window_ns)
 		snprintf(c, nc, "last %s", tui_fmt_time(a, sizeof(a), u->src.window_ns));
 	else if (u->recent)
@@ -83,7 +91,8 @@ static void tui_draw_header(const struct tui *u)
 					    "-");
 		snprintf(c, sizeof(c), "the whole profile");
 	}
-	tui_put(2, 0, 0, "window: %s  sort: %s  thread: %s%s  filter: %s", c,
+	tui_put(2, 0, 0, "window: %s  type: %s  sort: %s  thread: %s%s  filter: %s", c,
+		profile_str(p, p->sample_types[u->src.si].type),
 		u->sort == TOP_SORT_SELF ? "self" : "total", u->tid ? "" : "all",
 		u->tid ? u->tid_name : "", u->filter ? u->filter : "none");
 }

@@ -181,6 +181,20 @@ static int tui_keys_pause(struct tui *u, int ch)
 	return u->paused ? H_REDRAW : H_FETCH;
 }
 
+/* The profile's next sample type: a heap profile's in-use and allocated
+ * bytes and objects, a CPU profile's samples and time. */
+static int tui_keys_type(struct tui *u, int ch)
+{
+	(void)ch;
+	if (!u->p || u->p->nsample_types < 2) {
+		tui_message(u, true, "The profile has one sample type");
+		return H_REDRAW;
+	}
+	u->src.si = (u->src.si + 1) % (int)u->p->nsample_types;
+	tui_message(u, false, "Showing %s", profile_str(u->p, u->p->sample_types[u->src.si].type));
+	return H_REBUILD;
+}
+
 static int tui_keys_reset(struct tui *u, int ch)
 {
 	(void)ch;
@@ -260,13 +274,15 @@ const struct tui_key tui_keys[] = {
 	{ { 't' }, "t", "t", "pick one thread, or all", "t", "Thread", "Thread", 6, tui_keys_thread },
 	{ { 'a' }, "a", "a", "all samples since the start / the recent window",
 	  "a", "Window", "Window", 7, tui_keys_window, "show a recent window" },
+	{ { 'i' }, "i", "i", "the next sample type (heap: in use, allocated; bytes, objects)",
+	  "i", "Type", "Type", 11, tui_keys_type },
 	{ { 'p' }, "p", "p", "pause the display (sampling goes on; p again catches up)",
 	  "p", "Pause", "Pause", 8, tui_keys_pause, "pause" },
 	{ { 'r' }, "r", "r", "reset: start the profile afresh",
 	  "r", "Reset", "Reset", 9, tui_keys_reset, "be reset" },
 	{ { 'w' }, "w", "w", "write the profile shown to cprof-top-PID-TIME.pb.gz",
 	  "w", "Write", "Write", 10, tui_keys_write },
-	{ { '?', 'h', KEY_F(1) }, "?, h, F1", NULL, NULL, "?", "Help", "Help", 11, tui_keys_help },
+	{ { '?', 'h', KEY_F(1) }, "?, h, F1", NULL, NULL, "?", "Help", "Help", 12, tui_keys_help },
 	/* Ctrl-C, should the terminal deliver it as a key. */
 	{ { 'q', 'Q', 3 }, "q, Ctrl-C", "q Ctrl-C", "quit (an attached process runs on untouched)",
 	  "q", "Quit", "Quit", 1, tui_keys_quit },

@@ -15,6 +15,7 @@
 #include "cpu.h"
 #include "errmsg.h"
 #include "grow.h"
+#include "heap.h"
 #include "live.h"
 #include "proc.h"
 
@@ -67,11 +68,17 @@ void live_history_release(struct live_history *h)
 	h->cap = 0;
 }
 
+/* How often a heap session's state is copied for clients. */
+#define LIVE_HEAP_EVERY_NS 250000000
+
 /* Everything below the lock is the sampler's between copies. */
 struct live {
 	struct target t;
 	struct cpu_opts co;
-	struct cpu *c;
+	struct cpu *c;             /* a CPU session, or */
+	struct heap_opts ho;
+	struct heap *h;            /* a heap session, touched by the sampler only */
+	atomic_bool reset_asked;   /* of the heap session, by a client */
 	char command[256];
 	pthread_t thread;
 	bool running;
@@ -79,13 +86,16 @@ struct live {
 
 	pthread_mutex_t lock;
 	struct live_history hist;
+	struct profile *heap_now;  /* the heap session's last copy */
+	struct heap_stats heap_st; /* and its counts then */
 	bool exited, failed;
 	char errmsg[512];
 };
 
-/* Start CMD with /dev/null for its standard input, output and error, so
- * that it neither draws over a screen nor reads its keys. */
-static int live_launch_quietly(struct target *t, char **cmd)
+/* Start CMD (for a heap session, with the library) with /dev/null for its
+ * standard input, output and error, so that it neither draws over a screen
+ * nor reads its keys. */
+static int live_launch_quietly(struct live *l, char **cmd)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC), saved[3], rc;
 
@@ -95,7 +105,10 @@ static int live_launch_quietly(struct target *t, char **cmd)
 		saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		dup2(null, fd);
 	}
-	rc = target_launch(t, cmd);
+	if (l->ho.preload)
+		rc = (l->h = heap_launch(&l->t, cmd, &l->ho)) ? 0 : -1;
+	else
+		rc = target_launch(&l->t, cmd);
 	for (int fd = 0; fd < 3; fd++) {
 		if (saved[fd] >= 0) {
 			dup2(saved[fd], fd);
@@ -104,6 +117,53 @@ static int live_launch_quietly(struct target *t, char **cmd)
 	}
 	close(null);
 	return rc;
+}
+
+/* A copy of the heap session's state for clients, and the history's; under
+ * the lock. Returns 0 or -1 with an error. */
+static int live_heap_copy(struct live *l, int64_t now)
+{
+	struct profile *p = heap_snapshot(l->h);
+
+	if (!p)
+		return -1;
+	profile_free(l->heap_now);
+	l->heap_now = p;
+	l->heap_st = *heap_stats(l->h);
+	return live_history_add(&l->hist, p, now);
+}
+
+/* The heap session's sampler: the library's records read as they come (a
+ * reset asked for done here, where the session is touched), a copy for
+ * clients made every LIVE_HEAP_EVERY_NS. */
+static void *live_heap_main(void *arg)
+{
+	struct live *l = arg;
+	int64_t next = 0;
+	bool done = false;
+
+	while (!done && !atomic_load(&l->stop)) {
+		int exited = heap_step(l->h, 100);
+		int64_t now = clock_ns(CLOCK_MONOTONIC);
+
+		if (exited < 0 || exited > 0 || now >= next || atomic_load(&l->reset_asked)) {
+			pthread_mutex_lock(&l->lock);
+			if (atomic_load(&l->reset_asked)) {
+				heap_reset(l->h);
+				live_history_clear(&l->hist);
+			}
+			if (exited < 0 || live_heap_copy(l, now) < 0) {
+				l->failed = true;
+				snprintf(l->errmsg, sizeof(l->errmsg), "%s", cp_errmsg());
+			}
+			atomic_store(&l->reset_asked, false);
+			l->exited = exited > 0;
+			done = l->failed || l->exited;
+			pthread_mutex_unlock(&l->lock);
+			next = now + LIVE_HEAP_EVERY_NS;
+		}
+	}
+	return NULL;
 }
 
 /* Sampling never waits on a client: this thread holds the lock only while
@@ -156,7 +216,7 @@ static int live_start_thread(struct live *l)
 	sigdelset(&all, SIGILL);
 	sigdelset(&all, SIGABRT);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = pthread_create(&l->thread, NULL, live_sampler_main, l);
+	rc = pthread_create(&l->thread, NULL, l->h ? live_heap_main : live_sampler_main, l);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc)
 		return cp_error("cannot start the sampling thread: %s", strerror(rc));
@@ -183,17 +243,24 @@ struct live *live_start(const struct live_opts *o)
 		.stack_size = cpu_default_stack_size(o->frequency),
 		.user_only = o->user_only,
 	};
-	if (o->cmd)
-		rc = o->quiet ? live_launch_quietly(&l->t, o->cmd) : target_launch(&l->t, o->cmd);
+	if (o->heap)
+		l->ho = (struct heap_opts){ .rate = o->rate, .preload = o->heap_lib };
+	if (o->cmd && o->quiet)
+		rc = live_launch_quietly(l, o->cmd);
+	else if (o->cmd)
+		rc = o->heap ? ((l->h = heap_launch(&l->t, o->cmd, &l->ho)) ? 0 : -1) :
+			       target_launch(&l->t, o->cmd);
 	else
 		rc = target_attach(&l->t, o->pid);
 	if (rc < 0)
 		goto fail;
-	l->c = cpu_start(&l->t, &l->co);
-	if (!l->c)
+	if (o->heap && !o->cmd && !(l->h = heap_attach(&l->t, &l->ho)))
+		goto fail;
+	if (l->h ? heap_start(l->h) < 0 : !(l->c = cpu_start(&l->t, &l->co)))
 		goto fail;
 	live_name_command(l, o->cmd);
-	if (live_history_add(&l->hist, cpu_profile_now(l->c), clock_ns(CLOCK_MONOTONIC)) < 0 ||
+	if ((l->h ? live_heap_copy(l, clock_ns(CLOCK_MONOTONIC)) :
+		    live_history_add(&l->hist, cpu_profile_now(l->c), clock_ns(CLOCK_MONOTONIC))) < 0 ||
 	    live_start_thread(l) < 0)
 		goto fail;
 	return l;
@@ -246,13 +313,22 @@ struct profile *live_profile(struct live *l, int64_t window_ns, struct live_stat
 		return NULL;
 	}
 	base = window_ns ? live_history_base(&l->hist, now, window_ns) : NULL;
-	p = topview_copy(cpu_profile_now(l->c), base);
-	cs = cpu_stats(l->c);
-	st->samples = cs->samples;
-	st->lost = cs->lost;
-	st->threads_seen = cs->threads;
-	st->elapsed_ns = cs->elapsed_ns;
-	st->shown_ns = base ? now - base->when_ns : cs->elapsed_ns;
+	if (l->h) {
+		p = topview_copy(l->heap_now, base);
+		st->samples = l->heap_st.allocs;
+		st->freed = l->heap_st.frees;
+		st->lost = l->heap_st.lost;
+		st->threads_seen = l->heap_st.threads;
+		st->elapsed_ns = l->heap_st.elapsed_ns;
+	} else {
+		p = topview_copy(cpu_profile_now(l->c), base);
+		cs = cpu_stats(l->c);
+		st->samples = cs->samples;
+		st->lost = cs->lost;
+		st->threads_seen = cs->threads;
+		st->elapsed_ns = cs->elapsed_ns;
+	}
+	st->shown_ns = base ? now - base->when_ns : st->elapsed_ns;
 	st->exited = l->exited;
 	if (st->exited)
 		st->status = l->t.status;
@@ -269,6 +345,13 @@ int live_reset(struct live *l)
 {
 	int rc = 0;
 
+	/* The sampler thread does it, as it alone touches the heap session. */
+	if (l->h) {
+		atomic_store(&l->reset_asked, true);
+		for (int i = 0; i < 200 && atomic_load(&l->reset_asked) && !l->exited; i++)
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+		return 0;
+	}
 	pthread_mutex_lock(&l->lock);
 	live_history_clear(&l->hist);
 	if (cpu_reset(l->c) < 0 ||
@@ -287,6 +370,11 @@ void live_end(struct live *l)
 		pthread_join(l->thread, NULL);
 	}
 	cpu_free(l->c);
+	/* An attached process is let go of the library's references first. */
+	if (l->h)
+		heap_finish(l->h);
+	heap_free(l->h);
+	profile_free(l->heap_now);
 	if (l->t.launched)
 		target_stop(&l->t, 1000);
 	target_release(&l->t);

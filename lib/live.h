@@ -1,5 +1,6 @@
 /* A live sampling session: a target (attached or launched) sampled by a
- * thread of its own into a growing profile, with a history of snapshots so
+ * thread of its own (its CPU with perf events, or its heap with cprof's
+ * allocator library) into a growing profile, with a history of snapshots so
  * that a client can ask, at any time and from any thread, for a private copy
  * of everything since the start (or the last reset) or of the last N
  * seconds. cprof top is its client; the data is refreshed apart from the
@@ -48,6 +49,9 @@ struct live_opts {
 	unsigned frequency; /* Hz per thread */
 	bool fp, user_only; /* as cpu_opts */
 	int64_t window_ns;  /* the longest recent window live_profile will be asked for */
+	bool heap;          /* sample the heap, not the CPU: */
+	uint64_t rate;      /* mean bytes between samples */
+	const char *heap_lib; /* the library's path (must outlive the session) */
 };
 
 struct live;
@@ -66,6 +70,7 @@ bool live_launched(const struct live *l);
 /* The state of a session when a profile was copied. */
 struct live_status {
 	uint64_t samples, lost, threads_seen; /* since the start or the last reset */
+	uint64_t freed;                       /* heap: sampled allocations freed since */
 	int64_t elapsed_ns;                   /* the same span */
 	int64_t shown_ns;                     /* the span the copy covers */
 	bool exited;                          /* the target has */
@@ -82,7 +87,8 @@ struct live_status {
  * against the sampler thread. NULL with an error, also once sampling failed. */
 struct profile *live_profile(struct live *l, int64_t window_ns, struct live_status *st);
 
-/* Start the profile afresh (symbols stay cached). Returns 0 or -1 with an error. */
+/* Start the profile afresh (symbols stay cached; a heap's memory in use
+ * stays, what is allocated is counted afresh). Returns 0 or -1 with an error. */
 int live_reset(struct live *l);
 
 /* Stop sampling, end a launched command (an attached one runs on as

@@ -6,7 +6,8 @@
 # suite's workload: the header, the hot function's share, the flame view's
 # call path and zoom, the filter, the thread picker, pause, the recent
 # window, help, writing a profile that `cprof report` reads, resizing and
-# narrow terminals; a stopped target; r once the target exited; q,
+# narrow terminals; a stopped target; r once the target exited; the heap
+# of a command and of a running process (--heap) and its sample types; q,
 # Ctrl-C, SIGTERM and a fatal signal all restore the terminal with the right
 # exit status; a launched command is ended on q; a saved profile; no
 # terminal, an unknown one and TERM=dumb; and the target runs on untraced
@@ -447,6 +448,48 @@ expect_screen '^The target has exited: a reset would throw away all there is \(w
 expect_eq "$(grep -Eo 'samples [0-9]+' "$T/screen")" "$before" "samples after r on an exited target"
 keys q
 wait_exit exited 0
+
+# --heap: the heap of a command cprof starts (heapwork --serve: leak_site the
+# one site that keeps its memory), in use first, then with i what is
+# allocated; w writes a heap profile that cprof report reads; q ends the
+# command. Then the heap of a running process, which q lets go with no
+# allocator reference left rerouted through the library.
+H=$top_builddir/tests/workloads/heapwork
+start heap "$CPROF" top --heap --rate 65536 -- "$H" --serve 3000
+expect_screen '^heap, a sample every 64kB +samples [1-9][0-9]* \([0-9]+ freed\) +lost 0 ' "the heap header"
+expect_screen ' type: inuse_space ' "the heap's first sample type"
+# leak_site keeps 8 KiB a round, pointer_site 4 KiB.
+expect_first leak_site 67 6 "memory in use"
+keys i
+expect_screen ' type: alloc_objects ' "i: the next sample type"
+keys i
+expect_screen ' type: alloc_space ' "i again"
+expect_first site_sixty 51 8 "bytes allocated"
+keys w
+expect_screen '^Wrote .*/cprof-top-[0-9]+-[0-9]{8}-[0-9]{6}\.pb\.gz' "w on the heap"
+screen
+hp=$(sed -n 's|^Wrote \(.*\.pb\.gz\).*|\1|p' "$T/screen" | head -n 1)
+expect_exit 0 "$CPROF" report --top 3 --sample-index alloc_space "$hp"
+expect_grep ' site_sixty ' "$T/out"
+keys q
+wait_exit heap 0
+restored heap
+"$H" --serve 3000 >/dev/null &
+spid=$!
+start heappid "$CPROF" top --heap --pid "$spid"
+expect_screen "^cprof top +pid $spid " "the header of an attached heap"
+# pointer_site's pointer is glibc's malloc itself, which no rerouting reaches.
+expect_first leak_site 100 5 "memory in use, attached"
+ok
+[ "$("$top_builddir/tests/gotcheck" "$spid" libcprof-heap)" -gt 0 ] ||
+	fail "no allocator reference rerouted while top --heap --pid runs"
+keys q
+wait_exit heappid 0
+expect_eq "$("$top_builddir/tests/gotcheck" "$spid" libcprof-heap)" 0 \
+	"allocator references rerouted after top --heap --pid quit"
+untraced "$spid"
+kill "$spid"
+wait "$spid" 2>/dev/null || :
 
 untraced "$wpid"
 finish
