@@ -45,6 +45,7 @@ def parse_args():
     ap.add_argument("--heaploop", required=True)
     ap.add_argument("--shim", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--render", metavar="RAW", help="only render the tables of a run's raw.json")
     return ap.parse_args()
 
 
@@ -295,7 +296,7 @@ def render(info, results, attach):
     for wl in WORKLOADS:
         c = [r for r in sel(wl, "cprof") if r["rep"] == 0]
         h = [r for r in sel(wl, "heaptrack") if r["rep"] == 0]
-        if c and h:
+        if c and h and "top5" in c[0] and "top5" in h[0]:
             a, b = c[0]["top5"], h[0]["top5"]
             L.append(f"| {wl} | {', '.join(a)} | {', '.join(b)} | "
                      f"{'yes' if a == b else f'{len(set(a) & set(b))} of 5 in common'} |")
@@ -317,4 +318,9 @@ def render(info, results, attach):
     return "\n".join(L)
 
 
-main()
+if A.render:
+    with open(A.render) as fp:
+        raw = json.load(fp)
+    print(render(raw["info"], raw["results"], raw["attach"]))
+else:
+    main()
