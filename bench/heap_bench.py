@@ -140,21 +140,33 @@ def launch_run(wl, cfg, rep):
     return r
 
 
+# Smaller runs of the workloads for callgrind, which is some 50 times slower.
+CG_WORKLOADS = {
+    "heaploop": ([A.heaploop, "2", "1", "64"], {}, "2 M malloc+free pairs on one thread"),
+    "sqlite3": (["sqlite3", ":memory:", ".read " + os.path.join(OUT, "load-small.sql")], {},
+                "100,000 rows"),
+    "cpython": (["/usr/bin/python3", "-c", PYCODE.replace(f"range({PY_ROUNDS})", "range(20)")],
+                {"PYTHONMALLOC": "malloc"}, "20 rounds"),
+}
+
+
 def instructions():
-    """heaploop's instructions (callgrind) in four configurations."""
-    argv = [A.heaploop, "2", "1", "64"]
+    """The instructions (callgrind) of each workload's smaller run in four
+    configurations: repeatable, whatever else the machine does."""
     runs = {"none": ([], {}), "cprof": ([A.cprof, "heap", "--top", "0", "-o", os.path.join(OUT, "cg.pb.gz"), "--"], {}),
             "jemalloc": ([], {"LD_PRELOAD": JEMALLOC, "MALLOC_CONF": "prof:false"}),
             "jemalloc-prof": ([], {"LD_PRELOAD": JEMALLOC, "MALLOC_CONF": "prof:true,lg_prof_sample:19,prof_prefix:" + os.path.join(OUT, "cgje")})}
     out = {}
-    for name, (pre, env) in runs.items():
-        log_path = os.path.join(OUT, f"callgrind.{name}.log")
-        # valgrind leaves LD_PRELOAD to the program it runs.
-        cmd = pre + ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--log-file=" + log_path] + argv
-        subprocess.run(cmd, env=dict(os.environ, **env), stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        m = re.search(r"Collected : (\d+)", read(log_path))
-        out[name] = int(m.group(1)) if m else None
+    for wl, (argv, wenv, _) in CG_WORKLOADS.items():
+        for name, (pre, env) in runs.items():
+            log_path = os.path.join(OUT, f"callgrind.{wl}.{name}.log")
+            # valgrind leaves LD_PRELOAD to the program it runs.
+            cmd = pre + ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                         "--log-file=" + log_path] + argv
+            subprocess.run(cmd, env=dict(os.environ, **wenv, **env), stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            m = re.search(r"Collected : (\d+)", read(log_path))
+            out[f"{wl}.{name}"] = int(m.group(1)) if m else None
     return out
 
 
@@ -188,6 +200,8 @@ def attach_runs(name, argv, env):
 def main():
     with open(os.path.join(OUT, "load.sql"), "w") as fp:
         fp.write(SQL)
+    with open(os.path.join(OUT, "load-small.sql"), "w") as fp:
+        fp.write(SQL.replace("400000", "100000"))
     info = benchlib.machine()
     info.update({"reps": REPS, "attach_reps": AREPS, "loadavg_start": read("/proc/loadavg").strip(),
                  "cprof_commit": os.environ.get("CPROF_COMMIT") or sh("git", "describe", "--always", "--dirty"),
@@ -271,13 +285,16 @@ def render(info, results, attach):
                      f"{f(tool)} | {size_h(size) if size else '–'} |")
         L.append("")
     ins = info.get("instructions", {})
-    L.append("### Instructions (callgrind), heaploop 2 1 64: 2 M malloc+free pairs on one thread")
+    L.append("### Instructions (callgrind): the target's own, repeatable whatever the load")
     L.append("")
-    L.append("| configuration | instructions | vs baseline |")
-    L.append("|---|---|---|")
-    for cfg, bcfg in (("none", None), ("cprof", "none"), ("jemalloc", None), ("jemalloc-prof", "jemalloc")):
-        v, b = ins.get(cfg), ins.get(bcfg) if bcfg else None
-        L.append(f"| {cfg} | {v:,} | {f'{v / b - 1:+.2%} vs {bcfg}' if v and b else '–'} |" if v else f"| {cfg} | – | – |")
+    L.append("| workload | none | cprof heap | vs none | jemalloc | jemalloc's profiler | vs jemalloc |")
+    L.append("|---|---|---|---|---|---|---|")
+    for wl, (_, _, desc) in CG_WORKLOADS.items():
+        v = {c: ins.get(f"{wl}.{c}") for c in ("none", "cprof", "jemalloc", "jemalloc-prof")}
+        n = lambda x: f"{x:,}" if x else "–"
+        r = lambda a, b: f"{a / b - 1:+.2%}" if a and b else "–"
+        L.append(f"| {wl} ({desc}) | {n(v['none'])} | {n(v['cprof'])} | {r(v['cprof'], v['none'])} | "
+                 f"{n(v['jemalloc'])} | {n(v['jemalloc-prof'])} | {r(v['jemalloc-prof'], v['jemalloc'])} |")
     L.append("")
     L.append("### inuse_space against the bytes heaploop holds at exit")
     L.append("")
