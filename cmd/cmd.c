@@ -491,6 +491,21 @@ void cmd_check_watch(const struct cmd_entry *cmd, int64_t watch_ns, int64_t inte
 	}
 }
 
+void cmd_check_target(const struct cmd_entry *cmd, int argc, char **argv, pid_t pid, int ncmd)
+{
+	if (argc > 0)
+		cmd_usage_error(cmd, "unexpected argument '%s' (a command goes after --)", argv[0]);
+	if (!pid && !ncmd)
+		cmd_usage_error(cmd, "nothing to profile: give --pid PID or -- CMD");
+	if (pid && ncmd)
+		cmd_usage_error(cmd, "give --pid or a command, not both");
+}
+
+/* Set by Makefile.am; a build that installs nothing (scripts/fuzz) has none. */
+#ifndef CPROF_PKGLIBDIR
+#define CPROF_PKGLIBDIR "/usr/local/lib/cprof"
+#endif
+
 char *cmd_heap_library(void)
 {
 	const char *env = getenv("CPROF_HEAP_LIB");

@@ -203,6 +203,11 @@ void cmd_print_exit_status(int status);
 const char *cmd_output_name(const char *path);
 
 /* Allocation that never returns NULL (it dies). */
+/* What a command that samples a process checks after cmd_parse: no
+ * argument left but the command after "--", and one target, --pid or that
+ * command. Exits 2 with the usage otherwise. */
+void cmd_check_target(const struct cmd_entry *cmd, int argc, char **argv, pid_t pid, int ncmd);
+
 /* The path of cprof's heap library, a new string: $CPROF_HEAP_LIB (made
  * absolute), else the one next to this binary (a build tree), else the
  * installed one. */

@@ -149,12 +149,7 @@ static void cmd_cpu_started(void *ctx)
 static void cmd_cpu_parse(int argc, char **argv, struct cpu_cmd_opts *o, char ***cmd, int *ncmd)
 {
 	cmd_parse(&cmd_cpu, &argc, argv, o, cmd, ncmd);
-	if (argc > 0)
-		cmd_usage_error(&cmd_cpu, "unexpected argument '%s' (a command goes after --)", argv[0]);
-	if (!o->pid && !*ncmd)
-		cmd_usage_error(&cmd_cpu, "nothing to profile: give --pid PID or -- CMD");
-	if (o->pid && *ncmd)
-		cmd_usage_error(&cmd_cpu, "give --pid or a command, not both");
+	cmd_check_target(&cmd_cpu, argc, argv, o->pid, *ncmd);
 	if (!o->duration_given && *ncmd)
 		o->duration_ns = 0;
 	if (!o->stack_size)

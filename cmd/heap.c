@@ -280,12 +280,7 @@ static bool heap_print_verdict(struct heap *h, const struct profile *p)
 static void cmd_heap_parse(int argc, char **argv, struct heap_cmd_opts *o, char ***cmd, int *ncmd)
 {
 	cmd_parse(&cmd_heap, &argc, argv, o, cmd, ncmd);
-	if (argc > 0)
-		cmd_usage_error(&cmd_heap, "unexpected argument '%s' (a command goes after --)", argv[0]);
-	if (!o->pid && !*ncmd)
-		cmd_usage_error(&cmd_heap, "nothing to profile: give --pid PID or -- CMD");
-	if (o->pid && *ncmd)
-		cmd_usage_error(&cmd_heap, "give --pid or a command, not both");
+	cmd_check_target(&cmd_heap, argc, argv, o->pid, *ncmd);
 	/* A command runs until it exits; --watch says how long itself. */
 	if (!o->duration_given && (*ncmd || o->watch_ns))
 		o->duration_ns = 0;
