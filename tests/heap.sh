@@ -132,6 +132,23 @@ for idx in alloc_objects alloc_space inuse_objects; do
 	expect_grep "^Type: $idx\$" "$T/top"
 done
 
+# cprof diff compares two heap profiles by share: at twice the size, the
+# sites that scale with it (site_sixty) take a larger share of what was
+# allocated, realloc_chain's fixed 64 MiB a smaller one.
+expect_exit 0 "$CPROF" heap --rate "$rate" -o "$T/h2.pb.gz" -- "$W/heapwork" $((mb / 2))
+expect_exit 0 "$CPROF" diff --sample-index alloc_space "$T/h2.pb.gz" "$p"
+# change SITE: the change in points of SITE's flat share.
+change() { awk -v f="$1" '$7 == f {print $3; exit}' "$T/out"; }
+ok
+awk -v c="$(change site_sixty)" 'BEGIN {exit !(c + 0 > 2)}' ||
+	fail "cprof diff: site_sixty's share did not grow: '$(change site_sixty)'"
+ok
+awk -v c="$(change realloc_chain)" 'BEGIN {exit !(c + 0 < -2)}' ||
+	fail "cprof diff: realloc_chain's share did not shrink: '$(change realloc_chain)'"
+expect_exit 0 "$CPROF" diff --sample-index alloc_space -o "$T/hd.pb.gz" "$T/h2.pb.gz" "$p"
+expect_exit 0 "$CPROF" report --top 3 "$T/hd.pb.gz"
+expect_grep "^Type: alloc_space$" "$T/out"
+
 # --- cprof SIGKILLed mid-run: the command runs on, passing through, to its
 # normal end.
 "$CPROF" heap -o "$T/killed.pb.gz" -- "$W/heapwork" 50 2 >"$T/k.out" 2>"$T/k.err" &
