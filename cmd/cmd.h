@@ -202,7 +202,6 @@ void cmd_print_exit_status(int status);
 /* PATH as the "Wrote ..." line names it. */
 const char *cmd_output_name(const char *path);
 
-/* Allocation that never returns NULL (it dies). */
 /* What a command that samples a process checks after cmd_parse: no
  * argument left but the command after "--", and one target, --pid or that
  * command. Exits 2 with the usage otherwise. */
@@ -213,6 +212,7 @@ void cmd_check_target(const struct cmd_entry *cmd, int argc, char **argv, pid_t 
  * installed one. */
 char *cmd_heap_library(void);
 
+/* Allocation that never returns NULL (it dies). */
 void *xmalloc(size_t n);
 char *xstrdup(const char *s);
 

@@ -858,8 +858,12 @@ int heap_finish(struct heap *h)
 	heap_unload(h);
 	if (heap_drain(h) < 0 || (h->hello && heap_ring_drain(h) < 0))
 		return -1;
-	if (h->st.attached)
-		fallocate(h->ring_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, HEAP_RING_BYTES);
+	/* The records' pages given back, in the process too; not the header,
+	 * whose detach flag the library still reads when the unload through
+	 * ptrace failed, nor anything while it may still write. */
+	if (h->st.attached && !h->st.unload_error[0])
+		fallocate(h->ring_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  HEAPWIRE_RING_OFFSET, HEAPWIRE_RING_DATA);
 	return 0;
 }
 

@@ -86,8 +86,9 @@ void heap_free(struct heap *h);
 
 /* The session step by step, for a client that shows it as it goes (cprof
  * top --heap); heap_run does all of it. heap_start lets a launched command go
- * (or reads an attached process's maps). heap_step waits up to WAIT_MS (10
- * once sampling runs) and reads what came: 1 once the process has exited, 0
+ * (or reads an attached process's maps). heap_step waits up to WAIT_MS
+ * (less once sampling runs: the library's ring is read every few
+ * milliseconds) and reads what came: 1 once the process has exited, 0
  * if not, -1 with an error. heap_finish lets an attached process go and reads
  * the rest. Each returns -1 with an error. */
 int heap_start(struct heap *h);

@@ -25,7 +25,7 @@
 
 #define HEAPWIRE_ENV "CPROF_HEAP_FD"     /* "SOCKET,RING" descriptor numbers */
 #define HEAPWIRE_RATE_ENV "CPROF_HEAP_RATE" /* mean bytes between samples */
-#define HEAPWIRE_VERSION 3
+#define HEAPWIRE_VERSION 4
 /* Return addresses kept per sample: allocation stacks deeper than this are
  * marked [truncated] (a sample's record stays under 1.1 KiB of the ring). */
 #define HEAPWIRE_MAX_FRAMES 128
@@ -69,25 +69,27 @@ struct heapwire_msg {
 /* Bytes of a message with N frames, a multiple of 8. */
 #define HEAPWIRE_SIZE(n) (offsetof(struct heapwire_msg, frames) + (size_t)(n) * sizeof(uint64_t))
 
-/* What cprof_heap_attach(rate) returns, in the library's memory, for cprof
- * to read. On success, SOCK and RING are descriptors of the process's that
- * cprof takes; then cprof calls COMMIT(), which closes them there, starts
- * sampling and routes the allocator calls of every loaded module through the
- * library (it returns how many references it rerouted, or -errno). DETACH()
- * undoes that and stops sampling (also done by the library itself when the
- * ring's detach flag is set or cprof is gone). */
+/* What cprof_heap_attach(rate, out) writes to OUT (in the process's
+ * memory, for cprof to read: a call made through ptrace returns nothing).
+ * On success, SOCK and RING are descriptors of the process's that cprof
+ * takes; then cprof calls COMMIT(&n), which closes them there, starts
+ * sampling, routes the allocator calls of every loaded module through the
+ * library and sets n to how many references it rerouted (or -errno).
+ * DETACH(&n) undoes that and stops sampling, n the references put back
+ * (also done by the library itself when the ring's detach flag is set or
+ * cprof is gone). */
 struct heapwire_attach {
 	uint64_t magic, version;
 	int32_t status;    /* 0, or an errno, with ERROR saying why */
 	int32_t sock, ring;
 	int32_t preloaded; /* the library was already preloaded: nothing to reroute */
-	uint64_t commit, detach; /* addresses of int64_t (*)(void) */
+	uint64_t commit, detach; /* addresses of void (*)(int64_t *) */
 	char allocator[256]; /* the file whose malloc calls are passed on to */
 	char error[256];
 };
 
 /* The library's entry point of that name: RATE is the mean bytes between
  * samples. */
-const struct heapwire_attach *cprof_heap_attach(uint64_t rate);
+void cprof_heap_attach(uint64_t rate, struct heapwire_attach *out);
 
 #endif

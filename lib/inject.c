@@ -1,5 +1,6 @@
-/* Calls into a running process through ptrace; see inject.h. x86_64 only,
- * as the unwinder is. */
+/* Calls into a running process through ptrace, each returning through a
+ * signal frame that puts the thread back; see inject.h. x86_64 only, as the
+ * unwinder is. */
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -27,15 +29,52 @@
 #define INJECT_RED_ZONE 256          /* the ABI's 128 bytes below rsp, and more */
 #define INJECT_XSTATE_MAX 16384      /* the largest XSAVE area (AMX) is 11 KiB */
 #define INJECT_PASS_PAUSE_NS 5000000 /* between passes over the threads */
+#define INJECT_FXSAVE 512            /* the legacy part of the vector state */
+#define INJECT_SW_BYTES 464          /* where an XSAVE signal frame says its size */
+#define INJECT_LET_GO_NS 100000000   /* to stop a thread running a call, to let it go */
+
+/* The kernel's x86_64 signal frame (struct rt_sigframe, its ucontext and
+ * sigcontext), which rt_sigreturn reads at the stack pointer less 8. */
+struct inject_sigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
+	uint64_t eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate;
+	uint64_t reserved[8];
+};
+
+struct inject_sigframe {
+	uint64_t pretcode; /* the return address of the call: the trampoline */
+	uint64_t uc_flags, uc_link;
+	uint64_t ss_sp;
+	int32_t ss_flags, ss_pad;
+	uint64_t ss_size;
+	struct inject_sigcontext mc;
+	uint64_t uc_sigmask;
+	unsigned char info[128];
+};
+
+#define INJECT_UC_FP_XSTATE 0x1
+#define INJECT_UC_SIGCONTEXT_SS 0x2
+#define INJECT_UC_STRICT_RESTORE_SS 0x4
+/* An altstack setting sigaltstack refuses (EINVAL): rt_sigreturn, which
+ * ignores the failure, leaves the thread's own as it is. */
+#define INJECT_SS_KEEP 3
 
 struct inject {
 	pid_t pid, tid;
-	int sig; /* a signal that stopped the thread before our interrupt did */
-	struct user_regs_struct regs;
-	unsigned char *xstate; /* vector and x87 state (XSAVE layout) */
-	size_t xstate_len;
-	struct user_fpregs_struct fpregs; /* where XSAVE state cannot be read */
-	uint64_t scratch; /* the lowest byte pushed below the thread's stack */
+	struct user_regs_struct regs; /* as held */
+	unsigned char *fp;            /* vector state as a signal frame holds it */
+	size_t fp_len;
+	bool xsave;                   /* fp is an XSAVE area (else FXSAVE) */
+	uint64_t sigmask;             /* blocked signals, as held */
+	uint64_t restorer;            /* mov $15, %rax; syscall (__restore_rt) */
+	uint64_t args_top;            /* pushed arguments grow down from here */
+	uint64_t frame;               /* the last call's frame */
+	bool at_return;               /* stopped at that frame's rt_sigreturn */
+	bool let_go;                  /* let go in the middle of a call */
+	bool broken;                  /* a call faulted: no more calls */
 	int64_t stopped_ns;
 };
 
@@ -95,8 +134,9 @@ static bool inject_pc_unsafe(const struct addrspace *as, struct symbolizer *sym,
 }
 
 /* Whether the stopped thread TID, with registers R, may be called into:
- * no frame of its stack is unsafe. A stack that cannot be unwound to its
- * end is judged by the frames found. */
+ * its stack unwinds to its end (an unwinder that gave up may have missed the
+ * frame that holds a lock, such as malloc's under a signal handler), and no
+ * frame of it is unsafe. */
 static bool inject_safe(pid_t tid, const struct user_regs_struct *r, const struct addrspace *as,
 			struct unwinder *u, struct symbolizer *sym, unsigned char *stack)
 {
@@ -111,27 +151,47 @@ static bool inject_safe(pid_t tid, const struct user_regs_struct *r, const struc
 	for (int i = 0; i < n; i++)
 		if (inject_pc_unsafe(as, sym, pcs[i], i > 0))
 			return false;
-	return n > 0;
+	return n > 0 && complete;
 }
 
+/* Let go of a stopped thread, delivering SIG if non-zero. */
 static void inject_let_go(pid_t tid, int sig)
 {
 	ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
 }
 
-/* Seize, stop and judge TID. 1: held in IN; 0: not now (gone, unsafe, did
- * not stop); -1 with an error: may not trace it. */
+/* Blocked signals of TID (SigBlk in its status), read while it is held. */
+static uint64_t inject_sigmask(pid_t pid, pid_t tid)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask;
+}
+
+/* Seize, stop and judge TID. 1: held in IN; 0: not now (gone, stopped by a
+ * signal or a group stop, unsafe); -1 with an error: may not trace it, or it
+ * would not stop. */
 static int inject_try(struct inject *in, pid_t tid, const struct addrspace *as,
 		      struct unwinder *u, struct symbolizer *sym, unsigned char *stack)
 {
 	struct iovec iov = { &in->regs, sizeof(in->regs) };
 	char state = proc_thread_state(in->pid, tid);
-	int sig;
+	int status, rc;
 
-	/* Uninterruptible sleep would not stop in time; a zombie never. */
-	if (!state || state == 'D' || state == 'Z' || state == 'X')
+	/* Uninterruptible sleep would not stop in time; a zombie never; a
+	 * stopped thread is left stopped. */
+	if (!state || strchr("DZXTt", state))
 		return 0;
-	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)PTRACE_O_TRACESYSGOOD) < 0) {
 		int err = errno;
 		if (err == ESRCH || (err == EPERM && proc_thread_gone(in->pid, tid)))
 			return 0;
@@ -142,41 +202,100 @@ static int inject_try(struct inject *in, pid_t tid, const struct addrspace *as,
 		snapshot_wait_stop(tid, 0);
 		return 0;
 	}
-	sig = snapshot_wait_stop(tid, INJECT_STOP_NS);
-	if (sig == -2)
-		sig = snapshot_wait_stop(tid, 10 * (int64_t)INJECT_STOP_NS);
-	if (sig < 0)
-		return sig == -1 ? 0 : cp_error_errno(EBUSY, "thread %d of process %d would not stop",
-						      tid, in->pid);
+	/* Once interrupted, it must stop before it can be let go; should it
+	 * never, cprof's exit lets it go and drops the interrupt. */
+	rc = snapshot_wait(tid, INJECT_STOP_NS, &status);
+	if (rc == -2)
+		rc = snapshot_wait(tid, 10 * (int64_t)INJECT_STOP_NS, &status);
+	if (rc == -1)
+		return 0;
+	if (rc == -2)
+		return cp_error_errno(EBUSY, "thread %d of process %d would not stop", tid, in->pid);
 	in->stopped_ns = clock_ns(CLOCK_MONOTONIC);
+	/* Our interrupt only: a signal on its way in, or a group stop, is left
+	 * to happen as it would have. */
+	if (status >> 16 != PTRACE_EVENT_STOP || WSTOPSIG(status) != SIGTRAP) {
+		inject_let_go(tid, status >> 16 == PTRACE_EVENT_STOP ? 0 : WSTOPSIG(status));
+		return 0;
+	}
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ||
 	    !inject_safe(tid, &in->regs, as, u, sym, stack)) {
-		inject_let_go(tid, sig);
+		inject_let_go(tid, 0);
 		return 0;
 	}
 	in->tid = tid;
-	in->sig = sig;
+	in->sigmask = inject_sigmask(in->pid, tid);
 	return 1;
 }
 
-/* Save the held thread's vector state, to be put back at the end. */
+/* The held thread's vector state as a signal frame holds it: its XSAVE area
+ * (what the ptrace regset gives, XCR0 in the software bytes) with the frame's
+ * software bytes and closing magic, or else its FXSAVE area alone. */
 static int inject_save_fp(struct inject *in)
 {
 	struct iovec iov;
+	uint32_t *sw, magic2 = FP_XSTATE_MAGIC2;
+	uint64_t xcr0;
 
-	if (!(in->xstate = malloc(INJECT_XSTATE_MAX)))
+	if (!(in->fp = malloc(INJECT_XSTATE_MAX + sizeof(magic2))))
 		return cp_error_errno(ENOMEM, "out of memory");
-	iov = (struct iovec){ in->xstate, INJECT_XSTATE_MAX };
-	if (ptrace(PTRACE_GETREGSET, in->tid, (void *)NT_X86_XSTATE, &iov) == 0) {
-		in->xstate_len = iov.iov_len;
+	iov = (struct iovec){ in->fp, INJECT_XSTATE_MAX };
+	if (ptrace(PTRACE_GETREGSET, in->tid, (void *)NT_X86_XSTATE, &iov) == 0 &&
+	    iov.iov_len > INJECT_FXSAVE + 64) {
+		memcpy(&xcr0, in->fp + INJECT_SW_BYTES, sizeof(xcr0));
+		memset(in->fp + INJECT_SW_BYTES, 0, INJECT_FXSAVE - INJECT_SW_BYTES);
+		sw = (uint32_t *)(in->fp + INJECT_SW_BYTES);
+		sw[0] = FP_XSTATE_MAGIC1;
+		sw[1] = (uint32_t)(iov.iov_len + sizeof(magic2)); /* extended_size */
+		memcpy(&sw[2], &xcr0, sizeof(xcr0));              /* xfeatures */
+		sw[4] = (uint32_t)iov.iov_len;                    /* xstate_size */
+		memcpy(in->fp + iov.iov_len, &magic2, sizeof(magic2));
+		in->fp_len = iov.iov_len + sizeof(magic2);
+		in->xsave = true;
 		return 0;
 	}
-	free(in->xstate);
-	in->xstate = NULL;
-	if (ptrace(PTRACE_GETFPREGS, in->tid, NULL, &in->fpregs) < 0)
+	if (ptrace(PTRACE_GETFPREGS, in->tid, NULL, in->fp) < 0)
 		return cp_error("cannot read the registers of thread %d: %s", in->tid,
 				strerror(errno));
+	memset(in->fp + INJECT_SW_BYTES, 0, INJECT_FXSAVE - INJECT_SW_BYTES);
+	in->fp_len = INJECT_FXSAVE;
 	return 0;
+}
+
+/* The C library's signal return trampoline, `mov $15, %rax; syscall` in
+ * glibc (__restore_rt, a local symbol) or `mov $15, %eax; syscall` in musl,
+ * found by its bytes in the library's code. */
+static int inject_find_restorer(const struct addrspace *as, pid_t pid, uint64_t *addr)
+{
+	static const unsigned char glibc[] = { 0x48, 0xc7, 0xc0, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+	static const unsigned char musl[] = { 0xb8, 0x0f, 0, 0, 0, 0x0f, 0x05 };
+	unsigned char buf[65536 + 16];
+	size_t n;
+	const struct as_map *maps = addrspace_maps(as, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *base = maps[i].path ? strrchr(maps[i].path, '/') : NULL;
+		bool is_musl = base && strncmp(base + 1, "ld-musl", 7) == 0;
+		const unsigned char *pat = is_musl ? musl : glibc;
+		size_t plen = is_musl ? sizeof(musl) : sizeof(glibc);
+
+		if (!maps[i].mod || !base || (strncmp(base + 1, "libc.so", 7) && !is_musl))
+			continue;
+		for (uint64_t at = 0; at < maps[i].end - maps[i].start; at += sizeof(buf) - 16) {
+			size_t want = maps[i].end - maps[i].start - at;
+			unsigned char *hit;
+
+			want = want < sizeof(buf) ? want : sizeof(buf);
+			if (module_read(maps[i].mod, maps[i].offset + at, buf, want) < 0)
+				break;
+			if ((hit = memmem(buf, want, pat, plen))) {
+				*addr = maps[i].start + at + (uint64_t)(hit - buf);
+				return 0;
+			}
+		}
+	}
+	return cp_error_errno(ENOEXEC, "cannot find the signal return trampoline in the C library "
+			      "of process %d (neither glibc nor musl?)", pid);
 }
 
 /* Long: one pass over the threads after another until one is held, each
@@ -201,6 +320,8 @@ struct inject *inject_start(pid_t pid, struct addrspace *as, int64_t timeout_ns)
 		goto fail;
 	}
 	in->pid = pid;
+	if (inject_find_restorer(as, pid, &in->restorer) < 0)
+		goto fail;
 	while (rc == 0) {
 		pid_t *tids;
 		ssize_t n = proc_tasks(pid, &tids);
@@ -218,8 +339,9 @@ struct inject *inject_start(pid_t pid, struct addrspace *as, int64_t timeout_ns)
 		free(tids);
 		if (rc == 0 && clock_ns(CLOCK_MONOTONIC) >= deadline) {
 			cp_error_errno(seen ? EBUSY : ESRCH,
-				       seen ? "no thread of process %d was outside its allocator and "
-					      "dynamic loader long enough to be called into; try again"
+				       seen ? "no thread of process %d was running, and outside its "
+					      "allocator and dynamic loader, long enough to be called "
+					      "into; try again"
 					    : "no such process %d",
 				       pid);
 			goto fail;
@@ -230,10 +352,10 @@ struct inject *inject_start(pid_t pid, struct addrspace *as, int64_t timeout_ns)
 	if (rc < 0)
 		goto fail;
 	if (inject_save_fp(in) < 0) {
-		inject_let_go(in->tid, in->sig);
+		inject_let_go(in->tid, 0);
 		goto fail;
 	}
-	in->scratch = (in->regs.rsp - INJECT_RED_ZONE) & ~15ULL;
+	in->args_top = (in->regs.rsp - INJECT_RED_ZONE) & ~15ULL;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	symbolizer_free(sym);
 	unwinder_free(u);
@@ -244,6 +366,8 @@ fail:
 	symbolizer_free(sym);
 	unwinder_free(u);
 	free(stack);
+	if (in)
+		free(in->fp);
 	free(in);
 	return NULL;
 }
@@ -276,79 +400,157 @@ int inject_read(struct inject *in, uint64_t addr, void *buf, size_t n)
 
 uint64_t inject_push(struct inject *in, const void *data, size_t n)
 {
-	uint64_t at = (in->scratch - n) & ~15ULL;
+	uint64_t at = (in->args_top - n) & ~15ULL;
 
 	if (inject_write(in, at, data, n) < 0)
 		return 0;
-	in->scratch = at;
+	in->args_top = at;
 	return at;
 }
 
-/* Put the held thread's registers back as they were. */
-static int inject_restore(struct inject *in)
+/* Write below the arguments a signal frame that holds the thread as it was
+ * held, with a system call it was in set to restart as the kernel would
+ * have restarted it (rt_sigreturn does not), and its vector state; its
+ * address (the call's stack pointer) into *FRAME. */
+static int inject_write_frame(struct inject *in, uint64_t *frame)
 {
-	struct iovec iov = { &in->regs, sizeof(in->regs) };
+	const struct user_regs_struct *r = &in->regs;
+	uint64_t fp = (in->args_top - 64 - in->fp_len) & ~63ULL;
+	uint64_t f = ((fp - sizeof(struct inject_sigframe)) & ~15ULL) - 8;
+	struct inject_sigframe sf = {
+		.pretcode = in->restorer,
+		.uc_flags = INJECT_UC_SIGCONTEXT_SS | INJECT_UC_STRICT_RESTORE_SS |
+			    (in->xsave ? INJECT_UC_FP_XSTATE : 0),
+		.ss_flags = INJECT_SS_KEEP,
+		.mc = { r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15, r->rdi, r->rsi,
+			r->rbp, r->rbx, r->rdx, r->rax, r->rcx, r->rsp, r->rip, r->eflags,
+			(uint16_t)r->cs, (uint16_t)r->gs, (uint16_t)r->fs, (uint16_t)r->ss },
+		.uc_sigmask = in->sigmask,
+	};
 
-	if (ptrace(PTRACE_SETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) < 0)
-		return cp_error("cannot restore thread %d: %s", in->tid, strerror(errno));
-	iov = (struct iovec){ in->xstate, in->xstate_len };
-	if (in->xstate ? ptrace(PTRACE_SETREGSET, in->tid, (void *)NT_X86_XSTATE, &iov) < 0 :
-			 ptrace(PTRACE_SETFPREGS, in->tid, NULL, &in->fpregs) < 0)
-		return cp_error("cannot restore thread %d: %s", in->tid, strerror(errno));
+	sf.mc.fpstate = fp;
+	if ((int64_t)r->orig_rax >= 0) {
+		switch ((int64_t)r->rax) {
+		case -512: /* ERESTARTSYS */
+		case -513: /* ERESTARTNOINTR */
+		case -514: /* ERESTARTNOHAND */
+			sf.mc.rax = r->orig_rax;
+			sf.mc.rip -= 2; /* the syscall instruction again */
+			break;
+		case -516: /* ERESTART_RESTARTBLOCK */
+			sf.mc.rax = SYS_restart_syscall;
+			sf.mc.rip -= 2;
+			break;
+		}
+	}
+	if (inject_write(in, fp, in->fp, in->fp_len) < 0 || inject_write(in, f, &sf, sizeof(sf)) < 0)
+		return -1;
+	*frame = f;
 	return 0;
 }
 
-/* Long: the wait for the call's end, through the signals and stops that may
- * come first, each handled apart. */
-int inject_call(struct inject *in, uint64_t fn, const uint64_t *args, int nargs, uint64_t *ret)
+/* Let go of the thread while it runs a call, which then returns through its
+ * frame and puts it back by itself. */
+static void inject_abandon(struct inject *in)
 {
+	int status;
+
+	in->let_go = true;
+	if (ptrace(PTRACE_INTERRUPT, in->tid, NULL, NULL) == 0 &&
+	    snapshot_wait(in->tid, INJECT_LET_GO_NS, &status) == 0)
+		ptrace(PTRACE_DETACH, in->tid, NULL, NULL);
+	/* Else cprof's exit lets it go. */
+}
+
+/* Whether the held thread, stopped by signal SIG, faulted in the call (the
+ * kernel raised it) rather than was sent a signal. */
+static bool inject_faulted(const struct inject *in, int sig)
+{
+	siginfo_t si;
+
+	return (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE) &&
+	       ptrace(PTRACE_GETSIGINFO, in->tid, NULL, &si) == 0 && si.si_code > 0;
+}
+
+/* Long: the wait for the call's end, through the system calls, signals and
+ * stops that come first, each handled apart. */
+int inject_call(struct inject *in, uint64_t fn, const uint64_t *args, int nargs, int64_t timeout_ns)
+{
+	int64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
 	struct user_regs_struct r = in->regs;
 	struct iovec iov = { &r, sizeof(r) };
-	uint64_t sp = ((in->scratch - 64) & ~15ULL) - 8, zero = 0;
 	unsigned long long *argregs[6] = { &r.rdi, &r.rsi, &r.rdx, &r.rcx, &r.r8, &r.r9 };
-	int status, sig = 0;
+	uint64_t frame;
+	int status, sig = 0, faulted = 0, rc = -1;
+	sigset_t chld, old;
 
-	/* At a function's entry rsp + 8 is a multiple of 16; the return
-	 * address, 0, is at rsp. */
-	if (inject_write(in, sp, &zero, sizeof(zero)) < 0)
+	if (in->broken || in->let_go)
+		return cp_error("no more calls into process %d: an earlier one failed", in->pid);
+	if (inject_write_frame(in, &frame) < 0)
 		return -1;
 	for (int i = 0; i < nargs && i < 6; i++)
 		*argregs[i] = args[i];
 	r.rip = fn;
-	r.rsp = sp;
+	r.rsp = frame;
 	r.rax = 0;
-	/* Not in a system call: the kernel must not restart one over the call. */
+	/* Not in a system call: none is restarted over the call (and at the
+	 * last call's rt_sigreturn, that is skipped). */
 	r.orig_rax = (uint64_t)-1;
 	if (ptrace(PTRACE_SETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) < 0)
 		return cp_error("cannot set the registers of thread %d: %s", in->tid, strerror(errno));
+	in->frame = frame;
+	in->at_return = false;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
 	for (;;) {
-		pid_t w;
+		int64_t left = deadline - clock_ns(CLOCK_MONOTONIC);
+		int w;
 
-		if (ptrace(PTRACE_CONT, in->tid, NULL, (void *)(long)sig) < 0)
-			return cp_error_errno(ESRCH, "process %d exited during a call into it", in->pid);
-		do
-			w = waitpid(in->tid, &status, __WALL);
-		while (w < 0 && errno == EINTR);
-		if (w < 0 || WIFEXITED(status) || WIFSIGNALED(status))
-			return cp_error_errno(ESRCH, "process %d exited during a call into it", in->pid);
+		if (ptrace(PTRACE_SYSCALL, in->tid, NULL, (void *)(long)sig) < 0 ||
+		    (w = snapshot_wait(in->tid, left > 0 ? left : 0, &status)) == -1) {
+			cp_error_errno(ESRCH, "process %d exited during a call into it", in->pid);
+			in->let_go = true;
+			break;
+		}
+		if (w == -2) {
+			inject_abandon(in);
+			cp_error_errno(ETIMEDOUT, "a call into process %d did not return in %lld s; its "
+				       "thread puts itself back when it does", in->pid,
+				       (long long)(timeout_ns / 1000000000));
+			break;
+		}
 		sig = 0;
-		if (!WIFSTOPPED(status) || status >> 16 == PTRACE_EVENT_STOP)
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			/* The frame's rt_sigreturn: the call (or the fault) is done. */
+			if (ptrace(PTRACE_GETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) == 0 &&
+			    r.orig_rax == SYS_rt_sigreturn && r.rsp == frame + 8) {
+				in->at_return = true;
+				rc = faulted ? cp_error("a call into process %d faulted (signal %d): its "
+							"thread was put back, but may hold a lock the call "
+							"took; restart the process to be sure", in->pid,
+							faulted) : 0;
+				in->broken = faulted;
+				break;
+			}
+			continue;
+		}
+		if (status >> 16 == PTRACE_EVENT_STOP)
 			continue;
 		sig = WSTOPSIG(status);
-		if (sig != SIGSEGV && sig != SIGBUS && sig != SIGILL && sig != SIGTRAP)
-			continue;
-		if (ptrace(PTRACE_GETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) < 0)
-			return cp_error_errno(ESRCH, "process %d exited during a call into it", in->pid);
-		if (sig == SIGSEGV && r.rip == 0)
-			break;
-		/* The call itself faulted: put the thread back rather than let the
-		 * fault end the process. */
-		inject_restore(in);
-		return cp_error("a call into process %d faulted (signal %d at %#llx)", in->pid, sig,
-				(unsigned long long)r.rip);
+		/* A fault of the call's own: not let end the process; the thread
+		 * is sent to its frame's return. */
+		if (inject_faulted(in, sig) &&
+		    ptrace(PTRACE_GETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) == 0) {
+			faulted = sig;
+			r.rip = in->restorer;
+			r.rsp = frame + 8;
+			ptrace(PTRACE_SETREGSET, in->tid, (void *)NT_PRSTATUS, &iov);
+			sig = 0;
+		}
 	}
-	*ret = r.rax;
-	return 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 int64_t inject_end(struct inject *in)
@@ -357,10 +559,12 @@ int64_t inject_end(struct inject *in)
 
 	if (!in)
 		return 0;
-	inject_restore(in);
-	inject_let_go(in->tid, in->sig);
+	/* At the frame's rt_sigreturn, which puts the thread back as it goes
+	 * on; with no call made, it stands as it was held. */
+	if (!in->let_go)
+		inject_let_go(in->tid, 0);
 	held = clock_ns(CLOCK_MONOTONIC) - in->stopped_ns;
-	free(in->xstate);
+	free(in->fp);
 	free(in);
 	return held;
 }

@@ -254,8 +254,20 @@ struct live *live_start(const struct live_opts *o)
 		rc = target_attach(&l->t, o->pid);
 	if (rc < 0)
 		goto fail;
-	if (o->heap && !o->cmd && !(l->h = heap_attach(&l->t, &l->ho)))
-		goto fail;
+	if (o->heap && !o->cmd) {
+		char why[256];
+
+		/* Loading the library needs a thread that runs; it stays stopped. */
+		if (target_stopped(&l->t, why, sizeof(why))) {
+			cp_error("%s; the heap view needs it running to load its library", why);
+			goto fail;
+		}
+		if (!(l->h = heap_attach(&l->t, &l->ho))) {
+			if (cp_errno() == EPERM)
+				target_permission_error(&l->t, EPERM, "trace");
+			goto fail;
+		}
+	}
 	if (l->h ? heap_start(l->h) < 0 : !(l->c = cpu_start(&l->t, &l->co)))
 		goto fail;
 	live_name_command(l, o->cmd);

@@ -54,16 +54,15 @@ static void snapshot_let_go(pid_t tid, int sig)
 /* Sleeping in sigtimedwait for SIGCHLD, which the kernel sends the tracer
  * at each stop, wakes at once, where polling would compete for the CPU with
  * the target's threads. */
-int snapshot_wait_stop(pid_t tid, int64_t timeout_ns)
+int snapshot_wait(pid_t tid, int64_t timeout_ns, int *status)
 {
 	int64_t deadline = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
 	sigset_t chld;
-	int status;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	for (;;) {
-		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -78,17 +77,25 @@ int snapshot_wait_stop(pid_t tid, int64_t timeout_ns)
 			sigtimedwait(&chld, NULL, &ts);
 			continue;
 		}
-		if (WIFEXITED(status) || WIFSIGNALED(status))
+		if (WIFEXITED(*status) || WIFSIGNALED(*status))
 			return -1;
-		if (!WIFSTOPPED(status))
-			continue;
-		/* PTRACE_EVENT_STOP: our interrupt, or a group stop (which detaching
-		 * leaves in place). A plain stop is a signal on its way in: hold
-		 * it and hand it back on release. */
-		if (status >> 16 == PTRACE_EVENT_STOP)
+		if (WIFSTOPPED(*status))
 			return 0;
-		return WSTOPSIG(status);
 	}
+}
+
+int snapshot_wait_stop(pid_t tid, int64_t timeout_ns)
+{
+	int status, rc = snapshot_wait(tid, timeout_ns, &status);
+
+	if (rc < 0)
+		return rc;
+	/* PTRACE_EVENT_STOP: our interrupt, or a group stop (which detaching
+	 * leaves in place). A plain stop is a signal on its way in: hold it and
+	 * hand it back on release. */
+	if (status >> 16 == PTRACE_EVENT_STOP)
+		return 0;
+	return WSTOPSIG(status);
 }
 
 static void snapshot_settle_lingering(void)

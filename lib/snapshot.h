@@ -53,9 +53,13 @@ void snapshot_release(struct snapshot *s);
 
 /* The pieces of a hold, for other users of ptrace (inject.c). */
 
-/* Wait up to TIMEOUT_NS for the seized and interrupted TID to stop. Returns
- * the signal to deliver on release (0 for the interrupt or a group stop), -1
- * if it exited, -2 if it did not stop in time. The caller blocks SIGCHLD. */
+/* Wait up to TIMEOUT_NS for the traced TID's next stop, its status into
+ * *STATUS (as from waitpid). Returns 0, -1 if it exited, -2 if it did not
+ * stop in time. The caller blocks SIGCHLD. */
+int snapshot_wait(pid_t tid, int64_t timeout_ns, int *status);
+
+/* The same for the seized and interrupted TID: the signal to deliver on
+ * release (0 for the interrupt or a group stop), -1, or -2. */
 int snapshot_wait_stop(pid_t tid, int64_t timeout_ns);
 
 struct user_regs_struct;

@@ -19,6 +19,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <math.h>
 #include <poll.h>
@@ -107,9 +108,12 @@ static inline uint64_t heap_hash(uintptr_t p)
 	return (uint64_t)(p >> 4) * 0x9e3779b97f4a7c15ULL;
 }
 
+/* Bits 4 to 19 of the address, and bits 16 to 31 over them, so that blocks
+ * the allocator maps a page each (at a page and 16) do not all fall in the
+ * 256 buckets their low bits leave. */
 static inline size_t heap_bucket(uintptr_t p)
 {
-	return (p >> 4) & ((1u << FILTER_BITS) - 1);
+	return ((p >> 4) ^ (p >> 16)) & ((1u << FILTER_BITS) - 1);
 }
 
 static int64_t heap_draw(void)
@@ -274,24 +278,39 @@ static void heap_put(struct heapwire_msg *m)
 	__atomic_store_n((uint32_t *)(data + off), m->type, __ATOMIC_RELEASE);
 }
 
+/* Give back a count of filter bucket B, clearing its bit with the last. */
+static void heap_filter_drop(size_t b)
+{
+	/* An insert into the bucket between the count reaching zero and the
+	 * bit's clearing sets the bit again after it. */
+	if (atomic_fetch_sub(&heap_tab->filter[b], 1) == 1) {
+		atomic_fetch_and(&heap_bits[b >> 6], ~(1ULL << (b & 63)));
+		if (atomic_load(&heap_tab->filter[b]))
+			atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
+	}
+}
+
 static bool heap_insert(uintptr_t p)
 {
 	uint64_t h = heap_hash(p);
-	size_t b = heap_bucket(p);
+	size_t b = heap_bucket(p), mask = (1u << SET_BITS) - 1, i = h >> (64 - SET_BITS);
 	_Atomic uint8_t *f = &heap_tab->filter[b];
-	size_t mask = (1u << SET_BITS) - 1, i = h >> (64 - SET_BITS);
+	uint8_t c = atomic_load_explicit(f, memory_order_relaxed);
 
-	if (atomic_load_explicit(f, memory_order_relaxed) == 255)
-		return false;
+	/* The bucket's count taken first, and never past 255. */
+	do
+		if (c == 255)
+			return false;
+	while (!atomic_compare_exchange_weak(f, &c, (uint8_t)(c + 1)));
+	if (c == 0)
+		atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
 	for (int k = 0; k < SET_PROBES; k++, i = (i + 1) & mask) {
 		uint64_t cur = atomic_load_explicit(&heap_tab->slots[i], memory_order_relaxed);
 		if ((cur == SLOT_EMPTY || cur == SLOT_TOMB) &&
-		    atomic_compare_exchange_strong(&heap_tab->slots[i], &cur, p)) {
-			if (atomic_fetch_add(f, 1) == 0)
-				atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
+		    atomic_compare_exchange_strong(&heap_tab->slots[i], &cur, p))
 			return true;
-		}
 	}
+	heap_filter_drop(b);
 	return false;
 }
 
@@ -306,14 +325,7 @@ static bool heap_remove(uintptr_t p)
 		if (cur == SLOT_EMPTY)
 			return false;
 		if (cur == p && atomic_compare_exchange_strong(&heap_tab->slots[i], &cur, SLOT_TOMB)) {
-			size_t b = heap_bucket(p);
-			/* An insert into the bucket between the count reaching zero
-			 * and the bit's clearing sets the bit again after it. */
-			if (atomic_fetch_sub(&heap_tab->filter[b], 1) == 1) {
-				atomic_fetch_and(&heap_bits[b >> 6], ~(1ULL << (b & 63)));
-				if (atomic_load(&heap_tab->filter[b]))
-					atomic_fetch_or(&heap_bits[b >> 6], 1ULL << (b & 63));
-			}
+			heap_filter_drop(heap_bucket(p));
 			return true;
 		}
 	}
@@ -555,36 +567,207 @@ static const struct heap_hook {
 };
 #define HEAP_NHOOKS (sizeof(heap_hooks) / sizeof(*heap_hooks))
 
-/* A rerouted reference: where it is and what it held. */
+/* A rerouted reference and the allocator's function it held, put back at
+ * the end. heap_gots and the rest below are touched only inside
+ * dl_iterate_phdr's callbacks, which the dynamic loader runs one thread at a
+ * time under its write lock: no lock of this library's, so no lock order to
+ * get wrong, and a module listed there is not unmapped meanwhile. */
 struct heap_got {
 	void **at;
 	void *was;
-	bool relro;
 };
 #define HEAP_GOT_MAX 16384
 static struct heap_got *heap_gots; /* mmap'ed, HEAP_GOT_MAX */
 static size_t heap_ngots;
-static atomic_flag heap_got_lock = ATOMIC_FLAG_INIT;
 static bool heap_attached;     /* references are rerouted */
-static unsigned long long heap_adds; /* dl_iterate_phdr's count of loads when last rerouted */
+/* dl_iterate_phdr's counts of loads and unloads at the last full rerouting,
+ * and when the next periodic one is due (slots bound lazily since). */
+static unsigned long long heap_adds, heap_subs;
+static int64_t heap_next_pass;
+#define HEAP_PASS_NS 1000000000
+/* Modules seen relocated (their RELRO read-only), by their first address;
+ * forgotten when a module is unloaded. */
+#define HEAP_DONE_MAX 1024
+static uintptr_t heap_done[HEAP_DONE_MAX];
+static size_t heap_ndone;
+/* By hook: what a slot bound to the allocator holds (the function calls are
+ * passed on to, but reallocarray's own for reallocarray), and the program's
+ * canonical PLT entry for the name if it has one (see heap_bound): a slot
+ * that holds that leads to the program's own rerouted slot, and is left. */
+static void *heap_bound_addr[16], *heap_canon[16];
 
-static void heap_got_lock_take(void)
+static bool heap_is_ours(const void *v);
+
+struct heap_module {
+	uintptr_t base, lo, hi, relro_lo, relro_hi;
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	size_t strsz;
+	const ElfW(Rela) *rels[2]; /* DT_RELA and DT_JMPREL */
+	size_t nrels[2];
+};
+
+static uintptr_t heap_dyn_ptr(const struct heap_module *m, ElfW(Addr) v)
 {
-	while (atomic_flag_test_and_set_explicit(&heap_got_lock, memory_order_acquire))
-		sched_yield();
+	/* ld.so relocates these in place, except where the section is read-only. */
+	return m->base && v < m->base ? v + m->base : v;
 }
 
-static void heap_got_lock_drop(void)
+/* The module of INFO, unless it is this library or the vDSO (whose dynamic
+ * section is unrelocated). RELRO as ld.so protects it: whole pages. */
+static bool heap_module_read(const struct dl_phdr_info *info, struct heap_module *m)
 {
-	atomic_flag_clear_explicit(&heap_got_lock, memory_order_release);
+	const ElfW(Dyn) *dyn = NULL;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+
+	memset(m, 0, sizeof(*m));
+	m->base = info->dlpi_addr;
+	m->lo = UINTPTR_MAX;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(m->base + ph->p_vaddr);
+		if (ph->p_type == PT_LOAD && ph->p_vaddr < m->lo)
+			m->lo = ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > m->hi)
+			m->hi = ph->p_vaddr + ph->p_memsz;
+		if (ph->p_type == PT_GNU_RELRO) {
+			m->relro_lo = (m->base + ph->p_vaddr) & ~(page - 1);
+			m->relro_hi = (m->base + ph->p_vaddr + ph->p_memsz) & ~(page - 1);
+		}
+	}
+	if (!dyn || (m->base + m->lo <= heap_self_start && heap_self_start < m->base + m->hi) ||
+	    strstr(info->dlpi_name, "linux-vdso"))
+		return false;
+	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
+		switch (d->d_tag) {
+		case DT_SYMTAB: m->symtab = (const ElfW(Sym) *)heap_dyn_ptr(m, d->d_un.d_ptr); break;
+		case DT_STRTAB: m->strtab = (const char *)heap_dyn_ptr(m, d->d_un.d_ptr); break;
+		case DT_STRSZ: m->strsz = d->d_un.d_val; break;
+		case DT_RELA: m->rels[0] = (const ElfW(Rela) *)heap_dyn_ptr(m, d->d_un.d_ptr); break;
+		case DT_RELASZ: m->nrels[0] = d->d_un.d_val / sizeof(ElfW(Rela)); break;
+		case DT_JMPREL: m->rels[1] = (const ElfW(Rela) *)heap_dyn_ptr(m, d->d_un.d_ptr); break;
+		case DT_PLTRELSZ: m->nrels[1] = d->d_un.d_val / sizeof(ElfW(Rela)); break;
+		}
+	}
+	return m->symtab && m->strtab;
 }
 
-/* Store V at AT, which may be on a read-only page after relocation (RELRO):
- * made writable for the store, read-only again after. */
-static bool heap_got_store(void **at, void *v, bool relro)
+/* Whether the page at ADDR is writable now, from /proc/self/maps, read with
+ * system calls alone (this runs inside malloc): 1, 0, or -1 if unknown. */
+static int heap_page_writable(uintptr_t addr)
+{
+	char buf[4096], line[160];
+	size_t len = 0;
+	bool skip = false;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), rc = -1;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while (rc < 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && rc < 0; i++) {
+			unsigned long start, end;
+			char perms[5];
+
+			if (buf[i] != '\n') {
+				if (len + 1 < sizeof(line))
+					line[len++] = buf[i];
+				else
+					skip = true;
+				continue;
+			}
+			line[len] = '\0';
+			if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) == 3 && addr >= start &&
+			    addr < end)
+				rc = perms[1] == 'w';
+			len = 0;
+			skip = false;
+		}
+	}
+	(void)skip;
+	close(fd);
+	return rc;
+}
+
+/* Whether the module M is relocated and may be rerouted: no RELRO, or its
+ * RELRO made read-only already (dl_iterate_phdr lists a module before the
+ * loader has relocated it, and its RELRO stays writable until then: storing
+ * and protecting there meanwhile made the loader fault). */
+static bool heap_module_ready(const struct heap_module *m)
+{
+	uintptr_t first = m->base + m->lo;
+
+	if (m->relro_lo >= m->relro_hi)
+		return true;
+	for (size_t i = 0; i < heap_ndone; i++)
+		if (heap_done[i] == first)
+			return true;
+	if (heap_page_writable(m->relro_lo) == 1)
+		return false;
+	if (heap_ndone < HEAP_DONE_MAX)
+		heap_done[heap_ndone++] = first;
+	return true;
+}
+
+/* The hook of relocation R of M, if it is a GOT entry (JUMP_SLOT, GLOB_DAT)
+ * for one of heap_hooks' names; -1 if not. */
+static int heap_rel_hook(const struct heap_module *m, const ElfW(Rela) *r)
+{
+	unsigned type = ELF64_R_TYPE(r->r_info);
+	const ElfW(Sym) *sym = &m->symtab[ELF64_R_SYM(r->r_info)];
+	const char *name;
+
+	if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || !ELF64_R_SYM(r->r_info) ||
+	    sym->st_name >= m->strsz)
+		return -1;
+	name = m->strtab + sym->st_name;
+	if (name[0] != 'm' && name[0] != 'c' && name[0] != 'r' && name[0] != 'f' &&
+	    name[0] != 'p' && name[0] != 'a' && name[0] != 'v')
+		return -1;
+	for (size_t h = 0; h < HEAP_NHOOKS; h++)
+		if (strcmp(name, heap_hooks[h].name) == 0)
+			return (int)h;
+	return -1;
+}
+
+static bool heap_is_ours(const void *v)
+{
+	for (size_t h = 0; h < HEAP_NHOOKS; h++)
+		if (v == heap_hooks[h].ours)
+			return true;
+	return false;
+}
+
+/* Whether a slot of M's is bound to another allocator than the one calls
+ * are passed on to (a module with one of its own, or a DEEPBIND scope):
+ * then none of its slots is rerouted, lest its blocks reach the wrong free.
+ * A slot not bound yet (lazy binding: its PLT stub, in M) is no sign. */
+static bool heap_module_foreign(const struct heap_module *m)
+{
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0; m->rels[t] && i < m->nrels[t]; i++) {
+			int h = heap_rel_hook(m, &m->rels[t][i]);
+			void *cur;
+
+			if (h < 0)
+				continue;
+			cur = __atomic_load_n((void **)(m->base + m->rels[t][i].r_offset), __ATOMIC_ACQUIRE);
+			if (cur != heap_bound_addr[h] && !heap_is_ours(cur) && cur != heap_canon[h] &&
+			    ((uintptr_t)cur < m->base + m->lo || (uintptr_t)cur >= m->base + m->hi))
+				return true;
+		}
+	return false;
+}
+
+/* Store V at AT, on a page that RELRO makes read-only after relocation
+ * when RELRO says so: made writable for the store, read-only again after, as
+ * the loader left it. */
+static bool heap_got_store(const struct heap_module *m, void **at, void *v)
 {
 	uintptr_t page = (uintptr_t)at & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1);
 	size_t len = (size_t)sysconf(_SC_PAGESIZE);
+	bool relro = page >= m->relro_lo && page < m->relro_hi;
 
 	if (relro && mprotect((void *)page, len, PROT_READ | PROT_WRITE) < 0)
 		return false;
@@ -594,152 +777,161 @@ static bool heap_got_store(void **at, void *v, bool relro)
 	return true;
 }
 
-struct heap_module {
-	uintptr_t base, lo, hi, relro_lo, relro_hi;
-	const ElfW(Sym) *symtab;
-	const char *strtab;
-	size_t strsz;
+struct heap_pass {
+	bool frees;      /* this pass reroutes free, realloc, reallocarray; the next the rest */
+	bool incomplete; /* a module was skipped while the loader relocates it */
 };
 
-static uintptr_t heap_dyn_ptr(const struct heap_module *m, ElfW(Addr) v)
+static bool heap_hook_frees(size_t h)
 {
-	/* ld.so relocates these in place, except where the section is read-only. */
-	return m->base && v < m->base ? v + m->base : v;
+	return heap_hooks[h].real == offsetof(struct heap_fns, free) ||
+	       heap_hooks[h].real == offsetof(struct heap_fns, realloc);
 }
 
-/* Reroute one relocation of M's: a GOT entry for one of heap_hooks' names
- * that holds the allocator's function, or (lazy binding) its PLT stub. */
-static void heap_patch_rel(const struct heap_module *m, const ElfW(Rela) *r)
-{
-	unsigned type = ELF64_R_TYPE(r->r_info);
-	const ElfW(Sym) *sym = &m->symtab[ELF64_R_SYM(r->r_info)];
-	void **at = (void **)(m->base + r->r_offset);
-	const char *name;
-	void *cur;
-
-	if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || !ELF64_R_SYM(r->r_info) ||
-	    sym->st_name >= m->strsz)
-		return;
-	name = m->strtab + sym->st_name;
-	for (size_t h = 0; h < HEAP_NHOOKS; h++) {
-		void *real = *(void **)((char *)&heap_real + heap_hooks[h].real);
-		if (strcmp(name, heap_hooks[h].name))
-			continue;
-		cur = __atomic_load_n(at, __ATOMIC_ACQUIRE);
-		if (cur == heap_hooks[h].ours || heap_ngots == HEAP_GOT_MAX)
-			return;
-		if (cur != real && !(type == R_X86_64_JUMP_SLOT && (uintptr_t)cur >= m->base + m->lo &&
-				     (uintptr_t)cur < m->base + m->hi))
-			return;
-		bool relro = (uintptr_t)at >= m->relro_lo && (uintptr_t)at < m->relro_hi;
-		if (heap_got_store(at, heap_hooks[h].ours, relro))
-			heap_gots[heap_ngots++] = (struct heap_got){ at, cur, relro };
-		return;
-	}
-}
-
+/* Reroute M's slots that hold the allocator's function (those of PASS's
+ * kind): frees first, over every module, so that no block is sampled through
+ * a rerouted malloc and freed through a free not rerouted yet. */
 static int heap_patch_module(struct dl_phdr_info *info, size_t size, void *ctx)
 {
-	struct heap_module m = { .base = info->dlpi_addr, .lo = UINTPTR_MAX };
-	const ElfW(Dyn) *dyn = NULL;
-	uintptr_t rela = 0, jmprel = 0;
-	size_t relasz = 0, jmprelsz = 0;
-	long page = sysconf(_SC_PAGESIZE);
+	struct heap_pass *pass = ctx;
+	struct heap_module m;
 
 	(void)size;
-	(void)ctx;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(m.base + ph->p_vaddr);
-		else if (ph->p_type == PT_LOAD && ph->p_vaddr < m.lo)
-			m.lo = ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && ph->p_vaddr + ph->p_memsz > m.hi)
-			m.hi = ph->p_vaddr + ph->p_memsz;
-		if (ph->p_type == PT_GNU_RELRO) {
-			m.relro_lo = (m.base + ph->p_vaddr) & ~(uintptr_t)(page - 1);
-			m.relro_hi = m.base + ph->p_vaddr + ph->p_memsz;
-		}
-	}
-	/* Not this library, nor the vDSO, whose dynamic section is unrelocated. */
-	if (!dyn || (m.base + m.lo <= heap_self_start && heap_self_start < m.base + m.hi) ||
-	    strstr(info->dlpi_name, "linux-vdso"))
+	/* Stopped meanwhile: nothing more is rerouted. */
+	if (atomic_load(&heap_fd) < 0)
+		return 1;
+	if (!heap_module_read(info, &m))
 		return 0;
-	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++) {
-		switch (d->d_tag) {
-		case DT_SYMTAB: m.symtab = (const ElfW(Sym) *)heap_dyn_ptr(&m, d->d_un.d_ptr); break;
-		case DT_STRTAB: m.strtab = (const char *)heap_dyn_ptr(&m, d->d_un.d_ptr); break;
-		case DT_STRSZ: m.strsz = d->d_un.d_val; break;
-		case DT_RELA: rela = heap_dyn_ptr(&m, d->d_un.d_ptr); break;
-		case DT_RELASZ: relasz = d->d_un.d_val; break;
-		case DT_JMPREL: jmprel = heap_dyn_ptr(&m, d->d_un.d_ptr); break;
-		case DT_PLTRELSZ: jmprelsz = d->d_un.d_val; break;
-		}
-	}
-	if (!m.symtab || !m.strtab)
+	if (!heap_module_ready(&m)) {
+		pass->incomplete = true;
 		return 0;
-	for (size_t i = 0; rela && i < relasz / sizeof(ElfW(Rela)); i++)
-		heap_patch_rel(&m, (const ElfW(Rela) *)rela + i);
-	for (size_t i = 0; jmprel && i < jmprelsz / sizeof(ElfW(Rela)); i++)
-		heap_patch_rel(&m, (const ElfW(Rela) *)jmprel + i);
+	}
+	if (heap_module_foreign(&m))
+		return 0;
+	for (int t = 0; t < 2; t++)
+		for (size_t i = 0; m.rels[t] && i < m.nrels[t] && heap_ngots < HEAP_GOT_MAX; i++) {
+			int h = heap_rel_hook(&m, &m.rels[t][i]);
+			void **at = (void **)(m.base + m.rels[t][i].r_offset);
+			void *cur;
+
+			if (h < 0 || heap_hook_frees(h) != pass->frees)
+				continue;
+			cur = __atomic_load_n(at, __ATOMIC_ACQUIRE);
+			if (cur == heap_bound_addr[h] && heap_got_store(&m, at, heap_hooks[h].ours))
+				heap_gots[heap_ngots++] = (struct heap_got){ at, cur };
+		}
 	return 0;
 }
 
-static int heap_count_adds(struct dl_phdr_info *info, size_t size, void *ctx)
+/* The loader's counts of loads and unloads, from the first module listed. */
+static int heap_counts(struct dl_phdr_info *info, size_t size, void *ctx)
 {
-	*(unsigned long long *)ctx =
-		size >= offsetof(struct dl_phdr_info, dlpi_adds) + sizeof(info->dlpi_adds) ?
-			info->dlpi_adds : 0;
+	unsigned long long *c = ctx;
+
+	c[0] = c[1] = 0;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+		c[0] = info->dlpi_adds;
+		c[1] = info->dlpi_subs;
+	}
 	return 1;
 }
 
-/* Reroute the references of every loaded module; the count rerouted so far. */
+/* Reroute the references of every loaded module; the count rerouted so far.
+ * A module being relocated meanwhile is left for the next sample. */
 static size_t heap_patch_all(void)
 {
-	size_t n;
+	struct heap_pass pass = { .frees = true };
+	unsigned long long c[2];
+	struct timespec now;
 
-	heap_got_lock_take();
-	dl_iterate_phdr(heap_count_adds, &heap_adds);
-	dl_iterate_phdr(heap_patch_module, NULL);
+	dl_iterate_phdr(heap_counts, c);
+	if (c[1] != heap_subs)
+		heap_ndone = 0; /* a module unloaded: its address may be another's now */
+	dl_iterate_phdr(heap_patch_module, &pass);
+	pass.frees = false;
+	dl_iterate_phdr(heap_patch_module, &pass);
+	if (!pass.incomplete) {
+		heap_adds = c[0];
+		heap_subs = c[1];
+	}
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	heap_next_pass = now.tv_sec * 1000000000LL + now.tv_nsec + HEAP_PASS_NS;
 	heap_attached = true;
-	n = heap_ngots;
-	heap_got_lock_drop();
-	return n;
+	return heap_ngots;
 }
 
-/* Modules loaded since the last rerouting (dlopen) are rerouted too, at the
- * next sample: dl_iterate_phdr counts the loads. */
+/* At a sample: modules loaded since the last rerouting (dlopen), and every
+ * second, slots bound since (lazy binding) are rerouted too. */
 static void heap_repatch(void)
 {
-	unsigned long long adds = 0;
+	unsigned long long c[2];
+	struct timespec now;
 
 	if (!heap_attached)
 		return;
-	dl_iterate_phdr(heap_count_adds, &adds);
-	if (adds != heap_adds)
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	dl_iterate_phdr(heap_counts, c);
+	if (c[0] != heap_adds || c[1] != heap_subs ||
+	    now.tv_sec * 1000000000LL + now.tv_nsec >= heap_next_pass)
 		heap_patch_all();
 }
 
-/* Put every rerouted reference back (unless changed since); how many. */
-static int64_t heap_unpatch(void)
-{
-	int64_t n = 0;
+struct heap_unpatched {
+	int64_t n;
+	bool *done; /* by entry */
+};
 
-	heap_got_lock_take();
+/* Put back the entries that lie in INFO's module (one still loaded) and
+ * still hold this library's function. */
+static int heap_unpatch_module(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct heap_unpatched *u = ctx;
+	struct heap_module m;
+
+	(void)size;
+	if (!heap_module_read(info, &m))
+		return 0;
 	for (size_t i = 0; i < heap_ngots; i++) {
 		const struct heap_got *g = &heap_gots[i];
-		void *cur = __atomic_load_n(g->at, __ATOMIC_ACQUIRE);
-		bool ours = false;
 
-		for (size_t h = 0; h < HEAP_NHOOKS; h++)
-			ours |= cur == heap_hooks[h].ours;
-		if (ours && heap_got_store(g->at, g->was, g->relro))
-			n++;
+		if (u->done[i] || (uintptr_t)g->at < m.base + m.lo || (uintptr_t)g->at >= m.base + m.hi)
+			continue;
+		u->done[i] = true;
+		if (heap_is_ours(__atomic_load_n(g->at, __ATOMIC_ACQUIRE)) &&
+		    heap_got_store(&m, g->at, g->was))
+			u->n++;
 	}
+	return 0;
+}
+
+static int heap_unpatch_clear(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	(void)info;
+	(void)size;
+	(void)ctx;
 	heap_ngots = 0;
 	heap_attached = false;
-	heap_got_lock_drop();
-	return n;
+	return 1;
+}
+
+/* Put every rerouted reference of the modules still loaded back; how many.
+ * Those of modules unloaded since are gone with them. Called once sampling
+ * has stopped (heap_fd < 0), after which no pass reroutes any more; by one
+ * thread at a time (a remote detach and cprof's death seen at a sample may
+ * meet). */
+static int64_t heap_unpatch(void)
+{
+	static atomic_flag busy = ATOMIC_FLAG_INIT;
+	static bool done[HEAP_GOT_MAX];
+	struct heap_unpatched u = { 0, done };
+
+	if (atomic_flag_test_and_set(&busy))
+		return 0;
+	memset(done, 0, sizeof(done));
+	dl_iterate_phdr(heap_unpatch_module, &u);
+	dl_iterate_phdr(heap_unpatch_clear, NULL);
+	atomic_flag_clear(&busy);
+	return u.n;
 }
 
 /* Stop sampling and pass every call through: the socket closed, the
@@ -859,11 +1051,17 @@ static bool heap_socket_ok(int fd)
 static void heap_wait_reply(int fd)
 {
 	struct timeval tv = { .tv_sec = 3 };
+	/* A descriptor of its own: another thread's heap_stop may close FD, and
+	 * the program reuse its number, meanwhile. */
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	char c;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (atomic_load(&heap_fd) >= 0 && recv(fd, &c, 1, 0) != 1)
+	if (own < 0)
+		return;
+	setsockopt(own, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (atomic_load(&heap_fd) >= 0 && recv(own, &c, 1, 0) != 1)
 		heap_stop();
+	close(own);
 }
 
 /* Preloaded by cprof into a command it starts (CPROF_HEAP_FD in the
@@ -1053,7 +1251,7 @@ static int heap_find_module(struct dl_phdr_info *info, size_t size, void *ctx)
  * it would come back). Then the definition is the first object after the
  * program that defines NAME, as the loader binds PLT slots. *OWN says the
  * program defines it itself. */
-static void *heap_bound(const char *name, bool *own)
+static void *heap_bound(const char *name, bool *own, void **canon)
 {
 	void *p = dlsym(RTLD_DEFAULT, name);
 	struct link_map *lm = NULL;
@@ -1069,6 +1267,7 @@ static void *heap_bound(const char *name, bool *own)
 		return p;
 	}
 	dl_iterate_phdr(heap_find_module, &f);
+	*canon = p;
 	return f.found;
 }
 
@@ -1082,15 +1281,14 @@ static bool heap_bound_allocator(struct heap_fns *f, char *where, size_t n)
 	bool own = false;
 	Dl_info di;
 
-	f->malloc = heap_bound("malloc", &own);
-	f->calloc = heap_bound("calloc", &own);
-	f->realloc = heap_bound("realloc", &own);
-	f->free = heap_bound("free", &own);
-	f->memalign = heap_bound("memalign", &own);
-	f->posix_memalign = heap_bound("posix_memalign", &own);
-	f->aligned_alloc = heap_bound("aligned_alloc", &own);
-	f->valloc = heap_bound("valloc", &own);
-	f->pvalloc = heap_bound("pvalloc", &own);
+	memset(f, 0, sizeof(*f));
+	for (size_t h = 0; h < HEAP_NHOOKS; h++) {
+		heap_canon[h] = NULL;
+		heap_bound_addr[h] = heap_bound(heap_hooks[h].name, &own, &heap_canon[h]);
+		/* reallocarray is passed on as realloc (after its overflow check). */
+		if (strcmp(heap_hooks[h].name, "reallocarray"))
+			*(void **)((char *)f + heap_hooks[h].real) = heap_bound_addr[h];
+	}
 	snprintf(where, n, "?");
 	if (own) {
 		snprintf(where, n, "the program");
@@ -1101,13 +1299,13 @@ static bool heap_bound_allocator(struct heap_fns *f, char *where, size_t n)
 	return true;
 }
 
-static int64_t heap_commit(void);
-static int64_t heap_detach(void);
+static void heap_commit(int64_t *out);
+static void heap_detach(int64_t *out);
 
 /* cprof's first call into a running process, after dlopen: the allocator to
  * pass calls on to, and a socket and a ring for cprof to take. See
  * heapwire.h. Nothing is rerouted yet. */
-EXPORT const struct heapwire_attach *cprof_heap_attach(uint64_t rate)
+static const struct heapwire_attach *heap_attach(uint64_t rate)
 {
 	struct heap_fns f;
 	int sv[2], rfd;
@@ -1178,27 +1376,35 @@ EXPORT const struct heapwire_attach *cprof_heap_attach(uint64_t rate)
 	return &heap_att;
 }
 
+EXPORT void cprof_heap_attach(uint64_t rate, struct heapwire_attach *out)
+{
+	*out = *heap_attach(rate);
+}
+
 /* cprof's second call, once it holds the socket and the ring: this side lets
  * go of them, sampling starts and the references are rerouted. A ring of an
  * earlier session stays mapped (its pages given back): a thread may still be
  * on its way out of it. */
-static int64_t heap_commit(void)
+static void heap_commit(int64_t *out)
 {
 	int fd = heap_pending_sock;
 
-	if (fd < 0 || !heap_pending_ring)
-		return -EINVAL;
+	if (fd < 0 || !heap_pending_ring) {
+		*out = -EINVAL;
+		return;
+	}
 	heap_ring = heap_pending_ring;
 	heap_pending_ring = NULL;
 	heap_pending_sock = -1;
 	heap_drop_pending();
 	atomic_store(&heap_fd, fd);
-	return heap_att.preloaded ? 0 : (int64_t)heap_patch_all();
+	*out = heap_att.preloaded ? 0 : (int64_t)heap_patch_all();
 }
 
-/* cprof's last call: stop sampling and put the references back. */
-static int64_t heap_detach(void)
+/* cprof's last call: stop sampling and put the references back (also after
+ * an attach whose commit never came). */
+static void heap_detach(int64_t *out)
 {
 	heap_drop_pending();
-	return heap_stop();
+	*out = heap_stop();
 }

@@ -476,7 +476,7 @@ wait_exit heap 0
 restored heap
 "$H" --serve 3000 >/dev/null &
 spid=$!
-start heappid "$CPROF" top --heap --pid "$spid"
+start heappid "$CPROF" top --heap --rate 65536 --pid "$spid"
 expect_screen "^cprof top +pid $spid " "the header of an attached heap"
 # pointer_site's pointer is glibc's malloc itself, which no rerouting reaches.
 expect_first leak_site 100 5 "memory in use, attached"

@@ -23,8 +23,11 @@
  * leak_site, filled with the round's number, and 4 KiB in pointer_site (through
  * a pointer to malloc); at the end it prints the rounds
  * and the errors found (bytes realloc or the kept blocks lost, a block smaller
- * than asked), the same whether it was profiled or not. */
+ * than asked), the same whether it was profiled or not. `heapwork --serve
+ * ROUNDS PLUGIN` also loads the shared library PLUGIN, calls its plug_site and
+ * unloads it again every round. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -218,7 +221,22 @@ static __attribute__((noinline)) long serve_realloc(int round)
 	return bad;
 }
 
-static int serve(int rounds)
+/* Load PLUGIN, call its plug_site, unload it; 1 if it cannot be loaded. */
+static int serve_plugin(const char *plugin, int round)
+{
+	void *h = dlopen(plugin, RTLD_NOW | RTLD_LOCAL);
+	void (*site)(int);
+
+	if (!h)
+		return 1;
+	*(void **)&site = dlsym(h, "plug_site");
+	if (site)
+		site(round);
+	dlclose(h);
+	return !site;
+}
+
+static int serve(int rounds, const char *plugin)
 {
 	static unsigned char *kept_blocks[100000];
 	struct timespec step = { 0, 10000000 };
@@ -238,6 +256,8 @@ static int serve(int rounds)
 		site_ten(ten);
 		new_site(50 << 10);
 		bad += serve_realloc(r);
+		if (plugin)
+			bad += serve_plugin(plugin, r);
 		pointer_site();
 		leak_site();
 		kept_blocks[r] = heap_sink;
@@ -261,7 +281,7 @@ int main(int argc, char **argv)
 
 	heap_malloc = malloc;
 	if (argc > 2 && strcmp(argv[1], "--serve") == 0)
-		return serve(atoi(argv[2]));
+		return serve(atoi(argv[2]), argc > 3 ? argv[3] : NULL);
 	if (argc > 2 && strncmp(argv[1], "--", 2) == 0)
 		return watched(argv[1], atof(argv[2]));
 	if (argc > 1 && strcmp(argv[1], "child") == 0) {
