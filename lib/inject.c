@@ -1,6 +1,7 @@
 /* Calls into a running process through ptrace, each returning through a
  * signal frame that puts the thread back; see inject.h. x86_64 only, as the
  * unwinder is. */
+#include <cpuid.h>
 #include <elf.h>
 #include <errno.h>
 #include <signal.h>
@@ -68,11 +69,13 @@ struct inject {
 	unsigned char *fp;            /* vector state as a signal frame holds it */
 	size_t fp_len;
 	bool xsave;                   /* fp is an XSAVE area (else FXSAVE) */
+	unsigned char *xstate;        /* the same as ptrace gave it */
 	uint64_t sigmask;             /* blocked signals, as held */
 	uint64_t restorer;            /* mov $15, %rax; syscall (__restore_rt) */
+	int64_t rseq_offset;          /* of a thread's rseq area from its fs base; 0: none */
 	uint64_t args_top;            /* pushed arguments grow down from here */
 	uint64_t frame;               /* the last call's frame */
-	bool at_return;               /* stopped at that frame's rt_sigreturn */
+	bool at_entry;                /* stopped at the entry of that frame's rt_sigreturn */
 	bool let_go;                  /* let go in the middle of a call */
 	bool broken;                  /* a call faulted: no more calls */
 	int64_t stopped_ns;
@@ -160,6 +163,46 @@ static void inject_let_go(pid_t tid, int sig)
 	ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
 }
 
+/* Whether R is a thread in a system call that swaps its signal mask for
+ * its length (sigsuspend, and ppoll, pselect6, epoll_pwait with a mask):
+ * SigBlk then shows the call's mask, not the thread's, and a frame that
+ * restored it would keep it. */
+static bool inject_in_mask_call(const struct user_regs_struct *r)
+{
+	switch ((long)r->orig_rax) {
+	case SYS_rt_sigsuspend:
+		return true;
+	case SYS_ppoll:
+		return r->r10 != 0;
+	case SYS_pselect6:
+		return r->r9 != 0;
+	case SYS_epoll_pwait:
+	case 441: /* epoll_pwait2 */
+		return r->r8 != 0;
+	default:
+		return false;
+	}
+}
+
+/* Whether the thread with registers R is inside an rseq critical section
+ * (its rseq area's rseq_cs covers its ip): moved elsewhere and back without
+ * the kernel's abort, the section would commit what it must not. */
+static bool inject_in_rseq(const struct inject *in, pid_t tid, const struct user_regs_struct *r)
+{
+	struct { uint32_t version, flags; uint64_t start, post_commit, abort_ip; } cs;
+	uint64_t cs_addr = 0;
+	struct iovec local = { &cs_addr, sizeof(cs_addr) };
+	struct iovec remote = { (void *)(r->fs_base + in->rseq_offset + 8), sizeof(cs_addr) };
+
+	if (!in->rseq_offset || process_vm_readv(tid, &local, 1, &remote, 1, 0) != sizeof(cs_addr) ||
+	    !cs_addr)
+		return false;
+	local = (struct iovec){ &cs, sizeof(cs) };
+	remote = (struct iovec){ (void *)cs_addr, sizeof(cs) };
+	return process_vm_readv(tid, &local, 1, &remote, 1, 0) == sizeof(cs) &&
+	       r->rip >= cs.start && r->rip < cs.start + cs.post_commit;
+}
+
 /* Blocked signals of TID (SigBlk in its status), read while it is held. */
 static uint64_t inject_sigmask(pid_t pid, pid_t tid)
 {
@@ -219,6 +262,7 @@ static int inject_try(struct inject *in, pid_t tid, const struct addrspace *as,
 		return 0;
 	}
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &iov) < 0 ||
+	    inject_in_mask_call(&in->regs) || inject_in_rseq(in, tid, &in->regs) ||
 	    !inject_safe(tid, &in->regs, as, u, sym, stack)) {
 		inject_let_go(tid, 0);
 		return 0;
@@ -228,35 +272,67 @@ static int inject_try(struct inject *in, pid_t tid, const struct addrspace *as,
 	return 1;
 }
 
-/* The held thread's vector state as a signal frame holds it: its XSAVE area
- * (what the ptrace regset gives, XCR0 in the software bytes) with the frame's
- * software bytes and closing magic, or else its FXSAVE area alone. */
+/* The size of an XSAVE area (standard format) holding FEATURES: the end of
+ * its last component, from CPUID leaf 0xD. */
+static size_t inject_xsave_size(uint64_t features)
+{
+	size_t size = INJECT_FXSAVE + 64; /* the legacy area and the header */
+
+	for (unsigned i = 2; i < 63; i++) {
+		unsigned a, b, c, d;
+		if (!(features >> i & 1))
+			continue;
+		__cpuid_count(0xd, i, a, b, c, d);
+		(void)c;
+		(void)d;
+		if ((size_t)b + a > size)
+			size = (size_t)b + a;
+	}
+	return size;
+}
+
+/* The held thread's vector state, as ptrace gives it (to set back) and as
+ * a signal frame holds it: its XSAVE area with the frame's software bytes
+ * (XCR0 in their place in the ptrace form) and closing magic, or else its
+ * FXSAVE area alone. A thread that has not used AMX's tile data gets a frame
+ * without it: the kernel refuses a frame larger than the thread's own state
+ * and would restore the legacy part alone, losing the upper halves of its
+ * vector registers. */
 static int inject_save_fp(struct inject *in)
 {
 	struct iovec iov;
 	uint32_t *sw, magic2 = FP_XSTATE_MAGIC2;
-	uint64_t xcr0;
+	uint64_t xcr0, bv, features;
+	size_t size;
 
-	if (!(in->fp = malloc(INJECT_XSTATE_MAX + sizeof(magic2))))
+	if (!(in->xstate = malloc(INJECT_XSTATE_MAX)) || !(in->fp = malloc(INJECT_XSTATE_MAX + 4)))
 		return cp_error_errno(ENOMEM, "out of memory");
-	iov = (struct iovec){ in->fp, INJECT_XSTATE_MAX };
+	iov = (struct iovec){ in->xstate, INJECT_XSTATE_MAX };
 	if (ptrace(PTRACE_GETREGSET, in->tid, (void *)NT_X86_XSTATE, &iov) == 0 &&
 	    iov.iov_len > INJECT_FXSAVE + 64) {
-		memcpy(&xcr0, in->fp + INJECT_SW_BYTES, sizeof(xcr0));
+		memcpy(&xcr0, in->xstate + INJECT_SW_BYTES, sizeof(xcr0));
+		memcpy(&bv, in->xstate + INJECT_FXSAVE, sizeof(bv)); /* XSTATE_BV */
+		features = bv & (1ULL << 18) ? xcr0 : xcr0 & ~(1ULL << 18);
+		size = inject_xsave_size(features);
+		if (size > iov.iov_len)
+			size = iov.iov_len;
+		memcpy(in->fp, in->xstate, size);
+		memcpy(in->fp + INJECT_FXSAVE, &(uint64_t){ bv & features }, sizeof(bv));
 		memset(in->fp + INJECT_SW_BYTES, 0, INJECT_FXSAVE - INJECT_SW_BYTES);
 		sw = (uint32_t *)(in->fp + INJECT_SW_BYTES);
 		sw[0] = FP_XSTATE_MAGIC1;
-		sw[1] = (uint32_t)(iov.iov_len + sizeof(magic2)); /* extended_size */
-		memcpy(&sw[2], &xcr0, sizeof(xcr0));              /* xfeatures */
-		sw[4] = (uint32_t)iov.iov_len;                    /* xstate_size */
-		memcpy(in->fp + iov.iov_len, &magic2, sizeof(magic2));
-		in->fp_len = iov.iov_len + sizeof(magic2);
+		sw[1] = (uint32_t)(size + sizeof(magic2)); /* extended_size */
+		memcpy(&sw[2], &features, sizeof(features)); /* xfeatures */
+		sw[4] = (uint32_t)size;                      /* xstate_size */
+		memcpy(in->fp + size, &magic2, sizeof(magic2));
+		in->fp_len = size + sizeof(magic2);
 		in->xsave = true;
 		return 0;
 	}
-	if (ptrace(PTRACE_GETFPREGS, in->tid, NULL, in->fp) < 0)
+	if (ptrace(PTRACE_GETFPREGS, in->tid, NULL, in->xstate) < 0)
 		return cp_error("cannot read the registers of thread %d: %s", in->tid,
 				strerror(errno));
+	memcpy(in->fp, in->xstate, INJECT_FXSAVE);
 	memset(in->fp + INJECT_SW_BYTES, 0, INJECT_FXSAVE - INJECT_SW_BYTES);
 	in->fp_len = INJECT_FXSAVE;
 	return 0;
@@ -276,8 +352,6 @@ static int inject_find_restorer(const struct addrspace *as, pid_t pid, uint64_t 
 	for (size_t i = 0; i < n; i++) {
 		const char *base = maps[i].path ? strrchr(maps[i].path, '/') : NULL;
 		bool is_musl = base && strncmp(base + 1, "ld-musl", 7) == 0;
-		const unsigned char *pat = is_musl ? musl : glibc;
-		size_t plen = is_musl ? sizeof(musl) : sizeof(glibc);
 
 		if (!maps[i].mod || !base || (strncmp(base + 1, "libc.so", 7) && !is_musl))
 			continue;
@@ -288,7 +362,8 @@ static int inject_find_restorer(const struct addrspace *as, pid_t pid, uint64_t 
 			want = want < sizeof(buf) ? want : sizeof(buf);
 			if (module_read(maps[i].mod, maps[i].offset + at, buf, want) < 0)
 				break;
-			if ((hit = memmem(buf, want, pat, plen))) {
+			if ((hit = memmem(buf, want, glibc, sizeof(glibc))) ||
+			    (hit = memmem(buf, want, musl, sizeof(musl)))) {
 				*addr = maps[i].start + at + (uint64_t)(hit - buf);
 				return 0;
 			}
@@ -322,6 +397,16 @@ struct inject *inject_start(pid_t pid, struct addrspace *as, int64_t timeout_ns)
 	in->pid = pid;
 	if (inject_find_restorer(as, pid, &in->restorer) < 0)
 		goto fail;
+	/* glibc 2.35 and later register an rseq area per thread at this offset. */
+	{
+		uint64_t at;
+		struct iovec local = { &in->rseq_offset, sizeof(in->rseq_offset) }, remote;
+		if (inject_symbol(as, "ld-linux", "__rseq_offset", &at) == 0) {
+			remote = (struct iovec){ (void *)at, sizeof(in->rseq_offset) };
+			if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != sizeof(in->rseq_offset))
+				in->rseq_offset = 0;
+		}
+	}
 	while (rc == 0) {
 		pid_t *tids;
 		ssize_t n = proc_tasks(pid, &tids);
@@ -366,8 +451,10 @@ fail:
 	symbolizer_free(sym);
 	unwinder_free(u);
 	free(stack);
-	if (in)
+	if (in) {
 		free(in->fp);
+		free(in->xstate);
+	}
 	free(in);
 	return NULL;
 }
@@ -409,9 +496,13 @@ uint64_t inject_push(struct inject *in, const void *data, size_t n)
 }
 
 /* Write below the arguments a signal frame that holds the thread as it was
- * held, with a system call it was in set to restart as the kernel would
- * have restarted it (rt_sigreturn does not), and its vector state; its
- * address (the call's stack pointer) into *FRAME. */
+ * held, with a system call it was in set to be made again (rt_sigreturn
+ * restarts nothing, and wipes the record restart_syscall would resume a
+ * sleep from: it would end at once with EINTR), and its vector state; its
+ * address (the call's stack pointer) into *FRAME. A relative sleep is made
+ * again for what was left of it, which the kernel wrote to its REM argument
+ * when it was interrupted (without one, for its whole length); absolute ones
+ * (as glibc's timed waits on futexes are) and all else, as they were. */
 static int inject_write_frame(struct inject *in, uint64_t *frame)
 {
 	const struct user_regs_struct *r = &in->regs;
@@ -434,12 +525,13 @@ static int inject_write_frame(struct inject *in, uint64_t *frame)
 		case -512: /* ERESTARTSYS */
 		case -513: /* ERESTARTNOINTR */
 		case -514: /* ERESTARTNOHAND */
+		case -516: /* ERESTART_RESTARTBLOCK */
 			sf.mc.rax = r->orig_rax;
 			sf.mc.rip -= 2; /* the syscall instruction again */
-			break;
-		case -516: /* ERESTART_RESTARTBLOCK */
-			sf.mc.rax = SYS_restart_syscall;
-			sf.mc.rip -= 2;
+			if (r->orig_rax == SYS_nanosleep && r->rsi)
+				sf.mc.rdi = r->rsi; /* nanosleep(rem, rem) */
+			else if (r->orig_rax == SYS_clock_nanosleep && !(r->rsi & TIMER_ABSTIME) && r->r10)
+				sf.mc.rdx = r->r10;
 			break;
 		}
 	}
@@ -450,16 +542,50 @@ static int inject_write_frame(struct inject *in, uint64_t *frame)
 }
 
 /* Let go of the thread while it runs a call, which then returns through its
- * frame and puts it back by itself. */
+ * frame and puts it back by itself; a signal that stopped it is delivered. */
 static void inject_abandon(struct inject *in)
 {
 	int status;
 
 	in->let_go = true;
 	if (ptrace(PTRACE_INTERRUPT, in->tid, NULL, NULL) == 0 &&
-	    snapshot_wait(in->tid, INJECT_LET_GO_NS, &status) == 0)
-		ptrace(PTRACE_DETACH, in->tid, NULL, NULL);
+	    snapshot_wait(in->tid, INJECT_LET_GO_NS, &status) == 0) {
+		bool plain = status >> 16 != PTRACE_EVENT_STOP && WSTOPSIG(status) != (SIGTRAP | 0x80);
+		inject_let_go(in->tid, plain ? WSTOPSIG(status) : 0);
+	}
 	/* Else cprof's exit lets it go. */
+}
+
+/* From the entry of the last call's rt_sigreturn, let it run (the thread
+ * back as held) and stop at its exit, where the next call is set up: no
+ * system call is skipped, which a seccomp filter that allows only known
+ * numbers would see as -1 and kill the process for. */
+static int inject_past_return(struct inject *in, int64_t deadline)
+{
+	int status, sig = 0;
+
+	for (;;) {
+		int64_t left = deadline - clock_ns(CLOCK_MONOTONIC);
+		int w;
+
+		if (ptrace(PTRACE_SYSCALL, in->tid, NULL, (void *)(long)sig) < 0 ||
+		    (w = snapshot_wait(in->tid, left > 0 ? left : 0, &status)) == -1) {
+			in->let_go = true;
+			return cp_error_errno(ESRCH, "process %d exited during a call into it", in->pid);
+		}
+		if (w == -2) {
+			inject_abandon(in);
+			return cp_error_errno(ETIMEDOUT, "thread %d of process %d did not come back",
+					      in->tid, in->pid);
+		}
+		sig = 0;
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+			break;
+		if (status >> 16 != PTRACE_EVENT_STOP)
+			sig = WSTOPSIG(status);
+	}
+	in->at_entry = false;
+	return 0;
 }
 
 /* Whether the held thread, stopped by signal SIG, faulted in the call (the
@@ -484,31 +610,43 @@ int inject_call(struct inject *in, uint64_t fn, const uint64_t *args, int nargs,
 	int status, sig = 0, faulted = 0, rc = -1;
 	sigset_t chld, old;
 
+	static int calls;
+
 	if (in->broken || in->let_go)
 		return cp_error("no more calls into process %d: an earlier one failed", in->pid);
-	if (inject_write_frame(in, &frame) < 0)
-		return -1;
+	/* The waits sleep until SIGCHLD, which must be blocked to be waited for. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &chld, &old);
+	if ((in->at_entry && inject_past_return(in, deadline) < 0) ||
+	    inject_write_frame(in, &frame) < 0)
+		goto out;
 	for (int i = 0; i < nargs && i < 6; i++)
 		*argregs[i] = args[i];
 	r.rip = fn;
 	r.rsp = frame;
 	r.rax = 0;
-	/* Not in a system call: none is restarted over the call (and at the
-	 * last call's rt_sigreturn, that is skipped). */
+	/* Not in a system call: none is restarted over the call. */
 	r.orig_rax = (uint64_t)-1;
-	if (ptrace(PTRACE_SETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) < 0)
-		return cp_error("cannot set the registers of thread %d: %s", in->tid, strerror(errno));
+	if (ptrace(PTRACE_SETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) < 0) {
+		cp_error("cannot set the registers of thread %d: %s", in->tid, strerror(errno));
+		goto out;
+	}
 	in->frame = frame;
-	in->at_return = false;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	pthread_sigmask(SIG_BLOCK, &chld, &old);
+	calls++;
 	for (;;) {
 		int64_t left = deadline - clock_ns(CLOCK_MONOTONIC);
 		int w;
 
-		if (ptrace(PTRACE_SYSCALL, in->tid, NULL, (void *)(long)sig) < 0 ||
-		    (w = snapshot_wait(in->tid, left > 0 ? left : 0, &status)) == -1) {
+		if (ptrace(PTRACE_SYSCALL, in->tid, NULL, (void *)(long)sig) < 0) {
+			cp_error_errno(ESRCH, "process %d exited during a call into it", in->pid);
+			in->let_go = true;
+			break;
+		}
+		/* The tests' way to kill cprof in the middle of a call. */
+		if (getenv("CPROF_INJECT_DIE_AT") && atoi(getenv("CPROF_INJECT_DIE_AT")) == calls)
+			kill(getpid(), SIGKILL);
+		if ((w = snapshot_wait(in->tid, left > 0 ? left : 0, &status)) == -1) {
 			cp_error_errno(ESRCH, "process %d exited during a call into it", in->pid);
 			in->let_go = true;
 			break;
@@ -525,7 +663,7 @@ int inject_call(struct inject *in, uint64_t fn, const uint64_t *args, int nargs,
 			/* The frame's rt_sigreturn: the call (or the fault) is done. */
 			if (ptrace(PTRACE_GETREGSET, in->tid, (void *)NT_PRSTATUS, &iov) == 0 &&
 			    r.orig_rax == SYS_rt_sigreturn && r.rsp == frame + 8) {
-				in->at_return = true;
+				in->at_entry = true;
 				rc = faulted ? cp_error("a call into process %d faulted (signal %d): its "
 							"thread was put back, but may hold a lock the call "
 							"took; restart the process to be sure", in->pid,
@@ -549,6 +687,7 @@ int inject_call(struct inject *in, uint64_t fn, const uint64_t *args, int nargs,
 			sig = 0;
 		}
 	}
+out:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
@@ -559,12 +698,13 @@ int64_t inject_end(struct inject *in)
 
 	if (!in)
 		return 0;
-	/* At the frame's rt_sigreturn, which puts the thread back as it goes
-	 * on; with no call made, it stands as it was held. */
+	/* Let go at the entry of the frame's rt_sigreturn, which puts the thread
+	 * back as it goes on; with no call made, it stands as it was held. */
 	if (!in->let_go)
 		inject_let_go(in->tid, 0);
 	held = clock_ns(CLOCK_MONOTONIC) - in->stopped_ns;
 	free(in->fp);
+	free(in->xstate);
 	free(in);
 	return held;
 }

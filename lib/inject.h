@@ -10,8 +10,12 @@
  * last call returns, the kernel's rt_sigreturn puts the thread back, and it
  * goes on as if nothing happened. Should cprof die (or give up waiting) in
  * the middle of a call, the call still returns there, and the thread is put
- * back all the same. The other threads run on throughout. Calls return
- * their results through memory (see inject_call). */
+ * back all the same. A system call the thread was in is made again
+ * (a relative sleep for what was left of it). The other threads run on
+ * throughout. Calls return their
+ * results through memory (see inject_call). For tests,
+ * CPROF_INJECT_DIE_AT=N in the environment makes cprof kill itself in the
+ * middle of its Nth call. */
 #ifndef CPROF_INJECT_H
 #define CPROF_INJECT_H
 
@@ -56,7 +60,7 @@ int inject_call(struct inject *in, uint64_t fn, const uint64_t *args, int nargs,
  * the thread was held, in ns. A NULL IN is ignored (0). */
 int64_t inject_end(struct inject *in);
 
-/* The run-time address in AS of the function NAME exported by a module
+/* The run-time address in AS of the function or variable NAME exported by a module
  * whose file name starts with PREFIX ("libc.so"). Returns 0, or -1 (no
  * error set) when none does. */
 int inject_symbol(const struct addrspace *as, const char *prefix, const char *name,

@@ -304,7 +304,7 @@ int module_symbol(const struct module *mod, const char *name, uint64_t *vaddr)
 		const char *s;
 
 		if (!gelf_getsym(syms, (int)i, &sym) || sym.st_shndx == SHN_UNDEF ||
-		    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		    (GELF_ST_TYPE(sym.st_info) != STT_FUNC && GELF_ST_TYPE(sym.st_info) != STT_OBJECT) ||
 		    !(s = elf_strptr(mod->elf, strndx, sym.st_name)) || strcmp(s, name))
 			continue;
 		if (versym)

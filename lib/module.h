@@ -46,7 +46,7 @@ const char *module_path(const struct module *mod);
 const char *module_build_id(const struct module *mod); /* lowercase hex, "" if none */
 /* Link-time address and size of .eh_frame_hdr; -1 if the module has none. */
 int module_eh_frame_hdr(const struct module *mod, uint64_t *vaddr, uint64_t *size);
-/* The link-time address of the function NAME the module exports (its
+/* The link-time address of the function or variable NAME the module exports (its
  * dynamic symbol table's definition, of several versions the default one).
  * Returns 0, or -1 (no error set) when it exports none. */
 int module_symbol(const struct module *mod, const char *name, uint64_t *vaddr);

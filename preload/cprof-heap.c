@@ -338,9 +338,12 @@ static bool heap_remove(uintptr_t p)
 static __attribute__((noinline)) void heap_forget(void *p)
 {
 	struct heapwire_msg m;
+	int cancel;
 
 	if (!p || !heap_remove((uintptr_t)p))
 		return;
+	/* heap_put may poll and sleep: no cancellation point inside free. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	m.type = HEAPWIRE_FREE;
 	m.nframes = 0;
 	m.addr = (uintptr_t)p;
@@ -349,6 +352,7 @@ static __attribute__((noinline)) void heap_forget(void *p)
 	m.pad = 0;
 	memset(m.name, 0, sizeof(m.name));
 	heap_put(&m);
+	pthread_setcancelstate(cancel, NULL);
 }
 
 static void heap_record(void *p, size_t n)
@@ -399,6 +403,8 @@ static bool heap_should_stop(void)
  * record P unless this thread is already recording. */
 static __attribute__((noinline)) void *heap_slow(void *p, size_t n)
 {
+	int cancel;
+
 	if (!heap_tl.init) {
 		heap_tl.init = true;
 		heap_tl.rng = ((uint64_t)(uintptr_t)&heap_tl * 0x9e3779b97f4a7c15ULL) ^
@@ -411,12 +417,16 @@ static __attribute__((noinline)) void *heap_slow(void *p, size_t n)
 	if (!p || heap_tl.busy || atomic_load_explicit(&heap_fd, memory_order_relaxed) < 0)
 		return p;
 	heap_tl.busy = true;
+	/* The system calls below (poll, open, read, nanosleep) are cancellation
+	 * points: none may act inside malloc. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	if (heap_should_stop()) {
 		heap_stop();
 	} else {
 		heap_record(p, n);
 		heap_repatch();
 	}
+	pthread_setcancelstate(cancel, NULL);
 	heap_tl.busy = false;
 	return p;
 }
@@ -575,6 +585,8 @@ static const struct heap_hook {
 struct heap_got {
 	void **at;
 	void *was;
+	unsigned hook; /* put back only if it still holds this hook's function */
+	bool alive;    /* in a module still loaded, at the last look */
 };
 #define HEAP_GOT_MAX 16384
 static struct heap_got *heap_gots; /* mmap'ed, HEAP_GOT_MAX */
@@ -586,10 +598,13 @@ static unsigned long long heap_adds, heap_subs;
 static int64_t heap_next_pass;
 #define HEAP_PASS_NS 1000000000
 /* Modules seen relocated (their RELRO read-only), by their first address;
- * forgotten when a module is unloaded. */
+ * forgotten when a module is unloaded (another may be at the same address). */
 #define HEAP_DONE_MAX 1024
 static uintptr_t heap_done[HEAP_DONE_MAX];
 static size_t heap_ndone;
+static unsigned long long heap_done_subs;
+/* Set while references are put back: an attach waits for it to end. */
+static atomic_flag heap_unpatching = ATOMIC_FLAG_INIT;
 /* By hook: what a slot bound to the allocator holds (the function calls are
  * passed on to, but reallocarray's own for reallocarray), and the program's
  * canonical PLT entry for the name if it has one (see heap_bound): a slot
@@ -694,16 +709,21 @@ static int heap_page_writable(uintptr_t addr)
  * RELRO made read-only already (dl_iterate_phdr lists a module before the
  * loader has relocated it, and its RELRO stays writable until then: storing
  * and protecting there meanwhile made the loader fault). */
-static bool heap_module_ready(const struct heap_module *m)
+static bool heap_module_ready(const struct heap_module *m, unsigned long long subs)
 {
 	uintptr_t first = m->base + m->lo;
 
 	if (m->relro_lo >= m->relro_hi)
 		return true;
+	if (subs != heap_done_subs) {
+		heap_ndone = 0;
+		heap_done_subs = subs;
+	}
 	for (size_t i = 0; i < heap_ndone; i++)
 		if (heap_done[i] == first)
 			return true;
-	if (heap_page_writable(m->relro_lo) == 1)
+	/* Unknown (no /proc, no descriptor left): not known to be safe. */
+	if (heap_page_writable(m->relro_lo) != 0)
 		return false;
 	if (heap_ndone < HEAP_DONE_MAX)
 		heap_done[heap_ndone++] = first;
@@ -796,13 +816,13 @@ static int heap_patch_module(struct dl_phdr_info *info, size_t size, void *ctx)
 	struct heap_pass *pass = ctx;
 	struct heap_module m;
 
-	(void)size;
 	/* Stopped meanwhile: nothing more is rerouted. */
 	if (atomic_load(&heap_fd) < 0)
 		return 1;
 	if (!heap_module_read(info, &m))
 		return 0;
-	if (!heap_module_ready(&m)) {
+	if (!heap_module_ready(&m, size >= offsetof(struct dl_phdr_info, dlpi_subs) +
+					   sizeof(info->dlpi_subs) ? info->dlpi_subs : 0)) {
 		pass->incomplete = true;
 		return 0;
 	}
@@ -817,8 +837,13 @@ static int heap_patch_module(struct dl_phdr_info *info, size_t size, void *ctx)
 			if (h < 0 || heap_hook_frees(h) != pass->frees)
 				continue;
 			cur = __atomic_load_n(at, __ATOMIC_ACQUIRE);
-			if (cur == heap_bound_addr[h] && heap_got_store(&m, at, heap_hooks[h].ours))
-				heap_gots[heap_ngots++] = (struct heap_got){ at, cur };
+			/* A free slot not bound yet (its PLT stub) too: else a block
+			 * sampled elsewhere and freed through it stays counted. */
+			if ((cur == heap_bound_addr[h] ||
+			     (pass->frees && ELF64_R_TYPE(m.rels[t][i].r_info) == R_X86_64_JUMP_SLOT &&
+			      (uintptr_t)cur >= m.base + m.lo && (uintptr_t)cur < m.base + m.hi)) &&
+			    heap_got_store(&m, at, heap_hooks[h].ours))
+				heap_gots[heap_ngots++] = (struct heap_got){ at, cur, (unsigned)h, true };
 		}
 	return 0;
 }
@@ -836,6 +861,43 @@ static int heap_counts(struct dl_phdr_info *info, size_t size, void *ctx)
 	return 1;
 }
 
+/* Drop the entries of modules unloaded since, in two passes (each under the
+ * loader's lock, as every touch of the table): the first marks the entries
+ * in modules listed now, the second keeps those. A module loaded and
+ * unloaded again and again would otherwise fill the table. */
+static int heap_prune_mark(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	int *first = ctx;
+	struct heap_module m;
+
+	(void)size;
+	if (*first) {
+		for (size_t i = 0; i < heap_ngots; i++)
+			heap_gots[i].alive = false;
+		*first = 0;
+	}
+	if (!heap_module_read(info, &m))
+		return 0;
+	for (size_t i = 0; i < heap_ngots; i++)
+		if ((uintptr_t)heap_gots[i].at >= m.base + m.lo && (uintptr_t)heap_gots[i].at < m.base + m.hi)
+			heap_gots[i].alive = true;
+	return 0;
+}
+
+static int heap_prune_keep(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	size_t kept = 0;
+
+	(void)info;
+	(void)size;
+	(void)ctx;
+	for (size_t i = 0; i < heap_ngots; i++)
+		if (heap_gots[i].alive)
+			heap_gots[kept++] = heap_gots[i];
+	heap_ngots = kept;
+	return 1;
+}
+
 /* Reroute the references of every loaded module; the count rerouted so far.
  * A module being relocated meanwhile is left for the next sample. */
 static size_t heap_patch_all(void)
@@ -845,8 +907,11 @@ static size_t heap_patch_all(void)
 	struct timespec now;
 
 	dl_iterate_phdr(heap_counts, c);
-	if (c[1] != heap_subs)
-		heap_ndone = 0; /* a module unloaded: its address may be another's now */
+	if (c[1] != heap_subs) {
+		int first = 1;
+		dl_iterate_phdr(heap_prune_mark, &first);
+		dl_iterate_phdr(heap_prune_keep, NULL);
+	}
 	dl_iterate_phdr(heap_patch_module, &pass);
 	pass.frees = false;
 	dl_iterate_phdr(heap_patch_module, &pass);
@@ -897,7 +962,9 @@ static int heap_unpatch_module(struct dl_phdr_info *info, size_t size, void *ctx
 		if (u->done[i] || (uintptr_t)g->at < m.base + m.lo || (uintptr_t)g->at >= m.base + m.hi)
 			continue;
 		u->done[i] = true;
-		if (heap_is_ours(__atomic_load_n(g->at, __ATOMIC_ACQUIRE)) &&
+		/* The same hook's function still: a slot of a module unloaded
+		 * since, now another's at the same address, holds another. */
+		if (__atomic_load_n(g->at, __ATOMIC_ACQUIRE) == heap_hooks[g->hook].ours &&
 		    heap_got_store(&m, g->at, g->was))
 			u->n++;
 	}
@@ -921,18 +988,19 @@ static int heap_unpatch_clear(struct dl_phdr_info *info, size_t size, void *ctx)
  * meet). */
 static int64_t heap_unpatch(void)
 {
-	static atomic_flag busy = ATOMIC_FLAG_INIT;
 	static bool done[HEAP_GOT_MAX];
 	struct heap_unpatched u = { 0, done };
 
-	if (atomic_flag_test_and_set(&busy))
+	if (atomic_flag_test_and_set(&heap_unpatching))
 		return 0;
 	memset(done, 0, sizeof(done));
 	dl_iterate_phdr(heap_unpatch_module, &u);
 	dl_iterate_phdr(heap_unpatch_clear, NULL);
-	atomic_flag_clear(&busy);
+	atomic_flag_clear(&heap_unpatching);
 	return u.n;
 }
+
+
 
 /* Stop sampling and pass every call through: the socket closed, the
  * references put back, the tables' pages given back (a free that reads them
@@ -1326,6 +1394,11 @@ static const struct heapwire_attach *heap_attach(uint64_t rate)
 					who);
 	}
 	heap_stop();
+	/* A stop seen by another thread may still be putting references back:
+	 * let it end before this session reroutes them again. */
+	while (atomic_flag_test_and_set(&heap_unpatching))
+		sched_yield();
+	atomic_flag_clear(&heap_unpatching);
 	heap_drop_pending();
 	if (!heap_self_start)
 		dl_iterate_phdr(heap_find_self, (void *)(uintptr_t)heap_prepare);

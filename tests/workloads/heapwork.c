@@ -25,11 +25,25 @@
  * and the errors found (bytes realloc or the kept blocks lost, a block smaller
  * than asked), the same whether it was profiled or not. `heapwork --serve
  * ROUNDS PLUGIN` also loads the shared library PLUGIN, calls its plug_site and
- * unloads it again every round. */
+ * unloads it again every round. --serve blocks SIGUSR2 and counts as errors a
+ * round whose signal mask is not that any more, or whose sleep ended early
+ * (EINTR); with HEAPWORK_PPOLL=1 in the environment it sleeps in ppoll with an
+ * empty mask instead (a call that swaps the mask while it waits), and with
+ * HEAPWORK_SECCOMP=1 it runs under a seccomp filter that kills the process
+ * for any system call number it does not know (as systemd's
+ * SystemCallFilter= does). SIGTERM ends it after the round under way, with
+ * the same line. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,19 +194,29 @@ static int watched(const char *mode, double seconds)
 }
 
 static pthread_barrier_t serve_round;
-static int serve_rounds;
+static volatile sig_atomic_t serve_stop;
+static volatile int serve_done;
 
+static void serve_on_term(int sig)
+{
+	(void)sig;
+	serve_stop = 1;
+}
+
+/* A round's 30% on its own thread, in step with the main one, until that
+ * says it is done. */
 static void *serve_thirty(void *arg)
 {
 	size_t total = 300 << 10;
 
 	(void)arg;
 	pthread_setname_np(pthread_self(), "heap-thirty");
-	for (int r = 0; r < serve_rounds; r++) {
+	for (;;) {
 		pthread_barrier_wait(&serve_round);
+		if (serve_done)
+			return NULL;
 		site_thirty(&total);
 	}
-	return NULL;
 }
 
 /* A block grown by realloc from 16 bytes to 64 KiB, its bytes checked after
@@ -236,21 +260,65 @@ static int serve_plugin(const char *plugin, int round)
 	return !site;
 }
 
+/* A filter that allows system calls 0 to 459 and kills the process for any
+ * other number (-1 among them). */
+static void serve_seccomp(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 460, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(*f), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		abort();
+}
+
+/* A round's sleep of 10 ms; 1 if it ended early (but for SIGTERM's own
+ * EINTR) or the mask changed. */
+static int serve_sleep(const sigset_t *mask)
+{
+	struct timespec step = { 0, 10000000 }, rem;
+	sigset_t now, empty;
+	int bad;
+
+	sigemptyset(&empty);
+	if (getenv("HEAPWORK_PPOLL"))
+		bad = ppoll(NULL, 0, &step, &empty) != 0;
+	else
+		bad = nanosleep(&step, &rem) != 0;
+	pthread_sigmask(SIG_SETMASK, NULL, &now);
+	return (bad && !serve_stop) + (sigismember(&now, SIGUSR2) != sigismember(mask, SIGUSR2) ||
+		      sigismember(&now, SIGUSR1) != sigismember(mask, SIGUSR1));
+}
+
 static int serve(int rounds, const char *plugin)
 {
 	static unsigned char *kept_blocks[100000];
-	struct timespec step = { 0, 10000000 };
 	size_t sixty = 600 << 10, ten = 100 << 10;
+	sigset_t mask;
 	pthread_t t;
 	long bad = 0;
 
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	if (getenv("HEAPWORK_SECCOMP"))
+		serve_seccomp();
 	if (rounds > 100000)
 		rounds = 100000;
-	serve_rounds = rounds;
+	signal(SIGTERM, serve_on_term);
 	pthread_barrier_init(&serve_round, NULL, 2);
 	if (pthread_create(&t, NULL, serve_thirty, NULL))
 		abort();
 	for (int r = 0; r < rounds; r++) {
+		if (serve_stop) {
+			rounds = r;
+			break;
+		}
 		pthread_barrier_wait(&serve_round);
 		site_sixty(sixty);
 		site_ten(ten);
@@ -262,8 +330,10 @@ static int serve(int rounds, const char *plugin)
 		leak_site();
 		kept_blocks[r] = heap_sink;
 		memset(kept_blocks[r], r & 0xff, 8192);
-		nanosleep(&step, NULL);
+		bad += serve_sleep(&mask);
 	}
+	serve_done = 1;
+	pthread_barrier_wait(&serve_round);
 	pthread_join(t, NULL);
 	for (int r = 0; r < rounds; r++)
 		for (int i = 0; i < 8192; i++)
