@@ -164,7 +164,8 @@ void cmd_print_usage(const struct cmd_entry *cmd, FILE *out)
 	for (const struct cmd_option *o = cmd->options; o->name; o++) {
 		const char *open = o->required ? "" : "[", *close = o->required ? "" : "]";
 		if (o->arg)
-			fprintf(out, " %s--%s %s%s", open, o->name, o->arg, close);
+			fprintf(out, " %s--%s %s%s%s", open, o->name, o->arg, close,
+				o->repeats ? "..." : "");
 		else
 			fprintf(out, " %s--%s%s", open, o->name, close);
 	}

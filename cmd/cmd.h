@@ -46,6 +46,7 @@ struct cmd_option {
 		    void *field);
 	const char *complete; /* completion: "file", "pid", or words separated by '|' */
 	bool required;      /* shown without brackets, and cmd_parse insists on it */
+	bool repeats;       /* may be given more than once, each time adding (a CMD_OPT_CALLBACK) */
 };
 
 /* The designators of a row bound to field F of struct T. Rows are written
@@ -222,6 +223,7 @@ extern const struct cmd_entry cmd_cpu;
 extern const struct cmd_entry cmd_diff;
 extern const struct cmd_entry cmd_heap;
 extern const struct cmd_entry cmd_report;
+extern const struct cmd_entry cmd_serve;
 extern const struct cmd_entry cmd_threads;
 extern const struct cmd_entry cmd_top;
 

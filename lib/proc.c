@@ -556,3 +556,43 @@ int64_t proc_cpu_ns(pid_t pid)
 
 	return proc_cpu_times(pid, &user, &system) < 0 ? -1 : user + system;
 }
+
+int proc_stat_read(pid_t pid, struct proc_stat *st)
+{
+	char path[64], buf[1024], *open, *close;
+	unsigned long long v[6];
+	long threads;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (proc_read_small(path, buf, sizeof(buf)) < 0)
+		return proc_errno_gone(errno) ? cp_error_errno(ESRCH, "no such process %d", (int)pid) :
+			cp_error_errno(errno, "cannot read %s: %s", path, strerror(errno));
+	open = strchr(buf, '(');
+	close = strrchr(buf, ')');
+	/* Fields 14, 15 (utime, stime), 20 (threads), 22 (start), 23 and 24 (vsize, rss). */
+	if (!open || !close || close < open ||
+	    sscanf(close + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+		   "%*d %ld %*d %llu %llu %llu", &st->state, &v[0], &v[1], &threads, &v[2], &v[3],
+		   &v[4]) != 7)
+		return cp_error("cannot parse %s", path);
+	n = (size_t)(close - open - 1);
+	if (n >= sizeof(st->comm))
+		n = sizeof(st->comm) - 1;
+	memcpy(st->comm, open + 1, n);
+	st->comm[n] = '\0';
+	st->utime = v[0];
+	st->stime = v[1];
+	st->threads = threads;
+	st->start = v[2];
+	st->vsize = v[3];
+	st->rss = v[4];
+	return 0;
+}
+
+uint64_t proc_start_ticks(pid_t pid)
+{
+	struct proc_stat st;
+
+	return proc_stat_read(pid, &st) < 0 ? 0 : st.start;
+}

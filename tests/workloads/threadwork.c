@@ -14,6 +14,8 @@
  *                 later, again and again (threads caught mid-exit)
  *   --odd-names   a thread for each name in odd_names (a quote, a backslash,
  *                 control characters, ill-formed UTF-8), waiting in odd_worker
+ *   --grow-on-hup N  N more pool threads at each SIGHUP (a thread count
+ *                 that changes on cue)
  *   --seconds S   exit after S seconds (default: run until killed)
  * SIGUSR1 and the first real-time signal (which, unlike SIGUSR1, queue rather
  * than merge while pending) are counted; on exit (or SIGUSR2) the counts are
@@ -180,6 +182,14 @@ static void on_usr1(int sig)
 	__atomic_fetch_add(sig == SIGUSR1 ? &usr1 : &rtmin, 1, __ATOMIC_RELAXED);
 }
 
+static volatile sig_atomic_t hups;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hups++;
+}
+
 static void on_usr2(int sig)
 {
 	char buf[64];
@@ -194,7 +204,7 @@ static void on_usr2(int sig)
 int main(int argc, char **argv)
 {
 	double seconds = -1;
-	long pool = 0, idle = 0, spin = 0, main_exit = 0, odd = 0;
+	long pool = 0, idle = 0, spin = 0, main_exit = 0, odd = 0, grow = 0, grown = 0;
 	struct sigaction sa;
 
 	for (int i = 1; i < argc; i += 2) {
@@ -223,10 +233,12 @@ int main(int argc, char **argv)
 			burst = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--seconds") == 0)
 			seconds = atof(argv[i + 1]);
+		else if (strcmp(argv[i], "--grow-on-hup") == 0)
+			grow = atol(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: threadwork [--pool N] [--leak MS] [--churn MS] "
 					"[--ramp] [--idle N] [--spin N] [--main-exit] [--burst N] [--odd-names] "
-					"[--seconds S]\n");
+					"[--grow-on-hup N] [--seconds S]\n");
 			return 2;
 		}
 	}
@@ -237,6 +249,10 @@ int main(int argc, char **argv)
 	sigaction(SIGRTMIN, &sa, NULL);
 	sa.sa_handler = on_usr2;
 	sigaction(SIGUSR2, &sa, NULL);
+	if (grow > 0) {
+		sa.sa_handler = on_hup;
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	for (long i = 0; i < pool; i++)
 		spawn(pool_worker, (void *)i);
 	for (long i = 0; i < idle; i++)
@@ -255,11 +271,20 @@ int main(int argc, char **argv)
 		spawn(spin_worker, NULL);
 	if (main_exit)
 		pthread_exit(NULL);
-	if (seconds > 0) {
+	if (seconds > 0 && grow == 0) {
 		sleep_ms(seconds * 1000);
 		on_usr2(0);
 		return 0;
 	}
-	for (;;)
-		pause();
+	for (long slept = 0; seconds <= 0 || slept < seconds * 1000; slept += 50) {
+		/* Any thread may take the SIGHUP: look for it, not for pause's end. */
+		if (grow > 0)
+			sleep_ms(50);
+		else
+			pause();
+		for (; grown < hups * grow; grown++)
+			spawn(pool_worker, (void *)(pool + grown));
+	}
+	on_usr2(0);
+	return 0;
 }
