@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "duration.h"
 #include "errmsg.h"
+#include "fetch.h"
 #include "fileio.h"
 #include "pprof.h"
 #include "units.h"
@@ -527,4 +528,13 @@ char *cmd_heap_library(void)
 		}
 	}
 	return xstrdup(CPROF_PKGLIBDIR "/libcprof-heap.so");
+}
+
+struct profile *cmd_read_profile(const char *path)
+{
+	if (fetch_is_url(path)) {
+		fprintf(stderr, "Fetching profile over HTTP from %s\n", path);
+		fflush(stderr);
+	}
+	return pprof_read(path);
 }

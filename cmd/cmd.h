@@ -196,6 +196,10 @@ char *cmd_output_path(const char *kind, const char *path, struct target *t);
 struct profile;
 int cmd_write_profile(const struct profile *p, const char *path);
 
+/* The profile at PATH, a file or an http(s) URL (fetching one says so on
+ * stderr, as go tool pprof does); NULL with the library's error. */
+struct profile *cmd_read_profile(const char *path);
+
 /* "Command exited with status N" or "Command killed by signal N (NAME)" on
  * stdout, for a launched command's wait STATUS. */
 void cmd_print_exit_status(int status);

@@ -85,7 +85,7 @@ static void cmd_diff_percent(double v, bool sign)
  * after saying why. */
 static struct profile *cmd_diff_read(const char *path, const char *sample_index, int *si)
 {
-	struct profile *p = pprof_read(path);
+	struct profile *p = cmd_read_profile(path);
 
 	if (!p)
 		return cmd_lib_error(), NULL;

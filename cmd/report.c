@@ -169,7 +169,7 @@ static int cmd_report_exec(int argc, char **argv)
 	if (o.svg)
 		cmd_check_writable(o.svg);
 
-	p = pprof_read(argv[0]);
+	p = cmd_read_profile(argv[0]);
 	if (!p)
 		return cmd_lib_error(), EXIT_ERROR;
 	si = profile_sample_index(p, o.sample_index);

@@ -105,7 +105,7 @@ static int top_source(struct tui_source *src, const struct top_opts *o, const ch
 
 	if (path) {
 		src->path = path;
-		src->saved = pprof_read(path);
+		src->saved = cmd_read_profile(path);
 		if (!src->saved)
 			cmd_lib_die();
 		src->si = profile_sample_index(src->saved, o->sample_index);

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "errmsg.h"
+#include "fetch.h"
 #include "fileio.h"
 #include "grow.h"
 #include "hmap.h"
@@ -568,7 +569,8 @@ struct profile *pprof_read(const char *path)
 	char *buf;
 	size_t len;
 
-	if (file_read_all(path, &buf, &len) < 0)
+	if (fetch_is_url(path) ? fetch_url(path, fetch_timeout_ns(path), &buf, &len) < 0 :
+				 file_read_all(path, &buf, &len) < 0)
 		return NULL;
 	p = pprof_decode(buf, len);
 	free(buf);

@@ -11,8 +11,9 @@
  * input is checked, so corrupt input yields NULL and an error, never a crash. */
 struct profile *pprof_decode(const void *buf, size_t len);
 
-/* Read and decode the file at PATH ("-" for standard input); NULL and an error
- * message naming PATH on failure. */
+/* Read and decode the file at PATH ("-" for standard input), or fetch it
+ * where PATH is an http(s) URL (fetch_url, with go tool pprof's timeout);
+ * NULL and an error message naming PATH on failure. */
 struct profile *pprof_read(const char *path);
 
 /* Encode P, gzipped, into a new malloc'ed buffer *BUF of *LEN bytes. Returns 0 or -1. */

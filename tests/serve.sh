@@ -100,6 +100,28 @@ expect_grep '^Duration: 4(\.[0-9]+)?s' "$T/top"
 expect_grep "GET /debug/pprof/profile\?(seconds=4&pid=$cpu|pid=$cpu&seconds=4) 200 [0-9]+ [0-9.]+s$" "$T/serve.log"
 expect_grep '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z 127\.0\.0\.1:[0-9]+ GET ' "$T/serve.log"
 
+# cprof report and cprof diff take the URL as go tool pprof does.
+expect_exit 0 "$CPROF" report --top 3 "$URL/debug/pprof/profile?seconds=2"
+expect_grep "^Fetching profile over HTTP from $URL/debug/pprof/profile\?seconds=2$" "$T/err"
+expect_grep ' work_a \(' "$T/out"
+expect_exit 0 "$CPROF" diff "$URL/debug/pprof/profile?seconds=1" "$URL/pid/$cpu/debug/pprof/profile?seconds=1"
+expect_grep '^Base http://.*: total .* in 1s' "$T/out"
+expect_exit 1 "$CPROF" report "$URL/debug/pprof/profile?seconds=100000"
+expect_grep "^cprof: cannot fetch $URL/debug/pprof/profile\?seconds=100000: HTTP 400: bad seconds" "$T/err"
+expect_exit 1 "$CPROF" report "$URL/debug/pprof/"
+expect_grep 'not a pprof protobuf profile' "$T/err"
+# A server that never answers: given up after 1.5 times the seconds asked for.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$T/mute-port" &
+mute=$!
+work_pids="$work_pids $mute"
+ok
+wait_until 10 test -s "$T/mute-port" || fail "the mute server did not start"
+expect_exit 1 "$CPROF" report "http://127.0.0.1:$(cat "$T/mute-port")/debug/pprof/profile?seconds=2"
+expect_grep 'no answer within 3 seconds$' "$T/err"
+kill "$mute"
+
 expect_status 200 /pid/$cpu/debug/pprof/cmdline
 tr '\0' ' ' </proc/$cpu/cmdline | sed 's/ $//' >"$T/cmdline.want"
 tr '\0' ' ' <"$T/body" >"$T/cmdline.got"
