@@ -497,7 +497,7 @@ static int heap_message(struct heap *h, const struct heapwire_msg *m, size_t len
 /* Read the committed records of the ring, in order (see heapwire.h). */
 static int heap_ring_drain(struct heap *h)
 {
-	static struct heapwire_msg m;
+	struct heapwire_msg m;
 	uint64_t tail = h->ring->tail, head = __atomic_load_n(&h->ring->head, __ATOMIC_ACQUIRE);
 	size_t mask = HEAPWIRE_RING_DATA - 1;
 
@@ -612,7 +612,7 @@ static int heap_message(struct heap *h, const struct heapwire_msg *m, size_t len
 /* Read what is waiting on the socket. Returns 0, or -1 with an error. */
 static int heap_drain(struct heap *h)
 {
-	static struct heapwire_msg m;
+	struct heapwire_msg m;
 
 	while (!h->eof) {
 		ssize_t n = recv(h->sock, &m, sizeof(m), MSG_DONTWAIT);

@@ -570,11 +570,11 @@ int proc_stat_read(pid_t pid, struct proc_stat *st)
 			cp_error_errno(errno, "cannot read %s: %s", path, strerror(errno));
 	open = strchr(buf, '(');
 	close = strrchr(buf, ')');
-	/* Fields 14, 15 (utime, stime), 20 (threads), 22 (start), 23 and 24 (vsize, rss). */
+	/* Fields 9 (flags), 14, 15 (utime, stime), 20 (threads), 22 (start), 23 and 24 (vsize, rss). */
 	if (!open || !close || close < open ||
-	    sscanf(close + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
-		   "%*d %ld %*d %llu %llu %llu", &st->state, &v[0], &v[1], &threads, &v[2], &v[3],
-		   &v[4]) != 7)
+	    sscanf(close + 1, " %c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+		   "%*d %ld %*d %llu %llu %llu", &st->state, &st->flags, &v[0], &v[1], &threads,
+		   &v[2], &v[3], &v[4]) != 8)
 		return cp_error("cannot parse %s", path);
 	n = (size_t)(close - open - 1);
 	if (n >= sizeof(st->comm))

@@ -84,12 +84,14 @@ int proc_cpu_times(pid_t pid, int64_t *user_ns, int64_t *system_ns);
 struct proc_stat {
 	char comm[64];         /* the name between the parentheses, as is */
 	char state;
+	unsigned flags;        /* the kernel's PF_* flags: PROC_KTHREAD for a kernel thread */
 	uint64_t utime, stime; /* clock ticks (sysconf(_SC_CLK_TCK)) */
 	long threads;
 	uint64_t start;        /* clock ticks after boot: with the pid, the process's identity */
 	uint64_t vsize;        /* bytes */
 	uint64_t rss;          /* pages */
 };
+#define PROC_KTHREAD 0x00200000 /* PF_KTHREAD */
 /* Read process PID's stat. Returns 0, or -1 with an error (ESRCH when gone). */
 int proc_stat_read(pid_t pid, struct proc_stat *st);
 /* The start time of PID in clock ticks after boot, or 0 when it is gone. */

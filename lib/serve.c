@@ -228,11 +228,11 @@ static unsigned serve_admit(struct serve *s, pid_t pid, struct serve_proc **sp,
 		return 200;
 	}
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (s->o.nuids > 0 && stat(path, &st) == 0)
+	if (s->o.nuids > 0 && stat(path, &st) == 0) {
 		for (size_t i = 0; i < s->o.nuids; i++)
 			if (st.st_uid == s->o.uids[i])
 				return 200;
-	if (s->o.nuids > 0 && errno == ENOENT) {
+	} else if (s->o.nuids > 0 && errno == ENOENT) {
 		serve_reply_text(rp, 404, "no such process %d\n", (int)pid);
 		return 404;
 	}
@@ -468,6 +468,7 @@ static void serve_each_user_proc(const struct serve *s, bool (*fn)(pid_t pid, vo
 	while ((e = readdir(d))) {
 		char path[300];
 		struct stat st;
+		struct proc_stat ps;
 		long pid = strtol(e->d_name, NULL, 10);
 		bool listed = false;
 
@@ -482,6 +483,9 @@ static void serve_each_user_proc(const struct serve *s, bool (*fn)(pid_t pid, vo
 		for (size_t i = 0; i < s->nprocs; i++)
 			if (s->procs[i].pid == pid)
 				listed = false;
+		/* Kernel threads belong to root but are no one's service. */
+		if (listed && (proc_stat_read((pid_t)pid, &ps) < 0 || (ps.flags & PROC_KTHREAD)))
+			listed = false;
 		if (listed && !fn((pid_t)pid, ctx))
 			break;
 	}
