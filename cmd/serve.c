@@ -2,12 +2,14 @@
  * native processes, from outside them, until SIGTERM or Ctrl-C. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "errmsg.h"
@@ -116,19 +118,24 @@ static char *cmd_serve_token(const char *path)
 {
 	struct stat st;
 	char *buf;
-	size_t len;
+	ssize_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (file_read_all(path, &buf, &len) < 0)
-		cmd_lib_die();
-	if (stat(path, &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)))
+	if (fd < 0)
+		die(EXIT_ERROR, "cannot read token file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)))
 		die(EXIT_ERROR, "token file %s is readable or writable by others: chmod o-rw %s",
 		    path, path);
+	len = file_read_fd(fd, &buf);
+	close(fd);
+	if (len < 0)
+		die(EXIT_ERROR, "cannot read token file %s: %s", path, strerror(errno));
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	buf[len] = '\0';
 	if (len == 0)
 		die(EXIT_ERROR, "token file %s is empty", path);
-	for (size_t i = 0; i < len; i++)
+	for (ssize_t i = 0; i < len; i++)
 		if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f)
 			die(EXIT_ERROR, "token file %s: the token must be one line of printable "
 			    "characters without spaces", path);

@@ -11,7 +11,7 @@
 struct fetch_body {
 	char *buf;
 	size_t len, cap;
-	bool too_big;
+	bool too_big, no_memory;
 };
 
 bool fetch_is_url(const char *s)
@@ -56,8 +56,10 @@ static size_t fetch_write(char *data, size_t size, size_t n, void *ctx)
 		while (cap < b->len + len + 1)
 			cap *= 2;
 		nb = realloc(b->buf, cap);
-		if (!nb)
+		if (!nb) {
+			b->no_memory = true;
 			return 0;
+		}
 		b->buf = nb;
 		b->cap = cap;
 	}
@@ -96,9 +98,13 @@ int fetch_url(const char *url, int64_t timeout_ns, char **buf, size_t *len)
 	pthread_once(&fetch_once, fetch_init);
 	if (fetch_global != CURLE_OK || !(c = curl_easy_init()))
 		return cp_error("cannot fetch %s: libcurl failed to start", url);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* Redirects too stay on http(s): never file:// or another scheme. */
+	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+		curl_easy_cleanup(c);
+		return cp_error("cannot fetch %s: libcurl refused the URL or its protocols", url);
+	}
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(timeout_ns / 1000000));
@@ -114,6 +120,10 @@ int fetch_url(const char *url, int64_t timeout_ns, char **buf, size_t *len)
 		free(b.buf);
 		return cp_error("cannot fetch %s: larger than %lld MiB", url,
 				FETCH_MAX_BYTES / (1024 * 1024));
+	}
+	if (b.no_memory) {
+		free(b.buf);
+		return cp_error("cannot fetch %s: out of memory", url);
 	}
 	if (rc != CURLE_OK) {
 		free(b.buf);

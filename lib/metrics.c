@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,20 +15,27 @@
 #include "proc.h"
 #include "utf8.h"
 
-/* Seconds since the epoch at boot, from /proc/stat's btime; 0 if unknown. */
-static double metrics_boot_time(void)
+static double metrics_btime;
+static pthread_once_t metrics_btime_once = PTHREAD_ONCE_INIT;
+
+static void metrics_read_btime(void)
 {
 	char line[256];
-	double btime = 0;
 	FILE *f = fopen("/proc/stat", "re");
 
 	if (!f)
-		return 0;
+		return;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "btime %lf", &btime) == 1)
+		if (sscanf(line, "btime %lf", &metrics_btime) == 1)
 			break;
 	fclose(f);
-	return btime;
+}
+
+/* Seconds since the epoch at boot, from /proc/stat's btime (read once); 0 if unknown. */
+static double metrics_boot_time(void)
+{
+	pthread_once(&metrics_btime_once, metrics_read_btime);
+	return metrics_btime;
 }
 
 /* Entries of directory PATH but "." and "..", or -1 where it cannot be read. */

@@ -596,3 +596,21 @@ uint64_t proc_start_ticks(pid_t pid)
 
 	return proc_stat_read(pid, &st) < 0 ? 0 : st.start;
 }
+
+int proc_uids(pid_t pid, uid_t uids[3])
+{
+	char path[64], buf[4096], *line;
+	unsigned long r, e, sv;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (proc_read_small(path, buf, sizeof(buf)) < 0)
+		return proc_errno_gone(errno) ? cp_error_errno(ESRCH, "no such process %d", (int)pid) :
+			cp_error_errno(errno, "cannot read %s: %s", path, strerror(errno));
+	line = strstr(buf, "\nUid:");
+	if (!line || sscanf(line + 5, "%lu %lu %lu", &r, &e, &sv) != 3)
+		return cp_error("cannot parse %s", path);
+	uids[0] = (uid_t)r;
+	uids[1] = (uid_t)e;
+	uids[2] = (uid_t)sv;
+	return 0;
+}

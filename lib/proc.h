@@ -94,6 +94,9 @@ struct proc_stat {
 #define PROC_KTHREAD 0x00200000 /* PF_KTHREAD */
 /* Read process PID's stat. Returns 0, or -1 with an error (ESRCH when gone). */
 int proc_stat_read(pid_t pid, struct proc_stat *st);
+/* The real, effective and saved user ids of PID (its status's Uid line) into
+ * UIDS. Returns 0, or -1 with an error (ESRCH when gone). */
+int proc_uids(pid_t pid, uid_t uids[3]);
 /* The start time of PID in clock ticks after boot, or 0 when it is gone. */
 uint64_t proc_start_ticks(pid_t pid);
 

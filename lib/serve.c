@@ -75,7 +75,7 @@ struct serve_req {
 	char *target;       /* as sent, cut at ROUTE_MAX_TARGET + 1 bytes */
 	size_t target_len;
 	char client[64];
-	char method[8];
+	char method[40];    /* escaped for the log */
 	int64_t start_ns;
 	unsigned calls;     /* of the access handler */
 	size_t body;        /* bytes of body received */
@@ -161,6 +161,37 @@ bool serve_loopback(const struct sockaddr_storage *ss)
 	return false;
 }
 
+/* Does a request's Host header (NULL: none, as HTTP/1.0 allows) name this
+ * machine's loopback: localhost, 127.x.y.z or [::1], with any port? */
+static bool serve_host_loopback(const char *host)
+{
+	struct sockaddr_storage ss = { 0 };
+	char name[64];
+	const char *end;
+	size_t n;
+
+	if (!host)
+		return true;
+	if (host[0] == '[') {
+		end = strchr(host, ']');
+		host++;
+	} else {
+		end = strchr(host, ':');
+	}
+	n = end ? (size_t)(end - host) : strlen(host);
+	if (n == 0 || n >= sizeof(name))
+		return false;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	if (strcasecmp(name, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, name, &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, name, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	return serve_loopback(&ss);
+}
+
 /* Equal, in a time that depends on WANT's length only. */
 static bool serve_token_equal(const char *given, const char *want)
 {
@@ -200,39 +231,73 @@ static void serve_reply_error(struct serve_reply *rp, unsigned status)
 	serve_reply_text(rp, status, "%s\n", cp_errmsg());
 }
 
+/* Is PID still the process SP was when the server started (SP NULL: any
+ * process will do)? Else a 404 into RP. Asked again once the process is
+ * attached (its pidfd pins it), so a pid reused in between is caught. */
+static bool serve_same(const struct serve_proc *sp, pid_t pid, struct serve_reply *rp)
+{
+	uint64_t start;
+
+	if (!sp)
+		return true;
+	start = proc_start_ticks(pid);
+	if (start == 0)
+		serve_reply_text(rp, 404, "process %d has exited\n", (int)pid);
+	else if (start != sp->start)
+		serve_reply_text(rp, 404, "process %d has exited (its pid now names another "
+				 "process, which is not served)\n", (int)pid);
+	return start != 0 && start == sp->start;
+}
+
+/* The status for the library's last error: the process gone, or not ours to trace. */
+static unsigned serve_status_of(int err)
+{
+	return err == ESRCH ? 404 : err == EPERM || err == EACCES ? 403 : 500;
+}
+
+/* Is process PID one of an allowed user's: its real, effective and saved
+ * uids all allowed (a setuid program started by an allowed user is not), and
+ * neither this server nor a kernel thread? 1 yes, 0 no, -1 gone. */
+static int serve_users_proc(const struct serve *s, pid_t pid)
+{
+	struct proc_stat st;
+	uid_t uids[3];
+
+	if (proc_stat_read(pid, &st) < 0 || proc_uids(pid, uids) < 0)
+		return cp_errno() == ESRCH ? -1 : 0;
+	if (pid == getpid() || (st.flags & PROC_KTHREAD))
+		return 0;
+	for (int k = 0; k < 3; k++) {
+		bool allowed = false;
+
+		for (size_t i = 0; i < s->o.nuids; i++)
+			allowed |= uids[k] == s->o.uids[i];
+		if (!allowed)
+			return 0;
+	}
+	return 1;
+}
+
 /* Is PID served? 200 with *SP set for a process given by pid (NULL for a
  * user's), or the status of the refusal in RP. */
 static unsigned serve_admit(struct serve *s, pid_t pid, struct serve_proc **sp,
 			    struct serve_reply *rp)
 {
-	char path[32];
-	struct stat st;
+	int mine;
 
 	*sp = NULL;
 	for (size_t i = 0; i < s->nprocs; i++) {
-		uint64_t start;
-
 		if (s->procs[i].pid != pid)
 			continue;
-		start = proc_start_ticks(pid);
-		if (start == 0) {
-			serve_reply_text(rp, 404, "process %d has exited\n", (int)pid);
-			return 404;
-		}
-		if (start != s->procs[i].start) {
-			serve_reply_text(rp, 404, "process %d has exited (its pid now names another "
-					 "process, which is not served)\n", (int)pid);
-			return 404;
-		}
+		if (!serve_same(&s->procs[i], pid, rp))
+			return rp->status;
 		*sp = &s->procs[i];
 		return 200;
 	}
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	if (s->o.nuids > 0 && stat(path, &st) == 0) {
-		for (size_t i = 0; i < s->o.nuids; i++)
-			if (st.st_uid == s->o.uids[i])
-				return 200;
-	} else if (s->o.nuids > 0 && errno == ENOENT) {
+	mine = s->o.nuids > 0 ? serve_users_proc(s, pid) : 0;
+	if (mine > 0)
+		return 200;
+	if (mine < 0) {
 		serve_reply_text(rp, 404, "no such process %d\n", (int)pid);
 		return 404;
 	}
@@ -310,8 +375,8 @@ static void serve_reply_profile(struct serve_reply *rp, const struct profile *p)
 	}
 }
 
-static void serve_profile(struct serve *s, const struct route *r, pid_t pid,
-			  struct serve_reply *rp)
+static void serve_profile(struct serve *s, const struct route *r, const struct serve_proc *sp,
+			  pid_t pid, struct serve_reply *rp)
 {
 	int seconds = r->seconds ? r->seconds :
 		SERVE_DEFAULT_SECONDS < s->o.max_seconds ? SERVE_DEFAULT_SECONDS : s->o.max_seconds;
@@ -333,13 +398,17 @@ static void serve_profile(struct serve *s, const struct route *r, pid_t pid,
 		return;
 	}
 	if (target_attach(&t, pid) < 0) {
-		serve_reply_error(rp, 404);
+		serve_reply_error(rp, serve_status_of(cp_errno()));
+		goto out;
+	}
+	if (!serve_same(sp, pid, rp)) {
+		target_release(&t);
 		goto out;
 	}
 	p = cpu_profile(&t, &co, &st);
 	target_release(&t);
 	if (!p) {
-		serve_reply_error(rp, 500);
+		serve_reply_error(rp, serve_status_of(cp_errno()));
 	} else {
 		serve_reply_profile(rp, p);
 		profile_free(p);
@@ -350,6 +419,7 @@ out:
 
 struct serve_dump {
 	pid_t pid;
+	const struct serve_proc *sp;
 	int debug;
 	struct serve_reply *rp;
 };
@@ -364,15 +434,24 @@ static void *serve_dump_thread(void *arg)
 	struct target t;
 	char cmdline[256];
 
-	if (target_attach(&t, d->pid) < 0 || target_check_access(&t, "trace") < 0) {
-		serve_reply_error(d->rp, 500);
+	if (target_attach(&t, d->pid) < 0) {
+		serve_reply_error(d->rp, serve_status_of(cp_errno()));
 		return NULL;
+	}
+	ts = NULL;
+	if (!serve_same(d->sp, d->pid, d->rp))
+		goto out;
+	if (target_check_access(&t, "trace") < 0) {
+		serve_reply_error(d->rp, serve_status_of(cp_errno()));
+		goto out;
 	}
 	ts = threads_session_new(d->pid, THREADS_STACK_SIZE);
 	if (!ts || threads_poll(ts) < 0 || !threads_profile(ts)) {
-		if (cp_errno() == EPERM || cp_errno() == EACCES)
-			target_permission_error(&t, cp_errno(), "trace");
-		serve_reply_error(d->rp, cp_errno() == ESRCH ? 404 : 500);
+		int err = cp_errno();
+
+		if (err == EPERM || err == EACCES)
+			target_permission_error(&t, err, "trace");
+		serve_reply_error(d->rp, serve_status_of(err));
 	} else if (d->debug == 0) {
 		serve_reply_profile(d->rp, threads_profile(ts));
 	} else {
@@ -392,15 +471,16 @@ static void *serve_dump_thread(void *arg)
 			serve_reply_text(d->rp, 500, "out of memory\n");
 		}
 	}
+out:
 	threads_session_free(ts);
 	target_release(&t);
 	return NULL;
 }
 
-static void serve_threads(struct serve *s, const struct route *r, pid_t pid,
-			  struct serve_reply *rp)
+static void serve_threads(struct serve *s, const struct route *r, const struct serve_proc *sp,
+			  pid_t pid, struct serve_reply *rp)
 {
-	struct serve_dump d = { pid, r->debug, rp };
+	struct serve_dump d = { pid, sp, r->debug, rp };
 	pthread_t th;
 
 	pthread_mutex_lock(&s->dump_lock);
@@ -456,7 +536,7 @@ static void serve_cmdline(pid_t pid, struct serve_reply *rp)
 	rp->len = len;
 }
 
-/* Each process of a --allow-uid user (but this one), through FN until it returns false. */
+/* Each process of a --allow-uid user, through FN until it returns false. */
 static void serve_each_user_proc(const struct serve *s, bool (*fn)(pid_t pid, void *ctx),
 				 void *ctx)
 {
@@ -466,27 +546,12 @@ static void serve_each_user_proc(const struct serve *s, bool (*fn)(pid_t pid, vo
 	if (s->o.nuids == 0 || !(d = opendir("/proc")))
 		return;
 	while ((e = readdir(d))) {
-		char path[300];
-		struct stat st;
-		struct proc_stat ps;
 		long pid = strtol(e->d_name, NULL, 10);
-		bool listed = false;
+		bool listed = pid > 0;
 
-		if (pid <= 0 || pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s", e->d_name);
-		if (stat(path, &st) < 0)
-			continue;
-		for (size_t i = 0; i < s->o.nuids; i++)
-			if (st.st_uid == s->o.uids[i])
-				listed = true;
-		for (size_t i = 0; i < s->nprocs; i++)
-			if (s->procs[i].pid == pid)
-				listed = false;
-		/* Kernel threads belong to root but are no one's service. */
-		if (listed && (proc_stat_read((pid_t)pid, &ps) < 0 || (ps.flags & PROC_KTHREAD)))
-			listed = false;
-		if (listed && !fn((pid_t)pid, ctx))
+		for (size_t i = 0; listed && i < s->nprocs; i++)
+			listed = s->procs[i].pid != pid;
+		if (listed && serve_users_proc(s, (pid_t)pid) > 0 && !fn((pid_t)pid, ctx))
 			break;
 	}
 	closedir(d);
@@ -609,6 +674,7 @@ static void serve_heap_metrics(struct live *l, struct metrics_proc *m)
 static void serve_metrics(struct serve *s, struct serve_reply *rp)
 {
 	struct serve_gather g = { 0 };
+	bool bad;
 	FILE *f;
 
 	for (size_t i = 0; i < s->nprocs; i++) {
@@ -620,7 +686,12 @@ static void serve_metrics(struct serve *s, struct serve_reply *rp)
 	}
 	serve_each_user_proc(s, serve_gather_proc, &g);
 	f = open_memstream(&rp->body, &rp->len);
-	if (!f || metrics_write(f, g.m, g.n) < 0 || fclose(f) != 0) {
+	bad = !f;
+	if (f) {
+		bad = metrics_write(f, g.m, g.n) < 0;
+		bad |= fclose(f) != 0;
+	}
+	if (bad) {
 		if (f)
 			free(rp->body);
 		rp->body = NULL;
@@ -646,6 +717,14 @@ static void serve_answer(struct serve *s, struct MHD_Connection *c, struct serve
 	    strcmp(rq->method, "POST") != 0) {
 		serve_reply_text(rp, 405, "method %s not allowed: GET or HEAD (POST for symbol)\n",
 				 rq->method);
+		return;
+	}
+	/* Without a token, loopback is the only guard: a web page whose name was
+	 * made to resolve to 127.0.0.1 (DNS rebinding) still sends its own Host. */
+	if (!s->o.token && !serve_host_loopback(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+									     MHD_HTTP_HEADER_HOST))) {
+		serve_reply_text(rp, 403, "Host is not a loopback name: without --token-file, cprof "
+				 "serve answers requests for localhost, 127.0.0.1 or [::1] only\n");
 		return;
 	}
 	if (s->o.token) {
@@ -688,16 +767,20 @@ static void serve_answer(struct serve *s, struct MHD_Connection *c, struct serve
 	}
 	if (serve_pick(s, &r, &sp, &pid, rp) != 200)
 		return;
+	if (r.kind == ROUTE_PROFILE && strcmp(rq->method, "HEAD") == 0) {
+		serve_reply_text(rp, 405, "HEAD of a profile would take one: GET it\n");
+		return;
+	}
 	if (r.seconds && r.kind != ROUTE_PROFILE) {
 		serve_reply_text(rp, 400, "seconds= is for profile: %s is a snapshot\n", r.name);
 		return;
 	}
 	switch (r.kind) {
 	case ROUTE_PROFILE:
-		serve_profile(s, &r, pid, rp);
+		serve_profile(s, &r, sp, pid, rp);
 		break;
 	case ROUTE_THREADS:
-		serve_threads(s, &r, pid, rp);
+		serve_threads(s, &r, sp, pid, rp);
 		break;
 	case ROUTE_HEAP:
 		serve_heap(&r, sp, pid, rp);
@@ -747,6 +830,8 @@ static enum MHD_Result serve_queue(struct serve_req *rq, struct MHD_Connection *
 	return ok;
 }
 
+static void serve_escape(const char *in, size_t len, char *buf, size_t n);
+
 static enum MHD_Result serve_handle(void *cls, struct MHD_Connection *c, const char *url,
 				    const char *method, const char *version,
 				    const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -761,7 +846,15 @@ static enum MHD_Result serve_handle(void *cls, struct MHD_Connection *c, const c
 	if (!rq)
 		return MHD_NO;
 	if (rq->calls++ == 0) {
-		snprintf(rq->method, sizeof(rq->method), "%s", method);
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							      MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		serve_escape(method, strlen(method), rq->method, sizeof(rq->method));
+		/* Refused before its body is read, which libmicrohttpd then skips. */
+		if (cl && strtoull(cl, NULL, 10) > SERVE_MAX_BODY) {
+			serve_reply_text(&rp, 413, "request body over %d bytes\n", SERVE_MAX_BODY);
+			return serve_queue(rq, c, &rp);
+		}
 		return MHD_YES;
 	}
 	if (rq->status)
@@ -771,8 +864,9 @@ static enum MHD_Result serve_handle(void *cls, struct MHD_Connection *c, const c
 		*upload_data_size = 0;
 		if (rq->body <= SERVE_MAX_BODY)
 			return MHD_YES;
-		serve_reply_text(&rp, 413, "request body over %d bytes\n", SERVE_MAX_BODY);
-		return serve_queue(rq, c, &rp);
+		/* A chunked body past the bound: no reply can be queued mid-body. */
+		rq->status = 413;
+		return MHD_NO;
 	}
 	serve_answer(s, c, rq, &rp);
 	return serve_queue(rq, c, &rp);
@@ -821,14 +915,14 @@ static void *serve_begin(void *cls, const char *uri, struct MHD_Connection *c)
 	return rq;
 }
 
-/* The request's target for a log line: bytes that could forge or garble a
- * line as \xNN escapes, and cut. */
-static void serve_log_target(const struct serve_req *rq, char *buf, size_t n)
+/* LEN bytes of IN for a log line into BUF (N bytes): bytes that could forge
+ * or garble a line as \\xNN escapes, cut after 200. */
+static void serve_escape(const char *in, size_t len, char *buf, size_t n)
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < rq->target_len && o + 8 < n; i++) {
-		unsigned char ch = (unsigned char)rq->target[i];
+	for (size_t i = 0; i < len && o + 8 < n; i++) {
+		unsigned char ch = (unsigned char)in[i];
 
 		if (i == 200) {
 			o += (size_t)snprintf(buf + o, n - o, "...");
@@ -847,7 +941,7 @@ static void serve_done(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct serve *s = cls;
 	struct serve_req *rq = *req_cls;
-	char when[32], target[1024];
+	char when[32], target[1024], status[16] = "-";
 	struct timespec now;
 	struct tm tm;
 
@@ -857,9 +951,11 @@ static void serve_done(void *cls, struct MHD_Connection *c, void **req_cls,
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	serve_log_target(rq, target, sizeof(target));
-	serve_log(s, "%s.%03ldZ %s %s %s %u %zu %.3fs%s", when, now.tv_nsec / 1000000, rq->client,
-		  rq->method, target, rq->status, rq->bytes,
+	serve_escape(rq->target, rq->target_len, target, sizeof(target));
+	if (rq->status)
+		snprintf(status, sizeof(status), "%u", rq->status);
+	serve_log(s, "%s.%03ldZ %s %s %s %s %zu %.3fs%s", when, now.tv_nsec / 1000000, rq->client,
+		  rq->method, target, rq->status ? status : "-", rq->bytes,
 		  (double)(clock_ns(CLOCK_MONOTONIC) - rq->start_ns) / 1e9,
 		  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
 		  toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)" :
@@ -926,7 +1022,7 @@ static int serve_add_procs(struct serve *s)
 struct serve *serve_start(const struct serve_opts *o)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	const union MHD_DaemonInfo *di;
 	struct serve *s = calloc(1, sizeof(*s));
 

@@ -54,7 +54,7 @@ stop_serve() {
 get() {
 	_path=$1
 	shift
-	status=$(curl -s -o "$T/body" -w '%{http_code}' "$@" "$URL$_path") || :
+	status=$(curl -s --max-time 60 -o "$T/body" -w '%{http_code}' "$@" "$URL$_path") || :
 }
 
 # expect_status CODE PATH [CURL-ARGS...]
@@ -64,6 +64,11 @@ expect_status() {
 	get "$@"
 	ok
 	[ "$status" = "$_want" ] || { fail "GET $1: status $status, expected $_want:"; head -3 "$T/body" >&2; }
+}
+
+# profiling: serve has a perf event open (a CPU profile has begun).
+profiling() {
+	ls -l /proc/"$serve_pid"/fd 2>/dev/null | grep -q 'anon_inode:\[perf_event\]'
 }
 
 # pprof_share FILE NAME: NAME's flat% in a go tool pprof -top listing.
@@ -97,15 +102,21 @@ near "$(awk -v x="${a:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 60
 near "$(awk -v x="${b:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 30 11 "work_b"
 near "$(awk -v x="${c:-0}" -v s="$sum" 'BEGIN {printf "%.2f", 100 * x / s}')" 10 8 "work_c"
 expect_grep '^Duration: 4(\.[0-9]+)?s' "$T/top"
-expect_grep "GET /debug/pprof/profile\?(seconds=4&pid=$cpu|pid=$cpu&seconds=4) 200 [0-9]+ [0-9.]+s$" "$T/serve.log"
+# The line is written once the reply is sent, which pprof may not wait for.
+logged() { grep -Eq -- "$1" "$T/serve.log"; }
+ok
+wait_until 10 logged "GET /debug/pprof/profile\?(seconds=4&pid=$cpu|pid=$cpu&seconds=4) 200 [0-9]+ [0-9.]+s$" ||
+	fail "no log line of the profile request:$(sed 's/^/ | /' "$T/serve.log")"
 expect_grep '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z 127\.0\.0\.1:[0-9]+ GET ' "$T/serve.log"
 
 # cprof report and cprof diff take the URL as go tool pprof does.
-expect_exit 0 "$CPROF" report --top 3 "$URL/debug/pprof/profile?seconds=2"
-expect_grep "^Fetching profile over HTTP from $URL/debug/pprof/profile\?seconds=2$" "$T/err"
+# (4 seconds: 6 to answer, go tool pprof's rule; cprof symbolizes after sampling.)
+expect_exit 0 "$CPROF" report --top 3 "$URL/debug/pprof/profile?seconds=4"
+expect_grep "^Fetching profile over HTTP from $URL/debug/pprof/profile\?seconds=4$" "$T/err"
 expect_grep ' work_a \(' "$T/out"
-expect_exit 0 "$CPROF" diff "$URL/debug/pprof/profile?seconds=1" "$URL/pid/$cpu/debug/pprof/profile?seconds=1"
-expect_grep '^Base http://.*: total .* in 1s' "$T/out"
+saved=$(ls "$PPROF_TMPDIR"/*.pb.gz | head -1)
+expect_exit 0 "$CPROF" diff "$saved" "$URL/pid/$cpu/debug/pprof/profile?seconds=4"
+expect_grep '^New  http://.*: total .* in 4s' "$T/out"
 expect_exit 1 "$CPROF" report "$URL/debug/pprof/profile?seconds=100000"
 expect_grep "^cprof: cannot fetch $URL/debug/pprof/profile\?seconds=100000: HTTP 400: bad seconds" "$T/err"
 expect_exit 1 "$CPROF" report "$URL/debug/pprof/"
@@ -155,6 +166,13 @@ expect_status 404 "/pid/abc/debug/pprof/"
 expect_status 404 /debug/pprof/heap
 expect_grep '^no heap profile of process' "$T/body"
 expect_status 405 /debug/pprof/ -X DELETE
+expect_status 405 /debug/pprof/profile -I
+# Without a token, only requests for a loopback name (DNS rebinding).
+expect_status 403 /metrics -H "Host: attacker.example:80"
+expect_grep '^Host is not a loopback name' "$T/body"
+expect_status 200 /metrics -H "Host: localhost:6060"
+head -c 100000 /dev/zero >"$T/big"
+expect_status 413 /debug/pprof/symbol -X POST --data-binary "@$T/big"
 get "/debug/pprof/$(head -c 5000 /dev/zero | tr '\0' a)"
 ok
 case $status in 414 | 431) ;; *) fail "a 5000-byte target: status $status, expected 414 or 431" ;; esac
@@ -162,9 +180,10 @@ expect_status 200 /debug/pprof/symbol
 expect_grep '^num_symbols: 0$' "$T/body"
 expect_status 200 /debug/pprof/symbol -X POST --data '0x401000+0x401010'
 # A second CPU profile of the process while one runs: 429 with Retry-After.
-curl -s -o "$T/first.pb.gz" -w '%{http_code}' "$URL/debug/pprof/profile?seconds=3" >"$T/first.status" &
+curl -s -o "$T/first.pb.gz" -w '%{http_code}' "$URL/debug/pprof/profile?seconds=5" >"$T/first.status" &
 first=$!
-sleep 1
+ok
+wait_until 20 profiling || fail "the first profile did not begin"
 get "/debug/pprof/profile?seconds=1" -D "$T/headers"
 ok
 [ "$status" = 429 ] || fail "a second profile of one process: status $status, expected 429"
@@ -195,7 +214,8 @@ expect_grep 'readable or writable by others: chmod o-rw' "$T/err"
 start_serve --pid "$cpu"
 curl -s -o "$T/early.pb.gz" -w '%{http_code}' "$URL/debug/pprof/profile?seconds=30" >"$T/early.status" &
 early=$!
-sleep 1.5
+ok
+wait_until 20 profiling || fail "the profile to end by SIGTERM did not begin"
 kill -TERM "$serve_pid"
 ok
 wait_until 10 sh -c "! kill -0 $serve_pid 2>/dev/null" || fail "serve did not stop within 10 s of SIGTERM"
@@ -209,7 +229,8 @@ untraced "$cpu"
 start_serve --pid "$cpu"
 curl -s -o /dev/null "$URL/debug/pprof/profile?seconds=30" &
 killed=$!
-sleep 1.5
+ok
+wait_until 20 profiling || fail "the profile to end by SIGKILL did not begin"
 kill -KILL "$serve_pid"
 wait "$serve_pid" 2>/dev/null || :
 serve_pid=
