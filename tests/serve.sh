@@ -239,6 +239,26 @@ untraced "$cpu"
 ok
 [ "$(state "$cpu")" = R ] || [ "$(state "$cpu")" = S ] || fail "cpuwork is $(state "$cpu") after serve was killed"
 
+# --- A profile of 1,100 threads holds over 1,024 perf fds: requests meanwhile
+# are still answered (a server on select() drops sockets past FD_SETSIZE).
+"$W/threadwork" --idle 1100 --seconds 120 >/dev/null &
+many=$!
+work_pids="$work_pids $many"
+ok
+wait_until 30 has_threads "$many" 1101 || fail "threadwork did not start 1,100 threads"
+start_serve --pid "$many"
+curl -s -o /dev/null -w '%{http_code}' "$URL/debug/pprof/profile?seconds=4" >"$T/many.status" &
+manyc=$!
+fds_over() { [ "$(ls /proc/"$serve_pid"/fd 2>/dev/null | wc -l)" -gt 1100 ]; }
+ok
+wait_until 20 fds_over || fail "serve never held over 1,100 fds while profiling 1,100 threads"
+expect_status 200 /metrics
+expect_grep "^process_threads\{pid=\"$many\",comm=\"threadwork\"\} 1101$" "$T/body"
+wait "$manyc" || :
+expect_eq "$(cat "$T/many.status")" 200 "the profile of 1,100 threads"
+stop_serve
+kill "$many"
+
 # --- Thread dumps, and Prometheus scraping /metrics with a token; the
 # workload adds two threads at each SIGHUP.
 "$W/threadwork" --pool 3 --grow-on-hup 2 --seconds 300 >/dev/null &
