@@ -703,6 +703,39 @@ static void serve_metrics(struct serve *s, struct serve_reply *rp)
 	free(g.m);
 }
 
+/* May the request be answered at all: its method, its Host (without a
+ * token) or its token? Else the refusal into RP. */
+static bool serve_allowed(const struct serve *s, struct MHD_Connection *c,
+			  const struct serve_req *rq, struct serve_reply *rp)
+{
+	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0 &&
+	    strcmp(rq->method, "POST") != 0) {
+		serve_reply_text(rp, 405, "method %s not allowed: GET or HEAD (POST for symbol)\n",
+				 rq->method);
+		return false;
+	}
+	/* Without a token, loopback is the only guard: a web page whose name was
+	 * made to resolve to 127.0.0.1 (DNS rebinding) still sends its own Host. */
+	if (!s->o.token && !serve_host_loopback(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+									     MHD_HTTP_HEADER_HOST))) {
+		serve_reply_text(rp, 403, "Host is not a loopback name: without --token-file, cprof "
+				 "serve answers requests for localhost, 127.0.0.1 or [::1] only\n");
+		return false;
+	}
+	if (s->o.token) {
+		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+								MHD_HTTP_HEADER_AUTHORIZATION);
+
+		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
+		    !serve_token_equal(auth + 7, s->o.token)) {
+			serve_reply_text(rp, 401, "%s: send the token as Authorization: Bearer TOKEN\n",
+					 auth ? "wrong token" : "this server asks for a token");
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Answer request RQ into RP. */
 static void serve_answer(struct serve *s, struct MHD_Connection *c, struct serve_req *rq,
 			 struct serve_reply *rp)
@@ -713,31 +746,8 @@ static void serve_answer(struct serve *s, struct MHD_Connection *c, struct serve
 	unsigned status;
 	pid_t pid;
 
-	if (strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "HEAD") != 0 &&
-	    strcmp(rq->method, "POST") != 0) {
-		serve_reply_text(rp, 405, "method %s not allowed: GET or HEAD (POST for symbol)\n",
-				 rq->method);
+	if (!serve_allowed(s, c, rq, rp))
 		return;
-	}
-	/* Without a token, loopback is the only guard: a web page whose name was
-	 * made to resolve to 127.0.0.1 (DNS rebinding) still sends its own Host. */
-	if (!s->o.token && !serve_host_loopback(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-									     MHD_HTTP_HEADER_HOST))) {
-		serve_reply_text(rp, 403, "Host is not a loopback name: without --token-file, cprof "
-				 "serve answers requests for localhost, 127.0.0.1 or [::1] only\n");
-		return;
-	}
-	if (s->o.token) {
-		const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-								MHD_HTTP_HEADER_AUTHORIZATION);
-
-		if (!auth || strncasecmp(auth, "Bearer ", 7) != 0 ||
-		    !serve_token_equal(auth + 7, s->o.token)) {
-			serve_reply_text(rp, 401, "%s: send the token as Authorization: Bearer TOKEN\n",
-					 auth ? "wrong token" : "this server asks for a token");
-			return;
-		}
-	}
 	status = route_parse(rq->target, rq->target_len, s->o.max_seconds, &r, why, sizeof(why));
 	if (status != 200) {
 		serve_reply_text(rp, status, "%s\n", why);
