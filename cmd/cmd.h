@@ -226,6 +226,7 @@ extern const struct cmd_entry *const cmd_table[];
 extern const struct cmd_entry cmd_cpu;
 extern const struct cmd_entry cmd_diff;
 extern const struct cmd_entry cmd_heap;
+extern const struct cmd_entry cmd_record;
 extern const struct cmd_entry cmd_report;
 extern const struct cmd_entry cmd_serve;
 extern const struct cmd_entry cmd_threads;

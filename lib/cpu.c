@@ -511,7 +511,9 @@ const struct cpu_stats *cpu_stats(const struct cpu *c)
 	return &c->stats;
 }
 
-int cpu_reset(struct cpu *c)
+/* Start a fresh profile, handing the old one to *OLD. Returns 0 or -1 (the
+ * session unchanged). */
+static int cpu_renew(struct cpu *c, struct profile **old_out)
 {
 	struct profile *old = c->p;
 	struct locator **locs = calloc(c->nprocs + 1, sizeof(*locs));
@@ -532,7 +534,7 @@ int cpu_reset(struct cpu *c)
 		c->procs[i].loc = locs[i];
 	}
 	free(locs);
-	profile_free(old);
+	*old_out = old;
 	c->nthreads = 0;
 	hmap_release(&c->thread_index);
 	hmap_init(&c->thread_index);
@@ -549,6 +551,31 @@ fail:
 	profile_free(c->p);
 	c->p = old;
 	return -1;
+}
+
+int cpu_reset(struct cpu *c)
+{
+	struct profile *old;
+
+	if (cpu_renew(c, &old) < 0)
+		return -1;
+	profile_free(old);
+	return 0;
+}
+
+struct profile *cpu_rotate(struct cpu *c)
+{
+	struct profile *p;
+
+	if (cpu_collect_until(c, clock_ns(CLOCK_MONOTONIC)) < 0)
+		return NULL;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)
+			return NULL;
+	c->p->duration_nanos = c->stats.elapsed_ns;
+	if (cpu_renew(c, &p) < 0)
+		return NULL;
+	return p;
 }
 
 struct profile *cpu_finish(struct cpu *c)

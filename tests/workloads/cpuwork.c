@@ -11,9 +11,12 @@
  * default 1), so that no fixed sampling period can lock onto the rounds;
  * --fixed-rounds makes every round the same length, as a periodic program's
  * are, and --cpu-rounds MS makes each exactly MS milliseconds of the thread's
- * CPU time, split as --split says: a sampling period of MS locks onto them. */
+ * CPU time, split as --split says: a sampling period of MS locks onto them.
+ * SIGUSR1 swaps the shares of work_a and work_c (60:30:10 becomes 10:30:60):
+ * the hot function changes at a moment a test chooses. */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +198,15 @@ static void *timer(void *arg)
 	exit(0);
 }
 
+static void cpuwork_swap(int sig)
+{
+	unsigned long a = split[0];
+
+	(void)sig;
+	split[0] = split[2];
+	split[2] = a;
+}
+
 int main(int argc, char **argv)
 {
 	static double seconds = -1, late = -1;
@@ -233,6 +245,7 @@ usage:
 			return 2;
 		}
 	}
+	signal(SIGUSR1, cpuwork_swap);
 	if (seconds > 0)
 		pthread_create(&t, NULL, timer, &seconds);
 	if (late >= 0)

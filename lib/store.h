@@ -1,0 +1,56 @@
+/* cprof record's local store: one gzipped pprof file per process and window,
+ * DIR/YYYYmmdd/HHMMSS.mmm_DURATIONms_NAME_PID_KIND_TAGSET.pb.gz (UTC), each
+ * written whole or not at all (file_write_output). The file names are the
+ * index: a window is in the store once its rename is done, so a writer
+ * killed at any moment leaves a store that reads as before, less the window
+ * it was writing. Tag sets (k=v lines) are kept once each under DIR/tags/. */
+#ifndef CPROF_STORE_H
+#define CPROF_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct store_window {
+	int64_t start_ns;      /* wall clock: ns since the epoch */
+	int64_t duration_ns;   /* to the millisecond */
+	pid_t pid;
+	char name[64];         /* the process's name, [A-Za-z0-9.+-] (others '-') */
+	char kind[16];         /* "cpu" */
+	char tagset[17];       /* 16 hex digits, or "0" without tags */
+	char path[128];        /* under the store's directory */
+	uint64_t bytes;
+};
+
+struct store;
+
+/* Open the store at DIR for writing, made if missing (mode 0700), held by
+ * this process alone (a second writer is refused, naming the first's pid).
+ * Temporary files left by a writer that was killed are removed. NULL with
+ * an error. */
+struct store *store_open(const char *dir);
+void store_close(struct store *st);
+
+/* Set the tags of the windows put from now on ("k=v" each, NTAGS of them). Returns 0 or -1. */
+int store_set_tags(struct store *st, char *const *tags, size_t ntags);
+
+/* Put LEN bytes (a gzipped pprof) as the window W describes (start,
+ * duration, pid, name as the process calls itself, kind; the rest is set
+ * here). Returns 0, or -1 with an error and nothing written. */
+int store_put(struct store *st, struct store_window *w, const void *buf, size_t len);
+
+/* Remove the oldest windows until none is older than MAX_AGE_NS at NOW_NS
+ * (0: no bound) and all together take at most MAX_BYTES (0: no bound); the
+ * newest window always stays. Returns how many were removed, or -1. */
+ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, int64_t now_ns);
+
+/* Every window in the store at DIR, oldest first, into a new array *WS of
+ * *N. Files whose names do not parse are passed over. Returns 0 or -1. */
+int store_list(const char *dir, struct store_window **ws, size_t *n);
+
+/* The tags of TAGSET in the store at DIR, "k=v\n" lines, into a new string
+ * ("" for "0"). NULL with an error. */
+char *store_tags(const char *dir, const char *tagset);
+
+#endif

@@ -1,0 +1,156 @@
+#!/bin/sh
+# `cprof record` on the suite's CPU workload: windows follow each other with
+# no gap and are named as cprof-record(1) says; a workload whose hot function
+# is switched by a signal shows the switch in `cprof diff` of the windows
+# before and after; tags are kept; retention removes the oldest windows at
+# the size and age bounds and never the newest; SIGTERM writes the current
+# window; SIGKILL mid-recording leaves a readable store without temporary
+# files, which the next record opens; a second writer of a store is
+# refused; bad usage exits 2.
+. "$top_srcdir/tests/lib.sh"
+need_perf_events
+
+W=$top_builddir/tests/workloads
+name_re='^[0-9]{8}/[0-9]{6}\.[0-9]{3}_[0-9]+_[A-Za-z0-9.+-]+_[0-9]+_cpu_([0-9a-f]{16}|0)\.pb\.gz$'
+
+# windows DIR: the store's windows, DAY/FILE, oldest first.
+windows() {
+	(cd "$1" && ls -1 2*/*.pb.gz 2>/dev/null | sort)
+}
+
+# --- A launched command, fixed work, 1 s windows: named, contiguous, each a profile.
+expect_exit 0 "$CPROF" record --store "$T/s1" --every 1s --tag version=1.4.2 --tag env=test \
+	-- "$W/cpuwork-fp" --rounds 500
+expect_grep '^Command exited with status 0$' "$T/out"
+expect_grep '^cprof: recording 1 process into .*/s1, a window every 1s$' "$T/err"
+windows "$T/s1" >"$T/w1"
+n=$(wc -l <"$T/w1")
+ok
+[ "$n" -ge 2 ] || fail "only $n windows of a run over a second long"
+expect_grep "^cprof: $n windows written" "$T/err"
+while read -r f; do
+	ok
+	printf '%s\n' "$f" | grep -Eq "$name_re" || fail "window name $f is not as documented"
+	expect_exit 0 "$CPROF" report --top 1 "$T/s1/$f"
+done <"$T/w1"
+# Each window begins where the one before ended (within 20 ms: the start is
+# taken after the handover, the length at it).
+awk -F'[/_]' '{
+	split($2, t, "."); ms = (substr(t[1], 1, 2) * 3600 + substr(t[1], 3, 2) * 60 + substr(t[1], 5, 2)) * 1000 + t[2]
+	if (NR > 1 && ms < end - 43200000) ms += 86400000
+	if (NR > 1 && (ms - end > 20 || end - ms > 20)) { print "gap of " ms - end " ms before " $0; bad = 1 }
+	end = ms + $3
+} END { exit bad }' "$T/w1" >"$T/gaps" || { fail "windows do not follow each other:"; cat "$T/gaps" >&2; }
+tagset=$(head -1 "$T/w1" | sed 's/.*_cpu_\([0-9a-f]*\)\.pb\.gz$/\1/')
+printf 'env=test\nversion=1.4.2\n' >"$T/tags.want"
+ok
+cmp -s "$T/tags.want" "$T/s1/tags/$tagset" || fail "tags/$tagset does not hold the tags, sorted"
+# Every sample is in some window: together they hold about 99 a second of the
+# CPU time the same fixed work takes alone (the windows' cpu/nanoseconds).
+alone=$(python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%d" % ((r.ru_utime + r.ru_stime) * 1e9))' "$W/cpuwork-fp" --rounds 500)
+total=0
+while read -r f; do
+	ns=$("$CPROF" report --folded --sample-index cpu "$T/s1/$f" | awk '{n += $NF} END {printf "%d", n}')
+	total=$((total + ns))
+done <"$T/w1"
+ok
+awk -v t="$total" -v a="$alone" 'BEGIN {exit !(t >= 0.85 * a && t <= 1.15 * a)}' ||
+	fail "the windows hold $total ns of CPU, the same work alone takes $alone ns"
+
+# --- The hot function switched by SIGUSR1: the windows before and after differ as it did.
+"$W/cpuwork-fp" --seconds 60 >/dev/null &
+cpu=$!
+"$CPROF" record --store "$T/s2" --every 1s --pid "$cpu" 2>"$T/rec2.err" &
+rec=$!
+# count DIR N: the store DIR has N windows or more.
+count() { [ "$(windows "$1" | wc -l)" -ge "$2" ]; }
+# gone DIR: the first window DIR had is gone.
+first_of() { first=$(windows "$1" | head -1); }
+gone() { [ ! -e "$1/$first" ]; }
+ok
+wait_until 20 count "$T/s2" 2 || fail "no two windows before the switch"
+kill -USR1 "$cpu"
+ok
+wait_until 20 count "$T/s2" 5 || fail "no three windows after the switch"
+kill -TERM "$rec"
+wait "$rec"
+expect_eq "$?" 0 "record's exit status after SIGTERM"
+untraced "$cpu"
+windows "$T/s2" >"$T/w2"
+before=$(sed -n 1p "$T/w2")
+after=$(tail -2 "$T/w2" | head -1)
+expect_exit 0 "$CPROF" diff "$T/s2/$before" "$T/s2/$after"
+# work_c went from 10% to 60% and work_a from 60% to 10%: 50 points, say at least 30.
+awk '$7 == "work_c" && $3 >= 30 {c = 1} $7 == "work_a" && $3 <= -30 {a = 1}
+	END {exit !(a && c)}' "$T/out" ||
+	{ fail "diff of the windows before and after the switch:"; sed 's/^/  | /' "$T/out" >&2; }
+# The window SIGTERM ended is written, shorter than the others.
+last=$(tail -1 "$T/w2" | awk -F_ '{print $2}')
+ok
+[ "$last" -lt 1000 ] || fail "the last window, ended by SIGTERM, lasted $last ms"
+
+# --- Retention at the size bound: the oldest go, the newest stays, the store
+# stays within the bound (windows here are about 1 KiB).
+"$CPROF" record --store "$T/s3" --every 100ms --max-size 4K --pid "$cpu" 2>"$T/rec3.err" &
+rec=$!
+ok
+wait_until 20 count "$T/s3" 1 || fail "no window in the store"
+first_of "$T/s3"
+ok
+wait_until 30 gone "$T/s3" || fail "the first window was never removed"
+kill -TERM "$rec"
+wait "$rec" || fail "record --max-size exited $?"
+expect_grep '^cprof: [0-9]+ windows written .* [1-9][0-9]* removed by retention$' "$T/rec3.err"
+size=$(cd "$T/s3" && cat 2*/*.pb.gz | wc -c)
+ok
+[ "$size" -le 4096 ] || fail "the store holds $size bytes, over --max-size 4K"
+ok
+[ "$(windows "$T/s3" | wc -l)" -ge 1 ] || fail "retention removed every window"
+# ... and at the age bound.
+"$CPROF" record --store "$T/s4" --every 200ms --retain 1s --pid "$cpu" 2>"$T/rec4.err" &
+rec=$!
+ok
+wait_until 20 count "$T/s4" 1 || fail "no window in the store"
+first_of "$T/s4"
+ok
+wait_until 30 gone "$T/s4" || fail "the first window was never removed for its age"
+kill -TERM "$rec"
+wait "$rec" || fail "record --retain exited $?"
+expect_grep ' [1-9][0-9]* removed by retention$' "$T/rec4.err"
+ok
+[ "$(windows "$T/s4" | wc -l)" -le 8 ] || fail "windows older than --retain 1s remain: $(windows "$T/s4" | wc -l)"
+
+# --- SIGKILL mid-recording: every window left reads, no temporary file, and
+# the store opens again; a second writer meanwhile is refused.
+"$CPROF" record --store "$T/s5" --every 100ms --pid "$cpu" 2>/dev/null &
+rec=$!
+ok
+wait_until 20 count "$T/s5" 3 || fail "no three windows in the store"
+expect_exit 1 "$CPROF" record --store "$T/s5" --pid "$cpu"
+expect_grep "^cprof: store .*/s5 is in use by another cprof record \(pid $rec\)$" "$T/err"
+kill -KILL "$rec"
+wait "$rec" 2>/dev/null || :
+untraced "$cpu"
+ok
+[ -z "$(find "$T/s5" -name '*.tmp*')" ] || fail "temporary files left: $(find "$T/s5" -name '*.tmp*')"
+for f in $(windows "$T/s5"); do
+	expect_exit 0 "$CPROF" report --top 1 "$T/s5/$f"
+done
+expect_exit 0 "$CPROF" record --store "$T/s5" --every 100ms -- "$W/cpuwork-fp" --rounds 20
+kill "$cpu"
+
+# --- Refusals.
+expect_exit 2 "$CPROF" record --store "$T/s6"
+expect_grep 'give --pid PID' "$T/err"
+expect_exit 2 "$CPROF" record --store "$T/s6" --max-size lots --pid 1
+expect_exit 2 "$CPROF" record --store "$T/s6" --tag novalue --pid 1
+expect_exit 2 "$CPROF" record --store "$T/s6" --every 10ms --pid 1
+expect_exit 1 "$CPROF" record --store "$T/s6" --pid 999999999
+expect_grep 'no such process' "$T/err"
+: >"$T/file"
+expect_exit 1 "$CPROF" record --store "$T/file" --pid "$$"
+
+finish
