@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "clock.h"
 #include "cmd.h"
 #include "duration.h"
 #include "errmsg.h"
 #include "fetch.h"
 #include "fileio.h"
 #include "pprof.h"
+#include "store.h"
 #include "units.h"
 
 static const struct cmd_option cmd_help_option = {
@@ -537,4 +539,60 @@ struct profile *cmd_read_profile(const char *path)
 		fflush(stderr);
 	}
 	return pprof_read(path);
+}
+
+void cmd_list_append(struct cmd_list *l, const void *item, size_t size)
+{
+	char *v = realloc(l->v, (l->n + 1) * size);
+
+	if (!v)
+		die(EXIT_ERROR, "out of memory");
+	memcpy(v + l->n * size, item, size);
+	l->v = v;
+	l->n++;
+}
+
+void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
+		 void *field)
+{
+	const char *eq = strchr(value, '=');
+	char *tag;
+
+	if (!eq || eq == value || strchr(value, '\n'))
+		cmd_usage_error(cmd, "bad --%s '%s': give KEY=VALUE", o->name, value);
+	tag = xstrdup(value);
+	cmd_list_append(field, &tag, sizeof(tag));
+}
+
+void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel *sel)
+{
+	if (!sel->store && (sel->name || sel->from || sel->to || sel->tags.n))
+		cmd_usage_error(cmd, "--name, --from, --to and --tag select windows of a store: "
+				"give --store DIR too");
+}
+
+struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size_t dn)
+{
+	int64_t now = clock_ns(CLOCK_REALTIME);
+	struct store_select ss = { .name = sel->name, .tags = sel->tags.v, .ntags = sel->tags.n };
+	char from[32], to[32];
+	struct profile *p;
+	size_t n;
+	time_t t;
+
+	if ((sel->from && store_parse_time(sel->from, now, &ss.from_ns) < 0) ||
+	    (sel->to && store_parse_time(sel->to, now, &ss.to_ns) < 0)) {
+		cmd_lib_error();
+		exit(EXIT_USAGE);
+	}
+	p = store_read(sel->store, &ss, &n);
+	if (!p)
+		return cmd_lib_error(), NULL;
+	t = (time_t)(p->time_nanos / 1000000000);
+	strftime(from, sizeof(from), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	t = (time_t)((p->time_nanos + p->duration_nanos) / 1000000000);
+	strftime(to, sizeof(to), "%H:%M:%S", localtime(&t));
+	snprintf(desc, dn, "%s: %zu window%s, %s to %s", sel->store, n, n == 1 ? "" : "s", from,
+		 to);
+	return p;
 }

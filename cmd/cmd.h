@@ -108,6 +108,41 @@ struct cmd_option {
 	CMD_FLAG(T, f, "addresses", "frames without symbols one per address (module+offset), not " \
 		 "one per module ([module])")
 
+/* The values of an option given more than once (.repeats), in order. */
+struct cmd_list {
+	void *v;
+	size_t n;
+};
+/* Append ITEM (SIZE bytes) to L; dies when out of memory. */
+void cmd_list_append(struct cmd_list *l, const void *item, size_t size);
+/* A setter appending a "K=V" argument (checked: a key, '=', no newline) to
+ * the struct cmd_list FIELD as a char *. */
+void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
+		 void *field);
+
+/* A selection of windows of cprof record's store, where report and diff
+ * take a profile. */
+struct cmd_store_sel {
+	const char *store, *name, *from, *to;
+	struct cmd_list tags;
+};
+#define CMD_OPT_STORE_ROWS(T, f) \
+	{ CMD_STRING(T, f.store, "store", "DIR", "read windows of cprof record's store DIR, " \
+		     "merged, instead of a file"), .complete = "file" }, \
+	{ CMD_STRING(T, f.name, "name", "REGEX", "with --store, windows of processes whose " \
+		     "name matches REGEX") }, \
+	{ CMD_STRING(T, f.from, "from", "TIME", "with --store, windows from TIME: 10:00, " \
+		     "2026-12-06T10:00[:SS][Z], now or -1h") }, \
+	{ CMD_STRING(T, f.to, "to", "TIME", "with --store, windows up to TIME") }, \
+	{ CMD_CALLBACK(T, f.tags, "tag", "K=V", "with --store, windows tagged K=V (repeat " \
+		       "for more)", cmd_add_tag), .repeats = true }
+/* The windows SEL selects, merged, and what they are into DESC (N bytes):
+ * "DIR: 6 windows, 2026-12-06 10:00:00 to 10:01:00" (local time). NULL
+ * after reporting the error. */
+struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size_t n);
+/* Refuse the selection options without --store, naming COMMAND's way. */
+void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel *sel);
+
 /* CMD_OPT_STACK_SIZE's setter: a whole number from o->min to o->max, a
  * multiple of 8, into a uint32_t. */
 void cmd_set_stack_size(const struct cmd_entry *cmd, const struct cmd_option *o,

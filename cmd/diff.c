@@ -13,6 +13,7 @@ struct diff_opts {
 	long top;
 	const char *sample_index, *output;
 	struct stack_filter names;
+	struct cmd_store_sel sel, base; /* NEW's windows, and BASE's (store and name from sel) */
 };
 
 static const struct cmd_option cmd_diff_options[] = {
@@ -22,6 +23,13 @@ static const struct cmd_option cmd_diff_options[] = {
 	{ CMD_OPT_OUTPUT(diff_opts, output,
 			 "write a diff profile: NEW with BASE scaled to its total and negated") },
 	{ CMD_OPT_ADDRESSES(diff_opts, names.addresses) },
+	CMD_OPT_STORE_ROWS(diff_opts, sel),
+	{ CMD_STRING(diff_opts, base.from, "base-from", "TIME",
+		     "with --store, BASE is the windows from TIME (NEW's are --from, --to, --tag)") },
+	{ CMD_STRING(diff_opts, base.to, "base-to", "TIME", "with --store, BASE's windows up to TIME") },
+	{ CMD_CALLBACK(diff_opts, base.tags, "base-tag", "K=V",
+		       "with --store, BASE's windows tagged K=V (repeat for more)", cmd_add_tag),
+	  .repeats = true },
 	{ 0 },
 };
 
@@ -30,12 +38,14 @@ static int cmd_diff_exec(int argc, char **argv);
 const struct cmd_entry cmd_diff = {
 	.name = "diff",
 	.summary = "compare two profiles by each function's share of the total",
-	.args = "BASE NEW",
+	.args = "[BASE NEW]",
 	.description =
 		"Compares two profiles of the same sample type proportionally: for each function, its\n"
 		"flat and cumulative share of its own profile's total in BASE and in NEW, and the change\n"
 		"in percentage points, largest change first. Counts are never compared, so profiles\n"
-		"of different lengths or sampling rates compare fairly.",
+		"of different lengths or sampling rates compare fairly. With --store, BASE and NEW are\n"
+		"windows of cprof record's store, merged: BASE's by --base-from, --base-to and\n"
+		"--base-tag, NEW's by --from, --to and --tag, both of the processes --name matches.",
 	.options = cmd_diff_options,
 	.complete_args = "file",
 	.exec = cmd_diff_exec,
@@ -81,17 +91,53 @@ static void cmd_diff_percent(double v, bool sign)
 	printf(" %7s", buf);
 }
 
-/* PATH read, and the index of the sample type to compare in it, or NULL
- * after saying why. */
-static struct profile *cmd_diff_read(const char *path, const char *sample_index, int *si)
+/* BASE and NEW: two files, or with --store two selections, one of them
+ * saying how it differs. Exits 2 otherwise. */
+static void cmd_diff_check(struct diff_opts *o, int argc, char **argv)
 {
-	struct profile *p = cmd_read_profile(path);
+	bool base_sel = o->base.from || o->base.to || o->base.tags.n;
 
-	if (!p)
-		return cmd_lib_error(), NULL;
-	*si = profile_sample_index(p, sample_index);
+	cmd_check_store_sel(&cmd_diff, &o->sel);
+	if (!o->sel.store && base_sel)
+		cmd_usage_error(&cmd_diff, "--base-from, --base-to and --base-tag select windows of "
+				"a store: give --store DIR too");
+	if (o->sel.store) {
+		if (argc > 0)
+			cmd_usage_error(&cmd_diff, "two profiles or --store, not both ('%s')", argv[0]);
+		if (!base_sel)
+			cmd_usage_error(&cmd_diff, "with --store, say which windows are BASE: "
+					"--base-from, --base-to or --base-tag");
+		o->base.store = o->sel.store;
+		o->base.name = o->sel.name;
+		return;
+	}
+	if (argc != 2)
+		cmd_usage_error(&cmd_diff, argc < 2 ? "two profiles needed: BASE and NEW" :
+						      "only two profiles at a time");
+}
+
+/* PATH read (or with --store the windows SEL selects), and the index of the
+ * sample type to compare in it, or NULL after saying why. */
+static struct profile *cmd_diff_read(const struct diff_opts *o, const struct cmd_store_sel *sel,
+				     char **path, char *desc, size_t n, int *si)
+{
+	struct profile *p;
+
+	if (o->sel.store) {
+		p = cmd_read_store(sel, desc, n);
+		*path = desc;
+	} else {
+		p = cmd_read_profile(*path);
+	}
+
+	if (!p) {
+		if (!o->sel.store)
+			cmd_lib_error();
+		return NULL;
+	}
+	*si = profile_sample_index(p, o->sample_index);
 	if (*si < 0) {
-		cmd_error("%s: %s", path, cp_errmsg());
+		cmd_error("%s: %s", *path, cp_errmsg());
 		profile_free(p);
 		return NULL;
 	}
@@ -135,18 +181,18 @@ static int cmd_diff_exec(int argc, char **argv)
 	struct diff_row *rows = NULL;
 	size_t n = 0;
 	int bsi, nsi, rc = EXIT_ERROR;
-	char bt[128], nt[128];
+	char bt[128], nt[128], bdesc[512], ndesc[512], *bpath, *npath;
 
 	cmd_parse(&cmd_diff, &argc, argv, &o, NULL, NULL);
-	if (argc != 2)
-		cmd_usage_error(&cmd_diff, argc < 2 ? "two profiles needed: BASE and NEW" :
-						      "only two profiles at a time");
+	cmd_diff_check(&o, argc, argv);
+	bpath = argc > 0 ? argv[0] : NULL;
+	npath = argc > 1 ? argv[1] : NULL;
 	if (o.output)
 		cmd_check_writable(o.output);
-	base = cmd_diff_read(argv[0], o.sample_index, &bsi);
+	base = cmd_diff_read(&o, &o.base, &bpath, bdesc, sizeof(bdesc), &bsi);
 	if (!base)
 		goto out;
-	new = cmd_diff_read(argv[1], o.sample_index, &nsi);
+	new = cmd_diff_read(&o, &o.sel, &npath, ndesc, sizeof(ndesc), &nsi);
 	if (!new)
 		goto out;
 	if (strcmp(cmd_diff_type_name(base, bsi, bt, sizeof(bt)),
@@ -155,7 +201,7 @@ static int cmd_diff_exec(int argc, char **argv)
 		cmd_diff_type_list(base, bl, sizeof(bl));
 		cmd_diff_type_list(new, nl, sizeof(nl));
 		cmd_error("cannot compare %s with %s: %s has %s; %s has %s (choose one both have with "
-		      "--sample-index)", bt, nt, argv[0], bl, argv[1], nl);
+		      "--sample-index)", bt, nt, bpath, bl, npath, nl);
 		goto out;
 	}
 	if (stackset_init(&bs, base, bsi, &o.names) < 0) {
@@ -178,8 +224,8 @@ static int cmd_diff_exec(int argc, char **argv)
 		}
 	}
 	printf("Type: %s\n", profile_str(new, new->sample_types[nsi].type));
-	cmd_diff_header("Base", argv[0], base, bsi, bs.total_all);
-	cmd_diff_header("New ", argv[1], new, nsi, ns.total_all);
+	cmd_diff_header("Base", bpath, base, bsi, bs.total_all);
+	cmd_diff_header("New ", npath, new, nsi, ns.total_all);
 	cmd_diff_print(&o, rows, n);
 	if (o.output)
 		printf("Wrote %s\n", cmd_output_name(o.output));

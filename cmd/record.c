@@ -19,13 +19,8 @@
 #include "store.h"
 #include "units.h"
 
-struct record_list {
-	void *v;
-	size_t n;
-};
-
 struct record_opts {
-	struct record_list pids, tags;
+	struct cmd_list pids, tags;
 	int64_t every_ns, retain_ns;
 	uint64_t max_size;
 	const char *store;
@@ -33,8 +28,6 @@ struct record_opts {
 };
 
 static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o,
-			       const char *value, void *field);
-static void cmd_record_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o,
 			       const char *value, void *field);
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 				const char *value, void *field);
@@ -55,7 +48,7 @@ static const struct cmd_option cmd_record_options[] = {
 		       "(K, M, G suffixes: powers of 1024), 0 for no bound", cmd_record_set_size),
 	  .def_text = "1G" },
 	{ CMD_CALLBACK(record_opts, tags, "tag", "K=V", "tag every window (repeat for more), "
-		       "e.g. version=1.4.2", cmd_record_add_tag), .repeats = true },
+		       "e.g. version=1.4.2", cmd_add_tag), .repeats = true },
 	{ CMD_OPT_FREQUENCY(record_opts, frequency) },
 	{ 0 },
 };
@@ -78,35 +71,12 @@ const struct cmd_entry cmd_record = {
 	.exec = cmd_record_exec,
 };
 
-static void cmd_record_append(struct record_list *l, const void *item, size_t size)
-{
-	char *v = realloc(l->v, (l->n + 1) * size);
-
-	if (!v)
-		die(EXIT_ERROR, "out of memory");
-	memcpy(v + l->n * size, item, size);
-	l->v = v;
-	l->n++;
-}
-
 static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o,
 			       const char *value, void *field)
 {
 	pid_t pid = (pid_t)cmd_parse_long(cmd, o->name, value, 1, 0x7fffffff);
 
-	cmd_record_append(field, &pid, sizeof(pid));
-}
-
-static void cmd_record_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o,
-			       const char *value, void *field)
-{
-	const char *eq = strchr(value, '=');
-	char *tag;
-
-	if (!eq || eq == value || strchr(value, '\n'))
-		cmd_usage_error(cmd, "bad --%s '%s': give KEY=VALUE", o->name, value);
-	tag = xstrdup(value);
-	cmd_record_append(field, &tag, sizeof(tag));
+	cmd_list_append(field, &pid, sizeof(pid));
 }
 
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,

@@ -21,6 +21,7 @@ struct report_opts {
 	struct stack_filter filter;
 	long width;
 	double min_percent;
+	struct cmd_store_sel sel;
 };
 
 static void cmd_report_set_regex(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -41,6 +42,7 @@ static const struct cmd_option cmd_report_options[] = {
 	  .def_text = "the terminal's, else 100" },
 	{ CMD_DOUBLE(report_opts, min_percent, "min-percent", "PCT", "prune --flame and --tree nodes below PCT% of the total", 0, 100, 0.5) },
 	{ CMD_OPT_ADDRESSES(report_opts, filter.addresses) },
+	CMD_OPT_STORE_ROWS(report_opts, sel),
 	{ 0 },
 };
 
@@ -49,11 +51,13 @@ static int cmd_report_exec(int argc, char **argv);
 const struct cmd_entry cmd_report = {
 	.name = "report",
 	.summary = "show a pprof profile as top functions, a tree, traces, a flame graph or folded stacks",
-	.args = "PROFILE",
+	.args = "[PROFILE]",
 	.description =
-		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not) and prints\n"
-		"the views asked for, in the order top, tree, traces, flame, folded. Shares are of the\n"
-		"whole profile, also with --focus and --ignore.",
+		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not; a file or\n"
+		"an http(s) URL) and prints the views asked for, in the order top, tree, traces, flame,\n"
+		"folded. Shares are of the whole profile, also with --focus and --ignore. With --store,\n"
+		"the profile is the windows of cprof record's store that --name, --from, --to and --tag\n"
+		"select, merged.",
 	.options = cmd_report_options,
 	.complete_args = "file",
 	.exec = cmd_report_exec,
@@ -155,10 +159,15 @@ static int cmd_report_exec(int argc, char **argv)
 	struct stackset ss, counts;
 	const struct stackset *folded = &ss;
 	int si, rc = EXIT_ERROR;
+	char desc[512];
+	const char *name;
 	bool any;
 
 	cmd_parse(&cmd_report, &argc, argv, &o, NULL, NULL);
-	if (argc < 1)
+	cmd_check_store_sel(&cmd_report, &o.sel);
+	if (o.sel.store && argc > 0)
+		cmd_usage_error(&cmd_report, "a profile or --store, not both ('%s')", argv[0]);
+	if (argc < 1 && !o.sel.store)
 		cmd_usage_error(&cmd_report, "no profile given");
 	if (argc > 1)
 		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
@@ -169,14 +178,22 @@ static int cmd_report_exec(int argc, char **argv)
 	if (o.svg)
 		cmd_check_writable(o.svg);
 
-	p = cmd_read_profile(argv[0]);
-	if (!p)
-		return cmd_lib_error(), EXIT_ERROR;
+	if (o.sel.store) {
+		p = cmd_read_store(&o.sel, desc, sizeof(desc));
+		if (!p)
+			return EXIT_ERROR;
+		name = desc;
+	} else {
+		name = argv[0];
+		p = cmd_read_profile(name);
+		if (!p)
+			return cmd_lib_error(), EXIT_ERROR;
+	}
 	si = profile_sample_index(p, o.sample_index);
 	if (si < 0 && o.sample_index && p->nsample_types)
 		cmd_usage_error(&cmd_report, "bad value for --sample-index: %s", cp_errmsg());
 	if (si < 0) {
-		cmd_error("%s: %s", argv[0], cp_errmsg());
+		cmd_error("%s: %s", name, cp_errmsg());
 		goto out_profile;
 	}
 	if (stackset_init(&ss, p, si, &o.filter) < 0) {
@@ -192,7 +209,7 @@ static int cmd_report_exec(int argc, char **argv)
 		folded = &counts;
 	}
 	if (o.want_top || o.tree || o.traces || o.flame)
-		cmd_report_header(argv[0], &ss, &o);
+		cmd_report_header(name, &ss, &o);
 	if ((o.want_top && render_top(stdout, &ss, o.top) < 0) ||
 	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
 	    (o.traces && render_traces(stdout, &ss) < 0) ||
@@ -203,7 +220,7 @@ static int cmd_report_exec(int argc, char **argv)
 		goto out_counts;
 	}
 	if (o.svg) {
-		if (cmd_report_write_svg(o.svg, &ss, argv[0]) < 0)
+		if (cmd_report_write_svg(o.svg, &ss, name) < 0)
 			goto out_counts;
 		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o.svg));
 	}

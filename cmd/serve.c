@@ -17,14 +17,9 @@
 #include "heap.h"
 #include "serve.h"
 
-struct serve_list {
-	void *v;
-	size_t n;
-};
-
 struct serve_cmd_opts {
 	const char *listen;
-	struct serve_list pids, uids;
+	struct cmd_list pids, uids;
 	const char *token_file;
 	long max_seconds;
 	bool heap;
@@ -78,23 +73,12 @@ const struct cmd_entry cmd_serve = {
 	.exec = cmd_serve_exec,
 };
 
-static void cmd_serve_append(struct serve_list *l, const void *item, size_t size)
-{
-	char *v = realloc(l->v, (l->n + 1) * size);
-
-	if (!v)
-		die(EXIT_ERROR, "out of memory");
-	memcpy(v + l->n * size, item, size);
-	l->v = v;
-	l->n++;
-}
-
 static void cmd_serve_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o,
 			      const char *value, void *field)
 {
 	pid_t pid = (pid_t)cmd_parse_long(cmd, o->name, value, 1, 0x7fffffff);
 
-	cmd_serve_append(field, &pid, sizeof(pid));
+	cmd_list_append(field, &pid, sizeof(pid));
 }
 
 static void cmd_serve_add_uid(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -109,7 +93,7 @@ static void cmd_serve_add_uid(const struct cmd_entry *cmd, const struct cmd_opti
 		cmd_usage_error(cmd, "no such user '%s' for --%s", value, o->name);
 	else
 		uid = (uid_t)cmd_parse_long(cmd, o->name, value, 0, 0x7fffffff);
-	cmd_serve_append(field, &uid, sizeof(uid));
+	cmd_list_append(field, &uid, sizeof(uid));
 }
 
 /* The token in PATH: its first line, which must be printable without

@@ -1,6 +1,7 @@
 /* cprof record's local store: windows written whole, listed from their
  * names, removed oldest first. */
 #include <dirent.h>
+#include <regex.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,9 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "duration.h"
 #include "errmsg.h"
 #include "fileio.h"
 #include "grow.h"
+#include "pprof.h"
+#include "profile.h"
 #include "store.h"
 
 struct store {
@@ -310,4 +314,166 @@ ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, i
 	memmove(st->ws, st->ws + drop, (st->n - drop) * sizeof(*st->ws));
 	st->n -= drop;
 	return (ssize_t)drop;
+}
+
+/* Do the tags of window W (in the store at DIR) hold all of SEL's? */
+static bool store_has_tags(const char *dir, const struct store_window *w,
+			   const struct store_select *sel)
+{
+	char *tags;
+	bool all = true;
+
+	if (sel->ntags == 0)
+		return true;
+	tags = store_tags(dir, w->tagset);
+	if (!tags)
+		return false;
+	for (size_t i = 0; all && i < sel->ntags; i++) {
+		size_t len = strlen(sel->tags[i]);
+		const char *p = tags;
+
+		all = false;
+		for (; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+			if (strncmp(p, sel->tags[i], len) == 0 && (p[len] == '\n' || p[len] == '\0')) {
+				all = true;
+				break;
+			}
+	}
+	free(tags);
+	return all;
+}
+
+/* A new profile with SRC's sample types and period, and nothing else. */
+static struct profile *store_empty_like(const struct profile *src)
+{
+	struct profile *p = profile_new();
+
+	if (!p)
+		goto fail;
+	for (size_t i = 0; i < src->nsample_types; i++)
+		if (profile_add_sample_type(p, profile_str(src, src->sample_types[i].type),
+					    profile_str(src, src->sample_types[i].unit)) < 0)
+			goto fail;
+	p->period_type.type = profile_intern(p, profile_str(src, src->period_type.type));
+	p->period_type.unit = profile_intern(p, profile_str(src, src->period_type.unit));
+	p->default_sample_type = profile_intern(p, profile_str(src, src->default_sample_type));
+	if (p->period_type.type < 0 || p->period_type.unit < 0 || p->default_sample_type < 0)
+		goto fail;
+	p->period = src->period;
+	return p;
+fail:
+	profile_free(p);
+	cp_error("out of memory");
+	return NULL;
+}
+
+/* Add window W of the store at DIR to *MERGED (made like W's profile if NULL). */
+static int store_add(const char *dir, const struct store_window *w, struct profile **merged)
+{
+	char path[4096];
+	struct profile *p;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, w->path);
+	p = pprof_read(path);
+	if (!p)
+		return -1;
+	if (!*merged && !(*merged = store_empty_like(p)))
+		goto out;
+	if (p->nsample_types != (*merged)->nsample_types) {
+		cp_error("%s: its sample types are not the other windows'", path);
+		goto out;
+	}
+	rc = profile_add_profile(*merged, p, -1, 1.0, NULL, NULL);
+out:
+	profile_free(p);
+	return rc;
+}
+
+struct profile *store_read(const char *dir, const struct store_select *sel, size_t *n)
+{
+	struct store_window *ws;
+	struct profile *merged = NULL;
+	int64_t first = 0, last = 0;
+	size_t count;
+	regex_t re;
+
+	*n = 0;
+	if (sel->name && cp_regcomp(&re, sel->name) < 0)
+		return NULL;
+	if (store_list(dir, &ws, &count) < 0)
+		goto out_re;
+	for (size_t i = 0; i < count; i++) {
+		const struct store_window *w = &ws[i];
+		int64_t end = w->start_ns + w->duration_ns;
+
+		if (strcmp(w->kind, "cpu") != 0 || (sel->pid && w->pid != sel->pid) ||
+		    (sel->from_ns && w->start_ns < sel->from_ns) ||
+		    (sel->to_ns && w->start_ns >= sel->to_ns) ||
+		    (sel->name && regexec(&re, w->name, 0, NULL, 0) != 0) ||
+		    !store_has_tags(dir, w, sel))
+			continue;
+		if (store_add(dir, w, &merged) < 0) {
+			profile_free(merged);
+			merged = NULL;
+			goto out;
+		}
+		if (*n == 0)
+			first = w->start_ns;
+		last = end > last ? end : last;
+		(*n)++;
+	}
+	if (!merged) {
+		cp_error_errno(ENOENT, "no window in store %s matches%s%s%s%s", dir,
+			       sel->name ? " the name " : "", sel->name ? sel->name : "",
+			       sel->from_ns || sel->to_ns ? " in that time range" : "",
+			       sel->ntags ? " with those tags" : "");
+		goto out;
+	}
+	merged->time_nanos = first;
+	merged->duration_nanos = last - first;
+out:
+	free(ws);
+out_re:
+	if (sel->name)
+		regfree(&re);
+	return merged;
+}
+
+int store_parse_time(const char *s, int64_t now_ns, int64_t *ns)
+{
+	static const char *const formats[] = { "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%H:%M" };
+	struct tm tm = { 0 };
+	time_t now = (time_t)(now_ns / 1000000000);
+	const char *end;
+	int64_t ago;
+	bool utc;
+
+	if (strcmp(s, "now") == 0) {
+		*ns = now_ns;
+		return 0;
+	}
+	if (s[0] == '-') {
+		if (duration_parse(s + 1, &ago) < 0)
+			return cp_error("bad time '%s': a duration ago is written -90m, -2h", s);
+		*ns = now_ns - ago;
+		return 0;
+	}
+	end = NULL;
+	/* Each format from today afresh: a failed one may have set some fields. */
+	for (size_t i = 0; !end && i < sizeof(formats) / sizeof(*formats); i++) {
+		localtime_r(&now, &tm);
+		tm.tm_sec = 0;
+		end = strptime(s, formats[i], &tm);
+	}
+	if (!end)
+		return cp_error("bad time '%s': give 10:00, 2026-12-06T10:00[:SS][Z], now or -1h", s);
+	if (*end == ':' && !(end = strptime(end, ":%S", &tm)))
+		return cp_error("bad time '%s': bad seconds", s);
+	utc = *end == 'Z';
+	if (*(end + utc))
+		return cp_error("bad time '%s': give 10:00, 2026-12-06T10:00[:SS][Z], now or -1h", s);
+	tm.tm_isdst = -1;
+	*ns = (int64_t)(utc ? timegm(&tm) : mktime(&tm)) * 1000000000;
+	return 0;
 }

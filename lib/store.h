@@ -53,4 +53,25 @@ int store_list(const char *dir, struct store_window **ws, size_t *n);
  * ("" for "0"). NULL with an error. */
 char *store_tags(const char *dir, const char *tagset);
 
+/* Which windows to read: those that match all that is given. */
+struct store_select {
+	const char *name;       /* an extended regex the process name must match; NULL: any */
+	pid_t pid;              /* 0: any */
+	int64_t from_ns, to_ns; /* wall clock: windows that begin in [from, to); 0: no bound */
+	char *const *tags;      /* "k=v" each: the window's tags hold them all */
+	size_t ntags;
+};
+
+/* The windows of the store at DIR that SEL selects (of kind cpu), merged
+ * into one profile: its time the first window's start, its duration up to
+ * the last one's end. *N gets how many there were. NULL with an error, also
+ * when none matches (saying what was looked for). */
+struct profile *store_read(const char *dir, const struct store_select *sel, size_t *n);
+
+/* A time as a user gives it, into ns since the epoch: "2026-12-06T10:00",
+ * "2026-12-06 10:00:30" (local time; UTC with a trailing Z), "10:00" (today,
+ * local time), "now", or a duration ago, "-90m". NOW_NS is the present.
+ * Returns 0, or -1 with an error. */
+int store_parse_time(const char *s, int64_t now_ns, int64_t *ns);
+
 #endif

@@ -92,6 +92,42 @@ last=$(tail -1 "$T/w2" | awk -F_ '{print $2}')
 ok
 [ "$last" -lt 1000 ] || fail "the last window, ended by SIGTERM, lasted $last ms"
 
+# --- Reading the store: two runs tagged version=1 (work_a hot) and version=2
+# (work_c hot), a second apart; report and diff select them by tag, name
+# and time.
+expect_exit 0 "$CPROF" record --store "$T/s7" --every 500ms --tag version=1 \
+	-- "$W/cpuwork-fp" --rounds 150 --split 6:3:1
+sleep 1
+expect_exit 0 "$CPROF" record --store "$T/s7" --every 500ms --tag version=2 \
+	-- "$W/cpuwork-fp" --rounds 300 --split 1:3:6
+expect_exit 0 "$CPROF" diff --store "$T/s7" --name '^cpuwork' --base-tag version=1 --tag version=2
+expect_grep '^Base .*/s7: [0-9]+ windows?, ' "$T/out"
+awk '$7 == "work_c" && $3 >= 30 {c = 1} $7 == "work_a" && $3 <= -30 {a = 1}
+	END {exit !(a && c)}' "$T/out" || { fail "diff by tag:"; sed 's/^/  | /' "$T/out" >&2; }
+expect_exit 0 "$CPROF" report --store "$T/s7" --tag version=2 --top 1
+expect_grep ' work_c \(' "$T/out"
+# The second run's first window, to the second: --base-to it is the first run,
+# --from the second after it is the rest of the second run.
+v2=
+for f in $(windows "$T/s7"); do
+	t=${f##*_cpu_}
+	grep -qx version=2 "$T/s7/tags/${t%.pb.gz}" && { v2=$f; break; }
+done
+hms=$(printf '%s\n' "$v2" | cut -c10-15)
+at=$(date -u -d "${v2%%/*} $(echo "$hms" | sed 's/\(..\)\(..\)\(..\)/\1:\2:\3/')" +%s)
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+expect_exit 0 "$CPROF" diff --store "$T/s7" --base-to "$(iso "$at")" --from "$(iso $((at + 1)))"
+awk '$7 == "work_c" && $3 >= 30 {c = 1} END {exit !c}' "$T/out" ||
+	{ fail "diff by time:"; sed 's/^/  | /' "$T/out" >&2; }
+expect_exit 1 "$CPROF" report --store "$T/s7" --name nonesuch
+expect_grep '^cprof: no window in store .*/s7 matches the name nonesuch$' "$T/err"
+expect_exit 2 "$CPROF" report --store "$T/s7" --from yesterday
+expect_grep "bad time 'yesterday'" "$T/err"
+expect_exit 2 "$CPROF" diff --store "$T/s7" --from -1h
+expect_grep 'say which windows are BASE' "$T/err"
+expect_exit 2 "$CPROF" report --from -1h "$T/s7"
+expect_exit 2 "$CPROF" report --store "$T/s7" "$T/s7/$v2"
+
 # --- Retention at the size bound: the oldest go, the newest stays, the store
 # stays within the bound (windows here are about 1 KiB).
 "$CPROF" record --store "$T/s3" --every 100ms --max-size 4K --pid "$cpu" 2>"$T/rec3.err" &
