@@ -14,13 +14,15 @@
 #include "cmd.h"
 #include "cpu.h"
 #include "errmsg.h"
+#include "fileio.h"
 #include "pprof.h"
 #include "proc.h"
+#include "push.h"
 #include "store.h"
 #include "units.h"
 
 struct record_opts {
-	struct cmd_list pids, tags;
+	struct cmd_list pids, tags, push, push_headers;
 	int64_t every_ns, retain_ns;
 	uint64_t max_size;
 	const char *store;
@@ -31,6 +33,10 @@ static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_opt
 			       const char *value, void *field);
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 				const char *value, void *field);
+static void cmd_record_add_string(const struct cmd_entry *cmd, const struct cmd_option *o,
+				  const char *value, void *field);
+static void cmd_record_add_header(const struct cmd_entry *cmd, const struct cmd_option *o,
+				  const char *value, void *field);
 
 static const struct cmd_option cmd_record_options[] = {
 	{ CMD_CALLBACK(record_opts, pids, "pid", "PID", "record process PID (repeat for more)",
@@ -50,6 +56,11 @@ static const struct cmd_option cmd_record_options[] = {
 	{ CMD_CALLBACK(record_opts, tags, "tag", "K=V", "tag every window (repeat for more), "
 		       "e.g. version=1.4.2", cmd_add_tag), .repeats = true },
 	{ CMD_OPT_FREQUENCY(record_opts, frequency) },
+	{ CMD_CALLBACK(record_opts, push, "push", "URL", "also push each window to the Pyroscope "
+		       "server at URL (repeat for more)", cmd_record_add_string), .repeats = true },
+	{ CMD_CALLBACK(record_opts, push_headers, "push-header", "'NAME: VALUE'",
+		       "send this header with each push, e.g. X-Scope-OrgID or Authorization "
+		       "(repeat for more)", cmd_record_add_header), .repeats = true },
 	{ 0 },
 };
 
@@ -77,6 +88,28 @@ static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_opt
 	pid_t pid = (pid_t)cmd_parse_long(cmd, o->name, value, 1, 0x7fffffff);
 
 	cmd_list_append(field, &pid, sizeof(pid));
+}
+
+static void cmd_record_add_string(const struct cmd_entry *cmd, const struct cmd_option *o,
+				  const char *value, void *field)
+{
+	char *v = xstrdup(value);
+
+	if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+		cmd_usage_error(cmd, "bad --%s '%s': an http:// or https:// URL", o->name, value);
+	cmd_list_append(field, &v, sizeof(v));
+}
+
+static void cmd_record_add_header(const struct cmd_entry *cmd, const struct cmd_option *o,
+				  const char *value, void *field)
+{
+	const char *colon = strchr(value, ':');
+	char *v;
+
+	if (!colon || colon == value || strpbrk(value, "\r\n"))
+		cmd_usage_error(cmd, "bad --%s '%s': give 'Name: value'", o->name, value);
+	v = xstrdup(value);
+	cmd_list_append(field, &v, sizeof(v));
 }
 
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -127,14 +160,48 @@ static char *cmd_record_default_store(void)
 	return path;
 }
 
-/* What the recording threads share. */
+/* A --push server: where it is in the store, and how it went. */
+struct record_pusher {
+	struct record_state *rs;
+	const char *url;
+	char key[17];               /* its cursor's name in the store */
+	uint64_t seq;               /* the last window pushed (or passed over), */
+	int64_t start_ns;           /* its start and path, for the cursor */
+	char path[128];
+	uint64_t pushed, dropped;   /* dropped: removed by retention before it was pushed */
+	pthread_t thread;
+	bool started;
+};
+
+/* What the recording and pushing threads share. */
 struct record_state {
 	const struct record_opts *o;
 	struct store *store;
-	pthread_mutex_t lock; /* store and the counts */
+	pthread_mutex_t lock; /* store, pushers' cursors and the counts */
+	pthread_cond_t wake;  /* a window written, or the recording over */
 	uint64_t windows, bytes, removed;
 	int failures;
+	bool recorded;        /* every recording thread has ended */
+	struct record_pusher *pushers;
+	size_t npushers;
 };
+
+/* Retention removed W: a window a pusher had not reached is dropped. */
+static void cmd_record_removed(const struct store_window *w, void *ctx)
+{
+	struct record_state *rs = ctx;
+
+	for (size_t i = 0; i < rs->npushers; i++) {
+		struct record_pusher *pu = &rs->pushers[i];
+
+		if (w->seq > pu->seq) {
+			pu->dropped++;
+			pu->seq = w->seq;
+			pu->start_ns = w->start_ns;
+			snprintf(pu->path, sizeof(pu->path), "%s", w->path);
+		}
+	}
+}
 
 struct record_target {
 	struct record_state *rs;
@@ -166,12 +233,13 @@ static int cmd_record_write(struct record_target *rt, struct profile *p, int64_t
 		rs->windows++;
 		rs->bytes += len;
 		removed = store_retain(rs->store, rs->o->retain_ns, rs->o->max_size,
-				       clock_ns(CLOCK_REALTIME));
+				       clock_ns(CLOCK_REALTIME), cmd_record_removed, rs);
 		if (removed < 0)
 			rc = -1;
 		else
 			rs->removed += (uint64_t)removed;
 	}
+	pthread_cond_broadcast(&rs->wake);
 	pthread_mutex_unlock(&rs->lock);
 	free(buf);
 	return rc;
@@ -219,6 +287,146 @@ fail:
 	return NULL;
 }
 
+#define RECORD_PUSH_TIMEOUT_NS 30000000000LL
+#define RECORD_BACKOFF_MAX_NS 30000000000LL
+
+/* Wait on the state's condition for up to NS (under the lock). */
+static void cmd_record_wait(struct record_state *rs, int64_t ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ns / 1000000000);
+	ts.tv_nsec += (long)(ns % 1000000000);
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&rs->wake, &rs->lock, &ts);
+}
+
+/* Push one window W of the store to PU's server. Returns 0, 1 when the file
+ * is gone (removed by retention meanwhile), or -1 with an error. */
+static int cmd_record_push_one(struct record_pusher *pu, const struct store_window *w)
+{
+	const struct record_opts *o = pu->rs->o;
+	char path[4096], *buf;
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", store_dir(pu->rs->store), w->path);
+	if (file_read_all(path, &buf, &len) < 0)
+		return cp_errno() == ENOENT ? 1 : -1;
+	rc = push_send(&(struct push_request){
+		.url = pu->url, .app = w->name, .tags = o->tags.v, .ntags = o->tags.n,
+		.headers = o->push_headers.v, .nheaders = o->push_headers.n,
+		.from_s = w->start_ns / 1000000000,
+		.until_s = (w->start_ns + w->duration_ns + 999999999) / 1000000000,
+		.profile = buf, .len = len, .timeout_ns = RECORD_PUSH_TIMEOUT_NS });
+	free(buf);
+	return rc;
+}
+
+/* A pusher: each window after its cursor, in the store's order, retried
+ * with backoff while the server fails; the store is the queue, bounded by
+ * retention. Ends once the recording has and nothing is left, or at the
+ * first failure after it has. */
+static void *cmd_record_pusher(void *arg)
+{
+	struct record_pusher *pu = arg;
+	struct record_state *rs = pu->rs;
+	int64_t backoff = 1000000000;
+	bool failing = false;
+
+	pthread_mutex_lock(&rs->lock);
+	for (;;) {
+		struct store_window w;
+		int rc;
+
+		if (!store_next(rs->store, pu->seq, &w)) {
+			if (rs->recorded)
+				break;
+			cmd_record_wait(rs, 1000000000);
+			continue;
+		}
+		pthread_mutex_unlock(&rs->lock);
+		rc = cmd_record_push_one(pu, &w);
+		pthread_mutex_lock(&rs->lock);
+		if (rc < 0) {
+			if (!failing)
+				fprintf(stderr, "cprof: %s; retrying, the windows kept in the store\n",
+					cp_errmsg());
+			failing = true;
+			if (rs->recorded)
+				break;
+			cmd_record_wait(rs, backoff);
+			backoff = backoff * 2 > RECORD_BACKOFF_MAX_NS ? RECORD_BACKOFF_MAX_NS : backoff * 2;
+			continue;
+		}
+		if (failing)
+			fprintf(stderr, "cprof: pushing to %s again\n", pu->url);
+		failing = false;
+		backoff = 1000000000;
+		/* Retention may have moved the cursor past W meanwhile. */
+		if (w.seq > pu->seq) {
+			pu->pushed += rc == 0;
+			pu->seq = w.seq;
+			pu->start_ns = w.start_ns;
+			snprintf(pu->path, sizeof(pu->path), "%s", w.path);
+		}
+		if (store_cursor_save(rs->store, pu->key, pu->start_ns, pu->path) < 0)
+			cmd_lib_error();
+	}
+	pthread_mutex_unlock(&rs->lock);
+	return NULL;
+}
+
+/* Start a pusher for each --push URL: where its cursor says, or at the
+ * store's newest window for a server new to the store. */
+static int cmd_record_start_pushers(struct record_state *rs)
+{
+	const struct record_opts *o = rs->o;
+
+	rs->npushers = o->push.n;
+	rs->pushers = calloc(rs->npushers ? rs->npushers : 1, sizeof(*rs->pushers));
+	if (!rs->pushers)
+		return cmd_error("out of memory");
+	for (size_t i = 0; i < rs->npushers; i++) {
+		struct record_pusher *pu = &rs->pushers[i];
+		uint64_t h = 0xcbf29ce484222325ULL;
+		struct store_window last;
+		int found;
+
+		pu->rs = rs;
+		pu->url = ((char **)o->push.v)[i];
+		for (const char *c = pu->url; *c; c++)
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+		snprintf(pu->key, sizeof(pu->key), "%016llx", (unsigned long long)h);
+		found = store_cursor_load(rs->store, pu->key, &pu->start_ns, pu->path);
+		if (found < 0)
+			return cmd_lib_error();
+		if (found) {
+			pu->seq = store_seq_at(rs->store, pu->start_ns, pu->path);
+		} else {
+			/* A server new to the store gets what is recorded from now on, also
+			 * when this run ends before it could take them. */
+			if (store_last(rs->store, &last)) {
+				pu->seq = last.seq;
+				pu->start_ns = last.start_ns;
+				snprintf(pu->path, sizeof(pu->path), "%s", last.path);
+			} else {
+				strcpy(pu->path, "-");
+			}
+			if (store_cursor_save(rs->store, pu->key, pu->start_ns, pu->path) < 0)
+				return cmd_lib_error();
+		}
+		if (pthread_create(&pu->thread, NULL, cmd_record_pusher, pu) != 0)
+			return cmd_error("cannot start a thread: %s", strerror(errno));
+		pu->started = true;
+	}
+	return 0;
+}
+
 static int cmd_record_start(struct record_state *rs, struct record_target *rt, pid_t pid,
 			    char **cmd)
 {
@@ -237,6 +445,40 @@ static int cmd_record_start(struct record_state *rs, struct record_target *rt, p
 		return cmd_error("cannot start a thread: %s", strerror(errno));
 	rt->started = true;
 	return 0;
+}
+
+/* Wait for the recording threads (ending launched commands that run on)
+ * and then for the pushers, and say what was done. */
+static void cmd_record_finish(struct record_state *rs, struct record_target *rts, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (rts[i].started)
+			pthread_join(rts[i].thread, NULL);
+		if (rts[i].t.launched && !target_check_exit(&rts[i].t))
+			target_stop(&rts[i].t, 2000);
+		if (rts[i].t.launched && rts[i].t.exited)
+			cmd_print_exit_status(rts[i].t.status);
+		target_release(&rts[i].t);
+	}
+	pthread_mutex_lock(&rs->lock);
+	rs->recorded = true;
+	pthread_cond_broadcast(&rs->wake);
+	pthread_mutex_unlock(&rs->lock);
+	fprintf(stderr, "cprof: %llu window%s written (%.1f KiB), %llu removed by retention\n",
+		(unsigned long long)rs->windows, rs->windows == 1 ? "" : "s", (double)rs->bytes / 1024,
+		(unsigned long long)rs->removed);
+	for (size_t i = 0; i < rs->npushers; i++) {
+		struct record_pusher *pu = &rs->pushers[i];
+
+		if (!pu->started)
+			continue;
+		pthread_join(pu->thread, NULL);
+		fprintf(stderr, "cprof: %llu window%s pushed to %s, %llu dropped by retention "
+			"before their turn%s\n", (unsigned long long)pu->pushed,
+			pu->pushed == 1 ? "" : "s", pu->url, (unsigned long long)pu->dropped,
+			store_next(rs->store, pu->seq, &(struct store_window){ 0 }) ?
+			"; the rest goes at the next record with this store" : "");
+	}
 }
 
 static int cmd_record_exec(int argc, char **argv)
@@ -260,12 +502,17 @@ static int cmd_record_exec(int argc, char **argv)
 	if (store_set_tags(rs.store, o.tags.v, o.tags.n) < 0)
 		cmd_lib_die();
 	pthread_mutex_init(&rs.lock, NULL);
+	pthread_cond_init(&rs.wake, NULL);
 	n = ncmd ? 1 : o.pids.n;
 	rts = calloc(n, sizeof(*rts));
 	if (!rts)
 		die(EXIT_ERROR, "out of memory");
 	cmd_catch_signals();
-	for (size_t i = 0; i < n; i++)
+	if (cmd_record_start_pushers(&rs) < 0) {
+		rc = EXIT_ERROR;
+		cmd_stop = SIGTERM;
+	}
+	for (size_t i = 0; rc == EXIT_OK && i < n; i++)
 		if (cmd_record_start(&rs, &rts[i], ncmd ? 0 : ((pid_t *)o.pids.v)[i], cmd) < 0) {
 			rc = EXIT_ERROR;
 			cmd_stop = SIGTERM;
@@ -278,22 +525,19 @@ static int cmd_record_exec(int argc, char **argv)
 		fprintf(stderr, "cprof: recording %zu process%s into %s, a window every %s\n", n,
 			n == 1 ? "" : "es", store_dir, every);
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (rts[i].started)
-			pthread_join(rts[i].thread, NULL);
-		if (rts[i].t.launched && !target_check_exit(&rts[i].t))
-			target_stop(&rts[i].t, 2000);
-		if (rts[i].t.launched && rts[i].t.exited)
-			cmd_print_exit_status(rts[i].t.status);
-		target_release(&rts[i].t);
-	}
-	fprintf(stderr, "cprof: %llu window%s written (%.1f KiB), %llu removed by retention\n",
-		(unsigned long long)rs.windows, rs.windows == 1 ? "" : "s", (double)rs.bytes / 1024,
-		(unsigned long long)rs.removed);
+	cmd_record_finish(&rs, rts, n);
 	if (rs.failures)
 		rc = EXIT_ERROR;
 	store_close(rs.store);
+	pthread_cond_destroy(&rs.wake);
 	pthread_mutex_destroy(&rs.lock);
+	free(rs.pushers);
+	for (size_t i = 0; i < o.push.n; i++)
+		free(((char **)o.push.v)[i]);
+	for (size_t i = 0; i < o.push_headers.n; i++)
+		free(((char **)o.push_headers.v)[i]);
+	free(o.push.v);
+	free(o.push_headers.v);
 	free(rts);
 	for (size_t i = 0; i < o.tags.n; i++)
 		free(((char **)o.tags.v)[i]);

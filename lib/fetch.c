@@ -87,6 +87,12 @@ static void fetch_first_line(const struct fetch_body *b, char *out, size_t n)
 	out[o] = '\0';
 }
 
+int fetch_init_global(void)
+{
+	pthread_once(&fetch_once, fetch_init);
+	return fetch_global == CURLE_OK ? 0 : cp_error("libcurl failed to start");
+}
+
 int fetch_url(const char *url, int64_t timeout_ns, char **buf, size_t *len)
 {
 	struct fetch_body b = { 0 };
@@ -95,8 +101,7 @@ int fetch_url(const char *url, int64_t timeout_ns, char **buf, size_t *len)
 	CURLcode rc;
 	CURL *c;
 
-	pthread_once(&fetch_once, fetch_init);
-	if (fetch_global != CURLE_OK || !(c = curl_easy_init()))
+	if (fetch_init_global() < 0 || !(c = curl_easy_init()))
 		return cp_error("cannot fetch %s: libcurl failed to start", url);
 	/* Redirects too stay on http(s): never file:// or another scheme. */
 	if (curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK ||

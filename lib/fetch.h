@@ -18,6 +18,10 @@ bool fetch_is_url(const char *s);
  * seconds without one. */
 int64_t fetch_timeout_ns(const char *url);
 
+/* Start libcurl once for the process (its global init is not thread-safe).
+ * Returns 0, or -1 with an error. */
+int fetch_init_global(void);
+
 /* GET URL into a new buffer *BUF of *LEN bytes within TIMEOUT_NS. Returns
  * 0, or -1 with an error naming URL: the transfer's failure, or the HTTP
  * status and the first line of what the server said. */

@@ -24,8 +24,9 @@ struct store {
 	char *dir;
 	int lock_fd;
 	char tagset[17];
-	struct store_window *ws; /* oldest first */
+	struct store_window *ws; /* in seq order */
 	size_t n, cap;
+	uint64_t seq;            /* the last given */
 };
 
 static int store_cmp(const void *a, const void *b)
@@ -173,6 +174,8 @@ struct store *store_open(const char *dir)
 	}
 	if (store_scan(dir, true, &st->ws, &st->n, &st->cap) < 0)
 		goto fail;
+	for (size_t i = 0; i < st->n; i++)
+		st->ws[i].seq = ++st->seq;
 	return st;
 fail:
 	store_close(st);
@@ -284,13 +287,15 @@ int store_put(struct store *st, struct store_window *w, const void *buf, size_t 
 	if (file_write_output(path, buf, len) < 0)
 		return -1;
 	w->bytes = len;
+	w->seq = ++st->seq;
 	if (CP_GROW(st->ws, st->cap, st->n + 1) < 0)
 		return -1;
 	st->ws[st->n++] = *w;
 	return 0;
 }
 
-ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, int64_t now_ns)
+ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, int64_t now_ns,
+		     void (*fn)(const struct store_window *w, void *ctx), void *ctx)
 {
 	uint64_t total = 0;
 	size_t drop = 0;
@@ -309,6 +314,8 @@ ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, i
 		*strrchr(path, '/') = '\0';
 		rmdir(path);
 		total -= st->ws[drop].bytes;
+		if (fn)
+			fn(&st->ws[drop], ctx);
 		drop++;
 	}
 	memmove(st->ws, st->ws + drop, (st->n - drop) * sizeof(*st->ws));
@@ -476,4 +483,73 @@ int store_parse_time(const char *s, int64_t now_ns, int64_t *ns)
 	tm.tm_isdst = -1;
 	*ns = (int64_t)(utc ? timegm(&tm) : mktime(&tm)) * 1000000000;
 	return 0;
+}
+
+bool store_next(const struct store *st, uint64_t seq, struct store_window *w)
+{
+	for (size_t i = 0; i < st->n; i++)
+		if (st->ws[i].seq > seq) {
+			*w = st->ws[i];
+			return true;
+		}
+	return false;
+}
+
+uint64_t store_seq_at(const struct store *st, int64_t start_ns, const char *path)
+{
+	uint64_t seq = 0;
+
+	for (size_t i = 0; i < st->n; i++) {
+		const struct store_window *w = &st->ws[i];
+
+		if ((w->start_ns < start_ns || (w->start_ns == start_ns && strcmp(w->path, path) <= 0)) &&
+		    w->seq > seq)
+			seq = w->seq;
+	}
+	return seq;
+}
+
+bool store_last(const struct store *st, struct store_window *w)
+{
+	if (st->n == 0)
+		return false;
+	*w = st->ws[st->n - 1];
+	return true;
+}
+
+const char *store_dir(const struct store *st)
+{
+	return st->dir;
+}
+
+int store_cursor_load(const struct store *st, const char *key, int64_t *start_ns, char *path)
+{
+	char file[4096], *buf;
+	size_t len;
+	long long start;
+	int rc;
+
+	snprintf(file, sizeof(file), "%s/cursors/%s", st->dir, key);
+	if (access(file, F_OK) != 0)
+		return 0;
+	if (file_read_all(file, &buf, &len) < 0)
+		return -1;
+	rc = sscanf(buf, "%lld %127s", &start, path) == 2 ? 1 : cp_error("%s: not a cursor", file);
+	*start_ns = start;
+	free(buf);
+	return rc;
+}
+
+int store_cursor_save(const struct store *st, const char *key, int64_t start_ns,
+		      const char *path)
+{
+	char file[4096], line[192];
+	int n;
+
+	snprintf(file, sizeof(file), "%s/cursors", st->dir);
+	if (store_mkdir(file) < 0)
+		return -1;
+	snprintf(file, sizeof(file), "%s/cursors/%s", st->dir, key);
+	n = snprintf(line, sizeof(line), "%lld %s\n", (long long)start_ns, path);
+	return file_write_output(file, line, (size_t)n);
 }

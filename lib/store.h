@@ -21,6 +21,8 @@ struct store_window {
 	char tagset[17];       /* 16 hex digits, or "0" without tags */
 	char path[128];        /* under the store's directory */
 	uint64_t bytes;
+	uint64_t seq;          /* written: the order of the windows in an open store (1, 2...),
+				* those found at its opening first, by start */
 };
 
 struct store;
@@ -42,8 +44,28 @@ int store_put(struct store *st, struct store_window *w, const void *buf, size_t 
 
 /* Remove the oldest windows until none is older than MAX_AGE_NS at NOW_NS
  * (0: no bound) and all together take at most MAX_BYTES (0: no bound); the
- * newest window always stays. Returns how many were removed, or -1. */
-ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, int64_t now_ns);
+ * newest window always stays. FN (unless NULL) hears of each window removed.
+ * Returns how many were removed, or -1. */
+ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, int64_t now_ns,
+		     void (*fn)(const struct store_window *w, void *ctx), void *ctx);
+
+/* The first window written after window SEQ into *W; false when there is none yet. */
+bool store_next(const struct store *st, uint64_t seq, struct store_window *w);
+/* The seq of the last window that began no later than (START_NS, PATH), by
+ * start and then path; 0 when none did. */
+uint64_t store_seq_at(const struct store *st, int64_t start_ns, const char *path);
+/* The newest window into *W; false when the store is empty. */
+bool store_last(const struct store *st, struct store_window *w);
+
+/* The store's directory. */
+const char *store_dir(const struct store *st);
+
+/* A reader's place in the store, kept as DIR/cursors/KEY (written whole):
+ * the last window it has dealt with. Load returns 1 and fills *START_NS and
+ * PATH (128 bytes), 0 when there is none, -1 on an error. */
+int store_cursor_load(const struct store *st, const char *key, int64_t *start_ns, char *path);
+int store_cursor_save(const struct store *st, const char *key, int64_t start_ns,
+		      const char *path);
 
 /* Every window in the store at DIR, oldest first, into a new array *WS of
  * *N. Files whose names do not parse are passed over. Returns 0 or -1. */

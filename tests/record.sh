@@ -178,12 +178,74 @@ done
 expect_exit 0 "$CPROF" record --store "$T/s5" --every 100ms -- "$W/cpuwork-fp" --rounds 20
 kill "$cpu"
 
+# --- Push to a stand-in for Pyroscope (tests/pyroscope-receiver.py: its
+# documented /ingest, checked): down for the first windows, then up; every
+# window arrives once, in order, and each is a profile go tool pprof reads.
+R=$T/receiver
+mkdir -p "$R"
+touch "$R/down"
+python3 "$top_srcdir/tests/pyroscope-receiver.py" "$R" 120 &
+work_recv=$!
+ok
+wait_until 20 test -s "$R/port" || fail "the receiver did not start"
+url=http://127.0.0.1:$(cat "$R/port")
+"$W/cpuwork-fp" --seconds 60 >/dev/null &
+cpu=$!
+"$CPROF" record --store "$T/s8" --every 300ms --tag env=test --push "$url" \
+	--push-header 'X-Scope-OrgID: tenant-1' --pid "$cpu" 2>"$T/rec8.err" &
+rec=$!
+ok
+wait_until 20 count "$T/s8" 4 || fail "no four windows while the server was down"
+expect_grep "^cprof: cannot push to $url: HTTP 503: down for the test; retrying" "$T/rec8.err"
+rm "$R/down"
+received() { [ "$(grep -c '^[0-9]' "$R/log" 2>/dev/null)" -ge "$1" ]; }
+ok
+wait_until 30 received 5 || fail "nothing arrived once the server was up"
+kill -TERM "$rec"
+wait "$rec" || fail "record --push exited $?"
+kill "$cpu"
+n8=$(windows "$T/s8" | wc -l)
+expect_grep "^cprof: $n8 windows pushed to $url, 0 dropped by retention before their turn$" "$T/rec8.err"
+expect_grep "^cprof: pushing to $url again$" "$T/rec8.err"
+expect_no_grep '^BAD' "$R/log"
+ok
+[ "$(grep -c '^[0-9]' "$R/log")" = "$n8" ] || fail "$(grep -c '^[0-9]' "$R/log") pushes of $n8 windows"
+# In order: each window's start, to the second, as the store has them.
+windows "$T/s8" | while read -r f; do
+	hms=$(printf '%s\n' "$f" | cut -c10-15)
+	date -u -d "${f%%/*} $(echo "$hms" | sed 's/\(..\)\(..\)\(..\)/\1:\2:\3/')" +%s
+done >"$T/starts"
+awk '/^[0-9]/ {print $2}' "$R/log" >"$T/froms"
+ok
+cmp -s "$T/starts" "$T/froms" || fail "the windows arrived out of order or changed: $(paste "$T/starts" "$T/froms" | tr '\n' ' ')"
+expect_grep "^1 [0-9]+ [0-9]+ cpuwork-fp\{env=test\}$" "$R/log"
+for f in "$R"/*.pb.gz; do
+	ok
+	go tool pprof -raw "$f" >"$T/raw" 2>&1 || { fail "go tool pprof cannot read $f:"; head -3 "$T/raw" >&2; }
+done
+# The server down for a whole run: its windows go at the next run.
+touch "$R/down"
+expect_exit 0 "$CPROF" record --store "$T/s8" --every 300ms --push "$url" \
+	-- "$W/cpuwork-fp" --rounds 150
+expect_grep 'the rest goes at the next record with this store$' "$T/err"
+late=$(windows "$T/s8" | wc -l)
+rm "$R/down"
+expect_exit 0 "$CPROF" record --store "$T/s8" --every 300ms --push "$url" \
+	-- "$W/cpuwork-fp" --rounds 50
+all=$(windows "$T/s8" | wc -l)
+ok
+[ "$(grep -c '^[0-9]' "$R/log")" = "$all" ] ||
+	fail "after the second run $(grep -c '^[0-9]' "$R/log") pushes of $all windows ($late before it)"
+kill "$work_recv" 2>/dev/null || :
+
 # --- Refusals.
 expect_exit 2 "$CPROF" record --store "$T/s6"
 expect_grep 'give --pid PID' "$T/err"
 expect_exit 2 "$CPROF" record --store "$T/s6" --max-size lots --pid 1
 expect_exit 2 "$CPROF" record --store "$T/s6" --tag novalue --pid 1
 expect_exit 2 "$CPROF" record --store "$T/s6" --every 10ms --pid 1
+expect_exit 2 "$CPROF" record --store "$T/s6" --push ftp://x --pid 1
+expect_exit 2 "$CPROF" record --store "$T/s6" --push http://x --push-header novalue --pid 1
 expect_exit 1 "$CPROF" record --store "$T/s6" --pid 999999999
 expect_grep 'no such process' "$T/err"
 : >"$T/file"

@@ -1,0 +1,32 @@
+/* Pushing windows to Pyroscope: one POST of a gzipped pprof to its
+ * documented ingest endpoint, /ingest?name=APP{k=v,...}&from=&until=
+ * &format=pprof&spyName=cprof, the profile as the multipart form field
+ * "profile" (libcurl). Where the push goes next and what is left over is
+ * cprof record's business: the store is the queue. */
+#ifndef CPROF_PUSH_H
+#define CPROF_PUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct push_request {
+	const char *url;          /* the server, e.g. http://pyroscope:4040 */
+	const char *app;          /* the application name */
+	char *const *tags;        /* "k=v" each, as labels */
+	size_t ntags;
+	char *const *headers;     /* "Name: value" each (X-Scope-OrgID, Authorization) */
+	size_t nheaders;
+	int64_t from_s, until_s;  /* the window, seconds since the epoch */
+	const void *profile;      /* a gzipped pprof */
+	size_t len;
+	int64_t timeout_ns;
+};
+
+/* POST R. Returns 0 when the server took it (2xx), or -1 with an error
+ * naming the server's status and first line, or why it was not reached. */
+int push_send(const struct push_request *r);
+
+/* The ingest URL of R (without the body), a new string; NULL when out of memory. */
+char *push_ingest_url(const struct push_request *r);
+
+#endif
