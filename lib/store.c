@@ -112,7 +112,8 @@ static int store_scan(const char *dir, bool clean, struct store_window **ws, siz
 		closedir(day);
 	}
 	closedir(d);
-	qsort(*ws, *n, sizeof(**ws), store_cmp);
+	if (*n > 1)
+		qsort(*ws, *n, sizeof(**ws), store_cmp);
 	return 0;
 }
 
@@ -318,8 +319,10 @@ ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, i
 			fn(&st->ws[drop], ctx);
 		drop++;
 	}
-	memmove(st->ws, st->ws + drop, (st->n - drop) * sizeof(*st->ws));
-	st->n -= drop;
+	if (drop > 0) {
+		memmove(st->ws, st->ws + drop, (st->n - drop) * sizeof(*st->ws));
+		st->n -= drop;
+	}
 	return (ssize_t)drop;
 }
 
