@@ -556,10 +556,15 @@ void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 		 void *field)
 {
 	const char *eq = strchr(value, '=');
+	size_t klen = eq ? (size_t)(eq - value) : 0;
 	char *tag;
 
-	if (!eq || eq == value || strchr(value, '\n'))
-		cmd_usage_error(cmd, "bad --%s '%s': give KEY=VALUE", o->name, value);
+	/* Keys and values that survive as Pyroscope's and Prometheus' labels. */
+	if (!eq || klen == 0 || strspn(value, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				       "0123456789_.") != klen || (value[0] >= '0' && value[0] <= '9') ||
+	    !eq[1] || strpbrk(eq + 1, ",{}=\"\\ \t\r\n"))
+		cmd_usage_error(cmd, "bad --%s '%s': give KEY=VALUE, the key letters, digits, '_' "
+				"and '.', the value without spaces or any of ,{}=\"\\", o->name, value);
 	tag = xstrdup(value);
 	cmd_list_append(field, &tag, sizeof(tag));
 }

@@ -167,8 +167,9 @@ struct record_pusher {
 	char key[17];               /* its cursor's name in the store */
 	uint64_t seq;               /* the last window pushed (or passed over), */
 	int64_t start_ns;           /* its start and path, for the cursor */
-	char path[128];
+	char path[256];
 	uint64_t pushed, dropped;   /* dropped: removed by retention before it was pushed */
+	uint64_t rejected;          /* refused by the server for good */
 	pthread_t thread;
 	bool started;
 };
@@ -209,14 +210,15 @@ struct record_target {
 	struct cpu_opts co;
 	char name[64];
 	pthread_t thread;
-	bool started;
+	bool attached, started;
 };
 
-/* Write window P of RT, which began at START_NS (wall clock), and apply retention. */
-static int cmd_record_write(struct record_target *rt, struct profile *p, int64_t start_ns)
+/* Write window P of RT (written whole outside the lock, which only the
+ * list and retention take), and apply retention. */
+static int cmd_record_write(struct record_target *rt, struct profile *p)
 {
 	struct record_state *rs = rt->rs;
-	struct store_window w = { .start_ns = start_ns, .duration_ns = p->duration_nanos,
+	struct store_window w = { .start_ns = p->time_nanos, .duration_ns = p->duration_nanos,
 				  .pid = rt->t.pid };
 	void *buf;
 	size_t len;
@@ -227,21 +229,25 @@ static int cmd_record_write(struct record_target *rt, struct profile *p, int64_t
 	strcpy(w.kind, "cpu");
 	if (pprof_encode(p, &buf, &len) < 0)
 		return -1;
+	rc = store_write(rs->store, &w, buf, len);
+	free(buf);
+	if (rc < 0)
+		return -1;
 	pthread_mutex_lock(&rs->lock);
-	rc = store_put(rs->store, &w, buf, len);
+	rc = store_commit(rs->store, &w);
 	if (rc == 0) {
 		rs->windows++;
 		rs->bytes += len;
 		removed = store_retain(rs->store, rs->o->retain_ns, rs->o->max_size,
 				       clock_ns(CLOCK_REALTIME), cmd_record_removed, rs);
+		/* A window that could not be removed is no reason to stop recording. */
 		if (removed < 0)
-			rc = -1;
+			cmd_lib_error();
 		else
 			rs->removed += (uint64_t)removed;
 	}
 	pthread_cond_broadcast(&rs->wake);
 	pthread_mutex_unlock(&rs->lock);
-	free(buf);
 	return rc;
 }
 
@@ -251,7 +257,7 @@ static void *cmd_record_thread(void *arg)
 	struct record_target *rt = arg;
 	const struct record_opts *o = rt->rs->o;
 	struct cpu *c = cpu_start(&rt->t, &rt->co);
-	int64_t start_wall = clock_ns(CLOCK_REALTIME), next = clock_ns(CLOCK_MONOTONIC) + o->every_ns;
+	int64_t next = clock_ns(CLOCK_MONOTONIC) + o->every_ns;
 	bool done = false;
 
 	if (!c)
@@ -268,12 +274,11 @@ static void *cmd_record_thread(void *arg)
 		if (!done && clock_ns(CLOCK_MONOTONIC) < next)
 			continue;
 		p = done ? cpu_finish(c) : cpu_rotate(c);
-		if (!p || cmd_record_write(rt, p, start_wall) < 0) {
+		if (!p || cmd_record_write(rt, p) < 0) {
 			profile_free(p);
 			goto fail;
 		}
 		profile_free(p);
-		start_wall = clock_ns(CLOCK_REALTIME);
 		next += o->every_ns;
 	}
 	cpu_free(c);
@@ -289,6 +294,7 @@ fail:
 
 #define RECORD_PUSH_TIMEOUT_NS 30000000000LL
 #define RECORD_BACKOFF_MAX_NS 30000000000LL
+#define RECORD_DRAIN_NS 10000000000LL /* pushing on once the recording has ended */
 
 /* Wait on the state's condition for up to NS (under the lock). */
 static void cmd_record_wait(struct record_state *rs, int64_t ns)
@@ -305,44 +311,71 @@ static void cmd_record_wait(struct record_state *rs, int64_t ns)
 	pthread_cond_timedwait(&rs->wake, &rs->lock, &ts);
 }
 
-/* Push one window W of the store to PU's server. Returns 0, 1 when the file
- * is gone (removed by retention meanwhile), or -1 with an error. */
+/* Push one window W of the store to PU's server. Returns 0, 1 when the
+ * window is passed over (its file gone, removed by retention meanwhile, or
+ * refused by the server for good: a 4xx but 408 and 429, which no retry
+ * would change), or -1 with an error (to be retried). */
 static int cmd_record_push_one(struct record_pusher *pu, const struct store_window *w)
 {
 	const struct record_opts *o = pu->rs->o;
-	char path[4096], *buf;
-	size_t len;
+	char path[4096], app[64], *buf;
+	long status = 0;
+	size_t len, i;
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", store_dir(pu->rs->store), w->path);
 	if (file_read_all(path, &buf, &len) < 0)
 		return cp_errno() == ENOENT ? 1 : -1;
+	/* Pyroscope's application names: letters, digits, '_', '-' and '.'. */
+	for (i = 0; w->name[i] && i < sizeof(app) - 1; i++)
+		app[i] = w->name[i] == '+' ? '_' : w->name[i];
+	app[i] = '\0';
 	rc = push_send(&(struct push_request){
-		.url = pu->url, .app = w->name, .tags = o->tags.v, .ntags = o->tags.n,
+		.url = pu->url, .app = app, .tags = o->tags.v, .ntags = o->tags.n,
 		.headers = o->push_headers.v, .nheaders = o->push_headers.n,
 		.from_s = w->start_ns / 1000000000,
 		.until_s = (w->start_ns + w->duration_ns + 999999999) / 1000000000,
-		.profile = buf, .len = len, .timeout_ns = RECORD_PUSH_TIMEOUT_NS });
+		.profile = buf, .len = len, .timeout_ns = RECORD_PUSH_TIMEOUT_NS }, &status);
 	free(buf);
+	if (rc < 0 && status >= 400 && status < 500 && status != 408 && status != 429) {
+		fprintf(stderr, "cprof: %s; window %s passed over\n", cp_errmsg(), w->path);
+		pu->rejected++;
+		return 1;
+	}
 	return rc;
 }
 
-/* A pusher: each window after its cursor, in the store's order, retried
+/* Sleep (under the lock) until NS from now, or until the recording ends. */
+static void cmd_record_backoff(struct record_state *rs, int64_t ns)
+{
+	int64_t until = clock_ns(CLOCK_MONOTONIC) + ns;
+
+	while (!rs->recorded && clock_ns(CLOCK_MONOTONIC) < until)
+		cmd_record_wait(rs, until - clock_ns(CLOCK_MONOTONIC));
+}
+
+/* A pusher: each window after its cursor, in the order written, retried
  * with backoff while the server fails; the store is the queue, bounded by
- * retention. Ends once the recording has and nothing is left, or at the
- * first failure after it has. */
+ * retention. Once the recording has ended, it goes on for RECORD_DRAIN_NS at
+ * most and stops at the first failure: what is left goes at the next run. */
 static void *cmd_record_pusher(void *arg)
 {
 	struct record_pusher *pu = arg;
 	struct record_state *rs = pu->rs;
-	int64_t backoff = 1000000000;
+	int64_t backoff = 1000000000, drain_end = 0;
 	bool failing = false;
 
 	pthread_mutex_lock(&rs->lock);
 	for (;;) {
 		struct store_window w;
+		int64_t start;
+		char path[256];
 		int rc;
 
+		if (rs->recorded && !drain_end)
+			drain_end = clock_ns(CLOCK_MONOTONIC) + RECORD_DRAIN_NS;
+		if (drain_end && clock_ns(CLOCK_MONOTONIC) > drain_end)
+			break;
 		if (!store_next(rs->store, pu->seq, &w)) {
 			if (rs->recorded)
 				break;
@@ -359,7 +392,7 @@ static void *cmd_record_pusher(void *arg)
 			failing = true;
 			if (rs->recorded)
 				break;
-			cmd_record_wait(rs, backoff);
+			cmd_record_backoff(rs, backoff);
 			backoff = backoff * 2 > RECORD_BACKOFF_MAX_NS ? RECORD_BACKOFF_MAX_NS : backoff * 2;
 			continue;
 		}
@@ -374,8 +407,12 @@ static void *cmd_record_pusher(void *arg)
 			pu->start_ns = w.start_ns;
 			snprintf(pu->path, sizeof(pu->path), "%s", w.path);
 		}
-		if (store_cursor_save(rs->store, pu->key, pu->start_ns, pu->path) < 0)
+		start = pu->start_ns;
+		snprintf(path, sizeof(path), "%s", pu->path);
+		pthread_mutex_unlock(&rs->lock);
+		if (store_cursor_save(rs->store, pu->key, start, path) < 0)
 			cmd_lib_error();
+		pthread_mutex_lock(&rs->lock);
 	}
 	pthread_mutex_unlock(&rs->lock);
 	return NULL;
@@ -433,6 +470,7 @@ static int cmd_record_start(struct record_state *rs, struct record_target *rt, p
 	if (cmd ? target_launch(&rt->t, cmd) < 0 : target_attach(&rt->t, pid) < 0 ||
 	    target_check_access(&rt->t, "profile") < 0)
 		return cmd_lib_error();
+	rt->attached = true;
 	rt->rs = rs;
 	rt->co = (struct cpu_opts){ .frequency = rs->o->frequency,
 				    .stack_size = cpu_default_stack_size(rs->o->frequency) };
@@ -458,7 +496,8 @@ static void cmd_record_finish(struct record_state *rs, struct record_target *rts
 			target_stop(&rts[i].t, 2000);
 		if (rts[i].t.launched && rts[i].t.exited)
 			cmd_print_exit_status(rts[i].t.status);
-		target_release(&rts[i].t);
+		if (rts[i].attached)
+			target_release(&rts[i].t);
 	}
 	pthread_mutex_lock(&rs->lock);
 	rs->recorded = true;
@@ -474,8 +513,9 @@ static void cmd_record_finish(struct record_state *rs, struct record_target *rts
 			continue;
 		pthread_join(pu->thread, NULL);
 		fprintf(stderr, "cprof: %llu window%s pushed to %s, %llu dropped by retention "
-			"before their turn%s\n", (unsigned long long)pu->pushed,
+			"before their turn, %llu refused%s\n", (unsigned long long)pu->pushed,
 			pu->pushed == 1 ? "" : "s", pu->url, (unsigned long long)pu->dropped,
+			(unsigned long long)pu->rejected,
 			store_next(rs->store, pu->seq, &(struct store_window){ 0 }) ?
 			"; the rest goes at the next record with this store" : "");
 	}

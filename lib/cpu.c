@@ -511,9 +511,9 @@ const struct cpu_stats *cpu_stats(const struct cpu *c)
 	return &c->stats;
 }
 
-/* Start a fresh profile, handing the old one to *OLD. Returns 0 or -1 (the
- * session unchanged). */
-static int cpu_renew(struct cpu *c, struct profile **old_out)
+/* Start a fresh profile at START (CLOCK_MONOTONIC), handing the old one to
+ * *OLD. Returns 0 or -1 (the session unchanged). */
+static int cpu_renew(struct cpu *c, int64_t start, struct profile **old_out)
 {
 	struct profile *old = c->p;
 	struct locator **locs = calloc(c->nprocs + 1, sizeof(*locs));
@@ -538,8 +538,8 @@ static int cpu_renew(struct cpu *c, struct profile **old_out)
 	c->nthreads = 0;
 	hmap_release(&c->thread_index);
 	hmap_init(&c->thread_index);
-	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
-	c->start = clock_ns(CLOCK_MONOTONIC);
+	c->p->time_nanos = clock_ns(CLOCK_REALTIME) - (clock_ns(CLOCK_MONOTONIC) - start);
+	c->start = start;
 	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
 	c->stats.truncated = c->stats.kernel_samples = 0;
 	cpu_times_start(c);
@@ -557,7 +557,7 @@ int cpu_reset(struct cpu *c)
 {
 	struct profile *old;
 
-	if (cpu_renew(c, &old) < 0)
+	if (cpu_renew(c, clock_ns(CLOCK_MONOTONIC), &old) < 0)
 		return -1;
 	profile_free(old);
 	return 0;
@@ -565,15 +565,17 @@ int cpu_reset(struct cpu *c)
 
 struct profile *cpu_rotate(struct cpu *c)
 {
+	/* One instant ends this window and begins the next: no time between them. */
+	int64_t now = clock_ns(CLOCK_MONOTONIC);
 	struct profile *p;
 
-	if (cpu_collect_until(c, clock_ns(CLOCK_MONOTONIC)) < 0)
+	if (cpu_collect_until(c, (uint64_t)now) < 0)
 		return NULL;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)
 			return NULL;
-	c->p->duration_nanos = c->stats.elapsed_ns;
-	if (cpu_renew(c, &p) < 0)
+	c->p->duration_nanos = now - c->start;
+	if (cpu_renew(c, now, &p) < 0)
 		return NULL;
 	return p;
 }

@@ -71,7 +71,7 @@ static size_t push_keep(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-int push_send(const struct push_request *r)
+int push_send(const struct push_request *r, long *statusp)
 {
 	char err[CURL_ERROR_SIZE] = "", first[200] = "";
 	struct curl_slist *hdrs = NULL;
@@ -121,6 +121,7 @@ int push_send(const struct push_request *r)
 	else
 		ret = 0;
 out:
+	*statusp = status;
 	curl_slist_free_all(hdrs);
 	curl_mime_free(mime);
 	curl_easy_cleanup(c);

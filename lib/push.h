@@ -23,8 +23,9 @@ struct push_request {
 };
 
 /* POST R. Returns 0 when the server took it (2xx), or -1 with an error
- * naming the server's status and first line, or why it was not reached. */
-int push_send(const struct push_request *r);
+ * naming the server's status and first line, or why it was not reached;
+ * *STATUS gets the HTTP status (0: no answer). */
+int push_send(const struct push_request *r, long *status);
 
 /* The ingest URL of R (without the body), a new string; NULL when out of memory. */
 char *push_ingest_url(const struct push_request *r);

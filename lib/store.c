@@ -46,7 +46,7 @@ static bool store_parse(const char *day, const char *name, struct store_window *
 	struct tm tm = { 0 };
 
 	memset(w, 0, sizeof(*w));
-	if (sscanf(day, "%4d%2d%2d", &y, &mo, &d) != 3 ||
+	if (strlen(name) >= sizeof(w->path) - 10 || sscanf(day, "%4d%2d%2d", &y, &mo, &d) != 3 ||
 	    sscanf(name, "%2d%2d%2d.%3d_%lld_%63[^_]_%d_%15[^_]_%16[^.].pb.gz%n", &h, &mi, &s, &ms,
 		   &dur, w->name, &pid, w->kind, w->tagset, &used) != 9 ||
 	    name[used] != '\0' || dur < 0 || pid <= 0)
@@ -60,7 +60,7 @@ static bool store_parse(const char *day, const char *name, struct store_window *
 	w->start_ns = (int64_t)timegm(&tm) * 1000000000 + (int64_t)ms * 1000000;
 	w->duration_ns = dur * 1000000;
 	w->pid = pid;
-	snprintf(w->path, sizeof(w->path), "%.8s/%.100s", day, name);
+	snprintf(w->path, sizeof(w->path), "%.8s/%s", day, name);
 	return true;
 }
 
@@ -70,6 +70,26 @@ static bool store_is_leftover(const char *name)
 	const char *t = strstr(name, ".pb.gz.tmp");
 
 	return t && strlen(t) == strlen(".pb.gz.tmp") + 6;
+}
+
+/* Remove the temporary files a killed writer left in DIR/SUB (named as
+ * file_write_output names them where it cannot make unnamed ones). */
+static void store_clean(const char *dir, const char *sub)
+{
+	char path[4096];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	if (!(d = opendir(path)))
+		return;
+	while ((e = readdir(d))) {
+		const char *t = strstr(e->d_name, ".tmp");
+
+		if (t && strlen(t) == 10)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
 }
 
 /* List DIR's windows into *WS; with CLEAN, remove leftovers as they are met. */
@@ -173,6 +193,8 @@ struct store *store_open(const char *dir)
 		cp_error_errno(errno, "cannot write %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	store_clean(dir, "cursors");
+	store_clean(dir, "tags");
 	if (store_scan(dir, true, &st->ws, &st->n, &st->cap) < 0)
 		goto fail;
 	for (size_t i = 0; i < st->n; i++)
@@ -258,13 +280,16 @@ char *store_tags(const char *dir, const char *tagset)
 	return buf;
 }
 
-int store_put(struct store *st, struct store_window *w, const void *buf, size_t len)
+int store_write(const struct store *st, struct store_window *w, const void *buf, size_t len)
 {
-	char day[16], path[4096], name[64];
-	time_t secs = (time_t)(w->start_ns / 1000000000);
+	char day[16], path[4096], name[33];
+	time_t secs;
 	struct tm tm;
 	size_t i;
 
+	/* To the millisecond, as the name will say when the store is read again. */
+	w->start_ns -= w->start_ns % 1000000;
+	secs = (time_t)(w->start_ns / 1000000000);
 	gmtime_r(&secs, &tm);
 	for (i = 0; w->name[i] && i < sizeof(name) - 1; i++) {
 		char c = w->name[i];
@@ -288,9 +313,14 @@ int store_put(struct store *st, struct store_window *w, const void *buf, size_t 
 	if (file_write_output(path, buf, len) < 0)
 		return -1;
 	w->bytes = len;
-	w->seq = ++st->seq;
+	return 0;
+}
+
+int store_commit(struct store *st, struct store_window *w)
+{
 	if (CP_GROW(st->ws, st->cap, st->n + 1) < 0)
 		return -1;
+	w->seq = ++st->seq;
 	st->ws[st->n++] = *w;
 	return 0;
 }
@@ -300,6 +330,7 @@ ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, i
 {
 	uint64_t total = 0;
 	size_t drop = 0;
+	bool failed = false;
 
 	for (size_t i = 0; i < st->n; i++)
 		total += st->ws[i].bytes;
@@ -309,8 +340,11 @@ ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, i
 		char path[4096];
 
 		snprintf(path, sizeof(path), "%s/%s", st->dir, st->ws[drop].path);
-		if (unlink(path) < 0 && errno != ENOENT)
-			return cp_error_errno(errno, "cannot remove %s: %s", path, strerror(errno));
+		if (unlink(path) < 0 && errno != ENOENT) {
+			cp_error_errno(errno, "cannot remove %s: %s", path, strerror(errno));
+			failed = true;
+			break;
+		}
 		/* The day's directory goes with its last window (rmdir fails until then). */
 		*strrchr(path, '/') = '\0';
 		rmdir(path);
@@ -323,7 +357,7 @@ ssize_t store_retain(struct store *st, int64_t max_age_ns, uint64_t max_bytes, i
 		memmove(st->ws, st->ws + drop, (st->n - drop) * sizeof(*st->ws));
 		st->n -= drop;
 	}
-	return (ssize_t)drop;
+	return failed ? -1 : (ssize_t)drop;
 }
 
 /* Do the tags of window W (in the store at DIR) hold all of SEL's? */
@@ -424,6 +458,9 @@ struct profile *store_read(const char *dir, const struct store_select *sel, size
 		    !store_has_tags(dir, w, sel))
 			continue;
 		if (store_add(dir, w, &merged) < 0) {
+			/* Removed by a running record's retention since the listing. */
+			if (cp_errno() == ENOENT)
+				continue;
 			profile_free(merged);
 			merged = NULL;
 			goto out;
@@ -529,7 +566,7 @@ int store_cursor_load(const struct store *st, const char *key, int64_t *start_ns
 {
 	char file[4096], *buf;
 	size_t len;
-	long long start;
+	long long start = 0;
 	int rc;
 
 	snprintf(file, sizeof(file), "%s/cursors/%s", st->dir, key);
@@ -537,7 +574,7 @@ int store_cursor_load(const struct store *st, const char *key, int64_t *start_ns
 		return 0;
 	if (file_read_all(file, &buf, &len) < 0)
 		return -1;
-	rc = sscanf(buf, "%lld %127s", &start, path) == 2 ? 1 : cp_error("%s: not a cursor", file);
+	rc = sscanf(buf, "%lld %255s", &start, path) == 2 ? 1 : cp_error("%s: not a cursor", file);
 	*start_ns = start;
 	free(buf);
 	return rc;
@@ -546,7 +583,7 @@ int store_cursor_load(const struct store *st, const char *key, int64_t *start_ns
 int store_cursor_save(const struct store *st, const char *key, int64_t start_ns,
 		      const char *path)
 {
-	char file[4096], line[192];
+	char file[4096], line[300];
 	int n;
 
 	snprintf(file, sizeof(file), "%s/cursors", st->dir);

@@ -16,10 +16,10 @@ struct store_window {
 	int64_t start_ns;      /* wall clock: ns since the epoch */
 	int64_t duration_ns;   /* to the millisecond */
 	pid_t pid;
-	char name[64];         /* the process's name, [A-Za-z0-9.+-] (others '-') */
+	char name[64];         /* the process's name, [A-Za-z0-9.+-] (others '-'), at most 32 */
 	char kind[16];         /* "cpu" */
 	char tagset[17];       /* 16 hex digits, or "0" without tags */
-	char path[128];        /* under the store's directory */
+	char path[256];        /* under the store's directory */
 	uint64_t bytes;
 	uint64_t seq;          /* written: the order of the windows in an open store (1, 2...),
 				* those found at its opening first, by start */
@@ -37,10 +37,14 @@ void store_close(struct store *st);
 /* Set the tags of the windows put from now on ("k=v" each, NTAGS of them). Returns 0 or -1. */
 int store_set_tags(struct store *st, char *const *tags, size_t ntags);
 
-/* Put LEN bytes (a gzipped pprof) as the window W describes (start,
- * duration, pid, name as the process calls itself, kind; the rest is set
- * here). Returns 0, or -1 with an error and nothing written. */
-int store_put(struct store *st, struct store_window *w, const void *buf, size_t len);
+/* Write LEN bytes (a gzipped pprof) as the window W describes (start,
+ * duration, pid, name as the process calls itself, kind; its file name and
+ * size are set here), whole or not at all. It touches nothing shared, so
+ * windows may be written by several threads at once; store_commit then adds
+ * it to the store's list (under the caller's lock). Returns 0, or -1 with
+ * an error and nothing written. */
+int store_write(const struct store *st, struct store_window *w, const void *buf, size_t len);
+int store_commit(struct store *st, struct store_window *w);
 
 /* Remove the oldest windows until none is older than MAX_AGE_NS at NOW_NS
  * (0: no bound) and all together take at most MAX_BYTES (0: no bound); the
@@ -62,7 +66,7 @@ const char *store_dir(const struct store *st);
 
 /* A reader's place in the store, kept as DIR/cursors/KEY (written whole):
  * the last window it has dealt with. Load returns 1 and fills *START_NS and
- * PATH (128 bytes), 0 when there is none, -1 on an error. */
+ * PATH (256 bytes), 0 when there is none, -1 on an error. */
 int store_cursor_load(const struct store *st, const char *key, int64_t *start_ns, char *path);
 int store_cursor_save(const struct store *st, const char *key, int64_t start_ns,
 		      const char *path);

@@ -85,7 +85,7 @@ expect_lines 1 "$T/err"
 expect_grep '^cprof: cannot compare cpu/nanoseconds with inuse_space/bytes: .*go-cpu\.pb\.gz has samples/count, cpu/nanoseconds; .*go-heap\.pb\.gz has alloc_objects/count, alloc_space/bytes, inuse_objects/count, inuse_space/bytes' "$T/err"
 expect_exit 0 "$CPROF" diff --sample-index samples "$T/a.pb.gz" "$top_srcdir/tests/fixtures/go-cpu.pb.gz"
 expect_exit 2 "$CPROF" diff "$T/a.pb.gz"
-expect_grep '^usage: cprof diff BASE NEW ' "$T/err"
+expect_grep '^usage: cprof diff \[BASE NEW\] ' "$T/err"
 expect_exit 1 "$CPROF" diff "$T/a.pb.gz" "$T/missing.pb.gz"
 expect_grep '^cprof: .*missing\.pb\.gz: No such file' "$T/err"
 

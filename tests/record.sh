@@ -11,6 +11,14 @@
 need_perf_events
 
 W=$top_builddir/tests/workloads
+bg=
+cleanup() {
+	for p in $bg; do kill -KILL "$p" 2>/dev/null || :; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+# started PID: the workload PID has exec'ed (a recording names it by its comm).
+started() { [ "$(cat /proc/"$1"/comm 2>/dev/null)" = cpuwork-fp ]; }
 name_re='^[0-9]{8}/[0-9]{6}\.[0-9]{3}_[0-9]+_[A-Za-z0-9.+-]+_[0-9]+_cpu_([0-9a-f]{16}|0)\.pb\.gz$'
 
 # windows DIR: the store's windows, DAY/FILE, oldest first.
@@ -33,12 +41,12 @@ while read -r f; do
 	printf '%s\n' "$f" | grep -Eq "$name_re" || fail "window name $f is not as documented"
 	expect_exit 0 "$CPROF" report --top 1 "$T/s1/$f"
 done <"$T/w1"
-# Each window begins where the one before ended (within 20 ms: the start is
-# taken after the handover, the length at it).
+# Each window begins where the one before ended: one instant ends a window
+# and begins the next (within 2 ms: names keep milliseconds, cut down).
 awk -F'[/_]' '{
 	split($2, t, "."); ms = (substr(t[1], 1, 2) * 3600 + substr(t[1], 3, 2) * 60 + substr(t[1], 5, 2)) * 1000 + t[2]
 	if (NR > 1 && ms < end - 43200000) ms += 86400000
-	if (NR > 1 && (ms - end > 20 || end - ms > 20)) { print "gap of " ms - end " ms before " $0; bad = 1 }
+	if (NR > 1 && (ms - end > 2 || end - ms > 2)) { print "gap of " ms - end " ms before " $0; bad = 1 }
 	end = ms + $3
 } END { exit bad }' "$T/w1" >"$T/gaps" || { fail "windows do not follow each other:"; cat "$T/gaps" >&2; }
 tagset=$(head -1 "$T/w1" | sed 's/.*_cpu_\([0-9a-f]*\)\.pb\.gz$/\1/')
@@ -61,10 +69,14 @@ awk -v t="$total" -v a="$alone" 'BEGIN {exit !(t >= 0.85 * a && t <= 1.15 * a)}'
 	fail "the windows hold $total ns of CPU, the same work alone takes $alone ns"
 
 # --- The hot function switched by SIGUSR1: the windows before and after differ as it did.
-"$W/cpuwork-fp" --seconds 60 >/dev/null &
+"$W/cpuwork-fp" --seconds 120 >/dev/null &
 cpu=$!
+bg="$bg $cpu"
+ok
+wait_until 20 started "$cpu" || fail "cpuwork did not start"
 "$CPROF" record --store "$T/s2" --every 1s --pid "$cpu" 2>"$T/rec2.err" &
 rec=$!
+bg="$bg $rec"
 # count DIR N: the store DIR has N windows or more.
 count() { [ "$(windows "$1" | wc -l)" -ge "$2" ]; }
 # gone DIR: the first window DIR had is gone.
@@ -72,12 +84,13 @@ first_of() { first=$(windows "$1" | head -1); }
 gone() { [ ! -e "$1/$first" ]; }
 ok
 wait_until 20 count "$T/s2" 2 || fail "no two windows before the switch"
-kill -USR1 "$cpu"
+kill -USR1 "$cpu" 2>/dev/null || :
 ok
 wait_until 20 count "$T/s2" 5 || fail "no three windows after the switch"
-kill -TERM "$rec"
-wait "$rec"
-expect_eq "$?" 0 "record's exit status after SIGTERM"
+kill -TERM "$rec" 2>/dev/null || :
+rc=0
+wait "$rec" || rc=$?
+expect_eq "$rc" 0 "record's exit status after SIGTERM"
 untraced "$cpu"
 windows "$T/s2" >"$T/w2"
 before=$(sed -n 1p "$T/w2")
@@ -132,12 +145,13 @@ expect_exit 2 "$CPROF" report --store "$T/s7" "$T/s7/$v2"
 # stays within the bound (windows here are about 1 KiB).
 "$CPROF" record --store "$T/s3" --every 100ms --max-size 4K --pid "$cpu" 2>"$T/rec3.err" &
 rec=$!
+bg="$bg $rec"
 ok
 wait_until 20 count "$T/s3" 1 || fail "no window in the store"
 first_of "$T/s3"
 ok
 wait_until 30 gone "$T/s3" || fail "the first window was never removed"
-kill -TERM "$rec"
+kill -TERM "$rec" 2>/dev/null || :
 wait "$rec" || fail "record --max-size exited $?"
 expect_grep '^cprof: [0-9]+ windows written .* [1-9][0-9]* removed by retention$' "$T/rec3.err"
 size=$(cd "$T/s3" && cat 2*/*.pb.gz | wc -c)
@@ -148,12 +162,13 @@ ok
 # ... and at the age bound.
 "$CPROF" record --store "$T/s4" --every 200ms --retain 1s --pid "$cpu" 2>"$T/rec4.err" &
 rec=$!
+bg="$bg $rec"
 ok
 wait_until 20 count "$T/s4" 1 || fail "no window in the store"
 first_of "$T/s4"
 ok
 wait_until 30 gone "$T/s4" || fail "the first window was never removed for its age"
-kill -TERM "$rec"
+kill -TERM "$rec" 2>/dev/null || :
 wait "$rec" || fail "record --retain exited $?"
 expect_grep ' [1-9][0-9]* removed by retention$' "$T/rec4.err"
 ok
@@ -163,11 +178,12 @@ ok
 # the store opens again; a second writer meanwhile is refused.
 "$CPROF" record --store "$T/s5" --every 100ms --pid "$cpu" 2>/dev/null &
 rec=$!
+bg="$bg $rec"
 ok
 wait_until 20 count "$T/s5" 3 || fail "no three windows in the store"
 expect_exit 1 "$CPROF" record --store "$T/s5" --pid "$cpu"
 expect_grep "^cprof: store .*/s5 is in use by another cprof record \(pid $rec\)$" "$T/err"
-kill -KILL "$rec"
+kill -KILL "$rec" 2>/dev/null || :
 wait "$rec" 2>/dev/null || :
 untraced "$cpu"
 ok
@@ -176,7 +192,7 @@ for f in $(windows "$T/s5"); do
 	expect_exit 0 "$CPROF" report --top 1 "$T/s5/$f"
 done
 expect_exit 0 "$CPROF" record --store "$T/s5" --every 100ms -- "$W/cpuwork-fp" --rounds 20
-kill "$cpu"
+kill "$cpu" 2>/dev/null || :
 
 # --- Push to a stand-in for Pyroscope (tests/pyroscope-receiver.py: its
 # documented /ingest, checked): down for the first windows, then up; every
@@ -184,16 +200,21 @@ kill "$cpu"
 R=$T/receiver
 mkdir -p "$R"
 touch "$R/down"
-python3 "$top_srcdir/tests/pyroscope-receiver.py" "$R" 120 &
+python3 "$top_srcdir/tests/pyroscope-receiver.py" "$R" 300 &
 work_recv=$!
+bg="$bg $work_recv"
 ok
 wait_until 20 test -s "$R/port" || fail "the receiver did not start"
 url=http://127.0.0.1:$(cat "$R/port")
-"$W/cpuwork-fp" --seconds 60 >/dev/null &
+"$W/cpuwork-fp" --seconds 120 >/dev/null &
 cpu=$!
+bg="$bg $cpu"
+ok
+wait_until 20 started "$cpu" || fail "cpuwork did not start"
 "$CPROF" record --store "$T/s8" --every 300ms --tag env=test --push "$url" \
 	--push-header 'X-Scope-OrgID: tenant-1' --pid "$cpu" 2>"$T/rec8.err" &
 rec=$!
+bg="$bg $rec"
 ok
 wait_until 20 count "$T/s8" 4 || fail "no four windows while the server was down"
 expect_grep "^cprof: cannot push to $url: HTTP 503: down for the test; retrying" "$T/rec8.err"
@@ -201,11 +222,11 @@ rm "$R/down"
 received() { [ "$(grep -c '^[0-9]' "$R/log" 2>/dev/null)" -ge "$1" ]; }
 ok
 wait_until 30 received 5 || fail "nothing arrived once the server was up"
-kill -TERM "$rec"
+kill -TERM "$rec" 2>/dev/null || :
 wait "$rec" || fail "record --push exited $?"
-kill "$cpu"
+kill "$cpu" 2>/dev/null || :
 n8=$(windows "$T/s8" | wc -l)
-expect_grep "^cprof: $n8 windows pushed to $url, 0 dropped by retention before their turn$" "$T/rec8.err"
+expect_grep "^cprof: $n8 windows pushed to $url, 0 dropped by retention before their turn, 0 refused$" "$T/rec8.err"
 expect_grep "^cprof: pushing to $url again$" "$T/rec8.err"
 expect_no_grep '^BAD' "$R/log"
 ok
@@ -219,10 +240,14 @@ awk '/^[0-9]/ {print $2}' "$R/log" >"$T/froms"
 ok
 cmp -s "$T/starts" "$T/froms" || fail "the windows arrived out of order or changed: $(paste "$T/starts" "$T/froms" | tr '\n' ' ')"
 expect_grep "^1 [0-9]+ [0-9]+ cpuwork-fp\{env=test\}$" "$R/log"
-for f in "$R"/*.pb.gz; do
-	ok
-	go tool pprof -raw "$f" >"$T/raw" 2>&1 || { fail "go tool pprof cannot read $f:"; head -3 "$T/raw" >&2; }
-done
+if command -v go >/dev/null 2>&1; then
+	for f in "$R"/*.pb.gz; do
+		ok
+		go tool pprof -raw "$f" >"$T/raw" 2>&1 || { fail "go tool pprof cannot read $f:"; head -3 "$T/raw" >&2; }
+	done
+else
+	for f in "$R"/*.pb.gz; do expect_exit 0 "$CPROF" report "$f"; done
+fi
 # The server down for a whole run: its windows go at the next run.
 touch "$R/down"
 expect_exit 0 "$CPROF" record --store "$T/s8" --every 300ms --push "$url" \
