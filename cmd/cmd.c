@@ -569,6 +569,15 @@ void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 	cmd_list_append(field, &tag, sizeof(tag));
 }
 
+void cmd_store_sel_release(struct cmd_store_sel *sel)
+{
+	for (size_t i = 0; i < sel->tags.n; i++)
+		free(((char **)sel->tags.v)[i]);
+	free(sel->tags.v);
+	sel->tags.v = NULL;
+	sel->tags.n = 0;
+}
+
 void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel *sel)
 {
 	if (!sel->store && (sel->name || sel->from || sel->to || sel->tags.n))

@@ -140,6 +140,8 @@ struct cmd_store_sel {
  * "DIR: 6 windows, 2026-12-06 10:00:00 to 10:01:00" (local time). NULL
  * after reporting the error. */
 struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size_t n);
+/* Free the tags SEL holds. */
+void cmd_store_sel_release(struct cmd_store_sel *sel);
 /* Refuse the selection options without --store, naming COMMAND's way. */
 void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel *sel);
 

@@ -190,10 +190,10 @@ static int cmd_diff_exec(int argc, char **argv)
 	if (o.output)
 		cmd_check_writable(o.output);
 	base = cmd_diff_read(&o, &o.base, &bpath, bdesc, sizeof(bdesc), &bsi);
-	if (!base)
-		goto out;
-	new = cmd_diff_read(&o, &o.sel, &npath, ndesc, sizeof(ndesc), &nsi);
-	if (!new)
+	new = base ? cmd_diff_read(&o, &o.sel, &npath, ndesc, sizeof(ndesc), &nsi) : NULL;
+	cmd_store_sel_release(&o.sel);
+	cmd_store_sel_release(&o.base);
+	if (!base || !new)
 		goto out;
 	if (strcmp(cmd_diff_type_name(base, bsi, bt, sizeof(bt)),
 		   cmd_diff_type_name(new, nsi, nt, sizeof(nt)))) {

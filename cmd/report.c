@@ -180,6 +180,7 @@ static int cmd_report_exec(int argc, char **argv)
 
 	if (o.sel.store) {
 		p = cmd_read_store(&o.sel, desc, sizeof(desc));
+		cmd_store_sel_release(&o.sel);
 		if (!p)
 			return EXIT_ERROR;
 		name = desc;

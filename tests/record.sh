@@ -23,7 +23,7 @@ name_re='^[0-9]{8}/[0-9]{6}\.[0-9]{3}_[0-9]+_[A-Za-z0-9.+-]+_[0-9]+_cpu_([0-9a-f
 
 # windows DIR: the store's windows, DAY/FILE, oldest first.
 windows() {
-	(cd "$1" && ls -1 2*/*.pb.gz 2>/dev/null | sort)
+	(cd "$1" 2>/dev/null && ls -1 2*/*.pb.gz 2>/dev/null | sort)
 }
 
 # --- A launched command, fixed work, 1 s windows: named, contiguous, each a profile.
@@ -219,7 +219,10 @@ ok
 wait_until 20 count "$T/s8" 4 || fail "no four windows while the server was down"
 expect_grep "^cprof: cannot push to $url: HTTP 503: down for the test; retrying" "$T/rec8.err"
 rm "$R/down"
-received() { [ "$(grep -c '^[0-9]' "$R/log" 2>/dev/null)" -ge "$1" ]; }
+received() {
+	_n=$(grep -c '^[0-9]' "$R/log" 2>/dev/null) || :
+	[ "${_n:-0}" -ge "$1" ]
+}
 ok
 wait_until 30 received 5 || fail "nothing arrived once the server was up"
 kill -TERM "$rec" 2>/dev/null || :
