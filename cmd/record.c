@@ -86,17 +86,28 @@ static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_opt
 			       const char *value, void *field)
 {
 	pid_t pid = (pid_t)cmd_parse_long(cmd, o->name, value, 1, 0x7fffffff);
+	struct cmd_list *l = field;
 
+	/* A process given twice is recorded once. */
+	for (size_t i = 0; i < l->n; i++)
+		if (((pid_t *)l->v)[i] == pid)
+			return;
 	cmd_list_append(field, &pid, sizeof(pid));
 }
 
 static void cmd_record_add_string(const struct cmd_entry *cmd, const struct cmd_option *o,
 				  const char *value, void *field)
 {
-	char *v = xstrdup(value);
+	struct cmd_list *l = field;
+	char *v;
 
 	if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
 		cmd_usage_error(cmd, "bad --%s '%s': an http:// or https:// URL", o->name, value);
+	/* A server given twice is pushed to once (its cursor is named by its URL). */
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(((char **)l->v)[i], value) == 0)
+			return;
+	v = xstrdup(value);
 	cmd_list_append(field, &v, sizeof(v));
 }
 
