@@ -80,7 +80,13 @@ def bench_long(a, res):
         target.kill()
         target.wait()
         size = du(out)
+        samples = None
+        if tool == "cprof":
+            folded = subprocess.run([a.cprof, "report", "--store", out, "--folded",
+                                     "--sample-index", "samples"], capture_output=True, text=True)
+            samples = sum(int(l.rsplit(None, 1)[1]) for l in folded.stdout.splitlines() if l.strip())
         res.setdefault("long", {})[tool] = {
+            "samples": samples, "expected_samples": 99 * os.cpu_count() * wall,
             "cpu_s": cpu, "wall_s": wall, "cpu_share": cpu / wall, "rss_kib": rss,
             "bytes": size, "bytes_per_hour": size * 3600 / wall,
             "files": len(glob.glob(out + "/**/*", recursive=True))}

@@ -33,6 +33,12 @@ static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_opt
 			       const char *value, void *field);
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 				const char *value, void *field);
+static void cmd_record_set_retain(const struct cmd_entry *cmd, const struct cmd_option *o,
+				  const char *value, void *field);
+
+/* The retention bounds' defaults, as --help shows them and as parsed. */
+#define RECORD_RETAIN "24h"
+#define RECORD_MAX_SIZE "1G"
 static void cmd_record_add_string(const struct cmd_entry *cmd, const struct cmd_option *o,
 				  const char *value, void *field);
 static void cmd_record_add_header(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -46,13 +52,13 @@ static const struct cmd_option cmd_record_options[] = {
 	{ CMD_STRING(record_opts, store, "store", "DIR", "the store to write the windows into"),
 	  .complete = "file",
 	  .def_text = "$XDG_STATE_HOME/cprof, else ~/.local/state/cprof; /var/lib/cprof for root" },
-	{ CMD_DURATION(record_opts, retain_ns, "retain", "DURATION",
-		       "remove windows older than DURATION, 0 to keep them", 0,
-		       24 * 3600 * 1000000000LL), .def_text = "24h" },
+	{ CMD_CALLBACK(record_opts, retain_ns, "retain", "DURATION",
+		       "remove windows older than DURATION, 0 to keep them", cmd_record_set_retain),
+	  .def_text = RECORD_RETAIN },
 	{ CMD_CALLBACK(record_opts, max_size, "max-size", "SIZE",
 		       "remove the oldest windows while the store holds more than SIZE bytes "
 		       "(K, M, G suffixes: powers of 1024), 0 for no bound", cmd_record_set_size),
-	  .def_text = "1G" },
+	  .def_text = RECORD_MAX_SIZE },
 	{ CMD_CALLBACK(record_opts, tags, "tag", "K=V", "tag every window (repeat for more), "
 		       "e.g. version=1.4.2", cmd_add_tag), .repeats = true },
 	{ CMD_OPT_FREQUENCY(record_opts, frequency) },
@@ -121,6 +127,12 @@ static void cmd_record_add_header(const struct cmd_entry *cmd, const struct cmd_
 		cmd_usage_error(cmd, "bad --%s '%s': give 'Name: value'", o->name, value);
 	v = xstrdup(value);
 	cmd_list_append(field, &v, sizeof(v));
+}
+
+static void cmd_record_set_retain(const struct cmd_entry *cmd, const struct cmd_option *o,
+				  const char *value, void *field)
+{
+	*(int64_t *)field = strcmp(value, "0") == 0 ? 0 : cmd_parse_duration(cmd, o->name, value);
 }
 
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -534,13 +546,16 @@ static void cmd_record_finish(struct record_state *rs, struct record_target *rts
 
 static int cmd_record_exec(int argc, char **argv)
 {
-	struct record_opts o = { .max_size = 1ULL << 30 };
+	struct record_opts o = { 0 };
 	struct record_state rs = { .o = &o };
 	struct record_target *rts;
 	char **cmd = NULL, *store_dir;
 	int ncmd = 0, rc = EXIT_OK;
 	size_t n;
 
+	for (const struct cmd_option *opt = cmd_record_options; opt->name; opt++)
+		if (opt->set == cmd_record_set_retain || opt->set == cmd_record_set_size)
+			opt->set(&cmd_record, opt, opt->def_text, (char *)&o + opt->off);
 	cmd_parse(&cmd_record, &argc, argv, &o, &cmd, &ncmd);
 	if (argc > 0)
 		cmd_usage_error(&cmd_record, "unexpected argument '%s'", argv[0]);
