@@ -19,6 +19,25 @@ def add_peer_args(ap):
     ap.add_argument("--out", required=True)
 
 
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    """The user and system CPU seconds process PID has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+def rss_kib(pid, key="VmRSS"):
+    """Process PID's resident memory (or KEY of its status, e.g. VmHWM) in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
 

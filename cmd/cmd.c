@@ -552,6 +552,18 @@ void cmd_list_append(struct cmd_list *l, const void *item, size_t size)
 	l->n++;
 }
 
+void cmd_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
+		 void *field)
+{
+	pid_t pid = (pid_t)cmd_parse_long(cmd, o->name, value, 1, 0x7fffffff);
+	struct cmd_list *l = field;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (((pid_t *)l->v)[i] == pid)
+			return;
+	cmd_list_append(field, &pid, sizeof(pid));
+}
+
 void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
 		 void *field)
 {

@@ -115,6 +115,10 @@ struct cmd_list {
 };
 /* Append ITEM (SIZE bytes) to L; dies when out of memory. */
 void cmd_list_append(struct cmd_list *l, const void *item, size_t size);
+/* A setter appending a process id (1 to INT_MAX) as a pid_t to the struct
+ * cmd_list FIELD, once however often it is given. */
+void cmd_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
+		 void *field);
 /* A setter appending a "K=V" argument (checked: a key, '=', no newline) to
  * the struct cmd_list FIELD as a char *. */
 void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,

@@ -15,6 +15,7 @@
 #include "cpu.h"
 #include "errmsg.h"
 #include "fileio.h"
+#include "hmap.h"
 #include "pprof.h"
 #include "proc.h"
 #include "push.h"
@@ -29,8 +30,6 @@ struct record_opts {
 	unsigned frequency;
 };
 
-static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o,
-			       const char *value, void *field);
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 				const char *value, void *field);
 static void cmd_record_set_retain(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -39,14 +38,14 @@ static void cmd_record_set_retain(const struct cmd_entry *cmd, const struct cmd_
 /* The retention bounds' defaults, as --help shows them and as parsed. */
 #define RECORD_RETAIN "24h"
 #define RECORD_MAX_SIZE "1G"
-static void cmd_record_add_string(const struct cmd_entry *cmd, const struct cmd_option *o,
+static void cmd_record_add_url(const struct cmd_entry *cmd, const struct cmd_option *o,
 				  const char *value, void *field);
 static void cmd_record_add_header(const struct cmd_entry *cmd, const struct cmd_option *o,
 				  const char *value, void *field);
 
 static const struct cmd_option cmd_record_options[] = {
 	{ CMD_CALLBACK(record_opts, pids, "pid", "PID", "record process PID (repeat for more)",
-		       cmd_record_add_pid), .short_name = 'p', .complete = "pid", .repeats = true },
+		       cmd_add_pid), .short_name = 'p', .complete = "pid", .repeats = true },
 	{ CMD_DURATION(record_opts, every_ns, "every", "DURATION",
 		       "the length of each window", 100000000LL, 10000000000LL) },
 	{ CMD_STRING(record_opts, store, "store", "DIR", "the store to write the windows into"),
@@ -63,7 +62,7 @@ static const struct cmd_option cmd_record_options[] = {
 		       "e.g. version=1.4.2", cmd_add_tag), .repeats = true },
 	{ CMD_OPT_FREQUENCY(record_opts, frequency) },
 	{ CMD_CALLBACK(record_opts, push, "push", "URL", "also push each window to the Pyroscope "
-		       "server at URL (repeat for more)", cmd_record_add_string), .repeats = true },
+		       "server at URL (repeat for more)", cmd_record_add_url), .repeats = true },
 	{ CMD_CALLBACK(record_opts, push_headers, "push-header", "'NAME: VALUE'",
 		       "send this header with each push, e.g. X-Scope-OrgID or Authorization "
 		       "(repeat for more)", cmd_record_add_header), .repeats = true },
@@ -88,20 +87,7 @@ const struct cmd_entry cmd_record = {
 	.exec = cmd_record_exec,
 };
 
-static void cmd_record_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o,
-			       const char *value, void *field)
-{
-	pid_t pid = (pid_t)cmd_parse_long(cmd, o->name, value, 1, 0x7fffffff);
-	struct cmd_list *l = field;
-
-	/* A process given twice is recorded once. */
-	for (size_t i = 0; i < l->n; i++)
-		if (((pid_t *)l->v)[i] == pid)
-			return;
-	cmd_list_append(field, &pid, sizeof(pid));
-}
-
-static void cmd_record_add_string(const struct cmd_entry *cmd, const struct cmd_option *o,
+static void cmd_record_add_url(const struct cmd_entry *cmd, const struct cmd_option *o,
 				  const char *value, void *field)
 {
 	struct cmd_list *l = field;
@@ -453,15 +439,13 @@ static int cmd_record_start_pushers(struct record_state *rs)
 		return cmd_error("out of memory");
 	for (size_t i = 0; i < rs->npushers; i++) {
 		struct record_pusher *pu = &rs->pushers[i];
-		uint64_t h = 0xcbf29ce484222325ULL;
 		struct store_window last;
 		int found;
 
 		pu->rs = rs;
 		pu->url = ((char **)o->push.v)[i];
-		for (const char *c = pu->url; *c; c++)
-			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
-		snprintf(pu->key, sizeof(pu->key), "%016llx", (unsigned long long)h);
+		snprintf(pu->key, sizeof(pu->key), "%016llx",
+			 (unsigned long long)hash_bytes(HASH_SEED, pu->url, strlen(pu->url)));
 		found = store_cursor_load(rs->store, pu->key, &pu->start_ns, pu->path);
 		if (found < 0)
 			return cmd_lib_error();

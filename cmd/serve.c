@@ -26,8 +26,6 @@ struct serve_cmd_opts {
 	long rate;
 };
 
-static void cmd_serve_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o,
-			      const char *value, void *field);
 static void cmd_serve_add_uid(const struct cmd_entry *cmd, const struct cmd_option *o,
 			      const char *value, void *field);
 
@@ -36,7 +34,7 @@ static const struct cmd_option cmd_serve_options[] = {
 		     "the address and port to listen on; an address other than loopback needs "
 		     "--token-file"), .def_text = "127.0.0.1:6060" },
 	{ CMD_CALLBACK(serve_cmd_opts, pids, "pid", "PID", "serve process PID (repeat for more)",
-		       cmd_serve_add_pid), .short_name = 'p', .complete = "pid", .repeats = true },
+		       cmd_add_pid), .short_name = 'p', .complete = "pid", .repeats = true },
 	{ CMD_CALLBACK(serve_cmd_opts, uids, "allow-uid", "UID",
 		       "serve every process of user UID (a number or a name; repeat for more)",
 		       cmd_serve_add_uid), .repeats = true },
@@ -72,14 +70,6 @@ const struct cmd_entry cmd_serve = {
 	.options = cmd_serve_options,
 	.exec = cmd_serve_exec,
 };
-
-static void cmd_serve_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o,
-			      const char *value, void *field)
-{
-	pid_t pid = (pid_t)cmd_parse_long(cmd, o->name, value, 1, 0x7fffffff);
-
-	cmd_list_append(field, &pid, sizeof(pid));
-}
 
 static void cmd_serve_add_uid(const struct cmd_entry *cmd, const struct cmd_option *o,
 			      const char *value, void *field)

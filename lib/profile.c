@@ -28,6 +28,29 @@ struct profile *profile_new(void)
 	return p;
 }
 
+struct profile *profile_new_like(const struct profile *src)
+{
+	struct profile *p = profile_new();
+
+	if (!p)
+		goto fail;
+	for (size_t i = 0; i < src->nsample_types; i++)
+		if (profile_add_sample_type(p, profile_str(src, src->sample_types[i].type),
+					    profile_str(src, src->sample_types[i].unit)) < 0)
+			goto fail;
+	p->period_type.type = profile_intern(p, profile_str(src, src->period_type.type));
+	p->period_type.unit = profile_intern(p, profile_str(src, src->period_type.unit));
+	p->default_sample_type = profile_intern(p, profile_str(src, src->default_sample_type));
+	if (p->period_type.type < 0 || p->period_type.unit < 0 || p->default_sample_type < 0)
+		goto fail;
+	p->period = src->period;
+	return p;
+fail:
+	profile_free(p);
+	cp_error("out of memory");
+	return NULL;
+}
+
 void profile_free(struct profile *p)
 {
 	if (!p)

@@ -98,6 +98,9 @@ struct profile {
 
 /* A new empty profile (string 0 already ""), or NULL when out of memory. */
 struct profile *profile_new(void);
+/* A new profile with SRC's sample types, period type, period and default
+ * sample type, and no samples. NULL with an error. */
+struct profile *profile_new_like(const struct profile *src);
 void profile_free(struct profile *p);
 
 /* The string at index I ("" when out of range). */

@@ -16,6 +16,7 @@
 #include "errmsg.h"
 #include "fileio.h"
 #include "grow.h"
+#include "hmap.h"
 #include "pprof.h"
 #include "profile.h"
 #include "store.h"
@@ -224,7 +225,6 @@ static int store_strcmp(const void *a, const void *b)
 int store_set_tags(struct store *st, char *const *tags, size_t ntags)
 {
 	char **sorted, *text = NULL, path[4096];
-	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t len = 0;
 	FILE *f;
 	int rc = -1;
@@ -250,10 +250,9 @@ int store_set_tags(struct store *st, char *const *tags, size_t ntags)
 		cp_error("out of memory");
 		goto out;
 	}
-	/* FNV-1a: names the set, the same for the same tags in any order. */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)text[i]) * 0x100000001b3ULL;
-	snprintf(st->tagset, sizeof(st->tagset), "%016llx", (unsigned long long)h);
+	/* Names the set, the same for the same tags in any order. */
+	snprintf(st->tagset, sizeof(st->tagset), "%016llx",
+		 (unsigned long long)hash_bytes(HASH_SEED, text, len));
 	snprintf(path, sizeof(path), "%s/tags", st->dir);
 	if (store_mkdir(path) < 0)
 		goto out;
@@ -387,30 +386,6 @@ static bool store_has_tags(const char *dir, const struct store_window *w,
 	return all;
 }
 
-/* A new profile with SRC's sample types and period, and nothing else. */
-static struct profile *store_empty_like(const struct profile *src)
-{
-	struct profile *p = profile_new();
-
-	if (!p)
-		goto fail;
-	for (size_t i = 0; i < src->nsample_types; i++)
-		if (profile_add_sample_type(p, profile_str(src, src->sample_types[i].type),
-					    profile_str(src, src->sample_types[i].unit)) < 0)
-			goto fail;
-	p->period_type.type = profile_intern(p, profile_str(src, src->period_type.type));
-	p->period_type.unit = profile_intern(p, profile_str(src, src->period_type.unit));
-	p->default_sample_type = profile_intern(p, profile_str(src, src->default_sample_type));
-	if (p->period_type.type < 0 || p->period_type.unit < 0 || p->default_sample_type < 0)
-		goto fail;
-	p->period = src->period;
-	return p;
-fail:
-	profile_free(p);
-	cp_error("out of memory");
-	return NULL;
-}
-
 /* Add window W of the store at DIR to *MERGED (made like W's profile if NULL). */
 static int store_add(const char *dir, const struct store_window *w, struct profile **merged)
 {
@@ -422,7 +397,7 @@ static int store_add(const char *dir, const struct store_window *w, struct profi
 	p = pprof_read(path);
 	if (!p)
 		return -1;
-	if (!*merged && !(*merged = store_empty_like(p)))
+	if (!*merged && !(*merged = profile_new_like(p)))
 		goto out;
 	if (p->nsample_types != (*merged)->nsample_types) {
 		cp_error("%s: its sample types are not the other windows'", path);

@@ -40,17 +40,11 @@ static void topview_shift(struct profile *live, const struct top_snapshot *base,
 
 struct profile *topview_copy(struct profile *live, const struct top_snapshot *base)
 {
-	struct profile *p = profile_new();
+	struct profile *p = profile_new_like(live);
 	int rc;
 
-	if (!p) {
-		cp_error("out of memory");
+	if (!p)
 		return NULL;
-	}
-	for (size_t i = 0; i < live->nsample_types; i++)
-		if (profile_add_sample_type(p, profile_str(live, live->sample_types[i].type),
-					    profile_str(live, live->sample_types[i].unit)) < 0)
-			goto fail;
 	/* A snapshot of another profile (the live one was reset since) is no base. */
 	if (base && (base->ntypes != live->nsample_types || base->nsamples > live->nsamples))
 		base = NULL;
@@ -59,20 +53,13 @@ struct profile *topview_copy(struct profile *live, const struct top_snapshot *ba
 	rc = profile_add_profile(p, live, -1, 1.0, NULL, NULL);
 	if (base)
 		topview_shift(live, base, 1);
-	if (rc < 0)
-		goto fail;
-	p->period_type.type = profile_intern(p, profile_str(live, live->period_type.type));
-	p->period_type.unit = profile_intern(p, profile_str(live, live->period_type.unit));
-	p->default_sample_type = profile_intern(p, profile_str(live, live->default_sample_type));
-	if (p->period_type.type < 0 || p->period_type.unit < 0 || p->default_sample_type < 0)
-		goto fail;
-	p->period = live->period;
+	if (rc < 0) {
+		profile_free(p);
+		return NULL;
+	}
 	p->time_nanos = live->time_nanos;
 	p->duration_nanos = live->duration_nanos;
 	return p;
-fail:
-	profile_free(p);
-	return NULL;
 }
 
 struct sort_ctx {
