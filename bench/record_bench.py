@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
-"""cprof record benchmark (issue 14), driven by bench/record.sh. Side by
-side, one after the other on the same busy target, with
+"""cprof record benchmark (issue 14), driven by bench/record.sh, with
 `perf record --switch-output=10s` doing the same windows:
 
   long      a 100-thread busy target (cpuwork --threads 100) recorded for
-            --seconds at 10 s windows and 99 Hz: the recorder's CPU as a share
-            of one core, its RSS at each window (first and last), and the
-            output's size per hour;
+            --seconds at 10 s windows and 99 Hz by cprof record (DWARF), cprof
+            record --unwind fp and perf record at once, side by side on the
+            same target: each recorder's CPU as a share of one core, its RSS at
+            each window (first, last, most), and the output's size per hour;
   slowdown  fixed work on 100 threads (cpuwork --threads 100 --rounds N),
-            its wall time alone, under cprof record and under perf record.
+            its wall time alone, under cprof record (DWARF, then fp) and under
+            perf record, one at a time.
 """
 import argparse
 import glob
@@ -32,9 +33,11 @@ def du(path):
 
 
 def recorder(a, tool, pid, out):
-    if tool == "cprof":
+    if tool.startswith("cprof"):
         argv = [a.cprof, "record", "--pid", str(pid), "--every", "10s", "--store", out,
                 "--max-size", "0", "--retain", "0"]
+        if tool == "cprof-fp":
+            argv += ["--unwind", "fp"]
     else:
         os.makedirs(out, exist_ok=True)
         argv = [a.perf, "record", "-q", "-e", "cpu-clock", "-F", "99", "--call-graph",
@@ -43,45 +46,56 @@ def recorder(a, tool, pid, out):
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+LONG_TOOLS = ("cprof", "cprof-fp", "perf")
+
+
 def bench_long(a, res):
-    for tool in ("cprof", "perf"):
-        target = subprocess.Popen([a.cpuwork, "--threads", "100", "--seconds", str(a.seconds + 30)],
-                                  stdout=subprocess.DEVNULL)
-        time.sleep(1)
-        out = os.path.join(a.out, tool + "-long")
-        shutil.rmtree(out, ignore_errors=True)
-        p = recorder(a, tool, target.pid, out)
-        rss = []
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < a.seconds:
-            time.sleep(min(10, a.seconds - (time.monotonic() - t0)) if a.seconds > 0 else 0)
-            rss.append(rss_kib(p.pid))
-        cpu = cpu_s(p.pid)
-        wall = time.monotonic() - t0
+    """The three recorders side by side on one target, for the same hour:
+    the same samples and the same noise for each."""
+    target = subprocess.Popen([a.cpuwork, "--threads", "100", "--seconds", str(a.seconds + 60)],
+                              stdout=subprocess.DEVNULL)
+    time.sleep(1)
+    outs = {t: os.path.join(a.out, t + "-long") for t in LONG_TOOLS}
+    procs = {}
+    for tool in LONG_TOOLS:
+        shutil.rmtree(outs[tool], ignore_errors=True)
+        procs[tool] = recorder(a, tool, target.pid, outs[tool])
+    rss = {t: [] for t in LONG_TOOLS}
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < a.seconds:
+        time.sleep(max(0, min(10, a.seconds - (time.monotonic() - t0))))
+        for tool, p in procs.items():
+            rss[tool].append(rss_kib(p.pid))
+    wall = time.monotonic() - t0
+    cpu = {t: cpu_s(p.pid) for t, p in procs.items()}
+    for tool, p in procs.items():
         p.send_signal(signal.SIGINT if tool == "perf" else signal.SIGTERM)
-        p.wait(120)
-        target.kill()
-        target.wait()
+    for p in procs.values():
+        p.wait(300)
+    target.kill()
+    target.wait()
+    for tool in LONG_TOOLS:
+        out = outs[tool]
         size = du(out)
         samples = None
-        if tool == "cprof":
+        if tool != "perf":
             folded = subprocess.run([a.cprof, "report", "--store", out, "--folded",
                                      "--sample-index", "samples"], capture_output=True, text=True)
             samples = sum(int(l.rsplit(None, 1)[1]) for l in folded.stdout.splitlines() if l.strip())
         res.setdefault("long", {})[tool] = {
             "samples": samples, "expected_samples": 99 * os.cpu_count() * wall,
-            "cpu_s": cpu, "wall_s": wall, "cpu_share": cpu / wall, "rss_kib": rss,
-            "bytes": size, "bytes_per_hour": size * 3600 / wall,
+            "cpu_s": cpu[tool], "wall_s": wall, "cpu_share": cpu[tool] / wall,
+            "rss_kib": rss[tool], "bytes": size, "bytes_per_hour": size * 3600 / wall,
             "files": len(glob.glob(out + "/**/*", recursive=True))}
         log(tool, "long:", {k: v for k, v in res["long"][tool].items() if k != "rss_kib"},
-            "rss first/last", rss[0], rss[-1])
+            "rss first/last/max", rss[tool][0], rss[tool][-1], max(rss[tool]))
         shutil.rmtree(out, ignore_errors=True)
 
 
 def bench_slowdown(a, res):
-    walls = {"alone": [], "cprof": [], "perf": []}
+    walls = {"alone": [], "cprof": [], "cprof-fp": [], "perf": []}
     for rep in range(a.reps):
-        order = ["alone", "cprof", "perf"]
+        order = ["alone", "cprof", "cprof-fp", "perf"]
         if rep % 2:
             order.reverse()
         for mode in order:

@@ -592,33 +592,48 @@ void cmd_store_sel_release(struct cmd_store_sel *sel)
 
 void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel *sel)
 {
-	if (!sel->store && (sel->name || sel->from || sel->to || sel->tags.n))
-		cmd_usage_error(cmd, "--name, --from, --to and --tag select windows of a store: "
-				"give --store DIR too");
+	if (!sel->store && (sel->name || sel->from || sel->to || sel->tags.n || sel->kind))
+		cmd_usage_error(cmd, "--name, --from, --to, --tag and --kind select windows of a "
+				"store: give --store DIR too");
+	if (sel->kind && strcmp(sel->kind, "cpu") != 0 && strcmp(sel->kind, "heap") != 0)
+		cmd_usage_error(cmd, "bad --kind '%s': cpu or heap", sel->kind);
+}
+
+void cmd_store_select(const struct cmd_store_sel *sel, struct store_select *ss)
+{
+	int64_t now = clock_ns(CLOCK_REALTIME);
+
+	*ss = (struct store_select){ .name = sel->name, .tags = sel->tags.v,
+				     .ntags = sel->tags.n, .kind = sel->kind };
+	if ((sel->from && store_parse_time(sel->from, now, &ss->from_ns) < 0) ||
+	    (sel->to && store_parse_time(sel->to, now, &ss->to_ns) < 0)) {
+		cmd_lib_error();
+		exit(EXIT_USAGE);
+	}
+}
+
+void cmd_store_desc(const struct profile *p, size_t n, char *desc, size_t dn)
+{
+	char from[32], to[32];
+	time_t t = (time_t)(p->time_nanos / 1000000000);
+
+	strftime(from, sizeof(from), "%Y-%m-%d %H:%M:%S", localtime(&t));
+	t = (time_t)((p->time_nanos + p->duration_nanos) / 1000000000);
+	strftime(to, sizeof(to), "%H:%M:%S", localtime(&t));
+	snprintf(desc, dn, "%zu window%s, %s to %s", n, n == 1 ? "" : "s", from, to);
 }
 
 struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size_t dn)
 {
-	int64_t now = clock_ns(CLOCK_REALTIME);
-	struct store_select ss = { .name = sel->name, .tags = sel->tags.v, .ntags = sel->tags.n };
-	char from[32], to[32];
+	struct store_select ss;
 	struct profile *p;
-	size_t n;
-	time_t t;
+	size_t n, len;
 
-	if ((sel->from && store_parse_time(sel->from, now, &ss.from_ns) < 0) ||
-	    (sel->to && store_parse_time(sel->to, now, &ss.to_ns) < 0)) {
-		cmd_lib_error();
-		exit(EXIT_USAGE);
-	}
+	cmd_store_select(sel, &ss);
 	p = store_read(sel->store, &ss, &n);
 	if (!p)
 		return cmd_lib_error(), NULL;
-	t = (time_t)(p->time_nanos / 1000000000);
-	strftime(from, sizeof(from), "%Y-%m-%d %H:%M:%S", localtime(&t));
-	t = (time_t)((p->time_nanos + p->duration_nanos) / 1000000000);
-	strftime(to, sizeof(to), "%H:%M:%S", localtime(&t));
-	snprintf(desc, dn, "%s: %zu window%s, %s to %s", sel->store, n, n == 1 ? "" : "s", from,
-		 to);
+	len = (size_t)snprintf(desc, dn, "%s: ", sel->store);
+	cmd_store_desc(p, n, desc + (len < dn ? len : dn), len < dn ? dn - len : 0);
 	return p;
 }

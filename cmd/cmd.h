@@ -127,7 +127,7 @@ void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 /* A selection of windows of cprof record's store, where report and diff
  * take a profile. */
 struct cmd_store_sel {
-	const char *store, *name, *from, *to;
+	const char *store, *name, *from, *to, *kind;
 	struct cmd_list tags;
 };
 #define CMD_OPT_STORE_ROWS(T, f) \
@@ -139,11 +139,19 @@ struct cmd_store_sel {
 		     "2026-12-06T10:00[:SS][Z], now or -1h") }, \
 	{ CMD_STRING(T, f.to, "to", "TIME", "with --store, windows up to TIME") }, \
 	{ CMD_CALLBACK(T, f.tags, "tag", "K=V", "with --store, windows tagged K=V (repeat " \
-		       "for more)", cmd_add_tag), .repeats = true }
+		       "for more)", cmd_add_tag), .repeats = true }, \
+	{ CMD_STRING(T, f.kind, "kind", "cpu|heap", "with --store, windows of this kind: heap " \
+		     "(from record --heap) reads the newest heap window of each process in " \
+		     "range"), .def_text = "cpu" }
 /* The windows SEL selects, merged, and what they are into DESC (N bytes):
  * "DIR: 6 windows, 2026-12-06 10:00:00 to 10:01:00" (local time). NULL
  * after reporting the error. */
 struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size_t n);
+/* SEL as the store reads it into *SS (its times parsed; exits 2 on a bad one). */
+struct store_select;
+void cmd_store_select(const struct cmd_store_sel *sel, struct store_select *ss);
+/* "6 windows, 2026-12-06 10:00:00 to 10:01:00" (local time), of N windows merged into P. */
+void cmd_store_desc(const struct profile *p, size_t n, char *desc, size_t dn);
 /* Free the tags SEL holds. */
 void cmd_store_sel_release(struct cmd_store_sel *sel);
 /* Refuse the selection options without --store, naming COMMAND's way. */

@@ -109,6 +109,7 @@ static void cmd_diff_check(struct diff_opts *o, int argc, char **argv)
 					"--base-from, --base-to or --base-tag");
 		o->base.store = o->sel.store;
 		o->base.name = o->sel.name;
+		o->base.kind = o->sel.kind;
 		return;
 	}
 	if (argc != 2)

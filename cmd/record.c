@@ -1,10 +1,13 @@
 /* cprof record: continuous CPU profiling of processes into a local store,
  * window after window with no gap between them, until stopped. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,7 +18,10 @@
 #include "cpu.h"
 #include "errmsg.h"
 #include "fileio.h"
+#include "grow.h"
+#include "heap.h"
 #include "hmap.h"
+#include "live.h"
 #include "pprof.h"
 #include "proc.h"
 #include "push.h"
@@ -24,10 +30,14 @@
 
 struct record_opts {
 	struct cmd_list pids, tags, push, push_headers;
+	const char *name;
 	int64_t every_ns, retain_ns;
 	uint64_t max_size;
 	const char *store;
 	unsigned frequency;
+	bool fp, user_only, heap;
+	uint32_t stack_size;
+	long rate;
 };
 
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -46,6 +56,9 @@ static void cmd_record_add_header(const struct cmd_entry *cmd, const struct cmd_
 static const struct cmd_option cmd_record_options[] = {
 	{ CMD_CALLBACK(record_opts, pids, "pid", "PID", "record process PID (repeat for more)",
 		       cmd_add_pid), .short_name = 'p', .complete = "pid", .repeats = true },
+	{ CMD_STRING(record_opts, name, "name", "REGEX", "record every process whose name (as "
+		     "ps -o comm shows it) matches the extended regex REGEX, those that start "
+		     "later too, until stopped") },
 	{ CMD_DURATION(record_opts, every_ns, "every", "DURATION",
 		       "the length of each window", 100000000LL, 10000000000LL) },
 	{ CMD_STRING(record_opts, store, "store", "DIR", "the store to write the windows into"),
@@ -61,6 +74,14 @@ static const struct cmd_option cmd_record_options[] = {
 	{ CMD_CALLBACK(record_opts, tags, "tag", "K=V", "tag every window (repeat for more), "
 		       "e.g. version=1.4.2", cmd_add_tag), .repeats = true },
 	{ CMD_OPT_FREQUENCY(record_opts, frequency) },
+	{ CMD_OPT_UNWIND(record_opts, fp) },
+	{ CMD_OPT_STACK_SIZE(record_opts, stack_size) },
+	{ CMD_OPT_USER_ONLY(record_opts, user_only) },
+	{ CMD_FLAG(record_opts, heap, "heap", "sample each process's heap too, as cprof heap "
+		   "does, and write a heap window (memory in use, and allocated in the window) "
+		   "beside each CPU window") },
+	{ CMD_INT(record_opts, rate, "rate", "BYTES", "with --heap, sample an allocation every "
+		  "BYTES allocated on average", 1, 1LL << 40, HEAP_DEFAULT_RATE) },
 	{ CMD_CALLBACK(record_opts, push, "push", "URL", "also push each window to the Pyroscope "
 		       "server at URL (repeat for more)", cmd_record_add_url), .repeats = true },
 	{ CMD_CALLBACK(record_opts, push_headers, "push-header", "'NAME: VALUE'",
@@ -76,13 +97,17 @@ const struct cmd_entry cmd_record = {
 	.summary = "profile processes continuously into a local store, window by window",
 	.trailing = "[-- CMD [ARG...]]",
 	.description =
-		"Samples the CPU of each --pid process (or of CMD) as cprof cpu does, without a\n"
-		"stop: every --every, the window so far is written to the store as a gzipped pprof\n"
-		"file while sampling goes on into the next, so no sample falls between windows.\n"
-		"Windows are named by time (UTC), process name, pid and tags, each written whole or\n"
-		"not at all; the oldest are removed past --retain and --max-size. Runs until every\n"
-		"process has exited, or SIGTERM or Ctrl-C, which end the current window early and\n"
-		"write it.",
+		"Samples the CPU of each --pid process, of each process whose name matches --name\n"
+		"(checked every second, so processes that start later are recorded too), or of CMD,\n"
+		"as cprof cpu does, without a stop: every --every, the window so far is written to\n"
+		"the store as a gzipped pprof file while sampling goes on into the next, so no sample\n"
+		"falls between windows. Each window's comments hold the process's thread count at its\n"
+		"end (threads=N; go tool pprof -comments, cprof report --comments). Windows are named\n"
+		"by time (UTC), process name, pid and tags, each written whole or not at all; the\n"
+		"oldest are removed past --retain and --max-size. A process that exits has its last\n"
+		"window written. Runs until every process has exited (never with --name), or SIGTERM\n"
+		"or Ctrl-C, which end the current windows early and write them. Each hour a line on\n"
+		"standard error says what was written and cprof's own CPU and memory.",
 	.options = cmd_record_options,
 	.exec = cmd_record_exec,
 };
@@ -194,6 +219,17 @@ struct record_state {
 	bool recorded;        /* every recording thread has ended */
 	struct record_pusher *pushers;
 	size_t npushers;
+	/* The main thread's alone: */
+	struct record_target **targets;
+	size_t ntargets, targets_cap;
+	regex_t name_re;          /* --name */
+	struct record_seen {      /* --name: processes that could not be recorded */
+		pid_t pid;
+		uint64_t start, scan; /* start ticks; the last scan that saw it */
+	} *refused;
+	size_t nrefused, refused_cap;
+	uint64_t scans;
+	char *heap_lib;           /* --heap */
 };
 
 /* Retention removed W: a window a pusher had not reached is dropped. */
@@ -216,15 +252,47 @@ static void cmd_record_removed(const struct store_window *w, void *ctx)
 struct record_target {
 	struct record_state *rs;
 	struct target t;
+	uint64_t start_ticks;     /* with the pid, the process's identity */
+	int64_t since_ns;         /* CLOCK_MONOTONIC: when its recording began */
 	struct cpu_opts co;
+	struct live *heap;        /* with --heap */
 	char name[64];
 	pthread_t thread;
 	bool attached, started;
+	bool done;                /* its thread has ended (under rs->lock) */
 };
 
-/* Write window P of RT (written whole outside the lock, which only the
- * list and retention take), and apply retention. */
-static int cmd_record_write(struct record_target *rt, struct profile *p)
+/* Snapshot P's process into P's comments: its thread count, and with --heap
+ * its sampled heap in use (HEAP, NULL without), as go tool pprof -comments shows. */
+static int cmd_record_comment(struct profile *p, pid_t pid, const struct profile *heap)
+{
+	struct proc_stat st;
+	char text[64];
+	int64_t *c;
+
+	if (proc_stat_read(pid, &st) < 0)
+		return 0; /* gone: the last window has no snapshot */
+	c = realloc(p->comments, (p->ncomments + 2) * sizeof(*c));
+	if (!c)
+		return cp_error("out of memory");
+	p->comments = c;
+	snprintf(text, sizeof(text), "threads=%ld", st.threads);
+	if ((c[p->ncomments] = profile_intern(p, text)) < 0)
+		return -1;
+	p->ncomments++;
+	if (heap && profile_sample_index(heap, "inuse_space") >= 0) {
+		snprintf(text, sizeof(text), "heap_inuse_bytes=%lld",
+			 (long long)profile_total(heap, profile_sample_index(heap, "inuse_space")));
+		if ((c[p->ncomments] = profile_intern(p, text)) < 0)
+			return -1;
+		p->ncomments++;
+	}
+	return 0;
+}
+
+/* Write window P (of kind KIND) of RT, whole, outside the lock (which only
+ * the list and retention take), and apply retention. */
+static int cmd_record_write(struct record_target *rt, struct profile *p, const char *kind)
 {
 	struct record_state *rs = rt->rs;
 	struct store_window w = { .start_ns = p->time_nanos, .duration_ns = p->duration_nanos,
@@ -235,7 +303,7 @@ static int cmd_record_write(struct record_target *rt, struct profile *p)
 	int rc;
 
 	snprintf(w.name, sizeof(w.name), "%s", rt->name);
-	strcpy(w.kind, "cpu");
+	snprintf(w.kind, sizeof(w.kind), "%s", kind);
 	if (pprof_encode(p, &buf, &len) < 0)
 		return -1;
 	rc = store_write(rs->store, &w, buf, len);
@@ -260,14 +328,39 @@ static int cmd_record_write(struct record_target *rt, struct profile *p)
 	return rc;
 }
 
+/* Write CPU window P of RT, with its snapshot, and with --heap the heap
+ * window that ends with it: memory in use now, and what was allocated since
+ * the last window (the session counts allocations afresh from here). */
+static int cmd_record_window(struct record_target *rt, struct profile *p)
+{
+	struct profile *heap = NULL;
+	struct live_status st;
+	int rc = -1;
+
+	if (rt->heap) {
+		heap = live_profile(rt->heap, 0, &st);
+		if (!heap || live_reset(rt->heap) < 0)
+			goto out;
+		heap->time_nanos = p->time_nanos;
+		heap->duration_nanos = p->duration_nanos;
+	}
+	if (cmd_record_comment(p, rt->t.pid, heap) < 0 || cmd_record_write(rt, p, "cpu") < 0 ||
+	    (heap && cmd_record_write(rt, heap, "heap") < 0))
+		goto out;
+	rc = 0;
+out:
+	profile_free(heap);
+	return rc;
+}
+
 /* One target's windows, until it exits or cmd_stop. */
 static void *cmd_record_thread(void *arg)
 {
 	struct record_target *rt = arg;
-	const struct record_opts *o = rt->rs->o;
+	struct record_state *rs = rt->rs;
 	struct cpu *c = cpu_start(&rt->t, &rt->co);
-	int64_t next = clock_ns(CLOCK_MONOTONIC) + o->every_ns;
-	bool done = false;
+	int64_t next = clock_ns(CLOCK_MONOTONIC) + rs->o->every_ns;
+	bool done = false, failed = false;
 
 	if (!c)
 		goto fail;
@@ -283,21 +376,27 @@ static void *cmd_record_thread(void *arg)
 		if (!done && clock_ns(CLOCK_MONOTONIC) < next)
 			continue;
 		p = done ? cpu_finish(c) : cpu_rotate(c);
-		if (!p || cmd_record_write(rt, p) < 0) {
+		if (!p || cmd_record_window(rt, p) < 0) {
 			profile_free(p);
 			goto fail;
 		}
 		profile_free(p);
-		next += o->every_ns;
+		next += rs->o->every_ns;
 	}
-	cpu_free(c);
-	return NULL;
+	goto out;
 fail:
-	cmd_lib_error();
+	/* A --name process may exit while it is set up: that is no failure. */
+	if (!rs->o->name || proc_start_ticks(rt->t.pid) == rt->start_ticks) {
+		cmd_lib_error();
+		failed = true;
+	}
+out:
 	cpu_free(c);
-	pthread_mutex_lock(&rt->rs->lock);
-	rt->rs->failures++;
-	pthread_mutex_unlock(&rt->rs->lock);
+	pthread_mutex_lock(&rs->lock);
+	rs->failures += failed;
+	rt->done = true;
+	pthread_cond_broadcast(&rs->wake);
+	pthread_mutex_unlock(&rs->lock);
 	return NULL;
 }
 
@@ -471,41 +570,237 @@ static int cmd_record_start_pushers(struct record_state *rs)
 	return 0;
 }
 
-static int cmd_record_start(struct record_state *rs, struct record_target *rt, pid_t pid,
-			    char **cmd)
+/* Start recording process PID (or launch CMD) into a new target, added to
+ * the state's list. Returns 0, or -1 with the error reported. */
+static int cmd_record_start(struct record_state *rs, pid_t pid, char **cmd)
 {
+	const struct record_opts *o = rs->o;
+	struct record_target *rt = calloc(1, sizeof(*rt));
+
+	if (!rt || CP_GROW(rs->targets, rs->targets_cap, rs->ntargets + 1) < 0) {
+		free(rt);
+		return cmd_error("out of memory");
+	}
+	rs->targets[rs->ntargets++] = rt;
+	rt->rs = rs;
+	if (o->heap) {
+		/* The heap session attaches (or launches CMD with its library) first. */
+		rt->heap = live_start(&(struct live_opts){ .pid = pid, .cmd = cmd, .heap = true,
+			.rate = (uint64_t)o->rate, .heap_lib = rs->heap_lib });
+		if (!rt->heap)
+			return cmd_lib_error();
+		pid = live_pid(rt->heap);
+		cmd = NULL;
+	}
 	if (cmd ? target_launch(&rt->t, cmd) < 0 : target_attach(&rt->t, pid) < 0 ||
 	    target_check_access(&rt->t, "profile") < 0)
 		return cmd_lib_error();
 	rt->attached = true;
-	rt->rs = rs;
-	rt->co = (struct cpu_opts){ .frequency = rs->o->frequency,
-				    .stack_size = cpu_default_stack_size(rs->o->frequency) };
+	rt->start_ticks = proc_start_ticks(rt->t.pid);
+	rt->since_ns = clock_ns(CLOCK_MONOTONIC);
+	rt->co = (struct cpu_opts){ .frequency = o->frequency, .fp = o->fp,
+				    .user_only = o->user_only, .stack_size = o->stack_size ?
+				    o->stack_size : cpu_default_stack_size(o->frequency) };
 	if (cmd)
 		snprintf(rt->name, sizeof(rt->name), "%s", strrchr(cmd[0], '/') ?
 			 strrchr(cmd[0], '/') + 1 : cmd[0]);
 	else
-		proc_thread_name(pid, pid, rt->name, sizeof(rt->name));
+		proc_thread_name(rt->t.pid, rt->t.pid, rt->name, sizeof(rt->name));
 	if (pthread_create(&rt->thread, NULL, cmd_record_thread, rt) != 0)
 		return cmd_error("cannot start a thread: %s", strerror(errno));
 	rt->started = true;
 	return 0;
 }
 
+/* Wait for target RT's thread, end it if launched and running on, say how
+ * it ended, and free it. */
+static void cmd_record_end(struct record_target *rt)
+{
+	if (rt->started)
+		pthread_join(rt->thread, NULL);
+	if (rt->t.launched && !target_check_exit(&rt->t))
+		target_stop(&rt->t, 2000);
+	if (rt->t.launched && rt->t.exited)
+		cmd_print_exit_status(rt->t.status);
+	if (rt->attached)
+		target_release(&rt->t);
+	live_end(rt->heap);
+	free(rt);
+}
+
+/* End and forget the targets whose thread has ended: processes that exited. */
+static void cmd_record_reap(struct record_state *rs)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < rs->ntargets; i++) {
+		struct record_target *rt = rs->targets[i];
+		bool done;
+
+		pthread_mutex_lock(&rs->lock);
+		done = rt->done;
+		pthread_mutex_unlock(&rs->lock);
+		if (!done) {
+			rs->targets[kept++] = rt;
+			continue;
+		}
+		if (rs->o->name)
+			fprintf(stderr, "cprof: process %d (%s) has exited; its recording is closed\n",
+				(int)rt->t.pid, rt->name);
+		cmd_record_end(rt);
+	}
+	rs->ntargets = kept;
+}
+
+/* Whether process PID (born at START ticks, its parent PPID) is counted by a
+ * recording already: it is one, or a descendant born after one began (the
+ * kernel's inherited events sample it with its ancestor). */
+static bool cmd_record_covered(const struct record_state *rs, pid_t pid, uint64_t start,
+			       pid_t ppid)
+{
+	for (int depth = 0; depth < 32 && pid > 1; depth++) {
+		struct proc_stat st;
+
+		for (size_t i = 0; i < rs->ntargets; i++) {
+			const struct record_target *rt = rs->targets[i];
+
+			if (rt->t.pid == pid && (depth == 0 ? rt->start_ticks == start :
+						 rt->start_ticks <= start))
+				return true;
+		}
+		if (ppid <= 1 || proc_stat_read(ppid, &st) < 0)
+			return false;
+		pid = ppid;
+		ppid = st.ppid;
+	}
+	return false;
+}
+
+/* With --name: start recording each process whose name matches and that is
+ * not recorded yet. One that cannot be recorded is said once. */
+static void cmd_record_scan(struct record_state *rs)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	size_t kept = 0, n;
+
+	if (!d)
+		return;
+	rs->scans++;
+	while (!cmd_stop && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct proc_stat st;
+		bool refused = false;
+
+		if (*end || pid <= 0 || pid == getpid() || proc_stat_read((pid_t)pid, &st) < 0 ||
+		    (st.flags & PROC_KTHREAD) || st.state == 'Z' || st.state == 'X' ||
+		    regexec(&rs->name_re, st.comm, 0, NULL, 0) != 0 ||
+		    cmd_record_covered(rs, (pid_t)pid, st.start, st.ppid))
+			continue;
+		for (size_t i = 0; !refused && i < rs->nrefused; i++)
+			if (rs->refused[i].pid == pid && rs->refused[i].start == st.start) {
+				rs->refused[i].scan = rs->scans;
+				refused = true;
+			}
+		if (refused)
+			continue;
+		fprintf(stderr, "cprof: recording process %ld (%s)\n", pid, st.comm);
+		n = rs->ntargets;
+		if (cmd_record_start(rs, (pid_t)pid, NULL) < 0) {
+			/* Passed over until it exits: it would fail alike every time. */
+			if (rs->ntargets > n)
+				cmd_record_end(rs->targets[--rs->ntargets]);
+			if (CP_GROW(rs->refused, rs->refused_cap, rs->nrefused + 1) == 0)
+				rs->refused[rs->nrefused++] = (struct record_seen){
+					(pid_t)pid, st.start, rs->scans };
+		}
+	}
+	closedir(d);
+	/* Those not seen this time have exited. */
+	for (size_t i = 0; i < rs->nrefused; i++)
+		if (rs->refused[i].scan == rs->scans)
+			rs->refused[kept++] = rs->refused[i];
+	rs->nrefused = kept;
+}
+
+#define RECORD_SCAN_NS 1000000000LL
+#define RECORD_REPORT_NS 3600000000000LL
+
+/* What the hourly line counts from. */
+struct record_usage {
+	int64_t at, cpu_ns;
+	uint64_t windows, bytes;
+};
+
+/* The hourly line: what was written since the last one (*LAST), and cprof's
+ * own CPU and memory. */
+static void cmd_record_report(struct record_state *rs, struct record_usage *last)
+{
+	struct record_usage now = { .at = clock_ns(CLOCK_MONOTONIC) };
+	struct rusage ru;
+	struct proc_stat st;
+	char when[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	getrusage(RUSAGE_SELF, &ru);
+	now.cpu_ns = ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+		     ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+	pthread_mutex_lock(&rs->lock);
+	now.windows = rs->windows;
+	now.bytes = rs->bytes;
+	pthread_mutex_unlock(&rs->lock);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	fprintf(stderr, "cprof: %s UTC: %llu windows (%.1f KiB) in the last %.0f s, %zu process%s "
+		"recorded; cprof used %.2f%% of a core, RSS %.1f MiB (peak %.1f)\n", when,
+		(unsigned long long)(now.windows - last->windows),
+		(double)(now.bytes - last->bytes) / 1024, (double)(now.at - last->at) / 1e9,
+		rs->ntargets, rs->ntargets == 1 ? "" : "es",
+		100.0 * (double)(now.cpu_ns - last->cpu_ns) / (double)(now.at - last->at),
+		proc_stat_read(getpid(), &st) < 0 ? 0.0 :
+		(double)st.rss * (double)sysconf(_SC_PAGESIZE) / 1048576, (double)ru.ru_maxrss / 1024);
+	*last = now;
+}
+
+/* The main thread's part: end the recordings of processes that exit, pick
+ * up new ones with --name, and say how it goes each hour, until every
+ * process has exited (without --name) or a stop signal. */
+static void cmd_record_supervise(struct record_state *rs)
+{
+	const char *env = getenv("CPROF_RECORD_REPORT_SECONDS"); /* for the tests */
+	int64_t every = env ? (int64_t)(atof(env) * 1e9) : RECORD_REPORT_NS;
+	struct record_usage last = { .at = clock_ns(CLOCK_MONOTONIC) };
+	int64_t next_scan = last.at + RECORD_SCAN_NS;
+
+	if (every <= 0)
+		every = RECORD_REPORT_NS;
+	for (;;) {
+		int64_t now;
+
+		cmd_record_reap(rs);
+		if (cmd_stop || (!rs->o->name && rs->ntargets == 0))
+			break;
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (rs->o->name && now >= next_scan) {
+			cmd_record_scan(rs);
+			next_scan = now + RECORD_SCAN_NS;
+		}
+		if (now - last.at >= every)
+			cmd_record_report(rs, &last);
+		pthread_mutex_lock(&rs->lock);
+		cmd_record_wait(rs, 200000000);
+		pthread_mutex_unlock(&rs->lock);
+	}
+}
+
 /* Wait for the recording threads (ending launched commands that run on)
  * and then for the pushers, and say what was done. */
-static void cmd_record_finish(struct record_state *rs, struct record_target *rts, size_t n)
+static void cmd_record_finish(struct record_state *rs)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (rts[i].started)
-			pthread_join(rts[i].thread, NULL);
-		if (rts[i].t.launched && !target_check_exit(&rts[i].t))
-			target_stop(&rts[i].t, 2000);
-		if (rts[i].t.launched && rts[i].t.exited)
-			cmd_print_exit_status(rts[i].t.status);
-		if (rts[i].attached)
-			target_release(&rts[i].t);
-	}
+	for (size_t i = 0; i < rs->ntargets; i++)
+		cmd_record_end(rs->targets[i]);
+	rs->ntargets = 0;
 	pthread_mutex_lock(&rs->lock);
 	rs->recorded = true;
 	pthread_cond_broadcast(&rs->wake);
@@ -528,14 +823,43 @@ static void cmd_record_finish(struct record_state *rs, struct record_target *rts
 	}
 }
 
+/* Start recording what the options name: each --pid, CMD, and with --name
+ * the matching processes running now. Returns 0 or -1 (reported). */
+static int cmd_record_begin(struct record_state *rs, char **cmd)
+{
+	const struct record_opts *o = rs->o;
+	char every[32];
+
+	if (cmd_record_start_pushers(rs) < 0)
+		return -1;
+	for (size_t i = 0; i < (cmd ? 1 : o->pids.n); i++)
+		if (cmd_record_start(rs, cmd ? 0 : ((pid_t *)o->pids.v)[i], cmd) < 0)
+			return -1;
+	units_format(every, sizeof(every), o->every_ns, "nanoseconds");
+	if (o->name) {
+		fprintf(stderr, "cprof: recording processes named /%s/ into %s, a window every %s\n",
+			o->name, store_dir(rs->store), every);
+		cmd_record_scan(rs);
+	} else {
+		fprintf(stderr, "cprof: recording %zu process%s into %s, a window every %s\n",
+			rs->ntargets, rs->ntargets == 1 ? "" : "es", store_dir(rs->store), every);
+	}
+	return 0;
+}
+
+static void cmd_record_free_list(struct cmd_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(((char **)l->v)[i]);
+	free(l->v);
+}
+
 static int cmd_record_exec(int argc, char **argv)
 {
 	struct record_opts o = { 0 };
 	struct record_state rs = { .o = &o };
-	struct record_target *rts;
 	char **cmd = NULL, *store_dir;
 	int ncmd = 0, rc = EXIT_OK;
-	size_t n;
 
 	for (const struct cmd_option *opt = cmd_record_options; opt->name; opt++)
 		if (opt->set == cmd_record_set_retain || opt->set == cmd_record_set_size)
@@ -543,8 +867,12 @@ static int cmd_record_exec(int argc, char **argv)
 	cmd_parse(&cmd_record, &argc, argv, &o, &cmd, &ncmd);
 	if (argc > 0)
 		cmd_usage_error(&cmd_record, "unexpected argument '%s'", argv[0]);
-	if ((o.pids.n > 0) == (ncmd > 0))
-		cmd_usage_error(&cmd_record, "give --pid PID (one or more) or -- CMD");
+	if ((o.pids.n > 0 || o.name) == (ncmd > 0))
+		cmd_usage_error(&cmd_record, "give --pid PID (one or more), --name REGEX or -- CMD");
+	if (o.name && cp_regcomp(&rs.name_re, o.name) < 0)
+		cmd_usage_error(&cmd_record, "bad --name: %s", cp_errmsg());
+	if (o.heap)
+		rs.heap_lib = cmd_heap_library();
 	store_dir = o.store ? xstrdup(o.store) : cmd_record_default_store();
 	rs.store = store_open(store_dir);
 	if (!rs.store)
@@ -553,45 +881,27 @@ static int cmd_record_exec(int argc, char **argv)
 		cmd_lib_die();
 	pthread_mutex_init(&rs.lock, NULL);
 	pthread_cond_init(&rs.wake, NULL);
-	n = ncmd ? 1 : o.pids.n;
-	rts = calloc(n, sizeof(*rts));
-	if (!rts)
-		die(EXIT_ERROR, "out of memory");
 	cmd_catch_signals();
-	if (cmd_record_start_pushers(&rs) < 0) {
+	if (cmd_record_begin(&rs, cmd) < 0) {
 		rc = EXIT_ERROR;
 		cmd_stop = SIGTERM;
 	}
-	for (size_t i = 0; rc == EXIT_OK && i < n; i++)
-		if (cmd_record_start(&rs, &rts[i], ncmd ? 0 : ((pid_t *)o.pids.v)[i], cmd) < 0) {
-			rc = EXIT_ERROR;
-			cmd_stop = SIGTERM;
-			break;
-		}
-	if (rc == EXIT_OK) {
-		char every[32];
-
-		units_format(every, sizeof(every), o.every_ns, "nanoseconds");
-		fprintf(stderr, "cprof: recording %zu process%s into %s, a window every %s\n", n,
-			n == 1 ? "" : "es", store_dir, every);
-	}
-	cmd_record_finish(&rs, rts, n);
+	cmd_record_supervise(&rs);
+	cmd_record_finish(&rs);
 	if (rs.failures)
 		rc = EXIT_ERROR;
 	store_close(rs.store);
 	pthread_cond_destroy(&rs.wake);
 	pthread_mutex_destroy(&rs.lock);
+	if (o.name)
+		regfree(&rs.name_re);
 	free(rs.pushers);
-	for (size_t i = 0; i < o.push.n; i++)
-		free(((char **)o.push.v)[i]);
-	for (size_t i = 0; i < o.push_headers.n; i++)
-		free(((char **)o.push_headers.v)[i]);
-	free(o.push.v);
-	free(o.push_headers.v);
-	free(rts);
-	for (size_t i = 0; i < o.tags.n; i++)
-		free(((char **)o.tags.v)[i]);
-	free(o.tags.v);
+	free(rs.targets);
+	free(rs.refused);
+	free(rs.heap_lib);
+	cmd_record_free_list(&o.push);
+	cmd_record_free_list(&o.push_headers);
+	cmd_record_free_list(&o.tags);
 	free(o.pids.v);
 	free(store_dir);
 	return rc;

@@ -16,7 +16,7 @@
 struct report_opts {
 	long top;
 	const char *top_given;
-	bool want_top, tree, traces, flame, folded;
+	bool want_top, tree, traces, flame, folded, comments;
 	const char *svg, *sample_index;
 	struct stack_filter filter;
 	long width;
@@ -32,6 +32,9 @@ static const struct cmd_option cmd_report_options[] = {
 		  "default view; 0 for all", 0, 1000000000, 10), CMD_GIVEN(report_opts, top_given) },
 	{ CMD_FLAG(report_opts, tree, "tree", "the call tree from the roots down, with total and self values") },
 	{ CMD_FLAG(report_opts, traces, "traces", "every distinct stack with its value and labels") },
+	{ CMD_FLAG(report_opts, comments, "comments", "the profile's comments, one a line, as go "
+		   "tool pprof -comments (with --store, each window's after its start, process and "
+		   "pid: cprof record's thread count)") },
 	{ CMD_FLAG(report_opts, flame, "flame", "a text flame graph sized to the terminal") },
 	{ CMD_FLAG(report_opts, folded, "folded", "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)") },
 	{ CMD_STRING(report_opts, svg, "svg", "FILE", "write an SVG flame graph to FILE"), .complete = "file" },
@@ -54,8 +57,8 @@ const struct cmd_entry cmd_report = {
 	.args = "[PROFILE]",
 	.description =
 		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not; a file or\n"
-		"an http(s) URL) and prints the views asked for, in the order top, tree, traces, flame,\n"
-		"folded. Shares are of the whole profile, also with --focus and --ignore. With --store,\n"
+		"an http(s) URL) and prints the views asked for, in the order comments, top, tree,\n"
+		"traces, flame, folded. Shares are of the whole profile, also with --focus and --ignore. With --store,\n"
 		"the profile is the windows of cprof record's store that --name, --from, --to and --tag\n"
 		"select, merged.",
 	.options = cmd_report_options,
@@ -171,7 +174,7 @@ static int cmd_report_exec(int argc, char **argv)
 		cmd_usage_error(&cmd_report, "no profile given");
 	if (argc > 1)
 		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
-	any = o.tree || o.traces || o.flame || o.folded || o.svg;
+	any = o.tree || o.traces || o.flame || o.folded || o.svg || o.comments;
 	o.want_top = o.top_given || !any;
 	if (!o.width)
 		o.width = cmd_report_terminal_width();
@@ -190,6 +193,8 @@ static int cmd_report_exec(int argc, char **argv)
 		if (!p)
 			return cmd_lib_error(), EXIT_ERROR;
 	}
+	for (size_t i = 0; o.comments && i < p->ncomments; i++)
+		printf("%s\n", p->strings[p->comments[i]]);
 	si = profile_sample_index(p, o.sample_index);
 	if (si < 0 && o.sample_index && p->nsample_types)
 		cmd_usage_error(&cmd_report, "bad value for --sample-index: %s", cp_errmsg());

@@ -10,6 +10,7 @@
 #include "heap.h"
 #include "live.h"
 #include "pprof.h"
+#include "store.h"
 #include "tui.h"
 
 struct top_opts {
@@ -22,6 +23,7 @@ struct top_opts {
 	const char *freq_set, *unwind_set; /* as given */
 	int64_t interval_ns, window_ns;
 	const char *sample_index;
+	struct cmd_store_sel sel;
 };
 
 static const struct cmd_option cmd_top_options[] = {
@@ -35,7 +37,9 @@ static const struct cmd_option cmd_top_options[] = {
 	{ CMD_DURATION(top_opts, interval_ns, "interval", "DURATION", "refresh the screen every DURATION, like 500ms or 2s", 100000000, 1000000000) },
 	{ CMD_DURATION(top_opts, window_ns, "window", "DURATION", "start with the recent window of this length; 'a' switches to the last 10s", 1000000000, 0),
 	  .def_text = "all samples" },
-	{ CMD_OPT_SAMPLE_INDEX(top_opts, sample_index, "with PROFILE, the sample type to show") },
+	{ CMD_OPT_SAMPLE_INDEX(top_opts, sample_index, "with PROFILE or --store, the sample type "
+			       "to show") },
+	CMD_OPT_STORE_ROWS(top_opts, sel),
 	{ 0 },
 };
 
@@ -52,7 +56,9 @@ const struct cmd_entry cmd_top = {
 		"threads, the target's CPU use) and a table of functions by self or total time, or a\n"
 		"text flame view of the call tree (f) that zooms into a frame (Enter, Backspace).\n"
 		"With --heap, samples the process's heap as cprof heap does instead, and shows\n"
-		"memory in use (i: allocated, objects). Also shows a saved pprof PROFILE.\n"
+		"memory in use (i: allocated, objects). Also shows a saved pprof PROFILE, or a\n"
+		"range of cprof record's store (--store, selected as cprof report does): the whole\n"
+		"range merged, and with ] and [ each window of it in turn, a replay.\n"
 		"Keys: / filter, t thread, a window, s/c sort, i type, p pause, r reset, w write\n"
 		"a profile, ? help, q quit. q and Ctrl-C leave an attached process running as\n"
 		"before; a command cprof started is ended.",
@@ -66,11 +72,15 @@ static void top_check_usage(int argc, char **argv, const struct top_opts *o, int
 {
 	if (argc > 1)
 		cmd_usage_error(&cmd_top, "unexpected argument '%s' (one PROFILE at most)", argv[1]);
-	if (argc + !!o->pid + !!ncmd == 0)
-		cmd_usage_error(&cmd_top, "nothing to show: give --pid PID, -- CMD or a PROFILE");
-	if (argc + !!o->pid + !!ncmd > 1)
-		cmd_usage_error(&cmd_top, "give one of --pid, a command or a PROFILE");
-	if (argc && (o->freq_set || o->unwind_set || o->window_ns || o->user_only || o->heap))
+	int saved = argc + !!o->sel.store;
+
+	cmd_check_store_sel(&cmd_top, &o->sel);
+	if (saved + !!o->pid + !!ncmd == 0)
+		cmd_usage_error(&cmd_top, "nothing to show: give --pid PID, -- CMD, a PROFILE or "
+					  "--store DIR");
+	if (saved + !!o->pid + !!ncmd > 1)
+		cmd_usage_error(&cmd_top, "give one of --pid, a command, a PROFILE or --store");
+	if (saved && (o->freq_set || o->unwind_set || o->window_ns || o->user_only || o->heap))
 		cmd_usage_error(&cmd_top, "--frequency, --unwind, --user-only, --window and --heap are "
 					  "for a live target");
 	if (o->heap && (o->freq_set || o->unwind_set || o->user_only))
@@ -78,11 +88,55 @@ static void top_check_usage(int argc, char **argv, const struct top_opts *o, int
 					  "--heap");
 	if (o->rate_set && !o->heap)
 		cmd_usage_error(&cmd_top, "--rate is for --heap");
-	if (!argc && o->sample_index)
-		cmd_usage_error(&cmd_top, "--sample-index is for a PROFILE");
+	if (!saved && o->sample_index)
+		cmd_usage_error(&cmd_top, "--sample-index is for a PROFILE or --store");
 	if (!isatty(STDOUT_FILENO))
 		die(EXIT_USAGE, "top needs a terminal; use 'cprof report' for a saved profile, or "
 				"'cprof cpu' to record one");
+}
+
+/* A store range's slots into SRC: from each window not yet in a slot, the
+ * windows that begin before it ends (those of other processes alongside).
+ * Returns 0, or -1 with an error. */
+static int top_store_slots(struct tui_source *src)
+{
+	struct store_window *ws;
+	size_t n;
+
+	if (store_windows(src->store, &src->sel, &ws, &n) < 0)
+		return -1;
+	src->slots = calloc(n ? n : 1, sizeof(*src->slots));
+	if (!src->slots) {
+		free(ws);
+		return cp_error("out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tui_slot *last = src->nslots ? &src->slots[src->nslots - 1] : NULL;
+
+		if (last && ws[i].start_ns < last->to_ns)
+			continue;
+		src->slots[src->nslots++] = (struct tui_slot){
+			ws[i].start_ns, ws[i].start_ns + (ws[i].duration_ns ? ws[i].duration_ns : 1) };
+	}
+	free(ws);
+	return 0;
+}
+
+/* A store range: the whole of it into SRC (its title into TITLE, N bytes),
+ * and its slots. Returns 0 or -1 with an error. */
+static int top_store(struct tui_source *src, const struct top_opts *o, char *title, size_t n)
+{
+	size_t count;
+
+	src->store = o->sel.store;
+	cmd_store_select(&o->sel, &src->sel);
+	src->saved = store_read(src->store, &src->sel, &count);
+	if (!src->saved || top_store_slots(src) < 0)
+		return -1;
+	cmd_store_desc(src->saved, count, title, n);
+	src->path = title;
+	src->si = profile_sample_index(src->saved, o->sample_index);
+	return src->si < 0 ? -1 : 0;
 }
 
 /* What the screen shows: the saved profile PATH, or a live session on
@@ -103,6 +157,10 @@ static int top_source(struct tui_source *src, const struct top_opts *o, const ch
 		.heap_lib = src->heap_lib,
 	};
 
+	static char title[160];
+
+	if (o->sel.store)
+		return top_store(src, o, title, sizeof(title));
 	if (path) {
 		src->path = path;
 		src->saved = cmd_read_profile(path);
@@ -164,6 +222,8 @@ out:
 	tui_free(u);
 	live_end(src.live);
 	free(src.heap_lib);
+	free(src.slots);
+	cmd_store_sel_release(&o.sel);
 	profile_free(src.saved);
 	return cmd_finish_stdout(rc);
 }

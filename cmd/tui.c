@@ -165,6 +165,10 @@ struct tui *tui_new(const struct tui_source *src)
 	*u = (struct tui){ .src = *src, .p = src->saved, .recent = src->recent, .cpu_percent = -1 };
 	u->st.threads_now = -1;
 	u->last_cpu_at = clock_ns(CLOCK_MONOTONIC);
+	if (src->store) {
+		snprintf(u->title, sizeof(u->title), "%s", src->path);
+		u->src.path = u->title;
+	}
 	if (src->live) {
 		u->last_cpu_ns = -1;
 		if (tui_fetch(u) < 0) {

@@ -9,6 +9,7 @@
 
 #include "live.h"
 #include "profile.h"
+#include "store.h"
 
 struct tui_source {
 	struct live *live;      /* a live session, or NULL for: */
@@ -23,6 +24,14 @@ struct tui_source {
 	bool recent;            /* live: start with the recent window */
 	int64_t window_ns;      /* its length */
 	int64_t interval_ns;    /* between fetches */
+	/* A store range (top --store): saved is the whole range, merged; [ and ]
+	 * step through its slots, each the windows that begin in [from, to). */
+	const char *store;
+	struct store_select sel;
+	struct tui_slot {
+		int64_t from_ns, to_ns;
+	} *slots;
+	size_t nslots;
 };
 
 struct tui;

@@ -89,7 +89,8 @@ static void tui_draw_header(const struct tui *u)
 			units_format(a, sizeof(a), u->ss.total_all, unit),
 			p->duration_nanos ? units_format(b, sizeof(b), p->duration_nanos, "nanoseconds") :
 					    "-");
-		snprintf(c, sizeof(c), "the whole profile");
+		snprintf(c, sizeof(c), "%s", !u->src.store ? "the whole profile" :
+			 u->slot ? "one window of the range ([ ] step)" : "the whole range ([ ] step)");
 	}
 	tui_put(2, 0, 0, "window: %s  type: %s  sort: %s  thread: %s%s  filter: %s", c,
 		profile_str(p, p->sample_types[u->src.si].type),

@@ -47,6 +47,8 @@ struct tui {
 	double cpu_percent; /* of one CPU since the last fetch; < 0: unknown */
 	int64_t last_cpu_ns, last_cpu_at;
 	bool recent;        /* the recent window rather than everything */
+	size_t slot;        /* a store range: the slot shown from 1, or 0 for the whole range */
+	char title[160];    /* a store range: what is shown */
 
 	enum tui_view view;
 	enum tui_overlay overlay;

@@ -211,6 +211,37 @@ static int tui_keys_reset(struct tui *u, int ch)
 	return H_FETCH;
 }
 
+/* A store range: the next (]) or previous ([) slot of windows alone, and
+ * past either end the whole range again. */
+static int tui_keys_step(struct tui *u, int ch)
+{
+	size_t n = u->src.nslots + 1, count, len = 0;
+	size_t slot = ch == ']' ? (u->slot + 1) % n : (u->slot + n - 1) % n;
+	struct store_select sel = u->src.sel;
+	struct profile *p;
+
+	if (!u->src.store) {
+		tui_message(u, true, "Only a store range steps through windows (cprof top --store)");
+		return H_REDRAW;
+	}
+	if (slot) {
+		sel.from_ns = u->src.slots[slot - 1].from_ns;
+		sel.to_ns = u->src.slots[slot - 1].to_ns;
+	}
+	p = store_read(u->src.store, &sel, &count);
+	if (!p) {
+		tui_message(u, true, "%s", cp_errmsg());
+		return H_REDRAW;
+	}
+	profile_free(u->p);
+	u->p = p;
+	u->slot = slot;
+	if (slot)
+		len = (size_t)snprintf(u->title, sizeof(u->title), "window %zu of %zu: ", slot, n - 1);
+	cmd_store_desc(p, count, u->title + len, sizeof(u->title) - len);
+	return H_REBUILD;
+}
+
 /* Write the profile shown to a new file cprof-top-PID-YYYYmmdd-HHMMSS.pb.gz
  * in the current directory, its path into PATH. Returns 0 or -1. */
 static int tui_keys_write_file(const struct tui *u, char *path, size_t n)
@@ -276,6 +307,8 @@ const struct tui_key tui_keys[] = {
 	  "a", "Window", "Window", 7, tui_keys_window, "show a recent window" },
 	{ { 'i' }, "i", "i", "the next sample type (heap: in use, allocated; bytes, objects)",
 	  "i", "Type", "Type", 11, tui_keys_type },
+	{ { '[', ']' }, "[, ]", "[ / ]", "a store range: the previous / next window "
+	  "(past the ends: all)", NULL, NULL, NULL, 0, tui_keys_step },
 	{ { 'p' }, "p", "p", "pause the display (sampling goes on; p again catches up)",
 	  "p", "Pause", "Pause", 8, tui_keys_pause, "pause" },
 	{ { 'r' }, "r", "r", "reset: start the profile afresh",

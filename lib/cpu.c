@@ -511,14 +511,44 @@ const struct cpu_stats *cpu_stats(const struct cpu *c)
 	return &c->stats;
 }
 
+/* Forget the target's children that have exited, so that a long session of
+ * a forking target keeps only the live ones. Returns 0 or -1 (out of memory
+ * rebuilding the index, which then lists the processes kept). */
+static int cpu_prune(struct cpu *c)
+{
+	size_t i, kept = 1;
+
+	for (i = 1; i < c->nprocs; i++) {
+		enum proc_run st = proc_run_state(c->procs[i].pid);
+
+		if (st == PROC_GONE || st == PROC_ZOMBIE)
+			cpu_process_release(&c->procs[i]);
+		else
+			c->procs[kept++] = c->procs[i];
+	}
+	if (kept >= c->nprocs)
+		return 0;
+	c->nprocs = kept;
+	hmap_release(&c->proc_index);
+	hmap_init(&c->proc_index);
+	for (i = 0; i < c->nprocs; i++)
+		if (hmap_insert(&c->proc_index, hash_bytes(HASH_SEED, &c->procs[i].pid,
+							    sizeof(pid_t)), (uint32_t)i) < 0)
+			return -1;
+	return 0;
+}
+
 /* Start a fresh profile at START (CLOCK_MONOTONIC), handing the old one to
  * *OLD. Returns 0 or -1 (the session unchanged). */
 static int cpu_renew(struct cpu *c, int64_t start, struct profile **old_out)
 {
 	struct profile *old = c->p;
-	struct locator **locs = calloc(c->nprocs + 1, sizeof(*locs));
+	struct locator **locs;
 	size_t i;
 
+	if (c->nprocs > 1 && cpu_prune(c) < 0)
+		return -1;
+	locs = calloc(c->nprocs + 1, sizeof(*locs));
 	if (!locs)
 		return cp_error("out of memory");
 	c->p = NULL;

@@ -562,6 +562,7 @@ int proc_stat_read(pid_t pid, struct proc_stat *st)
 	char path[64], buf[1024], *open, *close;
 	unsigned long long v[6];
 	long threads;
+	int ppid;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -570,17 +571,19 @@ int proc_stat_read(pid_t pid, struct proc_stat *st)
 			cp_error_errno(errno, "cannot read %s: %s", path, strerror(errno));
 	open = strchr(buf, '(');
 	close = strrchr(buf, ')');
-	/* Fields 9 (flags), 14, 15 (utime, stime), 20 (threads), 22 (start), 23 and 24 (vsize, rss). */
+	/* Fields 4 (ppid), 9 (flags), 14, 15 (utime, stime), 20 (threads), 22 (start), 23
+	 * and 24 (vsize, rss). */
 	if (!open || !close || close < open ||
-	    sscanf(close + 1, " %c %*d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
-		   "%*d %ld %*d %llu %llu %llu", &st->state, &st->flags, &v[0], &v[1], &threads,
-		   &v[2], &v[3], &v[4]) != 8)
+	    sscanf(close + 1, " %c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %llu %llu %*d %*d %*d "
+		   "%*d %ld %*d %llu %llu %llu", &st->state, &ppid, &st->flags, &v[0], &v[1],
+		   &threads, &v[2], &v[3], &v[4]) != 9)
 		return cp_error("cannot parse %s", path);
 	n = (size_t)(close - open - 1);
 	if (n >= sizeof(st->comm))
 		n = sizeof(st->comm) - 1;
 	memcpy(st->comm, open + 1, n);
 	st->comm[n] = '\0';
+	st->ppid = (pid_t)ppid;
 	st->utime = v[0];
 	st->stime = v[1];
 	st->threads = threads;

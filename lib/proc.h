@@ -84,6 +84,7 @@ int proc_cpu_times(pid_t pid, int64_t *user_ns, int64_t *system_ns);
 struct proc_stat {
 	char comm[64];         /* the name between the parentheses, as is */
 	char state;
+	pid_t ppid;
 	unsigned flags;        /* the kernel's PF_* flags: PROC_KTHREAD for a kernel thread */
 	uint64_t utime, stime; /* clock ticks (sysconf(_SC_CLK_TCK)) */
 	long threads;

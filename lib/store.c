@@ -386,6 +386,36 @@ static bool store_has_tags(const char *dir, const struct store_window *w,
 	return all;
 }
 
+/* Carry window W's comments (P's) over to MERGED, each after the window's
+ * start (UTC), process name and pid. Returns 0 or -1. */
+static int store_add_comments(struct profile *merged, const struct profile *p,
+			      const struct store_window *w)
+{
+	time_t t = (time_t)(w->start_ns / 1000000000);
+	char when[32], *text;
+	int64_t *c;
+	struct tm tm;
+
+	if (!p->ncomments)
+		return 0;
+	c = realloc(merged->comments, (merged->ncomments + p->ncomments) * sizeof(*c));
+	if (!c)
+		return cp_error("out of memory");
+	merged->comments = c;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	for (size_t i = 0; i < p->ncomments; i++) {
+		if (asprintf(&text, "%s %s %d %s", when, w->name, (int)w->pid,
+			     p->strings[p->comments[i]]) < 0)
+			return cp_error("out of memory");
+		c[merged->ncomments] = profile_intern(merged, text);
+		free(text);
+		if (c[merged->ncomments] < 0)
+			return -1;
+		merged->ncomments++;
+	}
+	return 0;
+}
+
 /* Add window W of the store at DIR to *MERGED (made like W's profile if NULL). */
 static int store_add(const char *dir, const struct store_window *w, struct profile **merged)
 {
@@ -403,9 +433,70 @@ static int store_add(const char *dir, const struct store_window *w, struct profi
 		cp_error("%s: its sample types are not the other windows'", path);
 		goto out;
 	}
-	rc = profile_add_profile(*merged, p, -1, 1.0, NULL, NULL);
+	if (profile_add_profile(*merged, p, -1, 1.0, NULL, NULL) < 0 ||
+	    store_add_comments(*merged, p, w) < 0)
+		goto out;
+	rc = 0;
 out:
 	profile_free(p);
+	return rc;
+}
+
+/* Keep (moved to the front of WS, in order) the N windows that SEL selects
+ * (its name compiled into RE) of KIND; with NEWEST, of heap windows,
+ * snapshots, only the newest of each process (pid and name). Returns how
+ * many are kept. */
+static size_t store_select_windows(const char *dir, const struct store_select *sel,
+				   const regex_t *re, const char *kind, struct store_window *ws,
+				   size_t n, bool newest)
+{
+	size_t m = 0, kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct store_window *w = &ws[i];
+
+		if (strcmp(w->kind, kind) != 0 || (sel->pid && w->pid != sel->pid) ||
+		    (sel->from_ns && w->start_ns < sel->from_ns) ||
+		    (sel->to_ns && w->start_ns >= sel->to_ns) ||
+		    (sel->name && regexec(re, w->name, 0, NULL, 0) != 0) ||
+		    !store_has_tags(dir, w, sel))
+			continue;
+		ws[m++] = *w;
+	}
+	if (!newest || strcmp(kind, "heap") != 0)
+		return m;
+	/* From the newest back: a window whose process has a newer one goes. */
+	for (size_t i = m; i-- > 0;) {
+		bool newer = false;
+
+		for (size_t j = m - kept; !newer && j < m; j++)
+			newer = ws[j].pid == ws[i].pid && strcmp(ws[j].name, ws[i].name) == 0;
+		if (!newer) {
+			struct store_window w = ws[i];
+
+			memmove(&ws[i], &ws[i + 1], (m - kept - i - 1) * sizeof(*ws));
+			ws[m - ++kept] = w;
+		}
+	}
+	memmove(ws, ws + m - kept, kept * sizeof(*ws));
+	return kept;
+}
+
+int store_windows(const char *dir, const struct store_select *sel, struct store_window **ws,
+		  size_t *n)
+{
+	regex_t re;
+	int rc = -1;
+
+	if (sel->name && cp_regcomp(&re, sel->name) < 0)
+		return -1;
+	if (store_list(dir, ws, n) == 0) {
+		*n = store_select_windows(dir, sel, &re, sel->kind ? sel->kind : "cpu", *ws, *n,
+					  false);
+		rc = 0;
+	}
+	if (sel->name)
+		regfree(&re);
 	return rc;
 }
 
@@ -422,16 +513,11 @@ struct profile *store_read(const char *dir, const struct store_select *sel, size
 		return NULL;
 	if (store_list(dir, &ws, &count) < 0)
 		goto out_re;
+	count = store_select_windows(dir, sel, &re, sel->kind ? sel->kind : "cpu", ws, count, true);
 	for (size_t i = 0; i < count; i++) {
 		const struct store_window *w = &ws[i];
 		int64_t end = w->start_ns + w->duration_ns;
 
-		if (strcmp(w->kind, "cpu") != 0 || (sel->pid && w->pid != sel->pid) ||
-		    (sel->from_ns && w->start_ns < sel->from_ns) ||
-		    (sel->to_ns && w->start_ns >= sel->to_ns) ||
-		    (sel->name && regexec(&re, w->name, 0, NULL, 0) != 0) ||
-		    !store_has_tags(dir, w, sel))
-			continue;
 		if (store_add(dir, w, &merged) < 0) {
 			/* Removed by a running record's retention since the listing. */
 			if (cp_errno() == ENOENT)
@@ -446,7 +532,8 @@ struct profile *store_read(const char *dir, const struct store_select *sel, size
 		(*n)++;
 	}
 	if (!merged) {
-		cp_error_errno(ENOENT, "no window in store %s matches%s%s%s%s", dir,
+		cp_error_errno(ENOENT, "no %s window in store %s matches%s%s%s%s",
+			       sel->kind ? sel->kind : "cpu", dir,
 			       sel->name ? " the name " : "", sel->name ? sel->name : "",
 			       sel->from_ns || sel->to_ns ? " in that time range" : "",
 			       sel->ntags ? " with those tags" : "");

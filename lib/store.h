@@ -86,11 +86,17 @@ struct store_select {
 	int64_t from_ns, to_ns; /* wall clock: windows that begin in [from, to); 0: no bound */
 	char *const *tags;      /* "k=v" each: the window's tags hold them all */
 	size_t ntags;
+	const char *kind;       /* "cpu" (NULL) or "heap" */
 };
 
-/* The windows of the store at DIR that SEL selects (of kind cpu), merged
- * into one profile: its time the first window's start, its duration up to
- * the last one's end. *N gets how many there were. NULL with an error, also
+/* The windows of the store at DIR that SEL selects (every heap window),
+ * oldest first, into a new array *WS of *N. Returns 0 or -1. */
+int store_windows(const char *dir, const struct store_select *sel, struct store_window **ws,
+		  size_t *n);
+/* The windows of the store at DIR that SEL selects, merged into one
+ * profile: its time the first window's start, its duration up to the last
+ * one's end. Heap windows are snapshots of memory in use: of those, only
+ * the newest of each process is taken. *N gets how many there were. NULL with an error, also
  * when none matches (saying what was looked for). */
 struct profile *store_read(const char *dir, const struct store_select *sel, size_t *n);
 
