@@ -669,7 +669,8 @@ static int heap_fill(struct heap *h, int sign)
 		struct pf_label labels[2];
 		int64_t s;
 
-		if (!v[0] && !v[1])
+		/* Memory still in use counts after a reset, with nothing allocated since. */
+		if (!v[0] && !v[1] && !v[2] && !v[3])
 			continue;
 		if ((s = profile_intern(p, h->threads[b->thread].name)) < 0)
 			return -1;

@@ -385,6 +385,50 @@ keys q
 wait_exit file 0
 restored file
 
+# A range of cprof record's store, replayed: the whole range, then each
+# window with ] (the first run's windows have work_a hot, the second run's
+# work_c), and [ back past the start to the whole range. Windows of a minute
+# hold a run each (its samples, whatever CPU the loaded machine gives it).
+"$CPROF" record --store "$T/store" --every 60s -- "$W" --rounds 150 --split 6:3:1 \
+	>/dev/null 2>&1 || fail "record into a store for top --store"
+n1=$(ls "$T"/store/2*/*.pb.gz | wc -l)
+"$CPROF" record --store "$T/store" --every 60s -- "$W" --rounds 300 --split 1:3:6 \
+	>/dev/null 2>&1 || fail "record into a store for top --store"
+n=$(ls "$T"/store/2*/*.pb.gz | wc -l)
+start store "$CPROF" top --store "$T/store" --name cpuwork
+expect_screen "^cprof top +$n windows, 20" "a store range's header"
+expect_screen 'window: the whole range' "a store range's window"
+keys ]
+expect_screen "^cprof top +window 1 of $n: 1 window, " "the first window of a store range"
+expect_first work_a 60 15 "the first window of a store range"
+i=1
+while [ "$i" -le "$n1" ]; do
+	keys ]
+	i=$((i + 1))
+done
+expect_screen "^cprof top +window $i of $n: " "window $i of a store range"
+expect_first work_c 60 15 "the second run's first window"
+i=$i
+while [ "$i" -gt 0 ]; do
+	keys [
+	i=$((i - 1))
+done
+expect_screen "^cprof top +$n windows, " "back to the whole range"
+keys q
+wait_exit store 0
+restored store
+start nostore "$CPROF" top --pid "$wpid"
+expect_screen '^cprof top +pid ' "a live target's header"
+keys ]
+expect_screen 'Only a store range steps through windows' "] of a live target"
+keys q
+wait_exit nostore 0
+start nomatch "$CPROF" top --store "$T/store" --name nonesuch
+wait_exit nomatch 1
+expect_screen 'no cpu window in store .* matches the name nonesuch' "a store range that selects nothing"
+expect_exit 2 "$CPROF" top --store "$T/store" --pid "$wpid"
+expect_grep 'give one of --pid, a command, a PROFILE or --store' "$T/err"
+
 # Narrow terminals: "? Help" is the last key to leave the footer, and the
 # numbers give way before the function names are cut.
 start narrow "$CPROF" top --pid "$wpid"
