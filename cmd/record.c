@@ -38,6 +38,7 @@ struct record_opts {
 	bool fp, user_only, heap;
 	uint32_t stack_size;
 	long rate;
+	const char *rate_given;
 };
 
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -81,7 +82,8 @@ static const struct cmd_option cmd_record_options[] = {
 		   "does, and write a heap window (memory in use, and allocated in the window) "
 		   "beside each CPU window") },
 	{ CMD_INT(record_opts, rate, "rate", "BYTES", "with --heap, sample an allocation every "
-		  "BYTES allocated on average", 1, 1LL << 40, HEAP_DEFAULT_RATE) },
+		  "BYTES allocated on average", 1, 1LL << 40, HEAP_DEFAULT_RATE),
+	  CMD_GIVEN(record_opts, rate_given) },
 	{ CMD_CALLBACK(record_opts, push, "push", "URL", "also push each window to the Pyroscope "
 		       "server at URL (repeat for more)", cmd_record_add_url), .repeats = true },
 	{ CMD_CALLBACK(record_opts, push_headers, "push-header", "'NAME: VALUE'",
@@ -249,17 +251,23 @@ static void cmd_record_removed(const struct store_window *w, void *ctx)
 	}
 }
 
+/* How a target's recording ended. */
+enum record_end { RECORD_RUNNING, RECORD_EXITED, RECORD_STOPPED, RECORD_FAILED };
+
 struct record_target {
 	struct record_state *rs;
 	struct target t;
 	uint64_t start_ticks;     /* with the pid, the process's identity */
-	int64_t since_ns;         /* CLOCK_MONOTONIC: when its recording began */
 	struct cpu_opts co;
 	struct live *heap;        /* with --heap */
 	char name[64];
 	pthread_t thread;
 	bool attached, started;
-	bool done;                /* its thread has ended (under rs->lock) */
+	/* Under rs->lock, for the main thread: */
+	enum record_end end;      /* its thread has ended, and how */
+	uint64_t began_ticks;     /* boot-time ticks once sampling ran; 0 before */
+	pid_t *pids;              /* the processes its session samples (children too) */
+	size_t npids;
 };
 
 /* Snapshot P's process into P's comments: its thread count, and with --heap
@@ -330,27 +338,66 @@ static int cmd_record_write(struct record_target *rt, struct profile *p, const c
 
 /* Write CPU window P of RT, with its snapshot, and with --heap the heap
  * window that ends with it: memory in use now, and what was allocated since
- * the last window (the session counts allocations afresh from here). */
+ * the last window (the session counts allocations afresh from the instant
+ * it hands this one over). */
 static int cmd_record_window(struct record_target *rt, struct profile *p)
 {
 	struct profile *heap = NULL;
-	struct live_status st;
+	char why[512] = "";
 	int rc = -1;
 
 	if (rt->heap) {
-		heap = live_profile(rt->heap, 0, &st);
-		if (!heap || live_reset(rt->heap) < 0)
-			goto out;
-		heap->time_nanos = p->time_nanos;
-		heap->duration_nanos = p->duration_nanos;
+		heap = live_rotate(rt->heap);
+		if (heap) {
+			heap->time_nanos = p->time_nanos;
+			heap->duration_nanos = p->duration_nanos;
+		} else {
+			snprintf(why, sizeof(why), "%s", cp_errmsg());
+		}
 	}
-	if (cmd_record_comment(p, rt->t.pid, heap) < 0 || cmd_record_write(rt, p, "cpu") < 0 ||
-	    (heap && cmd_record_write(rt, heap, "heap") < 0))
+	/* The CPU window is written even when the heap's failed. */
+	if (cmd_record_comment(p, rt->t.pid, heap) < 0 || cmd_record_write(rt, p, "cpu") < 0)
+		goto out;
+	if (why[0]) {
+		cp_error("%s", why);
+		goto out;
+	}
+	if (heap && cmd_record_write(rt, heap, "heap") < 0)
 		goto out;
 	rc = 0;
 out:
 	profile_free(heap);
 	return rc;
+}
+
+/* Clock ticks since boot now, as /proc gives processes' start times. */
+static uint64_t cmd_record_ticks(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec) /
+	       (1000000000 / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+/* Tell the main thread which processes C samples (for --name to pass over),
+ * when they may have changed: ROTATED, or a different count. */
+static void cmd_record_publish(struct record_target *rt, const struct cpu *c, bool rotated)
+{
+	size_t n = cpu_pids(c, NULL, 0);
+	pid_t *pids;
+
+	if (!rt->rs->o->name || (!rotated && n == rt->npids))
+		return;
+	pids = malloc((n ? n : 1) * sizeof(*pids));
+	if (!pids)
+		return; /* the ancestry check still holds */
+	cpu_pids(c, pids, n);
+	pthread_mutex_lock(&rt->rs->lock);
+	free(rt->pids);
+	rt->pids = pids;
+	rt->npids = n;
+	pthread_mutex_unlock(&rt->rs->lock);
 }
 
 /* One target's windows, until it exits or cmd_stop. */
@@ -360,11 +407,14 @@ static void *cmd_record_thread(void *arg)
 	struct record_state *rs = rt->rs;
 	struct cpu *c = cpu_start(&rt->t, &rt->co);
 	int64_t next = clock_ns(CLOCK_MONOTONIC) + rs->o->every_ns;
-	bool done = false, failed = false;
+	enum record_end end = RECORD_RUNNING;
 
 	if (!c)
 		goto fail;
-	while (!done) {
+	pthread_mutex_lock(&rs->lock);
+	rt->began_ticks = cmd_record_ticks();
+	pthread_mutex_unlock(&rs->lock);
+	while (end == RECORD_RUNNING) {
 		int64_t left = next - clock_ns(CLOCK_MONOTONIC);
 		/* Every 5 ms, as cpu_profile: the sampler's dithering must see each event soon. */
 		int exited = cpu_wait(c, left <= 0 ? 0 : left > 5000000 ? 5 : (int)(left / 1000000) + 1);
@@ -372,29 +422,32 @@ static void *cmd_record_thread(void *arg)
 
 		if (exited < 0 || cpu_collect(c) < 0)
 			goto fail;
-		done = exited > 0 || cmd_stop;
-		if (!done && clock_ns(CLOCK_MONOTONIC) < next)
+		end = exited > 0 ? RECORD_EXITED : cmd_stop ? RECORD_STOPPED : RECORD_RUNNING;
+		cmd_record_publish(rt, c, false);
+		if (end == RECORD_RUNNING && clock_ns(CLOCK_MONOTONIC) < next)
 			continue;
-		p = done ? cpu_finish(c) : cpu_rotate(c);
+		p = end != RECORD_RUNNING ? cpu_finish(c) : cpu_rotate(c);
 		if (!p || cmd_record_window(rt, p) < 0) {
 			profile_free(p);
 			goto fail;
 		}
 		profile_free(p);
+		cmd_record_publish(rt, c, true);
 		next += rs->o->every_ns;
 	}
 	goto out;
 fail:
 	/* A --name process may exit while it is set up: that is no failure. */
-	if (!rs->o->name || proc_start_ticks(rt->t.pid) == rt->start_ticks) {
+	end = RECORD_EXITED;
+	if (proc_start_ticks(rt->t.pid) == rt->start_ticks) {
 		cmd_lib_error();
-		failed = true;
+		end = RECORD_FAILED;
 	}
 out:
 	cpu_free(c);
 	pthread_mutex_lock(&rs->lock);
-	rs->failures += failed;
-	rt->done = true;
+	rs->failures += end == RECORD_FAILED;
+	rt->end = end;
 	pthread_cond_broadcast(&rs->wake);
 	pthread_mutex_unlock(&rs->lock);
 	return NULL;
@@ -570,9 +623,19 @@ static int cmd_record_start_pushers(struct record_state *rs)
 	return 0;
 }
 
+/* With --name: pass process PID (born at START) over until it exits, as it
+ * would fail alike every time. */
+static void cmd_record_refuse(struct record_state *rs, pid_t pid, uint64_t start)
+{
+	if (CP_GROW(rs->refused, rs->refused_cap, rs->nrefused + 1) == 0)
+		rs->refused[rs->nrefused++] = (struct record_seen){ pid, start, rs->scans };
+}
+
 /* Start recording process PID (or launch CMD) into a new target, added to
- * the state's list. Returns 0, or -1 with the error reported. */
-static int cmd_record_start(struct record_state *rs, pid_t pid, char **cmd)
+ * the state's list. START, the process's start ticks as --name found it (0
+ * otherwise), keeps quiet a process that exited meanwhile. Returns 0, or -1
+ * with the error reported. */
+static int cmd_record_start(struct record_state *rs, pid_t pid, uint64_t start, char **cmd)
 {
 	const struct record_opts *o = rs->o;
 	struct record_target *rt = calloc(1, sizeof(*rt));
@@ -588,16 +651,15 @@ static int cmd_record_start(struct record_state *rs, pid_t pid, char **cmd)
 		rt->heap = live_start(&(struct live_opts){ .pid = pid, .cmd = cmd, .heap = true,
 			.rate = (uint64_t)o->rate, .heap_lib = rs->heap_lib });
 		if (!rt->heap)
-			return cmd_lib_error();
+			goto fail;
 		pid = live_pid(rt->heap);
 		cmd = NULL;
 	}
 	if (cmd ? target_launch(&rt->t, cmd) < 0 : target_attach(&rt->t, pid) < 0 ||
 	    target_check_access(&rt->t, "profile") < 0)
-		return cmd_lib_error();
+		goto fail;
 	rt->attached = true;
 	rt->start_ticks = proc_start_ticks(rt->t.pid);
-	rt->since_ns = clock_ns(CLOCK_MONOTONIC);
 	rt->co = (struct cpu_opts){ .frequency = o->frequency, .fp = o->fp,
 				    .user_only = o->user_only, .stack_size = o->stack_size ?
 				    o->stack_size : cpu_default_stack_size(o->frequency) };
@@ -610,70 +672,97 @@ static int cmd_record_start(struct record_state *rs, pid_t pid, char **cmd)
 		return cmd_error("cannot start a thread: %s", strerror(errno));
 	rt->started = true;
 	return 0;
+fail:
+	if (start && proc_start_ticks(pid) != start)
+		return -1;
+	return cmd_lib_error();
 }
 
 /* Wait for target RT's thread, end it if launched and running on, say how
  * it ended, and free it. */
 static void cmd_record_end(struct record_target *rt)
 {
+	struct live_status st = { 0 };
+
 	if (rt->started)
 		pthread_join(rt->thread, NULL);
 	if (rt->t.launched && !target_check_exit(&rt->t))
 		target_stop(&rt->t, 2000);
 	if (rt->t.launched && rt->t.exited)
 		cmd_print_exit_status(rt->t.status);
+	/* A command launched by --heap's session: its status comes from there,
+	 * which may see the exit a moment after the recording did. */
+	for (int i = 0; rt->heap && live_launched(rt->heap) && i < 20; i++) {
+		profile_free(live_profile(rt->heap, 0, &st));
+		if (st.exited || rt->end != RECORD_EXITED)
+			break;
+		nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	}
+	if (st.exited)
+		cmd_print_exit_status(st.status);
 	if (rt->attached)
 		target_release(&rt->t);
 	live_end(rt->heap);
+	free(rt->pids);
 	free(rt);
 }
 
-/* End and forget the targets whose thread has ended: processes that exited. */
+/* End and forget the targets whose thread has ended: processes that exited,
+ * or (with --name) failed, which are passed over until they exit. */
 static void cmd_record_reap(struct record_state *rs)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < rs->ntargets; i++) {
 		struct record_target *rt = rs->targets[i];
-		bool done;
+		enum record_end end;
 
 		pthread_mutex_lock(&rs->lock);
-		done = rt->done;
+		end = rt->end;
 		pthread_mutex_unlock(&rs->lock);
-		if (!done) {
+		if (end == RECORD_RUNNING || end == RECORD_STOPPED) {
 			rs->targets[kept++] = rt;
 			continue;
 		}
-		if (rs->o->name)
+		if (rs->o->name && end == RECORD_EXITED)
 			fprintf(stderr, "cprof: process %d (%s) has exited; its recording is closed\n",
 				(int)rt->t.pid, rt->name);
+		if (rs->o->name && end == RECORD_FAILED)
+			cmd_record_refuse(rs, rt->t.pid, rt->start_ticks);
 		cmd_record_end(rt);
 	}
 	rs->ntargets = kept;
 }
 
 /* Whether process PID (born at START ticks, its parent PPID) is counted by a
- * recording already: it is one, or a descendant born after one began (the
- * kernel's inherited events sample it with its ancestor). */
-static bool cmd_record_covered(const struct record_state *rs, pid_t pid, uint64_t start,
-			       pid_t ppid)
+ * recording already: it is one, its session samples it (the kernel's
+ * inherited events follow children forked once sampling ran, also once they
+ * are reparented), or it descends from one and was born after sampling
+ * began. Takes rs->lock. */
+static bool cmd_record_covered(struct record_state *rs, pid_t pid, uint64_t start, pid_t ppid)
 {
-	for (int depth = 0; depth < 32 && pid > 1; depth++) {
+	bool covered = false;
+
+	pthread_mutex_lock(&rs->lock);
+	for (size_t i = 0; !covered && i < rs->ntargets; i++)
+		for (size_t j = 0; !covered && j < rs->targets[i]->npids; j++)
+			covered = rs->targets[i]->pids[j] == pid;
+	for (int depth = 0; !covered && depth < 32 && pid > 1; depth++) {
 		struct proc_stat st;
 
-		for (size_t i = 0; i < rs->ntargets; i++) {
+		for (size_t i = 0; !covered && i < rs->ntargets; i++) {
 			const struct record_target *rt = rs->targets[i];
 
-			if (rt->t.pid == pid && (depth == 0 ? rt->start_ticks == start :
-						 rt->start_ticks <= start))
-				return true;
+			covered = rt->t.pid == pid && (depth == 0 ? rt->start_ticks == start :
+						      rt->began_ticks && start > rt->began_ticks);
 		}
 		if (ppid <= 1 || proc_stat_read(ppid, &st) < 0)
-			return false;
+			break;
 		pid = ppid;
 		ppid = st.ppid;
 	}
-	return false;
+	pthread_mutex_unlock(&rs->lock);
+	return covered;
 }
 
 /* With --name: start recording each process whose name matches and that is
@@ -707,13 +796,10 @@ static void cmd_record_scan(struct record_state *rs)
 			continue;
 		fprintf(stderr, "cprof: recording process %ld (%s)\n", pid, st.comm);
 		n = rs->ntargets;
-		if (cmd_record_start(rs, (pid_t)pid, NULL) < 0) {
-			/* Passed over until it exits: it would fail alike every time. */
+		if (cmd_record_start(rs, (pid_t)pid, st.start, NULL) < 0) {
 			if (rs->ntargets > n)
 				cmd_record_end(rs->targets[--rs->ntargets]);
-			if (CP_GROW(rs->refused, rs->refused_cap, rs->nrefused + 1) == 0)
-				rs->refused[rs->nrefused++] = (struct record_seen){
-					(pid_t)pid, st.start, rs->scans };
+			cmd_record_refuse(rs, (pid_t)pid, st.start);
 		}
 	}
 	closedir(d);
@@ -833,12 +919,17 @@ static int cmd_record_begin(struct record_state *rs, char **cmd)
 	if (cmd_record_start_pushers(rs) < 0)
 		return -1;
 	for (size_t i = 0; i < (cmd ? 1 : o->pids.n); i++)
-		if (cmd_record_start(rs, cmd ? 0 : ((pid_t *)o->pids.v)[i], cmd) < 0)
+		if (cmd_record_start(rs, cmd ? 0 : ((pid_t *)o->pids.v)[i], 0, cmd) < 0)
 			return -1;
 	units_format(every, sizeof(every), o->every_ns, "nanoseconds");
 	if (o->name) {
-		fprintf(stderr, "cprof: recording processes named /%s/ into %s, a window every %s\n",
-			o->name, store_dir(rs->store), every);
+		char given[48] = "";
+
+		if (o->pids.n)
+			snprintf(given, sizeof(given), "%zu process%s and those ", rs->ntargets,
+				 rs->ntargets == 1 ? "" : "es");
+		fprintf(stderr, "cprof: recording %s%s named /%s/ into %s, a window every %s\n",
+			given, o->pids.n ? "" : "processes", o->name, store_dir(rs->store), every);
 		cmd_record_scan(rs);
 	} else {
 		fprintf(stderr, "cprof: recording %zu process%s into %s, a window every %s\n",
@@ -869,6 +960,8 @@ static int cmd_record_exec(int argc, char **argv)
 		cmd_usage_error(&cmd_record, "unexpected argument '%s'", argv[0]);
 	if ((o.pids.n > 0 || o.name) == (ncmd > 0))
 		cmd_usage_error(&cmd_record, "give --pid PID (one or more), --name REGEX or -- CMD");
+	if (o.rate_given && !o.heap)
+		cmd_usage_error(&cmd_record, "--rate is for --heap");
 	if (o.name && cp_regcomp(&rs.name_re, o.name) < 0)
 		cmd_usage_error(&cmd_record, "bad --name: %s", cp_errmsg());
 	if (o.heap)

@@ -155,6 +155,24 @@ out:
 	return rc;
 }
 
+/* The usage errors no option alone can see, and what follows from O. */
+static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
+{
+	cmd_check_store_sel(&cmd_report, &o->sel);
+	if (o->sel.store && argc > 0)
+		cmd_usage_error(&cmd_report, "a profile or --store, not both ('%s')", argv[0]);
+	if (argc < 1 && !o->sel.store)
+		cmd_usage_error(&cmd_report, "no profile given");
+	if (argc > 1)
+		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
+	o->want_top = o->top_given || !(o->tree || o->traces || o->flame || o->folded || o->svg ||
+					 o->comments);
+	if (!o->width)
+		o->width = cmd_report_terminal_width();
+	if (o->svg)
+		cmd_check_writable(o->svg);
+}
+
 static int cmd_report_exec(int argc, char **argv)
 {
 	struct report_opts o = { 0 };
@@ -164,22 +182,9 @@ static int cmd_report_exec(int argc, char **argv)
 	int si, rc = EXIT_ERROR;
 	char desc[512];
 	const char *name;
-	bool any;
 
 	cmd_parse(&cmd_report, &argc, argv, &o, NULL, NULL);
-	cmd_check_store_sel(&cmd_report, &o.sel);
-	if (o.sel.store && argc > 0)
-		cmd_usage_error(&cmd_report, "a profile or --store, not both ('%s')", argv[0]);
-	if (argc < 1 && !o.sel.store)
-		cmd_usage_error(&cmd_report, "no profile given");
-	if (argc > 1)
-		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
-	any = o.tree || o.traces || o.flame || o.folded || o.svg || o.comments;
-	o.want_top = o.top_given || !any;
-	if (!o.width)
-		o.width = cmd_report_terminal_width();
-	if (o.svg)
-		cmd_check_writable(o.svg);
+	cmd_report_check_usage(argc, argv, &o);
 
 	if (o.sel.store) {
 		p = cmd_read_store(&o.sel, desc, sizeof(desc));

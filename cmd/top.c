@@ -115,8 +115,12 @@ static int top_store_slots(struct tui_source *src)
 
 		if (last && ws[i].start_ns < last->to_ns)
 			continue;
-		src->slots[src->nslots++] = (struct tui_slot){
+		src->slots[src->nslots] = (struct tui_slot){
 			ws[i].start_ns, ws[i].start_ns + (ws[i].duration_ns ? ws[i].duration_ns : 1) };
+		/* Not past the range asked for, which the whole range leaves out. */
+		if (src->sel.to_ns && src->slots[src->nslots].to_ns > src->sel.to_ns)
+			src->slots[src->nslots].to_ns = src->sel.to_ns;
+		src->nslots++;
 	}
 	free(ws);
 	return 0;

@@ -512,30 +512,46 @@ const struct cpu_stats *cpu_stats(const struct cpu *c)
 }
 
 /* Forget the target's children that have exited, so that a long session of
- * a forking target keeps only the live ones. Returns 0 or -1 (out of memory
- * rebuilding the index, which then lists the processes kept). */
+ * a forking target keeps only the live ones. Returns 0, or -1 (out of
+ * memory) with the session unchanged. */
 static int cpu_prune(struct cpu *c)
 {
-	size_t i, kept = 1;
+	bool *gone = calloc(c->nprocs, sizeof(*gone));
+	struct hmap index;
+	size_t i, kept = 0;
 
-	for (i = 1; i < c->nprocs; i++) {
-		enum proc_run st = proc_run_state(c->procs[i].pid);
+	if (!gone)
+		return cp_error("out of memory");
+	hmap_init(&index);
+	for (i = 0; i < c->nprocs; i++) {
+		enum proc_run st = i ? proc_run_state(c->procs[i].pid) : PROC_RUNNING;
 
-		if (st == PROC_GONE || st == PROC_ZOMBIE)
+		gone[i] = st == PROC_GONE || st == PROC_ZOMBIE;
+		if (!gone[i] && hmap_insert(&index, hash_bytes(HASH_SEED, &c->procs[i].pid,
+							      sizeof(pid_t)), (uint32_t)kept++) < 0) {
+			hmap_release(&index);
+			free(gone);
+			return -1;
+		}
+	}
+	for (i = 0, kept = 0; i < c->nprocs; i++) {
+		if (gone[i])
 			cpu_process_release(&c->procs[i]);
 		else
 			c->procs[kept++] = c->procs[i];
 	}
-	if (kept >= c->nprocs)
-		return 0;
 	c->nprocs = kept;
 	hmap_release(&c->proc_index);
-	hmap_init(&c->proc_index);
-	for (i = 0; i < c->nprocs; i++)
-		if (hmap_insert(&c->proc_index, hash_bytes(HASH_SEED, &c->procs[i].pid,
-							    sizeof(pid_t)), (uint32_t)i) < 0)
-			return -1;
+	c->proc_index = index;
+	free(gone);
 	return 0;
+}
+
+size_t cpu_pids(const struct cpu *c, pid_t *pids, size_t max)
+{
+	for (size_t i = 0; i < c->nprocs && i < max; i++)
+		pids[i] = c->procs[i].pid;
+	return c->nprocs;
 }
 
 /* Start a fresh profile at START (CLOCK_MONOTONIC), handing the old one to

@@ -64,6 +64,10 @@ int cpu_collect(struct cpu *c);
 /* The profile so far (the session's: valid until the next collect, reset or finish). */
 struct profile *cpu_profile_now(const struct cpu *c);
 const struct cpu_stats *cpu_stats(const struct cpu *c);
+/* The processes the session samples (the target, then the children it has
+ * seen; those that exited are forgotten at each window) into PIDS, at most
+ * MAX of them. Returns how many there are. */
+size_t cpu_pids(const struct cpu *c, pid_t *pids, size_t max);
 
 /* Start the profile afresh; symbols and unwind tables stay cached. Returns 0 or -1. */
 int cpu_reset(struct cpu *c);

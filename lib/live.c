@@ -79,6 +79,8 @@ struct live {
 	struct heap_opts ho;
 	struct heap *h;            /* a heap session, touched by the sampler only */
 	atomic_bool reset_asked;   /* of the heap session, by a client */
+	atomic_bool rotate_asked;  /* a copy, then a reset, at one instant */
+	struct profile *rotated;   /* the copy, for the client (under lock) */
 	char command[256];
 	pthread_t thread;
 	bool running;
@@ -133,6 +135,22 @@ static int live_heap_copy(struct live *l, int64_t now)
 	return live_history_add(&l->hist, p, now);
 }
 
+/* A client's rotation, on the sampler thread under the lock: everything so
+ * far handed over, and the allocations counted afresh from that instant. */
+static int live_heap_rotate(struct live *l)
+{
+	struct profile *p = heap_snapshot(l->h);
+
+	atomic_store(&l->rotate_asked, false);
+	if (!p)
+		return -1;
+	profile_free(l->rotated);
+	l->rotated = p;
+	heap_reset(l->h);
+	live_history_clear(&l->hist);
+	return 0;
+}
+
 /* The heap session's sampler: the library's records read as they come (a
  * reset asked for done here, where the session is touched), a copy for
  * clients made every LIVE_HEAP_EVERY_NS. */
@@ -146,8 +164,14 @@ static void *live_heap_main(void *arg)
 		int exited = heap_step(l->h, 100);
 		int64_t now = clock_ns(CLOCK_MONOTONIC);
 
-		if (exited < 0 || exited > 0 || now >= next || atomic_load(&l->reset_asked)) {
+		if (exited < 0 || exited > 0 || now >= next || atomic_load(&l->reset_asked) ||
+		    atomic_load(&l->rotate_asked)) {
 			pthread_mutex_lock(&l->lock);
+			if (atomic_load(&l->rotate_asked) && exited >= 0 &&
+			    live_heap_rotate(l) < 0) {
+				l->failed = true;
+				snprintf(l->errmsg, sizeof(l->errmsg), "%s", cp_errmsg());
+			}
 			if (atomic_load(&l->reset_asked)) {
 				heap_reset(l->h);
 				live_history_clear(&l->hist);
@@ -373,6 +397,33 @@ int live_reset(struct live *l)
 	return rc;
 }
 
+struct profile *live_rotate(struct live *l)
+{
+	struct profile *p = NULL;
+	bool failed = false;
+
+	if (!l->h)
+		return cp_error("only a heap session rotates"), NULL;
+	atomic_store(&l->rotate_asked, true);
+	for (int i = 0; i < 400 && !p && !failed; i++) {
+		if (i)
+			nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+		pthread_mutex_lock(&l->lock);
+		p = l->rotated;
+		l->rotated = NULL;
+		failed = !p && l->failed;
+		if (failed)
+			cp_error("%s", l->errmsg);
+		else if (!p && l->exited) /* the sampler has stopped: what it had last */
+			p = topview_copy(l->heap_now, NULL);
+		pthread_mutex_unlock(&l->lock);
+	}
+	if (!p && !failed)
+		cp_error("the heap sampler did not answer in 2 s");
+	atomic_store(&l->rotate_asked, false);
+	return p;
+}
+
 void live_end(struct live *l)
 {
 	if (!l)
@@ -387,6 +438,7 @@ void live_end(struct live *l)
 		heap_finish(l->h);
 	heap_free(l->h);
 	profile_free(l->heap_now);
+	profile_free(l->rotated);
 	if (l->t.launched)
 		target_stop(&l->t, 1000);
 	target_release(&l->t);

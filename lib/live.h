@@ -91,6 +91,12 @@ struct profile *live_profile(struct live *l, int64_t window_ns, struct live_stat
  * stays, what is allocated is counted afresh). Returns 0 or -1 with an error. */
 int live_reset(struct live *l);
 
+/* A heap session's profile so far, as live_profile's whole copy, with its
+ * allocations counted afresh from the same instant (memory in use stays), so
+ * that windows taken back to back miss nothing between them. NULL with an
+ * error (also for a CPU session). */
+struct profile *live_rotate(struct live *l);
+
 /* Stop sampling, end a launched command (an attached one runs on as
  * before), and free the session; NULL is ignored. */
 void live_end(struct live *l);

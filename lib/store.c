@@ -442,6 +442,12 @@ out:
 	return rc;
 }
 
+/* The kind of windows SEL selects: cpu unless it says. */
+static const char *store_kind(const struct store_select *sel)
+{
+	return sel->kind ? sel->kind : "cpu";
+}
+
 /* Keep (moved to the front of WS, in order) the N windows that SEL selects
  * (its name compiled into RE) of KIND; with NEWEST, of heap windows,
  * snapshots, only the newest of each process (pid and name). Returns how
@@ -491,7 +497,7 @@ int store_windows(const char *dir, const struct store_select *sel, struct store_
 	if (sel->name && cp_regcomp(&re, sel->name) < 0)
 		return -1;
 	if (store_list(dir, ws, n) == 0) {
-		*n = store_select_windows(dir, sel, &re, sel->kind ? sel->kind : "cpu", *ws, *n,
+		*n = store_select_windows(dir, sel, &re, store_kind(sel), *ws, *n,
 					  false);
 		rc = 0;
 	}
@@ -513,7 +519,7 @@ struct profile *store_read(const char *dir, const struct store_select *sel, size
 		return NULL;
 	if (store_list(dir, &ws, &count) < 0)
 		goto out_re;
-	count = store_select_windows(dir, sel, &re, sel->kind ? sel->kind : "cpu", ws, count, true);
+	count = store_select_windows(dir, sel, &re, store_kind(sel), ws, count, true);
 	for (size_t i = 0; i < count; i++) {
 		const struct store_window *w = &ws[i];
 		int64_t end = w->start_ns + w->duration_ns;
@@ -533,7 +539,7 @@ struct profile *store_read(const char *dir, const struct store_select *sel, size
 	}
 	if (!merged) {
 		cp_error_errno(ENOENT, "no %s window in store %s matches%s%s%s%s",
-			       sel->kind ? sel->kind : "cpu", dir,
+			       store_kind(sel), dir,
 			       sel->name ? " the name " : "", sel->name ? sel->name : "",
 			       sel->from_ns || sel->to_ns ? " in that time range" : "",
 			       sel->ntags ? " with those tags" : "");
@@ -569,9 +575,14 @@ int store_parse_time(const char *s, int64_t now_ns, int64_t *ns)
 		return 0;
 	}
 	end = NULL;
+	/* A time of day alone is today's, in UTC where a Z says so. */
+	utc = s[0] && s[strlen(s) - 1] == 'Z';
 	/* Each format from today afresh: a failed one may have set some fields. */
 	for (size_t i = 0; !end && i < sizeof(formats) / sizeof(*formats); i++) {
-		localtime_r(&now, &tm);
+		if (utc)
+			gmtime_r(&now, &tm);
+		else
+			localtime_r(&now, &tm);
 		tm.tm_sec = 0;
 		end = strptime(s, formats[i], &tm);
 	}
@@ -579,8 +590,7 @@ int store_parse_time(const char *s, int64_t now_ns, int64_t *ns)
 		return cp_error("bad time '%s': give 10:00, 2026-12-06T10:00[:SS][Z], now or -1h", s);
 	if (*end == ':' && !(end = strptime(end, ":%S", &tm)))
 		return cp_error("bad time '%s': bad seconds", s);
-	utc = *end == 'Z';
-	if (*(end + utc))
+	if (*end != (utc ? 'Z' : '\0') || (utc && end[1]))
 		return cp_error("bad time '%s': give 10:00, 2026-12-06T10:00[:SS][Z], now or -1h", s);
 	tm.tm_isdst = -1;
 	*ns = (int64_t)(utc ? timegm(&tm) : mktime(&tm)) * 1000000000;

@@ -77,6 +77,35 @@ done
 expect_exit 0 "$CPROF" report --store "$T/s1" --name '^recname-b$' --top 1
 expect_grep ' work_[abc] \(' "$T/out"
 
+# --- Children: recname-p (a shell) has two busy children before record
+# starts, each recorded as a process of its own; a third, forked once the
+# shell is recorded, is sampled with it (inherited events), not twice.
+ln -s /bin/sh "$T/recname-p"
+ln -s "$W/cpuwork-fp" "$T/recname-c"
+"$T/recname-p" -c '"$0" --seconds 8 & "$0" --seconds 8 & sleep 3; "$0" --seconds 3 & wait' \
+	"$T/recname-c" >/dev/null &
+sp=$!
+bg="$bg $sp"
+kids() { [ "$(pgrep -c -P "$sp" -x recname-c)" -ge "$1" ]; }
+ok
+wait_until 20 kids 2 || fail "recname-p did not start two children"
+"$CPROF" record --store "$T/s7" --every 500ms --name '^recname-' 2>"$T/rec7.err" &
+rec=$!
+bg="$bg $rec"
+ok
+wait_until 20 kids 3 || fail "recname-p did not start its third child"
+third=$(pgrep -n -P "$sp" -x recname-c)
+wait "$sp" 2>/dev/null || :
+sleep 0.5
+kill -TERM "$rec" 2>/dev/null || :
+wait "$rec" || fail "record --name exited $?"
+ok
+[ "$(grep -c '^cprof: recording process [0-9]* (recname-c)$' "$T/rec7.err")" = 2 ] ||
+	{ fail "not the two children forked before recording:"; sed 's/^/  | /' "$T/rec7.err" >&2; }
+expect_no_grep "^cprof: recording process $third " "$T/rec7.err"
+expect_exit 0 "$CPROF" report --store "$T/s7" --name '^recname-p$' --top 3
+expect_grep ' work_[abc] \(' "$T/out"
+
 # --- One that may not be profiled is said once and passed over: record runs
 # as nobody, recname-r as root.
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
@@ -167,6 +196,12 @@ ok
 	fail "heap in use did not grow: $(tr '\n' ' ' <"$T/heap")"
 kill "$hw" 2>/dev/null || :
 
+# --- --heap with a command: its exit status is said, as without --heap.
+expect_exit 0 "$CPROF" record --store "$T/s8" --every 500ms --heap -- "$W/heapwork" --leak 1
+expect_grep '^Command exited with status 0$' "$T/out"
+ok
+count "$T/s8" heap 2 || fail "fewer than 2 heap windows of a launched command"
+
 # --- --unwind fp on code built with frame pointers: whole stacks, the shares.
 expect_exit 0 "$CPROF" record --store "$T/s5" --every 1s --unwind fp -- "$W/cpuwork-fp" --rounds 300
 expect_exit 0 "$CPROF" report --store "$T/s5" --folded
@@ -179,6 +214,8 @@ awk '$6 == "work_a" {a = $2 + 0} END {exit !(a >= 50 && a <= 70)}' "$T/out" ||
 expect_exit 2 "$CPROF" record --store "$T/s6" --name '('
 expect_grep 'bad --name' "$T/err"
 expect_exit 2 "$CPROF" record --store "$T/s6" --name x -- "$W/cpuwork-fp"
+expect_exit 2 "$CPROF" record --store "$T/s6" --rate 4096 --pid "$$"
+expect_grep 'rate is for --heap' "$T/err"
 expect_exit 2 "$CPROF" report --store "$T/s4" --kind disk
 expect_grep "bad --kind 'disk'" "$T/err"
 expect_exit 2 "$CPROF" report --kind heap "$T/s4"

@@ -133,7 +133,7 @@ expect_exit 0 "$CPROF" diff --store "$T/s7" --base-to "$(iso "$at")" --from "$(i
 awk '$7 == "work_c" && $3 >= 30 {c = 1} END {exit !c}' "$T/out" ||
 	{ fail "diff by time:"; sed 's/^/  | /' "$T/out" >&2; }
 expect_exit 1 "$CPROF" report --store "$T/s7" --name nonesuch
-expect_grep '^cprof: no window in store .*/s7 matches the name nonesuch$' "$T/err"
+expect_grep '^cprof: no cpu window in store .*/s7 matches the name nonesuch$' "$T/err"
 expect_exit 2 "$CPROF" report --store "$T/s7" --from yesterday
 expect_grep "bad time 'yesterday'" "$T/err"
 expect_exit 2 "$CPROF" diff --store "$T/s7" --from -1h
