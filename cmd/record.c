@@ -260,6 +260,7 @@ struct record_target {
 	uint64_t start_ticks;     /* with the pid, the process's identity */
 	struct cpu_opts co;
 	struct live *heap;        /* with --heap */
+	bool heap_failed;         /* its heap windows have ended */
 	char name[64];
 	pthread_t thread;
 	bool attached, started;
@@ -346,7 +347,7 @@ static int cmd_record_window(struct record_target *rt, struct profile *p)
 	char why[512] = "";
 	int rc = -1;
 
-	if (rt->heap) {
+	if (rt->heap && !rt->heap_failed) {
 		heap = live_rotate(rt->heap);
 		if (heap) {
 			heap->time_nanos = p->time_nanos;
@@ -355,15 +356,16 @@ static int cmd_record_window(struct record_target *rt, struct profile *p)
 			snprintf(why, sizeof(why), "%s", cp_errmsg());
 		}
 	}
-	/* The CPU window is written even when the heap's failed. */
 	if (cmd_record_comment(p, rt->t.pid, heap) < 0 || cmd_record_write(rt, p, "cpu") < 0)
 		goto out;
-	if (why[0]) {
-		cp_error("%s", why);
-		goto out;
+	/* A heap that fails ends the heap windows, not the CPU's. */
+	if (why[0] || (heap && cmd_record_write(rt, heap, "heap") < 0)) {
+		if (why[0])
+			cp_error("%s", why);
+		fprintf(stderr, "cprof: %s; process %d (%s) goes on without heap windows\n",
+			cp_errmsg(), (int)rt->t.pid, rt->name);
+		rt->heap_failed = true;
 	}
-	if (heap && cmd_record_write(rt, heap, "heap") < 0)
-		goto out;
 	rc = 0;
 out:
 	profile_free(heap);
@@ -378,6 +380,17 @@ static uint64_t cmd_record_ticks(void)
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec) /
 	       (1000000000 / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+/* cpu_start's word that sampling runs: children forked from now on are
+ * sampled with the target. */
+static void cmd_record_started(void *ctx)
+{
+	struct record_target *rt = ctx;
+
+	pthread_mutex_lock(&rt->rs->lock);
+	rt->began_ticks = cmd_record_ticks();
+	pthread_mutex_unlock(&rt->rs->lock);
 }
 
 /* Tell the main thread which processes C samples (for --name to pass over),
@@ -411,9 +424,6 @@ static void *cmd_record_thread(void *arg)
 
 	if (!c)
 		goto fail;
-	pthread_mutex_lock(&rs->lock);
-	rt->began_ticks = cmd_record_ticks();
-	pthread_mutex_unlock(&rs->lock);
 	while (end == RECORD_RUNNING) {
 		int64_t left = next - clock_ns(CLOCK_MONOTONIC);
 		/* Every 5 ms, as cpu_profile: the sampler's dithering must see each event soon. */
@@ -439,7 +449,8 @@ static void *cmd_record_thread(void *arg)
 fail:
 	/* A --name process may exit while it is set up: that is no failure. */
 	end = RECORD_EXITED;
-	if (proc_start_ticks(rt->t.pid) == rt->start_ticks) {
+	if (proc_start_ticks(rt->t.pid) == rt->start_ticks &&
+	    proc_run_state(rt->t.pid) > PROC_ZOMBIE) {
 		cmd_lib_error();
 		end = RECORD_FAILED;
 	}
@@ -655,14 +666,16 @@ static int cmd_record_start(struct record_state *rs, pid_t pid, uint64_t start, 
 		pid = live_pid(rt->heap);
 		cmd = NULL;
 	}
-	if (cmd ? target_launch(&rt->t, cmd) < 0 : target_attach(&rt->t, pid) < 0 ||
-	    target_check_access(&rt->t, "profile") < 0)
+	if (cmd ? target_launch(&rt->t, cmd) < 0 : target_attach(&rt->t, pid) < 0)
 		goto fail;
 	rt->attached = true;
+	if (target_check_access(&rt->t, "profile") < 0)
+		goto fail;
 	rt->start_ticks = proc_start_ticks(rt->t.pid);
 	rt->co = (struct cpu_opts){ .frequency = o->frequency, .fp = o->fp,
 				    .user_only = o->user_only, .stack_size = o->stack_size ?
-				    o->stack_size : cpu_default_stack_size(o->frequency) };
+				    o->stack_size : cpu_default_stack_size(o->frequency),
+				    .started = cmd_record_started, .ctx = rt };
 	if (cmd)
 		snprintf(rt->name, sizeof(rt->name), "%s", strrchr(cmd[0], '/') ?
 			 strrchr(cmd[0], '/') + 1 : cmd[0]);
@@ -737,10 +750,11 @@ static void cmd_record_reap(struct record_state *rs)
 /* Whether process PID (born at START ticks, its parent PPID) is counted by a
  * recording already: it is one, its session samples it (the kernel's
  * inherited events follow children forked once sampling ran, also once they
- * are reparented), or it descends from one and was born after sampling
- * began. Takes rs->lock. */
+ * are reparented), or the child of one on its way down was born after that
+ * one's sampling began. Takes rs->lock. */
 static bool cmd_record_covered(struct record_state *rs, pid_t pid, uint64_t start, pid_t ppid)
 {
+	uint64_t below = 0; /* the start of the process below PID on the way up */
 	bool covered = false;
 
 	pthread_mutex_lock(&rs->lock);
@@ -753,12 +767,14 @@ static bool cmd_record_covered(struct record_state *rs, pid_t pid, uint64_t star
 		for (size_t i = 0; !covered && i < rs->ntargets; i++) {
 			const struct record_target *rt = rs->targets[i];
 
-			covered = rt->t.pid == pid && (depth == 0 ? rt->start_ticks == start :
-						      rt->began_ticks && start > rt->began_ticks);
+			covered = rt->t.pid == pid && rt->start_ticks == start &&
+				  (depth == 0 || (rt->began_ticks && below > rt->began_ticks));
 		}
 		if (ppid <= 1 || proc_stat_read(ppid, &st) < 0)
 			break;
+		below = start;
 		pid = ppid;
+		start = st.start;
 		ppid = st.ppid;
 	}
 	pthread_mutex_unlock(&rs->lock);

@@ -81,6 +81,7 @@ struct live {
 	atomic_bool reset_asked;   /* of the heap session, by a client */
 	atomic_bool rotate_asked;  /* a copy, then a reset, at one instant */
 	struct profile *rotated;   /* the copy, for the client (under lock) */
+	bool final_taken;          /* the last copy, once the target exited, handed over */
 	char command[256];
 	pthread_t thread;
 	bool running;
@@ -182,6 +183,9 @@ static void *live_heap_main(void *arg)
 			}
 			atomic_store(&l->reset_asked, false);
 			l->exited = exited > 0;
+			/* A launched command is reaped here, for its status. */
+			if (l->exited && l->t.launched)
+				target_check_exit(&l->t);
 			done = l->failed || l->exited;
 			pthread_mutex_unlock(&l->lock);
 			next = now + LIVE_HEAP_EVERY_NS;
@@ -397,6 +401,19 @@ int live_reset(struct live *l)
 	return rc;
 }
 
+/* Once the target has exited: the last copy, and after it the memory in
+ * use alone, as nothing more is allocated. Under the lock. */
+static struct profile *live_heap_final(struct live *l)
+{
+	struct profile *p = topview_copy(l->heap_now, NULL);
+
+	if (p && l->final_taken)
+		for (size_t i = 0; i < p->nsamples; i++)
+			p->samples[i].values[0] = p->samples[i].values[1] = 0; /* alloc_* */
+	l->final_taken = true;
+	return p;
+}
+
 struct profile *live_rotate(struct live *l)
 {
 	struct profile *p = NULL;
@@ -415,7 +432,7 @@ struct profile *live_rotate(struct live *l)
 		if (failed)
 			cp_error("%s", l->errmsg);
 		else if (!p && l->exited) /* the sampler has stopped: what it had last */
-			p = topview_copy(l->heap_now, NULL);
+			p = live_heap_final(l);
 		pthread_mutex_unlock(&l->lock);
 	}
 	if (!p && !failed)
