@@ -197,8 +197,9 @@ ok
 kill "$hw" 2>/dev/null || :
 
 # --- --heap with a command: its exit status is said, as without --heap.
-expect_exit 0 "$CPROF" record --store "$T/s8" --every 500ms --heap -- "$W/heapwork" --leak 1
-expect_grep '^Command exited with status 0$' "$T/out"
+expect_exit 0 "$CPROF" record --store "$T/s8" --every 500ms --heap -- \
+	sh -c '"$0" --leak 1; exit 3' "$W/heapwork"
+expect_grep '^Command exited with status 3$' "$T/out"
 ok
 count "$T/s8" heap 2 || fail "fewer than 2 heap windows of a launched command"
 
