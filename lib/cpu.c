@@ -50,6 +50,8 @@ struct cpu {
 	struct profile *p;
 	struct cpu_process *procs; /* the target first */
 	size_t nprocs, procs_cap;
+	pid_t *forked;             /* children forked since sampling began, not yet exited */
+	size_t nforked, forked_cap;
 	struct hmap proc_index;
 	struct thread_entry *threads;
 	size_t nthreads, threads_cap;
@@ -282,6 +284,27 @@ static bool cpu_names_file(const char *path)
 	return path[0] == '/' && strcmp(path, "//anon") != 0;
 }
 
+/* A fork or an exit: the children the inherited events follow, for
+ * cpu_pids (threads are no concern here). */
+static void cpu_on_task(struct cpu *c, const struct sampler_record *r)
+{
+	size_t i;
+
+	if (r->type == REC_FORK ? r->pid == r->ppid : r->pid != r->tid)
+		return;
+	for (i = 0; i < c->nforked && c->forked[i] != r->pid; i++)
+		;
+	if (r->type == REC_EXIT) {
+		if (i < c->nforked)
+			c->forked[i] = c->forked[--c->nforked];
+	} else if (i == c->nforked) {
+		if (CP_GROW(c->forked, c->forked_cap, c->nforked + 1) < 0)
+			c->error = 1;
+		else
+			c->forked[c->nforked++] = r->pid;
+	}
+}
+
 static void cpu_on_record(void *ctx, const struct sampler_record *r)
 {
 	struct cpu *c = ctx;
@@ -305,6 +328,10 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 			pr->stale = true;
 		break;
 	}
+	case REC_FORK:
+	case REC_EXIT:
+		cpu_on_task(c, r);
+		break;
 	case REC_LOST:
 		/* Mappings may have been among what was lost. */
 		c->stats.lost += r->lost;
@@ -372,6 +399,7 @@ static void cpu_cleanup(struct cpu *c)
 	for (size_t i = 0; i < c->nprocs; i++)
 		cpu_process_release(&c->procs[i]);
 	free(c->procs);
+	free(c->forked);
 	hmap_release(&c->proc_index);
 	hmap_release(&c->thread_index);
 	free(c->threads);
@@ -540,6 +568,15 @@ static int cpu_prune(struct cpu *c)
 		else
 			c->procs[kept++] = c->procs[i];
 	}
+	/* Exits may have been lost with the ring. */
+	for (i = 0; i < c->nforked;) {
+		enum proc_run st = proc_run_state(c->forked[i]);
+
+		if (st == PROC_GONE || st == PROC_ZOMBIE)
+			c->forked[i] = c->forked[--c->nforked];
+		else
+			i++;
+	}
 	c->nprocs = kept;
 	hmap_release(&c->proc_index);
 	c->proc_index = index;
@@ -549,9 +586,9 @@ static int cpu_prune(struct cpu *c)
 
 size_t cpu_pids(const struct cpu *c, pid_t *pids, size_t max)
 {
-	for (size_t i = 0; i < c->nprocs && i < max; i++)
-		pids[i] = c->procs[i].pid;
-	return c->nprocs;
+	for (size_t i = 0; i < c->nprocs + c->nforked && i < max; i++)
+		pids[i] = i < c->nprocs ? c->procs[i].pid : c->forked[i - c->nprocs];
+	return c->nprocs + c->nforked;
 }
 
 /* Start a fresh profile at START (CLOCK_MONOTONIC), handing the old one to
@@ -562,7 +599,7 @@ static int cpu_renew(struct cpu *c, int64_t start, struct profile **old_out)
 	struct locator **locs;
 	size_t i;
 
-	if (c->nprocs > 1 && cpu_prune(c) < 0)
+	if ((c->nprocs > 1 || c->nforked) && cpu_prune(c) < 0)
 		return -1;
 	locs = calloc(c->nprocs + 1, sizeof(*locs));
 	if (!locs)

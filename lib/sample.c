@@ -151,6 +151,8 @@ static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	a.enable_on_exec = child;
 	a.comm = 1;
 	a.comm_exec = 1;
+	/* Forks and exits: which processes the inherited events follow. */
+	a.task = 1;
 	/* Executable mappings made later (the libraries of a launched command,
 	 * dlopen) are announced, and every record is timed so the rings can be
 	 * read in order: a mapping's record comes before the samples inside it. */
@@ -442,6 +444,18 @@ static void sampler_handle(struct sampler *s, const struct perf_event_header *h,
 			rr.path = body + 32;
 			if (memchr(rr.path, '\0', rec + h->size - rr.path))
 				fn(ctx, &rr);
+		}
+		break;
+	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT:
+		/* pid, ppid, tid, ptid; time */
+		if (h->size >= sizeof(*h) + 24) {
+			const uint32_t *ids = (const uint32_t *)body;
+			rr.type = h->type == PERF_RECORD_FORK ? REC_FORK : REC_EXIT;
+			rr.pid = ids[0];
+			rr.ppid = ids[1];
+			rr.tid = ids[2];
+			fn(ctx, &rr);
 		}
 		break;
 	case PERF_RECORD_LOST:

@@ -20,7 +20,7 @@ struct sampler_opts {
 
 /* One record from the ring buffers, valid only during the callback. */
 struct sampler_record {
-	enum { REC_SAMPLE, REC_COMM, REC_MMAP, REC_LOST } type;
+	enum { REC_SAMPLE, REC_COMM, REC_MMAP, REC_LOST, REC_FORK, REC_EXIT } type;
 	pid_t pid, tid;
 	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples only) */
 	/* REC_SAMPLE */
@@ -38,6 +38,9 @@ struct sampler_record {
 	bool exec;
 	/* REC_LOST */
 	uint64_t lost;
+	/* REC_FORK, REC_EXIT: thread TID of PID began (its creator's process
+	 * PPID: a new process where PPID differs) or ended */
+	pid_t ppid;
 };
 
 typedef void (*sampler_fn)(void *ctx, const struct sampler_record *r);

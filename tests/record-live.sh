@@ -79,14 +79,18 @@ expect_grep ' work_[abc] \(' "$T/out"
 
 # --- Children: recname-p (a shell) has two busy children before record
 # starts, each recorded as a process of its own; a third, forked once the
-# shell is recorded, is sampled with it (inherited events), not twice.
+# shell is recorded, is sampled with it (inherited events), not twice; so is
+# a shell forked by a subshell that exits at once (reparented, a double fork),
+# asleep 2 s before it spins, with no exec: unseen by samples until then.
 ln -s /bin/sh "$T/recname-p"
 ln -s "$W/cpuwork-fp" "$T/recname-c"
-"$T/recname-p" -c '"$0" --seconds 8 & "$0" --seconds 8 & sleep 3; "$0" --seconds 3 & wait' \
+"$T/recname-p" -c '"$0" --seconds 8 & "$0" --seconds 8 & sleep 3; "$0" --seconds 3 &
+	( (sleep 2; i=0; while [ $i -lt 200000 ]; do i=$((i + 1)); done) & ); wait; sleep 3' \
 	"$T/recname-c" >/dev/null &
 sp=$!
 bg="$bg $sp"
-kids() { [ "$(pgrep -c -P "$sp" -x recname-c)" -ge "$1" ]; }
+kids() { [ "$(pgrep -c -x recname-c)" -ge "$1" ]; }
+shells() { [ "$(pgrep -c -x recname-p)" -ge 2 ]; }
 ok
 wait_until 20 kids 2 || fail "recname-p did not start two children"
 "$CPROF" record --store "$T/s7" --every 500ms --name '^recname-' 2>"$T/rec7.err" &
@@ -94,15 +98,22 @@ rec=$!
 bg="$bg $rec"
 ok
 wait_until 20 kids 3 || fail "recname-p did not start its third child"
-third=$(pgrep -n -P "$sp" -x recname-c)
+ok
+wait_until 20 shells || fail "recname-p did not start its reparented shell"
+late=$(pgrep -n -P "$sp" -x recname-c)
+orphan=$(pgrep -x recname-p | grep -vx "$sp")
 wait "$sp" 2>/dev/null || :
-sleep 0.5
 kill -TERM "$rec" 2>/dev/null || :
 wait "$rec" || fail "record --name exited $?"
 ok
 [ "$(grep -c '^cprof: recording process [0-9]* (recname-c)$' "$T/rec7.err")" = 2 ] ||
 	{ fail "not the two children forked before recording:"; sed 's/^/  | /' "$T/rec7.err" >&2; }
-expect_no_grep "^cprof: recording process $third " "$T/rec7.err"
+expect_no_grep "^cprof: recording process $late " "$T/rec7.err"
+ok
+[ -n "$orphan" ] || fail "no reparented child to look for"
+for k in $orphan; do
+	expect_no_grep "^cprof: recording process $k " "$T/rec7.err"
+done
 expect_exit 0 "$CPROF" report --store "$T/s7" --name '^recname-p$' --top 3
 expect_grep ' work_[abc] \(' "$T/out"
 
