@@ -151,8 +151,7 @@ static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	a.enable_on_exec = child;
 	a.comm = 1;
 	a.comm_exec = 1;
-	/* Forks and exits: which processes the inherited events follow. */
-	a.task = 1;
+	a.task = 1; /* forks and exits: which processes the inherited events follow */
 	/* Executable mappings made later (the libraries of a launched command,
 	 * dlopen) are announced, and every record is timed so the rings can be
 	 * read in order: a mapping's record comes before the samples inside it. */
