@@ -552,6 +552,15 @@ void cmd_list_append(struct cmd_list *l, const void *item, size_t size)
 	l->n++;
 }
 
+void cmd_list_free_strings(struct cmd_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(((char **)l->v)[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 void cmd_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,
 		 void *field)
 {
@@ -583,11 +592,7 @@ void cmd_add_tag(const struct cmd_entry *cmd, const struct cmd_option *o, const 
 
 void cmd_store_sel_release(struct cmd_store_sel *sel)
 {
-	for (size_t i = 0; i < sel->tags.n; i++)
-		free(((char **)sel->tags.v)[i]);
-	free(sel->tags.v);
-	sel->tags.v = NULL;
-	sel->tags.n = 0;
+	cmd_list_free_strings(&sel->tags);
 }
 
 void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel *sel)

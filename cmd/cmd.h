@@ -115,6 +115,8 @@ struct cmd_list {
 };
 /* Append ITEM (SIZE bytes) to L; dies when out of memory. */
 void cmd_list_append(struct cmd_list *l, const void *item, size_t size);
+/* Free the strings (char *) L holds, and its array; L is left empty. */
+void cmd_list_free_strings(struct cmd_list *l);
 /* A setter appending a process id (1 to INT_MAX) as a pid_t to the struct
  * cmd_list FIELD, once however often it is given. */
 void cmd_add_pid(const struct cmd_entry *cmd, const struct cmd_option *o, const char *value,

@@ -275,28 +275,19 @@ struct record_target {
  * its sampled heap in use (HEAP, NULL without), as go tool pprof -comments shows. */
 static int cmd_record_comment(struct profile *p, pid_t pid, const struct profile *heap)
 {
+	int inuse = heap ? profile_sample_index(heap, "inuse_space") : -1;
 	struct proc_stat st;
 	char text[64];
-	int64_t *c;
 
 	if (proc_stat_read(pid, &st) < 0)
 		return 0; /* gone: the last window has no snapshot */
-	c = realloc(p->comments, (p->ncomments + 2) * sizeof(*c));
-	if (!c)
-		return cp_error("out of memory");
-	p->comments = c;
 	snprintf(text, sizeof(text), "threads=%ld", st.threads);
-	if ((c[p->ncomments] = profile_intern(p, text)) < 0)
+	if (profile_add_comment(p, text) < 0)
 		return -1;
-	p->ncomments++;
-	if (heap && profile_sample_index(heap, "inuse_space") >= 0) {
-		snprintf(text, sizeof(text), "heap_inuse_bytes=%lld",
-			 (long long)profile_total(heap, profile_sample_index(heap, "inuse_space")));
-		if ((c[p->ncomments] = profile_intern(p, text)) < 0)
-			return -1;
-		p->ncomments++;
-	}
-	return 0;
+	if (inuse < 0)
+		return 0;
+	snprintf(text, sizeof(text), "heap_inuse_bytes=%lld", (long long)profile_total(heap, inuse));
+	return profile_add_comment(p, text);
 }
 
 /* Write window P (of kind KIND) of RT, whole, outside the lock (which only
@@ -954,13 +945,6 @@ static int cmd_record_begin(struct record_state *rs, char **cmd)
 	return 0;
 }
 
-static void cmd_record_free_list(struct cmd_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(((char **)l->v)[i]);
-	free(l->v);
-}
-
 static int cmd_record_exec(int argc, char **argv)
 {
 	struct record_opts o = { 0 };
@@ -1008,9 +992,9 @@ static int cmd_record_exec(int argc, char **argv)
 	free(rs.targets);
 	free(rs.refused);
 	free(rs.heap_lib);
-	cmd_record_free_list(&o.push);
-	cmd_record_free_list(&o.push_headers);
-	cmd_record_free_list(&o.tags);
+	cmd_list_free_strings(&o.push);
+	cmd_list_free_strings(&o.push_headers);
+	cmd_list_free_strings(&o.tags);
 	free(o.pids.v);
 	free(store_dir);
 	return rc;

@@ -539,6 +539,14 @@ const struct cpu_stats *cpu_stats(const struct cpu *c)
 	return &c->stats;
 }
 
+/* Whether process PID has exited (a zombie or gone). */
+static bool cpu_exited(pid_t pid)
+{
+	enum proc_run st = proc_run_state(pid);
+
+	return st == PROC_GONE || st == PROC_ZOMBIE;
+}
+
 /* Forget the target's children that have exited, so that a long session of
  * a forking target keeps only the live ones. Returns 0, or -1 (out of
  * memory) with the session unchanged. */
@@ -552,9 +560,7 @@ static int cpu_prune(struct cpu *c)
 		return cp_error("out of memory");
 	hmap_init(&index);
 	for (i = 0; i < c->nprocs; i++) {
-		enum proc_run st = i ? proc_run_state(c->procs[i].pid) : PROC_RUNNING;
-
-		gone[i] = st == PROC_GONE || st == PROC_ZOMBIE;
+		gone[i] = i && cpu_exited(c->procs[i].pid);
 		if (!gone[i] && hmap_insert(&index, hash_bytes(HASH_SEED, &c->procs[i].pid,
 							      sizeof(pid_t)), (uint32_t)kept++) < 0) {
 			hmap_release(&index);
@@ -570,9 +576,7 @@ static int cpu_prune(struct cpu *c)
 	}
 	/* Exits may have been lost with the ring. */
 	for (i = 0; i < c->nforked;) {
-		enum proc_run st = proc_run_state(c->forked[i]);
-
-		if (st == PROC_GONE || st == PROC_ZOMBIE)
+		if (cpu_exited(c->forked[i]))
 			c->forked[i] = c->forked[--c->nforked];
 		else
 			i++;

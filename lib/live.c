@@ -137,18 +137,15 @@ static int live_heap_copy(struct live *l, int64_t now)
 }
 
 /* A client's rotation, on the sampler thread under the lock: everything so
- * far handed over, and the allocations counted afresh from that instant. */
-static int live_heap_rotate(struct live *l)
+ * far handed over, before the reset that follows at the same instant. */
+static int live_heap_hand_over(struct live *l)
 {
 	struct profile *p = heap_snapshot(l->h);
 
-	atomic_store(&l->rotate_asked, false);
 	if (!p)
 		return -1;
 	profile_free(l->rotated);
 	l->rotated = p;
-	heap_reset(l->h);
-	live_history_clear(&l->hist);
 	return 0;
 }
 
@@ -167,13 +164,14 @@ static void *live_heap_main(void *arg)
 
 		if (exited < 0 || exited > 0 || now >= next || atomic_load(&l->reset_asked) ||
 		    atomic_load(&l->rotate_asked)) {
+			bool rotate;
+
 			pthread_mutex_lock(&l->lock);
-			if (atomic_load(&l->rotate_asked) && exited >= 0 &&
-			    live_heap_rotate(l) < 0) {
+			rotate = atomic_load(&l->rotate_asked) && exited >= 0;
+			if (rotate && live_heap_hand_over(l) < 0) {
 				l->failed = true;
 				snprintf(l->errmsg, sizeof(l->errmsg), "%s", cp_errmsg());
-			}
-			if (atomic_load(&l->reset_asked)) {
+			} else if (rotate || atomic_load(&l->reset_asked)) {
 				heap_reset(l->h);
 				live_history_clear(&l->hist);
 			}
@@ -181,6 +179,8 @@ static void *live_heap_main(void *arg)
 				l->failed = true;
 				snprintf(l->errmsg, sizeof(l->errmsg), "%s", cp_errmsg());
 			}
+			if (rotate)
+				atomic_store(&l->rotate_asked, false);
 			atomic_store(&l->reset_asked, false);
 			l->exited = exited > 0;
 			/* A launched command is reaped here, for its status. */

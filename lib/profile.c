@@ -92,6 +92,20 @@ int64_t profile_intern(struct profile *p, const char *s)
 	return profile_intern_n(p, s, strlen(s));
 }
 
+int profile_add_comment(struct profile *p, const char *text)
+{
+	int64_t s = profile_intern(p, text), *c;
+
+	if (s < 0)
+		return -1;
+	c = realloc(p->comments, (p->ncomments + 1) * sizeof(*c));
+	if (!c)
+		return cp_error("out of memory");
+	p->comments = c;
+	c[p->ncomments++] = s;
+	return 0;
+}
+
 int profile_add_sample_type(struct profile *p, const char *type, const char *unit)
 {
 	struct pf_value_type *vt;

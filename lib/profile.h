@@ -110,6 +110,9 @@ const char *profile_str(const struct profile *p, int64_t i);
 int64_t profile_intern_n(struct profile *p, const char *s, size_t n);
 int64_t profile_intern(struct profile *p, const char *s);
 
+/* Append the comment TEXT (as go tool pprof -comments shows them). Returns 0 or -1. */
+int profile_add_comment(struct profile *p, const char *text);
+
 /* Append a sample type "TYPE/UNIT". Must precede the first sample. Returns 0 or -1. */
 int profile_add_sample_type(struct profile *p, const char *type, const char *unit);
 

@@ -393,25 +393,18 @@ static int store_add_comments(struct profile *merged, const struct profile *p,
 {
 	time_t t = (time_t)(w->start_ns / 1000000000);
 	char when[32], *text;
-	int64_t *c;
 	struct tm tm;
+	int rc;
 
-	if (!p->ncomments)
-		return 0;
-	c = realloc(merged->comments, (merged->ncomments + p->ncomments) * sizeof(*c));
-	if (!c)
-		return cp_error("out of memory");
-	merged->comments = c;
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	for (size_t i = 0; i < p->ncomments; i++) {
 		if (asprintf(&text, "%s %s %d %s", when, w->name, (int)w->pid,
 			     p->strings[p->comments[i]]) < 0)
 			return cp_error("out of memory");
-		c[merged->ncomments] = profile_intern(merged, text);
+		rc = profile_add_comment(merged, text);
 		free(text);
-		if (c[merged->ncomments] < 0)
+		if (rc < 0)
 			return -1;
-		merged->ncomments++;
 	}
 	return 0;
 }

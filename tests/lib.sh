@@ -5,7 +5,9 @@ set -eu
 : "${top_srcdir:?set top_srcdir to the source tree}"
 FIXTURES=$top_srcdir/tests/fixtures
 T=$(mktemp -d "${TMPDIR:-/tmp}/cprof-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+# bg: the pids of background processes a test starts, killed at its end.
+bg=
+trap 'for p in $bg; do kill -KILL "$p" 2>/dev/null || :; done; rm -rf "$T"' EXIT
 # Each test inflates debug files into a cache of its own, never the user's.
 CPROF_CACHE_DIR=$T/debug-cache
 export CPROF_CACHE_DIR
@@ -57,6 +59,11 @@ expect_lines() {
 expect_eq() {
 	ok
 	[ "$1" = "$2" ] || fail "${3:-values differ}: '$1' != '$2'"
+}
+
+# store_windows DIR: the windows of cprof record's store DIR, DAY/FILE, oldest first.
+store_windows() {
+	(cd "$1" 2>/dev/null && ls -1 2*/*.pb.gz 2>/dev/null | sort)
 }
 
 # untraced PID: the target runs on, with no thread traced or stopped.

@@ -13,17 +13,8 @@
 need_perf_events
 
 W=$top_builddir/tests/workloads
-bg=
-cleanup() {
-	for p in $bg; do kill -KILL "$p" 2>/dev/null || :; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-windows() {
-	(cd "$1" 2>/dev/null && ls -1 2*/*.pb.gz 2>/dev/null | sort)
-}
 # count DIR KIND N: the store DIR has N windows of KIND or more.
-count() { [ "$(windows "$1" | grep -c "_$2_")" -ge "$3" ]; }
+count() { [ "$(store_windows "$1" | grep -c "_$2_")" -ge "$3" ]; }
 said() { grep -Eq "$1" "$2"; }
 named() { [ "$(cat /proc/"$1"/comm 2>/dev/null)" = "$2" ]; }
 # values FILE KEY: the numbers after KEY= in the comment lines of FILE, in order.
@@ -68,7 +59,7 @@ kill -TERM "$rec" 2>/dev/null || :
 rc=0
 wait "$rec" || rc=$?
 expect_eq "$rc" 0 "record --name's exit status after SIGTERM"
-windows "$T/s1" >"$T/w1"
+store_windows "$T/s1" >"$T/w1"
 for p in "$a:recname-a" "$b:recname-b"; do
 	ok
 	[ "$(grep -c "_${p#*:}_${p%%:*}_cpu_" "$T/w1")" -ge 2 ] || fail "fewer than 2 windows of ${p#*:}"

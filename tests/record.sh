@@ -11,27 +11,16 @@
 need_perf_events
 
 W=$top_builddir/tests/workloads
-bg=
-cleanup() {
-	for p in $bg; do kill -KILL "$p" 2>/dev/null || :; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
 # started PID: the workload PID has exec'ed (a recording names it by its comm).
 started() { [ "$(cat /proc/"$1"/comm 2>/dev/null)" = cpuwork-fp ]; }
 name_re='^[0-9]{8}/[0-9]{6}\.[0-9]{3}_[0-9]+_[A-Za-z0-9.+-]+_[0-9]+_cpu_([0-9a-f]{16}|0)\.pb\.gz$'
-
-# windows DIR: the store's windows, DAY/FILE, oldest first.
-windows() {
-	(cd "$1" 2>/dev/null && ls -1 2*/*.pb.gz 2>/dev/null | sort)
-}
 
 # --- A launched command, fixed work, 1 s windows: named, contiguous, each a profile.
 expect_exit 0 "$CPROF" record --store "$T/s1" --every 1s --tag version=1.4.2 --tag env=test \
 	-- "$W/cpuwork-fp" --rounds 500
 expect_grep '^Command exited with status 0$' "$T/out"
 expect_grep '^cprof: recording 1 process into .*/s1, a window every 1s$' "$T/err"
-windows "$T/s1" >"$T/w1"
+store_windows "$T/s1" >"$T/w1"
 n=$(wc -l <"$T/w1")
 ok
 [ "$n" -ge 2 ] || fail "only $n windows of a run over a second long"
@@ -78,9 +67,9 @@ wait_until 20 started "$cpu" || fail "cpuwork did not start"
 rec=$!
 bg="$bg $rec"
 # count DIR N: the store DIR has N windows or more.
-count() { [ "$(windows "$1" | wc -l)" -ge "$2" ]; }
+count() { [ "$(store_windows "$1" | wc -l)" -ge "$2" ]; }
 # gone DIR: the first window DIR had is gone.
-first_of() { first=$(windows "$1" | head -1); }
+first_of() { first=$(store_windows "$1" | head -1); }
 gone() { [ ! -e "$1/$first" ]; }
 ok
 wait_until 20 count "$T/s2" 2 || fail "no two windows before the switch"
@@ -92,7 +81,7 @@ rc=0
 wait "$rec" || rc=$?
 expect_eq "$rc" 0 "record's exit status after SIGTERM"
 untraced "$cpu"
-windows "$T/s2" >"$T/w2"
+store_windows "$T/s2" >"$T/w2"
 before=$(sed -n 1p "$T/w2")
 after=$(tail -2 "$T/w2" | head -1)
 expect_exit 0 "$CPROF" diff "$T/s2/$before" "$T/s2/$after"
@@ -122,7 +111,7 @@ expect_grep ' work_c \(' "$T/out"
 # The second run's first window, to the second: --base-to it is the first run,
 # --from the second after it is the rest of the second run.
 v2=
-for f in $(windows "$T/s7"); do
+for f in $(store_windows "$T/s7"); do
 	t=${f##*_cpu_}
 	grep -qx version=2 "$T/s7/tags/${t%.pb.gz}" && { v2=$f; break; }
 done
@@ -158,7 +147,7 @@ size=$(cd "$T/s3" && cat 2*/*.pb.gz | wc -c)
 ok
 [ "$size" -le 4096 ] || fail "the store holds $size bytes, over --max-size 4K"
 ok
-[ "$(windows "$T/s3" | wc -l)" -ge 1 ] || fail "retention removed every window"
+[ "$(store_windows "$T/s3" | wc -l)" -ge 1 ] || fail "retention removed every window"
 # ... and at the age bound.
 "$CPROF" record --store "$T/s4" --every 200ms --retain 1s --pid "$cpu" 2>"$T/rec4.err" &
 rec=$!
@@ -172,7 +161,7 @@ kill -TERM "$rec" 2>/dev/null || :
 wait "$rec" || fail "record --retain exited $?"
 expect_grep ' [1-9][0-9]* removed by retention$' "$T/rec4.err"
 ok
-[ "$(windows "$T/s4" | wc -l)" -le 8 ] || fail "windows older than --retain 1s remain: $(windows "$T/s4" | wc -l)"
+[ "$(store_windows "$T/s4" | wc -l)" -le 8 ] || fail "windows older than --retain 1s remain: $(store_windows "$T/s4" | wc -l)"
 
 # --- SIGKILL mid-recording: every window left reads, no temporary file, and
 # the store opens again; a second writer meanwhile is refused.
@@ -188,7 +177,7 @@ wait "$rec" 2>/dev/null || :
 untraced "$cpu"
 ok
 [ -z "$(find "$T/s5" -name '*.tmp*')" ] || fail "temporary files left: $(find "$T/s5" -name '*.tmp*')"
-for f in $(windows "$T/s5"); do
+for f in $(store_windows "$T/s5"); do
 	expect_exit 0 "$CPROF" report --top 1 "$T/s5/$f"
 done
 expect_exit 0 "$CPROF" record --store "$T/s5" --every 100ms -- "$W/cpuwork-fp" --rounds 20
@@ -228,14 +217,14 @@ wait_until 30 received 5 || fail "nothing arrived once the server was up"
 kill -TERM "$rec" 2>/dev/null || :
 wait "$rec" || fail "record --push exited $?"
 kill "$cpu" 2>/dev/null || :
-n8=$(windows "$T/s8" | wc -l)
+n8=$(store_windows "$T/s8" | wc -l)
 expect_grep "^cprof: $n8 windows pushed to $url, 0 dropped by retention before their turn, 0 refused$" "$T/rec8.err"
 expect_grep "^cprof: pushing to $url again$" "$T/rec8.err"
 expect_no_grep '^BAD' "$R/log"
 ok
 [ "$(grep -c '^[0-9]' "$R/log")" = "$n8" ] || fail "$(grep -c '^[0-9]' "$R/log") pushes of $n8 windows"
 # In order: each window's start, to the second, as the store has them.
-windows "$T/s8" | while read -r f; do
+store_windows "$T/s8" | while read -r f; do
 	hms=$(printf '%s\n' "$f" | cut -c10-15)
 	date -u -d "${f%%/*} $(echo "$hms" | sed 's/\(..\)\(..\)\(..\)/\1:\2:\3/')" +%s
 done >"$T/starts"
@@ -256,11 +245,11 @@ touch "$R/down"
 expect_exit 0 "$CPROF" record --store "$T/s8" --every 300ms --push "$url" \
 	-- "$W/cpuwork-fp" --rounds 150
 expect_grep 'the rest goes at the next record with this store$' "$T/err"
-late=$(windows "$T/s8" | wc -l)
+late=$(store_windows "$T/s8" | wc -l)
 rm "$R/down"
 expect_exit 0 "$CPROF" record --store "$T/s8" --every 300ms --push "$url" \
 	-- "$W/cpuwork-fp" --rounds 50
-all=$(windows "$T/s8" | wc -l)
+all=$(store_windows "$T/s8" | wc -l)
 ok
 [ "$(grep -c '^[0-9]' "$R/log")" = "$all" ] ||
 	fail "after the second run $(grep -c '^[0-9]' "$R/log") pushes of $all windows ($late before it)"

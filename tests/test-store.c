@@ -48,9 +48,7 @@ static struct profile *one(const char *kind, const char *fn, int64_t value, cons
 	profile_add_sample_type(p, strcmp(kind, "heap") == 0 ? "inuse_space" : "cpu",
 				strcmp(kind, "heap") == 0 ? "bytes" : "nanoseconds");
 	profile_add_sample(p, &loc, 1, &value, NULL, 0);
-	p->comments = malloc(sizeof(*p->comments));
-	p->comments[0] = profile_intern(p, comment);
-	p->ncomments = 1;
+	profile_add_comment(p, comment);
 	return p;
 }
 

@@ -391,10 +391,10 @@ restored file
 # hold a run each (its samples, whatever CPU the loaded machine gives it).
 "$CPROF" record --store "$T/store" --every 60s -- "$W" --rounds 150 --split 6:3:1 \
 	>/dev/null 2>&1 || fail "record into a store for top --store"
-n1=$(ls "$T"/store/2*/*.pb.gz | wc -l)
+n1=$(store_windows "$T/store" | wc -l)
 "$CPROF" record --store "$T/store" --every 60s -- "$W" --rounds 300 --split 1:3:6 \
 	>/dev/null 2>&1 || fail "record into a store for top --store"
-n=$(ls "$T"/store/2*/*.pb.gz | wc -l)
+n=$(store_windows "$T/store" | wc -l)
 start store "$CPROF" top --store "$T/store" --name cpuwork
 expect_screen "^cprof top +$n windows, 20" "a store range's header"
 expect_screen 'window: the whole range' "a store range's window"
