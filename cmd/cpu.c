@@ -124,21 +124,20 @@ struct cmd_cpu_banner {
 static void cmd_cpu_started(void *ctx)
 {
 	const struct cmd_cpu_banner *b = ctx;
-	char when[32], line_why[256];
+	char when[32] = "", what[300], line_why[256];
 
 	if (b->o->pid) {
 		char line[256];
 		proc_cmdline(b->t->pid, line, sizeof(line));
-		fprintf(stderr, "cprof: profiling process %d (%s) at %u Hz", b->t->pid, line,
-			b->o->frequency);
+		snprintf(what, sizeof(what), "process %d (%s)", b->t->pid, line);
 	} else {
-		fprintf(stderr, "cprof: profiling %s (pid %d) at %u Hz", b->cmd[0], b->t->pid,
-			b->o->frequency);
+		snprintf(what, sizeof(what), "%s (pid %d)", b->cmd[0], b->t->pid);
 	}
 	if (b->o->duration_ns)
-		fprintf(stderr, " for %s",
-			units_format(when, sizeof(when), b->o->duration_ns, "nanoseconds"));
-	fprintf(stderr, " with %s unwinding; Ctrl-C to stop\n",
+		units_format(when, sizeof(when), b->o->duration_ns, "nanoseconds");
+	/* One write: the command it started may be printing on the same stderr. */
+	fprintf(stderr, "cprof: profiling %s at %u Hz%s%s with %s unwinding; Ctrl-C to stop\n",
+		what, b->o->frequency, when[0] ? " for " : "", when,
 		b->o->fp ? "frame-pointer" : "DWARF");
 	if (b->o->pid && target_stopped(b->t, line_why, sizeof(line_why)))
 		fprintf(stderr, "cprof: %s; it runs no code while stopped, so it leaves no samples\n",
