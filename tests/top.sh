@@ -388,11 +388,13 @@ restored file
 # A range of cprof record's store, replayed: the whole range, then each
 # window with ] (the first run's windows have work_a hot, the second run's
 # work_c), and [ back past the start to the whole range. Windows of a minute
-# hold a run each (its samples, whatever CPU the loaded machine gives it).
-"$CPROF" record --store "$T/store" --every 60s -- "$W" --rounds 150 --split 6:3:1 \
+# hold a run each (its samples, whatever CPU the loaded machine gives it), at
+# 499 Hz: about 290 samples in the first, where 99 Hz gave 57, whose share
+# strayed 17 points from 60 in a sanitizer run.
+"$CPROF" record --store "$T/store" --every 60s --frequency 499 -- "$W" --rounds 150 --split 6:3:1 \
 	>/dev/null 2>&1 || fail "record into a store for top --store"
 n1=$(store_windows "$T/store" | wc -l)
-"$CPROF" record --store "$T/store" --every 60s -- "$W" --rounds 300 --split 1:3:6 \
+"$CPROF" record --store "$T/store" --every 60s --frequency 499 -- "$W" --rounds 300 --split 1:3:6 \
 	>/dev/null 2>&1 || fail "record into a store for top --store"
 n=$(store_windows "$T/store" | wc -l)
 start store "$CPROF" top --store "$T/store" --name cpuwork
