@@ -164,6 +164,26 @@ void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel
 void cmd_set_stack_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 			const char *value, void *field);
 
+/* The options of `cpu` and `offcpu`, which run the same way (cmd_cpu_run). */
+struct cpu_cmd_opts {
+	pid_t pid;
+	int64_t duration_ns;
+	const char *duration_given;
+	unsigned frequency;
+	int mode;            /* cpu --mode: the index of cpu|wall */
+	unsigned max_rate;
+	bool fp;
+	uint32_t stack_size;
+	bool user_only;
+	const char *output;
+	long top;
+};
+#define CMD_OPT_MAX_RATE(T, f) \
+	CMD_INT(T, f, "max-rate", "N", "switch-outs sampled per second at most: beyond it, one " \
+		"in about rate / N, scaled to the exact totals; 0 for all", 0, 10000000, 10000)
+/* Run CMD (cpu, or offcpu: OFFCPU) with its arguments; its exit code. */
+int cmd_cpu_run(const struct cmd_entry *cmd, bool offcpu, int argc, char **argv);
+
 struct cmd_entry {
 	const char *name;
 	const char *summary;
@@ -277,6 +297,7 @@ extern const struct cmd_entry *const cmd_table[];
 extern const struct cmd_entry cmd_cpu;
 extern const struct cmd_entry cmd_diff;
 extern const struct cmd_entry cmd_heap;
+extern const struct cmd_entry cmd_offcpu;
 extern const struct cmd_entry cmd_record;
 extern const struct cmd_entry cmd_report;
 extern const struct cmd_entry cmd_serve;

@@ -15,6 +15,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_report,
 	&cmd_top,
 	&cmd_heap,
+	&cmd_offcpu,
 	&cmd_serve,
 	&cmd_record,
 	NULL,

@@ -1,5 +1,6 @@
 /* cprof cpu: sample a running process or a command, write a pprof profile,
- * and print its top functions. */
+ * and print its top functions; its off-CPU and wall-clock profiles too
+ * (cprof offcpu, cpu --mode wall), which run the same way. */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -20,22 +21,13 @@
 #include "topview.h"
 #include "units.h"
 
-struct cpu_cmd_opts {
-	pid_t pid;
-	int64_t duration_ns;
-	const char *duration_given;
-	unsigned frequency;
-	bool fp;
-	uint32_t stack_size;
-	bool user_only;
-	const char *output;
-	long top;
-};
-
 static const struct cmd_option cmd_cpu_options[] = {
 	{ CMD_OPT_PID(cpu_cmd_opts, pid) },
 	{ CMD_OPT_SECONDS(cpu_cmd_opts, duration_ns), CMD_GIVEN(cpu_cmd_opts, duration_given) },
 	{ CMD_OPT_FREQUENCY(cpu_cmd_opts, frequency) },
+	{ CMD_CHOICE(cpu_cmd_opts, mode, "mode", "cpu|wall", "cpu: time on CPU; wall: on CPU and "
+		     "off it (waiting, or runnable), each sample labelled with its state", 0) },
+	{ CMD_OPT_MAX_RATE(cpu_cmd_opts, max_rate), .def_text = "10000; with --mode wall" },
 	{ CMD_OPT_UNWIND(cpu_cmd_opts, fp) },
 	{ CMD_OPT_STACK_SIZE(cpu_cmd_opts, stack_size) },
 	{ CMD_OPT_USER_ONLY(cpu_cmd_opts, user_only) },
@@ -44,7 +36,10 @@ static const struct cmd_option cmd_cpu_options[] = {
 	{ 0 },
 };
 
-static int cmd_cpu_exec(int argc, char **argv);
+static int cmd_cpu_exec(int argc, char **argv)
+{
+	return cmd_cpu_run(&cmd_cpu, false, argc, argv);
+}
 
 const struct cmd_entry cmd_cpu = {
 	.name = "cpu",
@@ -57,7 +52,9 @@ const struct cmd_entry cmd_cpu = {
 		"software cpu-clock perf event. Stops after --seconds, on Ctrl-C or SIGTERM, or when\n"
 		"the target exits, and writes what it collected in every case, then prints the top\n"
 		"functions. A command is profiled from its first instruction; if it outlives\n"
-		"--seconds, cprof ends it with SIGTERM. The target is never stopped or traced.",
+		"--seconds, cprof ends it with SIGTERM. The target is never stopped or traced.\n"
+		"--mode wall adds the time each thread spends off the CPU, as cprof offcpu sees it,\n"
+		"so that a thread's whole life is accounted for (samples/count, wall/nanoseconds).",
 	.options = cmd_cpu_options,
 	.exec = cmd_cpu_exec,
 };
@@ -117,6 +114,7 @@ static int cmd_cpu_print_sampling_error(const struct stackset *ss, long top)
 
 struct cmd_cpu_banner {
 	const struct cpu_cmd_opts *o;
+	enum cpu_mode mode;
 	const struct target *t;
 	char **cmd;
 };
@@ -136,43 +134,121 @@ static void cmd_cpu_started(void *ctx)
 	if (b->o->duration_ns)
 		units_format(when, sizeof(when), b->o->duration_ns, "nanoseconds");
 	/* One write: the command it started may be printing on the same stderr. */
-	fprintf(stderr, "cprof: profiling %s at %u Hz%s%s with %s unwinding; Ctrl-C to stop\n",
-		what, b->o->frequency, when[0] ? " for " : "", when,
-		b->o->fp ? "frame-pointer" : "DWARF");
+	if (b->mode == CPU_MODE_OFF)
+		fprintf(stderr, "cprof: profiling where %s waits%s%s with %s unwinding; Ctrl-C "
+			"to stop\n", what, when[0] ? " for " : "", when,
+			b->o->fp ? "frame-pointer" : "DWARF");
+	else
+		fprintf(stderr, "cprof: profiling %s%s at %u Hz%s%s with %s unwinding; Ctrl-C to "
+			"stop\n", b->mode == CPU_MODE_WALL ? "the wall-clock time of " : "", what,
+			b->o->frequency, when[0] ? " for " : "", when,
+			b->o->fp ? "frame-pointer" : "DWARF");
 	if (b->o->pid && target_stopped(b->t, line_why, sizeof(line_why)))
 		fprintf(stderr, "cprof: %s; it runs no code while stopped, so it leaves no samples\n",
 			line_why);
 }
 
 /* The options and the command after "--"; exits 2 on bad usage. */
-static void cmd_cpu_parse(int argc, char **argv, struct cpu_cmd_opts *o, char ***cmd, int *ncmd)
+static void cmd_cpu_parse(const struct cmd_entry *e, bool offcpu, int argc, char **argv,
+			  struct cpu_cmd_opts *o, char ***cmd, int *ncmd)
 {
-	cmd_parse(&cmd_cpu, &argc, argv, o, cmd, ncmd);
-	cmd_check_target(&cmd_cpu, argc, argv, o->pid, *ncmd);
+	cmd_parse(e, &argc, argv, o, cmd, ncmd);
+	cmd_check_target(e, argc, argv, o->pid, *ncmd);
 	if (!o->duration_given && *ncmd)
 		o->duration_ns = 0;
-	if (!o->stack_size)
+	if (!o->frequency)
+		o->frequency = 99; /* offcpu's: the cpu-clock, unused, is still set up */
+	if (!o->stack_size) {
 		o->stack_size = cpu_default_stack_size(o->frequency);
+		/* Stacks at switches come often: perf's 8 KiB doubled, not the most. */
+		if ((offcpu || o->mode) && o->stack_size > 16384)
+			o->stack_size = 16384;
+	}
+}
+
+/* Each thread's time off the CPU, blocked and runnable, the most first. */
+static int cmd_cpu_print_threads(const struct cpu_cmd_opts *o, const struct profile *p)
+{
+	struct top_thread *all = NULL, *blocked = NULL, *runnable = NULL;
+	size_t n, nb, nr;
+	int rc = -1;
+
+	if (topview_threads(p, 1, NULL, &all, &n) < 0 ||
+	    topview_threads(p, 1, "blocked", &blocked, &nb) < 0 ||
+	    topview_threads(p, 1, "runnable", &runnable, &nr) < 0)
+		goto out;
+	printf("%9s  %-16s %12s %12s %12s\n", "tid", "thread",
+	       o->mode ? "wall" : "off-CPU", "blocked", "runnable");
+	for (size_t i = 0; i < n && i < (size_t)o->top; i++) {
+		int64_t b = 0, r = 0;
+		char v[3][32];
+		for (size_t j = 0; j < nb; j++)
+			b += blocked[j].tid == all[i].tid ? blocked[j].value : 0;
+		for (size_t j = 0; j < nr; j++)
+			r += runnable[j].tid == all[i].tid ? runnable[j].value : 0;
+		printf("%9lld  %-16s %12s %12s %12s\n", (long long)all[i].tid, all[i].name,
+		       units_format(v[0], sizeof(v[0]), all[i].value, "nanoseconds"),
+		       units_format(v[1], sizeof(v[1]), b, "nanoseconds"),
+		       units_format(v[2], sizeof(v[2]), r, "nanoseconds"));
+	}
+	rc = 0;
+out:
+	free(all);
+	free(blocked);
+	free(runnable);
+	return rc;
+}
+
+/* What the off-CPU part of a profile holds: its waits, how they were
+ * sampled, what was lost, and what it lacks without the privilege. */
+static void cmd_cpu_print_waits(const struct cpu_cmd_opts *o, const struct cpu_stats *st)
+{
+	char v[3][32];
+
+	printf("Waits: %llu, blocked %s, runnable %s", (unsigned long long)st->waits,
+	       units_format(v[0], sizeof(v[0]), st->blocked_ns, "nanoseconds"),
+	       units_format(v[1], sizeof(v[1]), st->runnable_ns, "nanoseconds"));
+	if (st->before_ns)
+		printf(", since before the start %s",
+		       units_format(v[2], sizeof(v[2]), st->before_ns, "nanoseconds"));
+	printf("\n");
+	if (!st->switch_stacks)
+		printf("Stacks: none, each thread's waits are under [off-CPU]: sampling the "
+		       "switches needs root or CAP_PERFMON, or the sysctl "
+		       "kernel.perf_event_paranoid=1 or lower\n");
+	else if (st->waits_unsampled)
+		printf("Sampled: %llu of %llu waits (a switch-out in about %llu at the end, "
+		       "--max-rate %u); each thread's sampled waits are scaled to its exact "
+		       "totals\n", (unsigned long long)(st->waits - st->waits_unsampled),
+		       (unsigned long long)st->waits, (unsigned long long)st->switch_period,
+		       o->max_rate);
+	if (st->waits_lost)
+		printf("Lost waits: %llu, open when the ring buffer overflowed; lower --max-rate\n",
+		       (unsigned long long)st->waits_lost);
 }
 
 /* What the profile holds and what it lacks, after it is written. */
-static int cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats *st,
-			   const struct target *t, const struct profile *p)
+static int cmd_cpu_summary(const struct cpu_cmd_opts *o, enum cpu_mode mode,
+			   const struct cpu_stats *st, const struct target *t,
+			   const struct profile *p)
 {
 	char when[32], why[256];
 
-	if (o->top && st->samples) {
+	if (o->top && (st->samples || st->waits)) {
 		struct stackset ss;
 		bool failed = stackset_init(&ss, p, 1, NULL) < 0;
 
 		if (!failed) {
 			failed = render_top(stdout, &ss, o->top) < 0 ||
-				 cmd_cpu_print_sampling_error(&ss, o->top) < 0;
+				 (mode == CPU_MODE_CPU && cmd_cpu_print_sampling_error(&ss, o->top) < 0) ||
+				 (mode != CPU_MODE_CPU && cmd_cpu_print_threads(o, p) < 0);
 			stackset_release(&ss);
 		}
 		if (failed)
 			return cmd_lib_error();
 	}
+	if (mode != CPU_MODE_CPU)
+		cmd_cpu_print_waits(o, st);
 	printf("Samples: %llu, lost: %llu, threads: %llu, duration: %s%s\n",
 	       (unsigned long long)st->samples, (unsigned long long)st->lost,
 	       (unsigned long long)st->threads,
@@ -180,9 +256,11 @@ static int cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats 
 	       st->target_exited && !t->launched ? " (the target exited)" :
 	       st->stopped ? " (stopped by signal)" : "");
 	if (st->lost)
-		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower --frequency\n",
-		       (unsigned long long)st->lost, 100.0 * st->lost / (st->lost + st->samples));
-	cmd_cpu_print_kernel(st, o->user_only);
+		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower %s\n",
+		       (unsigned long long)st->lost, 100.0 * st->lost / (st->lost + st->samples),
+		       mode == CPU_MODE_CPU ? "--frequency" : "--max-rate");
+	if (mode != CPU_MODE_OFF)
+		cmd_cpu_print_kernel(st, o->user_only);
 	if (st->truncated && o->stack_size < 65528)
 		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
 		       "[truncated] root: raise --stack-size (now %u, at most 65528)\n",
@@ -203,9 +281,10 @@ static int cmd_cpu_summary(const struct cpu_cmd_opts *o, const struct cpu_stats 
 	return 0;
 }
 
-static int cmd_cpu_exec(int argc, char **argv)
+int cmd_cpu_run(const struct cmd_entry *e, bool offcpu, int argc, char **argv)
 {
 	struct cpu_cmd_opts o = { 0 };
+	enum cpu_mode mode;
 	struct cpu_opts co;
 	struct cpu_stats st;
 	struct target t;
@@ -213,7 +292,8 @@ static int cmd_cpu_exec(int argc, char **argv)
 	char **cmd = NULL, *output;
 	int ncmd = 0, rc = EXIT_ERROR;
 
-	cmd_cpu_parse(argc, argv, &o, &cmd, &ncmd);
+	cmd_cpu_parse(e, offcpu, argc, argv, &o, &cmd, &ncmd);
+	mode = offcpu ? CPU_MODE_OFF : o.mode ? CPU_MODE_WALL : CPU_MODE_CPU;
 	if (o.output)
 		cmd_check_writable(o.output);
 	if (o.pid && target_attach(&t, o.pid) < 0)
@@ -223,11 +303,14 @@ static int cmd_cpu_exec(int argc, char **argv)
 	cmd_catch_signals();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		cmd_lib_die();
-	output = cmd_output_path("cpu", o.output, &t);
+	output = cmd_output_path(mode == CPU_MODE_OFF ? "offcpu" : mode == CPU_MODE_WALL ? "wall" :
+				 "cpu", o.output, &t);
 	if (!output)
 		goto out;
 
 	co = (struct cpu_opts){
+		.mode = mode,
+		.max_rate = o.max_rate,
 		.frequency = o.frequency,
 		.fp = o.fp,
 		.stack_size = o.stack_size,
@@ -237,7 +320,7 @@ static int cmd_cpu_exec(int argc, char **argv)
 		.steady = getenv("CPROF_STEADY_PERIOD") != NULL,
 		.stop = &cmd_stop,
 		.started = cmd_cpu_started,
-		.ctx = &(struct cmd_cpu_banner){ &o, &t, cmd },
+		.ctx = &(struct cmd_cpu_banner){ &o, mode, &t, cmd },
 	};
 	p = cpu_profile(&t, &co, &st);
 	if (t.launched) {
@@ -248,7 +331,7 @@ static int cmd_cpu_exec(int argc, char **argv)
 	}
 	if (cmd_write_profile(p, output) < 0)
 		goto out_profile;
-	if (cmd_cpu_summary(&o, &st, &t, p) < 0)
+	if (cmd_cpu_summary(&o, mode, &st, &t, p) < 0)
 		goto out_profile;
 	printf("Wrote %s\n", cmd_output_name(output));
 	rc = EXIT_OK;

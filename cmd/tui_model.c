@@ -94,7 +94,7 @@ int tui_rebuild(struct tui *u)
 		goto fail;
 	u->root = topview_find_path(&u->tree, u->zoom.names, u->zoom.n, &depth);
 	if (topview_flame(&u->tree, u->root, 1.0, FLAME_MIN_PERCENT, &u->lines, &u->nlines) < 0 ||
-	    topview_threads(u->p, u->src.si, &u->threads, &u->nthreads) < 0)
+	    topview_threads(u->p, u->src.si, NULL, &u->threads, &u->nthreads) < 0)
 		goto fail;
 	u->denom = u->ss.total_all;
 	if (u->tid) {

@@ -1,7 +1,9 @@
 /* The cpu profiler's loop: sample, unwind, symbolize, add to the profile;
  * see cpu.h. Everything is symbolized at capture time, while the target's
- * files are certainly there, and cached per program counter. */
+ * files are certainly there, and cached per program counter. Off the CPU,
+ * a wait's stack is unwound at its switch-out and added at its end. */
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +58,14 @@ struct cpu {
 	struct thread_entry *threads;
 	size_t nthreads, threads_cap;
 	struct hmap thread_index;
-	int64_t k_thread, k_tid, k_pid;
+	int64_t k_thread, k_tid, k_pid, k_state;
+	int64_t s_running, s_blocked, s_runnable, s_unknown;
 	int64_t values[2];
+	struct offcpu *off;    /* off-CPU and wall modes */
+	uint64_t m_offcpu, m_before; /* their markers' locations; 0: not made yet */
+	uint64_t outs;         /* switch-outs since the rate was last looked at */
+	int64_t rate_at;
+	uint64_t rng;
 	uint64_t frames[KERNEL_FRAMES + UNWIND_MAX_FRAMES];
 	uint64_t locs[KERNEL_FRAMES + UNWIND_MAX_FRAMES + 1];
 	uint64_t truncated; /* the [truncated] root's location; 0: not made yet */
@@ -208,31 +216,97 @@ static int64_t cpu_kernel_location(struct cpu *c, uint64_t pc, bool caller)
 	return kallsyms_locator_get(c->kl, pc, caller);
 }
 
-static void cpu_on_sample(struct cpu *c, const struct sampler_record *r)
+/* A marker's location, made the first time (*ID 0) in the profile. */
+static int64_t cpu_marker(struct cpu *c, uint64_t *id, const char *name)
 {
-	struct thread_entry *te;
-	struct pf_label labels[3];
-	struct cpu_process *pr;
-	bool whole;
-	int n;
+	if (!*id) {
+		int64_t m = profile_add_marker(c->p, name);
+		if (m < 0)
+			return -1;
+		*id = m;
+	}
+	return *id;
+}
 
-	c->stats.samples++;
-	if (r->ip == 0)
-		return;
-	pr = cpu_process_get(c, r->pid);
-	if (!pr) {
+/* The locations of c->frames (N of them) in PR into c->locs, with a
+ * [truncated] root where the unwinder stopped short. Returns how many,
+ * or -1 when out of memory. */
+static int cpu_locate(struct cpu *c, struct cpu_process *pr, int n, bool whole)
+{
+	for (int i = 0; i < n; i++) {
+		int64_t id = kallsyms_is_kernel(c->frames[i]) ?
+				     cpu_kernel_location(c, c->frames[i], i > 0) :
+				     locator_get(pr->loc, c->frames[i], i > 0);
+		if (id < 0)
+			return -1;
+		c->locs[i] = id;
+	}
+	/* A stack the unwinder could not finish gets a root that says so, in
+	 * every view of the profile. */
+	if (!whole) {
+		c->stats.truncated++;
+		if (cpu_marker(c, &c->truncated, "[truncated]") < 0)
+			return -1;
+		c->locs[n++] = c->truncated;
+	}
+	return n;
+}
+
+/* Add the stack in c->locs (N) of thread TID of PID with VALUES, labelled
+ * with STATE (a string index; 0: none). */
+static void cpu_add(struct cpu *c, pid_t pid, pid_t tid, int n, const int64_t *values,
+		    int64_t state)
+{
+	struct thread_entry *te = cpu_thread_get(c, pid, tid, NULL);
+	struct pf_label labels[4];
+	size_t nl = 2;
+
+	if (!te) {
 		c->error = 1;
 		return;
 	}
+	labels[0] = (struct pf_label){ c->k_thread, te->name, 0, 0 };
+	labels[1] = (struct pf_label){ c->k_tid, 0, tid, 0 };
+	/* Children of the target say whose they are. */
+	if (pid != c->t->pid)
+		labels[nl++] = (struct pf_label){ c->k_pid, 0, pid, 0 };
+	if (state)
+		labels[nl++] = (struct pf_label){ c->k_state, state, 0, 0 };
+	if (profile_add_sample(c->p, c->locs, n, values, labels, nl) < 0)
+		c->error = 1;
+}
+
+/* R's process, its maps re-read if a mapping record said so; NULL where
+ * the sample is to be left out (counted) or on an error (c->error). */
+static struct cpu_process *cpu_sample_process(struct cpu *c, const struct sampler_record *r)
+{
+	struct cpu_process *pr = cpu_process_get(c, r->pid);
+
+	if (!pr) {
+		c->error = 1;
+		return NULL;
+	}
 	if (!pr->as) {
 		c->stats.dropped++;
-		return;
+		return NULL;
 	}
 	/* After a mapping record the maps are re-read before the next sample,
 	 * but once a drain at most (a program may map files at any rate), and
 	 * again only for a stack that reaches into what they do not know. */
 	if (pr->stale && pr->refreshed != c->drains)
 		cpu_refresh(c, pr);
+	return pr;
+}
+
+static void cpu_on_sample(struct cpu *c, const struct sampler_record *r)
+{
+	struct cpu_process *pr;
+	bool whole;
+	int n;
+
+	c->stats.samples++;
+	if (r->ip == 0 || !(pr = cpu_sample_process(c, r)))
+		return;
 	n = cpu_frames(c, pr, r, &whole);
 	if (pr->stale && !cpu_all_known(pr, c->frames, n)) {
 		cpu_refresh(c, pr);
@@ -240,41 +314,90 @@ static void cpu_on_sample(struct cpu *c, const struct sampler_record *r)
 	}
 	c->stats.unwound_frames += n;
 	c->stats.kernel_samples += kallsyms_is_kernel(c->frames[0]);
-	for (int i = 0; i < n; i++) {
-		int64_t id = kallsyms_is_kernel(c->frames[i]) ?
-				     cpu_kernel_location(c, c->frames[i], i > 0) :
-				     locator_get(pr->loc, c->frames[i], i > 0);
-		if (id < 0) {
-			c->error = 1;
-			return;
-		}
-		c->locs[i] = id;
-	}
-	/* A stack the unwinder could not finish gets a root that says so, in
-	 * every view of the profile. */
-	if (!whole) {
-		c->stats.truncated++;
-		if (!c->truncated) {
-			int64_t id = profile_add_marker(c->p, "[truncated]");
-			if (id < 0) {
-				c->error = 1;
-				return;
-			}
-			c->truncated = id;
-		}
-		c->locs[n++] = c->truncated;
-	}
-	te = cpu_thread_get(c, r->pid, r->tid, NULL);
-	if (!te) {
+	n = cpu_locate(c, pr, n, whole);
+	if (n < 0) {
 		c->error = 1;
 		return;
 	}
-	labels[0] = (struct pf_label){ c->k_thread, te->name, 0, 0 };
-	labels[1] = (struct pf_label){ c->k_tid, 0, r->tid, 0 };
-	/* Children of the target say whose they are. */
-	labels[2] = (struct pf_label){ c->k_pid, 0, r->pid, 0 };
-	if (profile_add_sample(c->p, c->locs, n, c->values, labels, r->pid == c->t->pid ? 2 : 3) < 0)
+	cpu_add(c, r->pid, r->tid, n, c->values,
+		c->o->mode == CPU_MODE_WALL ? c->s_running : 0);
+}
+
+/* The user stack at a switch-out into c->frames: its depth (0: none). */
+static int cpu_switch_frames(struct cpu *c, struct cpu_process *pr,
+			     const struct sampler_record *r, bool *whole)
+{
+	int n = 0;
+
+	*whole = c->o->fp;
+	if (c->o->fp) {
+		for (size_t i = 0; i < r->nchain && n < UNWIND_MAX_FRAMES; i++)
+			c->frames[n++] = r->chain[i];
+		return n;
+	}
+	if (r->regs && r->stack)
+		n = unwinder_walk(pr->uw, r->regs, r->stack, r->stack_size, c->frames,
+				  UNWIND_MAX_FRAMES, whole);
+	return n > 0 ? n : 0;
+}
+
+/* A switch-out's sample: its stack unwound now (the stack copy lives only
+ * as long as the record) and kept for the wait it begins. */
+static void cpu_on_switch_sample(struct cpu *c, const struct sampler_record *r)
+{
+	struct cpu_process *pr;
+	bool whole;
+	int n;
+
+	c->stats.samples++;
+	if (!(pr = cpu_sample_process(c, r)))
+		return;
+	n = cpu_switch_frames(c, pr, r, &whole);
+	if (pr->stale && !cpu_all_known(pr, c->frames, n)) {
+		cpu_refresh(c, pr);
+		n = cpu_switch_frames(c, pr, r, &whole);
+	}
+	c->stats.unwound_frames += n;
+	if (n > 0 && offcpu_sampled(c->off, r->pid, r->tid, c->frames, n, whole) < 0)
 		c->error = 1;
+}
+
+/* A wait ended: added under its stack, or a marker where it has none. */
+static void cpu_on_wait(void *ctx, const struct offcpu_wait *w)
+{
+	struct cpu *c = ctx;
+	struct cpu_process *pr;
+	int64_t values[2] = { 1, w->delay_ns };
+	int64_t state = w->before ? c->s_unknown : w->preempt ? c->s_runnable : c->s_blocked;
+	int n;
+
+	c->stats.waits++;
+	c->stats.blocked_ns += !w->before && !w->preempt ? w->delay_ns : 0;
+	c->stats.runnable_ns += !w->before && w->preempt ? w->delay_ns : 0;
+	c->stats.before_ns += w->before ? w->delay_ns : 0;
+	if (w->pcs) {
+		pr = cpu_process_get(c, w->pid);
+		if (!pr || !pr->as) {
+			c->error |= !pr;
+			return;
+		}
+		memcpy(c->frames, w->pcs, w->npcs * sizeof(*w->pcs));
+		n = cpu_locate(c, pr, (int)w->npcs, w->whole);
+	} else if (c->stats.switch_stacks && !w->before) {
+		/* Its switch-out was not sampled: the sampled ones stand for it. */
+		c->stats.waits_unsampled++;
+		return;
+	} else {
+		n = cpu_marker(c, w->before ? &c->m_before : &c->m_offcpu,
+			       w->before ? "[off-CPU since before the start]" : "[off-CPU]") < 0 ?
+			    -1 : 1;
+		c->locs[0] = w->before ? c->m_before : c->m_offcpu;
+	}
+	if (n < 0) {
+		c->error = 1;
+		return;
+	}
+	cpu_add(c, w->pid, w->tid, n, values, state);
 }
 
 /* Only files are symbolized (deleted ones too, through map_files): memory a
@@ -290,6 +413,8 @@ static void cpu_on_task(struct cpu *c, const struct sampler_record *r)
 {
 	size_t i;
 
+	if (c->off && offcpu_task(c->off, r->pid, r->tid, r->type == REC_EXIT) < 0)
+		c->error = 1;
 	if (r->type == REC_FORK ? r->pid == r->ppid : r->pid != r->tid)
 		return;
 	for (i = 0; i < c->nforked && c->forked[i] != r->pid; i++)
@@ -314,7 +439,16 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 		return;
 	switch (r->type) {
 	case REC_SAMPLE:
-		cpu_on_sample(c, r);
+		if (r->event == SAMPLER_SWITCH)
+			cpu_on_switch_sample(c, r);
+		else
+			cpu_on_sample(c, r);
+		break;
+	case REC_SWITCH:
+		c->outs += r->out;
+		if (offcpu_switch(c->off, r->pid, r->tid, r->time, r->out, r->preempt,
+				  cpu_on_wait, c) < 0)
+			c->error = 1;
 		break;
 	case REC_MMAP: {
 		/* A process seen for the first time has its maps read now. */
@@ -335,6 +469,10 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 	case REC_LOST:
 		/* Mappings may have been among what was lost. */
 		c->stats.lost += r->lost;
+		if (c->off && r->event == SAMPLER_SWITCH) {
+			c->stats.waits_lost += offcpu_lost(c->off);
+			c->outs += r->lost / 2;
+		}
 		for (size_t i = 0; i < c->nprocs; i++)
 			c->procs[i].stale = true;
 		break;
@@ -352,24 +490,37 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 	}
 }
 
-/* A fresh profile with cpu's sample types and labels. */
+/* A fresh profile with the mode's sample types and labels. */
 static int cpu_setup(struct cpu *c)
 {
+	static const char *const types[][4] = {
+		[CPU_MODE_CPU] = { "samples", "count", "cpu", "nanoseconds" },
+		[CPU_MODE_OFF] = { "contentions", "count", "delay", "nanoseconds" },
+		[CPU_MODE_WALL] = { "samples", "count", "wall", "nanoseconds" },
+	};
+	const char *const *ty = types[c->o->mode];
+
 	c->p = profile_new();
 	if (!c->p)
 		return -1;
-	if (profile_add_sample_type(c->p, "samples", "count") < 0 ||
-	    profile_add_sample_type(c->p, "cpu", "nanoseconds") < 0)
+	if (profile_add_sample_type(c->p, ty[0], ty[1]) < 0 ||
+	    profile_add_sample_type(c->p, ty[2], ty[3]) < 0)
 		return -1;
-	c->p->period_type.type = profile_intern(c->p, "cpu");
-	c->p->period_type.unit = profile_intern(c->p, "nanoseconds");
-	c->p->period = 1000000000LL / c->o->frequency;
+	/* Go's block profile: a period of one contention. */
+	c->p->period_type.type = profile_intern(c->p, ty[c->o->mode == CPU_MODE_OFF ? 0 : 2]);
+	c->p->period_type.unit = profile_intern(c->p, ty[c->o->mode == CPU_MODE_OFF ? 1 : 3]);
+	c->p->period = c->o->mode == CPU_MODE_OFF ? 1 : 1000000000LL / c->o->frequency;
 	c->k_thread = profile_intern(c->p, "thread");
 	c->k_tid = profile_intern(c->p, "tid");
 	c->k_pid = profile_intern(c->p, "pid");
+	c->k_state = profile_intern(c->p, "state");
+	c->s_running = profile_intern(c->p, "running");
+	c->s_blocked = profile_intern(c->p, "blocked");
+	c->s_runnable = profile_intern(c->p, "runnable");
+	c->s_unknown = profile_intern(c->p, "unknown");
 	c->values[0] = 1;
-	c->values[1] = c->p->period;
-	c->truncated = 0;
+	c->values[1] = 1000000000LL / c->o->frequency;
+	c->truncated = c->m_offcpu = c->m_before = 0;
 	kallsyms_locator_free(c->kl);
 	c->kl = NULL;
 	return 0;
@@ -405,6 +556,7 @@ static void cpu_cleanup(struct cpu *c)
 	free(c->threads);
 	kallsyms_locator_free(c->kl);
 	kallsyms_free(c->ks);
+	offcpu_free(c->off);
 }
 
 /* Ring pages per CPU to hold half a second of samples from one thread on
@@ -418,6 +570,24 @@ static size_t cpu_ring_pages(const struct cpu_opts *o)
 	size_t most = (64 << 20) / page / (ncpus > 0 ? ncpus : 1);
 
 	while (pages < want && pages < 1024 && pages * 2 <= most)
+		pages *= 2;
+	return pages;
+}
+
+/* Ring pages per CPU for the switches: a quarter second at the rate bound
+ * spread over the CPUs, each sample with its stack; 4 to 16 MiB, as a burst
+ * comes before the bound is applied. Without a bound the most: every switch
+ * is sampled. */
+static size_t cpu_switch_pages(const struct cpu_opts *o)
+{
+	long page = sysconf(_SC_PAGESIZE), ncpus = sysconf(_SC_NPROCESSORS_CONF);
+	size_t record = (o->fp ? 1024 : o->stack_size + 512) + 64;
+	size_t rate = o->max_rate ? o->max_rate : 1000000;
+	size_t want = rate * record / 4 / (ncpus > 0 ? ncpus : 1) / page, pages = 256;
+	size_t most = (64 << 20) / page / (ncpus > 0 ? ncpus : 1);
+
+	want = want < 1024 ? 1024 : want;
+	while (pages < want && pages < 4096 && pages * 2 <= most)
 		pages *= 2;
 	return pages;
 }
@@ -446,6 +616,9 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		.kernel = !o->user_only,
 		.buffer_pages = cpu_ring_pages(o),
 		.steady = o->steady,
+		.switches = o->mode != CPU_MODE_CPU,
+		.switch_pages = cpu_switch_pages(o),
+		.no_clock = o->mode == CPU_MODE_OFF,
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
 	struct cpu_process *pr;
@@ -463,6 +636,8 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	c->s = sampler_new(&so);
 	if (!c->s)
 		goto fail;
+	if (so.switches && !(c->off = offcpu_new(clock_ns(CLOCK_MONOTONIC), !t->launched)))
+		goto fail;
 	if (t->launched) {
 		if (sampler_open_child(c->s, t->pid) < 0) {
 			target_permission_error(t, cp_errno(), "profile");
@@ -474,10 +649,13 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	}
 	if (!t->launched && sampler_enable(c->s) < 0)
 		goto fail;
-	c->stats.kernel = sampler_kernel(c->s);
+	c->stats.kernel = !so.no_clock && sampler_kernel(c->s);
+	c->stats.switch_stacks = so.switches && sampler_switch_stacks(c->s);
+	c->stats.switch_period = 1;
 	cpu_times_start(c);
 	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
-	c->start = clock_ns(CLOCK_MONOTONIC);
+	c->start = c->rate_at = clock_ns(CLOCK_MONOTONIC);
+	c->rng = (uint64_t)c->start | 1;
 	if (t->launched && target_go(t) < 0)
 		goto fail;
 	if (o->started)
@@ -505,6 +683,113 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 	return sampler_wait(c->s, c->t->pidfd, timeout_ms) || target_check_exit(c->t);
 }
 
+/* Off the CPU: keep the sampled switch-outs under the rate bound. Every
+ * quarter second (sooner when over the bound) K is set from the switch-outs
+ * counted, all of them: their records come whatever is sampled. Then the
+ * slot from each collect to the next is sampled with the chance 1/K. */
+static void cpu_switch_rate(struct cpu *c)
+{
+	int64_t now = clock_ns(CLOCK_MONOTONIC), dt = now - c->rate_at;
+	uint64_t cur = c->stats.switch_period, k = cur;
+
+	if (!c->stats.switch_stacks || !c->o->max_rate)
+		return;
+	if (dt >= 250000000 || (cur == 1 && c->outs > c->o->max_rate / 4 && dt > 0)) {
+		double x = (double)c->outs * 1e9 / dt / c->o->max_rate;
+		k = x <= 1 ? 1 : (uint64_t)x + 1;
+		/* Kept within a factor of two, so that it does not flap. */
+		if (k <= cur && k * 2 >= cur)
+			k = cur;
+		c->outs = 0;
+		c->rate_at = now;
+	}
+	c->stats.switch_period = k;
+	c->rng ^= c->rng << 13;
+	c->rng ^= c->rng >> 7;
+	c->rng ^= c->rng << 17;
+	sampler_switch_sampling(c->s, k == 1 || c->rng % k == 0);
+}
+
+/* The group (thread, state) of sample S into *T (an index of offcpu_threads)
+ * and *ST (0 blocked, 1 runnable); false for another sample. */
+static bool cpu_wait_group(const struct cpu *c, const struct pf_sample *s, int64_t *t, int *st)
+{
+	pid_t tid = 0;
+
+	*st = -1;
+	for (size_t j = 0; j < s->nlabels; j++) {
+		if (s->labels[j].key == c->k_tid)
+			tid = s->labels[j].num;
+		else if (s->labels[j].key == c->k_state)
+			*st = s->labels[j].str == c->s_blocked ? 0 :
+			      s->labels[j].str == c->s_runnable ? 1 : -1;
+	}
+	*t = *st >= 0 ? offcpu_find(c->off, tid) : -1;
+	return *t >= 0;
+}
+
+/* Where not every wait was sampled, each thread's sampled waits, blocked
+ * and runnable, are scaled to its exact totals (every switch is recorded):
+ * the profile's sums are the true ones, the sampled stacks share them out,
+ * and a thread none of whose waits of a state was sampled keeps that time
+ * under [off-CPU, not sampled]. Returns 0 or -1. */
+static int cpu_rescale(struct cpu *c)
+{
+	size_t n;
+	const struct offcpu_thread *th = offcpu_threads(c->off, &n);
+	double (*sum)[2][2] = calloc(n + 1, sizeof(*sum));
+	uint64_t marker = 0;
+
+	if (!sum)
+		return cp_error("out of memory");
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < c->p->nsamples; i++) {
+			int64_t *v = c->p->samples[i].values, t;
+			int st;
+			if (!cpu_wait_group(c, &c->p->samples[i], &t, &st))
+				continue;
+			for (int k = 0; k < 2 && !pass; k++)
+				sum[t][st][k] += v[k];
+			for (int k = 0; k < 2 && pass; k++) {
+				double exact = k ? st ? th[t].runnable_ns : th[t].blocked_ns :
+					       st ? th[t].runnable_waits : th[t].blocked_waits;
+				if (sum[t][st][k] > 0)
+					v[k] = llround(v[k] * exact / sum[t][st][k]);
+			}
+		}
+	}
+	for (size_t t = 0; t < n && !c->error; t++) {
+		for (int st = 0; st < 2; st++) {
+			int64_t v[2] = { st ? th[t].runnable_waits : th[t].blocked_waits,
+					 st ? th[t].runnable_ns : th[t].blocked_ns };
+			if (sum[t][st][1] > 0 || v[1] <= 0)
+				continue;
+			if (cpu_marker(c, &marker, "[off-CPU, not sampled]") < 0) {
+				c->error = 1;
+				break;
+			}
+			c->locs[0] = marker;
+			cpu_add(c, th[t].pid, th[t].tid, 1, v, st ? c->s_runnable : c->s_blocked);
+		}
+	}
+	free(sum);
+	return c->error ? -1 : 0;
+}
+
+/* End the waits open at END (CLOCK_MONOTONIC) into the profile, through FN,
+ * the target's threads never seen with them (they waited all along). */
+static void cpu_cut(struct cpu *c, uint64_t end, offcpu_fn fn)
+{
+	pid_t *tids = NULL;
+	ssize_t n;
+
+	if (!c->off)
+		return;
+	n = c->stats.target_exited ? 0 : proc_tasks(c->t->pid, &tids);
+	offcpu_cut(c->off, end, c->t->pid, tids, n > 0 ? (size_t)n : 0, fn, c);
+	free(tids);
+}
+
 static int cpu_collect_until(struct cpu *c, uint64_t until)
 {
 	int64_t user, system;
@@ -518,6 +803,7 @@ static int cpu_collect_until(struct cpu *c, uint64_t until)
 	if (sampler_dither(c->s) < 0)
 		return -1;
 	sampler_drain(c->s, until, cpu_on_record, c);
+	cpu_switch_rate(c);
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
 	c->stats.locations = c->p->nlocations;
@@ -588,6 +874,12 @@ static int cpu_prune(struct cpu *c)
 	return 0;
 }
 
+const struct offcpu_thread *cpu_offcpu_threads(const struct cpu *c, size_t *n)
+{
+	*n = 0;
+	return c->off ? offcpu_threads(c->off, n) : NULL;
+}
+
 size_t cpu_pids(const struct cpu *c, pid_t *pids, size_t max)
 {
 	for (size_t i = 0; i < c->nprocs + c->nforked && i < max; i++)
@@ -629,6 +921,10 @@ static int cpu_renew(struct cpu *c, int64_t start, struct profile **old_out)
 	c->start = start;
 	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
 	c->stats.truncated = c->stats.kernel_samples = 0;
+	c->stats.waits = c->stats.waits_unsampled = c->stats.waits_lost = 0;
+	c->stats.blocked_ns = c->stats.runnable_ns = c->stats.before_ns = 0;
+	if (c->off)
+		offcpu_restart(c->off, start);
 	cpu_times_start(c);
 	return 0;
 fail:
@@ -640,10 +936,17 @@ fail:
 	return -1;
 }
 
+static void cpu_drop_wait(void *ctx, const struct offcpu_wait *w)
+{
+	(void)ctx;
+	(void)w;
+}
+
 int cpu_reset(struct cpu *c)
 {
 	struct profile *old;
 
+	cpu_cut(c, clock_ns(CLOCK_MONOTONIC), cpu_drop_wait);
 	if (cpu_renew(c, clock_ns(CLOCK_MONOTONIC), &old) < 0)
 		return -1;
 	profile_free(old);
@@ -658,6 +961,9 @@ struct profile *cpu_rotate(struct cpu *c)
 
 	if (cpu_collect_until(c, (uint64_t)now) < 0)
 		return NULL;
+	cpu_cut(c, now, cpu_on_wait);
+	if (c->stats.waits_unsampled && cpu_rescale(c) < 0)
+		return NULL;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)
 			return NULL;
@@ -670,9 +976,13 @@ struct profile *cpu_rotate(struct cpu *c)
 struct profile *cpu_finish(struct cpu *c)
 {
 	struct profile *p;
+	int64_t end = clock_ns(CLOCK_MONOTONIC);
 
 	sampler_disable(c->s);
 	if (cpu_collect_until(c, UINT64_MAX) < 0)
+		return NULL;
+	cpu_cut(c, end, cpu_on_wait);
+	if (c->error || (c->stats.waits_unsampled && cpu_rescale(c) < 0))
 		return NULL;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)

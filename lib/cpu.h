@@ -1,5 +1,6 @@
 /* A CPU profile of a target: perf-event samples, unwound and symbolized as
- * they arrive, gathered into a pprof-shaped profile. */
+ * they arrive, gathered into a pprof-shaped profile; or its off-CPU profile
+ * (where its threads wait), or both in one (wall-clock time). */
 #ifndef CPROF_CPU_H
 #define CPROF_CPU_H
 
@@ -8,9 +9,18 @@
 #include <stdint.h>
 
 #include "attach.h"
+#include "offcpu.h"
 #include "profile.h"
 
+enum cpu_mode {
+	CPU_MODE_CPU,  /* on-CPU samples: samples/count, cpu/nanoseconds */
+	CPU_MODE_OFF,  /* off-CPU waits: contentions/count, delay/nanoseconds (Go's block profile) */
+	CPU_MODE_WALL, /* both: samples/count, wall/nanoseconds, each labelled with its state */
+};
+
 struct cpu_opts {
+	enum cpu_mode mode;
+	unsigned max_rate;    /* off-CPU: switch-outs sampled per second at most (0: all) */
 	unsigned frequency;   /* Hz per thread */
 	bool fp;              /* --unwind fp */
 	uint32_t stack_size;  /* bytes copied per sample in dwarf mode (cpu_default_stack_size) */
@@ -35,6 +45,13 @@ struct cpu_stats {
 	int64_t elapsed_ns;
 	bool target_exited;
 	bool stopped;       /* by *stop */
+	/* Off-CPU and wall modes */
+	bool switch_stacks; /* switch-outs sampled with their stacks (allowed) */
+	uint64_t waits;     /* waits ended (switch-in to switch-out, or cut at the end) */
+	uint64_t waits_unsampled; /* left out: their switch-out was not sampled */
+	uint64_t waits_lost; /* open when records were lost, so left out */
+	uint64_t switch_period; /* switch-outs per sample at the end (1: each) */
+	int64_t blocked_ns, runnable_ns, before_ns; /* all threads' off-CPU time */
 };
 
 /* The user stack copied per sample by default at FREQUENCY Hz: the most the
@@ -68,6 +85,9 @@ const struct cpu_stats *cpu_stats(const struct cpu *c);
  * seen; those that exited are forgotten at each window) into PIDS, at most
  * MAX of them. Returns how many there are. */
 size_t cpu_pids(const struct cpu *c, pid_t *pids, size_t max);
+
+/* The threads' off-CPU totals so far (off-CPU and wall modes; else none). */
+const struct offcpu_thread *cpu_offcpu_threads(const struct cpu *c, size_t *n);
 
 /* Start the profile afresh; symbols and unwind tables stay cached. Returns 0 or -1. */
 int cpu_reset(struct cpu *c);

@@ -1,6 +1,6 @@
-/* perf_event_open sampling: per-(thread, CPU) cpu-clock events with inherit,
- * redirected into one ring buffer per CPU, as `perf record -p` does, and read
- * back merged in time order; see sample.h. */
+/* perf_event_open sampling: per-(thread, CPU) cpu-clock and context-switch
+ * events with inherit, redirected into one ring buffer per CPU and event, as
+ * `perf record -p` does, and read back merged in time order; see sample.h. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <poll.h>
@@ -23,6 +23,7 @@
 
 struct ring {
 	int fd; /* -1: CPU offline or not opened yet */
+	enum sampler_event event;
 	struct perf_event_mmap_page *meta;
 	char *data;
 	size_t size, map_size;
@@ -44,10 +45,15 @@ struct sampler {
 	struct dither *dith; /* per fd, as many as dith_cap */
 	size_t dith_cap, dith_next;
 	uint64_t rng;
-	int ncpus;
-	struct ring *rings;
-	int *fds;
+	int ncpus, nrings;
+	struct ring *rings; /* the cpu-clock rings, then the switch rings, by CPU */
+	int *fds;           /* cpu-clock events */
 	size_t nfds, fds_cap;
+	int *sw_fds;        /* context-switch records */
+	size_t nsw, sw_cap;
+	int *ss_fds;        /* context-switch samples */
+	size_t nss, ss_cap;
+	bool switch_stacks, switch_on;
 	pid_t *tids;
 	size_t ntids, tids_cap;
 	struct hmap tid_index;
@@ -73,17 +79,22 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 	s->o = *o;
 	s->rng = ((uint64_t)clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)getpid() << 32) | 1;
 	s->ncpus = n > 0 ? n : 1;
-	s->rings = calloc(s->ncpus, sizeof(*s->rings));
-	s->pfds = calloc(s->ncpus + 1, sizeof(*s->pfds));
-	s->heads = calloc(s->ncpus, sizeof(*s->heads));
-	s->live = calloc(s->ncpus, sizeof(*s->live));
+	s->nrings = 2 * s->ncpus;
+	s->switch_stacks = o->switches;
+	s->switch_on = true;
+	s->rings = calloc(s->nrings, sizeof(*s->rings));
+	s->pfds = calloc(s->nrings + 1, sizeof(*s->pfds));
+	s->heads = calloc(s->nrings, sizeof(*s->heads));
+	s->live = calloc(s->nrings, sizeof(*s->live));
 	if (!s->rings || !s->pfds || !s->heads || !s->live) {
 		cp_error("out of memory");
 		sampler_free(s);
 		return NULL;
 	}
-	for (int c = 0; c < s->ncpus; c++)
+	for (int c = 0; c < s->nrings; c++) {
 		s->rings[c].fd = -1;
+		s->rings[c].event = c < s->ncpus ? SAMPLER_CLOCK : SAMPLER_SWITCH;
+	}
 	hmap_init(&s->tid_index);
 	/* Each thread costs one descriptor per CPU. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -97,13 +108,19 @@ void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
-	for (int c = 0; s->rings && c < s->ncpus; c++)
+	for (int c = 0; s->rings && c < s->nrings; c++)
 		if (s->rings[c].meta)
 			munmap(s->rings[c].meta, s->rings[c].map_size);
 	for (size_t i = 0; i < s->nfds; i++)
 		close(s->fds[i]);
+	for (size_t i = 0; i < s->nsw; i++)
+		close(s->sw_fds[i]);
+	for (size_t i = 0; i < s->nss; i++)
+		close(s->ss_fds[i]);
 	hmap_release(&s->tid_index);
 	free(s->fds);
+	free(s->sw_fds);
+	free(s->ss_fds);
 	free(s->dith);
 	free(s->tids);
 	free(s->rings);
@@ -115,73 +132,66 @@ void sampler_free(struct sampler *s)
 	free(s);
 }
 
-static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child)
+/* The cpu-clock event's attributes. */
+static void sampler_clock_attr(const struct sampler *s, struct perf_event_attr *a)
 {
-	struct perf_event_attr a;
-	struct ring *r = &s->rings[cpu];
-	long page = sysconf(_SC_PAGESIZE);
-	int fd;
-
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.type = PERF_TYPE_SOFTWARE;
-	a.config = PERF_COUNT_SW_CPU_CLOCK;
+	a->type = PERF_TYPE_SOFTWARE;
+	a->config = PERF_COUNT_SW_CPU_CLOCK;
 	/* A fixed period in nanoseconds of CPU, so every sample weighs the same. */
-	a.sample_period = 1000000000ULL / s->o.frequency;
-	a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	a->sample_period = 1000000000ULL / s->o.frequency;
+	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
 	if (s->o.fp) {
-		a.sample_type |= PERF_SAMPLE_CALLCHAIN;
+		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
 	} else {
-		a.sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
-		a.sample_regs_user = UNWIND_REGS_MASK;
-		a.sample_stack_user = s->o.stack_size;
+		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = UNWIND_REGS_MASK;
+		a->sample_stack_user = s->o.stack_size;
 		/* The kernel walks its own stack; the user one is unwound here. */
 		if (s->o.kernel) {
-			a.sample_type |= PERF_SAMPLE_CALLCHAIN;
-			a.exclude_callchain_user = 1;
+			a->sample_type |= PERF_SAMPLE_CALLCHAIN;
+			a->exclude_callchain_user = 1;
 		}
 	}
 	/* perf_event_paranoid 2 allows user space only, unless root or
 	 * CAP_PERFMON: without them, time in the kernel goes unsampled. */
-	a.exclude_kernel = !s->o.kernel;
-	a.exclude_hv = 1;
-	a.exclude_callchain_kernel = !s->o.kernel;
-	a.inherit = 1;
-	a.disabled = 1;
-	a.enable_on_exec = child;
-	a.comm = 1;
-	a.comm_exec = 1;
-	a.task = 1; /* forks and exits: which processes the inherited events follow */
-	/* Executable mappings made later (the libraries of a launched command,
-	 * dlopen) are announced, and every record is timed so the rings can be
-	 * read in order: a mapping's record comes before the samples inside it. */
-	a.mmap = 1;
-	a.sample_id_all = 1;
-	/* Times on CLOCK_MONOTONIC, so a drain can stop at a moment it reads. */
-	a.use_clockid = 1;
-	a.clockid = CLOCK_MONOTONIC;
-	a.watermark = 1;
-	a.wakeup_watermark = s->o.buffer_pages * page / 4;
-	fd = syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-	/* The first event tells whether the kernel may be sampled (EACCES
-	 * under perf_event_paranoid); all the others follow it. */
-	if (fd < 0 && s->o.kernel && !s->nfds && (errno == EACCES || errno == EPERM)) {
-		s->o.kernel = false;
-		return sampler_open_event(s, pid, cpu, child);
+	a->exclude_kernel = !s->o.kernel;
+	a->exclude_callchain_kernel = !s->o.kernel;
+}
+
+/* A context-switch event's: the records of each switch in and out (a
+ * dummy event, allowed to all), or a sample at each switch-out with the
+ * user registers and stack (the switch happens in the kernel, so sampling
+ * it needs the kernel allowed). */
+static void sampler_switch_attr(const struct sampler *s, struct perf_event_attr *a,
+				bool samples)
+{
+	a->type = PERF_TYPE_SOFTWARE;
+	a->sample_period = 1;
+	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	if (!samples) {
+		a->config = PERF_COUNT_SW_DUMMY;
+		a->exclude_kernel = 1;
+		a->context_switch = 1;
+		return;
 	}
-	if (fd < 0)
-		return -1;
-	if (CP_GROW(s->fds, s->fds_cap, s->nfds + 1) < 0) {
-		close(fd);
-		errno = ENOMEM;
-		return -1;
+	a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	if (s->o.fp) {
+		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
+		a->exclude_callchain_kernel = 1;
+	} else {
+		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = UNWIND_REGS_MASK;
+		a->sample_stack_user = s->o.stack_size;
 	}
-	s->fds[s->nfds++] = fd;
-	if (r->fd >= 0)
-		return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0 ? -1 : 0;
-	/* The first event on this CPU owns its buffer; halve it while the
-	 * locked-memory limit (perf_event_mlock_kb) says no. */
-	for (size_t pages = s->o.buffer_pages; pages >= 8; pages /= 2) {
+}
+
+/* Map the ring of R for FD, halving it while the locked-memory limit
+ * (perf_event_mlock_kb) says no. */
+static int sampler_map_ring(struct ring *r, int fd, size_t pages)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	for (; pages >= 8; pages /= 2) {
 		size_t len = (pages + 1) * page;
 		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (m == MAP_FAILED) {
@@ -199,13 +209,94 @@ static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child)
 	return -1;
 }
 
+/* The events opened per thread and CPU. */
+enum sampler_fd { FD_CLOCK, FD_SWITCH_RECORDS, FD_SWITCH_SAMPLES };
+
+/* Keep FD, of KIND, among the sampler's. Returns 0, or -1 (closed). */
+static int sampler_keep_fd(struct sampler *s, int fd, enum sampler_fd kind)
+{
+	int **arr = kind == FD_CLOCK ? &s->fds : kind == FD_SWITCH_RECORDS ? &s->sw_fds : &s->ss_fds;
+	size_t *n = kind == FD_CLOCK ? &s->nfds : kind == FD_SWITCH_RECORDS ? &s->nsw : &s->nss;
+	size_t *cap = kind == FD_CLOCK ? &s->fds_cap : kind == FD_SWITCH_RECORDS ? &s->sw_cap :
+					 &s->ss_cap;
+
+	if (cp_grow(arr, cap, *n + 1, sizeof(int)) < 0) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	(*arr)[(*n)++] = fd;
+	return 0;
+}
+
+static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child,
+			      enum sampler_fd kind)
+{
+	struct perf_event_attr a;
+	enum sampler_event ev = kind == FD_CLOCK ? SAMPLER_CLOCK : SAMPLER_SWITCH;
+	struct ring *r = &s->rings[ev * s->ncpus + cpu];
+	size_t pages = ev == SAMPLER_CLOCK ? s->o.buffer_pages : s->o.switch_pages;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	if (ev == SAMPLER_CLOCK)
+		sampler_clock_attr(s, &a);
+	else
+		sampler_switch_attr(s, &a, kind == FD_SWITCH_SAMPLES);
+	a.exclude_hv = 1;
+	a.inherit = 1;
+	a.disabled = 1;
+	a.enable_on_exec = child;
+	/* What happens to the target, told once: by the cpu-clock events if any. */
+	if (kind == FD_CLOCK || (kind == FD_SWITCH_RECORDS && s->o.no_clock)) {
+		a.comm = 1;
+		a.comm_exec = 1;
+		a.task = 1; /* forks and exits: which processes the inherited events follow */
+		/* Executable mappings made later (the libraries of a launched
+		 * command, dlopen) are announced, and every record is timed so
+		 * the rings can be read in order: a mapping's record comes
+		 * before the samples inside it. */
+		a.mmap = 1;
+	}
+	a.sample_id_all = 1;
+	/* Times on CLOCK_MONOTONIC, so a drain can stop at a moment it reads. */
+	a.use_clockid = 1;
+	a.clockid = CLOCK_MONOTONIC;
+	a.watermark = 1;
+	a.wakeup_watermark = pages * sysconf(_SC_PAGESIZE) / 4;
+	fd = syscall(SYS_perf_event_open, &a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	/* The first event of each tells whether the kernel may be sampled
+	 * (EACCES under perf_event_paranoid); all the others follow it. */
+	if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+		if (kind == FD_CLOCK && s->o.kernel && !s->nfds) {
+			s->o.kernel = false;
+			return sampler_open_event(s, pid, cpu, child, kind);
+		}
+		if (kind == FD_SWITCH_SAMPLES && !s->nss) {
+			s->switch_stacks = false;
+			return 0;
+		}
+	}
+	if (fd < 0 || sampler_keep_fd(s, fd, kind) < 0)
+		return -1;
+	if (r->fd >= 0)
+		return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0 ? -1 : 0;
+	/* The first event on this CPU owns its buffer. */
+	return sampler_map_ring(r, fd, pages);
+}
+
 /* Open FD per CPU for PID; CPUs that do not exist (ENODEV) are skipped. */
 static int sampler_open_all_cpus(struct sampler *s, pid_t pid, bool child)
 {
 	int opened = 0;
 
 	for (int c = 0; c < s->ncpus; c++) {
-		if (sampler_open_event(s, pid, c, child) == 0) {
+		if ((s->o.no_clock || sampler_open_event(s, pid, c, child, FD_CLOCK) == 0) &&
+		    (!s->o.switches ||
+		     (sampler_open_event(s, pid, c, child, FD_SWITCH_RECORDS) == 0 &&
+		      (!s->switch_stacks ||
+		       sampler_open_event(s, pid, c, child, FD_SWITCH_SAMPLES) == 0)))) {
 			opened++;
 			continue;
 		}
@@ -285,9 +376,12 @@ int sampler_open_child(struct sampler *s, pid_t pid)
 
 int sampler_enable(struct sampler *s)
 {
-	for (size_t i = 0; i < s->nfds; i++)
-		if (ioctl(s->fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0 && errno != ESRCH)
+	for (size_t i = 0; i < s->nfds + s->nsw + s->nss; i++) {
+		int fd = i < s->nfds ? s->fds[i] : i < s->nfds + s->nsw ? s->sw_fds[i - s->nfds] :
+			 s->ss_fds[i - s->nfds - s->nsw];
+		if (ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) < 0 && errno != ESRCH)
 			return cp_error("cannot enable perf events: %s", strerror(errno));
+	}
 	return 0;
 }
 
@@ -295,13 +389,17 @@ void sampler_disable(struct sampler *s)
 {
 	for (size_t i = 0; i < s->nfds; i++)
 		ioctl(s->fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (size_t i = 0; i < s->nsw; i++)
+		ioctl(s->sw_fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (size_t i = 0; i < s->nss; i++)
+		ioctl(s->ss_fds[i], PERF_EVENT_IOC_DISABLE, 0);
 }
 
 int sampler_wait(struct sampler *s, int fd, int timeout_ms)
 {
 	int n = 0, rc;
 
-	for (int c = 0; c < s->ncpus; c++) {
+	for (int c = 0; c < s->nrings; c++) {
 		if (s->rings[c].fd < 0)
 			continue;
 		s->pfds[n].fd = s->rings[c].fd;
@@ -316,8 +414,10 @@ int sampler_wait(struct sampler *s, int fd, int timeout_ms)
 }
 
 static void sampler_parse_sample(struct sampler *s, const uint64_t *p, const uint64_t *end,
-			 struct sampler_record *r)
+				 struct sampler_record *r)
 {
+	bool sw = r->event == SAMPLER_SWITCH;
+
 	r->type = REC_SAMPLE;
 	if (end - p < 3)
 		goto bad;
@@ -325,7 +425,7 @@ static void sampler_parse_sample(struct sampler *s, const uint64_t *p, const uin
 	r->pid = (uint32_t)*p;
 	r->tid = (uint32_t)(*p++ >> 32);
 	r->time = *p++;
-	if (s->o.fp || s->o.kernel) {
+	if (s->o.fp || (s->o.kernel && !sw)) {
 		uint64_t nr;
 		if (p >= end)
 			goto bad;
@@ -341,8 +441,9 @@ static void sampler_parse_sample(struct sampler *s, const uint64_t *p, const uin
 				continue;
 			s->chain[r->nchain++] = *p;
 		}
-		/* The chain starts with the sampled ip itself. */
-		if (r->nchain && s->chain[0] == r->ip) {
+		/* The chain starts with the sampled ip itself (a switch's:
+		 * with the user's, where the kernel's is left out). */
+		if (r->nchain && s->chain[0] == r->ip && !sw) {
 			r->chain++;
 			r->nchain--;
 		}
@@ -408,13 +509,15 @@ static bool sampler_ring_peek(struct ring *r, struct perf_event_header *h)
 	return true;
 }
 
-static void sampler_handle(struct sampler *s, const struct perf_event_header *h, const char *rec,
-		   sampler_fn fn, void *ctx)
+static void sampler_handle(struct sampler *s, const struct ring *r,
+			   const struct perf_event_header *h, const char *rec, sampler_fn fn,
+			   void *ctx)
 {
 	const char *body = rec + sizeof(*h);
 	struct sampler_record rr;
 
 	memset(&rr, 0, sizeof(rr));
+	rr.event = r->event;
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
 		sampler_parse_sample(s, (const uint64_t *)body, (const uint64_t *)(rec + h->size),
@@ -457,6 +560,19 @@ static void sampler_handle(struct sampler *s, const struct perf_event_header *h,
 			fn(ctx, &rr);
 		}
 		break;
+	case PERF_RECORD_SWITCH:
+		/* sample_id: pid, tid; time */
+		if (h->size >= sizeof(*h) + 16) {
+			const uint32_t *ids = (const uint32_t *)body;
+			rr.type = REC_SWITCH;
+			rr.pid = ids[0];
+			rr.tid = ids[1];
+			memcpy(&rr.time, body + 8, sizeof(rr.time));
+			rr.out = h->misc & PERF_RECORD_MISC_SWITCH_OUT;
+			rr.preempt = h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT;
+			fn(ctx, &rr);
+		}
+		break;
 	case PERF_RECORD_LOST:
 		if (h->size >= sizeof(*h) + 16) {
 			rr.type = REC_LOST;
@@ -487,8 +603,9 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 
 	/* Records after UNTIL wait for the next drain: one written on another
 	 * CPU while these rings are read could be older than them. */
-	for (int c = 0; c < s->ncpus; c++) {
+	for (int c = 0; c < s->nrings; c++) {
 		struct ring *r = &s->rings[c];
+		s->live[c] = false;
 		if (!r->meta)
 			continue;
 		r->head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
@@ -502,7 +619,7 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 		const char *rec;
 		int best = -1;
 
-		for (int c = 0; c < s->ncpus; c++)
+		for (int c = 0; c < s->nrings; c++)
 			if (s->live[c] && (best < 0 || s->rings[c].next_time < s->rings[best].next_time))
 				best = c;
 		if (best < 0)
@@ -517,7 +634,7 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 			rec = NULL; /* out of memory: the record is skipped */
 		}
 		if (rec)
-			sampler_handle(s, &hs[best], rec, fn, ctx);
+			sampler_handle(s, r, &hs[best], rec, fn, ctx);
 		r->tail += hs[best].size;
 		/* Handing a sample over (unwinding it) takes long: its room goes
 		 * back to the kernel at once, not at the end of the drain. */
@@ -525,7 +642,7 @@ size_t sampler_drain(struct sampler *s, uint64_t until, sampler_fn fn, void *ctx
 		n++;
 		s->live[best] = sampler_ring_next(r, &hs[best], until);
 	}
-	for (int c = 0; c < s->ncpus; c++)
+	for (int c = 0; c < s->nrings; c++)
 		if (s->rings[c].meta)
 			__atomic_store_n(&s->rings[c].meta->data_tail, s->rings[c].tail,
 					 __ATOMIC_RELEASE);
@@ -606,6 +723,21 @@ int sampler_dither(struct sampler *s)
 		d->since = count;
 	}
 	return 0;
+}
+
+bool sampler_switch_stacks(const struct sampler *s)
+{
+	return s->switch_stacks;
+}
+
+void sampler_switch_sampling(struct sampler *s, bool on)
+{
+	if (!s->switch_stacks || on == s->switch_on)
+		return;
+	/* Unlike a period, enabling reaches the inherited events too. */
+	for (size_t i = 0; i < s->nss; i++)
+		ioctl(s->ss_fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
+	s->switch_on = on;
 }
 
 size_t sampler_threads(const struct sampler *s)

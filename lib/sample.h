@@ -1,6 +1,7 @@
 /* Sampling with perf events: the software cpu-clock event on every thread of
- * a target (those created later included, through inherit), one ring buffer
- * per CPU, and the records read back out of them in time order. */
+ * a target (those created later included, through inherit), and or the
+ * context switches, one ring buffer per CPU and event, and the records read
+ * back out of them in time order. */
 #ifndef CPROF_SAMPLE_H
 #define CPROF_SAMPLE_H
 
@@ -16,20 +17,30 @@ struct sampler_opts {
 	bool kernel;          /* sample in the kernel too, with its call chains, if allowed */
 	size_t buffer_pages;  /* ring buffer data pages per CPU, a power of two */
 	bool steady;          /* no dithering of the period (sampler_dither) */
+	/* Context switches: a record at each switch in and out, and a sample
+	 * with the user stack at each switch-out where the kernel allows it
+	 * (sampler_switch_stacks), into rings of SWITCH_PAGES each. */
+	bool switches;
+	size_t switch_pages;
+	bool no_clock;        /* no cpu-clock events: the switches only */
 };
+
+enum sampler_event { SAMPLER_CLOCK, SAMPLER_SWITCH };
 
 /* One record from the ring buffers, valid only during the callback. */
 struct sampler_record {
-	enum { REC_SAMPLE, REC_COMM, REC_MMAP, REC_LOST, REC_FORK, REC_EXIT } type;
+	enum { REC_SAMPLE, REC_COMM, REC_MMAP, REC_LOST, REC_FORK, REC_EXIT, REC_SWITCH } type;
+	enum sampler_event event; /* whose ring it came from */
 	pid_t pid, tid;
-	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples only) */
+	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples and switches) */
 	/* REC_SAMPLE */
-	uint64_t ip;
+	uint64_t ip;           /* SAMPLER_SWITCH: the kernel's, in the scheduler */
 	const uint64_t *chain; /* return addresses after ip, markers removed: fp mode the
 				* kernel's then the user's, dwarf mode the kernel's only */
 	size_t nchain;
 	const uint64_t *regs;  /* dwarf mode: UREG_COUNT registers, or NULL */
-	const void *stack;     /* dwarf mode: the copy from regs[UREG_SP] */
+	const void *stack;     /* dwarf mode: the copy from regs[UREG_SP] (SAMPLER_SWITCH
+				* samples: the user registers and stack at the switch) */
 	size_t stack_size;
 	/* REC_MMAP: PID mapped something executable */
 	const char *path;      /* the file, or "//anon" and the like for memory */
@@ -41,6 +52,9 @@ struct sampler_record {
 	/* REC_FORK, REC_EXIT: thread TID of PID began (its creator's process
 	 * PPID: a new process where PPID differs) or ended */
 	pid_t ppid;
+	/* REC_SWITCH: TID left the CPU (OUT; PREEMPT: while runnable, not to
+	 * wait) or came back to it */
+	bool out, preempt;
 };
 
 typedef void (*sampler_fn)(void *ctx, const struct sampler_record *r);
@@ -84,6 +98,15 @@ bool sampler_kernel(const struct sampler *s);
  * inherited by threads created later keep the period of their parent's at
  * their creation. Returns 0, or -1 with an error when out of memory. */
 int sampler_dither(struct sampler *s);
+
+/* Whether switch-outs are sampled with their stacks: root, CAP_PERFMON or
+ * perf_event_paranoid <= 1 (the event fires in the kernel). Without, only
+ * the switch records come. Known once an event is open. */
+bool sampler_switch_stacks(const struct sampler *s);
+
+/* Sample the switch-outs from now on, or not (the records still come).
+ * The events of threads created later follow too. */
+void sampler_switch_sampling(struct sampler *s, bool on);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);

@@ -111,9 +111,10 @@ static int topview_by_value(const void *a, const void *b)
 	return topview_by_tid(a, b);
 }
 
-int topview_threads(const struct profile *p, int si, struct top_thread **out, size_t *n)
+int topview_threads(const struct profile *p, int si, const char *state, struct top_thread **out,
+		    size_t *n)
 {
-	int64_t k_tid = -1, k_name = -1;
+	int64_t k_tid = -1, k_name = -1, k_state = -1;
 	struct top_thread *v = malloc((p->nsamples + 1) * sizeof(*v));
 	size_t k = 0, m = 0;
 
@@ -124,17 +125,22 @@ int topview_threads(const struct profile *p, int si, struct top_thread **out, si
 			k_tid = i;
 		else if (strcmp(p->strings[i], "thread") == 0)
 			k_name = i;
+		else if (strcmp(p->strings[i], "state") == 0)
+			k_state = i;
 	}
 	for (size_t i = 0; i < p->nsamples && k_tid >= 0; i++) {
 		const struct pf_sample *s = &p->samples[i];
 		struct top_thread t = { 0, "", s->values[si] };
+		bool in = !state;
 		for (size_t j = 0; j < s->nlabels; j++) {
 			if (s->labels[j].key == k_tid)
 				t.tid = s->labels[j].num;
 			else if (s->labels[j].key == k_name)
 				t.name = profile_str(p, s->labels[j].str);
+			else if (state && s->labels[j].key == k_state)
+				in = strcmp(profile_str(p, s->labels[j].str), state) == 0;
 		}
-		if (t.tid)
+		if (t.tid && in)
 			v[k++] = t;
 	}
 	qsort(v, k, sizeof(*v), topview_by_tid);

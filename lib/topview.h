@@ -46,8 +46,10 @@ struct top_thread {
 
 /* The threads that P's samples are labelled with ("tid", and "thread" for
  * the name), each with the sum of its samples' values at SI, largest first,
- * into a new array *OUT of *N. Returns 0 or -1. */
-int topview_threads(const struct profile *p, int si, struct top_thread **out, size_t *n);
+ * into a new array *OUT of *N; with STATE, of the samples whose label
+ * "state" is that only (off-CPU and wall profiles). Returns 0 or -1. */
+int topview_threads(const struct profile *p, int si, const char *state, struct top_thread **out,
+		    size_t *n);
 
 /* One line of the flame view: a node and its bar, START and LEN in columns
  * of a bar area WIDTH wide, where its box would be in a flame graph. */

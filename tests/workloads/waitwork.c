@@ -1,0 +1,207 @@
+/* An off-CPU workload for cprof offcpu's tests and benchmarks. Threads:
+ *   reader        waits 70% of each 10 ms cycle for a pipe in wait_pipe (a
+ *                 byte from writer, sent on the cycle) and 30% in wait_sleep
+ *                 (nanosleep 3 ms); it hardly runs
+ *   writer        writes that byte every 10 ms, asleep in between
+ *   lock-a lock-b contend on one mutex in lock_site, each holding it for
+ *                 1 ms of CPU in hold_lock, then 0.2 ms away from it
+ *   busy          spins in busy_loop, never waiting
+ * Options:
+ *   --switches N  instead, two threads (ping, pong) passing a byte back and
+ *                 forth through two pipes about N times a second in all
+ *                 (0: as fast as they can), in ping_wait (benchmarks)
+ *   --seconds S   exit after S seconds (default: run until killed) */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+static int pipe_fds[2], ping_fds[2], pong_fds[2];
+static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
+static volatile unsigned long sink;
+static long switches = -1;
+
+static void waitwork_name(const char *name)
+{
+	prctl(PR_SET_NAME, name);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Burn NS of this thread's CPU time. */
+static void spin_cpu(int64_t ns)
+{
+	struct timespec t;
+	int64_t end;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	end = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec + ns;
+	do {
+		for (int i = 0; i < 1000; i++)
+			sink += i;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	} while ((int64_t)t.tv_sec * 1000000000 + t.tv_nsec < end);
+}
+
+__attribute__((noinline)) static void wait_pipe(void)
+{
+	char c;
+
+	if (read(pipe_fds[0], &c, 1) != 1)
+		exit(1);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void wait_sleep(void)
+{
+	struct timespec t = { 0, 3000000 };
+
+	nanosleep(&t, NULL);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *reader(void *arg)
+{
+	(void)arg;
+	waitwork_name("reader");
+	for (;;) {
+		wait_sleep();
+		wait_pipe();
+	}
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	struct timespec t;
+
+	(void)arg;
+	waitwork_name("writer");
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (;;) {
+		t.tv_nsec += 10000000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_nsec -= 1000000000;
+			t.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL);
+		if (write(pipe_fds[1], "x", 1) != 1)
+			exit(1);
+	}
+	return NULL;
+}
+
+__attribute__((noinline)) static void hold_lock(void)
+{
+	spin_cpu(1000000);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void lock_site(void)
+{
+	pthread_mutex_lock(&contended);
+	hold_lock();
+	pthread_mutex_unlock(&contended);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void *locker(void *arg)
+{
+	waitwork_name(arg);
+	for (;;) {
+		lock_site();
+		spin_cpu(200000);
+	}
+	return NULL;
+}
+
+__attribute__((noinline)) static void busy_loop(void)
+{
+	for (;;)
+		for (int i = 0; i < 1000000; i++)
+			sink += i;
+}
+
+static void *busy(void *arg)
+{
+	(void)arg;
+	waitwork_name("busy");
+	busy_loop();
+	return NULL;
+}
+
+__attribute__((noinline)) static void ping_wait(int fd)
+{
+	char c;
+
+	if (read(fd, &c, 1) != 1)
+		exit(1);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* One side of the ping-pong: wait for the byte, pass it on, and keep to
+ * the rate (each round trip is two switches a side). */
+static void *pinger(void *arg)
+{
+	int side = arg != NULL;
+	int64_t gap = switches > 0 ? 2 * 1000000000LL / switches : 0, next = now_ns();
+
+	waitwork_name(side ? "pong" : "ping");
+	if (!side && write(ping_fds[1], "x", 1) != 1)
+		exit(1);
+	for (;;) {
+		ping_wait(side ? ping_fds[0] : pong_fds[0]);
+		if (gap && side) {
+			next += gap;
+			while (now_ns() < next)
+				;
+		}
+		if (write(side ? pong_fds[1] : ping_fds[1], "x", 1) != 1)
+			exit(1);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	pthread_t t;
+	long seconds = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
+			seconds = atol(argv[++i]);
+		else if (strcmp(argv[i], "--switches") == 0 && i + 1 < argc)
+			switches = atol(argv[++i]);
+		else {
+			fprintf(stderr, "usage: waitwork [--switches N] [--seconds S]\n");
+			return 2;
+		}
+	}
+	if (pipe(pipe_fds) < 0 || pipe(ping_fds) < 0 || pipe(pong_fds) < 0)
+		return 1;
+	if (switches >= 0) {
+		pthread_create(&t, NULL, pinger, NULL);
+		pthread_create(&t, NULL, pinger, "");
+	} else {
+		pthread_create(&t, NULL, reader, NULL);
+		pthread_create(&t, NULL, writer, NULL);
+		pthread_create(&t, NULL, locker, "lock-a");
+		pthread_create(&t, NULL, locker, "lock-b");
+		pthread_create(&t, NULL, busy, NULL);
+	}
+	if (seconds) {
+		sleep(seconds);
+		return 0;
+	}
+	for (;;)
+		pause();
+}
