@@ -180,7 +180,7 @@ struct cpu_cmd_opts {
 };
 #define CMD_OPT_MAX_RATE(T, f) \
 	CMD_INT(T, f, "max-rate", "N", "switch-outs sampled per second at most: beyond it, one " \
-		"in about rate / N, scaled to the exact totals; 0 for all", 0, 10000000, 10000)
+		"in about rate / N, each weighted by that; 0 for all", 0, 10000000, 10000)
 /* Run CMD (cpu, or offcpu: OFFCPU) with its arguments; its exit code. */
 int cmd_cpu_run(const struct cmd_entry *cmd, bool offcpu, int argc, char **argv);
 

@@ -216,15 +216,15 @@ static void cmd_cpu_print_waits(const struct cpu_cmd_opts *o, const struct cpu_s
 		printf("Stacks: none, each thread's waits are under [off-CPU]: sampling the "
 		       "switches needs root or CAP_PERFMON, or the sysctl "
 		       "kernel.perf_event_paranoid=1 or lower\n");
-	else if (st->waits_unsampled)
-		printf("Sampled: %llu of %llu waits (a switch-out in about %llu at the end, "
-		       "--max-rate %u); each thread's sampled waits are scaled to its exact "
-		       "totals\n", (unsigned long long)(st->waits - st->waits_unsampled),
-		       (unsigned long long)st->waits, (unsigned long long)st->switch_period,
-		       o->max_rate);
+	else if (st->switch_period_max > 1)
+		printf("Sampled: %llu of %llu waits (past --max-rate %u: a switch-out in about "
+		       "%llu at most); each thread's sampled waits are scaled to its exact "
+		       "totals\n", (unsigned long long)st->waits_sampled,
+		       (unsigned long long)st->waits, o->max_rate,
+		       (unsigned long long)st->switch_period_max);
 	if (st->waits_lost)
-		printf("Lost waits: %llu, open when the ring buffer overflowed; lower --max-rate\n",
-		       (unsigned long long)st->waits_lost);
+		printf("Lost waits: %llu, their switch in or out lost when the ring buffer "
+		       "overflowed; lower --max-rate\n", (unsigned long long)st->waits_lost);
 }
 
 /* What the profile holds and what it lacks, after it is written. */
@@ -233,6 +233,8 @@ static int cmd_cpu_summary(const struct cpu_cmd_opts *o, enum cpu_mode mode,
 			   const struct profile *p)
 {
 	char when[32], why[256];
+	/* Switch samples count as samples; a wait's stack is located once. */
+	uint64_t all = st->samples + st->switch_samples, stacks = st->samples + st->waits_sampled;
 
 	if (o->top && (st->samples || st->waits)) {
 		struct stackset ss;
@@ -250,31 +252,31 @@ static int cmd_cpu_summary(const struct cpu_cmd_opts *o, enum cpu_mode mode,
 	if (mode != CPU_MODE_CPU)
 		cmd_cpu_print_waits(o, st);
 	printf("Samples: %llu, lost: %llu, threads: %llu, duration: %s%s\n",
-	       (unsigned long long)st->samples, (unsigned long long)st->lost,
+	       (unsigned long long)all, (unsigned long long)st->lost,
 	       (unsigned long long)st->threads,
 	       units_format(when, sizeof(when), st->elapsed_ns, "nanoseconds"),
 	       st->target_exited && !t->launched ? " (the target exited)" :
 	       st->stopped ? " (stopped by signal)" : "");
 	if (st->lost)
 		printf("Lost samples: %llu (%.1f%%): the ring buffer overflowed; lower %s\n",
-		       (unsigned long long)st->lost, 100.0 * st->lost / (st->lost + st->samples),
+		       (unsigned long long)st->lost, 100.0 * st->lost / (st->lost + all),
 		       mode == CPU_MODE_CPU ? "--frequency" : "--max-rate");
 	if (mode != CPU_MODE_OFF)
 		cmd_cpu_print_kernel(st, o->user_only);
 	if (st->truncated && o->stack_size < 65528)
 		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
 		       "[truncated] root: raise --stack-size (now %u, at most 65528)\n",
-		       (unsigned long long)st->truncated, 100.0 * st->truncated / st->samples,
+		       (unsigned long long)st->truncated, 100.0 * st->truncated / stacks,
 		       o->stack_size);
 	else if (st->truncated)
 		printf("Truncated stacks: %llu (%.1f%%) stop short of the program's entry, under a "
 		       "[truncated] root: deeper than the 65528 bytes the kernel copies at most; "
 		       "--unwind fp follows code built with frame pointers to the end\n",
-		       (unsigned long long)st->truncated, 100.0 * st->truncated / st->samples);
+		       (unsigned long long)st->truncated, 100.0 * st->truncated / stacks);
 	if (st->dropped)
 		printf("Left out: %llu samples of processes that exited before cprof could read "
 		       "their memory maps\n", (unsigned long long)st->dropped);
-	if (!st->samples && !st->target_exited && target_stopped(t, why, sizeof(why)))
+	if (!all && !st->target_exited && target_stopped(t, why, sizeof(why)))
 		printf("No samples: %s\n", why);
 	if (t->launched && t->exited)
 		cmd_print_exit_status(t->status);

@@ -62,10 +62,11 @@ struct cpu {
 	int64_t s_running, s_blocked, s_runnable, s_unknown;
 	int64_t values[2];
 	struct offcpu *off;    /* off-CPU and wall modes */
-	uint64_t m_offcpu, m_before; /* their markers' locations; 0: not made yet */
+	uint64_t m_offcpu, m_before, m_nostack; /* markers' locations; 0: not made yet */
 	uint64_t outs;         /* switch-outs since the rate was last looked at */
 	int64_t rate_at;
-	uint64_t rng;
+	uint64_t missed0;      /* offcpu_missed at the window's start */
+	bool finishing;
 	uint64_t frames[KERNEL_FRAMES + UNWIND_MAX_FRAMES];
 	uint64_t locs[KERNEL_FRAMES + UNWIND_MAX_FRAMES + 1];
 	uint64_t truncated; /* the [truncated] root's location; 0: not made yet */
@@ -346,19 +347,20 @@ static int cpu_switch_frames(struct cpu *c, struct cpu_process *pr,
 static void cpu_on_switch_sample(struct cpu *c, const struct sampler_record *r)
 {
 	struct cpu_process *pr;
-	bool whole;
-	int n;
+	bool whole = true;
+	int n = 0;
 
-	c->stats.samples++;
-	if (!(pr = cpu_sample_process(c, r)))
-		return;
-	n = cpu_switch_frames(c, pr, r, &whole);
-	if (pr->stale && !cpu_all_known(pr, c->frames, n)) {
-		cpu_refresh(c, pr);
+	c->stats.switch_samples++;
+	/* A stack that cannot be had still says the switch-out was sampled. */
+	if ((pr = cpu_sample_process(c, r))) {
 		n = cpu_switch_frames(c, pr, r, &whole);
+		if (pr->stale && !cpu_all_known(pr, c->frames, n)) {
+			cpu_refresh(c, pr);
+			n = cpu_switch_frames(c, pr, r, &whole);
+		}
 	}
 	c->stats.unwound_frames += n;
-	if (n > 0 && offcpu_sampled(c->off, r->pid, r->tid, c->frames, n, whole) < 0)
+	if (offcpu_sampled(c->off, r->pid, r->tid, r->time, c->frames, n, whole, r->period) < 0)
 		c->error = 1;
 }
 
@@ -367,22 +369,21 @@ static void cpu_on_wait(void *ctx, const struct offcpu_wait *w)
 {
 	struct cpu *c = ctx;
 	struct cpu_process *pr;
-	int64_t values[2] = { 1, w->delay_ns };
+	int64_t values[2] = { (int64_t)w->weight, (int64_t)w->weight * w->delay_ns };
 	int64_t state = w->before ? c->s_unknown : w->preempt ? c->s_runnable : c->s_blocked;
 	int n;
 
 	c->stats.waits++;
+	c->stats.waits_sampled += w->pcs != NULL;
 	c->stats.blocked_ns += !w->before && !w->preempt ? w->delay_ns : 0;
 	c->stats.runnable_ns += !w->before && w->preempt ? w->delay_ns : 0;
 	c->stats.before_ns += w->before ? w->delay_ns : 0;
-	if (w->pcs) {
-		pr = cpu_process_get(c, w->pid);
-		if (!pr || !pr->as) {
-			c->error |= !pr;
-			return;
-		}
+	if (w->pcs && w->npcs && (pr = cpu_process_get(c, w->pid)) && pr->as) {
 		memcpy(c->frames, w->pcs, w->npcs * sizeof(*w->pcs));
 		n = cpu_locate(c, pr, (int)w->npcs, w->whole);
+	} else if (w->pcs) {
+		n = cpu_marker(c, &c->m_nostack, "[no user stack]") < 0 ? -1 : 1;
+		c->locs[0] = c->m_nostack;
 	} else if (c->stats.switch_stacks && !w->before) {
 		/* Its switch-out was not sampled: the sampled ones stand for it. */
 		c->stats.waits_unsampled++;
@@ -430,6 +431,8 @@ static void cpu_on_task(struct cpu *c, const struct sampler_record *r)
 	}
 }
 
+static void cpu_switch_rate(struct cpu *c);
+
 static void cpu_on_record(void *ctx, const struct sampler_record *r)
 {
 	struct cpu *c = ctx;
@@ -445,7 +448,10 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 			cpu_on_sample(c, r);
 		break;
 	case REC_SWITCH:
-		c->outs += r->out;
+		/* Past the budget of the rate bound, stop sampling now: unwinding
+		 * what comes in the meantime would delay the next look. */
+		if (r->out && ++c->outs > c->o->max_rate / 4 && c->stats.switch_period == 1)
+			cpu_switch_rate(c);
 		if (offcpu_switch(c->off, r->pid, r->tid, r->time, r->out, r->preempt,
 				  cpu_on_wait, c) < 0)
 			c->error = 1;
@@ -469,10 +475,8 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 	case REC_LOST:
 		/* Mappings may have been among what was lost. */
 		c->stats.lost += r->lost;
-		if (c->off && r->event == SAMPLER_SWITCH) {
-			c->stats.waits_lost += offcpu_lost(c->off);
+		if (c->off && r->event == SAMPLER_SWITCH)
 			c->outs += r->lost / 2;
-		}
 		for (size_t i = 0; i < c->nprocs; i++)
 			c->procs[i].stale = true;
 		break;
@@ -520,7 +524,7 @@ static int cpu_setup(struct cpu *c)
 	c->s_unknown = profile_intern(c->p, "unknown");
 	c->values[0] = 1;
 	c->values[1] = 1000000000LL / c->o->frequency;
-	c->truncated = c->m_offcpu = c->m_before = 0;
+	c->truncated = c->m_offcpu = c->m_before = c->m_nostack = 0;
 	kallsyms_locator_free(c->kl);
 	c->kl = NULL;
 	return 0;
@@ -655,7 +659,8 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	cpu_times_start(c);
 	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
 	c->start = c->rate_at = clock_ns(CLOCK_MONOTONIC);
-	c->rng = (uint64_t)c->start | 1;
+	if (c->off)
+		offcpu_restart(c->off, c->start);
 	if (t->launched && target_go(t) < 0)
 		goto fail;
 	if (o->started)
@@ -684,30 +689,39 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 }
 
 /* Off the CPU: keep the sampled switch-outs under the rate bound. Every
- * quarter second (sooner when over the bound) K is set from the switch-outs
- * counted, all of them: their records come whatever is sampled. Then the
- * slot from each collect to the next is sampled with the chance 1/K. */
+ * quarter second (at once when over the bound at first) K is set from the
+ * switch-outs counted, all of them: their records come whatever is
+ * sampled; the kernel then samples one switch-out in about K of each
+ * thread, the events' periods drawn at random around K. */
 static void cpu_switch_rate(struct cpu *c)
 {
 	int64_t now = clock_ns(CLOCK_MONOTONIC), dt = now - c->rate_at;
-	uint64_t cur = c->stats.switch_period, k = cur;
+	uint64_t cur = c->stats.switch_period, k;
+	pid_t pids[256];
+	size_t n;
+	double x;
 
-	if (!c->stats.switch_stacks || !c->o->max_rate)
+	if (!c->stats.switch_stacks || !c->o->max_rate || c->finishing)
 		return;
-	if (dt >= 250000000 || (cur == 1 && c->outs > c->o->max_rate / 4 && dt > 0)) {
-		double x = (double)c->outs * 1e9 / dt / c->o->max_rate;
-		k = x <= 1 ? 1 : (uint64_t)x + 1;
-		/* Kept within a factor of two, so that it does not flap. */
-		if (k <= cur && k * 2 >= cur)
-			k = cur;
-		c->outs = 0;
-		c->rate_at = now;
+	sampler_switch_dither(c->s);
+	if (dt < 250000000 && !(cur == 1 && c->outs > c->o->max_rate / 4 && dt > 0))
+		return;
+	x = (double)c->outs * 1e9 / dt / c->o->max_rate;
+	k = x <= 1 ? 1 : (uint64_t)x + 1;
+	c->outs = 0;
+	c->rate_at = now;
+	/* Within a factor of two it stays, so that it does not flap: each
+	 * change opens the events afresh. */
+	if (k <= cur * 2 && k * 2 >= cur)
+		return;
+	n = cpu_pids(c, pids, sizeof(pids) / sizeof(pids[0]));
+	if (sampler_switch_period(c->s, pids, n < 256 ? n : 256, k) < 0) {
+		c->error = 1;
+		return;
 	}
 	c->stats.switch_period = k;
-	c->rng ^= c->rng << 13;
-	c->rng ^= c->rng >> 7;
-	c->rng ^= c->rng << 17;
-	sampler_switch_sampling(c->s, k == 1 || c->rng % k == 0);
+	if (k > c->stats.switch_period_max)
+		c->stats.switch_period_max = k;
 }
 
 /* The group (thread, state) of sample S into *T (an index of offcpu_threads)
@@ -728,11 +742,19 @@ static bool cpu_wait_group(const struct cpu *c, const struct pf_sample *s, int64
 	return *t >= 0;
 }
 
-/* Where not every wait was sampled, each thread's sampled waits, blocked
- * and runnable, are scaled to its exact totals (every switch is recorded):
- * the profile's sums are the true ones, the sampled stacks share them out,
- * and a thread none of whose waits of a state was sampled keeps that time
- * under [off-CPU, not sampled]. Returns 0 or -1. */
+/* Thread T's exact count (K 0) or time (K 1) of waits in state ST. */
+static double cpu_exact(const struct offcpu_thread *t, int st, int k)
+{
+	return k ? st ? t->runnable_ns : t->blocked_ns : st ? t->runnable_waits : t->blocked_waits;
+}
+
+/* Where not every wait was sampled, the sampled ones, each weighted by the
+ * switch-outs it stands for, estimate each thread's waits by stack without
+ * bias; its totals, blocked and runnable, are known exactly (every switch
+ * is recorded). What they leave of a total goes under [off-CPU, not
+ * sampled] (a rare wait none of whose switch-outs was sampled shows there,
+ * not under the stacks that were); an estimate over the total is scaled
+ * down to it. The profile's sums are the exact totals. Returns 0 or -1. */
 static int cpu_rescale(struct cpu *c)
 {
 	size_t n;
@@ -748,21 +770,23 @@ static int cpu_rescale(struct cpu *c)
 			int st;
 			if (!cpu_wait_group(c, &c->p->samples[i], &t, &st))
 				continue;
-			for (int k = 0; k < 2 && !pass; k++)
-				sum[t][st][k] += v[k];
-			for (int k = 0; k < 2 && pass; k++) {
-				double exact = k ? st ? th[t].runnable_ns : th[t].blocked_ns :
-					       st ? th[t].runnable_waits : th[t].blocked_waits;
-				if (sum[t][st][k] > 0)
+			for (int k = 0; k < 2; k++) {
+				double exact = cpu_exact(&th[t], st, k);
+				if (!pass)
+					sum[t][st][k] += v[k];
+				else if (sum[t][st][k] > exact)
 					v[k] = llround(v[k] * exact / sum[t][st][k]);
 			}
 		}
 	}
 	for (size_t t = 0; t < n && !c->error; t++) {
 		for (int st = 0; st < 2; st++) {
-			int64_t v[2] = { st ? th[t].runnable_waits : th[t].blocked_waits,
-					 st ? th[t].runnable_ns : th[t].blocked_ns };
-			if (sum[t][st][1] > 0 || v[1] <= 0)
+			int64_t v[2];
+			for (int k = 0; k < 2; k++) {
+				double left = cpu_exact(&th[t], st, k) - sum[t][st][k];
+				v[k] = left > 0 ? llround(left) : 0;
+			}
+			if (v[1] <= 0)
 				continue;
 			if (cpu_marker(c, &marker, "[off-CPU, not sampled]") < 0) {
 				c->error = 1;
@@ -781,12 +805,20 @@ static int cpu_rescale(struct cpu *c)
 static void cpu_cut(struct cpu *c, uint64_t end, offcpu_fn fn)
 {
 	pid_t *tids = NULL;
+	char *states = NULL;
 	ssize_t n;
 
 	if (!c->off)
 		return;
 	n = c->stats.target_exited ? 0 : proc_tasks(c->t->pid, &tids);
-	offcpu_cut(c->off, end, c->t->pid, tids, n > 0 ? (size_t)n : 0, fn, c);
+	if (n > 0 && !(states = malloc(n))) {
+		c->error = 1;
+		n = 0;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		states[i] = proc_thread_state(c->t->pid, tids[i]);
+	offcpu_cut(c->off, end, c->t->pid, tids, states, n > 0 ? (size_t)n : 0, fn, c);
+	free(states);
 	free(tids);
 }
 
@@ -804,6 +836,8 @@ static int cpu_collect_until(struct cpu *c, uint64_t until)
 		return -1;
 	sampler_drain(c->s, until, cpu_on_record, c);
 	cpu_switch_rate(c);
+	if (c->off)
+		c->stats.waits_lost = offcpu_missed(c->off) - c->missed0;
 	c->stats.elapsed_ns = clock_ns(CLOCK_MONOTONIC) - c->start;
 	c->stats.threads = c->nthreads;
 	c->stats.locations = c->p->nlocations;
@@ -922,6 +956,8 @@ static int cpu_renew(struct cpu *c, int64_t start, struct profile **old_out)
 	c->stats.samples = c->stats.lost = c->stats.unwound_frames = c->stats.dropped = 0;
 	c->stats.truncated = c->stats.kernel_samples = 0;
 	c->stats.waits = c->stats.waits_unsampled = c->stats.waits_lost = 0;
+	c->stats.waits_sampled = c->stats.switch_samples = 0;
+	c->missed0 = c->off ? offcpu_missed(c->off) : 0;
 	c->stats.blocked_ns = c->stats.runnable_ns = c->stats.before_ns = 0;
 	if (c->off)
 		offcpu_restart(c->off, start);
@@ -962,7 +998,7 @@ struct profile *cpu_rotate(struct cpu *c)
 	if (cpu_collect_until(c, (uint64_t)now) < 0)
 		return NULL;
 	cpu_cut(c, now, cpu_on_wait);
-	if (c->stats.waits_unsampled && cpu_rescale(c) < 0)
+	if ((c->stats.waits_unsampled || c->stats.switch_period_max > 1) && cpu_rescale(c) < 0)
 		return NULL;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)
@@ -978,11 +1014,13 @@ struct profile *cpu_finish(struct cpu *c)
 	struct profile *p;
 	int64_t end = clock_ns(CLOCK_MONOTONIC);
 
+	c->finishing = true;
 	sampler_disable(c->s);
 	if (cpu_collect_until(c, UINT64_MAX) < 0)
 		return NULL;
 	cpu_cut(c, end, cpu_on_wait);
-	if (c->error || (c->stats.waits_unsampled && cpu_rescale(c) < 0))
+	if (c->error ||
+	    ((c->stats.waits_unsampled || c->stats.switch_period_max > 1) && cpu_rescale(c) < 0))
 		return NULL;
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)

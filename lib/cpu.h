@@ -47,10 +47,13 @@ struct cpu_stats {
 	bool stopped;       /* by *stop */
 	/* Off-CPU and wall modes */
 	bool switch_stacks; /* switch-outs sampled with their stacks (allowed) */
-	uint64_t waits;     /* waits ended (switch-in to switch-out, or cut at the end) */
-	uint64_t waits_unsampled; /* left out: their switch-out was not sampled */
-	uint64_t waits_lost; /* open when records were lost, so left out */
-	uint64_t switch_period; /* switch-outs per sample at the end (1: each) */
+	uint64_t switch_samples; /* switch-outs sampled */
+	uint64_t waits;     /* waits ended (switch-out to switch-in, or cut at the end) */
+	uint64_t waits_sampled; /* of them, with a sampled switch-out */
+	uint64_t waits_unsampled; /* of them, left to the sampled ones (past the rate bound) */
+	uint64_t waits_lost; /* left out: a record of their switch out or in was lost */
+	uint64_t switch_period; /* one switch-out in about this many sampled at the end */
+	uint64_t switch_period_max; /* the most it was */
 	int64_t blocked_ns, runnable_ns, before_ns; /* all threads' off-CPU time */
 };
 

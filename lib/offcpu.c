@@ -12,15 +12,24 @@
 struct offcpu_state {
 	uint64_t out;       /* when the open wait began */
 	bool open, preempt, before;
+	bool newborn;       /* created since the start, not switched yet */
 	bool sampled;       /* the stack below is this wait's */
+	uint64_t stack_time; /* when the stack below was sampled; 0: none waiting */
 	bool whole;
+	uint64_t weight;
 	uint64_t *pcs;
 	size_t npcs, pcs_cap;
 };
 
+/* A switch-out's sample and its record are written in the same pass through
+ * the scheduler, microseconds apart: a sample older than this is not the
+ * record's (the record was lost). */
+#define OFFCPU_PAIR_NS 1000000
+
 struct offcpu {
 	uint64_t start;
 	bool attached;
+	uint64_t missed;
 	struct offcpu_thread *threads;
 	struct offcpu_state *states;
 	size_t n, cap, states_cap;
@@ -81,8 +90,8 @@ static int64_t offcpu_get(struct offcpu *o, pid_t pid, pid_t tid, bool *fresh)
 	return o->n++;
 }
 
-int offcpu_sampled(struct offcpu *o, pid_t pid, pid_t tid, const uint64_t *pcs, size_t n,
-		   bool whole)
+int offcpu_sampled(struct offcpu *o, pid_t pid, pid_t tid, uint64_t time, const uint64_t *pcs,
+		   size_t n, bool whole, uint64_t weight)
 {
 	bool fresh;
 	int64_t i = offcpu_get(o, pid, tid, &fresh);
@@ -96,7 +105,8 @@ int offcpu_sampled(struct offcpu *o, pid_t pid, pid_t tid, const uint64_t *pcs, 
 	memcpy(st->pcs, pcs, n * sizeof(*pcs));
 	st->npcs = n;
 	st->whole = whole;
-	st->sampled = true;
+	st->weight = weight;
+	st->stack_time = time ? time : 1;
 	return 0;
 }
 
@@ -114,6 +124,7 @@ static void offcpu_end(struct offcpu *o, size_t i, uint64_t end, offcpu_fn fn, v
 		.pcs = st->sampled && !st->before ? st->pcs : NULL,
 		.npcs = st->npcs,
 		.whole = st->whole,
+		.weight = st->sampled && !st->before && st->weight ? st->weight : 1,
 	};
 
 	if (st->before) {
@@ -140,10 +151,16 @@ int offcpu_switch(struct offcpu *o, pid_t pid, pid_t tid, uint64_t time, bool ou
 		return -1;
 	st = &o->states[i];
 	if (out) {
+		/* Its return was lost: so is the wait it ended. */
+		o->missed += st->open;
+		st->newborn = false;
 		st->open = true;
 		st->out = time;
 		st->preempt = preempt;
 		st->before = false;
+		st->sampled = st->stack_time && st->stack_time <= time &&
+			      time - st->stack_time < OFFCPU_PAIR_NS;
+		st->stack_time = 0;
 		return 0;
 	}
 	/* A thread of an attached target first seen coming back was off
@@ -155,7 +172,9 @@ int offcpu_switch(struct offcpu *o, pid_t pid, pid_t tid, uint64_t time, bool ou
 	}
 	if (st->open)
 		offcpu_end(o, i, time, fn, ctx);
-	st->open = st->sampled = st->before = false;
+	else if (!fresh && !st->newborn)
+		o->missed++;
+	st->open = st->sampled = st->before = st->newborn = false;
 	return 0;
 }
 
@@ -166,29 +185,30 @@ int offcpu_task(struct offcpu *o, pid_t pid, pid_t tid, bool exit)
 
 	if (i < 0)
 		return -1;
-	if (exit)
-		o->states[i].open = o->states[i].sampled = false;
+	o->states[i].open = o->states[i].sampled = o->states[i].before = false;
+	o->states[i].stack_time = 0;
+	o->states[i].newborn = !exit;
+	if (!exit)
+		o->threads[i].pid = pid;
 	return 0;
 }
 
-size_t offcpu_lost(struct offcpu *o)
+uint64_t offcpu_missed(const struct offcpu *o)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < o->n; i++) {
-		n += o->states[i].open;
-		o->states[i].open = o->states[i].sampled = false;
-	}
-	return n;
+	return o->missed;
 }
 
-void offcpu_cut(struct offcpu *o, uint64_t end, pid_t pid, const pid_t *tids, size_t n,
-		offcpu_fn fn, void *ctx)
+void offcpu_cut(struct offcpu *o, uint64_t end, pid_t pid, const pid_t *tids,
+		const char *states, size_t n, offcpu_fn fn, void *ctx)
 {
 	for (size_t k = 0; k < n; k++) {
 		bool fresh;
-		int64_t i = offcpu_get(o, pid, tids[k], &fresh);
-		if (i >= 0 && fresh && o->attached) {
+		int64_t i;
+		/* One that never left its CPU is not waiting. */
+		if (!o->attached || states[k] == 'R' || offcpu_find(o, tids[k]) >= 0)
+			continue;
+		i = offcpu_get(o, pid, tids[k], &fresh);
+		if (i >= 0) {
 			o->states[i].open = o->states[i].before = true;
 			o->states[i].out = o->start;
 		}

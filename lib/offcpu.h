@@ -17,10 +17,12 @@ struct offcpu_wait {
 	bool preempt;         /* runnable: taken off the CPU, not waiting for anything */
 	bool before;          /* began before the profile: its stack and state unknown */
 	/* The stack at the switch-out, as program counters (innermost first),
-	 * or NULL where that switch-out was not sampled. */
+	 * or NULL where that switch-out was not sampled; NPCS may be 0 where
+	 * it was but no frame could be had. */
 	const uint64_t *pcs;
 	size_t npcs;
 	bool whole;           /* the unwinder reached the outermost frame */
+	uint64_t weight;      /* the switch-outs the sample stood for */
 };
 
 /* A thread's off-CPU time so far. */
@@ -39,28 +41,32 @@ struct offcpu;
 struct offcpu *offcpu_new(uint64_t start, bool attached);
 void offcpu_free(struct offcpu *o);
 
-/* The stack sampled at TID's switch-out (PCS, N of them, copied). Returns 0,
- * or -1 with an error when out of memory. */
-int offcpu_sampled(struct offcpu *o, pid_t pid, pid_t tid, const uint64_t *pcs, size_t n,
-		   bool whole);
+/* The stack sampled at TID's switch-out at TIME (PCS, N of them, copied;
+ * none where it could not be unwound), standing for WEIGHT switch-outs; it
+ * goes with the switch record that follows it. Returns 0, or -1 with an
+ * error when out of memory. */
+int offcpu_sampled(struct offcpu *o, pid_t pid, pid_t tid, uint64_t time, const uint64_t *pcs,
+		   size_t n, bool whole, uint64_t weight);
 
 /* TID left the CPU at TIME (OUT; PREEMPT: runnable) or came back; a return
  * ends a wait, handed to FN. Returns 0, or -1 when out of memory. */
 int offcpu_switch(struct offcpu *o, pid_t pid, pid_t tid, uint64_t time, bool out,
 		  bool preempt, offcpu_fn fn, void *ctx);
 
-/* TID was created at TIME, or exited (it waits no more). */
+/* TID of PID was created (a tid used before is another thread now), or
+ * exited (it waits no more). Returns 0, or -1 when out of memory. */
 int offcpu_task(struct offcpu *o, pid_t pid, pid_t tid, bool exit);
 
-/* Records were lost: the waits open now may have lost their ends or
- * their stacks, so they are dropped. Returns how many. */
-size_t offcpu_lost(struct offcpu *o);
+/* How many records went missing: a switch-out seen while a wait was open
+ * (its end was lost, so the wait is dropped), or a switch-in with none. */
+uint64_t offcpu_missed(const struct offcpu *o);
 
 /* End the waits still open at END with that time, to FN, and begin them
- * afresh there (their stacks kept). The threads of TIDS (N of process PID)
- * never seen have waited all along: each gets one wait from the start. */
-void offcpu_cut(struct offcpu *o, uint64_t end, pid_t pid, const pid_t *tids, size_t n,
-		offcpu_fn fn, void *ctx);
+ * afresh there (their stacks kept). The threads of TIDS (N of process PID,
+ * with their one-letter states in STATES) never seen and not running have
+ * waited all along: each gets one wait from the start. */
+void offcpu_cut(struct offcpu *o, uint64_t end, pid_t pid, const pid_t *tids,
+		const char *states, size_t n, offcpu_fn fn, void *ctx);
 
 /* Start counting afresh at START (totals zeroed; open waits go on). */
 void offcpu_restart(struct offcpu *o, uint64_t start);

@@ -53,7 +53,19 @@ struct sampler {
 	size_t nsw, sw_cap;
 	int *ss_fds;        /* context-switch samples */
 	size_t nss, ss_cap;
-	bool switch_stacks, switch_on;
+	bool switch_stacks;
+	uint64_t switch_period;
+	/* The context-switch sampling events by id (which the samples of the
+	 * events they pass on to new threads carry too), each with its fd and
+	 * whether it sampled since its period was last drawn: the events open
+	 * now, and those closed last time, whose samples may still be in the
+	 * rings. A sample stands for the generation's mean period. */
+	struct sampler_periods {
+		struct { uint64_t id; int fd; bool sampled; } *v;
+		size_t n, cap;
+		uint64_t period;
+		struct hmap index;
+	} periods[2];
 	pid_t *tids;
 	size_t ntids, tids_cap;
 	struct hmap tid_index;
@@ -81,7 +93,8 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 	s->ncpus = n > 0 ? n : 1;
 	s->nrings = 2 * s->ncpus;
 	s->switch_stacks = o->switches;
-	s->switch_on = true;
+	s->switch_period = 1;
+	s->periods[0].period = s->periods[1].period = 1;
 	s->rings = calloc(s->nrings, sizeof(*s->rings));
 	s->pfds = calloc(s->nrings + 1, sizeof(*s->pfds));
 	s->heads = calloc(s->nrings, sizeof(*s->heads));
@@ -96,7 +109,9 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 		s->rings[c].event = c < s->ncpus ? SAMPLER_CLOCK : SAMPLER_SWITCH;
 	}
 	hmap_init(&s->tid_index);
-	/* Each thread costs one descriptor per CPU. */
+	hmap_init(&s->periods[0].index);
+	hmap_init(&s->periods[1].index);
+	/* Each thread costs a descriptor per CPU and event. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
@@ -118,6 +133,10 @@ void sampler_free(struct sampler *s)
 	for (size_t i = 0; i < s->nss; i++)
 		close(s->ss_fds[i]);
 	hmap_release(&s->tid_index);
+	for (int i = 0; i < 2; i++) {
+		hmap_release(&s->periods[i].index);
+		free(s->periods[i].v);
+	}
 	free(s->fds);
 	free(s->sw_fds);
 	free(s->ss_fds);
@@ -130,6 +149,22 @@ void sampler_free(struct sampler *s)
 	free(s->copy);
 	free(s->chain);
 	free(s);
+}
+
+static uint64_t sampler_dither_random(struct sampler *s)
+{
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return s->rng;
+}
+
+/* A period drawn uniformly from half to one and a half times the mean. */
+static uint64_t sampler_switch_draw(struct sampler *s)
+{
+	uint64_t k = s->switch_period;
+
+	return k < 2 ? 1 : k / 2 + sampler_dither_random(s) % (k + 1);
 }
 
 /* The cpu-clock event's attributes. */
@@ -162,7 +197,7 @@ static void sampler_clock_attr(const struct sampler *s, struct perf_event_attr *
  * dummy event, allowed to all), or a sample at each switch-out with the
  * user registers and stack (the switch happens in the kernel, so sampling
  * it needs the kernel allowed). */
-static void sampler_switch_attr(const struct sampler *s, struct perf_event_attr *a,
+static void sampler_switch_attr(struct sampler *s, struct perf_event_attr *a,
 				bool samples)
 {
 	a->type = PERF_TYPE_SOFTWARE;
@@ -175,6 +210,10 @@ static void sampler_switch_attr(const struct sampler *s, struct perf_event_attr 
 		return;
 	}
 	a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	/* The id tells the event, so its period. Not PERF_SAMPLE_PERIOD: with
+	 * it a software event samples at every occurrence whatever its period. */
+	a->sample_type |= PERF_SAMPLE_ID;
+	a->sample_period = sampler_switch_draw(s);
 	if (s->o.fp) {
 		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
 		a->exclude_callchain_kernel = 1;
@@ -207,6 +246,48 @@ static int sampler_map_ring(struct ring *r, int fd, size_t pages)
 		return 0;
 	}
 	return -1;
+}
+
+static int sampler_period_eq(void *ctx, uint32_t idx)
+{
+	void **k = ctx;
+
+	return ((struct sampler_periods *)k[0])->v[idx].id == *(uint64_t *)k[1];
+}
+
+/* Note switch-sampling event FD. Returns 0, or -1 with errno. */
+static int sampler_period_add(struct sampler *s, int fd)
+{
+	struct sampler_periods *t = &s->periods[0];
+	uint64_t id;
+
+	if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
+		return -1;
+	if (CP_GROW(t->v, t->cap, t->n + 1) < 0 ||
+	    hmap_insert(&t->index, hash_bytes(HASH_SEED, &id, sizeof(id)), t->n) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	t->v[t->n].id = id;
+	t->v[t->n].fd = fd;
+	t->v[t->n++].sampled = false;
+	return 0;
+}
+
+/* The switch-outs a sample of the switch-sampling event ID stands for (1 if
+ * unknown), the event noted as having sampled. */
+static uint64_t sampler_period_of(struct sampler *s, uint64_t id)
+{
+	for (int i = 0; i < 2; i++) {
+		void *k[2] = { &s->periods[i], &id };
+		int64_t j = hmap_find(&s->periods[i].index, hash_bytes(HASH_SEED, &id, sizeof(id)),
+				      sampler_period_eq, k);
+		if (j >= 0) {
+			s->periods[i].v[j].sampled = true;
+			return s->periods[i].period;
+		}
+	}
+	return 1;
 }
 
 /* The events opened per thread and CPU. */
@@ -279,6 +360,8 @@ static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child,
 		}
 	}
 	if (fd < 0 || sampler_keep_fd(s, fd, kind) < 0)
+		return -1;
+	if (kind == FD_SWITCH_SAMPLES && sampler_period_add(s, fd) < 0)
 		return -1;
 	if (r->fd >= 0)
 		return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0 ? -1 : 0;
@@ -425,6 +508,12 @@ static void sampler_parse_sample(struct sampler *s, const uint64_t *p, const uin
 	r->pid = (uint32_t)*p;
 	r->tid = (uint32_t)(*p++ >> 32);
 	r->time = *p++;
+	r->period = 1;
+	if (sw) {
+		if (p >= end)
+			goto bad;
+		r->period = sampler_period_of(s, *p++);
+	}
 	if (s->o.fp || (s->o.kernel && !sw)) {
 		uint64_t nr;
 		if (p >= end)
@@ -654,14 +743,6 @@ bool sampler_kernel(const struct sampler *s)
 	return s->o.kernel;
 }
 
-static uint64_t sampler_dither_random(struct sampler *s)
-{
-	s->rng ^= s->rng << 13;
-	s->rng ^= s->rng >> 7;
-	s->rng ^= s->rng << 17;
-	return s->rng;
-}
-
 /* A new period for an event: the rate uniform in [0.5, 1.5] times the
  * frequency, drawn in pairs f(1 + u), f(1 - u) so that over every two spans
  * the rate is the frequency and a run's samples vary little more than with
@@ -725,19 +806,70 @@ int sampler_dither(struct sampler *s)
 	return 0;
 }
 
+void sampler_switch_dither(struct sampler *s)
+{
+	struct sampler_periods *t = &s->periods[0];
+
+	if (s->switch_period < 2)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		uint64_t p;
+		if (!t->v[i].sampled)
+			continue;
+		p = sampler_switch_draw(s);
+		ioctl(t->v[i].fd, PERF_EVENT_IOC_PERIOD, &p);
+		t->v[i].sampled = false;
+	}
+}
+
 bool sampler_switch_stacks(const struct sampler *s)
 {
 	return s->switch_stacks;
 }
 
-void sampler_switch_sampling(struct sampler *s, bool on)
+int sampler_switch_period(struct sampler *s, const pid_t *pids, size_t n, uint64_t period)
 {
-	if (!s->switch_stacks || on == s->switch_on)
-		return;
-	/* Unlike a period, enabling reaches the inherited events too. */
+	if (!s->switch_stacks)
+		return 0;
+	/* A period cannot be changed on the events that threads inherited,
+	 * so they all go (closing an event closes its inherited ones) and each
+	 * thread gets new ones, which its later threads inherit. */
+	struct sampler_periods old = s->periods[1];
+
 	for (size_t i = 0; i < s->nss; i++)
-		ioctl(s->ss_fds[i], on ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
-	s->switch_on = on;
+		close(s->ss_fds[i]);
+	s->nss = 0;
+	s->periods[1] = s->periods[0];
+	hmap_release(&old.index);
+	old.n = 0;
+	hmap_init(&old.index);
+	s->periods[0] = old;
+	s->switch_period = s->periods[0].period = period ? period : 1;
+	for (size_t k = 0; k < n; k++) {
+		pid_t *tids;
+		ssize_t nt = proc_tasks(pids[k], &tids);
+		for (ssize_t i = 0; i < nt; i++) {
+			for (int c = 0; c < s->ncpus; c++) {
+				size_t before = s->nss;
+				if (s->rings[s->ncpus + c].fd < 0)
+					continue;
+				if (sampler_open_event(s, tids[i], c, false, FD_SWITCH_SAMPLES) < 0) {
+					if (errno == ESRCH)
+						break; /* the thread exited meanwhile */
+					if (errno == ENODEV)
+						continue;
+					free(tids);
+					return cp_error("cannot open perf events on thread %d: %s",
+							tids[i], strerror(errno));
+				}
+				if (s->nss > before)
+					ioctl(s->ss_fds[s->nss - 1], PERF_EVENT_IOC_ENABLE, 0);
+			}
+		}
+		if (nt > 0)
+			free(tids);
+	}
+	return 0;
 }
 
 size_t sampler_threads(const struct sampler *s)

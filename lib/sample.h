@@ -35,6 +35,7 @@ struct sampler_record {
 	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples and switches) */
 	/* REC_SAMPLE */
 	uint64_t ip;           /* SAMPLER_SWITCH: the kernel's, in the scheduler */
+	uint64_t period;       /* SAMPLER_SWITCH: the switch-outs this one stands for */
 	const uint64_t *chain; /* return addresses after ip, markers removed: fp mode the
 				* kernel's then the user's, dwarf mode the kernel's only */
 	size_t nchain;
@@ -104,9 +105,20 @@ int sampler_dither(struct sampler *s);
  * the switch records come. Known once an event is open. */
 bool sampler_switch_stacks(const struct sampler *s);
 
-/* Sample the switch-outs from now on, or not (the records still come).
- * The events of threads created later follow too. */
-void sampler_switch_sampling(struct sampler *s, bool on);
+/* Sample one switch-out in PERIOD on average (1: each) from now on, in the
+ * threads of the processes PIDS (N of them) and those they create later:
+ * their sampling events are opened afresh (a period cannot be changed on
+ * the events that threads inherited), each with a period drawn uniformly
+ * from half to one and a half times PERIOD; each sample carries PERIOD.
+ * The records still come for every switch. Returns 0, or -1 with an error. */
+int sampler_switch_period(struct sampler *s, const pid_t *pids, size_t n, uint64_t period);
+
+/* Draw a new period for each switch-sampling event that sampled since the
+ * last call, so that the gaps between samples vary and no pattern of waits
+ * (two that alternate) is sampled in step. Call every few milliseconds.
+ * Events inherited by threads created since the last sampler_switch_period
+ * keep theirs. */
+void sampler_switch_dither(struct sampler *s);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);

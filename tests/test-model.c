@@ -336,7 +336,7 @@ static void test_topview(void)
 	CHECK(w && w->nsample_types == 2 && w->period == 10);
 	CHECK(live->samples[0].values[0] == 4 && live->samples[0].values[1] == 40);
 	CHECK(w && profile_total(w, 0) == 3 && profile_total(w, 1) == 30);
-	CHECK(topview_threads(w, 1, &th, &n) == 0);
+	CHECK(topview_threads(w, 1, NULL, &th, &n) == 0);
 	CHECK(n == 2 && th[0].tid == 22 && th[0].value == 20 && th[1].tid == 11);
 	CHECK_STR(th[0].name, "two");
 	free(th);

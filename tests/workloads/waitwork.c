@@ -9,9 +9,20 @@
  * Options:
  *   --switches N  instead, two threads (ping, pong) passing a byte back and
  *                 forth through two pipes about N times a second in all
- *                 (0: as fast as they can), in ping_wait (benchmarks)
+ *                 (0: as fast as they can), in ping_wait (benchmarks); at
+ *                 the end of --seconds, "round_trips=R cpu_ns=C" on stderr:
+ *                 the trips made and the CPU time the process used
+ *   --trips M     the ping-pong as fast as it goes, until M round trips;
+ *                 then "round_trips=M wall_ns=W cpu_ns=C" on stderr
+ *   --pin         the ping-pong on the first CPU only: each switch hands
+ *                 the CPU from one to the other, with no idle CPU woken
+ *                 (whose cost in a VM would swamp what a profiler adds)
  *   --seconds S   exit after S seconds (default: run until killed) */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +34,7 @@ static int pipe_fds[2], ping_fds[2], pong_fds[2];
 static pthread_mutex_t contended = PTHREAD_MUTEX_INITIALIZER;
 static volatile unsigned long sink;
 static long switches = -1;
+static unsigned long round_trips;
 
 static void waitwork_name(const char *name)
 {
@@ -167,6 +179,8 @@ static void *pinger(void *arg)
 		}
 		if (write(side ? pong_fds[1] : ping_fds[1], "x", 1) != 1)
 			exit(1);
+		if (side)
+			__atomic_fetch_add(&round_trips, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -174,23 +188,37 @@ static void *pinger(void *arg)
 int main(int argc, char **argv)
 {
 	pthread_t t;
-	long seconds = 0;
+	long seconds = 0, trips = 0;
+	int pin = 0;
+	int64_t t0 = now_ns();
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
 			seconds = atol(argv[++i]);
 		else if (strcmp(argv[i], "--switches") == 0 && i + 1 < argc)
 			switches = atol(argv[++i]);
+		else if (strcmp(argv[i], "--pin") == 0)
+			pin = 1;
+		else if (strcmp(argv[i], "--trips") == 0 && i + 1 < argc)
+			trips = atol(argv[++i]), switches = 0;
 		else {
-			fprintf(stderr, "usage: waitwork [--switches N] [--seconds S]\n");
+			fprintf(stderr, "usage: waitwork [--switches N | --trips M] [--pin] "
+				"[--seconds S]\n");
 			return 2;
 		}
 	}
 	if (pipe(pipe_fds) < 0 || pipe(ping_fds) < 0 || pipe(pong_fds) < 0)
 		return 1;
 	if (switches >= 0) {
-		pthread_create(&t, NULL, pinger, NULL);
-		pthread_create(&t, NULL, pinger, "");
+		pthread_attr_t attr;
+		cpu_set_t one;
+		pthread_attr_init(&attr);
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		if (pin)
+			pthread_attr_setaffinity_np(&attr, sizeof(one), &one);
+		pthread_create(&t, &attr, pinger, NULL);
+		pthread_create(&t, &attr, pinger, "");
 	} else {
 		pthread_create(&t, NULL, reader, NULL);
 		pthread_create(&t, NULL, writer, NULL);
@@ -198,8 +226,24 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, locker, "lock-b");
 		pthread_create(&t, NULL, busy, NULL);
 	}
+	while (trips && __atomic_load_n(&round_trips, __ATOMIC_RELAXED) < (unsigned long)trips)
+		usleep(1000);
+	if (trips) {
+		struct timespec cpu;
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		fprintf(stderr, "round_trips=%lu wall_ns=%lld cpu_ns=%lld\n",
+			__atomic_load_n(&round_trips, __ATOMIC_RELAXED), (long long)(now_ns() - t0),
+			(long long)cpu.tv_sec * 1000000000 + cpu.tv_nsec);
+		return 0;
+	}
 	if (seconds) {
+		struct timespec cpu;
 		sleep(seconds);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+		if (switches >= 0)
+			fprintf(stderr, "round_trips=%lu cpu_ns=%lld\n",
+				__atomic_load_n(&round_trips, __ATOMIC_RELAXED),
+				(long long)cpu.tv_sec * 1000000000 + cpu.tv_nsec);
 		return 0;
 	}
 	for (;;)
