@@ -66,6 +66,7 @@ struct cpu {
 	uint64_t outs;         /* switch-outs since the rate was last looked at */
 	int64_t rate_at;
 	uint64_t missed0;      /* offcpu_missed at the window's start */
+	int64_t redraw_at;     /* when the switch-sampling periods are drawn again */
 	bool finishing;
 	uint64_t frames[KERNEL_FRAMES + UNWIND_MAX_FRAMES];
 	uint64_t locs[KERNEL_FRAMES + UNWIND_MAX_FRAMES + 1];
@@ -450,7 +451,7 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 	case REC_SWITCH:
 		/* Past the budget of the rate bound, stop sampling now: unwinding
 		 * what comes in the meantime would delay the next look. */
-		if (r->out && ++c->outs > c->o->max_rate / 4 && c->stats.switch_period == 1)
+		if (r->out && ++c->outs / c->stats.switch_period > c->o->max_rate / 4)
 			cpu_switch_rate(c);
 		if (offcpu_switch(c->off, r->pid, r->tid, r->time, r->out, r->preempt,
 				  cpu_on_wait, c) < 0)
@@ -689,36 +690,47 @@ int cpu_wait(struct cpu *c, int timeout_ms)
 }
 
 /* Off the CPU: keep the sampled switch-outs under the rate bound. Every
- * quarter second (at once when over the bound at first) K is set from the
+ * quarter second (at once when over the bound) K is set from the
  * switch-outs counted, all of them: their records come whatever is
  * sampled; the kernel then samples one switch-out in about K of each
- * thread, the events' periods drawn at random around K. */
+ * thread, the events' periods drawn at random around K. While K > 1 they
+ * are drawn again every quarter second or so (a new generation of events,
+ * each beginning its count afresh), so that no pattern of waits (two that
+ * alternate) stays in step with one period. */
 static void cpu_switch_rate(struct cpu *c)
 {
 	int64_t now = clock_ns(CLOCK_MONOTONIC), dt = now - c->rate_at;
-	uint64_t cur = c->stats.switch_period, k;
+	uint64_t cur = c->stats.switch_period, k = cur;
 	pid_t pids[256];
 	size_t n;
-	double x;
 
 	if (!c->stats.switch_stacks || !c->o->max_rate || c->finishing)
 		return;
-	sampler_switch_dither(c->s);
-	if (dt < 250000000 && !(cur == 1 && c->outs > c->o->max_rate / 4 && dt > 0))
+	/* A quarter second's budget spent early (a burst) is looked at at once. */
+	if (dt >= 250000000 || (c->outs / cur > c->o->max_rate / 4 && dt > 0)) {
+		double x = (double)c->outs * 1e9 / dt / c->o->max_rate;
+		k = x <= 1 ? 1 : (uint64_t)x + 1;
+		c->outs = 0;
+		c->rate_at = now;
+		/* Up at once; down only by half or more, so that it does not flap. */
+		if (k < cur && k * 2 > cur)
+			k = cur;
+	}
+	if (k == cur && (k == 1 || now < c->redraw_at))
 		return;
-	x = (double)c->outs * 1e9 / dt / c->o->max_rate;
-	k = x <= 1 ? 1 : (uint64_t)x + 1;
-	c->outs = 0;
-	c->rate_at = now;
-	/* Within a factor of two it stays, so that it does not flap: each
-	 * change opens the events afresh. */
-	if (k <= cur * 2 && k * 2 >= cur)
-		return;
-	n = cpu_pids(c, pids, sizeof(pids) / sizeof(pids[0]));
-	if (sampler_switch_period(c->s, pids, n < 256 ? n : 256, k) < 0) {
+	/* The target, its children the fork records told (reparented ones
+	 * too); the walk of /proc finds the other descendants. */
+	pids[0] = c->t->pid;
+	for (n = 1; n - 1 < c->nforked && n < sizeof(pids) / sizeof(pids[0]); n++)
+		pids[n] = c->forked[n - 1];
+	if (sampler_switch_period(c->s, pids, n, k) < 0) {
 		c->error = 1;
 		return;
 	}
+	/* Each generation costs an open per thread and CPU: at most 1% of the time. */
+	c->redraw_at = clock_ns(CLOCK_MONOTONIC);
+	c->redraw_at += 100 * (c->redraw_at - now) > 250000000 ? 100 * (c->redraw_at - now) :
+								   250000000;
 	c->stats.switch_period = k;
 	if (k > c->stats.switch_period_max)
 		c->stats.switch_period_max = k;
@@ -748,45 +760,69 @@ static double cpu_exact(const struct offcpu_thread *t, int st, int k)
 	return k ? st ? t->runnable_ns : t->blocked_ns : st ? t->runnable_waits : t->blocked_waits;
 }
 
-/* Where not every wait was sampled, the sampled ones, each weighted by the
- * switch-outs it stands for, estimate each thread's waits by stack without
- * bias; its totals, blocked and runnable, are known exactly (every switch
- * is recorded). What they leave of a total goes under [off-CPU, not
- * sampled] (a rare wait none of whose switch-outs was sampled shows there,
- * not under the stacks that were); an estimate over the total is scaled
- * down to it. The profile's sums are the exact totals. Returns 0 or -1. */
+/* One thread's sampled waits in one state: their weighted count and time,
+ * the factors that scale them, and the time they come to then. */
+struct cpu_group {
+	double count, time, fcount, ftime, got;
+};
+
+/* Add the samples of each group into G (by thread, then state); with
+ * SCALE, scale each first by its group's factors. */
+static void cpu_group_sums(struct cpu *c, struct cpu_group (*g)[2], bool scale)
+{
+	for (size_t i = 0; i < c->p->nsamples; i++) {
+		int64_t *v = c->p->samples[i].values, t;
+		int st;
+		if (!cpu_wait_group(c, &c->p->samples[i], &t, &st))
+			continue;
+		if (scale) {
+			v[0] = llround(v[0] * g[t][st].fcount);
+			v[1] = llround(v[1] * g[t][st].ftime);
+			g[t][st].got += v[1];
+		} else {
+			g[t][st].count += v[0];
+			g[t][st].time += v[1];
+		}
+	}
+}
+
+/* Where not every wait was sampled, the sampled ones estimate each
+ * thread's waits by stack, each weighted by the switch-outs its sample
+ * stood for; the thread's totals, blocked and runnable, are known exactly
+ * (every switch is recorded). The weighted count of its waits is scaled
+ * to the exact count: switch-outs no event could sample (a new generation
+ * of events starts its count afresh) are alike whatever their stack, and
+ * so count for all the sampled ones. The time left of the exact total then
+ * goes under [off-CPU, not sampled] (a rare long wait none of whose
+ * switch-outs was sampled shows there, not under the stacks that were);
+ * time over the total is scaled down to it. The profile's sums are then
+ * the exact totals. Returns 0 or -1. */
 static int cpu_rescale(struct cpu *c)
 {
 	size_t n;
 	const struct offcpu_thread *th = offcpu_threads(c->off, &n);
-	double (*sum)[2][2] = calloc(n + 1, sizeof(*sum));
+	struct cpu_group (*g)[2] = calloc(n + 1, sizeof(*g));
 	uint64_t marker = 0;
 
-	if (!sum)
+	if (!g)
 		return cp_error("out of memory");
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < c->p->nsamples; i++) {
-			int64_t *v = c->p->samples[i].values, t;
-			int st;
-			if (!cpu_wait_group(c, &c->p->samples[i], &t, &st))
-				continue;
-			for (int k = 0; k < 2; k++) {
-				double exact = cpu_exact(&th[t], st, k);
-				if (!pass)
-					sum[t][st][k] += v[k];
-				else if (sum[t][st][k] > exact)
-					v[k] = llround(v[k] * exact / sum[t][st][k]);
-			}
+	cpu_group_sums(c, g, false);
+	for (size_t t = 0; t < n; t++) {
+		for (int st = 0; st < 2; st++) {
+			struct cpu_group *x = &g[t][st];
+			double exact = cpu_exact(&th[t], st, 1);
+			x->fcount = x->count > 0 ? cpu_exact(&th[t], st, 0) / x->count : 0;
+			x->ftime = x->time * x->fcount > exact ? exact / x->time : x->fcount;
 		}
 	}
+	cpu_group_sums(c, g, true);
 	for (size_t t = 0; t < n && !c->error; t++) {
 		for (int st = 0; st < 2; st++) {
-			int64_t v[2];
-			for (int k = 0; k < 2; k++) {
-				double left = cpu_exact(&th[t], st, k) - sum[t][st][k];
-				v[k] = left > 0 ? llround(left) : 0;
-			}
-			if (v[1] <= 0)
+			double left = cpu_exact(&th[t], st, 1) - g[t][st].got;
+			/* Its waits are counted where they were sampled, or here when none was. */
+			int64_t v[2] = { g[t][st].count > 0 ? 0 : (int64_t)cpu_exact(&th[t], st, 0),
+					 llround(left) };
+			if (left < 1)
 				continue;
 			if (cpu_marker(c, &marker, "[off-CPU, not sampled]") < 0) {
 				c->error = 1;
@@ -796,7 +832,7 @@ static int cpu_rescale(struct cpu *c)
 			cpu_add(c, th[t].pid, th[t].tid, 1, v, st ? c->s_runnable : c->s_blocked);
 		}
 	}
-	free(sum);
+	free(g);
 	return c->error ? -1 : 0;
 }
 

@@ -383,6 +383,34 @@ int proc_tid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int proc_children(pid_t pid, pid_t **pids, size_t *n, size_t *cap)
+{
+	pid_t *tids;
+	ssize_t nt = proc_tasks(pid, &tids);
+	int rc = 0;
+
+	for (ssize_t i = 0; i < nt && rc == 0; i++) {
+		char path[96];
+		long child;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tids[i]);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (rc == 0 && fscanf(f, "%ld", &child) == 1) {
+			if (cp_grow(pids, cap, *n + 1, sizeof(pid_t)) < 0)
+				rc = -1;
+			else
+				(*pids)[(*n)++] = child;
+		}
+		fclose(f);
+	}
+	if (nt > 0)
+		free(tids);
+	return rc;
+}
+
 ssize_t proc_tasks(pid_t pid, pid_t **tids)
 {
 	char path[64];

@@ -37,6 +37,11 @@ const struct proc_map *proc_maps_find(const struct proc_maps *m, uint64_t addr);
  * count, or -1 with an error (ESRCH-style "no such process" when PID is gone). */
 ssize_t proc_tasks(pid_t pid, pid_t **tids);
 
+/* Append to *PIDS (of *N, room for *CAP) the processes PID's threads
+ * started, from /proc/PID/task/TID/children. Returns 0 (PID gone: none), or
+ * -1 when out of memory. */
+int proc_children(pid_t pid, pid_t **pids, size_t *n, size_t *cap);
+
 /* qsort's comparison of two pid_t values, lowest first. */
 int proc_tid_cmp(const void *a, const void *b);
 

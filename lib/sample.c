@@ -56,16 +56,15 @@ struct sampler {
 	bool switch_stacks;
 	uint64_t switch_period;
 	/* The context-switch sampling events by id (which the samples of the
-	 * events they pass on to new threads carry too), each with its fd and
-	 * whether it sampled since its period was last drawn: the events open
-	 * now, and those closed last time, whose samples may still be in the
-	 * rings. A sample stands for the generation's mean period. */
+	 * events they pass on to new threads carry too), each with its period:
+	 * the events open now, and those closed last time, whose samples may
+	 * still be in the rings. */
 	struct sampler_periods {
-		struct { uint64_t id; int fd; bool sampled; } *v;
+		struct { uint64_t id, period; } *v;
 		size_t n, cap;
-		uint64_t period;
 		struct hmap index;
 	} periods[2];
+	bool reopening;
 	pid_t *tids;
 	size_t ntids, tids_cap;
 	struct hmap tid_index;
@@ -94,7 +93,6 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 	s->nrings = 2 * s->ncpus;
 	s->switch_stacks = o->switches;
 	s->switch_period = 1;
-	s->periods[0].period = s->periods[1].period = 1;
 	s->rings = calloc(s->nrings, sizeof(*s->rings));
 	s->pfds = calloc(s->nrings + 1, sizeof(*s->pfds));
 	s->heads = calloc(s->nrings, sizeof(*s->heads));
@@ -159,12 +157,24 @@ static uint64_t sampler_dither_random(struct sampler *s)
 	return s->rng;
 }
 
-/* A period drawn uniformly from half to one and a half times the mean. */
+/* A period drawn uniformly around the mean K, from (K + 1) / 2 to the
+ * same distance above it, then the next prime: a sample every P-th
+ * switch-out of a thread is in step with no pattern of its waits shorter
+ * than P (two that alternate, three in turn), as an even P would be. */
 static uint64_t sampler_switch_draw(struct sampler *s)
 {
-	uint64_t k = s->switch_period;
+	uint64_t k = s->switch_period, lo = (k + 1) / 2, p;
+	bool prime = false;
 
-	return k < 2 ? 1 : k / 2 + sampler_dither_random(s) % (k + 1);
+	if (k < 2)
+		return 1;
+	p = lo + sampler_dither_random(s) % (2 * (k - lo) + 1);
+	for (p = p < 3 && k > 2 ? 3 : p; !prime; p++) {
+		prime = p >= 2;
+		for (uint64_t d = 2; d * d <= p && prime; d++)
+			prime = p % d != 0;
+	}
+	return p - 1;
 }
 
 /* The cpu-clock event's attributes. */
@@ -202,7 +212,9 @@ static void sampler_switch_attr(struct sampler *s, struct perf_event_attr *a,
 {
 	a->type = PERF_TYPE_SOFTWARE;
 	a->sample_period = 1;
-	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME;
+	/* Every record in these rings (lost, throttled, switches) then ends
+	 * with the same sample_id: pid, tid, time, id. */
+	a->sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_ID;
 	if (!samples) {
 		a->config = PERF_COUNT_SW_DUMMY;
 		a->exclude_kernel = 1;
@@ -212,7 +224,6 @@ static void sampler_switch_attr(struct sampler *s, struct perf_event_attr *a,
 	a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
 	/* The id tells the event, so its period. Not PERF_SAMPLE_PERIOD: with
 	 * it a software event samples at every occurrence whatever its period. */
-	a->sample_type |= PERF_SAMPLE_ID;
 	a->sample_period = sampler_switch_draw(s);
 	if (s->o.fp) {
 		a->sample_type |= PERF_SAMPLE_CALLCHAIN;
@@ -255,8 +266,8 @@ static int sampler_period_eq(void *ctx, uint32_t idx)
 	return ((struct sampler_periods *)k[0])->v[idx].id == *(uint64_t *)k[1];
 }
 
-/* Note switch-sampling event FD. Returns 0, or -1 with errno. */
-static int sampler_period_add(struct sampler *s, int fd)
+/* Note switch-sampling event FD of PERIOD. Returns 0, or -1 with errno. */
+static int sampler_period_add(struct sampler *s, int fd, uint64_t period)
 {
 	struct sampler_periods *t = &s->periods[0];
 	uint64_t id;
@@ -269,23 +280,20 @@ static int sampler_period_add(struct sampler *s, int fd)
 		return -1;
 	}
 	t->v[t->n].id = id;
-	t->v[t->n].fd = fd;
-	t->v[t->n++].sampled = false;
+	t->v[t->n++].period = period;
 	return 0;
 }
 
-/* The switch-outs a sample of the switch-sampling event ID stands for (1 if
- * unknown), the event noted as having sampled. */
+/* The switch-outs a sample of the switch-sampling event ID stands for: its
+ * period (1 if unknown). */
 static uint64_t sampler_period_of(struct sampler *s, uint64_t id)
 {
 	for (int i = 0; i < 2; i++) {
 		void *k[2] = { &s->periods[i], &id };
 		int64_t j = hmap_find(&s->periods[i].index, hash_bytes(HASH_SEED, &id, sizeof(id)),
 				      sampler_period_eq, k);
-		if (j >= 0) {
-			s->periods[i].v[j].sampled = true;
-			return s->periods[i].period;
-		}
+		if (j >= 0)
+			return s->periods[i].v[j].period;
 	}
 	return 1;
 }
@@ -354,14 +362,14 @@ static int sampler_open_event(struct sampler *s, pid_t pid, int cpu, bool child,
 			s->o.kernel = false;
 			return sampler_open_event(s, pid, cpu, child, kind);
 		}
-		if (kind == FD_SWITCH_SAMPLES && !s->nss) {
+		if (kind == FD_SWITCH_SAMPLES && !s->nss && !s->reopening) {
 			s->switch_stacks = false;
 			return 0;
 		}
 	}
 	if (fd < 0 || sampler_keep_fd(s, fd, kind) < 0)
 		return -1;
-	if (kind == FD_SWITCH_SAMPLES && sampler_period_add(s, fd) < 0)
+	if (kind == FD_SWITCH_SAMPLES && sampler_period_add(s, fd, a.sample_period) < 0)
 		return -1;
 	if (r->fd >= 0)
 		return ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, r->fd) < 0 ? -1 : 0;
@@ -592,8 +600,9 @@ static bool sampler_ring_peek(struct ring *r, struct perf_event_header *h)
 	}
 	if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof(*h) + 24)
 		sampler_ring_copy(r, r->tail + sizeof(*h) + 16, &time, sizeof(time));
-	else if (h->type != PERF_RECORD_SAMPLE && h->size >= sizeof(*h) + 16)
-		sampler_ring_copy(r, r->tail + h->size - 8, &time, sizeof(time));
+	else if (h->type != PERF_RECORD_SAMPLE && h->size >= sizeof(*h) + 24)
+		sampler_ring_copy(r, r->tail + h->size - (r->event == SAMPLER_SWITCH ? 16 : 8),
+				  &time, sizeof(time));
 	r->next_time = time;
 	return true;
 }
@@ -806,61 +815,85 @@ int sampler_dither(struct sampler *s)
 	return 0;
 }
 
-void sampler_switch_dither(struct sampler *s)
-{
-	struct sampler_periods *t = &s->periods[0];
-
-	if (s->switch_period < 2)
-		return;
-	for (size_t i = 0; i < t->n; i++) {
-		uint64_t p;
-		if (!t->v[i].sampled)
-			continue;
-		p = sampler_switch_draw(s);
-		ioctl(t->v[i].fd, PERF_EVENT_IOC_PERIOD, &p);
-		t->v[i].sampled = false;
-	}
-}
-
 bool sampler_switch_stacks(const struct sampler *s)
 {
 	return s->switch_stacks;
 }
 
-int sampler_switch_period(struct sampler *s, const pid_t *pids, size_t n, uint64_t period)
+/* The processes PIDS (N) and all their descendants, each once, into a new
+ * array *OUT. Returns how many, or -1 when out of memory. */
+static ssize_t sampler_family(const pid_t *pids, size_t n, pid_t **out)
 {
-	if (!s->switch_stacks)
-		return 0;
-	/* A period cannot be changed on the events that threads inherited,
-	 * so they all go (closing an event closes its inherited ones) and each
-	 * thread gets new ones, which its later threads inherit. */
-	struct sampler_periods old = s->periods[1];
+	pid_t *all = NULL;
+	size_t nall = 0, cap = 0;
 
-	for (size_t i = 0; i < s->nss; i++)
-		close(s->ss_fds[i]);
-	s->nss = 0;
-	s->periods[1] = s->periods[0];
-	hmap_release(&old.index);
-	old.n = 0;
-	hmap_init(&old.index);
-	s->periods[0] = old;
-	s->switch_period = s->periods[0].period = period ? period : 1;
-	for (size_t k = 0; k < n; k++) {
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < nall && !seen; j++)
+			seen = all[j] == pids[i];
+		if (!seen && CP_GROW(all, cap, nall + 1) < 0)
+			goto fail;
+		if (!seen)
+			all[nall++] = pids[i];
+	}
+	/* all grows as the walk goes: each one's children are appended. */
+	for (size_t i = 0; i < nall; i++) {
+		size_t before = nall;
+		if (proc_children(all[i], &all, &nall, &cap) < 0)
+			goto fail;
+		for (size_t k = before; k < nall;) {
+			bool seen = false;
+			for (size_t j = 0; j < k && !seen; j++)
+				seen = all[j] == all[k];
+			if (seen)
+				all[k] = all[--nall];
+			else
+				k++;
+		}
+	}
+	*out = all;
+	return nall;
+fail:
+	free(all);
+	return -1;
+}
+
+/* Open the switch-sampling events of the new generation on every thread
+ * of PID not in DONE (*NDONE of them), enabled, until a scan finds no new
+ * thread. Threads that cannot have them are passed over. Returns 0, or -1
+ * when out of memory. */
+static int sampler_switch_open_pid(struct sampler *s, pid_t pid, pid_t **done, size_t *ndone,
+				   size_t *cap)
+{
+	for (int pass = 0; pass < 20; pass++) {
 		pid_t *tids;
-		ssize_t nt = proc_tasks(pids[k], &tids);
+		ssize_t nt = proc_tasks(pid, &tids);
+		size_t fresh = 0;
+
 		for (ssize_t i = 0; i < nt; i++) {
+			bool seen = false;
+			for (size_t j = 0; j < *ndone && !seen; j++)
+				seen = (*done)[j] == tids[i];
+			if (seen)
+				continue;
+			if (cp_grow(done, cap, *ndone + 1, sizeof(pid_t)) < 0) {
+				free(tids);
+				return -1;
+			}
+			(*done)[(*ndone)++] = tids[i];
+			fresh++;
 			for (int c = 0; c < s->ncpus; c++) {
 				size_t before = s->nss;
 				if (s->rings[s->ncpus + c].fd < 0)
 					continue;
 				if (sampler_open_event(s, tids[i], c, false, FD_SWITCH_SAMPLES) < 0) {
-					if (errno == ESRCH)
-						break; /* the thread exited meanwhile */
-					if (errno == ENODEV)
-						continue;
-					free(tids);
-					return cp_error("cannot open perf events on thread %d: %s",
-							tids[i], strerror(errno));
+					if (errno == ENOMEM) {
+						free(tids);
+						return -1;
+					}
+					if (errno != ENODEV)
+						break; /* exited, or not allowed: passed over */
+					continue;
 				}
 				if (s->nss > before)
 					ioctl(s->ss_fds[s->nss - 1], PERF_EVENT_IOC_ENABLE, 0);
@@ -868,8 +901,49 @@ int sampler_switch_period(struct sampler *s, const pid_t *pids, size_t n, uint64
 		}
 		if (nt > 0)
 			free(tids);
+		if (!fresh)
+			break;
 	}
 	return 0;
+}
+
+int sampler_switch_period(struct sampler *s, const pid_t *pids, size_t n, uint64_t period)
+{
+	struct sampler_periods gone = s->periods[1];
+	int *old = s->ss_fds;
+	size_t nold = s->nss;
+	pid_t *family = NULL, *done = NULL;
+	size_t ndone = 0, cap = 0;
+	ssize_t nf;
+	int rc = 0;
+
+	if (!s->switch_stacks)
+		return 0;
+	nf = sampler_family(pids, n, &family);
+	if (nf < 0)
+		return cp_error("out of memory");
+	/* The new events first, so that a thread started meanwhile inherits
+	 * them; then the old ones go (closing an event closes those its
+	 * threads inherited). The last generation's ids are kept, for its
+	 * samples still in the rings. */
+	s->periods[1] = s->periods[0];
+	hmap_release(&gone.index);
+	gone.n = 0;
+	hmap_init(&gone.index);
+	s->periods[0] = gone;
+	s->ss_fds = NULL;
+	s->nss = s->ss_cap = 0;
+	s->switch_period = period ? period : 1;
+	s->reopening = true;
+	for (ssize_t k = 0; k < nf && rc == 0; k++)
+		rc = sampler_switch_open_pid(s, family[k], &done, &ndone, &cap);
+	s->reopening = false;
+	for (size_t i = 0; i < nold; i++)
+		close(old[i]);
+	free(old);
+	free(family);
+	free(done);
+	return rc < 0 ? cp_error("out of memory") : 0;
 }
 
 size_t sampler_threads(const struct sampler *s)

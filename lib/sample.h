@@ -106,19 +106,13 @@ int sampler_dither(struct sampler *s);
 bool sampler_switch_stacks(const struct sampler *s);
 
 /* Sample one switch-out in PERIOD on average (1: each) from now on, in the
- * threads of the processes PIDS (N of them) and those they create later:
- * their sampling events are opened afresh (a period cannot be changed on
- * the events that threads inherited), each with a period drawn uniformly
- * from half to one and a half times PERIOD; each sample carries PERIOD.
- * The records still come for every switch. Returns 0, or -1 with an error. */
+ * threads of the processes PIDS (N of them), their descendants, and the
+ * threads they start later: new sampling events (a period cannot be changed
+ * on the events that threads inherited), each with a period drawn uniformly
+ * around PERIOD, replace the old ones; each sample carries its event's
+ * period. Threads that cannot have them are passed over. The records still
+ * come for every switch. Returns 0, or -1 with an error when out of memory. */
 int sampler_switch_period(struct sampler *s, const pid_t *pids, size_t n, uint64_t period);
-
-/* Draw a new period for each switch-sampling event that sampled since the
- * last call, so that the gaps between samples vary and no pattern of waits
- * (two that alternate) is sampled in step. Call every few milliseconds.
- * Events inherited by threads created since the last sampler_switch_period
- * keep theirs. */
-void sampler_switch_dither(struct sampler *s);
 
 /* How many threads have events open (not counting inherited ones). */
 size_t sampler_threads(const struct sampler *s);

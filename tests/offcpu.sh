@@ -110,28 +110,32 @@ if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
 
 	# --- Past the rate bound: about --max-rate stacks a second, the stacks'
 	# shares estimated from them, each thread's totals exact.
-	expect_exit 0 "$CPROF" offcpu --max-rate 300 --seconds 4 -o "$T/rate.pb.gz" -- "$W/waitwork"
+	expect_exit 0 "$CPROF" offcpu --max-rate 500 --seconds 4 -o "$T/rate.pb.gz" -- "$W/waitwork"
 	cp "$T/out" "$T/rate.out"
 	expect_grep '^Sampled: [0-9]+ of [0-9]+ waits' "$T/rate.out"
 	sampled=$(sed -n 's/^Sampled: \([0-9]*\) of.*/\1/p' "$T/rate.out")
 	ok
-	[ "${sampled:-0}" -le 3000 ] || fail "$sampled waits sampled at --max-rate 300 in 4 s"
+	[ "${sampled:-0}" -le 3200 ] || fail "$sampled waits sampled at --max-rate 500 in 4 s"
 	near "$(share "$T/rate.pb.gz" reader blocked wait_pipe)" 70 12 "sampled: reader's share in wait_pipe"
 	ok
 	[ "$(total "$T/rate.pb.gz" reader blocked)" -gt 3500 ] || fail "sampled: reader blocked only $(total "$T/rate.pb.gz" reader blocked) ms"
-	# A fast ping-pong: the profile's sum is the exact total of the waits.
+	# A fast ping-pong: ping's waits (pong spins to keep the pace) under
+	# ping_wait, each sample weighing the switch-outs it stands for, and what
+	# the samples leave of ping's exact total under [off-CPU, not sampled],
+	# nothing under another stack. The split between the two varies from run
+	# to run (a sampled switch-out is late by its stack copy, which shortens
+	# a wait that ends at a set time; a few long waits, when pong is
+	# preempted, weigh much), so only the bulk is asked of ping_wait.
 	expect_exit 0 "$CPROF" offcpu --max-rate 500 --seconds 2 -o "$T/fast.pb.gz" -- \
 		"$W/waitwork" --switches 20000
 	cp "$T/out" "$T/fast.out"
 	sampled=$(sed -n 's/^Sampled: \([0-9]*\) of.*/\1/p' "$T/fast.out")
 	ok
-	[ "${sampled:-0}" -gt 0 ] && [ "$sampled" -le 2500 ] || fail "'$sampled' waits sampled at --max-rate 500 in 2 s"
-	exact=$(sed -n 's/^Waits: [0-9]*, blocked \([0-9.]*\)s,.*/\1/p' "$T/fast.out")
-	est=$(($(total "$T/fast.pb.gz" ping blocked) + $(total "$T/fast.pb.gz" pong blocked) +
-		$(total "$T/fast.pb.gz" waitwork blocked)))
-	ok
-	awk -v e="$est" -v x="$exact" 'BEGIN { exit !(x > 0 && e > 0.98 * x * 1000 && e < 1.02 * x * 1000) }' ||
-		fail "the profile's blocked time ${est} ms against the exact ${exact} s"
+	[ "${sampled:-0}" -gt 0 ] && [ "$sampled" -le 1800 ] || fail "'$sampled' waits sampled at --max-rate 500 in 2 s"
+	in_wait=$(share "$T/fast.pb.gz" ping blocked ping_wait)
+	near "$in_wait" 100 40 "ping's blocked time under ping_wait"
+	near $((in_wait + $(share "$T/fast.pb.gz" ping blocked 'not sampled'))) 100 1 \
+		"ping's blocked time under ping_wait or not sampled"
 
 	# --- Wall mode: on-CPU samples and waits, each thread's whole life.
 	expect_exit 0 "$CPROF" cpu --mode wall --seconds 3 -o "$T/wall.pb.gz" -- "$W/waitwork"
