@@ -1,5 +1,5 @@
 """cprof offcpu against perf record -e context-switches --call-graph dwarf
-(issue 15), in one run, on tests/workloads/waitwork:
+and perf sched record (issue 15), in one run, on tests/workloads/waitwork:
 
 1. Fixed work: a ping-pong of TRIPS round trips between two threads as fast
    as it goes (two switch-outs a trip), both on the first CPU (--pin), so
@@ -52,6 +52,9 @@ def tools(a, out, tag):
          c + "-bound.pb.gz"),
         ("perf", [a.perf, "record", "-e", "context-switches", "-c", "1", "--call-graph",
                   "dwarf,16384", "-o", c + "-perf.data", "--"], c + "-perf.data"),
+        # The scheduler's tracepoints (root): every switch and wakeup, no stacks.
+        ("perf sched", [a.perf, "sched", "record", "-o", c + "-sched.data", "--"],
+         c + "-sched.data"),
     ]
 
 
