@@ -11,12 +11,13 @@
 #include "fileio.h"
 #include "pprof.h"
 #include "render.h"
+#include "tagfilter.h"
 #include "units.h"
 
 struct report_opts {
 	long top;
 	const char *top_given;
-	bool want_top, tree, traces, flame, folded, comments;
+	bool want_top, tree, traces, flame, folded, comments, tags;
 	const char *svg, *sample_index;
 	struct stack_filter filter;
 	long width;
@@ -26,6 +27,8 @@ struct report_opts {
 
 static void cmd_report_set_regex(const struct cmd_entry *cmd, const struct cmd_option *o,
 				 const char *value, void *field);
+static void cmd_report_set_tagfilter(const struct cmd_entry *cmd, const struct cmd_option *o,
+				     const char *value, void *field);
 
 static const struct cmd_option cmd_report_options[] = {
 	{ CMD_INT(report_opts, top, "top", "N", "the N functions with the most self value, the "
@@ -35,12 +38,21 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_FLAG(report_opts, comments, "comments", "the profile's comments, one a line, as go "
 		   "tool pprof -comments (with --store, each window's after its start, process and "
 		   "pid: cprof record's thread count)") },
+	{ CMD_FLAG(report_opts, tags, "tags", "each label key's total and its values' shares, as "
+		   "go tool pprof -tags") },
 	{ CMD_FLAG(report_opts, flame, "flame", "a text flame graph sized to the terminal") },
 	{ CMD_FLAG(report_opts, folded, "folded", "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)") },
 	{ CMD_STRING(report_opts, svg, "svg", "FILE", "write an SVG flame graph to FILE"), .complete = "file" },
 	{ CMD_OPT_SAMPLE_INDEX(report_opts, sample_index, "the sample type to show") },
 	{ CMD_CALLBACK(report_opts, filter.focus, "focus", "REGEX", "only samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
 	{ CMD_CALLBACK(report_opts, filter.ignore, "ignore", "REGEX", "drop samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, filter.tagfocus, "tagfocus", "[KEY=]VALUES",
+		       "only samples with a label KEY (any, without) whose value matches one of "
+		       "the comma-separated regular expressions, or is in a range of numbers "
+		       "(42, 1mb:, :10ms, 1:5) for numeric labels, as go tool pprof -tagfocus",
+		       cmd_report_set_tagfilter) },
+	{ CMD_CALLBACK(report_opts, filter.tagignore, "tagignore", "[KEY=]VALUES",
+		       "drop samples with such a label", cmd_report_set_tagfilter) },
 	{ CMD_INT(report_opts, width, "width", "COLS", "width of --flame", 40, 100000, 0),
 	  .def_text = "the terminal's, else 100" },
 	{ CMD_DOUBLE(report_opts, min_percent, "min-percent", "PCT", "prune --flame and --tree nodes below PCT% of the total", 0, 100, 0.5) },
@@ -57,14 +69,30 @@ const struct cmd_entry cmd_report = {
 	.args = "[PROFILE]",
 	.description =
 		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not; a file or\n"
-		"an http(s) URL) and prints the views asked for, in the order comments, top, tree,\n"
-		"traces, flame, folded. Shares are of the whole profile, also with --focus and --ignore. With --store,\n"
+		"an http(s) URL) and prints the views asked for, in the order comments, tags, top,\n"
+		"tree, traces, flame, folded. Shares are of the whole profile, also with --focus and --ignore. With --store,\n"
 		"the profile is the windows of cprof record's store that --name, --from, --to and --tag\n"
 		"select, merged.",
 	.options = cmd_report_options,
 	.complete_args = "file",
 	.exec = cmd_report_exec,
 };
+
+/* A label filter's expressions checked now, so that a bad one is a usage error. */
+static void cmd_report_set_tagfilter(const struct cmd_entry *cmd, const struct cmd_option *o,
+				     const char *value, void *field)
+{
+	static const struct profile none;
+	char what[64];
+	struct tagfilter *f;
+
+	snprintf(what, sizeof(what), "--%s", o->name);
+	f = tagfilter_new(&none, value, what);
+	if (!f)
+		cmd_usage_error(cmd, "%s", cp_errmsg());
+	tagfilter_free(f);
+	memcpy(field, &value, sizeof(value));
+}
 
 static void cmd_report_set_regex(const struct cmd_entry *cmd, const struct cmd_option *o,
 				 const char *value, void *field)
@@ -120,10 +148,15 @@ static void cmd_report_header(const char *path, const struct stackset *ss, const
 			printf(" (%.1f%%)", 100.0 * ss->total_all / p->duration_nanos);
 		putchar('\n');
 	}
-	if (o->filter.focus || o->filter.ignore) {
-		printf("Active filters:%s%s%s%s\n", o->filter.focus ? " focus=" : "",
-		       o->filter.focus ? o->filter.focus : "", o->filter.ignore ? " ignore=" : "",
-		       o->filter.ignore ? o->filter.ignore : "");
+	if (o->filter.focus || o->filter.ignore || o->filter.tagfocus || o->filter.tagignore) {
+		const char *names[] = { "focus", "ignore", "tagfocus", "tagignore" };
+		const char *values[] = { o->filter.focus, o->filter.ignore, o->filter.tagfocus,
+					 o->filter.tagignore };
+		printf("Active filters:");
+		for (size_t i = 0; i < 4; i++)
+			if (values[i])
+				printf(" %s=%s", names[i], values[i]);
+		putchar('\n');
 	}
 }
 
@@ -166,7 +199,7 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 	if (argc > 1)
 		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
 	o->want_top = o->top_given || !(o->tree || o->traces || o->flame || o->folded || o->svg ||
-					 o->comments);
+					 o->comments || o->tags);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
 	if (o->svg)
@@ -221,7 +254,8 @@ static int cmd_report_exec(int argc, char **argv)
 	}
 	if (o.want_top || o.tree || o.traces || o.flame)
 		cmd_report_header(name, &ss, &o);
-	if ((o.want_top && render_top(stdout, &ss, o.top) < 0) ||
+	if ((o.tags && render_tags(stdout, &ss) < 0) ||
+	    (o.want_top && render_top(stdout, &ss, o.top) < 0) ||
 	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
 	    (o.traces && render_traces(stdout, &ss) < 0) ||
 	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent,

@@ -31,6 +31,10 @@ int render_top(FILE *out, const struct stackset *ss, size_t n);
  * nodes under MIN_PERCENT of the total are pruned. */
 int render_tree(FILE *out, const struct stackset *ss, double min_percent);
 
+/* pprof -tags: for each label key (by name), the total of the samples that
+ * carry it and each value with its share of that, largest first. */
+int render_tags(FILE *out, const struct stackset *ss);
+
 /* Every sample's stack, leaf first, with its value and labels, largest first. */
 int render_traces(FILE *out, const struct stackset *ss);
 

@@ -7,6 +7,7 @@
 #include "errmsg.h"
 #include "grow.h"
 #include "stacks.h"
+#include "tagfilter.h"
 
 const char *stackset_name(const struct stackset *ss, uint32_t id)
 {
@@ -177,13 +178,72 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 	return n;
 }
 
+/* A view's filters, compiled. */
+struct stacks_filters {
+	const struct stack_filter *f;
+	regex_t focus, ignore;
+	bool has_focus, has_ignore;
+	struct tagfilter *tagfocus, *tagignore;
+	int64_t tkey;
+};
+
+static void stacks_filters_release(struct stacks_filters *x)
+{
+	if (x->has_focus)
+		regfree(&x->focus);
+	if (x->has_ignore)
+		regfree(&x->ignore);
+	tagfilter_free(x->tagfocus);
+	tagfilter_free(x->tagignore);
+}
+
+static int stacks_filters_init(struct stacks_filters *x, const struct profile *p,
+			       const struct stack_filter *f)
+{
+	memset(x, 0, sizeof(*x));
+	x->f = f;
+	if (!f)
+		return 0;
+	x->tkey = f->tid ? stacks_tid_key(p) : -1;
+	if (f->focus) {
+		if (stacks_compile(&x->focus, f->focus, "--focus") < 0)
+			return -1;
+		x->has_focus = true;
+	}
+	if (f->ignore) {
+		if (stacks_compile(&x->ignore, f->ignore, "--ignore") < 0)
+			goto fail;
+		x->has_ignore = true;
+	}
+	if ((f->tagfocus && !(x->tagfocus = tagfilter_new(p, f->tagfocus, "--tagfocus"))) ||
+	    (f->tagignore && !(x->tagignore = tagfilter_new(p, f->tagignore, "--tagignore"))))
+		goto fail;
+	return 0;
+fail:
+	stacks_filters_release(x);
+	return -1;
+}
+
+/* Whether stack ST of SS passes the filters X. */
+static bool stacks_filters_keep(const struct stackset *ss, const struct stack *st,
+				struct stacks_filters *x)
+{
+	const struct pf_sample *s = st->sample;
+
+	if (!x->f)
+		return true;
+	return (!x->f->tid || stacks_has_tid(s, x->tkey, x->f->tid)) &&
+	       (!x->tagfocus || tagfilter_match(x->tagfocus, s)) &&
+	       (!x->tagignore || !tagfilter_match(x->tagignore, s)) &&
+	       (!x->has_focus || stacks_stack_matches(ss, st, &x->focus)) &&
+	       (!x->has_ignore || !stacks_stack_matches(ss, st, &x->ignore));
+}
+
 int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		  const struct stack_filter *filter)
 {
-	regex_t focus, ignore;
-	int has_focus = filter && filter->focus, has_ignore = filter && filter->ignore;
+	struct stacks_filters x;
 	size_t nframes = 0, used = 0;
-	int64_t tid = filter ? filter->tid : 0, tkey = tid ? stacks_tid_key(p) : -1;
 
 	memset(ss, 0, sizeof(*ss));
 	ss->p = p;
@@ -192,13 +252,8 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	ss->base_key = stacks_string(p, "pprof::base");
 	ss->base_true = ss->base_key < 0 ? -1 : stacks_string(p, "true");
 	hmap_init(&ss->synth_index);
-	if (has_focus && stacks_compile(&focus, filter->focus, "--focus") < 0)
+	if (stacks_filters_init(&x, p, filter) < 0)
 		return -1;
-	if (has_ignore && stacks_compile(&ignore, filter->ignore, "--ignore") < 0) {
-		if (has_focus)
-			regfree(&focus);
-		return -1;
-	}
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct pf_sample *s = &p->samples[i];
 		for (size_t j = 0; j < s->nlocs; j++) {
@@ -227,9 +282,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 				goto fail;
 			st->nframes += n;
 		}
-		if (st->value == 0 || (tid && !stacks_has_tid(s, tkey, tid)) ||
-		    (has_focus && !stacks_stack_matches(ss, st, &focus)) ||
-		    (has_ignore && stacks_stack_matches(ss, st, &ignore)))
+		if (st->value == 0 || !stacks_filters_keep(ss, st, &x))
 			continue;
 		used += st->nframes;
 		ss->nstacks++;
@@ -239,16 +292,10 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		ss->diff |= p->samples[i].values[si] < 0;
 	ss->total_all = stacks_total(ss, true);
 	ss->total = stacks_total(ss, false);
-	if (has_focus)
-		regfree(&focus);
-	if (has_ignore)
-		regfree(&ignore);
+	stacks_filters_release(&x);
 	return 0;
 fail:
-	if (has_focus)
-		regfree(&focus);
-	if (has_ignore)
-		regfree(&ignore);
+	stacks_filters_release(&x);
 	stackset_release(ss);
 	return -1;
 }

@@ -60,6 +60,9 @@ struct stack_filter {
 	const char *focus;  /* keep samples with a frame whose name or file matches; NULL: all */
 	const char *ignore; /* drop samples with such a frame; NULL: none */
 	int64_t tid;        /* keep samples whose label "tid" is this number; 0: all */
+	/* keep samples with (without) a label these accept, as pprof's
+	 * -tagfocus and -tagignore (tagfilter.h); NULL: all */
+	const char *tagfocus, *tagignore;
 	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
 	 * -addresses shows them; else one per mapping ("[module]", pprof's
 	 * default granularity). */

@@ -54,6 +54,45 @@ char *units_format(char *buf, size_t n, int64_t v, const char *unit)
 	return buf;
 }
 
+char *units_format_1(char *buf, size_t n, int64_t v, const char *unit)
+{
+	static const struct { const char *sfx; double f; } ns[] = {
+		{ "hrs", 3600e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
+	}, bytes[] = {
+		{ "PB", 1125899906842624.0 }, { "TB", 1099511627776.0 }, { "GB", 1073741824.0 },
+		{ "MB", 1048576.0 }, { "kB", 1024.0 }, { "B", 1 },
+	};
+	double a = fabs((double)v);
+	size_t i;
+
+	if (strcmp(unit, "nanoseconds") == 0) {
+		for (i = 0; i + 1 < sizeof(ns) / sizeof(*ns) && a < ns[i].f; i++)
+			;
+		snprintf(buf, n, "%.1f%s", v / ns[i].f, ns[i].sfx);
+	} else if (strcmp(unit, "bytes") == 0) {
+		for (i = 0; i + 1 < sizeof(bytes) / sizeof(*bytes) && a < bytes[i].f; i++)
+			;
+		snprintf(buf, n, "%.1f%s", v / bytes[i].f, bytes[i].sfx);
+	} else {
+		snprintf(buf, n, "%.1f", (double)v);
+	}
+	return buf;
+}
+
+/* pprof's measurement.Percentage: width 5, "  100%" at a hundred. */
+char *units_percent_padded(char *buf, size_t n, int64_t v, int64_t total)
+{
+	double r = total ? fabs((double)v / (double)total) * 100 : 0;
+
+	if (r >= 99.95 && r <= 100.05)
+		snprintf(buf, n, "  100%%");
+	else if (r >= 1)
+		snprintf(buf, n, "%5.2f%%", r);
+	else
+		snprintf(buf, n, "%5.2g%%", r);
+	return buf;
+}
+
 char *units_percent(char *buf, size_t n, int64_t v, int64_t total)
 {
 	double r = total ? (double)v / (double)total * 100 : 0;

@@ -8,7 +8,14 @@
 /* Format V, measured in UNIT ("nanoseconds", "bytes", "count", ...), into BUF. */
 char *units_format(char *buf, size_t n, int64_t v, const char *unit);
 
+/* Format V in UNIT with one decimal in the largest unit it is at least one
+ * of, as pprof's -tags prints totals: "12.2s", "147.5ms", "1.5MB", "5832.0". */
+char *units_format_1(char *buf, size_t n, int64_t v, const char *unit);
+
 /* Format a share as pprof does: "12.34%" (or "100%" / "0%" exactly). */
 char *units_percent(char *buf, size_t n, int64_t v, int64_t total);
+
+/* The same padded to five places as pprof's -tags has it: "( 1.21%)". */
+char *units_percent_padded(char *buf, size_t n, int64_t v, int64_t total);
 
 #endif

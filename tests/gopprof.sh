@@ -15,7 +15,12 @@
 #  - the same --top check on a cprof cpu profile of a stripped program, whose
 #    frames without symbols pprof groups per mapping ("[cpuwork-nofp]").
 #  - the same --top and --folded checks on a cprof heap profile of heapwork,
-#    on each of its four sample types.
+#    on each of its four sample types;
+#  - `cprof report --tags` against `go tool pprof -tags`, line for line, and
+#    --top under --tagfocus and --tagignore (string labels, a regular
+#    expression without a key, a numeric range) against pprof's, on the
+#    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
+#    (thread and tid labels).
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -168,7 +173,8 @@ END {
 	exit bad ? 1 : 0
 }'
 
-# check_top LABEL FILE [SAMPLE_INDEX]
+# check_top LABEL FILE [SAMPLE_INDEX]; $copts and $pfilt: more options of
+# cprof and go tool pprof (no spaces in them).
 check_top() {
 	label=$1 file=$2 idx=${3-}
 	out=$tmp/out
@@ -180,7 +186,9 @@ check_top() {
 		set --
 		popts=-nodefraction=0
 	fi
-	if ! "$CPROF" report --top 0 "$@" "$file" >"$out.cprof" 2>"$out.cprof.err"; then
+	popts="$popts ${pfilt:-}"
+	# shellcheck disable=SC2086
+	if ! "$CPROF" report --top 0 "$@" ${copts:-} "$file" >"$out.cprof" 2>"$out.cprof.err"; then
 		fail "$label: cprof report --top 0${1+ $*} failed:"
 		cat "$out.cprof.err"
 		return 0
@@ -209,6 +217,32 @@ check_top() {
 	else
 		fail "$label: cprof --top disagrees with go tool pprof -top:"
 		cat "$out.diff"
+	fi
+}
+
+# check_tags LABEL FILE [CPROF_OPTION PPROF_OPTION]: --tags is pprof's -tags.
+check_tags() {
+	label=$1 file=$2 copt=${3-} popt=${4-}
+	out=$tmp/out
+	# shellcheck disable=SC2086
+	if ! "$CPROF" report --tags $copt "$file" >"$out.cprof" 2>"$out.cprof.err"; then
+		fail "$label: cprof report --tags $copt failed:"
+		cat "$out.cprof.err"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	if ! go tool pprof -tags $popt "$file" >"$out.pprof" 2>"$out.pprof.err"; then
+		fail "$label: go tool pprof -tags $popt failed:"
+		cat "$out.pprof.err"
+		return 0
+	fi
+	if [ ! -s "$out.pprof" ]; then
+		fail "$label: go tool pprof -tags $popt printed nothing"
+	elif cmp -s "$out.pprof" "$out.cprof"; then
+		echo "$me: ok: $label: --tags $copt is go tool pprof -tags $popt, line for line"
+	else
+		fail "$label: cprof report --tags $copt differs from go tool pprof -tags $popt:"
+		diff "$out.pprof" "$out.cprof" | head -20
 	fi
 }
 
@@ -265,6 +299,13 @@ fi
 
 check_top "fresh cpu" "$tmp/cpu.pb.gz"
 check_folded "fresh cpu" "$tmp/cpu.pb.gz" samples
+check_tags "fresh cpu" "$tmp/cpu.pb.gz"
+check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagfocus=worker=a -tagfocus=worker=a
+check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagignore=worker=b -tagignore=worker=b
+for f in worker=a worker=a,b stage:ab; do
+	copts="--tagfocus $f" pfilt="-tagfocus=$f" check_top "fresh cpu, tagfocus $f" "$tmp/cpu.pb.gz"
+	copts="--tagignore $f" pfilt="-tagignore=$f" check_top "fresh cpu, tagignore $f" "$tmp/cpu.pb.gz"
+done
 check_top "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
 check_folded "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
 check_top "fresh heap alloc_space" "$tmp/heap.pb.gz" alloc_space
@@ -334,6 +375,12 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 		>"$tmp/stripped.out" 2>&1; then
 		if "$CPROF" report --top 0 "$tmp/stripped.pb.gz" | grep -q ' \[cpuwork-nofp\]$'; then
 			check_top "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
+			check_tags "cprof cpu" "$tmp/stripped.pb.gz"
+			tid=$("$CPROF" report --tags "$tmp/stripped.pb.gz" |
+				awk '/^ tid:/ { getline; print $NF; exit }')
+			check_tags "cprof cpu" "$tmp/stripped.pb.gz" "--tagfocus=tid=$tid" "-tagfocus=tid=$tid"
+			copts="--tagfocus tid=$tid:" pfilt="-tagfocus=tid=$tid:" \
+				check_top "cprof cpu, tagfocus tid=$tid:" "$tmp/stripped.pb.gz"
 			"$CPROF" report --top 0 --addresses "$tmp/stripped.pb.gz" >"$tmp/addr"
 			if grep -q '\[cpuwork-nofp\]$' "$tmp/addr" ||
 				! grep -q '  cpuwork-nofp+0x[0-9a-f]*$' "$tmp/addr"; then

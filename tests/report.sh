@@ -139,6 +139,28 @@ for f in $written; do
 	fi
 done
 
+# Label views and filters (tests/gopprof.sh holds them to go tool pprof's):
+# the thread dump's threads by name; a key, a regular expression without a
+# key, a numeric range; bad expressions are usage errors.
+expect_exit 0 "$CPROF" report --tags --sample-index 0 "$T/threads.pb.gz"
+expect_grep '^ thread: Total 4\.0$' "$T/out"
+expect_grep '^ +3\.0 \(75\.00%\): pool-[0-9]$|^ +1\.0 \(25\.00%\): pool-[0-9]$' "$T/out"
+expect_no_grep '^(File|Type):' "$T/out"
+expect_exit 0 "$CPROF" report --tags --tagfocus 'thread=^pool-[01]$' "$T/threads.pb.gz"
+expect_grep '^ thread: Total 2\.0$' "$T/out"
+expect_exit 0 "$CPROF" report --tags --tagignore 'thread:pool' "$T/threads.pb.gz"
+expect_grep '^ thread: Total 1\.0$' "$T/out"
+expect_exit 0 "$CPROF" report --top 5 --tagfocus thread=pool "$T/threads.pb.gz"
+expect_grep '^Active filters: tagfocus=thread=pool$' "$T/out"
+expect_grep 'pool_worker' "$T/out"
+expect_exit 0 "$CPROF" report --tags "$T/threads.pb.gz"
+tid=$(awk '/^ tid:/ { getline; print $NF; exit }' "$T/out")
+expect_exit 0 "$CPROF" report --tags --tagfocus "tid=$tid:$tid" "$T/threads.pb.gz"
+expect_grep "^ +1\.0 \(  100%\): $tid\$" "$T/out"
+expect_exit 2 "$CPROF" report --tagfocus 'thread=(' "$T/threads.pb.gz"
+expect_lines 2 "$T/err"
+expect_grep "^cprof: bad regular expression '\(' for --tagfocus" "$T/err"
+
 # A gzip bomb is refused once it inflated past the limit, in one line that
 # says how to raise it; CPROF_MAX_PROFILE_SIZE sets the limit (1 GiB by
 # default, tests/test-pprof tries that one). A profile under it reads.
