@@ -518,11 +518,14 @@ static int cpu_setup(struct cpu *c)
 	c->k_thread = profile_intern(c->p, "thread");
 	c->k_tid = profile_intern(c->p, "tid");
 	c->k_pid = profile_intern(c->p, "pid");
-	c->k_state = profile_intern(c->p, "state");
-	c->s_running = profile_intern(c->p, "running");
-	c->s_blocked = profile_intern(c->p, "blocked");
-	c->s_runnable = profile_intern(c->p, "runnable");
-	c->s_unknown = profile_intern(c->p, "unknown");
+	/* A CPU profile keeps to the strings it uses. */
+	if (c->o->mode != CPU_MODE_CPU) {
+		c->k_state = profile_intern(c->p, "state");
+		c->s_running = profile_intern(c->p, "running");
+		c->s_blocked = profile_intern(c->p, "blocked");
+		c->s_runnable = profile_intern(c->p, "runnable");
+		c->s_unknown = profile_intern(c->p, "unknown");
+	}
 	c->values[0] = 1;
 	c->values[1] = 1000000000LL / c->o->frequency;
 	c->truncated = c->m_offcpu = c->m_before = c->m_nostack = 0;
