@@ -17,7 +17,7 @@
 struct report_opts {
 	long top;
 	const char *top_given;
-	bool want_top, tree, traces, flame, folded, comments, tags;
+	bool want_top, tree, traces, flame, folded, comments, tags, cum;
 	const char *svg, *sample_index;
 	struct stack_filter filter;
 	long width;
@@ -33,6 +33,8 @@ static void cmd_report_set_tagfilter(const struct cmd_entry *cmd, const struct c
 static const struct cmd_option cmd_report_options[] = {
 	{ CMD_INT(report_opts, top, "top", "N", "the N functions with the most self value, the "
 		  "default view; 0 for all", 0, 1000000000, 10), CMD_GIVEN(report_opts, top_given) },
+	{ CMD_FLAG(report_opts, cum, "cum", "sort --top by cumulative value, as go tool pprof "
+		   "-top -cum") },
 	{ CMD_FLAG(report_opts, tree, "tree", "the call tree from the roots down, with total and self values") },
 	{ CMD_FLAG(report_opts, traces, "traces", "every distinct stack with its value and labels") },
 	{ CMD_FLAG(report_opts, comments, "comments", "the profile's comments, one a line, as go "
@@ -46,6 +48,11 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_OPT_SAMPLE_INDEX(report_opts, sample_index, "the sample type to show") },
 	{ CMD_CALLBACK(report_opts, filter.focus, "focus", "REGEX", "only samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
 	{ CMD_CALLBACK(report_opts, filter.ignore, "ignore", "REGEX", "drop samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, filter.hide, "hide", "REGEX", "leave out the frames whose "
+		       "function or file matches REGEX (their callers take their place)",
+		       cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, filter.show, "show", "REGEX", "keep only the frames whose "
+		       "function or file matches REGEX", cmd_report_set_regex) },
 	{ CMD_CALLBACK(report_opts, filter.tagfocus, "tagfocus", "[KEY=]VALUES",
 		       "only samples with a label KEY (any, without) whose value matches one of "
 		       "the comma-separated regular expressions, or is in a range of numbers "
@@ -148,12 +155,13 @@ static void cmd_report_header(const char *path, const struct stackset *ss, const
 			printf(" (%.1f%%)", 100.0 * ss->total_all / p->duration_nanos);
 		putchar('\n');
 	}
-	if (o->filter.focus || o->filter.ignore || o->filter.tagfocus || o->filter.tagignore) {
-		const char *names[] = { "focus", "ignore", "tagfocus", "tagignore" };
-		const char *values[] = { o->filter.focus, o->filter.ignore, o->filter.tagfocus,
-					 o->filter.tagignore };
+	if (o->filter.focus || o->filter.ignore || o->filter.hide || o->filter.show ||
+	    o->filter.tagfocus || o->filter.tagignore) {
+		const char *names[] = { "focus", "ignore", "hide", "show", "tagfocus", "tagignore" };
+		const char *values[] = { o->filter.focus, o->filter.ignore, o->filter.hide,
+					 o->filter.show, o->filter.tagfocus, o->filter.tagignore };
 		printf("Active filters:");
-		for (size_t i = 0; i < 4; i++)
+		for (size_t i = 0; i < 6; i++)
 			if (values[i])
 				printf(" %s=%s", names[i], values[i]);
 		putchar('\n');
@@ -255,7 +263,7 @@ static int cmd_report_exec(int argc, char **argv)
 	if (o.want_top || o.tree || o.traces || o.flame)
 		cmd_report_header(name, &ss, &o);
 	if ((o.tags && render_tags(stdout, &ss) < 0) ||
-	    (o.want_top && render_top(stdout, &ss, o.top) < 0) ||
+	    (o.want_top && render_top_by(stdout, &ss, o.top, o.cum) < 0) ||
 	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
 	    (o.traces && render_traces(stdout, &ss) < 0) ||
 	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent,

@@ -26,6 +26,8 @@ void render_location_frames(const struct profile *p, uint64_t loc,
 /* pprof -top: flat, flat%, sum%, cum, cum%, name and file:line, sorted by flat;
  * N rows (0: all). */
 int render_top(FILE *out, const struct stackset *ss, size_t n);
+/* The same sorted by cum with CUM (pprof -top -cum). */
+int render_top_by(FILE *out, const struct stackset *ss, size_t n, bool cum);
 
 /* The call tree from the roots down, indented, with total and self shares;
  * nodes under MIN_PERCENT of the total are pruned. */

@@ -68,7 +68,26 @@ static int render_text_row_cmp(const void *a, const void *b, void *ctx)
 	       llabs(x->cum) < llabs(y->cum);
 }
 
+/* pprof -top -cum's order: cum, then name, then flat. */
+static int render_text_cum_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct func_total *x = a, *y = b;
+	int c;
+
+	if (llabs(x->cum) != llabs(y->cum))
+		return llabs(x->cum) > llabs(y->cum) ? -1 : 1;
+	c = strcmp(stackset_name(ctx, x->name), stackset_name(ctx, y->name));
+	if (c)
+		return c;
+	return llabs(x->flat) > llabs(y->flat) ? -1 : llabs(x->flat) < llabs(y->flat);
+}
+
 int render_top(FILE *out, const struct stackset *ss, size_t n)
+{
+	return render_top_by(out, ss, n, false);
+}
+
+int render_top_by(FILE *out, const struct stackset *ss, size_t n, bool cum)
 {
 	struct func_total *rows;
 	int64_t total = ss->total_all, shown = 0, sum = 0;
@@ -78,7 +97,8 @@ int render_top(FILE *out, const struct stackset *ss, size_t n)
 
 	if (stackset_functions(ss, &rows, &nrows) < 0)
 		return -1;
-	qsort_r(rows, nrows, sizeof(*rows), render_text_row_cmp, (void *)ss);
+	qsort_r(rows, nrows, sizeof(*rows), cum ? render_text_cum_cmp : render_text_row_cmp,
+		(void *)ss);
 	if (n == 0 || n > nrows)
 		n = nrows;
 	for (size_t i = 0; i < n; i++)

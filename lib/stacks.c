@@ -181,8 +181,8 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 /* A view's filters, compiled. */
 struct stacks_filters {
 	const struct stack_filter *f;
-	regex_t focus, ignore;
-	bool has_focus, has_ignore;
+	regex_t focus, ignore, hide, show;
+	bool has_focus, has_ignore, has_hide, has_show;
 	struct tagfilter *tagfocus, *tagignore;
 	int64_t tkey;
 };
@@ -193,6 +193,10 @@ static void stacks_filters_release(struct stacks_filters *x)
 		regfree(&x->focus);
 	if (x->has_ignore)
 		regfree(&x->ignore);
+	if (x->has_hide)
+		regfree(&x->hide);
+	if (x->has_show)
+		regfree(&x->show);
 	tagfilter_free(x->tagfocus);
 	tagfilter_free(x->tagignore);
 }
@@ -214,6 +218,16 @@ static int stacks_filters_init(struct stacks_filters *x, const struct profile *p
 		if (stacks_compile(&x->ignore, f->ignore, "--ignore") < 0)
 			goto fail;
 		x->has_ignore = true;
+	}
+	if (f->hide) {
+		if (stacks_compile(&x->hide, f->hide, "--hide") < 0)
+			goto fail;
+		x->has_hide = true;
+	}
+	if (f->show) {
+		if (stacks_compile(&x->show, f->show, "--show") < 0)
+			goto fail;
+		x->has_show = true;
 	}
 	if ((f->tagfocus && !(x->tagfocus = tagfilter_new(p, f->tagfocus, "--tagfocus"))) ||
 	    (f->tagignore && !(x->tagignore = tagfilter_new(p, f->tagignore, "--tagignore"))))
@@ -237,6 +251,22 @@ static bool stacks_filters_keep(const struct stackset *ss, const struct stack *s
 	       (!x->tagignore || !tagfilter_match(x->tagignore, s)) &&
 	       (!x->has_focus || stacks_stack_matches(ss, st, &x->focus)) &&
 	       (!x->has_ignore || !stacks_stack_matches(ss, st, &x->ignore));
+}
+
+/* ST's frames without those --hide matches, or with only those --show
+ * matches (after --focus and --ignore, which see them all, as pprof's do). */
+static void stacks_filters_prune(const struct stackset *ss, struct stack *st,
+				 struct stacks_filters *x)
+{
+	size_t kept = 0;
+
+	if (!x->has_hide && !x->has_show)
+		return;
+	for (size_t i = 0; i < st->nframes; i++)
+		if ((!x->has_hide || !stacks_frame_matches(ss, &st->frames[i], &x->hide)) &&
+		    (!x->has_show || stacks_frame_matches(ss, &st->frames[i], &x->show)))
+			st->frames[kept++] = st->frames[i];
+	st->nframes = kept;
 }
 
 int stackset_init(struct stackset *ss, const struct profile *p, int si,
@@ -283,6 +313,9 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 			st->nframes += n;
 		}
 		if (st->value == 0 || !stacks_filters_keep(ss, st, &x))
+			continue;
+		stacks_filters_prune(ss, st, &x);
+		if (!st->nframes)
 			continue;
 		used += st->nframes;
 		ss->nstacks++;

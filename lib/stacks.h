@@ -63,6 +63,9 @@ struct stack_filter {
 	/* keep samples with (without) a label these accept, as pprof's
 	 * -tagfocus and -tagignore (tagfilter.h); NULL: all */
 	const char *tagfocus, *tagignore;
+	/* leave out the frames whose function or file matches (pprof's -hide),
+	 * or all but those (-show); a stack left with none is dropped */
+	const char *hide, *show;
 	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
 	 * -addresses shows them; else one per mapping ("[module]", pprof's
 	 * default granularity). */

@@ -20,7 +20,7 @@
 #    --top under --tagfocus and --tagignore (string labels, a regular
 #    expression without a key, a numeric range) against pprof's, on the
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
-#    (thread and tid labels).
+#    (thread and tid labels); --top with --cum, --hide and --show.
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -302,6 +302,11 @@ check_folded "fresh cpu" "$tmp/cpu.pb.gz" samples
 check_tags "fresh cpu" "$tmp/cpu.pb.gz"
 check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagfocus=worker=a -tagfocus=worker=a
 check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagignore=worker=b -tagignore=worker=b
+copts="--cum" pfilt="-cum" check_top "fresh cpu, cum" "$tmp/cpu.pb.gz"
+for f in runtime main; do
+	copts="--hide $f" pfilt="-hide=$f" check_top "fresh cpu, hide $f" "$tmp/cpu.pb.gz"
+	copts="--show $f" pfilt="-show=$f" check_top "fresh cpu, show $f" "$tmp/cpu.pb.gz"
+done
 for f in worker=a worker=a,b stage:ab; do
 	copts="--tagfocus $f" pfilt="-tagfocus=$f" check_top "fresh cpu, tagfocus $f" "$tmp/cpu.pb.gz"
 	copts="--tagignore $f" pfilt="-tagignore=$f" check_top "fresh cpu, tagignore $f" "$tmp/cpu.pb.gz"
