@@ -73,11 +73,13 @@ static int cmd_report_exec(int argc, char **argv);
 const struct cmd_entry cmd_report = {
 	.name = "report",
 	.summary = "show a pprof profile as top functions, a tree, traces, a flame graph or folded stacks",
-	.args = "[PROFILE]",
+	.args = "[PROFILE...]",
 	.description =
 		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not; a file or\n"
 		"an http(s) URL) and prints the views asked for, in the order comments, tags, top,\n"
-		"tree, traces, flame, folded. Shares are of the whole profile, also with --focus and --ignore. With --store,\n"
+		"tree, traces, flame, folded. Shares are of the whole profile, also with --focus and\n"
+		"--ignore. Several profiles of one kind are merged, as go tool pprof merges them.\n"
+		"With --store,\n"
 		"the profile is the windows of cprof record's store that --name, --from, --to and --tag\n"
 		"select, merged.",
 	.options = cmd_report_options,
@@ -196,6 +198,34 @@ out:
 	return rc;
 }
 
+/* The ARGC profiles ARGV merged (the first alone, as it is). NULL after an
+ * error, reported. */
+static struct profile *cmd_report_read(int argc, char **argv)
+{
+	struct profile *merged = NULL;
+
+	if (argc == 1) {
+		struct profile *p = cmd_read_profile(argv[0]);
+		if (!p)
+			cmd_lib_error();
+		return p;
+	}
+	for (int i = 0; i < argc; i++) {
+		struct profile *p = cmd_read_profile(argv[i]);
+		if (!p || profile_merge(&merged, p) < 0) {
+			if (p)
+				cmd_error("%s: %s", argv[i], cp_errmsg());
+			else
+				cmd_lib_error();
+			profile_free(p);
+			profile_free(merged);
+			return NULL;
+		}
+		profile_free(p);
+	}
+	return merged;
+}
+
 /* The usage errors no option alone can see, and what follows from O. */
 static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 {
@@ -204,8 +234,6 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 		cmd_usage_error(&cmd_report, "a profile or --store, not both ('%s')", argv[0]);
 	if (argc < 1 && !o->sel.store)
 		cmd_usage_error(&cmd_report, "no profile given");
-	if (argc > 1)
-		cmd_usage_error(&cmd_report, "one profile at a time ('%s' is extra)", argv[1]);
 	o->want_top = o->top_given || !(o->tree || o->traces || o->flame || o->folded || o->svg ||
 					 o->comments || o->tags);
 	if (!o->width)
@@ -235,9 +263,9 @@ static int cmd_report_exec(int argc, char **argv)
 		name = desc;
 	} else {
 		name = argv[0];
-		p = cmd_read_profile(name);
+		p = cmd_report_read(argc, argv);
 		if (!p)
-			return cmd_lib_error(), EXIT_ERROR;
+			return EXIT_ERROR;
 	}
 	for (size_t i = 0; o.comments && i < p->ncomments; i++)
 		printf("%s\n", p->strings[p->comments[i]]);

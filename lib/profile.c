@@ -522,3 +522,42 @@ int64_t profile_total(const struct profile *p, int si)
 		t += p->samples[i].values[si];
 	return t;
 }
+
+/* Whether type T of A is type U of B. */
+static bool profile_same_type(const struct profile *a, const struct pf_value_type *t,
+			      const struct profile *b, const struct pf_value_type *u)
+{
+	return strcmp(profile_str(a, t->type), profile_str(b, u->type)) == 0 &&
+	       strcmp(profile_str(a, t->unit), profile_str(b, u->unit)) == 0;
+}
+
+bool profile_compatible(const struct profile *a, const struct profile *b)
+{
+	if (a->nsample_types != b->nsample_types ||
+	    !profile_same_type(a, &a->period_type, b, &b->period_type))
+		return false;
+	for (size_t i = 0; i < a->nsample_types; i++)
+		if (!profile_same_type(a, &a->sample_types[i], b, &b->sample_types[i]))
+			return false;
+	return true;
+}
+
+int profile_merge(struct profile **dst, const struct profile *src)
+{
+	bool fresh = !*dst;
+
+	if (fresh && !(*dst = profile_new_like(src)))
+		return -1;
+	if (!profile_compatible(*dst, src))
+		return cp_error("its sample types or period type differ from the first profile's: "
+				"profiles of different kinds cannot be merged");
+	if (profile_add_profile(*dst, src, -1, 1.0, NULL, NULL) < 0)
+		return -1;
+	for (size_t i = 0; i < src->ncomments; i++)
+		if (profile_add_comment(*dst, profile_str(src, src->comments[i])) < 0)
+			return -1;
+	if (src->time_nanos && (fresh || !(*dst)->time_nanos || src->time_nanos < (*dst)->time_nanos))
+		(*dst)->time_nanos = src->time_nanos;
+	(*dst)->duration_nanos += src->duration_nanos;
+	return 0;
+}

@@ -163,6 +163,16 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 int profile_add_values(struct profile *dst, const struct profile *src, const int *si,
 		       const double *scale, const char *label_key, const char *label_value);
 
+/* Whether A and B have the same sample types (names and units, in order)
+ * and period type, as pprof asks of profiles it merges. */
+bool profile_compatible(const struct profile *a, const struct profile *b);
+
+/* Merge SRC into *DST as go tool pprof merges several profiles: its samples
+ * added, its comments appended, the time the earliest, the durations
+ * summed. *DST is made like SRC when NULL. Returns 0, or -1 with an error
+ * (SRC not compatible: "its sample types ... differ"). */
+int profile_merge(struct profile **dst, const struct profile *src);
+
 /* Sum of sample values at sample type index SI. */
 int64_t profile_total(const struct profile *p, int si);
 

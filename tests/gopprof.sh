@@ -20,7 +20,8 @@
 #    --top under --tagfocus and --tagignore (string labels, a regular
 #    expression without a key, a numeric range) against pprof's, on the
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
-#    (thread and tid labels); --top with --cum, --hide and --show.
+#    (thread and tid labels); --top with --cum, --hide and --show, and of
+#    two profiles merged.
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -317,6 +318,8 @@ check_top "fresh heap alloc_space" "$tmp/heap.pb.gz" alloc_space
 check_folded "fresh heap alloc_space" "$tmp/heap.pb.gz" alloc_space
 
 fx=$top_srcdir/tests/fixtures
+# Two profiles merged, as pprof merges its sources.
+copts="$fx/go-cpu.pb.gz" pfilt="$fx/go-cpu.pb.gz" check_top "fresh cpu merged with go-cpu" "$tmp/cpu.pb.gz"
 check_top "fixture go-cpu" "$fx/go-cpu.pb.gz"
 check_folded "fixture go-cpu" "$fx/go-cpu.pb.gz" samples
 check_top "fixture go-heap" "$fx/go-heap.pb.gz"

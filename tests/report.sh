@@ -157,6 +157,14 @@ expect_exit 0 "$CPROF" report --tags "$T/threads.pb.gz"
 tid=$(awk '/^ tid:/ { getline; print $NF; exit }' "$T/out")
 expect_exit 0 "$CPROF" report --tags --tagfocus "tid=$tid:$tid" "$T/threads.pb.gz"
 expect_grep "^ +1\.0 \(  100%\): $tid\$" "$T/out"
+# Several profiles merged: their samples added, their durations summed.
+expect_exit 0 "$CPROF" report --tags "$T/threads.pb.gz" "$T/threads.pb.gz"
+expect_grep '^ thread: Total 8\.0$' "$T/out"
+if [ -e "$T/cpu.pb.gz" ]; then
+	expect_exit 1 "$CPROF" report "$T/threads.pb.gz" "$T/cpu.pb.gz"
+	expect_lines 1 "$T/err"
+	expect_grep "^cprof: .*cpu\.pb\.gz: its sample types or period type differ from the first profile's" "$T/err"
+fi
 expect_exit 2 "$CPROF" report --tagfocus 'thread=(' "$T/threads.pb.gz"
 expect_lines 2 "$T/err"
 expect_grep "^cprof: bad regular expression '\(' for --tagfocus" "$T/err"
