@@ -62,10 +62,11 @@ const struct cmd_entry cmd_serve = {
 		"processes given by --pid and those of the users given by --allow-uid, answered from\n"
 		"outside them: go tool pprof, curl, Parca, Grafana Alloy and Prometheus read them as\n"
 		"they read a Go service's. profile?seconds=N takes a CPU profile as cprof cpu does,\n"
-		"threads (or goroutine) a thread dump as cprof threads does (debug=1 and debug=2 as\n"
-		"text); the same tree is under /pid/PID/ for scrapers with fixed paths. Listens on\n"
-		"loopback unless --listen and --token-file say otherwise; one CPU profile per process\n"
-		"at a time. One log line per request on standard error. Runs until SIGTERM or Ctrl-C,\n"
+		"block?seconds=N an off-CPU profile as cprof offcpu does, threads (or goroutine) a\n"
+		"thread dump as cprof threads does (debug=1 and debug=2 as text); the same tree is\n"
+		"under /pid/PID/ for scrapers with fixed paths. Listens on loopback unless --listen\n"
+		"and --token-file say otherwise; one CPU or block profile per process at a time.\n"
+		"One log line per request on standard error. Runs until SIGTERM or Ctrl-C,\n"
 		"which end the profiles in flight early.",
 	.options = cmd_serve_options,
 	.exec = cmd_serve_exec,

@@ -14,6 +14,7 @@ struct route_endpoint {
 
 static const struct route_endpoint route_endpoints[] = {
 	{ "profile", ROUTE_PROFILE },
+	{ "block", ROUTE_BLOCK },
 	{ "threads", ROUTE_THREADS },
 	{ "goroutine", ROUTE_THREADS },
 	{ "heap", ROUTE_HEAP },

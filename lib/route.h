@@ -13,6 +13,7 @@ enum route_kind {
 	ROUTE_REDIRECT, /* to location: "/" and "/debug/pprof" lead to the index */
 	ROUTE_INDEX,    /* /debug/pprof/ */
 	ROUTE_PROFILE,  /* a CPU profile */
+	ROUTE_BLOCK,    /* an off-CPU profile for seconds, as Go's block profile */
 	ROUTE_THREADS,  /* threads, and goroutine as Go users ask for it */
 	ROUTE_HEAP,     /* heap, and allocs */
 	ROUTE_CMDLINE,

@@ -381,6 +381,8 @@ static void serve_profile(struct serve *s, const struct route *r, const struct s
 	int seconds = r->seconds ? r->seconds :
 		SERVE_DEFAULT_SECONDS < s->o.max_seconds ? SERVE_DEFAULT_SECONDS : s->o.max_seconds;
 	struct cpu_opts co = {
+		.mode = r->kind == ROUTE_BLOCK ? CPU_MODE_OFF : CPU_MODE_CPU,
+		.max_rate = 10000, /* cprof offcpu's default */
 		.frequency = r->frequency ? r->frequency : SERVE_DEFAULT_FREQUENCY,
 		.duration_ns = seconds * 1000000000LL,
 		.stop = s->o.stop,
@@ -391,9 +393,11 @@ static void serve_profile(struct serve *s, const struct route *r, const struct s
 	int wait;
 
 	co.stack_size = cpu_default_stack_size(co.frequency);
+	if (co.mode == CPU_MODE_OFF && co.stack_size > 16384)
+		co.stack_size = 16384; /* as cprof offcpu's */
 	if (!serve_claim(s, pid, clock_ns(CLOCK_MONOTONIC) + co.duration_ns, &wait)) {
-		serve_reply_text(rp, 429, "a CPU profile of process %d is being taken: one at a "
-				 "time per process\n", (int)pid);
+		serve_reply_text(rp, 429, "a CPU or block profile of process %d is being taken: "
+				 "one at a time per process\n", (int)pid);
 		rp->retry_after = wait;
 		return;
 	}
@@ -593,9 +597,10 @@ static bool serve_index_proc(pid_t pid, void *ctx)
 	fprintf(x->f, "<tr><td>%d</td><td>", (int)pid);
 	serve_html(x->f, cmdline);
 	fprintf(x->f, "</td><td><a href=\"/pid/%d/debug/pprof/profile?seconds=30\">profile</a> "
+		"<a href=\"/pid/%d/debug/pprof/block?seconds=30\">block</a> "
 		"<a href=\"/pid/%d/debug/pprof/threads?debug=1\">threads</a> "
 		"<a href=\"/pid/%d/debug/pprof/goroutine?debug=2\">(each)</a> ",
-		(int)pid, (int)pid, (int)pid);
+		(int)pid, (int)pid, (int)pid, (int)pid);
 	if (sp && sp->heap)
 		fprintf(x->f, "<a href=\"/pid/%d/debug/pprof/heap\">heap</a> ", (int)pid);
 	fprintf(x->f, "<a href=\"/pid/%d/debug/pprof/cmdline\">cmdline</a></td></tr>\n", (int)pid);
@@ -622,7 +627,8 @@ static void serve_index(struct serve *s, struct serve_reply *rp)
 			serve_index_proc(s->procs[i].pid, &x);
 	serve_each_user_proc(s, serve_index_proc, &x);
 	fputs("</table>\n<p>profile: a CPU profile for <code>seconds</code> (default 30); "
-	      "threads (goroutine): every thread's stack, <code>debug=1</code> grouped as text, "
+	      "block: where the threads wait, off the CPU, for <code>seconds</code> (cprof "
+	      "offcpu); threads (goroutine): every thread's stack, <code>debug=1</code> grouped as text, "
 	      "<code>debug=2</code> each thread; heap (allocs): the sampled heap under "
 	      "<code>cprof serve --heap</code>. The same paths take <code>?pid=PID</code>.</p>\n"
 	      "</body></html>\n", x.f);
@@ -777,16 +783,18 @@ static void serve_answer(struct serve *s, struct MHD_Connection *c, struct serve
 	}
 	if (serve_pick(s, &r, &sp, &pid, rp) != 200)
 		return;
-	if (r.kind == ROUTE_PROFILE && strcmp(rq->method, "HEAD") == 0) {
+	if ((r.kind == ROUTE_PROFILE || r.kind == ROUTE_BLOCK) && strcmp(rq->method, "HEAD") == 0) {
 		serve_reply_text(rp, 405, "HEAD of a profile would take one: GET it\n");
 		return;
 	}
-	if (r.seconds && r.kind != ROUTE_PROFILE) {
-		serve_reply_text(rp, 400, "seconds= is for profile: %s is a snapshot\n", r.name);
+	if (r.seconds && r.kind != ROUTE_PROFILE && r.kind != ROUTE_BLOCK) {
+		serve_reply_text(rp, 400, "seconds= is for profile and block: %s is a snapshot\n",
+				 r.name);
 		return;
 	}
 	switch (r.kind) {
 	case ROUTE_PROFILE:
+	case ROUTE_BLOCK:
 		serve_profile(s, &r, sp, pid, rp);
 		break;
 	case ROUTE_THREADS:

@@ -121,6 +121,14 @@ expect_exit 1 "$CPROF" report "$URL/debug/pprof/profile?seconds=100000"
 expect_grep "^cprof: cannot fetch $URL/debug/pprof/profile\?seconds=100000: HTTP 400: bad seconds" "$T/err"
 expect_exit 1 "$CPROF" report "$URL/debug/pprof/"
 expect_grep 'not a pprof protobuf profile' "$T/err"
+
+# Go's block profile path: an off-CPU profile of the same seconds.
+expect_exit 0 "$CPROF" report --top 3 "$URL/debug/pprof/block?seconds=2"
+expect_grep '^Type: delay$' "$T/out"
+expect_grep '^Duration: 2' "$T/out"
+go tool pprof -raw "$URL/debug/pprof/block?seconds=1" >"$T/raw" 2>"$T/raw.err" ||
+	{ fail "go tool pprof of block failed:"; cat "$T/raw.err" >&2; }
+expect_grep '^ *contentions/count delay/nanoseconds' "$T/raw"
 # A server that never answers: given up after 1.5 times the seconds asked for.
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()

@@ -22,6 +22,8 @@ static void test_endpoints(void)
 
 	CHECK(parse("/debug/pprof/profile?seconds=5&frequency=199", &r) == 200);
 	CHECK(r.kind == ROUTE_PROFILE && r.seconds == 5 && r.frequency == 199 && r.pid == 0);
+	CHECK(parse("/debug/pprof/block?seconds=3", &r) == 200);
+	CHECK(r.kind == ROUTE_BLOCK && r.seconds == 3);
 	CHECK(parse("/debug/pprof/goroutine?debug=2&pid=42", &r) == 200);
 	CHECK(r.kind == ROUTE_THREADS && r.debug == 2 && r.pid == 42);
 	CHECK_STR(r.name, "goroutine");
