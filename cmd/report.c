@@ -198,6 +198,21 @@ out:
 	return rc;
 }
 
+/* pprof -tags: over the samples the filters keep, those of value 0 too. */
+static int cmd_report_tags(const struct profile *p, int si, const struct stack_filter *filter)
+{
+	struct stack_filter f = *filter;
+	struct stackset ss;
+	int rc;
+
+	f.zero = true;
+	if (stackset_init(&ss, p, si, &f) < 0)
+		return -1;
+	rc = render_tags(stdout, &ss);
+	stackset_release(&ss);
+	return rc;
+}
+
 /* The ARGC profiles ARGV merged (the first alone, as it is). NULL after an
  * error, reported. */
 static struct profile *cmd_report_read(int argc, char **argv)
@@ -290,7 +305,7 @@ static int cmd_report_exec(int argc, char **argv)
 	}
 	if (o.want_top || o.tree || o.traces || o.flame)
 		cmd_report_header(name, &ss, &o);
-	if ((o.tags && render_tags(stdout, &ss) < 0) ||
+	if ((o.tags && cmd_report_tags(p, si, &o.filter) < 0) ||
 	    (o.want_top && render_top_by(stdout, &ss, o.top, o.cum) < 0) ||
 	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
 	    (o.traces && render_traces(stdout, &ss) < 0) ||

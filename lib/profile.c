@@ -542,6 +542,23 @@ bool profile_compatible(const struct profile *a, const struct profile *b)
 	return true;
 }
 
+/* Whether each sample type's magnitudes in P add up to 2^62 at most, the
+ * bound the reader holds a profile to, so that no sum overflows. */
+static bool profile_merge_bounded(const struct profile *p)
+{
+	for (size_t t = 0; t < p->nsample_types; t++) {
+		uint64_t sum = 0;
+		for (size_t i = 0; i < p->nsamples; i++) {
+			int64_t v = p->samples[i].values[t];
+			uint64_t m = v < 0 ? -(uint64_t)v : (uint64_t)v;
+			if (m > ((uint64_t)1 << 62) - sum)
+				return false;
+			sum += m;
+		}
+	}
+	return true;
+}
+
 int profile_merge(struct profile **dst, const struct profile *src)
 {
 	bool fresh = !*dst;
@@ -553,11 +570,61 @@ int profile_merge(struct profile **dst, const struct profile *src)
 				"profiles of different kinds cannot be merged");
 	if (profile_add_profile(*dst, src, -1, 1.0, NULL, NULL) < 0)
 		return -1;
-	for (size_t i = 0; i < src->ncomments; i++)
-		if (profile_add_comment(*dst, profile_str(src, src->comments[i])) < 0)
+	if (!profile_merge_bounded(*dst))
+		return cp_error("its values and the others' add up past 2^62, more than a "
+				"profile may hold");
+	/* Comments once each, as pprof merges them. */
+	for (size_t i = 0; i < src->ncomments; i++) {
+		const char *c = profile_str(src, src->comments[i]);
+		bool seen = false;
+		for (size_t j = 0; j < (*dst)->ncomments && !seen; j++)
+			seen = strcmp(profile_str(*dst, (*dst)->comments[j]), c) == 0;
+		if (!seen && profile_add_comment(*dst, c) < 0)
 			return -1;
+	}
+	/* The first profile that names a default sample type names it. */
+	if (!*profile_str(*dst, (*dst)->default_sample_type) && src->default_sample_type) {
+		int64_t t = profile_intern(*dst, profile_str(src, src->default_sample_type));
+		if (t < 0)
+			return -1;
+		(*dst)->default_sample_type = t;
+	}
 	if (src->time_nanos && (fresh || !(*dst)->time_nanos || src->time_nanos < (*dst)->time_nanos))
 		(*dst)->time_nanos = src->time_nanos;
 	(*dst)->duration_nanos += src->duration_nanos;
+	return 0;
+}
+
+bool profile_label_set(const struct pf_label *l)
+{
+	return l->str || l->num || l->num_unit;
+}
+
+int profile_num_units(const struct profile *p, const char ***units)
+{
+	const char **u = calloc(p->nstrings + 1, sizeof(*u));
+
+	if (!u)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < p->nsamples; i++) {
+		const struct pf_sample *s = &p->samples[i];
+		for (size_t j = 0; j < s->nlabels; j++) {
+			const struct pf_label *l = &s->labels[j];
+			if (l->str || !profile_label_set(l) || l->key < 0 ||
+			    (size_t)l->key >= p->nstrings)
+				continue;
+			if (l->num_unit && (!u[l->key] || !*u[l->key]))
+				u[l->key] = profile_str(p, l->num_unit);
+			else if (!u[l->key])
+				u[l->key] = "";
+		}
+	}
+	for (size_t k = 0; k < p->nstrings; k++) {
+		const char *key = profile_str(p, k);
+		if (!u[k] || *u[k])
+			continue;
+		u[k] = strcmp(key, "request") == 0 || strcmp(key, "alignment") == 0 ? "bytes" : key;
+	}
+	*units = u;
 	return 0;
 }

@@ -173,6 +173,18 @@ bool profile_compatible(const struct profile *a, const struct profile *b);
  * (SRC not compatible: "its sample types ... differ"). */
 int profile_merge(struct profile **dst, const struct profile *src);
 
+/* The unit of each numeric label key, as pprof's NumLabelUnits gives it:
+ * the first unit any sample gives that key, else bytes for "request" and
+ * "alignment", else the key's own name. Into a new array *UNITS indexed by
+ * the key's string index (NULL for keys that are never numeric). Returns 0
+ * or -1. Labels with neither value nor unit count for nothing, as pprof
+ * drops them. */
+int profile_num_units(const struct profile *p, const char ***units);
+
+/* Whether label L carries anything (pprof drops a label with no string, no
+ * number and no unit). */
+bool profile_label_set(const struct pf_label *l);
+
 /* Sum of sample values at sample type index SI. */
 int64_t profile_total(const struct profile *p, int si);
 

@@ -73,10 +73,13 @@ static int stacks_compile(regex_t *re, const char *pattern, const char *what)
 	return 0;
 }
 
+/* As pprof matches a location's line: by its function's name or file, or
+ * by its mapping's file; a frame without a function by the mapping only. */
 static int stacks_frame_matches(const struct stackset *ss, const struct frame *f, regex_t *re)
 {
-	return regexec(re, stackset_name(ss, f->name), 0, NULL, 0) == 0 ||
-	       (f->file && regexec(re, stackset_name(ss, f->file), 0, NULL, 0) == 0);
+	return (!f->synth && (regexec(re, stackset_name(ss, f->name), 0, NULL, 0) == 0 ||
+			      (f->file && regexec(re, stackset_name(ss, f->file), 0, NULL, 0) == 0))) ||
+	       (f->map && regexec(re, stackset_name(ss, f->map), 0, NULL, 0) == 0);
 }
 
 static int stacks_stack_matches(const struct stackset *ss, const struct stack *s, regex_t *re)
@@ -150,6 +153,8 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 				  struct frame *out)
 {
 	const struct profile *p = ss->p;
+	uint32_t map = l->mapping_id && l->mapping_id <= p->nmappings ?
+			       (uint32_t)p->mappings[l->mapping_id - 1].filename : 0;
 	size_t n = 0;
 
 	for (size_t j = 0; j < l->nlines; j++) {
@@ -162,6 +167,8 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 		out[n].file = f->filename;
 		out[n].line = ln->line;
 		out[n].start_line = f->start_line;
+		out[n].map = map;
+		out[n].synth = false;
 		if (out[n].name)
 			n++;
 	}
@@ -173,6 +180,8 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 		out[0].file = 0;
 		out[0].line = 0;
 		out[0].start_line = 0;
+		out[0].map = map;
+		out[0].synth = true;
 		n = 1;
 	}
 	return n;
@@ -229,8 +238,11 @@ static int stacks_filters_init(struct stacks_filters *x, const struct profile *p
 			goto fail;
 		x->has_show = true;
 	}
-	if ((f->tagfocus && !(x->tagfocus = tagfilter_new(p, f->tagfocus, "--tagfocus"))) ||
-	    (f->tagignore && !(x->tagignore = tagfilter_new(p, f->tagignore, "--tagignore"))))
+	/* An empty one is none, as for pprof. */
+	if ((f->tagfocus && *f->tagfocus &&
+	     !(x->tagfocus = tagfilter_new(p, f->tagfocus, "--tagfocus"))) ||
+	    (f->tagignore && *f->tagignore &&
+	     !(x->tagignore = tagfilter_new(p, f->tagignore, "--tagignore"))))
 		goto fail;
 	return 0;
 fail:
@@ -264,7 +276,8 @@ static void stacks_filters_prune(const struct stackset *ss, struct stack *st,
 		return;
 	for (size_t i = 0; i < st->nframes; i++)
 		if ((!x->has_hide || !stacks_frame_matches(ss, &st->frames[i], &x->hide)) &&
-		    (!x->has_show || stacks_frame_matches(ss, &st->frames[i], &x->show)))
+		    (!x->has_show ||
+		     (!st->frames[i].synth && stacks_frame_matches(ss, &st->frames[i], &x->show))))
 			st->frames[kept++] = st->frames[i];
 	st->nframes = kept;
 }
@@ -312,7 +325,8 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 				goto fail;
 			st->nframes += n;
 		}
-		if (st->value == 0 || !stacks_filters_keep(ss, st, &x))
+		if ((st->value == 0 && !(filter && filter->zero)) ||
+		    !stacks_filters_keep(ss, st, &x))
 			continue;
 		stacks_filters_prune(ss, st, &x);
 		if (!st->nframes)

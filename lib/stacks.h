@@ -18,6 +18,8 @@ struct frame {
 	uint32_t file; /* name id of the source file, 0 if unknown */
 	int32_t line; /* 0 if unknown */
 	int32_t start_line; /* the function's first line, 0 if unknown */
+	uint32_t map; /* string index of its mapping's file, 0 if none */
+	bool synth; /* no function: named for its mapping or address */
 };
 
 struct stack {
@@ -66,6 +68,7 @@ struct stack_filter {
 	/* leave out the frames whose function or file matches (pprof's -hide),
 	 * or all but those (-show); a stack left with none is dropped */
 	const char *hide, *show;
+	bool zero;          /* keep the samples whose value is 0 too (pprof's -tags counts them) */
 	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
 	 * -addresses shows them; else one per mapping ("[module]", pprof's
 	 * default granularity). */

@@ -1,130 +1,112 @@
-/* Label filters as go tool pprof has them; see tagfilter.h. A value that
- * reads as a number or a range of numbers (with units) is a range, as
- * pprof decides it; anything else, regular expressions. */
+/* Label filters as go tool pprof has them (internal/driver's
+ * compileTagFilter); see tagfilter.h. A value that reads as a number or a
+ * range of numbers (with units) is a range, as pprof decides it; anything
+ * else, regular expressions. */
 #include <ctype.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "errmsg.h"
 #include "tagfilter.h"
+#include "units.h"
 
 struct tagfilter {
 	const struct profile *p;
 	int64_t key;        /* string index of KEY; -2: none given; -1: not in P */
+	const char **units; /* numeric keys' units (profile_num_units) */
 	bool range;
-	/* a range: its ends in base units of a family (-1: open) */
-	int family;
+	/* a range: its ends in UNIT, pprof's canonical name of the filter's */
+	char unit[32];
 	double lo, hi;
 	bool has_lo, has_hi;
-	regex_t *res;
+	regex_t *res;       /* the expressions; NULL where one is empty (any value) */
+	bool *empty;
 	size_t nres;
 };
 
-/* The units pprof scales between, by family: memory in bytes (powers of
- * 1024), time in nanoseconds. */
-static const struct tagfilter_unit {
-	const char *name;
-	int family;
-	double scale;
-} tagfilter_units[] = {
-	{ "b", 1, 1 }, { "byte", 1, 1 }, { "bytes", 1, 1 },
-	{ "kb", 1, 1024.0 }, { "kib", 1, 1024.0 }, { "kilobyte", 1, 1024.0 },
-	{ "mb", 1, 1048576.0 }, { "mib", 1, 1048576.0 }, { "megabyte", 1, 1048576.0 },
-	{ "gb", 1, 1073741824.0 }, { "gib", 1, 1073741824.0 }, { "gigabyte", 1, 1073741824.0 },
-	{ "tb", 1, 1099511627776.0 }, { "tib", 1, 1099511627776.0 },
-	{ "ns", 2, 1 }, { "nanosecond", 2, 1 }, { "nanoseconds", 2, 1 },
-	{ "us", 2, 1e3 }, { "microsecond", 2, 1e3 }, { "microseconds", 2, 1e3 },
-	{ "ms", 2, 1e6 }, { "millisecond", 2, 1e6 }, { "milliseconds", 2, 1e6 },
-	{ "s", 2, 1e9 }, { "sec", 2, 1e9 }, { "second", 2, 1e9 }, { "seconds", 2, 1e9 },
-	{ "m", 2, 60e9 }, { "min", 2, 60e9 }, { "minute", 2, 60e9 }, { "minutes", 2, 60e9 },
-	{ "h", 2, 3600e9 }, { "hour", 2, 3600e9 }, { "hours", 2, 3600e9 },
-};
-
-/* UNIT's family and scale (0 and 1 for none, or one not known: those
- * compare only with none). */
-static int tagfilter_unit(const char *unit, size_t n, double *scale)
-{
-	*scale = 1;
-	for (size_t i = 0; n && i < sizeof(tagfilter_units) / sizeof(*tagfilter_units); i++) {
-		if (strlen(tagfilter_units[i].name) == n &&
-		    strncasecmp(tagfilter_units[i].name, unit, n) == 0) {
-			*scale = tagfilter_units[i].scale;
-			return tagfilter_units[i].family;
-		}
-	}
-	return n ? -1 : 0;
-}
-
-/* One end of a range at *S: digits and a unit. Returns false when *S holds
- * no number. */
-static bool tagfilter_number(const char **s, double *v, int *family)
+/* One end of a range at *S: digits and letters. False when *S has none. */
+static bool tagfilter_number(const char **s, long long *v, char *unit, size_t n)
 {
 	const char *p = *s, *u;
 	char *end;
-	double scale;
-	long long n;
+	size_t len;
 
 	if (!isdigit((unsigned char)p[*p == '-' || *p == '+']))
 		return false;
-	n = strtoll(p, &end, 10);
+	*v = strtoll(p, &end, 10);
 	for (u = end; isalpha((unsigned char)*u); u++)
 		;
-	*family = tagfilter_unit(end, u - end, &scale);
-	*v = (double)n * scale;
+	len = (size_t)(u - end) < n ? (size_t)(u - end) : n - 1;
+	memcpy(unit, end, len);
+	unit[len] = '\0';
 	*s = u;
 	return true;
 }
 
-/* VALUE as a range: N, N:, :N, or N:M. False if it is not one. */
+/* VALUE as a range, N, N:, :N or N:M, its numbers scaled to the first's
+ * unit as pprof scales them. False if it is not one. */
 static bool tagfilter_parse_range(struct tagfilter *f, const char *value)
 {
 	const char *s = value;
-	int fam = 0, fam2 = 0;
+	char u1[32] = "", u2[32] = "";
+	long long a = 0, b = 0;
+	bool has_a, has_b = false;
 
-	f->has_lo = tagfilter_number(&s, &f->lo, &fam);
-	if (!*s && f->has_lo) {
-		f->hi = f->lo;
-		f->has_hi = true;
-		f->family = fam;
-		return true;
+	has_a = tagfilter_number(&s, &a, u1, sizeof(u1));
+	if (*s == ':') {
+		s++;
+		has_b = tagfilter_number(&s, &b, u2, sizeof(u2));
+	} else if (has_a && !*s) {
+		has_b = true;
+		b = a;
+		memcpy(u2, u1, sizeof(u2));
 	}
-	if (*s != ':')
+	if (*s || (!has_a && !has_b))
 		return false;
-	s++;
-	f->has_hi = tagfilter_number(&s, &f->hi, &fam2);
-	if (*s || (!f->has_lo && !f->has_hi) || (f->has_lo && f->has_hi && fam != fam2))
-		return false;
-	f->family = f->has_lo ? fam : fam2;
+	if (has_a) {
+		snprintf(f->unit, sizeof(f->unit), "%s", units_scale(a, u1, u1, &f->lo));
+		if (has_b && strcmp(units_scale(b, u2, f->unit, &f->hi), f->unit) != 0)
+			return false;
+	} else {
+		snprintf(f->unit, sizeof(f->unit), "%s", units_scale(b, u2, u2, &f->hi));
+	}
+	f->has_lo = has_a;
+	f->has_hi = has_b;
 	return true;
 }
 
+/* VALUE's comma-separated expressions; an empty one finds anything. */
 static int tagfilter_compile(struct tagfilter *f, const char *value, const char *what)
 {
-	char *copy = strdup(value), *save = NULL;
+	size_t n = 1;
 
-	if (!copy)
-		return cp_error("out of memory");
 	for (const char *c = value; *c; c++)
-		f->nres += *c == ',';
-	f->res = calloc(f->nres + 1, sizeof(*f->res));
-	f->nres = 0;
-	if (!f->res) {
-		free(copy);
+		n += *c == ',';
+	f->res = calloc(n, sizeof(*f->res));
+	f->empty = calloc(n, sizeof(*f->empty));
+	if (!f->res || !f->empty)
 		return cp_error("out of memory");
-	}
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (cp_regcomp(&f->res[f->nres], t) < 0) {
-			cp_error("bad regular expression '%s' for %s: %s", t, what, cp_errmsg());
-			free(copy);
+	for (const char *t = value;; f->nres++) {
+		const char *end = strchr(t, ',');
+		size_t len = end ? (size_t)(end - t) : strlen(t);
+		char *one = strndup(t, len);
+		if (!one)
+			return cp_error("out of memory");
+		f->empty[f->nres] = !len;
+		if (len && cp_regcomp(&f->res[f->nres], one) < 0) {
+			cp_error("bad regular expression '%s' for %s: %s", one, what, cp_errmsg());
+			free(one);
 			return -1;
 		}
-		f->nres++;
+		free(one);
+		if (!end) {
+			f->nres++;
+			return 0;
+		}
+		t = end + 1;
 	}
-	free(copy);
-	return 0;
 }
 
 struct tagfilter *tagfilter_new(const struct profile *p, const char *spec, const char *what)
@@ -138,7 +120,8 @@ struct tagfilter *tagfilter_new(const struct profile *p, const char *spec, const
 	}
 	f->p = p;
 	f->key = -2;
-	if (eq) {
+	/* "=V" has no key, as for pprof. */
+	if (eq && eq > spec) {
 		f->key = -1;
 		for (size_t i = 1; i < p->nstrings; i++)
 			if (strlen(p->strings[i]) == (size_t)(eq - spec) &&
@@ -146,41 +129,52 @@ struct tagfilter *tagfilter_new(const struct profile *p, const char *spec, const
 				f->key = i;
 	}
 	f->range = tagfilter_parse_range(f, value);
-	if (!f->range && tagfilter_compile(f, value, what) < 0) {
+	if ((f->range && profile_num_units(p, &f->units) < 0) ||
+	    (!f->range && tagfilter_compile(f, value, what) < 0)) {
 		tagfilter_free(f);
 		return NULL;
 	}
 	return f;
 }
 
-/* Whether numeric label L is in F's range, in its unit. */
+/* Whether numeric label L is in F's range, scaled from its key's unit. */
 static bool tagfilter_in_range(const struct tagfilter *f, const struct pf_label *l)
 {
-	const char *unit = l->num_unit ? profile_str(f->p, l->num_unit) : "";
-	double scale, v;
+	const char *unit = l->key >= 0 && (size_t)l->key < f->p->nstrings && f->units[l->key] ?
+			   f->units[l->key] : "";
+	double v;
 
-	if (!*unit && strcmp(profile_str(f->p, l->key), "bytes") == 0)
-		unit = "bytes";
-	if (tagfilter_unit(unit, strlen(unit), &scale) != f->family)
+	if (strcmp(units_scale(l->num, unit, f->unit, &v), f->unit) != 0)
 		return false;
-	v = (double)l->num * scale;
 	return (!f->has_lo || v >= f->lo) && (!f->has_hi || v <= f->hi);
 }
 
-static bool tagfilter_finds(const regex_t *re, const char *s)
+/* Whether expression R of F finds S; for a label without a key, its
+ * "key:value" (KEY given). */
+static bool tagfilter_finds(const struct tagfilter *f, size_t r, const char *key, const char *s)
 {
-	return regexec(re, s, 0, NULL, 0) == 0;
+	char *kv;
+	bool found;
+
+	if (f->empty[r])
+		return true;
+	if (!key)
+		return regexec(&f->res[r], s, 0, NULL, 0) == 0;
+	if (asprintf(&kv, "%s:%s", key, s) < 0)
+		return false;
+	found = regexec(&f->res[r], kv, 0, NULL, 0) == 0;
+	free(kv);
+	return found;
 }
 
 bool tagfilter_match(const struct tagfilter *f, const struct pf_sample *s)
 {
-	char kv[512];
-
 	if (f->key == -1)
 		return false;
 	if (f->range) {
 		for (size_t j = 0; j < s->nlabels; j++)
-			if (!s->labels[j].str && (f->key < 0 || s->labels[j].key == f->key) &&
+			if (!s->labels[j].str && profile_label_set(&s->labels[j]) &&
+			    (f->key < 0 || s->labels[j].key == f->key) &&
 			    tagfilter_in_range(f, &s->labels[j]))
 				return true;
 		return false;
@@ -191,13 +185,8 @@ bool tagfilter_match(const struct tagfilter *f, const struct pf_sample *s)
 			const struct pf_label *l = &s->labels[j];
 			if (!l->str || (f->key >= 0 && l->key != f->key))
 				continue;
-			if (f->key >= 0) {
-				found = tagfilter_finds(&f->res[r], profile_str(f->p, l->str));
-			} else {
-				snprintf(kv, sizeof(kv), "%s:%s", profile_str(f->p, l->key),
-					 profile_str(f->p, l->str));
-				found = tagfilter_finds(&f->res[r], kv);
-			}
+			found = tagfilter_finds(f, r, f->key >= 0 ? NULL : profile_str(f->p, l->key),
+						profile_str(f->p, l->str));
 		}
 		/* With a key, any expression will do; without, each must. */
 		if (f->key >= 0 && found)
@@ -213,7 +202,10 @@ void tagfilter_free(struct tagfilter *f)
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->nres; i++)
-		regfree(&f->res[i]);
+		if (!f->empty[i])
+			regfree(&f->res[i]);
 	free(f->res);
+	free(f->empty);
+	free(f->units);
 	free(f);
 }

@@ -8,6 +8,16 @@
 /* Format V, measured in UNIT ("nanoseconds", "bytes", "count", ...), into BUF. */
 char *units_format(char *buf, size_t n, int64_t v, const char *unit);
 
+/* pprof's measurement.Scale: V in unit FROM expressed in unit TO, or with
+ * TO "minimum" (or "auto") in the largest unit of FROM's family (memory,
+ * time, GCU) it is at least one of, into *OUT. Returns the unit's canonical
+ * name ("MB", "ms"); for a FROM pprof does not know, "" where TO is
+ * minimum, auto, count, sample or unit, and TO itself otherwise. */
+const char *units_scale(int64_t v, const char *from, const char *to, double *out);
+
+/* pprof's measurement.ScaledLabel to the minimum unit: "64kB", "2hrs", "42". */
+char *units_label(char *buf, size_t n, int64_t v, const char *unit);
+
 /* Format V in UNIT with one decimal in the largest unit it is at least one
  * of, as pprof's -tags prints totals: "12.2s", "147.5ms", "1.5MB", "5832.0". */
 char *units_format_1(char *buf, size_t n, int64_t v, const char *unit);

@@ -323,6 +323,10 @@ copts="$fx/go-cpu.pb.gz" pfilt="$fx/go-cpu.pb.gz" check_top "fresh cpu merged wi
 check_top "fixture go-cpu" "$fx/go-cpu.pb.gz"
 check_folded "fixture go-cpu" "$fx/go-cpu.pb.gz" samples
 check_top "fixture go-heap" "$fx/go-heap.pb.gz"
+# Numeric labels (bytes, no unit given) in pprof's units, and ranges over them.
+check_tags "fixture go-heap" "$fx/go-heap.pb.gz"
+check_tags "fixture go-heap" "$fx/go-heap.pb.gz" --tagfocus=bytes=1kb: -tagfocus=bytes=1kb:
+check_tags "fixture go-heap" "$fx/go-heap.pb.gz" --tagignore=bytes=:512 -tagignore=bytes=:512
 check_folded "fixture go-heap" "$fx/go-heap.pb.gz" inuse_space
 check_top "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
 check_folded "fixture go-heap alloc_objects" "$fx/go-heap.pb.gz" alloc_objects
@@ -387,6 +391,12 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 			tid=$("$CPROF" report --tags "$tmp/stripped.pb.gz" |
 				awk '/^ tid:/ { getline; print $NF; exit }')
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz" "--tagfocus=tid=$tid" "-tagfocus=tid=$tid"
+			# Frames matched by their mapping's file too, as pprof matches them.
+			for f in 'libc\.so' libcpuwork; do
+				copts="--hide $f" pfilt="-hide=$f" check_top "cprof cpu, hide $f" "$tmp/stripped.pb.gz"
+				copts="--show $f" pfilt="-show=$f" check_top "cprof cpu, show $f" "$tmp/stripped.pb.gz"
+				copts="--focus $f" pfilt="-focus=$f" check_top "cprof cpu, focus $f" "$tmp/stripped.pb.gz"
+			done
 			copts="--tagfocus tid=$tid:" pfilt="-tagfocus=tid=$tid:" \
 				check_top "cprof cpu, tagfocus tid=$tid:" "$tmp/stripped.pb.gz"
 			"$CPROF" report --top 0 --addresses "$tmp/stripped.pb.gz" >"$tmp/addr"
