@@ -60,7 +60,8 @@ usage() {
 	expect_grep "^usage: cprof report " "$T/err"
 }
 usage report
-usage report "$good" "$good"
+usage report --store "$T" "$good"
+usage report --tagfocus 'k=(' "$good"
 usage report --no-such-option "$good"
 usage report --top
 usage report --top many "$good"
