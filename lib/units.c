@@ -38,7 +38,7 @@ char *units_format(char *buf, size_t n, int64_t v, const char *unit)
 		return units_scaled(buf, n, v, "ns");
 	}
 	if (strcmp(unit, "microseconds") == 0 || strcmp(unit, "milliseconds") == 0) {
-		double ns = (double)v * (unit[1] == 'i' ? 1e3 : 1e6);
+		double ns = (double)v * (unit[2] == 'c' ? 1e3 : 1e6);
 		if (fabs(ns) >= 1e9)
 			return units_scaled(buf, n, ns / 1e9, "s");
 		if (fabs(ns) >= 1e6)

@@ -143,6 +143,21 @@ static void test_units(void)
 	CHECK_STR(units_percent(b, sizeof(b), 3, 3), "100%");
 	CHECK_STR(units_percent(b, sizeof(b), 0, 3), "0%");
 	CHECK_STR(units_percent(b, sizeof(b), 1, 1000), "0.1%");
+	/* Other time units, and past int64 once in nanoseconds. */
+	CHECK_STR(units_format(b, sizeof(b), 1500, "microseconds"), "1.50ms");
+	CHECK_STR(units_format(b, sizeof(b), 1500, "milliseconds"), "1.50s");
+	CHECK(units_format(b, sizeof(b), INT64_MAX / 2, "milliseconds")[0] != '-');
+	/* pprof's measurement package: labels and -tags totals. */
+	CHECK_STR(units_label(b, sizeof(b), 65536, "bytes"), "64kB");
+	CHECK_STR(units_label(b, sizeof(b), 512, "bytes"), "512B");
+	CHECK_STR(units_label(b, sizeof(b), 3, "kilobytes"), "3kB");
+	CHECK_STR(units_label(b, sizeof(b), 7200, "seconds"), "2hrs");
+	CHECK_STR(units_label(b, sizeof(b), 4096, "tid"), "4096");
+	CHECK_STR(units_label(b, sizeof(b), 0, "bytes"), "0");
+	CHECK_STR(units_format_1(b, sizeof(b), 0, "nanoseconds"), "0.0s");
+	CHECK_STR(units_format_1(b, sizeof(b), 147500000, "nanoseconds"), "147.5ms");
+	CHECK_STR(units_format_1(b, sizeof(b), 5832, "count"), "5832.0");
+	CHECK_STR(units_format_1(b, sizeof(b), -1500000000, "nanoseconds"), "-1.5s");
 }
 
 /* main -> work -> {hot x3, cold x1}; main -> unknown address x1. */
