@@ -210,7 +210,8 @@ expect_exit 0 "$CPROF" record --store "$T/s5" --every 1s --unwind fp -- "$W/cpuw
 expect_exit 0 "$CPROF" report --store "$T/s5" --folded
 expect_grep '(^|;)main;.*work_a [0-9]+$' "$T/out"
 expect_exit 0 "$CPROF" report --store "$T/s5" --top 3
-awk '$6 == "work_a" {a = $2 + 0} END {exit !(a >= 50 && a <= 70)}' "$T/out" ||
+# About 120 samples: a 60% share's standard error is 4.5 points; 15 is 3.3 of them.
+awk '$6 == "work_a" {a = $2 + 0} END {exit !(a >= 45 && a <= 75)}' "$T/out" ||
 	{ fail "work_a's share with --unwind fp:"; sed 's/^/  | /' "$T/out" >&2; }
 
 # --- Refusals.
