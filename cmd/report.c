@@ -64,6 +64,8 @@ static const struct cmd_option cmd_report_options[] = {
 	  .def_text = "the terminal's, else 100" },
 	{ CMD_DOUBLE(report_opts, min_percent, "min-percent", "PCT", "prune --flame and --tree nodes below PCT% of the total", 0, 100, 0.5) },
 	{ CMD_OPT_ADDRESSES(report_opts, filter.addresses) },
+	{ CMD_FLAG(report_opts, filter.noinlines, "noinlines", "count inlined functions as the "
+		   "function they were inlined into, as go tool pprof -noinlines") },
 	CMD_OPT_STORE_ROWS(report_opts, sel),
 	{ 0 },
 };

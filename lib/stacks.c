@@ -157,7 +157,8 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 			       (uint32_t)p->mappings[l->mapping_id - 1].filename : 0;
 	size_t n = 0;
 
-	for (size_t j = 0; j < l->nlines; j++) {
+	/* The last line is the function the code is in; those before, what it inlined. */
+	for (size_t j = ss->noinlines && l->nlines ? l->nlines - 1 : 0; j < l->nlines; j++) {
 		const struct pf_line *ln = &l->lines[j];
 		const struct pf_function *f;
 		if (!ln->function_id || ln->function_id > p->nfunctions)
@@ -292,6 +293,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	ss->p = p;
 	ss->si = si;
 	ss->addresses = filter && filter->addresses;
+	ss->noinlines = filter && filter->noinlines;
 	ss->base_key = stacks_string(p, "pprof::base");
 	ss->base_true = ss->base_key < 0 ? -1 : stacks_string(p, "true");
 	hmap_init(&ss->synth_index);

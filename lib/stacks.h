@@ -43,6 +43,7 @@ struct stackset {
 	int64_t total, total_all;
 	bool diff; /* some values are negative: a base was subtracted */
 	bool addresses; /* frames without symbols named per address, not per mapping */
+	bool noinlines; /* a location is its outermost function only */
 	int64_t base_key, base_true; /* string indices of "pprof::base" and "true", or -1 */
 	size_t nnames; /* name ids are < nnames */
 	struct frame *arena;
@@ -69,6 +70,7 @@ struct stack_filter {
 	 * or all but those (-show); a stack left with none is dropped */
 	const char *hide, *show;
 	bool zero;          /* keep the samples whose value is 0 too (pprof's -tags counts them) */
+	bool noinlines;     /* inlined frames counted as their out-of-line caller (pprof's -noinlines) */
 	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
 	 * -addresses shows them; else one per mapping ("[module]", pprof's
 	 * default granularity). */

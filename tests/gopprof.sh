@@ -20,7 +20,7 @@
 #    --top under --tagfocus and --tagignore (string labels, a regular
 #    expression without a key, a numeric range) against pprof's, on the
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
-#    (thread and tid labels); --top with --cum, --hide and --show, and of
+#    (thread and tid labels); --top with --cum, --noinlines, --hide and --show, and of
 #    two profiles merged.
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
@@ -304,6 +304,7 @@ check_tags "fresh cpu" "$tmp/cpu.pb.gz"
 check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagfocus=worker=a -tagfocus=worker=a
 check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagignore=worker=b -tagignore=worker=b
 copts="--cum" pfilt="-cum" check_top "fresh cpu, cum" "$tmp/cpu.pb.gz"
+copts="--noinlines" pfilt="-noinlines" check_top "fresh cpu, noinlines" "$tmp/cpu.pb.gz"
 for f in runtime main; do
 	copts="--hide $f" pfilt="-hide=$f" check_top "fresh cpu, hide $f" "$tmp/cpu.pb.gz"
 	copts="--show $f" pfilt="-show=$f" check_top "fresh cpu, show $f" "$tmp/cpu.pb.gz"
