@@ -13,10 +13,10 @@ need_perf_events
 
 W=$top_builddir/tests/workloads
 
-# share PROFILE THREAD STATE FUNC: the share (percent, rounded) of THREAD's
-# time in STATE whose stack holds FUNC, from `cprof report --traces`.
-share() {
-	"$CPROF" report --traces "$1" | awk -v th="$2" -v st="$3" -v fn="$4" '
+# traces PROFILE: one tab-separated line per stack of `cprof report --traces`:
+# its thread, state, value in nanoseconds and frames ("-" for a missing label).
+traces() {
+	"$CPROF" report --traces "$1" | awk '
 	function ns(v) {
 		if (v ~ /ns$/) return v + 0
 		if (v ~ /us$/) return v * 1e3
@@ -25,33 +25,30 @@ share() {
 		return v + 0
 	}
 	function flush() {
-		if (t == th && s == st) { all += val; if (has) hit += val }
-		t = ""; s = ""; val = 0; has = 0; inblock = 0
+		if (inblock)
+			printf "%s\t%s\t%.0f\t%s\n", t == "" ? "-" : t, s == "" ? "-" : s, val, frames
+		t = ""; s = ""; val = 0; frames = ""
 	}
 	/^-+\+/ { flush(); inblock = 1; next }
 	inblock && /^ +thread: / { t = $2; next }
 	inblock && /^ +state: / { s = $2; next }
 	inblock && /^ +[a-z]+: / { next }
-	inblock && val == 0 && NF >= 2 { val = ns($1); if (index($0, fn)) has = 1; next }
-	inblock { if (index($0, fn)) has = 1 }
-	END { flush(); if (all > 0) printf "%d\n", 100 * hit / all + 0.5; else print -1 }'
+	inblock && val == 0 && NF >= 2 { val = ns($1); frames = $0; next }
+	inblock { frames = frames $0 }
+	END { flush() }'
 }
-# total PROFILE THREAD STATE: THREAD's time in STATE, in milliseconds.
+# share PROFILE THREAD STATE FUNC: the share (percent, rounded) of THREAD's
+# time in STATE whose stack holds FUNC.
+share() {
+	traces "$1" | awk -F '\t' -v th="$2" -v st="$3" -v fn="$4" '
+	$1 == th && $2 == st { all += $3; if (index($4, fn)) hit += $3 }
+	END { if (all > 0) printf "%d\n", 100 * hit / all + 0.5; else print -1 }'
+}
+# total PROFILE THREAD STATE: THREAD's time in STATE ("": any), in milliseconds.
 total() {
-	"$CPROF" report --traces "$1" | awk -v th="$2" -v st="$3" '
-	function ns(v) {
-		if (v ~ /ns$/) return v + 0
-		if (v ~ /us$/) return v * 1e3
-		if (v ~ /ms$/) return v * 1e6
-		if (v ~ /s$/) return v * 1e9
-		return v + 0
-	}
-	/^-+\+/ { if (t == th && (st == "" || s == st)) all += val; t = s = ""; val = 0; next }
-	/^ +thread: / { t = $2; next }
-	/^ +state: / { s = $2; next }
-	/^ +[a-z]+: / { next }
-	val == 0 && NF >= 2 { val = ns($1) }
-	END { if (t == th && (st == "" || s == st)) all += val; printf "%d\n", all / 1e6 }'
+	traces "$1" | awk -F '\t' -v th="$2" -v st="$3" '
+	$1 == th && (st == "" || $2 == st) { all += $3 }
+	END { printf "%d\n", all / 1e6 }'
 }
 # near GOT WANT TOL WHAT
 near() {
