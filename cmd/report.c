@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "errmsg.h"
 #include "fileio.h"
+#include "graph.h"
 #include "pprof.h"
 #include "render.h"
 #include "tagfilter.h"
@@ -17,8 +18,12 @@
 struct report_opts {
 	long top;
 	const char *top_given;
-	bool want_top, tree, traces, flame, folded, comments, tags, cum;
-	const char *svg, *sample_index;
+	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, cum;
+	const char *svg, *sample_index, *peek;
+	long nodecount;
+	const char *nodecount_given;
+	double nodefraction, edgefraction;
+	bool functions, filefunctions, files, lines;
 	struct stack_filter filter;
 	long width;
 	double min_percent;
@@ -35,7 +40,12 @@ static const struct cmd_option cmd_report_options[] = {
 		  "default view; 0 for all", 0, 1000000000, 10), CMD_GIVEN(report_opts, top_given) },
 	{ CMD_FLAG(report_opts, cum, "cum", "sort --top by cumulative value, as go tool pprof "
 		   "-top -cum") },
-	{ CMD_FLAG(report_opts, tree, "tree", "the call tree from the roots down, with total and self values") },
+	{ CMD_FLAG(report_opts, tree, "tree", "each function with its callers above it and its "
+		   "callees below, with their shares of its value, as go tool pprof -tree") },
+	{ CMD_CALLBACK(report_opts, peek, "peek", "REGEX", "--tree for the functions that match "
+		       "REGEX only, untrimmed, as go tool pprof -peek", cmd_report_set_regex) },
+	{ CMD_FLAG(report_opts, call_tree, "call-tree", "the call tree from the roots down, "
+		   "indented, with total and self values") },
 	{ CMD_FLAG(report_opts, traces, "traces", "every distinct stack with its value and labels") },
 	{ CMD_FLAG(report_opts, comments, "comments", "the profile's comments, one a line, as go "
 		   "tool pprof -comments (with --store, each window's after its start, process and "
@@ -62,7 +72,20 @@ static const struct cmd_option cmd_report_options[] = {
 		       "drop samples with such a label", cmd_report_set_tagfilter) },
 	{ CMD_INT(report_opts, width, "width", "COLS", "width of --flame", 40, 100000, 0),
 	  .def_text = "the terminal's, else 100" },
-	{ CMD_DOUBLE(report_opts, min_percent, "min-percent", "PCT", "prune --flame and --tree nodes below PCT% of the total", 0, 100, 0.5) },
+	{ CMD_DOUBLE(report_opts, min_percent, "min-percent", "PCT", "prune --flame and "
+		     "--call-tree nodes below PCT% of the total", 0, 100, 0.5) },
+	{ CMD_INT(report_opts, nodecount, "nodecount", "N", "show the first N nodes of --tree "
+		  "at most", 0, 1000000000, 80), CMD_GIVEN(report_opts, nodecount_given) },
+	{ CMD_DOUBLE(report_opts, nodefraction, "nodefraction", "F", "leave out of --tree the "
+		     "nodes whose cum is under F of the total", 0, 1, 0.005) },
+	{ CMD_DOUBLE(report_opts, edgefraction, "edgefraction", "F", "leave out of --tree the "
+		     "callers and callees under F of the total", 0, 1, 0.001) },
+	{ CMD_FLAG(report_opts, functions, "functions", "a node per function in --tree and "
+		   "--peek, the default") },
+	{ CMD_FLAG(report_opts, filefunctions, "filefunctions", "a node per function and "
+		   "source file") },
+	{ CMD_FLAG(report_opts, files, "files", "a node per source file") },
+	{ CMD_FLAG(report_opts, lines, "lines", "a node per source line") },
 	{ CMD_OPT_ADDRESSES(report_opts, filter.addresses) },
 	{ CMD_FLAG(report_opts, filter.noinlines, "noinlines", "count inlined functions as the "
 		   "function they were inlined into, as go tool pprof -noinlines") },
@@ -129,8 +152,53 @@ static long cmd_report_terminal_width(void)
 	return 100;
 }
 
-static void cmd_report_header(const char *path, const struct stackset *ss, const struct report_opts *o)
+/* pprof's "Time: Jan 2, 2006 at 3:04pm (MST)". */
+static void cmd_report_time(int64_t nanos)
 {
+	time_t t = nanos / 1000000000;
+	struct tm tm;
+	char mon[16], zone[16];
+
+	localtime_r(&t, &tm);
+	strftime(mon, sizeof(mon), "%b", &tm);
+	strftime(zone, sizeof(zone), "%Z", &tm);
+	printf("Time: %s %d, %d at %d:%02d%s (%s)\n", mon, tm.tm_mday, tm.tm_year + 1900,
+	       tm.tm_hour % 12 ? tm.tm_hour % 12 : 12, tm.tm_min, tm.tm_hour < 12 ? "am" : "pm",
+	       zone);
+}
+
+/* pprof's "Active filters:" legend, a filter a line. */
+static void cmd_report_filters(const struct stack_filter *f)
+{
+	const char *names[] = { "focus", "ignore", "hide", "show", "tagfocus", "tagignore" };
+	const char *values[] = { f->focus, f->ignore, f->hide, f->show, f->tagfocus,
+				 f->tagignore };
+	bool any = false;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		if (!values[i])
+			continue;
+		if (!any)
+			printf("Active filters:\n");
+		any = true;
+		printf("   %s=%.80s%s\n", names[i], values[i], strlen(values[i]) > 80 ? "\u2026" : "");
+	}
+}
+
+/* What the views share: the profile's name and stacks, the options, and
+ * whether pprof's header has been printed. */
+struct report_ctx {
+	const char *name;
+	const struct stackset *ss;
+	const struct report_opts *o;
+	bool header_done;
+};
+
+/* pprof's header, once, its total in OUT_UNIT (NULL: the best for it). */
+static void cmd_report_header(struct report_ctx *c, const char *out_unit)
+{
+	const struct stackset *ss = c->ss;
+	const char *path = c->name;
 	const struct profile *p = ss->p;
 	const char *file = p->nmappings ? profile_str(p, p->mappings[0].filename) : "";
 	const char *build_id = p->nmappings ? profile_str(p, p->mappings[0].build_id) : "";
@@ -138,6 +206,9 @@ static void cmd_report_header(const char *path, const struct stackset *ss, const
 	const char *unit = profile_str(p, p->sample_types[ss->si].unit);
 	char a[32], b[32];
 
+	if (c->header_done)
+		return;
+	c->header_done = true;
 	if (!*file)
 		file = path;
 	base = strrchr(file, '/');
@@ -145,31 +216,24 @@ static void cmd_report_header(const char *path, const struct stackset *ss, const
 	if (*build_id)
 		printf("Build ID: %s\n", build_id);
 	printf("Type: %s\n", profile_str(p, p->sample_types[ss->si].type));
-	if (p->time_nanos) {
-		time_t t = p->time_nanos / 1000000000;
-		char when[64];
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-		printf("Time: %s\n", when);
-	}
+	for (size_t i = 0; i < p->ncomments; i++)
+		if (profile_str(p, p->comments[i])[0] != '#')
+			printf("%s\n", profile_str(p, p->comments[i]));
+	if (p->time_nanos)
+		cmd_report_time(p->time_nanos);
 	if (p->duration_nanos) {
+		double ns;
 		printf("Duration: %s, Total samples = %s",
 		       units_format(a, sizeof(a), p->duration_nanos, "nanoseconds"),
-		       units_format(b, sizeof(b), ss->total_all, unit));
-		if (strcmp(unit, "nanoseconds") == 0)
-			printf(" (%.1f%%)", 100.0 * ss->total_all / p->duration_nanos);
+		       out_unit ? units_label_to(b, sizeof(b), ss->total_all, unit, out_unit) :
+				  units_format(b, sizeof(b), ss->total_all, unit));
+		putchar(' ');
+		if (strcmp(units_scale(ss->total_all, unit, "nanoseconds", &ns), "ns") == 0 && ns)
+			printf("(%s)", units_percent_padded(a, sizeof(a), (int64_t)ns,
+							    p->duration_nanos));
 		putchar('\n');
 	}
-	if (o->filter.focus || o->filter.ignore || o->filter.hide || o->filter.show ||
-	    o->filter.tagfocus || o->filter.tagignore) {
-		const char *names[] = { "focus", "ignore", "hide", "show", "tagfocus", "tagignore" };
-		const char *values[] = { o->filter.focus, o->filter.ignore, o->filter.hide,
-					 o->filter.show, o->filter.tagfocus, o->filter.tagignore };
-		printf("Active filters:");
-		for (size_t i = 0; i < 6; i++)
-			if (values[i])
-				printf(" %s=%s", names[i], values[i]);
-		putchar('\n');
-	}
+	cmd_report_filters(&c->o->filter);
 }
 
 static int cmd_report_write_svg(const char *path, const struct stackset *ss, const char *title)
@@ -215,6 +279,55 @@ static int cmd_report_tags(const struct profile *p, int si, const struct stack_f
 	return rc;
 }
 
+/* pprof's -tree, or -peek PATTERN (untrimmed, as pprof has it). */
+static int cmd_report_graph(struct report_ctx *c, const char *pattern)
+{
+	const struct report_opts *o = c->o;
+	struct graph_opts go = { GRAPH_FUNCTIONS, o->nodefraction, o->edgefraction,
+				 (size_t)o->nodecount, o->cum, false };
+	struct graph g;
+	int rc;
+
+	go.granularity = o->filefunctions ? GRAPH_FILEFUNCTIONS : o->files ? GRAPH_FILES :
+			 o->lines ? GRAPH_LINES : o->filter.addresses ? GRAPH_ADDRESSES :
+			 GRAPH_FUNCTIONS;
+	if (pattern)
+		go.node_fraction = go.edge_fraction = go.node_count = 0;
+	if (graph_init(&g, c->ss, &go) < 0)
+		return -1;
+	rc = pattern ? (int)(graph_matches(&g, pattern) < 0 ? -1 : 0) : 0;
+	if (rc == 0) {
+		cmd_report_header(c, graph_output_unit(&g, c->ss->total_all));
+		rc = render_peek(stdout, &g, pattern, c->ss->total_all);
+	}
+	graph_release(&g);
+	return rc;
+}
+
+/* The views of C->ss, in their order; -1 after a library error. */
+static int cmd_report_views(struct report_ctx *c, const struct stackset *folded)
+{
+	const struct report_opts *o = c->o;
+	const struct stackset *ss = c->ss;
+	int color = isatty(STDOUT_FILENO) ? RENDER_COLOR : 0;
+
+	if (o->tags && cmd_report_tags(ss->p, ss->si, &o->filter) < 0)
+		return -1;
+	if (o->want_top && (cmd_report_header(c, NULL), render_top_by(stdout, ss, o->top, o->cum)) < 0)
+		return -1;
+	if ((o->tree && cmd_report_graph(c, NULL) < 0) || (o->peek && cmd_report_graph(c, o->peek) < 0))
+		return -1;
+	if (o->call_tree && (cmd_report_header(c, NULL), putchar('\n'),
+			     render_tree(stdout, ss, o->min_percent)) < 0)
+		return -1;
+	if (o->traces && (cmd_report_header(c, NULL), render_traces(stdout, ss)) < 0)
+		return -1;
+	if (o->flame && (cmd_report_header(c, NULL), putchar('\n'),
+			 render_flame(stdout, ss, o->width, o->min_percent, color)) < 0)
+		return -1;
+	return o->folded ? render_folded(stdout, folded) : 0;
+}
+
 /* The ARGC profiles ARGV merged (the first alone, as it is). NULL after an
  * error, reported. */
 static struct profile *cmd_report_read(int argc, char **argv)
@@ -251,8 +364,11 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 		cmd_usage_error(&cmd_report, "a profile or --store, not both ('%s')", argv[0]);
 	if (argc < 1 && !o->sel.store)
 		cmd_usage_error(&cmd_report, "no profile given");
-	o->want_top = o->top_given || !(o->tree || o->traces || o->flame || o->folded || o->svg ||
-					 o->comments || o->tags);
+	if (o->functions + o->filefunctions + o->files + o->lines + o->filter.addresses > 1)
+		cmd_usage_error(&cmd_report, "one of --functions, --filefunctions, --files, --lines "
+			       "and --addresses at most");
+	o->want_top = o->top_given || !(o->tree || o->peek || o->call_tree || o->traces ||
+					 o->flame || o->folded || o->svg || o->comments || o->tags);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
 	if (o->svg)
@@ -305,15 +421,7 @@ static int cmd_report_exec(int argc, char **argv)
 		}
 		folded = &counts;
 	}
-	if (o.want_top || o.tree || o.traces || o.flame)
-		cmd_report_header(name, &ss, &o);
-	if ((o.tags && cmd_report_tags(p, si, &o.filter) < 0) ||
-	    (o.want_top && render_top_by(stdout, &ss, o.top, o.cum) < 0) ||
-	    (o.tree && (putchar('\n'), render_tree(stdout, &ss, o.min_percent)) < 0) ||
-	    (o.traces && render_traces(stdout, &ss) < 0) ||
-	    (o.flame && (putchar('\n'), render_flame(stdout, &ss, o.width, o.min_percent,
-					      isatty(STDOUT_FILENO) ? RENDER_COLOR : 0)) < 0) ||
-	    (o.folded && render_folded(stdout, folded) < 0)) {
+	if (cmd_report_views(&(struct report_ctx){ name, &ss, &o, false }, folded) < 0) {
 		cmd_lib_error();
 		goto out_counts;
 	}

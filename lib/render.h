@@ -29,6 +29,13 @@ int render_top(FILE *out, const struct stackset *ss, size_t n);
 /* The same sorted by cum with CUM (pprof -top -cum). */
 int render_top_by(FILE *out, const struct stackset *ss, size_t n, bool cum);
 
+/* pprof -tree (PATTERN NULL) or -peek PATTERN (an extended regular
+ * expression): the legend, then for each node of G in order whose name
+ * matches, its callers, itself and its callees; shares of TOTAL. -1 with an
+ * error where nothing matches. */
+struct graph;
+int render_peek(FILE *out, const struct graph *g, const char *pattern, int64_t total);
+
 /* The call tree from the roots down, indented, with total and self shares;
  * nodes under MIN_PERCENT of the total are pruned. */
 int render_tree(FILE *out, const struct stackset *ss, double min_percent);

@@ -174,8 +174,13 @@ static int render_text_trace_eq(void *ctx, uint32_t idx)
 	struct trace_key *k = ctx;
 	const struct stack *a = k->traces[idx].s, *b = k->s;
 
-	return a->nframes == b->nframes && a->sample->nlabels == b->sample->nlabels &&
-	       (!a->nframes || memcmp(a->frames, b->frames, a->nframes * sizeof(*a->frames)) == 0) &&
+	if (a->nframes != b->nframes)
+		return 0;
+	for (size_t i = 0; i < a->nframes; i++)
+		if (a->frames[i].name != b->frames[i].name || a->frames[i].file != b->frames[i].file ||
+		    a->frames[i].line != b->frames[i].line)
+			return 0;
+	return a->sample->nlabels == b->sample->nlabels &&
 	       (!a->sample->nlabels || memcmp(a->sample->labels, b->sample->labels,
 					      a->sample->nlabels * sizeof(*a->sample->labels)) == 0);
 }
@@ -207,8 +212,13 @@ int render_traces(FILE *out, const struct stackset *ss)
 	for (size_t i = 0; i < ss->nstacks; i++) {
 		const struct stack *s = &ss->stacks[i];
 		struct trace_key k = { traces, s };
-		uint64_t h = hash_bytes(HASH_SEED, s->frames, s->nframes * sizeof(*s->frames));
+		uint64_t h = HASH_SEED;
 		int64_t at;
+		for (size_t j = 0; j < s->nframes; j++) {
+			const struct frame *f = &s->frames[j];
+			uint32_t key[3] = { f->name, f->file, (uint32_t)f->line };
+			h = hash_bytes(h, key, sizeof(key));
+		}
 		h = hash_bytes(h, s->sample->labels, s->sample->nlabels * sizeof(*s->sample->labels));
 		at = hmap_find(&index, h, render_text_trace_eq, &k);
 		if (at >= 0) {

@@ -169,7 +169,9 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 		out[n].line = ln->line;
 		out[n].start_line = f->start_line;
 		out[n].map = map;
+		out[n].loc = (uint32_t)(l - p->locations) + 1;
 		out[n].synth = false;
+		out[n].inl = j + 1 < l->nlines;
 		if (out[n].name)
 			n++;
 	}
@@ -182,7 +184,9 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 		out[0].line = 0;
 		out[0].start_line = 0;
 		out[0].map = map;
+		out[0].loc = (uint32_t)(l - p->locations) + 1;
 		out[0].synth = true;
+		out[0].inl = false;
 		n = 1;
 	}
 	return n;

@@ -19,7 +19,9 @@ struct frame {
 	int32_t line; /* 0 if unknown */
 	int32_t start_line; /* the function's first line, 0 if unknown */
 	uint32_t map; /* string index of its mapping's file, 0 if none */
+	uint32_t loc; /* its location's id */
 	bool synth; /* no function: named for its mapping or address */
+	bool inl; /* inlined into the frame after it (not its location's last line) */
 };
 
 struct stack {

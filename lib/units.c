@@ -152,8 +152,13 @@ const char *units_scale(int64_t v, const char *from, const char *to, double *out
 
 char *units_label(char *buf, size_t n, int64_t v, const char *unit)
 {
+	return units_label_to(buf, n, v, unit, "minimum");
+}
+
+char *units_label_to(char *buf, size_t n, int64_t v, const char *unit, const char *to)
+{
 	double x;
-	const char *u = units_scale(v, unit, "minimum", &x);
+	const char *u = units_scale(v, unit, to, &x);
 	size_t len;
 
 	snprintf(buf, n, "%.2f", x);

@@ -17,6 +17,8 @@ const char *units_scale(int64_t v, const char *from, const char *to, double *out
 
 /* pprof's measurement.ScaledLabel to the minimum unit: "64kB", "2hrs", "42". */
 char *units_label(char *buf, size_t n, int64_t v, const char *unit);
+/* The same in unit TO (pprof's ScaledLabel): "1500ms" in ms. */
+char *units_label_to(char *buf, size_t n, int64_t v, const char *unit, const char *to);
 
 /* Format V in UNIT with one decimal in the largest unit it is at least one
  * of, as pprof's -tags prints totals: "12.2s", "147.5ms", "1.5MB", "5832.0". */

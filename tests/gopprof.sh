@@ -21,7 +21,10 @@
 #    expression without a key, a numeric range) against pprof's, on the
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
 #    (thread and tid labels); --top with --cum, --noinlines, --hide and --show, and of
-#    two profiles merged.
+#    two profiles merged;
+#  - `cprof report --tree` and `--peek` against go tool pprof's, byte for
+#    byte, on those profiles and with each option that shapes pprof's graph
+#    (granularities, node and edge cuts, --cum, --noinlines, filters).
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -247,6 +250,53 @@ check_tags() {
 	fi
 }
 
+# check_same LABEL FILE "CPROF OPTIONS" "PPROF OPTIONS" [sorted]: cprof report
+# prints what go tool pprof prints, byte for byte (header, legend, rows); or,
+# with "sorted", the same lines in some order: in a diff pprof orders callers
+# of equal magnitude and opposite sign as its hash map happens to.
+check_same() {
+	label=$1 file=$2 copt=$3 popt=$4 order=${5-}
+	out=$tmp/out
+	crc=0 prc=0
+	# shellcheck disable=SC2086
+	"$CPROF" report $copt "$file" >"$out.cprof" 2>"$out.cprof.err" || crc=$?
+	# shellcheck disable=SC2086
+	go tool pprof $popt "$file" >"$out.pprof" 2>"$out.pprof.err" || prc=$?
+	if [ "$crc" != "$prc" ]; then
+		fail "$label: cprof report $copt exits $crc, go tool pprof $popt $prc:"
+		cat "$out.cprof.err" "$out.pprof.err"
+		return 0
+	fi
+	if [ "$order" = sorted ]; then
+		sort "$out.cprof" >"$out.cprof.s" && mv "$out.cprof.s" "$out.cprof"
+		sort "$out.pprof" >"$out.pprof.s" && mv "$out.pprof.s" "$out.pprof"
+	fi
+	if [ "$prc" = 0 ] && [ ! -s "$out.pprof" ]; then
+		fail "$label: go tool pprof $popt printed nothing"
+	elif cmp -s "$out.pprof" "$out.cprof"; then
+		echo "$me: ok: $label: report $copt is go tool pprof $popt${order:+ ($order)} (exit $crc)"
+	else
+		fail "$label: cprof report $copt differs from go tool pprof $popt:"
+		diff "$out.pprof" "$out.cprof" | head -20
+	fi
+}
+
+# check_graph LABEL FILE [sorted]: --tree and --peek, with pprof's options
+# that shape its graph, against go tool pprof's.
+check_graph() {
+	for args in "tree" "peek=." "peek=main|work" "tree cum" "tree lines" "peek=. files" \
+		"tree filefunctions" "tree addresses" "tree noinlines" "tree nodecount=5" \
+		"tree nodefraction=0.05 edgefraction=0.02" "tree cum lines nodecount=12" \
+		"peek=no_such_function"; do
+		copt= popt=
+		for a in $args; do
+			copt="$copt --${a%%=*}${a#"${a%%=*}"}"
+			popt="$popt -${a%%=*}${a#"${a%%=*}"}"
+		done
+		check_same "$1" "$2" "$copt" "$popt" "${3-}"
+	done
+}
+
 # check_folded LABEL FILE SAMPLE_INDEX
 check_folded() {
 	label=$1 file=$2 idx=$3
@@ -313,6 +363,11 @@ for f in worker=a worker=a,b stage:ab; do
 	copts="--tagfocus $f" pfilt="-tagfocus=$f" check_top "fresh cpu, tagfocus $f" "$tmp/cpu.pb.gz"
 	copts="--tagignore $f" pfilt="-tagignore=$f" check_top "fresh cpu, tagignore $f" "$tmp/cpu.pb.gz"
 done
+check_graph "fresh cpu" "$tmp/cpu.pb.gz"
+check_same "fresh cpu" "$tmp/cpu.pb.gz" "--tree --focus stage --hide runtime" \
+	"-tree -focus=stage -hide=runtime"
+check_same "fresh cpu" "$tmp/cpu.pb.gz" "--peek hot --tagfocus worker=a" \
+	"-peek=hot -tagfocus=worker=a"
 check_top "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
 check_folded "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
 check_top "fresh heap alloc_space" "$tmp/heap.pb.gz" alloc_space
@@ -326,6 +381,14 @@ check_folded "fixture go-cpu" "$fx/go-cpu.pb.gz" samples
 check_top "fixture go-heap" "$fx/go-heap.pb.gz"
 # Numeric labels (bytes, no unit given) in pprof's units, and ranges over them.
 check_tags "fixture go-heap" "$fx/go-heap.pb.gz"
+check_graph "fixture go-heap" "$fx/go-heap.pb.gz"
+for idx in alloc_objects 1; do
+	check_same "fixture go-heap $idx" "$fx/go-heap.pb.gz" "--tree --sample-index $idx" \
+		"-tree -sample_index=$idx"
+done
+check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tree --tagfocus bytes=1kb:" \
+	"-tree -tagfocus=bytes=1kb:"
+check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tree --ignore runtime" "-tree -ignore=runtime"
 check_tags "fixture go-heap" "$fx/go-heap.pb.gz" --tagfocus=bytes=1kb: -tagfocus=bytes=1kb:
 check_tags "fixture go-heap" "$fx/go-heap.pb.gz" --tagignore=bytes=:512 -tagignore=bytes=:512
 check_folded "fixture go-heap" "$fx/go-heap.pb.gz" inuse_space
@@ -352,6 +415,7 @@ for how in base diff_base; do
 		continue
 	fi
 	check_top "go tool pprof -proto -$how" "$tmp/$how.pb.gz"
+	check_graph "go tool pprof -proto -$how" "$tmp/$how.pb.gz" sorted
 	# --folded: "stack base new" counts, the base's column adding up to
 	# the fixture's samples with -diff_base; new - base to the net with -base.
 	raw_total() {
@@ -389,6 +453,7 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 		if "$CPROF" report --top 0 "$tmp/stripped.pb.gz" | grep -q ' \[cpuwork-nofp\]$'; then
 			check_top "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz"
+			check_graph "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
 			tid=$("$CPROF" report --tags "$tmp/stripped.pb.gz" |
 				awk '/^ tid:/ { getline; print $NF; exit }')
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz" "--tagfocus=tid=$tid" "-tagfocus=tid=$tid"
@@ -423,6 +488,8 @@ if [ -x "$wl/heapwork" ]; then
 		for idx in alloc_objects alloc_space inuse_objects inuse_space; do
 			check_top "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
 			check_folded "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
+			check_same "cprof heap $idx" "$tmp/heap-cprof.pb.gz" \
+				"--tree --sample-index $idx" "-tree -sample_index=$idx"
 		done
 	else
 		fail "cprof heap -- heapwork failed:"

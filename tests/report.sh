@@ -36,7 +36,8 @@ expect_grep '^ +66 +43\.71% ' "$T/out"
 # --focus keeps the stacks through a match, --ignore drops them; shares stay
 # shares of the whole profile.
 expect_exit 0 "$CPROF" report --top 0 --focus '^main\.hotB$' "$cpu"
-expect_grep 'Active filters: focus=\^main\\.hotB\$' "$T/out"
+expect_grep '^Active filters:$' "$T/out"
+expect_grep '^   focus=\^main\\.hotB\$$' "$T/out"
 expect_grep '  main\.hotB ' "$T/out"
 expect_no_grep '  main\.hotA ' "$T/out"
 expect_grep 'of 1\.51s total' "$T/out"
@@ -66,8 +67,8 @@ expect_exit 0 "$CPROF" report --folded "$T/self.pb.gz"
 expect_eq "$(awk 'NF < 3 || $(NF - 1) !~ /^[0-9]+$/ || $NF !~ /^[0-9]+$/' "$T/out" | wc -l)" 0 "folded diff lines without two counts"
 expect_eq "$(awk '{b += $(NF - 1); n += $NF} END {print b, n}' "$T/out")" "151 151" "folded diff columns"
 
-# --tree: callers above their callees, indented by depth.
-expect_exit 0 "$CPROF" report --tree "$cpu"
+# --call-tree: callers above their callees, indented by depth.
+expect_exit 0 "$CPROF" report --call-tree "$cpu"
 expect_grep '^ +1\.51s +100% +0  main\.worker' "$T/out"
 expect_grep '^ +830ms +54\.97% +0 {10}main\.stageA \(' "$T/out"
 expect_grep '^ +830ms +54\.97% +660ms {14}main\.hotA \(' "$T/out"
@@ -151,7 +152,7 @@ expect_grep '^ thread: Total 2\.0$' "$T/out"
 expect_exit 0 "$CPROF" report --tags --tagignore 'thread:pool' "$T/threads.pb.gz"
 expect_grep '^ thread: Total 1\.0$' "$T/out"
 expect_exit 0 "$CPROF" report --top 5 --tagfocus thread=pool "$T/threads.pb.gz"
-expect_grep '^Active filters: tagfocus=thread=pool$' "$T/out"
+expect_grep '^   tagfocus=thread=pool$' "$T/out"
 expect_grep 'pool_worker' "$T/out"
 expect_exit 0 "$CPROF" report --tags "$T/threads.pb.gz"
 tid=$(awk '/^ tid:/ { getline; print $NF; exit }' "$T/out")

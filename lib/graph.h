@@ -1,0 +1,94 @@
+/* pprof's call graph of a stackset: a node per function (or per function and
+ * file, file, line or address: the granularity) with its flat and cum values,
+ * and an edge from each caller to each callee weighted by the samples through
+ * it; trimmed as go tool pprof trims it (nodes under a fraction of the total,
+ * the top N nodes, edges under a fraction). The views that go tool pprof
+ * builds from its graph (--peek, --tree, --list, --dot, --callgrind) read it. */
+#ifndef CPROF_GRAPH_H
+#define CPROF_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hmap.h"
+#include "intern.h"
+#include "stacks.h"
+
+enum graph_granularity {
+	GRAPH_FUNCTIONS,
+	GRAPH_FILEFUNCTIONS,
+	GRAPH_FILES,
+	GRAPH_LINES,
+	GRAPH_ADDRESSES,
+};
+
+struct graph_opts {
+	enum graph_granularity granularity;
+	double node_fraction; /* drop nodes whose cum is under this share of the total */
+	double edge_fraction; /* drop edges lighter than this share */
+	size_t node_count;    /* keep the first N nodes in the order; 0: all */
+	bool cum_sort;        /* order nodes by cum, not flat */
+	bool drop_negative;   /* drop nodes whose value fell (in a diff) */
+};
+
+struct graph_node {
+	uint64_t addr;     /* the location's address (addresses granularity) */
+	uint32_t name;     /* name id, 0 where the granularity has none */
+	uint32_t file;     /* the source file, cleaned: labels.strs[file - 1]; 0 if none */
+	int32_t line;      /* 0 where the granularity has none */
+	int32_t start_line; /* the function's, for nodes of files only */
+	uint32_t map;      /* string index of the mapping's file, 0 if none */
+	bool synth;
+	bool kept;         /* not cut: its samples count */
+	bool shown;        /* kept, with a value: in the order */
+	const char *label; /* pprof's printable name */
+	int64_t flat, cum;
+};
+
+struct graph_edge {
+	uint32_t src, dst; /* caller and callee nodes */
+	int64_t weight;
+	bool residual;     /* through nodes the trimming removed */
+	bool inl;          /* the callee was inlined into the caller */
+	bool dropped;      /* under the edge fraction */
+};
+
+struct graph {
+	const struct stackset *ss;
+	struct graph_opts o;
+	struct graph_node *nodes;
+	size_t nnodes, cap;
+	struct graph_edge *edges;
+	size_t nedges, ecap;
+	uint32_t *order;    /* the nodes shown, sorted (pprof's g.Nodes) */
+	size_t norder;
+	size_t orig_count;  /* nodes before the node count cut */
+	size_t dropped_nodes, dropped_edges;
+	uint32_t *frame_node; /* per frame of ss->arena: its node */
+	uint32_t *clean;      /* per name id of a file: its cleaned name's, + 1 */
+	struct hmap node_index, edge_index;
+	struct intern labels;
+};
+
+/* Build G from SS as O says (NULL: functions, no trimming). Returns 0, or
+ * -1 with an error (out of memory). */
+int graph_init(struct graph *g, const struct stackset *ss, const struct graph_opts *o);
+void graph_release(struct graph *g);
+
+/* The kept edges into (IN) or out of node N, heaviest first as pprof sorts
+ * them, into a new array *OUT of *NOUT edge indices. Returns 0 or -1. */
+int graph_node_edges(const struct graph *g, uint32_t n, bool in, uint32_t **out, size_t *nout);
+
+/* The number of nodes shown whose name PATTERN (an extended regular
+ * expression) matches; -1 with an error where none or it is bad. */
+int64_t graph_matches(const struct graph *g, const char *pattern);
+
+/* The sum of the flat values of the nodes shown. */
+int64_t graph_flat_sum(const struct graph *g);
+
+/* pprof's output unit for G's values (its "minimum" choice: fit the
+ * smallest node, unless that is under a hundredth of the total). */
+const char *graph_output_unit(const struct graph *g, int64_t total);
+
+#endif
