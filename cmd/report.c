@@ -19,7 +19,7 @@ struct report_opts {
 	long top;
 	const char *top_given;
 	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, cum;
-	const char *svg, *sample_index, *peek;
+	const char *svg, *sample_index, *peek, *list, *source_path, *trim_path;
 	long nodecount;
 	const char *nodecount_given;
 	double nodefraction, edgefraction;
@@ -44,6 +44,9 @@ static const struct cmd_option cmd_report_options[] = {
 		   "callees below, with their shares of its value, as go tool pprof -tree") },
 	{ CMD_CALLBACK(report_opts, peek, "peek", "REGEX", "--tree for the functions that match "
 		       "REGEX only, untrimmed, as go tool pprof -peek", cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, list, "list", "REGEX", "the source of the functions that "
+		       "match REGEX, each line with its flat and cum values, as go tool pprof -list",
+		       cmd_report_set_regex) },
 	{ CMD_FLAG(report_opts, call_tree, "call-tree", "the call tree from the roots down, "
 		   "indented, with total and self values") },
 	{ CMD_FLAG(report_opts, traces, "traces", "every distinct stack with its value and labels") },
@@ -87,6 +90,12 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_FLAG(report_opts, files, "files", "a node per source file") },
 	{ CMD_FLAG(report_opts, lines, "lines", "a node per source line") },
 	{ CMD_OPT_ADDRESSES(report_opts, filter.addresses) },
+	{ CMD_STRING(report_opts, source_path, "source-path", "DIRS", "where --list looks for "
+		     "source files: these ':'-separated directories and their parents"),
+	  .def_text = "the current directory", .complete = "dir" },
+	{ CMD_STRING(report_opts, trim_path, "trim-path", "PATHS", "take these ':'-separated "
+		     "prefixes off source file names (without it, --list guesses them from "
+		     "--source-path)") },
 	{ CMD_FLAG(report_opts, filter.noinlines, "noinlines", "count inlined functions as the "
 		   "function they were inlined into, as go tool pprof -noinlines") },
 	CMD_OPT_STORE_ROWS(report_opts, sel),
@@ -102,7 +111,8 @@ const struct cmd_entry cmd_report = {
 	.description =
 		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not; a file or\n"
 		"an http(s) URL) and prints the views asked for, in the order comments, tags, top,\n"
-		"tree, traces, flame, folded. Shares are of the whole profile, also with --focus and\n"
+		"tree, peek, list, call tree, traces, flame, folded. Shares are of the whole\n"
+		"profile, also with --focus and\n"
 		"--ignore. Several profiles of one kind are merged, as go tool pprof merges them.\n"
 		"With --store,\n"
 		"the profile is the windows of cprof record's store that --name, --from, --to and --tag\n"
@@ -291,6 +301,8 @@ static int cmd_report_graph(struct report_ctx *c, const char *pattern)
 	go.granularity = o->filefunctions ? GRAPH_FILEFUNCTIONS : o->files ? GRAPH_FILES :
 			 o->lines ? GRAPH_LINES : o->filter.addresses ? GRAPH_ADDRESSES :
 			 GRAPH_FUNCTIONS;
+	go.trim_path = o->trim_path;
+	go.source_path = o->source_path;
 	if (pattern)
 		go.node_fraction = go.edge_fraction = go.node_count = 0;
 	if (graph_init(&g, c->ss, &go) < 0)
@@ -300,6 +312,28 @@ static int cmd_report_graph(struct report_ctx *c, const char *pattern)
 		cmd_report_header(c, graph_output_unit(&g, c->ss->total_all));
 		rc = render_peek(stdout, &g, pattern, c->ss->total_all);
 	}
+	graph_release(&g);
+	return rc;
+}
+
+/* pprof's -list PATTERN: a graph of lines, untrimmed, apart per binary. */
+static int cmd_report_list(struct report_ctx *c)
+{
+	const struct report_opts *o = c->o;
+	struct graph_opts go = { GRAPH_LINES, 0, 0, 0, false, false, true, o->trim_path,
+				 o->source_path };
+	const char *search = o->source_path;
+	char cwd[4096];
+	struct graph g;
+	int rc;
+
+	/* pprof trims names with the path given only, and guesses from the
+	 * current directory to find the files. */
+	if (!search)
+		search = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+	if (graph_init(&g, c->ss, &go) < 0)
+		return -1;
+	rc = render_list(stdout, &g, o->list, c->ss->total_all, search, o->trim_path);
 	graph_release(&g);
 	return rc;
 }
@@ -316,6 +350,8 @@ static int cmd_report_views(struct report_ctx *c, const struct stackset *folded)
 	if (o->want_top && (cmd_report_header(c, NULL), render_top_by(stdout, ss, o->top, o->cum)) < 0)
 		return -1;
 	if ((o->tree && cmd_report_graph(c, NULL) < 0) || (o->peek && cmd_report_graph(c, o->peek) < 0))
+		return -1;
+	if (o->list && cmd_report_list(c) < 0)
 		return -1;
 	if (o->call_tree && (cmd_report_header(c, NULL), putchar('\n'),
 			     render_tree(stdout, ss, o->min_percent)) < 0)
@@ -367,7 +403,7 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 	if (o->functions + o->filefunctions + o->files + o->lines + o->filter.addresses > 1)
 		cmd_usage_error(&cmd_report, "one of --functions, --filefunctions, --files, --lines "
 			       "and --addresses at most");
-	o->want_top = o->top_given || !(o->tree || o->peek || o->call_tree || o->traces ||
+	o->want_top = o->top_given || !(o->tree || o->peek || o->list || o->call_tree || o->traces ||
 					 o->flame || o->folded || o->svg || o->comments || o->tags);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();

@@ -59,6 +59,52 @@ static const char *graph_clean(const char *path, char *buf, size_t n)
 	return buf;
 }
 
+/* filepath.Base of the N bytes at DIR, into BUF (N + 2 bytes at least). */
+static const char *graph_base(const char *dir, size_t n, char *buf)
+{
+	const char *b;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (!n)
+		return ".";
+	if (n == 1 && dir[0] == '/')
+		return "/";
+	for (b = dir + n; b > dir && b[-1] != '/'; b--)
+		;
+	memcpy(buf, b, (size_t)(dir + n - b));
+	buf[dir + n - b] = '\0';
+	return buf;
+}
+
+const char *graph_trim_path(const char *path, const char *trim, const char *search)
+{
+	static const char *const cwd[] = { "/proc/self/cwd/./", "/proc/self/cwd/" };
+	char want[4104], base[4096];
+
+	for (const char *d = search; !*trim && *d;) {
+		const char *e = strchrnul(d, ':'), *at;
+		size_t n = (size_t)(e - d);
+		if (n + 3 < sizeof(base) && n + 3 < sizeof(want)) {
+			snprintf(want, sizeof(want), "/%s/", graph_base(d, n, base));
+			if ((at = strstr(path, want)))
+				return at + strlen(want);
+		}
+		d = *e ? e + 1 : e;
+	}
+	for (const char *d = trim; *d;) {
+		const char *e = strchrnul(d, ':');
+		size_t n = (size_t)(e - d);
+		if (n && strncmp(path, d, n) == 0 && (d[n - 1] == '/' || path[n] == '/'))
+			return path + n + (d[n - 1] != '/');
+		d = *e ? e + 1 : e;
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (strncmp(path, cwd[i], strlen(cwd[i])) == 0)
+			return path + strlen(cwd[i]);
+	return path;
+}
+
 /* The name id of file ID cleaned, interned in the graph's names. */
 static uint32_t graph_file(struct graph *g, uint32_t id)
 {
@@ -69,7 +115,9 @@ static uint32_t graph_file(struct graph *g, uint32_t id)
 		return 0;
 	if (g->clean[id])
 		return g->clean[id];
-	graph_clean(stackset_name(g->ss, id), buf, sizeof(buf));
+	graph_clean(graph_trim_path(stackset_name(g->ss, id), g->o.trim_path ? g->o.trim_path : "",
+				    g->o.source_path ? g->o.source_path : ""),
+		    buf, sizeof(buf));
 	n = intern_n(&g->labels, buf, strlen(buf));
 	if (n < 0)
 		return 0;
@@ -99,8 +147,8 @@ static struct graph_key graph_key_of(struct graph *g, const struct frame *f)
 		k.line = gr == GRAPH_LINES || gr == GRAPH_ADDRESSES ? f->line : 0;
 		/* pprof keeps the binary and the start line of nodes without a
 		 * name, so a file's nodes are one per binary and function start. */
-		k.map = gr == GRAPH_FILES ? f->map : 0;
-		k.start_line = gr == GRAPH_FILES ? f->start_line : 0;
+		k.map = gr == GRAPH_FILES || g->o.objnames ? f->map : 0;
+		k.start_line = gr == GRAPH_FILES || g->o.objnames ? f->start_line : 0;
 	}
 	if (gr == GRAPH_ADDRESSES)
 		k.addr = g->ss->p->locations[f->loc - 1].address;

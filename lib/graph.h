@@ -30,6 +30,11 @@ struct graph_opts {
 	size_t node_count;    /* keep the first N nodes in the order; 0: all */
 	bool cum_sort;        /* order nodes by cum, not flat */
 	bool drop_negative;   /* drop nodes whose value fell (in a diff) */
+	bool objnames;        /* nodes apart per binary and function start (pprof's -list) */
+	/* Source file names: TRIM_PATH's prefixes (':'-separated) taken off,
+	 * or without it the part up to the last directory of SOURCE_PATH's
+	 * found in them (pprof's -trim_path, -source_path); NULL: none. */
+	const char *trim_path, *source_path;
 };
 
 struct graph_node {
@@ -79,6 +84,11 @@ void graph_release(struct graph *g);
 /* The kept edges into (IN) or out of node N, heaviest first as pprof sorts
  * them, into a new array *OUT of *NOUT edge indices. Returns 0 or -1. */
 int graph_node_edges(const struct graph *g, uint32_t n, bool in, uint32_t **out, size_t *nout);
+
+/* pprof's trimPath: PATH without the prefixes TRIM (':'-separated, or
+ * guessed from SEARCH's directories' names where TRIM is "") or
+ * /proc/self/cwd/. Returns a pointer into PATH. */
+const char *graph_trim_path(const char *path, const char *trim, const char *search);
 
 /* The number of nodes shown whose name PATTERN (an extended regular
  * expression) matches; -1 with an error where none or it is bad. */

@@ -36,6 +36,15 @@ int render_top_by(FILE *out, const struct stackset *ss, size_t n, bool cum);
 struct graph;
 int render_peek(FILE *out, const struct graph *g, const char *pattern, int64_t total);
 
+/* pprof -list PATTERN: for each function whose name matches, the source
+ * lines of each file it is in, with their flat and cum values (shares of
+ * TOTAL); G is of lines, apart per binary. Files are looked for as pprof
+ * does: SEARCH's directories (':'-separated) and their parents, names with
+ * TRIM's prefixes taken off (graph_trim_path). -1 with an error where no
+ * function matches. */
+int render_list(FILE *out, const struct graph *g, const char *pattern, int64_t total,
+		const char *search, const char *trim);
+
 /* The call tree from the roots down, indented, with total and self shares;
  * nodes under MIN_PERCENT of the total are pruned. */
 int render_tree(FILE *out, const struct stackset *ss, double min_percent);

@@ -22,7 +22,7 @@
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
 #    (thread and tid labels); --top with --cum, --noinlines, --hide and --show, and of
 #    two profiles merged;
-#  - `cprof report --tree` and `--peek` against go tool pprof's, byte for
+#  - `cprof report --tree`, `--peek` and `--list` against go tool pprof's, byte for
 #    byte, on those profiles and with each option that shapes pprof's graph
 #    (granularities, node and edge cuts, --cum, --noinlines, filters).
 #
@@ -368,6 +368,20 @@ check_same "fresh cpu" "$tmp/cpu.pb.gz" "--tree --focus stage --hide runtime" \
 	"-tree -focus=stage -hide=runtime"
 check_same "fresh cpu" "$tmp/cpu.pb.gz" "--peek hot --tagfocus worker=a" \
 	"-peek=hot -tagfocus=worker=a"
+# --list reads genprof.go where the profile says it is, or under the
+# directories of --source-path with what --trim-path takes off.
+for args in "list=main\.hot" "list=. noinlines" "list=stage hide=hotA" "list=no_such_function" \
+	"list=main\.hot source-path=$tmp" "list=main\.hot trim-path=$top_srcdir" \
+	"list=main\.hot trim-path=$top_srcdir source-path=$top_srcdir" \
+	"tree files source-path=$top_srcdir/tests"; do
+	copt= popt=
+	for a in $args; do
+		copt="$copt --${a%%=*}${a#"${a%%=*}"}"
+		o=${a%%=*}
+		popt="$popt -$(echo "$o" | tr - _)${a#"$o"}"
+	done
+	check_same "fresh cpu" "$tmp/cpu.pb.gz" "$copt" "$popt"
+done
 check_top "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
 check_folded "fresh heap inuse_space" "$tmp/heap.pb.gz" inuse_space
 check_top "fresh heap alloc_space" "$tmp/heap.pb.gz" alloc_space
@@ -454,6 +468,8 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 			check_top "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz"
 			check_graph "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
+			check_same "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" \
+				"--list work" "-list=work"
 			tid=$("$CPROF" report --tags "$tmp/stripped.pb.gz" |
 				awk '/^ tid:/ { getline; print $NF; exit }')
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz" "--tagfocus=tid=$tid" "-tagfocus=tid=$tid"

@@ -129,6 +129,20 @@ if [ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]
 	expect_exit 0 "$CPROF" cpu -o "$T/cpu.pb.gz" -- "$W/cpuwork-nofp" --rounds 100
 	expect_exit 0 "$CPROF" diff -o "$T/diff.pb.gz" "$T/cpu.pb.gz" "$T/cpu.pb.gz"
 	written="$written cpu:cpuwork-nofp diff:cpuwork-nofp"
+	# --list: work_a's source, its time on the lines of its loop (the
+	# for and the three xor-shifts), none on the lines outside it.
+	(cd "$top_srcdir" && "$CPROF" report --list '^work_a$' "$T/cpu.pb.gz") >"$T/out" 2>&1 ||
+		fail "report --list work_a"
+	expect_grep '^ROUTINE =+ work_a in .*tests/workloads/cpuwork\.c$' "$T/out"
+	hot=$(awk -F: '/^ +[0-9.]+[mun]?s +[0-9.]+[mun]?s +[0-9]+:/ { split($1, v, " ");
+			t = v[1] + 0; u = v[1]; sub(/^[0-9.]+/, "", u)
+			t *= u == "ms" ? 1e-3 : u == "us" ? 1e-6 : u == "ns" ? 1e-9 : 1
+			if (t > max) { max = t; line = $0 } } END { print line }' "$T/out")
+	case $hot in
+	*"x ^= x"* | *"for (unsigned long i"*) ok "the hottest line of work_a is in its loop: $hot" ;;
+	*) fail "the hottest line of work_a is not in its loop: '$hot'"; cat "$T/out" ;;
+	esac
+	expect_no_grep '^ +[0-9.]+[mun]?s +[0-9.]+[mun]?s +[0-9]+:(\{|}|	return x;|__attribute__)' "$T/out"
 fi
 for f in $written; do
 	expect_exit 0 "$CPROF" report "$T/${f%%:*}.pb.gz"
