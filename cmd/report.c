@@ -19,7 +19,7 @@ struct report_opts {
 	long top;
 	const char *top_given;
 	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, cum;
-	const char *svg, *sample_index, *peek, *list, *source_path, *trim_path;
+	const char *svg, *sample_index, *peek, *list, *source_path, *trim_path, *base, *diff_base;
 	long nodecount;
 	const char *nodecount_given;
 	double nodefraction, edgefraction;
@@ -59,6 +59,10 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_FLAG(report_opts, folded, "folded", "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)") },
 	{ CMD_STRING(report_opts, svg, "svg", "FILE", "write an SVG flame graph to FILE"), .complete = "file" },
 	{ CMD_OPT_SAMPLE_INDEX(report_opts, sample_index, "the sample type to show") },
+	{ CMD_STRING(report_opts, base, "base", "FILE", "subtract the profile FILE (the values "
+		     "that fell are negative), as go tool pprof -base"), .complete = "file" },
+	{ CMD_STRING(report_opts, diff_base, "diff-base", "FILE", "subtract FILE, shares of "
+		     "FILE's total, as go tool pprof -diff_base"), .complete = "file" },
 	{ CMD_CALLBACK(report_opts, filter.focus, "focus", "REGEX", "only samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
 	{ CMD_CALLBACK(report_opts, filter.ignore, "ignore", "REGEX", "drop samples with a frame whose function or file matches REGEX", cmd_report_set_regex) },
 	{ CMD_CALLBACK(report_opts, filter.hide, "hide", "REGEX", "leave out the frames whose "
@@ -392,6 +396,50 @@ static struct profile *cmd_report_read(int argc, char **argv)
 	return merged;
 }
 
+/* *P less the profile at PATH, as pprof's -base (DIFF: -diff_base, the
+ * base's samples labelled pprof::base). 0, or -1 after an error, reported. */
+static int cmd_report_subtract(struct profile **p, const char *path, bool diff)
+{
+	struct profile *base = cmd_read_profile(path), *neg = NULL;
+	int si[64];
+	double scale[64];
+	int rc = -1;
+
+	if (!base)
+		return cmd_lib_error();
+	for (size_t i = 0; i < base->nsample_types && i < 64; i++) {
+		si[i] = (int)i;
+		scale[i] = -1;
+	}
+	if (base->nsample_types > 64 || !profile_compatible(*p, base)) {
+		cmd_error("%s: its sample types differ from the profile's: it cannot be its base",
+			  path);
+		goto out;
+	}
+	neg = profile_new_like(base);
+	if (!neg || profile_add_values(neg, base, si, scale, diff ? "pprof::base" : NULL,
+				       diff ? "true" : NULL) < 0) {
+		cmd_lib_error();
+		goto out;
+	}
+	neg->time_nanos = base->time_nanos;
+	neg->duration_nanos = base->duration_nanos;
+	for (size_t i = 0; i < base->ncomments; i++)
+		if (profile_add_comment(neg, profile_str(base, base->comments[i])) < 0) {
+			cmd_lib_error();
+			goto out;
+		}
+	if (profile_merge(p, neg) < 0) {
+		cmd_error("%s: %s", path, cp_errmsg());
+		goto out;
+	}
+	rc = 0;
+out:
+	profile_free(neg);
+	profile_free(base);
+	return rc;
+}
+
 /* The usage errors no option alone can see, and what follows from O. */
 static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 {
@@ -400,6 +448,8 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 		cmd_usage_error(&cmd_report, "a profile or --store, not both ('%s')", argv[0]);
 	if (argc < 1 && !o->sel.store)
 		cmd_usage_error(&cmd_report, "no profile given");
+	if (o->base && o->diff_base)
+		cmd_usage_error(&cmd_report, "--base or --diff-base, not both");
 	if (o->functions + o->filefunctions + o->files + o->lines + o->filter.addresses > 1)
 		cmd_usage_error(&cmd_report, "one of --functions, --filefunctions, --files, --lines "
 			       "and --addresses at most");
@@ -436,6 +486,9 @@ static int cmd_report_exec(int argc, char **argv)
 		if (!p)
 			return EXIT_ERROR;
 	}
+	if ((o.base || o.diff_base) &&
+	    cmd_report_subtract(&p, o.base ? o.base : o.diff_base, !o.base) < 0)
+		goto out_profile;
 	for (size_t i = 0; o.comments && i < p->ncomments; i++)
 		printf("%s\n", p->strings[p->comments[i]]);
 	si = profile_sample_index(p, o.sample_index);

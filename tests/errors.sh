@@ -70,6 +70,25 @@ usage report --width 5 "$good"
 usage report --min-percent 200 "$good"
 usage report --focus '(' "$good"
 usage report --flame=yes "$good"
+usage report --base "$good" --diff-base "$good" "$good"
+usage report --peek '(' "$good"
+usage report --list '[' "$good"
+usage report --nodefraction 2 "$good"
+usage report --lines --files "$good"
+
+# A base of another kind, or none; a view with nothing to show: exit 1, one line.
+one_line() {
+	line=$1
+	shift
+	expect_exit 1 "$CPROF" report "$@"
+	expect_lines 1 "$T/err"
+	expect_grep "^cprof: .*$line" "$T/err"
+	expect_lines 0 "$T/out"
+}
+one_line "cannot be its base" --base "$FIXTURES/go-heap.pb.gz" "$good"
+one_line "No such file" --diff-base "$T/no-such-file" "$good"
+one_line "no matches found for regexp: nothing_like_this" --peek nothing_like_this "$good"
+one_line "no matches found for regexp: nothing_like_this" --list nothing_like_this "$good"
 
 # A sample type the profile lacks is bad usage: it names the types.
 expect_exit 2 "$CPROF" report --sample-index bogus "$good"

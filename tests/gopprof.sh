@@ -11,7 +11,8 @@
 #    for that sample type (summed from `go tool pprof -raw`);
 #  - the same --top check on profiles with negative values that go tool pprof
 #    made of the two CPU profiles (`-base`, and `-diff_base` with pprof::base
-#    labels): totals are of the values' magnitudes, or of the base's;
+#    labels): totals are of the values' magnitudes, or of the base's; and
+#    the same differences made by `cprof report --base` and `--diff-base`;
 #  - the same --top check on a cprof cpu profile of a stripped program, whose
 #    frames without symbols pprof groups per mapping ("[cpuwork-nofp]").
 #  - the same --top and --folded checks on a cprof heap profile of heapwork,
@@ -430,6 +431,14 @@ for how in base diff_base; do
 	fi
 	check_top "go tool pprof -proto -$how" "$tmp/$how.pb.gz"
 	check_graph "go tool pprof -proto -$how" "$tmp/$how.pb.gz" sorted
+	# The same difference made by cprof report --base / --diff-base.
+	opt=$(echo "$how" | tr _ -)
+	copts="--$opt $fx/go-cpu.pb.gz" pfilt="-$how=$fx/go-cpu.pb.gz" \
+		check_top "report --$opt" "$tmp/cpu.pb.gz"
+	for v in tree "peek ." "list hot" tags; do
+		check_same "report --$opt" "$tmp/cpu.pb.gz" "--$v --$opt $fx/go-cpu.pb.gz" \
+			"-$v -$how=$fx/go-cpu.pb.gz" sorted
+	done
 	# --folded: "stack base new" counts, the base's column adding up to
 	# the fixture's samples with -diff_base; new - base to the net with -base.
 	raw_total() {
