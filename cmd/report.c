@@ -70,6 +70,12 @@ static const struct cmd_option cmd_report_options[] = {
 		       cmd_report_set_regex) },
 	{ CMD_CALLBACK(report_opts, filter.show, "show", "REGEX", "keep only the frames whose "
 		       "function or file matches REGEX", cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, filter.show_from, "show-from", "REGEX", "drop the frames "
+		       "above the rootmost one that matches REGEX, and the stacks without one, as "
+		       "go tool pprof -show_from", cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, filter.prune_from, "prune-from", "REGEX", "drop the frames "
+		       "below the leafmost function that matches REGEX, as go tool pprof "
+		       "-prune_from", cmd_report_set_regex) },
 	{ CMD_CALLBACK(report_opts, filter.tagfocus, "tagfocus", "[KEY=]VALUES",
 		       "only samples with a label KEY (any, without) whose value matches one of "
 		       "the comma-separated regular expressions, or is in a range of numbers "
@@ -77,6 +83,15 @@ static const struct cmd_option cmd_report_options[] = {
 		       cmd_report_set_tagfilter) },
 	{ CMD_CALLBACK(report_opts, filter.tagignore, "tagignore", "[KEY=]VALUES",
 		       "drop samples with such a label", cmd_report_set_tagfilter) },
+	{ CMD_CALLBACK(report_opts, filter.tagshow, "tagshow", "REGEX", "show only the labels "
+		       "whose key matches REGEX (--tags, --traces)", cmd_report_set_regex) },
+	{ CMD_CALLBACK(report_opts, filter.taghide, "taghide", "REGEX", "do not show the labels "
+		       "whose key matches REGEX", cmd_report_set_regex) },
+	{ CMD_STRING(report_opts, filter.tagroot, "tagroot", "KEYS", "the values of these "
+		     "comma-separated label keys as frames at the root of each stack (a flame "
+		     "graph split by thread: --tagroot thread), as go tool pprof -tagroot") },
+	{ CMD_STRING(report_opts, filter.tagleaf, "tagleaf", "KEYS", "the same as frames at "
+		     "the leaf, as go tool pprof -tagleaf") },
 	{ CMD_INT(report_opts, width, "width", "COLS", "width of --flame", 40, 100000, 0),
 	  .def_text = "the terminal's, else 100" },
 	{ CMD_DOUBLE(report_opts, min_percent, "min-percent", "PCT", "prune --flame and "
@@ -184,9 +199,10 @@ static void cmd_report_time(int64_t nanos)
 /* pprof's "Active filters:" legend, a filter a line. */
 static void cmd_report_filters(const struct stack_filter *f)
 {
-	const char *names[] = { "focus", "ignore", "hide", "show", "tagfocus", "tagignore" };
-	const char *values[] = { f->focus, f->ignore, f->hide, f->show, f->tagfocus,
-				 f->tagignore };
+	const char *names[] = { "focus", "ignore", "hide", "show", "show_from", "tagfocus",
+				"tagignore", "tagshow", "taghide" };
+	const char *values[] = { f->focus, f->ignore, f->hide, f->show, f->show_from,
+				 f->tagfocus, f->tagignore, f->tagshow, f->taghide };
 	bool any = false;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {

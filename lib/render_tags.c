@@ -49,7 +49,7 @@ static int render_tags_gather(const struct stackset *ss, const char **units,
 		for (size_t j = 0; j < s->nlabels; j++) {
 			const struct pf_label *l = &s->labels[j];
 			struct render_tag *t;
-			if (!profile_label_set(l))
+			if (!profile_label_set(l) || !stackset_key_shown(ss, l->key))
 				continue;
 			if (CP_GROW(*v, *cap, *k + 1) < 0)
 				return -1;

@@ -236,6 +236,8 @@ int render_traces(FILE *out, const struct stackset *ss)
 		fprintf(out, "%s\n", rule);
 		for (size_t j = 0; j < s->sample->nlabels; j++) {
 			const struct pf_label *l = &s->sample->labels[j];
+			if (!stackset_key_shown(ss, l->key))
+				continue;
 			if (l->str)
 				fprintf(out, "%10s:  %s\n", profile_str(p, l->key), profile_str(p, l->str));
 			else

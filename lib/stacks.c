@@ -8,6 +8,7 @@
 #include "grow.h"
 #include "stacks.h"
 #include "tagfilter.h"
+#include "units.h"
 
 const char *stackset_name(const struct stackset *ss, uint32_t id)
 {
@@ -64,6 +65,20 @@ static int64_t stacks_synth_name(struct stackset *ss, const struct pf_location *
 		stacks_mapping_name(p, l, buf, sizeof(buf));
 	i = intern_n(&ss->synth_names, buf, strlen(buf));
 	return i < 0 ? -1 : (int64_t)p->nstrings + i;
+}
+
+/* pprof's simplifyFunc: NAME without a leading '.' or its argument list. */
+static void stacks_simplify(const char *name, char *buf, size_t n)
+{
+	const char *c;
+
+	if (*name == '.')
+		name++;
+	for (c = name; (c = strchr(c, '(')); c++)
+		if (strncmp(c, "(anonymous namespace)", 21) != 0 &&
+		    (c - name < 8 || strncmp(c - 8, "operator()", 10) != 0))
+			break;
+	snprintf(buf, n, "%.*s", c ? (int)(c - name) : (int)strlen(name), name);
 }
 
 static int stacks_compile(regex_t *re, const char *pattern, const char *what)
@@ -199,6 +214,13 @@ struct stacks_filters {
 	bool has_focus, has_ignore, has_hide, has_show;
 	struct tagfilter *tagfocus, *tagignore;
 	int64_t tkey;
+	regex_t show_from, prune_from;
+	bool has_show_from, has_prune_from;
+	/* --tagroot's and --tagleaf's keys: string indices (-1: no such
+	 * string) and name ids for the frames' file */
+	int64_t *root_keys, *leaf_keys;
+	uint32_t *root_files, *leaf_files;
+	size_t nroot, nleaf;
 };
 
 static void stacks_filters_release(struct stacks_filters *x)
@@ -211,8 +233,179 @@ static void stacks_filters_release(struct stacks_filters *x)
 		regfree(&x->hide);
 	if (x->has_show)
 		regfree(&x->show);
+	if (x->has_show_from)
+		regfree(&x->show_from);
+	if (x->has_prune_from)
+		regfree(&x->prune_from);
 	tagfilter_free(x->tagfocus);
 	tagfilter_free(x->tagignore);
+	free(x->root_keys);
+	free(x->leaf_keys);
+	free(x->root_files);
+	free(x->leaf_files);
+}
+
+/* The name id of S, made a synthesized name if P has no such string. */
+static int64_t stacks_name_id(struct stackset *ss, const char *s)
+{
+	int64_t i = stacks_string(ss->p, s);
+
+	if (!*s)
+		return 0;
+	if (i >= 0)
+		return i;
+	i = intern_n(&ss->synth_names, s, strlen(s));
+	return i < 0 ? -1 : (int64_t)ss->p->nstrings + i;
+}
+
+/* The keys of LIST (comma-separated, empty ones dropped) into *KEYS and
+ * *FILES, *N of them. */
+static int stacks_tag_keys(struct stackset *ss, const char *list, int64_t **keys,
+			   uint32_t **files, size_t *n)
+{
+	size_t cap = strlen(list) / 2 + 1;
+	char key[512];
+
+	*keys = malloc(cap * sizeof(**keys));
+	*files = malloc(cap * sizeof(**files));
+	if (!*keys || !*files)
+		return cp_error("out of memory");
+	for (const char *c = list; *c;) {
+		const char *e = strchrnul(c, ',');
+		int64_t f;
+		snprintf(key, sizeof(key), "%.*s", (int)(e - c), c);
+		if (*key) {
+			(*keys)[*n] = stacks_string(ss->p, key);
+			if ((f = stacks_name_id(ss, key)) < 0)
+				return -1;
+			(*files)[(*n)++] = (uint32_t)f;
+		}
+		c = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
+/* The rest of X: --show-from, --prune-from, --tagroot and --tagleaf. */
+static int stacks_filters_more(struct stacks_filters *x, struct stackset *ss,
+			       const struct stack_filter *f)
+{
+	if (f->show_from) {
+		if (stacks_compile(&x->show_from, f->show_from, "--show-from") < 0)
+			return -1;
+		x->has_show_from = true;
+	}
+	if (f->prune_from) {
+		if (stacks_compile(&x->prune_from, f->prune_from, "--prune-from") < 0)
+			return -1;
+		x->has_prune_from = true;
+	}
+	if ((f->tagroot &&
+	     stacks_tag_keys(ss, f->tagroot, &x->root_keys, &x->root_files, &x->nroot) < 0) ||
+	    (f->tagleaf &&
+	     stacks_tag_keys(ss, f->tagleaf, &x->leaf_keys, &x->leaf_files, &x->nleaf) < 0))
+		return -1;
+	return 0;
+}
+
+/* Which label keys --tagshow and --taghide leave shown. */
+static int stacks_key_visibility(struct stackset *ss, const struct stack_filter *f)
+{
+	regex_t show, hide;
+	const struct profile *p = ss->p;
+
+	if (!f || (!f->tagshow && !f->taghide))
+		return 0;
+	if (f->tagshow && stacks_compile(&show, f->tagshow, "--tagshow") < 0)
+		return -1;
+	if (f->taghide && stacks_compile(&hide, f->taghide, "--taghide") < 0) {
+		if (f->tagshow)
+			regfree(&show);
+		return -1;
+	}
+	ss->key_hidden = calloc(p->nstrings + 1, sizeof(*ss->key_hidden));
+	for (size_t i = 0; ss->key_hidden && i < p->nstrings; i++)
+		ss->key_hidden[i] = (f->tagshow && regexec(&show, p->strings[i], 0, NULL, 0) != 0) ||
+				    (f->taghide && regexec(&hide, p->strings[i], 0, NULL, 0) == 0);
+	if (f->tagshow)
+		regfree(&show);
+	if (f->taghide)
+		regfree(&hide);
+	return ss->key_hidden ? 0 : cp_error("out of memory");
+}
+
+bool stackset_key_shown(const struct stackset *ss, int64_t key)
+{
+	return !ss->key_hidden || key < 0 || (size_t)key >= ss->p->nstrings ||
+	       !ss->key_hidden[key];
+}
+
+/* pprof's formatLabelValues: S's values of label KEY, strings then numbers
+ * (scaled to their unit), joined by commas, into BUF. */
+static void stacks_label_values(const struct profile *p, const struct pf_sample *s, int64_t key,
+				char *buf, size_t n)
+{
+	size_t len = 0;
+	char num[64];
+
+	buf[0] = '\0';
+	for (int pass = 0; pass < 2 && key >= 0; pass++)
+		for (size_t i = 0; i < s->nlabels; i++) {
+			const struct pf_label *l = &s->labels[i];
+			if (l->key != key || (pass == 0) != (l->str != 0) || !profile_label_set(l))
+				continue;
+			if (pass == 1)
+				units_label_to(num, sizeof(num), l->num, profile_str(p, l->num_unit),
+					       l->num_unit ? "minimum" : "");
+			len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s",
+						len ? "," : "", pass ? num : profile_str(p, l->str));
+		}
+}
+
+/* The frames of labels KEYS (N) for sample S at OUT, the first key's
+ * outermost: pprof's pseudo-locations of -tagroot and -tagleaf. */
+static int stacks_tag_frames(struct stackset *ss, const struct pf_sample *s, const int64_t *keys,
+			     const uint32_t *files, size_t n, struct frame *out)
+{
+	char buf[1024];
+
+	for (size_t i = 0; i < n; i++) {
+		struct frame *f = &out[n - 1 - i];
+		int64_t name;
+		stacks_label_values(ss->p, s, keys[i], buf, sizeof(buf));
+		if ((name = stacks_name_id(ss, buf)) < 0)
+			return -1;
+		memset(f, 0, sizeof(*f));
+		f->name = (uint32_t)name;
+		f->file = files[i];
+	}
+	return 0;
+}
+
+/* --show-from: the rootmost matching frame and those below it; false if
+ * none matches. --prune-from: nothing below the leafmost match. */
+static bool stacks_filters_cut(const struct stackset *ss, struct stack *st,
+			       struct stacks_filters *x)
+{
+	if (x->has_show_from) {
+		size_t k = st->nframes;
+		while (k > 0 && !stacks_frame_matches(ss, &st->frames[k - 1], &x->show_from))
+			k--;
+		if (!k)
+			return false;
+		st->nframes = k;
+	}
+	for (size_t i = 0; x->has_prune_from && i < st->nframes; i++) {
+		char name[1024];
+		if (st->frames[i].synth || !st->frames[i].name)
+			continue;
+		stacks_simplify(stackset_name(ss, st->frames[i].name), name, sizeof(name));
+		if (regexec(&x->prune_from, name, 0, NULL, 0) == 0) {
+			memmove(st->frames, st->frames + i, (st->nframes - i) * sizeof(*st->frames));
+			st->nframes -= i;
+			break;
+		}
+	}
+	return true;
 }
 
 static int stacks_filters_init(struct stacks_filters *x, const struct profile *p,
@@ -303,8 +496,12 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	hmap_init(&ss->synth_index);
 	if (stacks_filters_init(&x, p, filter) < 0)
 		return -1;
+	if ((filter && stacks_filters_more(&x, ss, filter) < 0) ||
+	    stacks_key_visibility(ss, filter) < 0)
+		goto fail;
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct pf_sample *s = &p->samples[i];
+		nframes += x.nroot + x.nleaf;
 		for (size_t j = 0; j < s->nlocs; j++) {
 			const struct pf_location *l = &p->locations[s->locs[j] - 1];
 			nframes += l->nlines ? l->nlines : 1;
@@ -323,7 +520,9 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		st->value = s->values[si];
 		st->base = stacks_is_base(s, ss->base_key, ss->base_true);
 		st->frames = ss->arena + used;
-		st->nframes = 0;
+		st->nframes = x.nleaf;
+		if (stacks_tag_frames(ss, s, x.leaf_keys, x.leaf_files, x.nleaf, st->frames) < 0)
+			goto fail;
 		for (size_t j = 0; j < s->nlocs; j++) {
 			int n = stacks_location_frames(ss, &p->locations[s->locs[j] - 1],
 						st->frames + st->nframes);
@@ -331,11 +530,15 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 				goto fail;
 			st->nframes += n;
 		}
+		if (stacks_tag_frames(ss, s, x.root_keys, x.root_files, x.nroot,
+				      st->frames + st->nframes) < 0)
+			goto fail;
+		st->nframes += x.nroot;
 		if ((st->value == 0 && !(filter && filter->zero)) ||
 		    !stacks_filters_keep(ss, st, &x))
 			continue;
 		stacks_filters_prune(ss, st, &x);
-		if (!st->nframes)
+		if (!st->nframes || !stacks_filters_cut(ss, st, &x))
 			continue;
 		used += st->nframes;
 		ss->nstacks++;
@@ -356,6 +559,7 @@ fail:
 void stackset_release(struct stackset *ss)
 {
 	intern_release(&ss->synth_names);
+	free(ss->key_hidden);
 	free(ss->stacks);
 	free(ss->arena);
 	memset(ss, 0, sizeof(*ss));

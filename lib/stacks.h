@@ -47,6 +47,7 @@ struct stackset {
 	bool addresses; /* frames without symbols named per address, not per mapping */
 	bool noinlines; /* a location is its outermost function only */
 	int64_t base_key, base_true; /* string indices of "pprof::base" and "true", or -1 */
+	bool *key_hidden; /* by string index: a label key --tagshow or --taghide hides; NULL: none */
 	size_t nnames; /* name ids are < nnames */
 	struct frame *arena;
 	/* Names made for frames without symbols, ids from p->nstrings on; readers
@@ -71,6 +72,16 @@ struct stack_filter {
 	/* leave out the frames whose function or file matches (pprof's -hide),
 	 * or all but those (-show); a stack left with none is dropped */
 	const char *hide, *show;
+	/* keep only the frames from the rootmost one that matches down to the
+	 * leaf, dropping stacks with none (pprof's -show_from); cut each stack
+	 * below the leafmost frame whose function matches (-prune_from) */
+	const char *show_from, *prune_from;
+	/* comma-separated label keys whose values become frames at the root
+	 * (the first key rootmost) or at the leaf (pprof's -tagroot, -tagleaf) */
+	const char *tagroot, *tagleaf;
+	/* show only the label keys that match, or not those that match
+	 * (pprof's -tagshow, -taghide), in the views that print labels */
+	const char *tagshow, *taghide;
 	bool zero;          /* keep the samples whose value is 0 too (pprof's -tags counts them) */
 	bool noinlines;     /* inlined frames counted as their out-of-line caller (pprof's -noinlines) */
 	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
@@ -89,6 +100,9 @@ void stackset_release(struct stackset *ss);
  * offset in the file), or the bare address. */
 void location_synth_name(const struct profile *p, const struct pf_location *l, char *buf,
 			 size_t n);
+
+/* Whether the views print labels of key KEY (a string index). */
+bool stackset_key_shown(const struct stackset *ss, int64_t key);
 
 /* The text of name id ID (a function name, a file name or a synthesized name). */
 const char *stackset_name(const struct stackset *ss, uint32_t id);

@@ -25,7 +25,9 @@
 #    two profiles merged;
 #  - `cprof report --tree`, `--peek` and `--list` against go tool pprof's, byte for
 #    byte, on those profiles and with each option that shapes pprof's graph
-#    (granularities, node and edge cuts, --cum, --noinlines, filters).
+#    (granularities, node and edge cuts, --cum, --noinlines, filters,
+#    --show-from, --prune-from, --tagroot, --tagleaf), and --tags with
+#    --tagshow and --taghide.
 #
 # Environment: CPROF (the cprof binary), top_srcdir. Skips (77) without Go.
 set -eu
@@ -369,6 +371,20 @@ check_same "fresh cpu" "$tmp/cpu.pb.gz" "--tree --focus stage --hide runtime" \
 	"-tree -focus=stage -hide=runtime"
 check_same "fresh cpu" "$tmp/cpu.pb.gz" "--peek hot --tagfocus worker=a" \
 	"-peek=hot -tagfocus=worker=a"
+# Frame and label filters pprof applies before its views: -show_from,
+# -prune_from, -tagshow, -taghide, and -tagroot / -tagleaf's label frames.
+for args in "tree show-from=stage" "peek=. show-from=main" "tree prune-from=hot" \
+	"tree prune-from=runtime" "tags tagshow=worker" "tags taghide=stage" \
+	"tree tagroot=worker" "tree tagleaf=worker,stage" "peek=. tagroot=stage,worker" \
+	"tree focus=hotA tagroot=worker"; do
+	copt= popt=
+	for a in $args; do
+		copt="$copt --${a%%=*}${a#"${a%%=*}"}"
+		o=${a%%=*}
+		popt="$popt -$(echo "$o" | tr - _)${a#"$o"}"
+	done
+	check_same "fresh cpu" "$tmp/cpu.pb.gz" "$copt" "$popt"
+done
 # --list reads genprof.go where the profile says it is, or under the
 # directories of --source-path with what --trim-path takes off.
 for args in "list=main\.hot" "list=. noinlines" "list=stage hide=hotA" "list=no_such_function" \
@@ -397,6 +413,9 @@ check_top "fixture go-heap" "$fx/go-heap.pb.gz"
 # Numeric labels (bytes, no unit given) in pprof's units, and ranges over them.
 check_tags "fixture go-heap" "$fx/go-heap.pb.gz"
 check_graph "fixture go-heap" "$fx/go-heap.pb.gz"
+check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tree --tagroot bytes" "-tree -tagroot=bytes"
+check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tags --tagshow bytes --taghide o" \
+	"-tags -tagshow=bytes -taghide=o"
 for idx in alloc_objects 1; do
 	check_same "fixture go-heap $idx" "$fx/go-heap.pb.gz" "--tree --sample-index $idx" \
 		"-tree -sample_index=$idx"
@@ -479,6 +498,8 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 			check_graph "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
 			check_same "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" \
 				"--list work" "-list=work"
+			check_same "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" \
+				"--tree --tagroot thread" "-tree -tagroot=thread"
 			tid=$("$CPROF" report --tags "$tmp/stripped.pb.gz" |
 				awk '/^ tid:/ { getline; print $NF; exit }')
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz" "--tagfocus=tid=$tid" "-tagfocus=tid=$tid"
