@@ -23,6 +23,7 @@ struct report_opts {
 	long nodecount;
 	const char *nodecount_given;
 	double nodefraction, edgefraction;
+	const char *nodefraction_given;
 	bool functions, filefunctions, files, lines;
 	struct stack_filter filter;
 	long width;
@@ -98,11 +99,12 @@ static const struct cmd_option cmd_report_options[] = {
 		     "--call-tree nodes below PCT% of the total", 0, 100, 0.5) },
 	{ CMD_INT(report_opts, nodecount, "nodecount", "N", "show the first N nodes of --tree "
 		  "at most", 0, 1000000000, 80), CMD_GIVEN(report_opts, nodecount_given) },
-	{ CMD_DOUBLE(report_opts, nodefraction, "nodefraction", "F", "leave out of --tree the "
-		     "nodes whose cum is under F of the total", 0, 1, 0.005) },
+	{ CMD_DOUBLE(report_opts, nodefraction, "nodefraction", "F", "leave out of --tree (and "
+		     "--top, given) the nodes whose cum is under F of the total", 0, 1, 0.005),
+	  CMD_GIVEN(report_opts, nodefraction_given) },
 	{ CMD_DOUBLE(report_opts, edgefraction, "edgefraction", "F", "leave out of --tree the "
 		     "callers and callees under F of the total", 0, 1, 0.001) },
-	{ CMD_FLAG(report_opts, functions, "functions", "a node per function in --tree and "
+	{ CMD_FLAG(report_opts, functions, "functions", "a node per function in --top, --tree and "
 		   "--peek, the default") },
 	{ CMD_FLAG(report_opts, filefunctions, "filefunctions", "a node per function and "
 		   "source file") },
@@ -309,20 +311,48 @@ static int cmd_report_tags(const struct profile *p, int si, const struct stack_f
 	return rc;
 }
 
-/* pprof's -tree, or -peek PATTERN (untrimmed, as pprof has it). */
-static int cmd_report_graph(struct report_ctx *c, const char *pattern)
+/* The graph options O asks for. */
+static struct graph_opts cmd_report_graph_opts(const struct report_opts *o)
 {
-	const struct report_opts *o = c->o;
 	struct graph_opts go = { GRAPH_FUNCTIONS, o->nodefraction, o->edgefraction,
 				 (size_t)o->nodecount, o->cum, false };
-	struct graph g;
-	int rc;
 
 	go.granularity = o->filefunctions ? GRAPH_FILEFUNCTIONS : o->files ? GRAPH_FILES :
 			 o->lines ? GRAPH_LINES : o->filter.addresses ? GRAPH_ADDRESSES :
 			 GRAPH_FUNCTIONS;
 	go.trim_path = o->trim_path;
 	go.source_path = o->source_path;
+	return go;
+}
+
+/* --top: every node (pprof drops those under --nodefraction, cprof when
+ * told), N of them. */
+static int cmd_report_top(struct report_ctx *c)
+{
+	const struct report_opts *o = c->o;
+	struct graph_opts go = cmd_report_graph_opts(o);
+	struct graph g;
+	int rc;
+
+	go.node_fraction = o->nodefraction_given ? o->nodefraction : 0;
+	go.edge_fraction = 0;
+	go.node_count = 0;
+	if (graph_init(&g, c->ss, &go) < 0)
+		return -1;
+	cmd_report_header(c, NULL);
+	rc = render_top_graph(stdout, &g, (size_t)o->top, c->ss->total_all);
+	graph_release(&g);
+	return rc;
+}
+
+/* pprof's -tree, or -peek PATTERN (untrimmed, as pprof has it). */
+static int cmd_report_graph(struct report_ctx *c, const char *pattern)
+{
+	const struct report_opts *o = c->o;
+	struct graph_opts go = cmd_report_graph_opts(o);
+	struct graph g;
+	int rc;
+
 	if (pattern)
 		go.node_fraction = go.edge_fraction = go.node_count = 0;
 	if (graph_init(&g, c->ss, &go) < 0)
@@ -367,7 +397,7 @@ static int cmd_report_views(struct report_ctx *c, const struct stackset *folded)
 
 	if (o->tags && cmd_report_tags(ss->p, ss->si, &o->filter) < 0)
 		return -1;
-	if (o->want_top && (cmd_report_header(c, NULL), render_top_by(stdout, ss, o->top, o->cum)) < 0)
+	if (o->want_top && cmd_report_top(c) < 0)
 		return -1;
 	if ((o->tree && cmd_report_graph(c, NULL) < 0) || (o->peek && cmd_report_graph(c, o->peek) < 0))
 		return -1;

@@ -226,6 +226,8 @@ static int64_t graph_node_of(struct graph *g, const struct frame *f)
 	n->start_line = k.start_line;
 	n->synth = k.synth;
 	n->kept = true;
+	n->rep_file = f->synth ? 0 : f->file;
+	n->rep_start = f->start_line;
 	graph_label(g, &k, buf, sizeof(buf));
 	n->label = intern_str(&g->labels, buf, strlen(buf));
 	if (!n->label)

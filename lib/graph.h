@@ -48,6 +48,8 @@ struct graph_node {
 	bool kept;         /* not cut: its samples count */
 	bool shown;        /* kept, with a value: in the order */
 	const char *label; /* pprof's printable name */
+	uint32_t rep_file; /* the name id of the file of its first frame, 0 if none */
+	int32_t rep_start; /* and the line that frame's function starts at */
 	int64_t flat, cum;
 };
 

@@ -10,6 +10,7 @@
 
 #include "stacks.h"
 
+struct graph;
 struct snapshot;
 struct threads_session;
 
@@ -33,7 +34,6 @@ int render_top_by(FILE *out, const struct stackset *ss, size_t n, bool cum);
  * expression): the legend, then for each node of G in order whose name
  * matches, its callers, itself and its callees; shares of TOTAL. -1 with an
  * error where nothing matches. */
-struct graph;
 int render_peek(FILE *out, const struct graph *g, const char *pattern, int64_t total);
 
 /* pprof -list PATTERN: for each function whose name matches, the source
@@ -44,6 +44,12 @@ int render_peek(FILE *out, const struct graph *g, const char *pattern, int64_t t
  * function matches. */
 int render_list(FILE *out, const struct graph *g, const char *pattern, int64_t total,
 		const char *search, const char *trim);
+
+/* The same of graph G: its first N nodes (0: all), with the nodes it
+ * dropped; at function granularity each named as cprof names functions
+ * (with the file and line it starts at), else as pprof names the nodes,
+ * with its inline mark. Shares of TOTAL. */
+int render_top_graph(FILE *out, const struct graph *g, size_t n, int64_t total);
 
 /* The call tree from the roots down, indented, with total and self shares;
  * nodes under MIN_PERCENT of the total are pruned. */

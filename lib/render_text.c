@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "errmsg.h"
+#include "graph.h"
 #include "profile.h"
 #include "render.h"
 #include "units.h"
@@ -54,34 +55,6 @@ static const char *render_text_label(const struct stackset *ss, uint32_t name, u
 				  file ? stackset_name(ss, file) : "", line);
 }
 
-static int render_text_row_cmp(const void *a, const void *b, void *ctx)
-{
-	const struct func_total *x = a, *y = b;
-	int c;
-
-	if (llabs(x->flat) != llabs(y->flat))
-		return llabs(x->flat) > llabs(y->flat) ? -1 : 1;
-	c = strcmp(stackset_name(ctx, x->name), stackset_name(ctx, y->name));
-	if (c)
-		return c;
-	return llabs(x->cum) > llabs(y->cum) ? -1 :
-	       llabs(x->cum) < llabs(y->cum);
-}
-
-/* pprof -top -cum's order: cum, then name, then flat. */
-static int render_text_cum_cmp(const void *a, const void *b, void *ctx)
-{
-	const struct func_total *x = a, *y = b;
-	int c;
-
-	if (llabs(x->cum) != llabs(y->cum))
-		return llabs(x->cum) > llabs(y->cum) ? -1 : 1;
-	c = strcmp(stackset_name(ctx, x->name), stackset_name(ctx, y->name));
-	if (c)
-		return c;
-	return llabs(x->flat) > llabs(y->flat) ? -1 : llabs(x->flat) < llabs(y->flat);
-}
-
 int render_top(FILE *out, const struct stackset *ss, size_t n)
 {
 	return render_top_by(out, ss, n, false);
@@ -89,37 +62,71 @@ int render_top(FILE *out, const struct stackset *ss, size_t n)
 
 int render_top_by(FILE *out, const struct stackset *ss, size_t n, bool cum)
 {
-	struct func_total *rows;
-	int64_t total = ss->total_all, shown = 0, sum = 0;
+	struct graph_opts o = { .granularity = GRAPH_FUNCTIONS, .cum_sort = cum };
+	struct graph g;
+	int rc;
+
+	if (graph_init(&g, ss, &o) < 0)
+		return -1;
+	rc = render_top_graph(out, &g, n, ss->total_all);
+	graph_release(&g);
+	return rc;
+}
+
+/* pprof's inline marks: per node, 1 if called inlined, 2 if called out of
+ * line, in a new array. */
+static uint8_t *render_text_inlines(const struct graph *g)
+{
+	uint8_t *m = calloc(g->nnodes + 1, 1);
+
+	for (size_t i = 0; m && i < g->nedges; i++)
+		m[g->edges[i].dst] |= g->edges[i].inl ? 1 : 2;
+	if (!m)
+		cp_error("out of memory");
+	return m;
+}
+
+int render_top_graph(FILE *out, const struct graph *g, size_t n, int64_t total)
+{
+	const struct stackset *ss = g->ss;
 	const char *unit = render_text_unit_of(ss);
-	size_t nrows;
+	bool funcs = g->o.granularity == GRAPH_FUNCTIONS;
+	static const char *const marks[] = { "", " (inline)", "", " (partial-inline)" };
+	uint8_t *inl = funcs ? NULL : render_text_inlines(g);
+	int64_t shown = 0, sum = 0;
 	char a[32], b[32], c[32], d[32], e[32], label[1024];
 
-	if (stackset_functions(ss, &rows, &nrows) < 0)
+	if (!funcs && !inl)
 		return -1;
-	qsort_r(rows, nrows, sizeof(*rows), cum ? render_text_cum_cmp : render_text_row_cmp,
-		(void *)ss);
-	if (n == 0 || n > nrows)
-		n = nrows;
+	if (n == 0 || n > g->norder)
+		n = g->norder;
 	for (size_t i = 0; i < n; i++)
-		shown += rows[i].flat;
+		shown += g->nodes[g->order[i]].flat;
 	fprintf(out, "Showing nodes accounting for %s, %s of %s total",
 		units_format(a, sizeof(a), shown, unit), units_percent(b, sizeof(b), shown, total),
 		units_format(c, sizeof(c), total, unit));
-	if (n < nrows)
-		fprintf(out, " (%zu of %zu functions shown)", n, nrows);
+	if (n < g->norder)
+		fprintf(out, " (%zu of %zu %s shown)", n, g->norder, funcs ? "functions" : "nodes");
+	if (g->dropped_nodes)
+		fprintf(out, "\nDropped %zu node%s (cum <= %s)", g->dropped_nodes,
+			g->dropped_nodes > 1 ? "s" : "",
+			units_format(a, sizeof(a), llabs((int64_t)((double)total * g->o.node_fraction)),
+				     unit));
 	fprintf(out, "\n%10s %7s %7s %10s %7s\n", "flat", "flat%", "sum%", "cum", "cum%");
 	for (size_t i = 0; i < n; i++) {
-		const struct func_total *r = &rows[i];
+		const struct graph_node *r = &g->nodes[g->order[i]];
 		sum += r->flat;
+		if (funcs)
+			render_text_label(ss, r->name, r->rep_file, r->rep_start, label, sizeof(label));
+		else
+			snprintf(label, sizeof(label), "%s%s", r->label, marks[inl[g->order[i]]]);
 		fprintf(out, "%10s %7s %7s %10s %7s  %s\n", units_format(a, sizeof(a), r->flat, unit),
 			units_percent(b, sizeof(b), r->flat, total),
 			units_percent(c, sizeof(c), sum, total),
 			units_format(d, sizeof(d), r->cum, unit),
-			units_percent(e, sizeof(e), r->cum, total),
-			render_text_label(ss, r->name, r->file, r->start_line, label, sizeof(label)));
+			units_percent(e, sizeof(e), r->cum, total), label);
 	}
-	free(rows);
+	free(inl);
 	return 0;
 }
 

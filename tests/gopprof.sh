@@ -358,6 +358,10 @@ check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagfocus=worker=a -tagfocus=worker=a
 check_tags "fresh cpu" "$tmp/cpu.pb.gz" --tagignore=worker=b -tagignore=worker=b
 copts="--cum" pfilt="-cum" check_top "fresh cpu, cum" "$tmp/cpu.pb.gz"
 copts="--noinlines" pfilt="-noinlines" check_top "fresh cpu, noinlines" "$tmp/cpu.pb.gz"
+for g in lines files filefunctions addresses; do
+	copts="--$g" pfilt="-$g" check_top "fresh cpu, $g" "$tmp/cpu.pb.gz"
+done
+copts="--cum --lines" pfilt="-cum -lines" check_top "fresh cpu, cum lines" "$tmp/cpu.pb.gz"
 for f in runtime main; do
 	copts="--hide $f" pfilt="-hide=$f" check_top "fresh cpu, hide $f" "$tmp/cpu.pb.gz"
 	copts="--show $f" pfilt="-show=$f" check_top "fresh cpu, show $f" "$tmp/cpu.pb.gz"
@@ -511,11 +515,20 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 			done
 			copts="--tagfocus tid=$tid:" pfilt="-tagfocus=tid=$tid:" \
 				check_top "cprof cpu, tagfocus tid=$tid:" "$tmp/stripped.pb.gz"
+			# --addresses: a row per address in --top, as pprof has them;
+			# in the views of stacks, frames named module+offset.
+			copts="--addresses" pfilt="-addresses" \
+				check_top "cprof cpu of a stripped program, addresses" "$tmp/stripped.pb.gz"
 			"$CPROF" report --top 0 --addresses "$tmp/stripped.pb.gz" >"$tmp/addr"
-			if grep -q '\[cpuwork-nofp\]$' "$tmp/addr" ||
-				! grep -q '  cpuwork-nofp+0x[0-9a-f]*$' "$tmp/addr"; then
-				fail "report --addresses does not name frames by address:"
+			if ! grep -q '  [0-9a-f]\{16\} \[cpuwork-nofp\]$' "$tmp/addr"; then
+				fail "report --top --addresses has no row per address:"
 				cat "$tmp/addr"
+			fi
+			"$CPROF" report --folded --addresses "$tmp/stripped.pb.gz" >"$tmp/addr"
+			if grep -q '\[cpuwork-nofp\]' "$tmp/addr" ||
+				! grep -q 'cpuwork-nofp+0x[0-9a-f]*' "$tmp/addr"; then
+				fail "report --folded --addresses does not name frames by address:"
+				head "$tmp/addr"
 			fi
 		else
 			fail "no [cpuwork-nofp] row for the stripped program's frames:"
