@@ -24,7 +24,8 @@ struct report_opts {
 	const char *nodecount_given;
 	double nodefraction, edgefraction;
 	const char *nodefraction_given;
-	bool functions, filefunctions, files, lines;
+	bool functions, filefunctions, files, lines, drop_negative, relative;
+	const char *unit;
 	struct stack_filter filter;
 	long width;
 	double min_percent;
@@ -111,6 +112,16 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_FLAG(report_opts, files, "files", "a node per source file") },
 	{ CMD_FLAG(report_opts, lines, "lines", "a node per source line") },
 	{ CMD_OPT_ADDRESSES(report_opts, filter.addresses) },
+	{ CMD_STRING(report_opts, unit, "unit", "UNIT", "print the values of --top, --tree, "
+		     "--peek and --list in UNIT (ms, s, MB, ...; auto: each its own), as go tool "
+		     "pprof -unit") },
+	{ CMD_FLAG(report_opts, filter.mean, "mean", "each value divided by the samples' count "
+		   "(their first sample type): the mean per event, as go tool pprof -mean") },
+	{ CMD_FLAG(report_opts, drop_negative, "drop-negative", "leave out the nodes whose value "
+		   "fell, in a difference, as go tool pprof -drop_negative") },
+	{ CMD_FLAG(report_opts, relative, "relative-percentages", "shares of what --focus and the "
+		   "other filters keep, not of the whole profile, as go tool pprof "
+		   "-relative_percentages") },
 	{ CMD_STRING(report_opts, source_path, "source-path", "DIRS", "where --list looks for "
 		     "source files: these ':'-separated directories and their parents"),
 	  .def_text = "the current directory", .complete = "dir" },
@@ -224,6 +235,7 @@ struct report_ctx {
 	const struct stackset *ss;
 	const struct report_opts *o;
 	bool header_done;
+	int64_t total; /* what shares are of: pprof's total (mean, relative) */
 };
 
 /* pprof's header, once, its total in OUT_UNIT (NULL: the best for it). */
@@ -247,20 +259,21 @@ static void cmd_report_header(struct report_ctx *c, const char *out_unit)
 	printf("File: %s\n", base ? base + 1 : file);
 	if (*build_id)
 		printf("Build ID: %s\n", build_id);
-	printf("Type: %s\n", profile_str(p, p->sample_types[ss->si].type));
 	for (size_t i = 0; i < p->ncomments; i++)
 		if (profile_str(p, p->comments[i])[0] != '#')
 			printf("%s\n", profile_str(p, p->comments[i]));
+	printf("Type: %s%s\n", c->o->filter.mean ? "mean_" : "",
+	       profile_str(p, p->sample_types[ss->si].type));
 	if (p->time_nanos)
 		cmd_report_time(p->time_nanos);
 	if (p->duration_nanos) {
 		double ns;
 		printf("Duration: %s, Total samples = %s",
 		       units_format(a, sizeof(a), p->duration_nanos, "nanoseconds"),
-		       out_unit ? units_label_to(b, sizeof(b), ss->total_all, unit, out_unit) :
-				  units_format(b, sizeof(b), ss->total_all, unit));
+		       out_unit ? units_label_to(b, sizeof(b), c->total, unit, out_unit) :
+				  units_format(b, sizeof(b), c->total, unit));
 		putchar(' ');
-		if (strcmp(units_scale(ss->total_all, unit, "nanoseconds", &ns), "ns") == 0 && ns)
+		if (strcmp(units_scale(c->total, unit, "nanoseconds", &ns), "ns") == 0 && ns)
 			printf("(%s)", units_percent_padded(a, sizeof(a), (int64_t)ns,
 							    p->duration_nanos));
 		putchar('\n');
@@ -314,8 +327,10 @@ static int cmd_report_tags(const struct profile *p, int si, const struct stack_f
 /* The graph options O asks for. */
 static struct graph_opts cmd_report_graph_opts(const struct report_opts *o)
 {
-	struct graph_opts go = { GRAPH_FUNCTIONS, o->nodefraction, o->edgefraction,
-				 (size_t)o->nodecount, o->cum, false };
+	struct graph_opts go = { .granularity = GRAPH_FUNCTIONS, .node_fraction = o->nodefraction,
+				 .edge_fraction = o->edgefraction,
+				 .node_count = (size_t)o->nodecount, .cum_sort = o->cum,
+				 .drop_negative = o->drop_negative, .unit = o->unit };
 
 	go.granularity = o->filefunctions ? GRAPH_FILEFUNCTIONS : o->files ? GRAPH_FILES :
 			 o->lines ? GRAPH_LINES : o->filter.addresses ? GRAPH_ADDRESSES :
@@ -339,8 +354,8 @@ static int cmd_report_top(struct report_ctx *c)
 	go.node_count = 0;
 	if (graph_init(&g, c->ss, &go) < 0)
 		return -1;
-	cmd_report_header(c, NULL);
-	rc = render_top_graph(stdout, &g, (size_t)o->top, c->ss->total_all);
+	cmd_report_header(c, o->unit);
+	rc = render_top_graph(stdout, &g, (size_t)o->top, c->total);
 	graph_release(&g);
 	return rc;
 }
@@ -359,8 +374,8 @@ static int cmd_report_graph(struct report_ctx *c, const char *pattern)
 		return -1;
 	rc = pattern ? (int)(graph_matches(&g, pattern) < 0 ? -1 : 0) : 0;
 	if (rc == 0) {
-		cmd_report_header(c, graph_output_unit(&g, c->ss->total_all));
-		rc = render_peek(stdout, &g, pattern, c->ss->total_all);
+		cmd_report_header(c, graph_output_unit(&g, c->total));
+		rc = render_peek(stdout, &g, pattern, c->total);
 	}
 	graph_release(&g);
 	return rc;
@@ -370,8 +385,9 @@ static int cmd_report_graph(struct report_ctx *c, const char *pattern)
 static int cmd_report_list(struct report_ctx *c)
 {
 	const struct report_opts *o = c->o;
-	struct graph_opts go = { GRAPH_LINES, 0, 0, 0, false, false, true, o->trim_path,
-				 o->source_path };
+	struct graph_opts go = { .granularity = GRAPH_LINES, .objnames = true,
+				 .drop_negative = o->drop_negative, .unit = o->unit,
+				 .trim_path = o->trim_path, .source_path = o->source_path };
 	const char *search = o->source_path;
 	char cwd[4096];
 	struct graph g;
@@ -383,7 +399,7 @@ static int cmd_report_list(struct report_ctx *c)
 		search = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
 	if (graph_init(&g, c->ss, &go) < 0)
 		return -1;
-	rc = render_list(stdout, &g, o->list, c->ss->total_all, search, o->trim_path);
+	rc = render_list(stdout, &g, o->list, c->total, search, o->trim_path);
 	graph_release(&g);
 	return rc;
 }
@@ -556,7 +572,13 @@ static int cmd_report_exec(int argc, char **argv)
 		}
 		folded = &counts;
 	}
-	if (cmd_report_views(&(struct report_ctx){ name, &ss, &o, false }, folded) < 0) {
+	if (o.relative) {
+		ss.total_all = ss.total;
+		ss.div_all = ss.div;
+	}
+	if (cmd_report_views(&(struct report_ctx){ name, &ss, &o, false,
+						   graph_mean(ss.total_all, ss.div_all) },
+			     folded) < 0) {
 		cmd_lib_error();
 		goto out_counts;
 	}

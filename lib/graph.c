@@ -306,6 +306,7 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 		if (node_seen[n] != stamp) {
 			node_seen[n] = stamp;
 			g->nodes[n].cum += s->value;
+			g->nodes[n].cum_div += s->div;
 		}
 		if (have && n != parent) {
 			size_t cap = *edge_cap;
@@ -317,6 +318,7 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 			if ((*edge_seen)[e] != stamp) {
 				(*edge_seen)[e] = stamp;
 				g->edges[e].weight += s->value;
+				g->edges[e].weight_div += s->div;
 				g->edges[e].residual |= residual;
 				g->edges[e].inl &= s->frames[j].inl;
 			}
@@ -325,8 +327,10 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 		have = true;
 		residual = false;
 	}
-	if (have && !residual)
+	if (have && !residual) {
 		g->nodes[parent].flat += s->value;
+		g->nodes[parent].flat_div += s->div;
+	}
 	return 0;
 }
 
@@ -341,13 +345,13 @@ static int graph_build(struct graph *g)
 	if (!node_seen)
 		return cp_error("out of memory");
 	for (size_t i = 0; i < g->nnodes; i++)
-		g->nodes[i].flat = g->nodes[i].cum = 0;
+		g->nodes[i].flat = g->nodes[i].cum = g->nodes[i].flat_div = g->nodes[i].cum_div = 0;
 	g->nedges = 0;
 	hmap_release(&g->edge_index);
 	hmap_init(&g->edge_index);
 	for (size_t i = 0; i < g->ss->nstacks; i++) {
 		const struct stack *s = &g->ss->stacks[i];
-		if (s->value && graph_add_stack(g, s, (uint32_t)i + 1, node_seen, &edge_seen,
+		if ((s->value || s->div) && graph_add_stack(g, s, (uint32_t)i + 1, node_seen, &edge_seen,
 						&edge_cap) < 0)
 			goto out;
 	}
@@ -549,7 +553,7 @@ int64_t graph_flat_sum(const struct graph *g)
 	int64_t sum = 0;
 
 	for (size_t i = 0; i < g->norder; i++)
-		sum += g->nodes[g->order[i]].flat;
+		sum += graph_mean(g->nodes[g->order[i]].flat, g->nodes[g->order[i]].flat_div);
 	return sum;
 }
 
@@ -560,11 +564,14 @@ const char *graph_output_unit(const struct graph *g, int64_t total)
 	int64_t min = 0;
 	double x;
 
+	if (g->o.unit && strcmp(g->o.unit, "minimum") != 0)
+		return g->o.unit;
 	if (!g->norder)
 		return "minimum";
 	for (size_t i = 0; i < g->norder; i++) {
 		const struct graph_node *n = &g->nodes[g->order[i]];
-		int64_t v = graph_abs(n->flat) ? graph_abs(n->flat) : graph_abs(n->cum);
+		int64_t f = graph_abs(graph_mean(n->flat, n->flat_div));
+		int64_t v = f ? f : graph_abs(graph_mean(n->cum, n->cum_div));
 		if (v > 0 && (!min || v < min))
 			min = v;
 	}

@@ -30,6 +30,7 @@ struct graph_opts {
 	size_t node_count;    /* keep the first N nodes in the order; 0: all */
 	bool cum_sort;        /* order nodes by cum, not flat */
 	bool drop_negative;   /* drop nodes whose value fell (in a diff) */
+	const char *unit;     /* the unit values are printed in; NULL: pprof's choice */
 	bool objnames;        /* nodes apart per binary and function start (pprof's -list) */
 	/* Source file names: TRIM_PATH's prefixes (':'-separated) taken off,
 	 * or without it the part up to the last directory of SOURCE_PATH's
@@ -51,11 +52,12 @@ struct graph_node {
 	uint32_t rep_file; /* the name id of the file of its first frame, 0 if none */
 	int32_t rep_start; /* and the line that frame's function starts at */
 	int64_t flat, cum;
+	int64_t flat_div, cum_div; /* with --mean, the divisors' sums */
 };
 
 struct graph_edge {
 	uint32_t src, dst; /* caller and callee nodes */
-	int64_t weight;
+	int64_t weight, weight_div;
 	bool residual;     /* through nodes the trimming removed */
 	bool inl;          /* the callee was inlined into the caller */
 	bool dropped;      /* under the edge fraction */
@@ -78,6 +80,13 @@ struct graph {
 	struct intern labels;
 };
 
+/* A value as pprof shows it: the sum, or with --mean the sum over the
+ * divisors' (pprof's FlatValue, CumValue). */
+static inline int64_t graph_mean(int64_t v, int64_t div)
+{
+	return div ? v / div : v;
+}
+
 /* Build G from SS as O says (NULL: functions, no trimming). Returns 0, or
  * -1 with an error (out of memory). */
 int graph_init(struct graph *g, const struct stackset *ss, const struct graph_opts *o);
@@ -99,8 +108,9 @@ int64_t graph_matches(const struct graph *g, const char *pattern);
 /* The sum of the flat values of the nodes shown. */
 int64_t graph_flat_sum(const struct graph *g);
 
-/* pprof's output unit for G's values (its "minimum" choice: fit the
- * smallest node, unless that is under a hundredth of the total). */
+/* pprof's output unit for G's values: the one asked for, or its "minimum"
+ * choice (fit the smallest node, unless that is under a hundredth of the
+ * total). */
 const char *graph_output_unit(const struct graph *g, int64_t total);
 
 #endif

@@ -63,7 +63,8 @@ static int render_graph_edges(FILE *out, const struct render_graph *r, uint32_t 
 	for (size_t i = 0; i < k; i++) {
 		const struct graph_edge *e = &g->edges[edges[i]];
 		fprintf(out, "%50s %s |   %s%s\n", render_graph_value(r, a, sizeof(a), e->weight),
-			units_percent_padded(b, sizeof(b), e->weight, g->nodes[n].cum),
+			units_percent_padded(b, sizeof(b), e->weight,
+					     graph_mean(g->nodes[n].cum, g->nodes[n].cum_div)),
 			g->nodes[in ? e->src : e->dst].label, e->inl ? " (inline)" : "");
 	}
 	free(edges);
@@ -96,16 +97,17 @@ int render_peek(FILE *out, const struct graph *g, const char *pattern, int64_t t
 		const struct graph_node *x = &g->nodes[n];
 		if (pattern && regexec(&re, x->label, 0, NULL, 0) != 0)
 			continue;
-		sum += x->flat;
+		int64_t flat = graph_mean(x->flat, x->flat_div), cum = graph_mean(x->cum, x->cum_div);
+		sum += flat;
 		fprintf(out, "%s\n", sep);
 		if (render_graph_edges(out, &r, n, true) < 0)
 			goto out;
 		fprintf(out, "%10s %s %s %10s %s                | %s\n",
-			render_graph_value(&r, a, sizeof(a), x->flat),
-			units_percent_padded(b, sizeof(b), x->flat, total),
+			render_graph_value(&r, a, sizeof(a), flat),
+			units_percent_padded(b, sizeof(b), flat, total),
 			units_percent_padded(c, sizeof(c), sum, total),
-			render_graph_value(&r, d, sizeof(d), x->cum),
-			units_percent_padded(e, sizeof(e), x->cum, total), x->label);
+			render_graph_value(&r, d, sizeof(d), cum),
+			units_percent_padded(e, sizeof(e), cum, total), x->label);
 		if (render_graph_edges(out, &r, n, false) < 0)
 			goto out;
 	}

@@ -88,11 +88,15 @@ struct list_ctx {
 	const char *search, *trim;
 };
 
+static const char *list_fmt(const struct list_ctx *c, char *buf, size_t n, int64_t v)
+{
+	return units_label_to(buf, n, v, c->from, c->g->o.unit ? c->g->o.unit : "minimum");
+}
+
+/* pprof's valueOrDot. */
 static const char *list_value(const struct list_ctx *c, char *buf, size_t n, int64_t v)
 {
-	if (!v)
-		return ".";
-	return units_label(buf, n, v, c->from);
+	return v ? list_fmt(c, buf, n, v) : ".";
 }
 
 /* The lines of FILE for nodes NODES (N): pprof's getSourceFromFile. */
@@ -162,7 +166,7 @@ static int list_function(FILE *out, const struct list_ctx *c, uint32_t name, int
 		fprintf(out, "ROUTINE ======================== %s in %s\n",
 			stackset_name(g->ss, name), file);
 		fprintf(out, "%10s %10s (flat, cum) %s of Total\n",
-			units_label(a, sizeof(a), flat, c->from), units_label(b, sizeof(b), cum, c->from),
+			list_fmt(c, a, sizeof(a), flat), list_fmt(c, b, sizeof(b), cum),
 			units_percent_padded(d, sizeof(d), cum, total));
 		if (list_read(&src, file, c->search, c->trim) < 0) {
 			free(src.text);
@@ -220,7 +224,7 @@ int render_list(FILE *out, const struct graph *g, const char *pattern, int64_t t
 		goto out;
 	}
 	qsort_r(names, n, sizeof(*names), list_by_name, (void *)g->ss);
-	fprintf(out, "Total: %s\n", units_label(a, sizeof(a), total, c.from));
+	fprintf(out, "Total: %s\n", list_fmt(&c, a, sizeof(a), total));
 	for (size_t i = 0; i < n; i++)
 		if (list_function(out, &c, names[i], total) < 0)
 			goto out;

@@ -86,10 +86,19 @@ static uint8_t *render_text_inlines(const struct graph *g)
 	return m;
 }
 
+/* V as --top prints it: cprof's way, or in the unit asked for. */
+static const char *render_text_value(const struct graph *g, char *buf, size_t n, int64_t v)
+{
+	const char *unit = render_text_unit_of(g->ss);
+
+	if (g->o.unit && strcmp(g->o.unit, "minimum") != 0)
+		return units_label_to(buf, n, v, unit, g->o.unit);
+	return units_format(buf, n, v, unit);
+}
+
 int render_top_graph(FILE *out, const struct graph *g, size_t n, int64_t total)
 {
 	const struct stackset *ss = g->ss;
-	const char *unit = render_text_unit_of(ss);
 	bool funcs = g->o.granularity == GRAPH_FUNCTIONS;
 	static const char *const marks[] = { "", " (inline)", "", " (partial-inline)" };
 	uint8_t *inl = funcs ? NULL : render_text_inlines(g);
@@ -101,30 +110,31 @@ int render_top_graph(FILE *out, const struct graph *g, size_t n, int64_t total)
 	if (n == 0 || n > g->norder)
 		n = g->norder;
 	for (size_t i = 0; i < n; i++)
-		shown += g->nodes[g->order[i]].flat;
+		shown += graph_mean(g->nodes[g->order[i]].flat, g->nodes[g->order[i]].flat_div);
 	fprintf(out, "Showing nodes accounting for %s, %s of %s total",
-		units_format(a, sizeof(a), shown, unit), units_percent(b, sizeof(b), shown, total),
-		units_format(c, sizeof(c), total, unit));
+		render_text_value(g, a, sizeof(a), shown), units_percent(b, sizeof(b), shown, total),
+		render_text_value(g, c, sizeof(c), total));
 	if (n < g->norder)
 		fprintf(out, " (%zu of %zu %s shown)", n, g->norder, funcs ? "functions" : "nodes");
 	if (g->dropped_nodes)
 		fprintf(out, "\nDropped %zu node%s (cum <= %s)", g->dropped_nodes,
 			g->dropped_nodes > 1 ? "s" : "",
-			units_format(a, sizeof(a), llabs((int64_t)((double)total * g->o.node_fraction)),
-				     unit));
+			render_text_value(g, a, sizeof(a),
+					  llabs((int64_t)((double)total * g->o.node_fraction))));
 	fprintf(out, "\n%10s %7s %7s %10s %7s\n", "flat", "flat%", "sum%", "cum", "cum%");
 	for (size_t i = 0; i < n; i++) {
 		const struct graph_node *r = &g->nodes[g->order[i]];
-		sum += r->flat;
+		int64_t flat = graph_mean(r->flat, r->flat_div), cum = graph_mean(r->cum, r->cum_div);
+		sum += flat;
 		if (funcs)
 			render_text_label(ss, r->name, r->rep_file, r->rep_start, label, sizeof(label));
 		else
 			snprintf(label, sizeof(label), "%s%s", r->label, marks[inl[g->order[i]]]);
-		fprintf(out, "%10s %7s %7s %10s %7s  %s\n", units_format(a, sizeof(a), r->flat, unit),
-			units_percent(b, sizeof(b), r->flat, total),
+		fprintf(out, "%10s %7s %7s %10s %7s  %s\n", render_text_value(g, a, sizeof(a), flat),
+			units_percent(b, sizeof(b), flat, total),
 			units_percent(c, sizeof(c), sum, total),
-			units_format(d, sizeof(d), r->cum, unit),
-			units_percent(e, sizeof(e), r->cum, total), label);
+			render_text_value(g, d, sizeof(d), cum),
+			units_percent(e, sizeof(e), cum, total), label);
 	}
 	free(inl);
 	return 0;

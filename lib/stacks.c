@@ -145,21 +145,25 @@ static bool stacks_is_base(const struct pf_sample *s, int64_t key, int64_t yes)
  * the samples labelled pprof::base where those add up to more than 0 (the
  * base's size), else over all of them. Over every sample in ALL, or over
  * the stacks kept. */
-static int64_t stacks_total(const struct stackset *ss, bool all)
+static int64_t stacks_total(const struct stackset *ss, bool all, bool mean, int64_t *div)
 {
 	size_t n = all ? ss->p->nsamples : ss->nstacks;
-	int64_t total = 0, base = 0;
+	int64_t total = 0, base = 0, d = 0, base_d = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct pf_sample *s = all ? &ss->p->samples[i] : ss->stacks[i].sample;
-		int64_t v = s->values[ss->si];
+		int64_t v = s->values[ss->si], dv = mean ? s->values[0] : 0;
 		bool is_base = all ? stacks_is_base(s, ss->base_key, ss->base_true)
 				   : ss->stacks[i].base;
 		v = v < 0 ? -v : v;
 		total += v;
-		if (is_base)
+		d += dv;
+		if (is_base) {
 			base += v;
+			base_d += dv;
+		}
 	}
+	*div = base > 0 ? base_d : d;
 	return base > 0 ? base : total;
 }
 
@@ -518,6 +522,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		struct stack *st = &ss->stacks[ss->nstacks];
 		st->sample = s;
 		st->value = s->values[si];
+		st->div = filter && filter->mean ? s->values[0] : 0;
 		st->base = stacks_is_base(s, ss->base_key, ss->base_true);
 		st->frames = ss->arena + used;
 		st->nframes = x.nleaf;
@@ -534,7 +539,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 				      st->frames + st->nframes) < 0)
 			goto fail;
 		st->nframes += x.nroot;
-		if ((st->value == 0 && !(filter && filter->zero)) ||
+		if ((st->value == 0 && st->div == 0 && !(filter && filter->zero)) ||
 		    !stacks_filters_keep(ss, st, &x))
 			continue;
 		stacks_filters_prune(ss, st, &x);
@@ -546,8 +551,8 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	ss->nnames = p->nstrings + ss->nsynth;
 	for (size_t i = 0; i < p->nsamples; i++)
 		ss->diff |= p->samples[i].values[si] < 0;
-	ss->total_all = stacks_total(ss, true);
-	ss->total = stacks_total(ss, false);
+	ss->total_all = stacks_total(ss, true, filter && filter->mean, &ss->div_all);
+	ss->total = stacks_total(ss, false, filter && filter->mean, &ss->div);
 	stacks_filters_release(&x);
 	return 0;
 fail:

@@ -29,6 +29,7 @@ struct stack {
 	struct frame *frames; /* leaf first */
 	size_t nframes;
 	int64_t value;
+	int64_t div; /* with stack_filter.mean, the sample's first value: the divisor */
 	bool base; /* labelled pprof::base: the base's part of a diff profile */
 };
 
@@ -43,6 +44,9 @@ struct stackset {
 	 * points of the base). Over the kept stacks, and over all samples
 	 * before filtering. */
 	int64_t total, total_all;
+	/* With stack_filter.mean, the divisors' sums over the same samples
+	 * (pprof's mean total is total / div); else 0. */
+	int64_t div, div_all;
 	bool diff; /* some values are negative: a base was subtracted */
 	bool addresses; /* frames without symbols named per address, not per mapping */
 	bool noinlines; /* a location is its outermost function only */
@@ -84,6 +88,7 @@ struct stack_filter {
 	const char *tagshow, *taghide;
 	bool zero;          /* keep the samples whose value is 0 too (pprof's -tags counts them) */
 	bool noinlines;     /* inlined frames counted as their out-of-line caller (pprof's -noinlines) */
+	bool mean;          /* each stack's divisor is its first value (pprof's -mean) */
 	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
 	 * -addresses shows them; else one per mapping ("[module]", pprof's
 	 * default granularity). */

@@ -290,11 +290,14 @@ check_graph() {
 	for args in "tree" "peek=." "peek=main|work" "tree cum" "tree lines" "peek=. files" \
 		"tree filefunctions" "tree addresses" "tree noinlines" "tree nodecount=5" \
 		"tree nodefraction=0.05 edgefraction=0.02" "tree cum lines nodecount=12" \
+		"tree unit=ms" "peek=. unit=auto" "tree mean" "tree drop-negative" \
+		"tree relative-percentages focus=main" "list=main unit=us" \
 		"peek=no_such_function"; do
 		copt= popt=
 		for a in $args; do
-			copt="$copt --${a%%=*}${a#"${a%%=*}"}"
-			popt="$popt -${a%%=*}${a#"${a%%=*}"}"
+			o=${a%%=*}
+			copt="$copt --$o${a#"$o"}"
+			popt="$popt -$(echo "$o" | tr - _)${a#"$o"}"
 		done
 		check_same "$1" "$2" "$copt" "$popt" "${3-}"
 	done
