@@ -19,7 +19,7 @@ struct report_opts {
 	long top;
 	const char *top_given;
 	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, cum;
-	const char *svg, *sample_index, *peek, *list, *source_path, *trim_path, *base, *diff_base;
+	const char *svg, *callgrind, *sample_index, *peek, *list, *source_path, *trim_path, *base, *diff_base;
 	long nodecount;
 	const char *nodecount_given;
 	double nodefraction, edgefraction;
@@ -60,6 +60,9 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_FLAG(report_opts, flame, "flame", "a text flame graph sized to the terminal") },
 	{ CMD_FLAG(report_opts, folded, "folded", "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)") },
 	{ CMD_STRING(report_opts, svg, "svg", "FILE", "write an SVG flame graph to FILE"), .complete = "file" },
+	{ CMD_STRING(report_opts, callgrind, "callgrind", "FILE", "write the call graph by "
+		     "address to FILE for kcachegrind, as go tool pprof -callgrind"),
+	  .complete = "file" },
 	{ CMD_OPT_SAMPLE_INDEX(report_opts, sample_index, "the sample type to show") },
 	{ CMD_STRING(report_opts, base, "base", "FILE", "subtract the profile FILE (the values "
 		     "that fell are negative), as go tool pprof -base"), .complete = "file" },
@@ -281,7 +284,10 @@ static void cmd_report_header(struct report_ctx *c, const char *out_unit)
 	cmd_report_filters(&c->o->filter);
 }
 
-static int cmd_report_write_svg(const char *path, const struct stackset *ss, const char *title)
+/* Write to PATH, whole or not at all, what RENDER writes of C (the
+ * stacks, or a graph). */
+static int cmd_report_write(const char *path, int (*render)(FILE *, const void *),
+			    const void *c)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -290,7 +296,7 @@ static int cmd_report_write_svg(const char *path, const struct stackset *ss, con
 
 	if (!mem)
 		return cmd_error("out of memory");
-	if (render_svg(mem, ss, title) < 0) {
+	if (render(mem, c) < 0) {
 		fclose(mem);
 		cmd_lib_error();
 		goto out;
@@ -306,6 +312,48 @@ static int cmd_report_write_svg(const char *path, const struct stackset *ss, con
 	rc = 0;
 out:
 	free(buf);
+	return rc;
+}
+
+struct report_svg {
+	const struct stackset *ss;
+	const char *title;
+};
+
+static int cmd_report_svg(FILE *out, const void *arg)
+{
+	const struct report_svg *a = arg;
+
+	return render_svg(out, a->ss, a->title);
+}
+
+static int cmd_report_write_svg(const char *path, const struct stackset *ss, const char *title)
+{
+	struct report_svg a = { ss, title };
+
+	return cmd_report_write(path, cmd_report_svg, &a);
+}
+
+static int cmd_report_callgrind_out(FILE *out, const void *g)
+{
+	return render_callgrind(out, g, ((const struct graph *)g)->ss->total_all);
+}
+
+/* --callgrind: pprof's graph of addresses, untrimmed, apart per binary. */
+static int cmd_report_callgrind(const struct stackset *ss, const struct report_opts *o)
+{
+	struct graph_opts go = { .granularity = GRAPH_ADDRESSES, .objnames = true,
+				 .unit = o->unit, .trim_path = o->trim_path,
+				 .source_path = o->source_path };
+	struct graph g;
+	int rc;
+
+	if (graph_init(&g, ss, &go) < 0)
+		return cmd_lib_error();
+	rc = cmd_report_write(o->callgrind, cmd_report_callgrind_out, &g);
+	graph_release(&g);
+	if (rc == 0)
+		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o->callgrind));
 	return rc;
 }
 
@@ -374,7 +422,7 @@ static int cmd_report_graph(struct report_ctx *c, const char *pattern)
 		return -1;
 	rc = pattern ? (int)(graph_matches(&g, pattern) < 0 ? -1 : 0) : 0;
 	if (rc == 0) {
-		cmd_report_header(c, graph_output_unit(&g, c->total));
+		cmd_report_header(c, graph_output_unit(&g, c->total, false));
 		rc = render_peek(stdout, &g, pattern, c->total);
 	}
 	graph_release(&g);
@@ -516,11 +564,14 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 		cmd_usage_error(&cmd_report, "one of --functions, --filefunctions, --files, --lines "
 			       "and --addresses at most");
 	o->want_top = o->top_given || !(o->tree || o->peek || o->list || o->call_tree || o->traces ||
-					 o->flame || o->folded || o->svg || o->comments || o->tags);
+					 o->flame || o->folded || o->svg || o->callgrind ||
+					 o->comments || o->tags);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
 	if (o->svg)
 		cmd_check_writable(o->svg);
+	if (o->callgrind)
+		cmd_check_writable(o->callgrind);
 }
 
 static int cmd_report_exec(int argc, char **argv)
@@ -587,6 +638,8 @@ static int cmd_report_exec(int argc, char **argv)
 			goto out_counts;
 		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o.svg));
 	}
+	if (o.callgrind && cmd_report_callgrind(&ss, &o) < 0)
+		goto out_counts;
 	rc = EXIT_OK;
 out_counts:
 	if (folded != &ss)

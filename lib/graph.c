@@ -557,7 +557,7 @@ int64_t graph_flat_sum(const struct graph *g)
 	return sum;
 }
 
-const char *graph_output_unit(const struct graph *g, int64_t total)
+const char *graph_output_unit(const struct graph *g, int64_t total, bool whole)
 {
 	const char *unit = profile_str(g->ss->p, g->ss->p->sample_types[g->ss->si].unit);
 	const char *lo, *hi;
@@ -579,7 +579,7 @@ const char *graph_output_unit(const struct graph *g, int64_t total)
 		min = total;
 	lo = units_scale(min, unit, "minimum", &x);
 	hi = units_scale(total, unit, "minimum", &x);
-	if (strcmp(lo, hi) != 0 && min * 100 < total)
+	if (!whole && strcmp(lo, hi) != 0 && min * 100 < total)
 		lo = units_scale(100 * min, unit, "minimum", &x);
 	return *lo ? lo : unit;
 }

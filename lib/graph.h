@@ -109,8 +109,9 @@ int64_t graph_matches(const struct graph *g, const char *pattern);
 int64_t graph_flat_sum(const struct graph *g);
 
 /* pprof's output unit for G's values: the one asked for, or its "minimum"
- * choice (fit the smallest node, unless that is under a hundredth of the
- * total). */
-const char *graph_output_unit(const struct graph *g, int64_t total);
+ * choice: fit the smallest node, unless that is under a hundredth of the
+ * total and WHOLE (values printed as integers, as callgrind's are) is
+ * false. */
+const char *graph_output_unit(const struct graph *g, int64_t total, bool whole);
 
 #endif

@@ -51,6 +51,10 @@ int render_list(FILE *out, const struct graph *g, const char *pattern, int64_t t
  * with its inline mark. Shares of TOTAL. */
 int render_top_graph(FILE *out, const struct graph *g, size_t n, int64_t total);
 
+/* pprof -callgrind: G (of addresses, apart per binary, untrimmed) as a
+ * callgrind.out file, in pprof's unit for values of TOTAL's scale. */
+int render_callgrind(FILE *out, const struct graph *g, int64_t total);
+
 /* The call tree from the roots down, indented, with total and self shares;
  * nodes under MIN_PERCENT of the total are pruned. */
 int render_tree(FILE *out, const struct stackset *ss, double min_percent);

@@ -82,7 +82,7 @@ int render_peek(FILE *out, const struct graph *g, const char *pattern, int64_t t
 	int rc = -1;
 
 	r.from = profile_str(g->ss->p, g->ss->p->sample_types[g->ss->si].unit);
-	r.to = graph_output_unit(g, total);
+	r.to = graph_output_unit(g, total, false);
 	if (pattern && regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
 		return cp_error("bad regular expression '%s'", pattern);
 	if (pattern && graph_matches(g, pattern) <= 0) {

@@ -495,6 +495,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	ss->si = si;
 	ss->addresses = filter && filter->addresses;
 	ss->noinlines = filter && filter->noinlines;
+	ss->mean = filter && filter->mean;
 	ss->base_key = stacks_string(p, "pprof::base");
 	ss->base_true = ss->base_key < 0 ? -1 : stacks_string(p, "true");
 	hmap_init(&ss->synth_index);

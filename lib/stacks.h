@@ -50,6 +50,7 @@ struct stackset {
 	bool diff; /* some values are negative: a base was subtracted */
 	bool addresses; /* frames without symbols named per address, not per mapping */
 	bool noinlines; /* a location is its outermost function only */
+	bool mean;      /* stack_filter.mean: stacks carry divisors */
 	int64_t base_key, base_true; /* string indices of "pprof::base" and "true", or -1 */
 	bool *key_hidden; /* by string index: a label key --tagshow or --taghide hides; NULL: none */
 	size_t nnames; /* name ids are < nnames */

@@ -109,5 +109,7 @@ fi
 mkdir "$T/ro"
 expect_exit 1 "$CPROF" report --svg "$T/ro/missing/x.svg" "$good"
 expect_grep "^cprof: cannot write $T/ro/missing/x.svg" "$T/err"
+expect_exit 1 "$CPROF" report --callgrind "$T/ro/missing/x.cg" "$good"
+expect_grep "^cprof: cannot write $T/ro/missing/x.cg" "$T/err"
 
 finish

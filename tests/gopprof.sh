@@ -23,7 +23,7 @@
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
 #    (thread and tid labels); --top with --cum, --noinlines, --hide and --show, and of
 #    two profiles merged;
-#  - `cprof report --tree`, `--peek` and `--list` against go tool pprof's, byte for
+#  - `cprof report --tree`, `--peek`, `--list` and `--callgrind` against go tool pprof's, byte for
 #    byte, on those profiles and with each option that shapes pprof's graph
 #    (granularities, node and edge cuts, --cum, --noinlines, filters,
 #    --show-from, --prune-from, --tagroot, --tagleaf), and --tags with
@@ -284,6 +284,30 @@ check_same() {
 	fi
 }
 
+# check_callgrind LABEL FILE: --callgrind writes what go tool pprof
+# -callgrind writes, byte for byte; callgrind_annotate (valgrind's) reads it.
+check_callgrind() {
+	out=$tmp/out
+	if ! "$CPROF" report --callgrind "$out.c.cg" "$2" >/dev/null 2>"$out.cprof.err" ||
+		! go tool pprof -callgrind -output "$out.p.cg" "$2" >/dev/null 2>&1; then
+		fail "$1: --callgrind failed:"
+		cat "$out.cprof.err"
+	elif cmp -s "$out.p.cg" "$out.c.cg"; then
+		echo "$me: ok: $1: --callgrind is go tool pprof -callgrind, byte for byte"
+	else
+		fail "$1: --callgrind differs from go tool pprof -callgrind:"
+		diff "$out.p.cg" "$out.c.cg" | head -20
+	fi
+	if command -v callgrind_annotate >/dev/null 2>&1; then
+		if callgrind_annotate "$out.c.cg" 2>&1 | grep -q '^Events recorded: '; then
+			echo "$me: ok: $1: callgrind_annotate reads the --callgrind file"
+		else
+			fail "$1: callgrind_annotate does not read the --callgrind file:"
+			callgrind_annotate "$out.c.cg" 2>&1 | head -5
+		fi
+	fi
+}
+
 # check_graph LABEL FILE [sorted]: --tree and --peek, with pprof's options
 # that shape its graph, against go tool pprof's.
 check_graph() {
@@ -374,6 +398,7 @@ for f in worker=a worker=a,b stage:ab; do
 	copts="--tagignore $f" pfilt="-tagignore=$f" check_top "fresh cpu, tagignore $f" "$tmp/cpu.pb.gz"
 done
 check_graph "fresh cpu" "$tmp/cpu.pb.gz"
+check_callgrind "fresh cpu" "$tmp/cpu.pb.gz"
 check_same "fresh cpu" "$tmp/cpu.pb.gz" "--tree --focus stage --hide runtime" \
 	"-tree -focus=stage -hide=runtime"
 check_same "fresh cpu" "$tmp/cpu.pb.gz" "--peek hot --tagfocus worker=a" \
@@ -420,6 +445,7 @@ check_top "fixture go-heap" "$fx/go-heap.pb.gz"
 # Numeric labels (bytes, no unit given) in pprof's units, and ranges over them.
 check_tags "fixture go-heap" "$fx/go-heap.pb.gz"
 check_graph "fixture go-heap" "$fx/go-heap.pb.gz"
+check_callgrind "fixture go-heap" "$fx/go-heap.pb.gz"
 check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tree --tagroot bytes" "-tree -tagroot=bytes"
 check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tags --tagshow bytes --taghide o" \
 	"-tags -tagshow=bytes -taghide=o"
@@ -503,6 +529,7 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 			check_top "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz"
 			check_graph "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
+			check_callgrind "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
 			check_same "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" \
 				"--list work" "-list=work"
 			check_same "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" \
@@ -550,6 +577,7 @@ if [ -x "$wl/heapwork" ]; then
 		for idx in alloc_objects alloc_space inuse_objects inuse_space; do
 			check_top "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
 			check_folded "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
+			check_callgrind "cprof heap" "$tmp/heap-cprof.pb.gz"
 			check_same "cprof heap $idx" "$tmp/heap-cprof.pb.gz" \
 				"--tree --sample-index $idx" "-tree -sample_index=$idx"
 		done
