@@ -19,7 +19,7 @@ struct report_opts {
 	long top;
 	const char *top_given;
 	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, cum;
-	const char *svg, *callgrind, *sample_index, *peek, *list, *source_path, *trim_path, *base, *diff_base;
+	const char *svg, *callgrind, *dot, *sample_index, *peek, *list, *source_path, *trim_path, *base, *diff_base;
 	long nodecount;
 	const char *nodecount_given;
 	double nodefraction, edgefraction;
@@ -63,6 +63,8 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_STRING(report_opts, callgrind, "callgrind", "FILE", "write the call graph by "
 		     "address to FILE for kcachegrind, as go tool pprof -callgrind"),
 	  .complete = "file" },
+	{ CMD_STRING(report_opts, dot, "dot", "FILE", "write the call graph to FILE for "
+		     "Graphviz (dot -Tsvg), as go tool pprof -dot"), .complete = "file" },
 	{ CMD_OPT_SAMPLE_INDEX(report_opts, sample_index, "the sample type to show") },
 	{ CMD_STRING(report_opts, base, "base", "FILE", "subtract the profile FILE (the values "
 		     "that fell are negative), as go tool pprof -base"), .complete = "file" },
@@ -198,7 +200,7 @@ static long cmd_report_terminal_width(void)
 }
 
 /* pprof's "Time: Jan 2, 2006 at 3:04pm (MST)". */
-static void cmd_report_time(int64_t nanos)
+static void cmd_report_time(FILE *out, int64_t nanos)
 {
 	time_t t = nanos / 1000000000;
 	struct tm tm;
@@ -207,13 +209,13 @@ static void cmd_report_time(int64_t nanos)
 	localtime_r(&t, &tm);
 	strftime(mon, sizeof(mon), "%b", &tm);
 	strftime(zone, sizeof(zone), "%Z", &tm);
-	printf("Time: %s %d, %d at %d:%02d%s (%s)\n", mon, tm.tm_mday, tm.tm_year + 1900,
+	fprintf(out, "Time: %s %d, %d at %d:%02d%s (%s)\n", mon, tm.tm_mday, tm.tm_year + 1900,
 	       tm.tm_hour % 12 ? tm.tm_hour % 12 : 12, tm.tm_min, tm.tm_hour < 12 ? "am" : "pm",
 	       zone);
 }
 
 /* pprof's "Active filters:" legend, a filter a line. */
-static void cmd_report_filters(const struct stack_filter *f)
+static void cmd_report_filters(FILE *out, const struct stack_filter *f)
 {
 	const char *names[] = { "focus", "ignore", "hide", "show", "show_from", "tagfocus",
 				"tagignore", "tagshow", "taghide" };
@@ -225,9 +227,9 @@ static void cmd_report_filters(const struct stack_filter *f)
 		if (!values[i])
 			continue;
 		if (!any)
-			printf("Active filters:\n");
+			fprintf(out, "Active filters:\n");
 		any = true;
-		printf("   %s=%.80s%s\n", names[i], values[i], strlen(values[i]) > 80 ? "\u2026" : "");
+		fprintf(out, "   %s=%.80s%s\n", names[i], values[i], strlen(values[i]) > 80 ? "\u2026" : "");
 	}
 }
 
@@ -241,47 +243,54 @@ struct report_ctx {
 	int64_t total; /* what shares are of: pprof's total (mean, relative) */
 };
 
-/* pprof's header, once, its total in OUT_UNIT (NULL: the best for it). */
-static void cmd_report_header(struct report_ctx *c, const char *out_unit)
+/* pprof's header (its ProfileLabels and active filters), its total in
+ * OUT_UNIT (NULL: the best for it); with PPROF, no File line for a profile
+ * without a main binary, as pprof's, else its path. */
+static void cmd_report_labels(FILE *out, const struct report_ctx *c, const char *out_unit,
+			      bool pprof)
 {
 	const struct stackset *ss = c->ss;
-	const char *path = c->name;
 	const struct profile *p = ss->p;
 	const char *file = p->nmappings ? profile_str(p, p->mappings[0].filename) : "";
 	const char *build_id = p->nmappings ? profile_str(p, p->mappings[0].build_id) : "";
-	const char *base;
-	const char *unit = profile_str(p, p->sample_types[ss->si].unit);
+	const char *unit = profile_str(p, p->sample_types[ss->si].unit), *base;
 	char a[32], b[32];
+	double ns;
 
+	if (!*file && !pprof)
+		file = c->name;
+	base = strrchr(file, '/');
+	if (*file)
+		fprintf(out, "File: %s\n", base ? base + 1 : file);
+	if (*build_id)
+		fprintf(out, "Build ID: %s\n", build_id);
+	for (size_t i = 0; i < p->ncomments; i++)
+		if (profile_str(p, p->comments[i])[0] != '#')
+			fprintf(out, "%s\n", profile_str(p, p->comments[i]));
+	fprintf(out, "Type: %s%s\n", c->o->filter.mean ? "mean_" : "",
+		profile_str(p, p->sample_types[ss->si].type));
+	if (p->time_nanos)
+		cmd_report_time(out, p->time_nanos);
+	if (p->duration_nanos) {
+		fprintf(out, "Duration: %s, Total samples = %s ",
+			units_label_to(a, sizeof(a), p->duration_nanos, "nanoseconds", "auto"),
+			out_unit ? units_label_to(b, sizeof(b), c->total, unit, out_unit) :
+				   units_format(b, sizeof(b), c->total, unit));
+		if (strcmp(units_scale(c->total, unit, "nanoseconds", &ns), "ns") == 0 && ns)
+			fprintf(out, "(%s)", units_percent_padded(a, sizeof(a), (int64_t)ns,
+								  p->duration_nanos));
+		fputc('\n', out);
+	}
+	cmd_report_filters(out, &c->o->filter);
+}
+
+/* The header on standard output, once. */
+static void cmd_report_header(struct report_ctx *c, const char *out_unit)
+{
 	if (c->header_done)
 		return;
 	c->header_done = true;
-	if (!*file)
-		file = path;
-	base = strrchr(file, '/');
-	printf("File: %s\n", base ? base + 1 : file);
-	if (*build_id)
-		printf("Build ID: %s\n", build_id);
-	for (size_t i = 0; i < p->ncomments; i++)
-		if (profile_str(p, p->comments[i])[0] != '#')
-			printf("%s\n", profile_str(p, p->comments[i]));
-	printf("Type: %s%s\n", c->o->filter.mean ? "mean_" : "",
-	       profile_str(p, p->sample_types[ss->si].type));
-	if (p->time_nanos)
-		cmd_report_time(p->time_nanos);
-	if (p->duration_nanos) {
-		double ns;
-		printf("Duration: %s, Total samples = %s",
-		       units_format(a, sizeof(a), p->duration_nanos, "nanoseconds"),
-		       out_unit ? units_label_to(b, sizeof(b), c->total, unit, out_unit) :
-				  units_format(b, sizeof(b), c->total, unit));
-		putchar(' ');
-		if (strcmp(units_scale(c->total, unit, "nanoseconds", &ns), "ns") == 0 && ns)
-			printf("(%s)", units_percent_padded(a, sizeof(a), (int64_t)ns,
-							    p->duration_nanos));
-		putchar('\n');
-	}
-	cmd_report_filters(&c->o->filter);
+	cmd_report_labels(stdout, c, out_unit, false);
 }
 
 /* Write to PATH, whole or not at all, what RENDER writes of C (the
@@ -478,6 +487,76 @@ static int cmd_report_views(struct report_ctx *c, const struct stackset *folded)
 	return o->folded ? render_folded(stdout, folded) : 0;
 }
 
+struct report_dot {
+	const struct graph *g;
+	int64_t total;
+	const char *title, *header;
+};
+
+static int cmd_report_dot_out(FILE *out, const void *arg)
+{
+	const struct report_dot *a = arg;
+
+	return render_dot(out, a->g, a->total, a->title, a->header);
+}
+
+/* --dot: pprof's graph in its visual mode, with its tags, its legend the
+ * header pprof writes. */
+static int cmd_report_dot(const struct report_ctx *c)
+{
+	const struct report_opts *o = c->o;
+	const struct profile *p = c->ss->p;
+	struct graph_opts go = cmd_report_graph_opts(o);
+	struct report_dot a = { NULL, c->total, "", NULL };
+	const char *file = p->nmappings ? profile_str(p, p->mappings[0].filename) : "";
+	char *header = NULL;
+	size_t len = 0;
+	FILE *mem;
+	struct graph g;
+	int rc = -1;
+
+	go.visual = go.tags = true;
+	if (graph_init(&g, c->ss, &go) < 0)
+		return cmd_lib_error();
+	if (!(mem = open_memstream(&header, &len))) {
+		cmd_error("out of memory");
+		goto out;
+	}
+	cmd_report_labels(mem, c, graph_output_unit(&g, c->total, false), true);
+	if (fclose(mem) != 0) {
+		cmd_error("out of memory");
+		goto out;
+	}
+	a.g = &g;
+	a.header = header;
+	a.title = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	rc = cmd_report_write(o->dot, cmd_report_dot_out, &a);
+	if (rc == 0)
+		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o->dot));
+out:
+	free(header);
+	graph_release(&g);
+	return rc;
+}
+
+/* The views, then the files: 0, or -1 after an error, reported. */
+static int cmd_report_outputs(struct report_ctx *c, const struct stackset *folded)
+{
+	const struct report_opts *o = c->o;
+
+	if (cmd_report_views(c, folded) < 0)
+		return cmd_lib_error();
+	if (o->svg) {
+		if (cmd_report_write_svg(o->svg, c->ss, c->name) < 0)
+			return -1;
+		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o->svg));
+	}
+	if ((o->callgrind && cmd_report_callgrind(c->ss, o) < 0) ||
+	    (o->dot && cmd_report_dot(c) < 0))
+		return -1;
+	return 0;
+}
+
 /* The ARGC profiles ARGV merged (the first alone, as it is). NULL after an
  * error, reported. */
 static struct profile *cmd_report_read(int argc, char **argv)
@@ -564,7 +643,7 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 		cmd_usage_error(&cmd_report, "one of --functions, --filefunctions, --files, --lines "
 			       "and --addresses at most");
 	o->want_top = o->top_given || !(o->tree || o->peek || o->list || o->call_tree || o->traces ||
-					 o->flame || o->folded || o->svg || o->callgrind ||
+					 o->flame || o->folded || o->svg || o->callgrind || o->dot ||
 					 o->comments || o->tags);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
@@ -572,6 +651,8 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 		cmd_check_writable(o->svg);
 	if (o->callgrind)
 		cmd_check_writable(o->callgrind);
+	if (o->dot)
+		cmd_check_writable(o->dot);
 }
 
 static int cmd_report_exec(int argc, char **argv)
@@ -627,21 +708,10 @@ static int cmd_report_exec(int argc, char **argv)
 		ss.total_all = ss.total;
 		ss.div_all = ss.div;
 	}
-	if (cmd_report_views(&(struct report_ctx){ name, &ss, &o, false,
-						   graph_mean(ss.total_all, ss.div_all) },
-			     folded) < 0) {
-		cmd_lib_error();
-		goto out_counts;
-	}
-	if (o.svg) {
-		if (cmd_report_write_svg(o.svg, &ss, name) < 0)
-			goto out_counts;
-		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o.svg));
-	}
-	if (o.callgrind && cmd_report_callgrind(&ss, &o) < 0)
-		goto out_counts;
-	rc = EXIT_OK;
-out_counts:
+	if (cmd_report_outputs(&(struct report_ctx){ name, &ss, &o, false,
+						     graph_mean(ss.total_all, ss.div_all) },
+			       folded) == 0)
+		rc = EXIT_OK;
 	if (folded != &ss)
 		stackset_release(&counts);
 out_stacks:

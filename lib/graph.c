@@ -1,5 +1,6 @@
 /* pprof's call graph, built and trimmed as go tool pprof's report does; see graph.h. */
 #include <inttypes.h>
+#include <math.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,7 @@ struct graph_find {
 	const struct graph *g;
 	const struct graph_key *k;
 	uint32_t src, dst;
+	const struct graph_tag *tag;
 };
 
 static int graph_node_eq(void *ctx, uint32_t idx)
@@ -201,7 +203,7 @@ static int graph_node_eq(void *ctx, uint32_t idx)
 static int64_t graph_node_of(struct graph *g, const struct frame *f)
 {
 	struct graph_key k = graph_key_of(g, f);
-	struct graph_find find = { g, &k, 0, 0 };
+	struct graph_find find = { .g = g, .k = &k };
 	uint64_t h = hash_bytes(HASH_SEED, &k.addr, sizeof(k.addr));
 	uint32_t words[6] = { k.name, k.file, k.map, (uint32_t)k.line, (uint32_t)k.start_line,
 			      k.synth };
@@ -245,7 +247,7 @@ static int graph_edge_eq(void *ctx, uint32_t idx)
 /* The edge from SRC to DST, made if new. */
 static int64_t graph_edge_of(struct graph *g, uint32_t src, uint32_t dst)
 {
-	struct graph_find find = { g, NULL, src, dst };
+	struct graph_find find = { .g = g, .src = src, .dst = dst };
 	uint64_t h = hash_bytes(hash_bytes(HASH_SEED, &src, sizeof(src)), &dst, sizeof(dst));
 	int64_t i = hmap_find(&g->edge_index, h, graph_edge_eq, &find);
 
@@ -288,6 +290,141 @@ static int graph_index_frames(struct graph *g)
 	return 0;
 }
 
+/* A sample's tags: its joined labels and its "bytes" values. */
+struct graph_stags {
+	uint32_t labels;
+	size_t nnum;
+	uint32_t names[16];
+	int64_t values[16];
+	const char *unit;
+};
+
+static int graph_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The joined string labels of S (pprof's joinLabels, without pprof::base)
+ * interned into *ID (0 for none). */
+static int graph_join_labels(struct graph *g, const struct pf_sample *s, uint32_t *id)
+{
+	const struct profile *p = g->ss->p;
+	char **parts = malloc((s->nlabels + 1) * sizeof(*parts)), *joined = NULL;
+	size_t n = 0, len = 0;
+	int rc = -1;
+	int64_t at;
+
+	*id = 0;
+	if (!parts)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < s->nlabels; i++) {
+		const struct pf_label *l = &s->labels[i];
+		if (!l->str || strcmp(profile_str(p, l->key), "pprof::base") == 0)
+			continue;
+		if (asprintf(&parts[n], "%s:%s", profile_str(p, l->key), profile_str(p, l->str)) < 0)
+			goto out;
+		len += strlen(parts[n++]) + 2;
+	}
+	rc = 0;
+	if (!n)
+		goto out;
+	qsort(parts, n, sizeof(*parts), graph_str_cmp);
+	if (!(joined = malloc(len + 1)))
+		goto oom;
+	len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(joined + len, "%s%s", i ? "\\n" : "", parts[i]);
+	if ((at = intern_n(&g->labels, joined, len)) < 0)
+		goto oom;
+	*id = (uint32_t)at + 1;
+	goto out;
+oom:
+	rc = cp_error("out of memory");
+out:
+	while (n)
+		free(parts[--n]);
+	free(parts);
+	free(joined);
+	return rc;
+}
+
+static int graph_sample_tags(struct graph *g, const struct pf_sample *s, struct graph_stags *t)
+{
+	char buf[64];
+
+	t->nnum = 0;
+	t->unit = g->bytes_key >= 0 && g->num_units[g->bytes_key] ? g->num_units[g->bytes_key] : "";
+	if (graph_join_labels(g, s, &t->labels) < 0)
+		return -1;
+	for (size_t i = 0; i < s->nlabels && t->nnum < 16; i++) {
+		const struct pf_label *l = &s->labels[i];
+		int64_t at;
+		if (l->str || l->key != g->bytes_key || !profile_label_set(l))
+			continue;
+		units_label_to(buf, sizeof(buf), l->num, t->unit, "minimum");
+		if ((at = intern_n(&g->labels, buf, strlen(buf))) < 0)
+			return cp_error("out of memory");
+		t->names[t->nnum] = (uint32_t)at + 1;
+		t->values[t->nnum++] = l->num;
+	}
+	return 0;
+}
+
+static int graph_tag_eq(void *ctx, uint32_t idx)
+{
+	const struct graph_find *f = ctx;
+	const struct graph_tag *t = &f->g->tags[idx];
+
+	return t->node == f->tag->node && t->labels == f->tag->labels && t->name == f->tag->name;
+}
+
+/* Add a sample's VALUE (DIV) to node N's tag of LABELS and NAME. */
+static int graph_tag_add1(struct graph *g, uint32_t n, uint32_t labels, uint32_t name,
+			  int64_t num, const char *unit, const struct stack *s, bool flat)
+{
+	struct graph_tag key = { .node = n, .labels = labels, .name = name };
+	struct graph_find find = { .g = g, .tag = &key };
+	uint32_t words[3] = { n, labels, name };
+	uint64_t h = hash_bytes(HASH_SEED, words, sizeof(words));
+	struct graph_tag *t;
+	int64_t at;
+
+	at = hmap_find(&g->tag_index, h, graph_tag_eq, &find);
+	if (at < 0) {
+		if (CP_GROW(g->tags, g->tcap, g->ntags + 1) < 0 ||
+		    hmap_insert(&g->tag_index, h, (uint32_t)g->ntags) < 0)
+			return cp_error("out of memory");
+		at = (int64_t)g->ntags++;
+		memset(&g->tags[at], 0, sizeof(g->tags[at]));
+		g->tags[at].node = n;
+		g->tags[at].labels = labels;
+		g->tags[at].name = name;
+		g->tags[at].value = num;
+		g->tags[at].unit = unit;
+	}
+	t = &g->tags[at];
+	if (flat) {
+		t->flat += s->value;
+		t->flat_div += s->div;
+	} else {
+		t->cum += s->value;
+		t->cum_div += s->div;
+	}
+	return 0;
+}
+
+/* pprof's addSample for the tags of node N. */
+static int graph_tag_add(struct graph *g, uint32_t n, const struct graph_stags *t,
+			 const struct stack *s, bool flat)
+{
+	if (t->labels && graph_tag_add1(g, n, t->labels, 0, 0, NULL, s, flat) < 0)
+		return -1;
+	for (size_t i = 0; i < t->nnum; i++)
+		if (graph_tag_add1(g, n, t->labels, t->names[i], t->values[i], t->unit, s, flat) < 0)
+			return -1;
+	return 0;
+}
+
 /* One sample into the values and edges of the kept nodes, as pprof's
  * newGraph adds it: root to leaf, each node's cum and each edge once. */
 static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stamp,
@@ -295,8 +432,11 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 {
 	const uint32_t *fn = g->frame_node + (s->frames - g->ss->arena);
 	bool residual = false, have = false;
+	struct graph_stags t = { 0 };
 	uint32_t parent = 0;
 
+	if (g->o.tags && graph_sample_tags(g, s->sample, &t) < 0)
+		return -1;
 	for (size_t j = s->nframes; j-- > 0;) {
 		uint32_t n = fn[j];
 		if (!g->nodes[n].kept) {
@@ -307,6 +447,8 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 			node_seen[n] = stamp;
 			g->nodes[n].cum += s->value;
 			g->nodes[n].cum_div += s->div;
+			if (g->o.tags && graph_tag_add(g, n, &t, s, false) < 0)
+				return -1;
 		}
 		if (have && n != parent) {
 			size_t cap = *edge_cap;
@@ -330,6 +472,8 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 	if (have && !residual) {
 		g->nodes[parent].flat += s->value;
 		g->nodes[parent].flat_div += s->div;
+		if (g->o.tags && graph_tag_add(g, parent, &t, s, true) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -347,8 +491,11 @@ static int graph_build(struct graph *g)
 	for (size_t i = 0; i < g->nnodes; i++)
 		g->nodes[i].flat = g->nodes[i].cum = g->nodes[i].flat_div = g->nodes[i].cum_div = 0;
 	g->nedges = 0;
+	g->ntags = 0;
 	hmap_release(&g->edge_index);
 	hmap_init(&g->edge_index);
+	hmap_release(&g->tag_index);
+	hmap_init(&g->tag_index);
 	for (size_t i = 0; i < g->ss->nstacks; i++) {
 		const struct stack *s = &g->ss->stacks[i];
 		if ((s->value || s->div) && graph_add_stack(g, s, (uint32_t)i + 1, node_seen, &edge_seen,
@@ -389,7 +536,13 @@ static int graph_cmp(const void *a, const void *b, void *ctx)
 	const struct graph_node *x = &g->nodes[*(const uint32_t *)a];
 	const struct graph_node *y = &g->nodes[*(const uint32_t *)b];
 	int64_t x1 = g->o.cum_sort ? x->cum : x->flat, y1 = g->o.cum_sort ? y->cum : y->flat;
-	int64_t x2 = g->o.cum_sort ? x->flat : x->cum, y2 = g->o.cum_sort ? y->flat : y->cum;
+
+	if (g->o.visual) {
+		x1 = g->score[*(const uint32_t *)a];
+		y1 = g->score[*(const uint32_t *)b];
+	}
+	int64_t x2 = g->o.cum_sort || g->o.visual ? x->flat : x->cum;
+	int64_t y2 = g->o.cum_sort || g->o.visual ? y->flat : y->cum;
 	int c;
 
 	if (graph_abs(x1) != graph_abs(y1))
@@ -400,6 +553,56 @@ static int graph_cmp(const void *a, const void *b, void *ctx)
 	if (graph_abs(x2) != graph_abs(y2))
 		return graph_abs(x2) > graph_abs(y2) ? -1 : 1;
 	return graph_info_cmp(g, x, y);
+}
+
+/* pprof's edgeEntropyScore's terms: -f log2 f of each of N shares. */
+static double graph_entropy(double weight, double total)
+{
+	double f = fabs(weight) / total;
+
+	return f == 0 ? NAN : -f * log2(f);
+}
+
+/* pprof's entropyScore of every node: favouring entries, leaves and nodes
+ * whose edges spread their value, into g->score. */
+static void graph_scores(struct graph *g)
+{
+	double *sum = calloc(4 * (g->nnodes + 1), sizeof(*sum));
+	double *in_t = sum, *out_t = sum + g->nnodes + 1, *in_e = out_t + g->nnodes + 1;
+	double *out_e = in_e + g->nnodes + 1;
+	uint32_t *nin = calloc(2 * (g->nnodes + 1), sizeof(*nin)), *nout = nin + g->nnodes + 1;
+
+	if (!sum || !nin)
+		goto out;
+	for (size_t i = 0; i < g->nnodes; i++)
+		out_t[i] = (double)g->nodes[i].flat;
+	for (size_t i = 0; i < g->nedges; i++) {
+		const struct graph_edge *e = &g->edges[i];
+		if (e->dropped)
+			continue;
+		nin[e->dst]++;
+		nout[e->src]++;
+		in_t[e->dst] += e->weight > 0 ? (double)e->weight : 0;
+		out_t[e->src] += e->weight > 0 ? (double)e->weight : 0;
+	}
+	for (size_t i = 0; i < g->nedges; i++) {
+		const struct graph_edge *e = &g->edges[i];
+		if (e->dropped)
+			continue;
+		in_e[e->dst] += in_t[e->dst] != 0 ? graph_entropy((double)e->weight, in_t[e->dst]) : 0;
+		out_e[e->src] += out_t[e->src] != 0 ? graph_entropy((double)e->weight, out_t[e->src]) : 0;
+	}
+	for (size_t i = 0; i < g->nnodes; i++) {
+		const struct graph_node *n = &g->nodes[i];
+		double score = (nin[i] ? in_e[i] : 1) + (nout[i] ? out_e[i] : 1), x;
+		if (nout[i] && n->flat > 0 && out_t[i] != 0)
+			score += graph_entropy((double)n->flat, out_t[i]);
+		x = score * (double)n->cum;
+		g->score[i] = (isnan(x) || x >= 9.2e18 || x <= -9.2e18 ? INT64_MIN : (int64_t)x) + n->flat;
+	}
+out:
+	free(sum);
+	free(nin);
 }
 
 /* pprof's selectNodesForGraph and SortNodes: the kept nodes with a value,
@@ -414,6 +617,8 @@ static void graph_select(struct graph *g)
 		if (n->shown)
 			g->order[g->norder++] = (uint32_t)i;
 	}
+	if (g->o.visual)
+		graph_scores(g);
 	qsort_r(g->order, g->norder, sizeof(*g->order), graph_cmp, g);
 }
 
@@ -431,6 +636,113 @@ static size_t graph_trim_edges(struct graph *g, int64_t cutoff)
 			n++;
 		}
 	return n;
+}
+
+/* pprof's TrimLowFrequencyTags: drop the tags under CUTOFF both flat and cum. */
+static void graph_trim_tags(struct graph *g, int64_t cutoff)
+{
+	for (size_t i = 0; i < g->ntags; i++)
+		if (graph_abs(g->tags[i].flat) < cutoff && graph_abs(g->tags[i].cum) < cutoff)
+			g->tags[i].dropped = true;
+}
+
+/* How many nodes of the order the node count keeps: in visual mode each
+ * node's tags with a flat value (4 at most) count as nodes too. */
+static size_t graph_top_count(const struct graph *g)
+{
+	size_t max = g->o.node_count, count = 0;
+	uint32_t *tags;
+
+	if (g->o.visual && max && (tags = calloc(g->nnodes + 1, sizeof(*tags)))) {
+		for (size_t i = 0; i < g->ntags; i++)
+			tags[g->tags[i].node] += !g->tags[i].dropped && g->tags[i].flat != 0;
+		for (size_t i = 0; i < g->norder; i++) {
+			count += (tags[g->order[i]] > GRAPH_NODELETS ? GRAPH_NODELETS :
+								       tags[g->order[i]]) + 1;
+			if (count >= max) {
+				max = i + 1;
+				break;
+			}
+		}
+		free(tags);
+	}
+	return max < g->norder ? max : g->norder;
+}
+
+/* Whether the caller of edge E reaches its callee by other edges. */
+static bool graph_redundant(const struct graph *g, uint32_t e, const uint32_t *first,
+			    const uint32_t *in, uint32_t *seen, uint32_t *queue, uint32_t stamp)
+{
+	uint32_t src = g->edges[e].src;
+	size_t head = 0, tail = 0;
+
+	seen[g->edges[e].dst] = stamp;
+	queue[tail++] = g->edges[e].dst;
+	while (head < tail) {
+		uint32_t n = queue[head++];
+		for (uint32_t k = first[n]; k < first[n + 1]; k++) {
+			const struct graph_edge *ie = &g->edges[in[k]];
+			if (in[k] == e || ie->dropped || seen[ie->src] == stamp)
+				continue;
+			if (ie->src == src)
+				return true;
+			seen[ie->src] = stamp;
+			queue[tail++] = ie->src;
+		}
+	}
+	return false;
+}
+
+/* The edges into each node, grouped: node N's are in[first[N]..first[N+1]). */
+static int graph_in_edges(const struct graph *g, uint32_t **first, uint32_t **in)
+{
+	*first = calloc(g->nnodes + 2, sizeof(**first));
+	*in = malloc((g->nedges + 1) * sizeof(**in));
+	if (!*first || !*in)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < g->nedges; i++)
+		(*first)[g->edges[i].dst + 1]++;
+	for (size_t i = 0; i < g->nnodes; i++)
+		(*first)[i + 1] += (*first)[i];
+	for (size_t i = 0; i < g->nedges; i++)
+		(*in)[(*first)[g->edges[i].dst]++] = (uint32_t)i;
+	for (size_t i = g->nnodes; i > 0; i--)
+		(*first)[i] = (*first)[i - 1];
+	(*first)[0] = 0;
+	return 0;
+}
+
+/* pprof's RemoveRedundantEdges: from the last node up, its lightest
+ * residual edges in, while another path joins the same two nodes. */
+static int graph_remove_redundant(struct graph *g)
+{
+	uint32_t *first = NULL, *in = NULL, *seen = calloc(g->nnodes + 1, sizeof(*seen));
+	uint32_t *queue = malloc((g->nnodes + 1) * sizeof(*queue)), stamp = 0;
+	int rc = -1;
+
+	if (!seen || !queue) {
+		cp_error("out of memory");
+		goto out;
+	}
+	if (graph_in_edges(g, &first, &in) < 0)
+		goto out;
+	for (size_t i = g->norder; i > 0; i--) {
+		uint32_t *es, n = g->order[i - 1];
+		size_t k;
+		if (graph_node_edges(g, n, true, &es, &k) < 0)
+			goto out;
+		for (size_t j = k; j > 0 && g->edges[es[j - 1]].residual; j--)
+			if (graph_redundant(g, es[j - 1], first, in, seen, queue, ++stamp))
+				g->edges[es[j - 1]].dropped = true;
+		free(es);
+	}
+	rc = 0;
+out:
+	free(first);
+	free(in);
+	free(seen);
+	free(queue);
+	return rc;
 }
 
 /* Keep the first N nodes of the order whose cum is CUTOFF or more, no
@@ -466,15 +778,22 @@ static int graph_trim(struct graph *g)
 		}
 	}
 	g->orig_count = g->norder;
-	if (g->o.node_count)
+	if (g->o.node_count) {
+		size_t n;
+		graph_trim_tags(g, node_cut);
 		graph_trim_edges(g, edge_cut);
-	if (g->o.node_count && g->o.node_count < g->norder) {
-		graph_keep(g, g->o.node_count, 0);
-		if (graph_build(g) < 0)
-			return -1;
-		graph_select(g);
+		n = graph_top_count(g);
+		if (n < g->norder) {
+			graph_keep(g, n, 0);
+			if (graph_build(g) < 0)
+				return -1;
+			graph_select(g);
+		}
 	}
+	graph_trim_tags(g, node_cut);
 	g->dropped_edges = graph_trim_edges(g, edge_cut);
+	if (g->o.visual)
+		return graph_remove_redundant(g);
 	return 0;
 }
 
@@ -487,11 +806,19 @@ int graph_init(struct graph *g, const struct stackset *ss, const struct graph_op
 	g->o = o ? *o : plain;
 	hmap_init(&g->node_index);
 	hmap_init(&g->edge_index);
+	hmap_init(&g->tag_index);
 	intern_init(&g->labels);
+	g->bytes_key = -1;
+	for (size_t i = 1; g->o.tags && i < ss->p->nstrings; i++)
+		if (strcmp(ss->p->strings[i], "bytes") == 0)
+			g->bytes_key = (int64_t)i;
+	if (g->o.tags && profile_num_units(ss->p, &g->num_units) < 0)
+		goto fail;
 	if (graph_index_frames(g) < 0 || graph_build(g) < 0)
 		goto fail;
 	g->order = malloc((g->nnodes + 1) * sizeof(*g->order));
-	if (!g->order) {
+	g->score = calloc(g->nnodes + 1, sizeof(*g->score));
+	if (!g->order || !g->score) {
 		cp_error("out of memory");
 		goto fail;
 	}
@@ -509,10 +836,14 @@ void graph_release(struct graph *g)
 	free(g->nodes);
 	free(g->edges);
 	free(g->order);
+	free(g->score);
 	free(g->frame_node);
 	free(g->clean);
+	free(g->tags);
+	free(g->num_units);
 	hmap_release(&g->node_index);
 	hmap_release(&g->edge_index);
+	hmap_release(&g->tag_index);
 	intern_release(&g->labels);
 	memset(g, 0, sizeof(*g));
 }
@@ -529,6 +860,11 @@ static int graph_edge_cmp(const void *a, const void *b, void *ctx)
 		return graph_abs(x->weight) > graph_abs(y->weight) ? -1 : 1;
 	c = strcmp(g->nodes[x->src].label, g->nodes[y->src].label);
 	return c ? c : strcmp(g->nodes[x->dst].label, g->nodes[y->dst].label);
+}
+
+void graph_sort_edges(const struct graph *g, uint32_t *edges, size_t n)
+{
+	qsort_r(edges, n, sizeof(*edges), graph_edge_cmp, (void *)g);
 }
 
 int graph_node_edges(const struct graph *g, uint32_t n, bool in, uint32_t **out, size_t *nout)

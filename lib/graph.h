@@ -23,6 +23,8 @@ enum graph_granularity {
 	GRAPH_ADDRESSES,
 };
 
+#define GRAPH_NODELETS 4 /* tags shown per node in visual mode */
+
 struct graph_opts {
 	enum graph_granularity granularity;
 	double node_fraction; /* drop nodes whose cum is under this share of the total */
@@ -31,6 +33,10 @@ struct graph_opts {
 	bool cum_sort;        /* order nodes by cum, not flat */
 	bool drop_negative;   /* drop nodes whose value fell (in a diff) */
 	const char *unit;     /* the unit values are printed in; NULL: pprof's choice */
+	/* pprof's visual mode (-dot): nodes in entropy order, the node count
+	 * counting their tags, redundant residual edges removed */
+	bool visual;
+	bool tags;            /* gather each node's label tags (graph_tag) */
 	bool objnames;        /* nodes apart per binary and function start (pprof's -list) */
 	/* Source file names: TRIM_PATH's prefixes (':'-separated) taken off,
 	 * or without it the part up to the last directory of SOURCE_PATH's
@@ -63,6 +69,20 @@ struct graph_edge {
 	bool dropped;      /* under the edge fraction */
 };
 
+/* A node's samples with one set of string labels ("key:value" sorted,
+ * joined by a backslash and n, as pprof joins them), or with a numeric
+ * "bytes" label of one value under such a set: pprof's LabelTags and
+ * NumericTags. */
+struct graph_tag {
+	uint32_t node;
+	uint32_t labels;  /* the joined labels: labels.strs[labels - 1]; 0: none */
+	uint32_t name;    /* a numeric tag's value as text (likewise); 0: a label tag */
+	int64_t value;    /* a numeric tag's value, in UNIT */
+	const char *unit;
+	int64_t flat, cum, flat_div, cum_div;
+	bool dropped;     /* under the node cutoff */
+};
+
 struct graph {
 	const struct stackset *ss;
 	struct graph_opts o;
@@ -71,12 +91,17 @@ struct graph {
 	struct graph_edge *edges;
 	size_t nedges, ecap;
 	uint32_t *order;    /* the nodes shown, sorted (pprof's g.Nodes) */
+	int64_t *score;     /* per node, in visual mode: pprof's entropy score */
 	size_t norder;
 	size_t orig_count;  /* nodes before the node count cut */
 	size_t dropped_nodes, dropped_edges;
 	uint32_t *frame_node; /* per frame of ss->arena: its node */
 	uint32_t *clean;      /* per name id of a file: its cleaned name's, + 1 */
-	struct hmap node_index, edge_index;
+	struct graph_tag *tags;
+	size_t ntags, tcap;
+	int64_t bytes_key;    /* the string index of "bytes", -1 if none */
+	const char **num_units; /* profile_num_units */
+	struct hmap node_index, edge_index, tag_index;
 	struct intern labels;
 };
 
@@ -104,6 +129,10 @@ const char *graph_trim_path(const char *path, const char *trim, const char *sear
 /* The number of nodes shown whose name PATTERN (an extended regular
  * expression) matches; -1 with an error where none or it is bad. */
 int64_t graph_matches(const struct graph *g, const char *pattern);
+
+/* Sort EDGES (N edge indices) as pprof sorts edges: heaviest first, then
+ * by the caller's and the callee's names. */
+void graph_sort_edges(const struct graph *g, uint32_t *edges, size_t n);
 
 /* The sum of the flat values of the nodes shown. */
 int64_t graph_flat_sum(const struct graph *g);

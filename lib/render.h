@@ -51,6 +51,17 @@ int render_list(FILE *out, const struct graph *g, const char *pattern, int64_t t
  * with its inline mark. Shares of TOTAL. */
 int render_top_graph(FILE *out, const struct graph *g, size_t n, int64_t total);
 
+/* pprof's legend lines of graph G: the sum shown of TOTAL, the nodes (and
+ * with EDGES the edges) cut, the top shown; values from unit FROM in TO. */
+void render_graph_legend_lines(FILE *out, const struct graph *g, int64_t total,
+			       const char *from, const char *to, bool edges);
+
+/* pprof -dot: G (trimmed in visual mode, with tags) as a Graphviz digraph
+ * named TITLE, its legend HEADER's lines (the profile's, newline-ended)
+ * then the graph's; shares of TOTAL. */
+int render_dot(FILE *out, const struct graph *g, int64_t total, const char *title,
+	       const char *header);
+
 /* pprof -callgrind: G (of addresses, apart per binary, untrimmed) as a
  * callgrind.out file, in pprof's unit for values of TOTAL's scale. */
 int render_callgrind(FILE *out, const struct graph *g, int64_t total);

@@ -15,10 +15,21 @@ struct render_graph {
 	const char *from, *to; /* the sample unit, and the unit values are printed in */
 };
 
+static void render_graph_legend(FILE *out, const struct render_graph *r, const struct graph *g,
+				bool edges);
+
 static const char *render_graph_value(const struct render_graph *r, char *buf, size_t n,
 				      int64_t v)
 {
 	return units_label_to(buf, n, v, r->from, r->to);
+}
+
+void render_graph_legend_lines(FILE *out, const struct graph *g, int64_t total,
+			       const char *from, const char *to, bool edges)
+{
+	struct render_graph r = { g, total, from, to };
+
+	render_graph_legend(out, &r, g, edges);
 }
 
 /* pprof's reportLabels after the profile's: the sum shown and what was cut. */

@@ -111,5 +111,7 @@ expect_exit 1 "$CPROF" report --svg "$T/ro/missing/x.svg" "$good"
 expect_grep "^cprof: cannot write $T/ro/missing/x.svg" "$T/err"
 expect_exit 1 "$CPROF" report --callgrind "$T/ro/missing/x.cg" "$good"
 expect_grep "^cprof: cannot write $T/ro/missing/x.cg" "$T/err"
+expect_exit 1 "$CPROF" report --dot "$T/ro/missing/x.dot" "$good"
+expect_grep "^cprof: cannot write $T/ro/missing/x.dot" "$T/err"
 
 finish

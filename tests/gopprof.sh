@@ -23,7 +23,7 @@
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
 #    (thread and tid labels); --top with --cum, --noinlines, --hide and --show, and of
 #    two profiles merged;
-#  - `cprof report --tree`, `--peek`, `--list` and `--callgrind` against go tool pprof's, byte for
+#  - `cprof report --tree`, `--peek`, `--list`, `--callgrind` and `--dot` against go tool pprof's, byte for
 #    byte, on those profiles and with each option that shapes pprof's graph
 #    (granularities, node and edge cuts, --cum, --noinlines, filters,
 #    --show-from, --prune-from, --tagroot, --tagleaf), and --tags with
@@ -308,6 +308,39 @@ check_callgrind() {
 	fi
 }
 
+# check_dot LABEL FILE "OPTIONS" [sorted]: --dot writes what go tool pprof
+# -dot writes, byte for byte (or the same lines, in a diff: see check_same);
+# Graphviz's dot, where installed, draws it.
+check_dot() {
+	out=$tmp/out
+	# shellcheck disable=SC2086
+	if ! "$CPROF" report --dot "$out.c.dot" $3 "$2" >/dev/null 2>"$out.cprof.err" ||
+		! go tool pprof -dot -output "$out.p.dot" $(echo " $3" | sed 's/ --/ -/g; s/sample-index/sample_index/') \
+			"$2" >/dev/null 2>&1; then
+		fail "$1: --dot $3 failed:"
+		cat "$out.cprof.err"
+		return 0
+	fi
+	if [ "${4-}" = sorted ]; then
+		sort "$out.c.dot" >"$out.s" && mv "$out.s" "$out.c.dot"
+		sort "$out.p.dot" >"$out.s" && mv "$out.s" "$out.p.dot"
+	fi
+	if cmp -s "$out.p.dot" "$out.c.dot"; then
+		echo "$me: ok: $1: --dot $3 is go tool pprof -dot's${4:+ ($4)}"
+	else
+		fail "$1: --dot $3 differs from go tool pprof -dot:"
+		diff "$out.p.dot" "$out.c.dot" | head -20
+	fi
+	if [ -z "${4-}" ] && command -v dot >/dev/null 2>&1; then
+		if dot -Tsvg -o "$out.svg" "$out.c.dot" 2>"$out.dot.err" && grep -q '<svg' "$out.svg"; then
+			echo "$me: ok: $1: Graphviz draws the --dot file"
+		else
+			fail "$1: Graphviz does not draw the --dot file:"
+			cat "$out.dot.err"
+		fi
+	fi
+}
+
 # check_graph LABEL FILE [sorted]: --tree and --peek, with pprof's options
 # that shape its graph, against go tool pprof's.
 check_graph() {
@@ -399,6 +432,9 @@ for f in worker=a worker=a,b stage:ab; do
 done
 check_graph "fresh cpu" "$tmp/cpu.pb.gz"
 check_callgrind "fresh cpu" "$tmp/cpu.pb.gz"
+for o in "" "--nodecount 10" "--lines" "--focus main" "--nodefraction 0.1" "--addresses"; do
+	check_dot "fresh cpu" "$tmp/cpu.pb.gz" "$o"
+done
 check_same "fresh cpu" "$tmp/cpu.pb.gz" "--tree --focus stage --hide runtime" \
 	"-tree -focus=stage -hide=runtime"
 check_same "fresh cpu" "$tmp/cpu.pb.gz" "--peek hot --tagfocus worker=a" \
@@ -446,6 +482,8 @@ check_top "fixture go-heap" "$fx/go-heap.pb.gz"
 check_tags "fixture go-heap" "$fx/go-heap.pb.gz"
 check_graph "fixture go-heap" "$fx/go-heap.pb.gz"
 check_callgrind "fixture go-heap" "$fx/go-heap.pb.gz"
+check_dot "fixture go-heap" "$fx/go-heap.pb.gz" ""
+check_dot "fixture go-heap" "$fx/go-heap.pb.gz" "--sample-index alloc_space"
 check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tree --tagroot bytes" "-tree -tagroot=bytes"
 check_same "fixture go-heap" "$fx/go-heap.pb.gz" "--tags --tagshow bytes --taghide o" \
 	"-tags -tagshow=bytes -taghide=o"
@@ -483,6 +521,7 @@ for how in base diff_base; do
 	fi
 	check_top "go tool pprof -proto -$how" "$tmp/$how.pb.gz"
 	check_graph "go tool pprof -proto -$how" "$tmp/$how.pb.gz" sorted
+	check_dot "go tool pprof -proto -$how" "$tmp/$how.pb.gz" "" sorted
 	# The same difference made by cprof report --base / --diff-base.
 	opt=$(echo "$how" | tr _ -)
 	copts="--$opt $fx/go-cpu.pb.gz" pfilt="-$how=$fx/go-cpu.pb.gz" \
@@ -530,6 +569,7 @@ if [ -x "$wl/cpuwork-nofp" ] && command -v strip >/dev/null 2>&1; then
 			check_tags "cprof cpu" "$tmp/stripped.pb.gz"
 			check_graph "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
 			check_callgrind "cprof cpu of a stripped program" "$tmp/stripped.pb.gz"
+			check_dot "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" ""
 			check_same "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" \
 				"--list work" "-list=work"
 			check_same "cprof cpu of a stripped program" "$tmp/stripped.pb.gz" \
@@ -578,6 +618,7 @@ if [ -x "$wl/heapwork" ]; then
 			check_top "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
 			check_folded "cprof heap $idx" "$tmp/heap-cprof.pb.gz" "$idx"
 			check_callgrind "cprof heap" "$tmp/heap-cprof.pb.gz"
+			check_dot "cprof heap" "$tmp/heap-cprof.pb.gz" "--sample-index $idx"
 			check_same "cprof heap $idx" "$tmp/heap-cprof.pb.gz" \
 				"--tree --sample-index $idx" "-tree -sample_index=$idx"
 		done
