@@ -37,7 +37,8 @@ parse_out /tmp/cprof-bench-diff.XXXXXX "$@"
 # The generator links cprof's own model and encoder.
 cc -O2 -I "$SRC/lib" -include "$SRC/config.h" -o "$out/gen_profile" bench/gen_profile.c \
 	"$SRC/lib/libcprof.a" \
-	$(pkg-config --libs libunwind-generic libdw libelf libprotobuf-c zlib ncursesw) -lm ||
+	$(pkg-config --libs libunwind-generic libdw libelf libprotobuf-c zlib libdeflate ncursesw \
+		libmicrohttpd libcurl) -liberty -lm ||
 	die "could not build bench/gen_profile.c"
 cp "$CPROF" "$out/cprof"
 

@@ -367,14 +367,16 @@ static int cmd_report_callgrind(const struct stackset *ss, const struct report_o
 }
 
 /* pprof -tags: over the samples the filters keep, those of value 0 too. */
-static int cmd_report_tags(const struct profile *p, int si, const struct stack_filter *filter)
+static int cmd_report_tags(const struct stackset *all, const struct stack_filter *filter)
 {
 	struct stack_filter f = *filter;
 	struct stackset ss;
 	int rc;
 
+	if (filter->zero) /* the stacks are these already */
+		return render_tags(stdout, all);
 	f.zero = true;
-	if (stackset_init(&ss, p, si, &f) < 0)
+	if (stackset_init(&ss, all->p, all->si, &f) < 0)
 		return -1;
 	rc = render_tags(stdout, &ss);
 	stackset_release(&ss);
@@ -409,6 +411,7 @@ static int cmd_report_top(struct report_ctx *c)
 	go.node_fraction = o->nodefraction_given ? o->nodefraction : 0;
 	go.edge_fraction = 0;
 	go.node_count = 0;
+	go.no_edges = go.granularity == GRAPH_FUNCTIONS; /* the inline marks need them */
 	if (graph_init(&g, c->ss, &go) < 0)
 		return -1;
 	cmd_report_header(c, o->unit);
@@ -468,7 +471,7 @@ static int cmd_report_views(struct report_ctx *c, const struct stackset *folded)
 	const struct stackset *ss = c->ss;
 	int color = isatty(STDOUT_FILENO) ? RENDER_COLOR : 0;
 
-	if (o->tags && cmd_report_tags(ss->p, ss->si, &o->filter) < 0)
+	if (o->tags && cmd_report_tags(ss, &o->filter) < 0)
 		return -1;
 	if (o->want_top && cmd_report_top(c) < 0)
 		return -1;
@@ -645,6 +648,15 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 	o->want_top = o->top_given || !(o->tree || o->peek || o->list || o->call_tree || o->traces ||
 					 o->flame || o->folded || o->svg || o->callgrind || o->dot ||
 					 o->comments || o->tags);
+	/* --tags alone: one set of stacks, with the samples of value 0 it counts,
+	 * without their frames where no filter reads them. */
+	o->filter.zero = o->tags && !o->want_top && !(o->tree || o->peek || o->list ||
+						       o->call_tree || o->traces || o->flame ||
+						       o->folded || o->svg || o->callgrind || o->dot);
+	o->filter.no_frames = o->filter.zero &&
+			      !(o->filter.focus || o->filter.ignore || o->filter.hide ||
+				o->filter.show || o->filter.show_from || o->filter.prune_from ||
+				o->filter.tagroot || o->filter.tagleaf);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
 	if (o->svg)

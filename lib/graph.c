@@ -450,7 +450,7 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 			if (g->o.tags && graph_tag_add(g, n, &t, s, false) < 0)
 				return -1;
 		}
-		if (have && n != parent) {
+		if (have && n != parent && !g->o.no_edges) {
 			size_t cap = *edge_cap;
 			int64_t e = graph_edge_of(g, parent, n);
 			if (e < 0 || CP_GROW(*edge_seen, *edge_cap, g->nedges) < 0)

@@ -37,6 +37,7 @@ struct graph_opts {
 	 * counting their tags, redundant residual edges removed */
 	bool visual;
 	bool tags;            /* gather each node's label tags (graph_tag) */
+	bool no_edges;        /* nodes only (a top list's): no edges, less time and memory */
 	bool objnames;        /* nodes apart per binary and function start (pprof's -list) */
 	/* Source file names: TRIM_PATH's prefixes (':'-separated) taken off,
 	 * or without it the part up to the last directory of SOURCE_PATH's

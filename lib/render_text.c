@@ -62,7 +62,7 @@ int render_top(FILE *out, const struct stackset *ss, size_t n)
 
 int render_top_by(FILE *out, const struct stackset *ss, size_t n, bool cum)
 {
-	struct graph_opts o = { .granularity = GRAPH_FUNCTIONS, .cum_sort = cum };
+	struct graph_opts o = { .granularity = GRAPH_FUNCTIONS, .cum_sort = cum, .no_edges = true };
 	struct graph g;
 	int rc;
 

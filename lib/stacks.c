@@ -504,7 +504,7 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 	if ((filter && stacks_filters_more(&x, ss, filter) < 0) ||
 	    stacks_key_visibility(ss, filter) < 0)
 		goto fail;
-	for (size_t i = 0; i < p->nsamples; i++) {
+	for (size_t i = 0; i < p->nsamples && !(filter && filter->no_frames); i++) {
 		const struct pf_sample *s = &p->samples[i];
 		nframes += x.nroot + x.nleaf;
 		for (size_t j = 0; j < s->nlocs; j++) {
@@ -527,6 +527,11 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 		st->base = stacks_is_base(s, ss->base_key, ss->base_true);
 		st->frames = ss->arena + used;
 		st->nframes = x.nleaf;
+		if (filter && filter->no_frames) {
+			if ((st->value || st->div || filter->zero) && stacks_filters_keep(ss, st, &x))
+				ss->nstacks++;
+			continue;
+		}
 		if (stacks_tag_frames(ss, s, x.leaf_keys, x.leaf_files, x.nleaf, st->frames) < 0)
 			goto fail;
 		for (size_t j = 0; j < s->nlocs; j++) {

@@ -88,6 +88,9 @@ struct stack_filter {
 	 * (pprof's -tagshow, -taghide), in the views that print labels */
 	const char *tagshow, *taghide;
 	bool zero;          /* keep the samples whose value is 0 too (pprof's -tags counts them) */
+	/* no frames: the stacks are their samples' values and labels only (for
+	 * a view of labels; the frame filters above must be unset) */
+	bool no_frames;
 	bool noinlines;     /* inlined frames counted as their out-of-line caller (pprof's -noinlines) */
 	bool mean;          /* each stack's divisor is its first value (pprof's -mean) */
 	/* Frames without symbols: one per address ("module+0xoffset"), as pprof
