@@ -23,6 +23,7 @@ struct report_opts {
 	long width;
 	double min_percent;
 	struct cmd_store_sel sel;
+	const char *speedscope, *proto;
 };
 
 static void cmd_report_set_regex(const struct cmd_entry *cmd, const struct cmd_option *o,
@@ -67,6 +68,12 @@ static const struct cmd_option cmd_report_options[] = {
 	{ CMD_FLAG(report_opts, filter.noinlines, "noinlines", "count inlined functions as the "
 		   "function they were inlined into, as go tool pprof -noinlines") },
 	CMD_OPT_STORE_ROWS(report_opts, sel),
+	{ CMD_STRING(report_opts, speedscope, "speedscope", "FILE", "write the stacks as a "
+		     "speedscope JSON file to FILE: a profile per sample type, or the one "
+		     "--sample-index names"), .complete = "file" },
+	{ CMD_STRING(report_opts, proto, "proto", "FILE", "write the profile the filters leave "
+		     "to FILE as a gzipped pprof profile, as go tool pprof -proto"),
+	  .complete = "file" },
 	{ 0 },
 };
 
@@ -172,31 +179,86 @@ static void cmd_report_header(const char *path, const struct stackset *ss, const
 	}
 }
 
+/* Write to PATH, whole or not at all, what a renderer that returned RC wrote
+ * to MEM (an open_memstream over *BUF and *LEN), and say so; frees *BUF.
+ * 0, or -1 reported. */
+static int cmd_report_save(const char *path, FILE *mem, char **buf, size_t *len, int rc)
+{
+	if (rc < 0) {
+		fclose(mem);
+		cmd_lib_error();
+	} else if (fclose(mem) != 0) {
+		rc = cmd_error("out of memory");
+	} else if (file_write_output(path, *buf, *len) < 0) {
+		rc = cmd_lib_error();
+	} else {
+		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(path));
+	}
+	free(*buf);
+	return rc < 0 ? -1 : 0;
+}
+
 static int cmd_report_write_svg(const char *path, const struct stackset *ss, const char *title)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
-	int rc = -1;
 
 	if (!mem)
 		return cmd_error("out of memory");
-	if (render_svg(mem, ss, title) < 0) {
-		fclose(mem);
-		cmd_lib_error();
-		goto out;
-	}
-	if (fclose(mem) != 0) {
+	return cmd_report_save(path, mem, &buf, &len, render_svg(mem, ss, title));
+}
+
+/* --speedscope: a profile of each sample type, or with ONE of SI's only,
+ * SI's shown first. */
+static int cmd_report_write_speedscope(const char *path, const struct profile *p, int si,
+				       bool one, const struct stack_filter *filter,
+				       const char *name)
+{
+	size_t n = one ? 1 : p->nsample_types, made = 0;
+	struct stackset *sets = xmalloc((n + 1) * sizeof(*sets));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int rc = -1;
+
+	for (; made < n; made++)
+		if (stackset_init(&sets[made], p, one ? si : (int)made, filter) < 0) {
+			cmd_lib_error();
+			goto out;
+		}
+	if (!(mem = open_memstream(&buf, &len)))
 		cmd_error("out of memory");
-		goto out;
-	}
-	if (file_write_output(path, buf, len) < 0) {
-		cmd_lib_error();
-		goto out;
-	}
-	rc = 0;
+	else
+		rc = cmd_report_save(path, mem, &buf, &len,
+				     render_speedscope(mem, sets, n, one ? 0 : (size_t)si, name));
 out:
-	free(buf);
+	while (made-- > 0)
+		stackset_release(&sets[made]);
+	free(sets);
+	return rc;
+}
+
+/* --proto: the samples the filters keep, those of value 0 at SI too, since
+ * they have the other sample types' values. */
+static int cmd_report_write_proto(const char *path, const struct profile *p, int si,
+				  const struct stack_filter *filter)
+{
+	struct stack_filter f = *filter;
+	struct stackset ss;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int rc;
+
+	f.zero = true;
+	if (stackset_init(&ss, p, si, &f) < 0)
+		return cmd_lib_error();
+	if (!(mem = open_memstream(&buf, &len)))
+		rc = cmd_error("out of memory");
+	else
+		rc = cmd_report_save(path, mem, &buf, &len, render_proto(mem, &ss));
+	stackset_release(&ss);
 	return rc;
 }
 
@@ -243,6 +305,22 @@ static struct profile *cmd_report_read(int argc, char **argv)
 	return merged;
 }
 
+/* The files written, each checked now; no two the same. */
+static void cmd_report_check_outputs(const struct report_opts *o)
+{
+	const char *names[] = { "svg", "speedscope", "proto" };
+	const char *paths[] = { o->svg, o->speedscope, o->proto };
+
+	for (size_t i = 0; i < 3; i++) {
+		for (size_t j = 0; paths[i] && j < i; j++)
+			if (paths[j] && strcmp(paths[i], paths[j]) == 0)
+				cmd_usage_error(&cmd_report, "--%s and --%s both write to '%s'",
+						names[j], names[i], paths[i]);
+		if (paths[i])
+			cmd_check_writable(paths[i]);
+	}
+}
+
 /* The usage errors no option alone can see, and what follows from O. */
 static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 {
@@ -252,11 +330,10 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 	if (argc < 1 && !o->sel.store)
 		cmd_usage_error(&cmd_report, "no profile given");
 	o->want_top = o->top_given || !(o->tree || o->traces || o->flame || o->folded || o->svg ||
-					 o->comments || o->tags);
+					 o->comments || o->tags || o->speedscope || o->proto);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
-	if (o->svg)
-		cmd_check_writable(o->svg);
+	cmd_report_check_outputs(o);
 }
 
 static int cmd_report_exec(int argc, char **argv)
@@ -317,11 +394,11 @@ static int cmd_report_exec(int argc, char **argv)
 		cmd_lib_error();
 		goto out_counts;
 	}
-	if (o.svg) {
-		if (cmd_report_write_svg(o.svg, &ss, name) < 0)
-			goto out_counts;
-		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o.svg));
-	}
+	if ((o.svg && cmd_report_write_svg(o.svg, &ss, name) < 0) ||
+	    (o.speedscope && cmd_report_write_speedscope(o.speedscope, p, si, o.sample_index,
+							 &o.filter, name) < 0) ||
+	    (o.proto && cmd_report_write_proto(o.proto, p, si, &o.filter) < 0))
+		goto out_counts;
 	rc = EXIT_OK;
 out_counts:
 	if (folded != &ss)

@@ -325,6 +325,8 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 						st->frames + st->nframes);
 			if (n < 0)
 				goto fail;
+			for (int k = 0; k < n; k++)
+				st->frames[st->nframes + k].pos = j;
 			st->nframes += n;
 		}
 		if ((st->value == 0 && !(filter && filter->zero)) ||

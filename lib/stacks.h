@@ -19,6 +19,7 @@ struct frame {
 	int32_t line; /* 0 if unknown */
 	int32_t start_line; /* the function's first line, 0 if unknown */
 	uint32_t map; /* string index of its mapping's file, 0 if none */
+	uint32_t pos; /* the index in the sample's locations of the location it is of */
 	bool synth; /* no function: named for its mapping or address */
 };
 
