@@ -107,34 +107,83 @@ static int render_speedscope_name(FILE *out, const char *name, const char *type)
 	return 0;
 }
 
-/* Set K as a sampled profile: each stack root first, with its value. 0 or -1. */
-static int render_speedscope_profile(FILE *out, const struct speedscope *sc, size_t k,
-				      const char *name)
+/* Stacks root first by their frames' names, so that stacks sharing a path
+ * lie side by side: speedscope's time order is then a flame graph with
+ * siblings in name order (a pprof profile has no time order to keep). */
+static int render_speedscope_by_path(const void *a, const void *b, void *ctx)
+{
+	const struct stackset *ss = ctx;
+	const struct stack *x = *(const struct stack *const *)a, *y = *(const struct stack *const *)b;
+	size_t i;
+
+	for (i = 1; i <= x->nframes && i <= y->nframes; i++) {
+		uint32_t fx = x->frames[x->nframes - i].name, fy = y->frames[y->nframes - i].name;
+		int c = fx == fy ? 0 : strcmp(stackset_name(ss, fx), stackset_name(ss, fy));
+		if (c)
+			return c;
+	}
+	return (x->nframes >= i) - (y->nframes >= i);
+}
+
+/* The samples of set K, in ORDER, stacks of the same frames written once
+ * with their values added, into *WEIGHTS (*NW of them). */
+static void render_speedscope_samples(FILE *out, const struct speedscope *sc, size_t k,
+				      const struct stack **order, int64_t *weights, size_t *nw)
 {
 	const struct stackset *ss = &sc->sets[k];
-	const struct profile *p = ss->p;
-	int64_t sum = 0;
 
-	for (size_t i = 0; i < ss->nstacks; i++)
-		sum += ss->stacks[i].value;
-	fputs("{\"type\":\"sampled\",\"name\":", out);
-	if (render_speedscope_name(out, name, profile_str(p, p->sample_types[ss->si].type)) < 0)
-		return -1;
-	fprintf(out, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":%lld,\"samples\":[",
-		render_speedscope_unit(profile_str(p, p->sample_types[ss->si].unit)),
-		(long long)sum);
+	*nw = 0;
 	for (size_t i = 0; i < ss->nstacks; i++) {
-		const struct stack *st = &ss->stacks[i];
+		const struct stack *st = order[i];
+		if (i && render_speedscope_by_path(&order[i - 1], &order[i], (void *)ss) == 0) {
+			weights[*nw - 1] += st->value;
+			continue;
+		}
+		weights[(*nw)++] = st->value;
 		fputs(i ? ",[" : "[", out);
 		for (size_t j = st->nframes; j-- > 0;)
 			fprintf(out, j + 1 < st->nframes ? ",%u" : "%u",
 				sc->ids[k][st->frames[j].name]);
 		fputc(']', out);
 	}
+}
+
+/* Set K as a sampled profile: each stack root first, with its value. 0 or -1. */
+static int render_speedscope_profile(FILE *out, const struct speedscope *sc, size_t k,
+				     const char *name)
+{
+	const struct stackset *ss = &sc->sets[k];
+	const struct profile *p = ss->p;
+	const struct stack **order = malloc((ss->nstacks + 1) * sizeof(*order));
+	int64_t *weights = malloc((ss->nstacks + 1) * sizeof(*weights)), sum = 0;
+	size_t nw;
+
+	if (!order || !weights) {
+		free(order);
+		free(weights);
+		return cp_error("out of memory");
+	}
+	for (size_t i = 0; i < ss->nstacks; i++) {
+		order[i] = &ss->stacks[i];
+		sum += ss->stacks[i].value;
+	}
+	qsort_r(order, ss->nstacks, sizeof(*order), render_speedscope_by_path, (void *)ss);
+	fputs("{\"type\":\"sampled\",\"name\":", out);
+	if (render_speedscope_name(out, name, profile_str(p, p->sample_types[ss->si].type)) < 0) {
+		free(order);
+		free(weights);
+		return -1;
+	}
+	fprintf(out, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":%lld,\"samples\":[",
+		render_speedscope_unit(profile_str(p, p->sample_types[ss->si].unit)),
+		(long long)sum);
+	render_speedscope_samples(out, sc, k, order, weights, &nw);
 	fputs("],\"weights\":[", out);
-	for (size_t i = 0; i < ss->nstacks; i++)
-		fprintf(out, i ? ",%lld" : "%lld", (long long)ss->stacks[i].value);
+	for (size_t i = 0; i < nw; i++)
+		fprintf(out, i ? ",%lld" : "%lld", (long long)weights[i]);
 	fputs("]}", out);
+	free(order);
+	free(weights);
 	return 0;
 }
 
