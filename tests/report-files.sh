@@ -132,6 +132,18 @@ expect_grep '^cprof: speedscope cannot show the negative values' "$T/err"
 expect_eq "$(cat "$T/kept.json")" keep "file kept on error"
 expect_exit 2 "$CPROF" report --speedscope - --proto - "$cpu"
 expect_grep "^cprof: --speedscope and --proto both write to '-'$" "$T/err"
+# As --svg: a path that cannot be the output is refused before any work, a
+# full device fails loudly, a pipe is written through.
+for opt in --speedscope --proto; do
+	expect_exit 1 "$CPROF" report $opt "$T" "$cpu"
+	expect_grep "^cprof: cannot write $T: it is a directory" "$T/err"
+	expect_lines 0 "$T/out"
+	expect_exit 1 "$CPROF" report $opt /dev/full "$cpu"
+	expect_grep '^cprof: .*/dev/full' "$T/err"
+done
+ok
+"$CPROF" report --proto /dev/stdout "$cpu" 2>/dev/null | "$CPROF" report - >"$T/piped" 2>&1 ||
+	fail "report --proto /dev/stdout into a pipe: $(cat "$T/piped")"
 
 # check_proto LABEL PROFILE SAMPLE_INDEX FILTER...: the --proto file's --top
 # (cprof's, and go tool pprof's) is the filtered input's.
