@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "errmsg.h"
+#include "grow.h"
 #include "intern.h"
 #include "json.h"
 #include "render.h"
@@ -26,7 +27,7 @@ struct speedscope {
 	size_t nsets;
 	struct intern names;           /* frame index by name */
 	struct speedscope_frame *frames;
-	size_t nframes;
+	size_t nframes, frames_cap;
 	uint32_t **ids;                /* per set: frame index by name id */
 };
 
@@ -61,11 +62,8 @@ static int render_speedscope_index(struct speedscope *sc)
 				if ((id = intern_n(&sc->names, name, strlen(name))) < 0)
 					return -1;
 				if ((size_t)id == sc->nframes) {
-					struct speedscope_frame *nf = realloc(
-						sc->frames, (sc->nframes + 1) * sizeof(*nf));
-					if (!nf)
-						return cp_error("out of memory");
-					sc->frames = nf;
+					if (CP_GROW(sc->frames, sc->frames_cap, sc->nframes + 1) < 0)
+						return -1;
 					sc->frames[sc->nframes++] = (struct speedscope_frame){ ss, f };
 				}
 				sc->ids[k][f->name] = id;
