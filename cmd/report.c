@@ -19,7 +19,8 @@ struct report_opts {
 	long top;
 	const char *top_given;
 	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, cum;
-	const char *svg, *callgrind, *dot, *sample_index, *peek, *list, *source_path, *trim_path, *base, *diff_base;
+	const char *svg, *callgrind, *dot, *speedscope, *proto, *sample_index;
+	const char *peek, *list, *source_path, *trim_path, *base, *diff_base;
 	long nodecount;
 	const char *nodecount_given;
 	double nodefraction, edgefraction;
@@ -65,6 +66,12 @@ static const struct cmd_option cmd_report_options[] = {
 	  .complete = "file" },
 	{ CMD_STRING(report_opts, dot, "dot", "FILE", "write the call graph to FILE for "
 		     "Graphviz (dot -Tsvg), as go tool pprof -dot"), .complete = "file" },
+	{ CMD_STRING(report_opts, speedscope, "speedscope", "FILE", "write the stacks as a "
+		     "speedscope JSON file to FILE: a profile per sample type, or the one "
+		     "--sample-index names"), .complete = "file" },
+	{ CMD_STRING(report_opts, proto, "proto", "FILE", "write the profile the filters leave "
+		     "to FILE as a gzipped pprof profile, as go tool pprof -proto"),
+	  .complete = "file" },
 	{ CMD_OPT_SAMPLE_INDEX(report_opts, sample_index, "the sample type to show") },
 	{ CMD_STRING(report_opts, base, "base", "FILE", "subtract the profile FILE (the values "
 		     "that fell are negative), as go tool pprof -base"), .complete = "file" },
@@ -293,35 +300,37 @@ static void cmd_report_header(struct report_ctx *c, const char *out_unit)
 	cmd_report_labels(stdout, c, out_unit, false);
 }
 
+/* Write to PATH, whole or not at all, what a renderer that returned RC wrote
+ * to MEM (an open_memstream over *BUF and *LEN), and say so; frees *BUF.
+ * 0, or -1 reported. */
+static int cmd_report_save(const char *path, FILE *mem, char **buf, size_t *len, int rc)
+{
+	if (rc < 0) {
+		fclose(mem);
+		cmd_lib_error();
+	} else if (fclose(mem) != 0) {
+		rc = cmd_error("out of memory");
+	} else if (file_write_output(path, *buf, *len) < 0) {
+		rc = cmd_lib_error();
+	} else {
+		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(path));
+	}
+	free(*buf);
+	return rc < 0 ? -1 : 0;
+}
+
 /* Write to PATH, whole or not at all, what RENDER writes of C (the
- * stacks, or a graph). */
+ * stacks, or a graph), and say so. */
 static int cmd_report_write(const char *path, int (*render)(FILE *, const void *),
 			    const void *c)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
-	int rc = -1;
 
 	if (!mem)
 		return cmd_error("out of memory");
-	if (render(mem, c) < 0) {
-		fclose(mem);
-		cmd_lib_error();
-		goto out;
-	}
-	if (fclose(mem) != 0) {
-		cmd_error("out of memory");
-		goto out;
-	}
-	if (file_write_output(path, buf, len) < 0) {
-		cmd_lib_error();
-		goto out;
-	}
-	rc = 0;
-out:
-	free(buf);
-	return rc;
+	return cmd_report_save(path, mem, &buf, &len, render(mem, c));
 }
 
 struct report_svg {
@@ -361,8 +370,59 @@ static int cmd_report_callgrind(const struct stackset *ss, const struct report_o
 		return cmd_lib_error();
 	rc = cmd_report_write(o->callgrind, cmd_report_callgrind_out, &g);
 	graph_release(&g);
-	if (rc == 0)
-		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o->callgrind));
+	return rc;
+}
+
+/* --speedscope: a profile of each sample type, or with ONE of SI's only,
+ * SI's shown first. */
+static int cmd_report_write_speedscope(const char *path, const struct profile *p, int si,
+				       bool one, const struct stack_filter *filter,
+				       const char *name)
+{
+	size_t n = one ? 1 : p->nsample_types, made = 0;
+	struct stackset *sets = xmalloc((n + 1) * sizeof(*sets));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int rc = -1;
+
+	for (; made < n; made++)
+		if (stackset_init(&sets[made], p, one ? si : (int)made, filter) < 0) {
+			cmd_lib_error();
+			goto out;
+		}
+	if (!(mem = open_memstream(&buf, &len)))
+		cmd_error("out of memory");
+	else
+		rc = cmd_report_save(path, mem, &buf, &len,
+				     render_speedscope(mem, sets, n, one ? 0 : (size_t)si, name));
+out:
+	while (made-- > 0)
+		stackset_release(&sets[made]);
+	free(sets);
+	return rc;
+}
+
+/* --proto: the samples the filters keep, those of value 0 at SI too, since
+ * they have the other sample types' values. */
+static int cmd_report_write_proto(const char *path, const struct profile *p, int si,
+				  const struct stack_filter *filter)
+{
+	struct stack_filter f = *filter;
+	struct stackset ss;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int rc;
+
+	f.zero = true;
+	if (stackset_init(&ss, p, si, &f) < 0)
+		return cmd_lib_error();
+	if (!(mem = open_memstream(&buf, &len)))
+		rc = cmd_error("out of memory");
+	else
+		rc = cmd_report_save(path, mem, &buf, &len, render_proto(mem, &ss));
+	stackset_release(&ss);
 	return rc;
 }
 
@@ -534,8 +594,6 @@ static int cmd_report_dot(const struct report_ctx *c)
 	a.header = header;
 	a.title = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
 	rc = cmd_report_write(o->dot, cmd_report_dot_out, &a);
-	if (rc == 0)
-		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o->dot));
 out:
 	free(header);
 	graph_release(&g);
@@ -549,12 +607,11 @@ static int cmd_report_outputs(struct report_ctx *c, const struct stackset *folde
 
 	if (cmd_report_views(c, folded) < 0)
 		return cmd_lib_error();
-	if (o->svg) {
-		if (cmd_report_write_svg(o->svg, c->ss, c->name) < 0)
-			return -1;
-		fprintf(stderr, "cprof: wrote %s\n", cmd_output_name(o->svg));
-	}
-	if ((o->callgrind && cmd_report_callgrind(c->ss, o) < 0) ||
+	if ((o->svg && cmd_report_write_svg(o->svg, c->ss, c->name) < 0) ||
+	    (o->speedscope && cmd_report_write_speedscope(o->speedscope, c->ss->p, c->ss->si,
+							  o->sample_index, &o->filter, c->name) < 0) ||
+	    (o->proto && cmd_report_write_proto(o->proto, c->ss->p, c->ss->si, &o->filter) < 0) ||
+	    (o->callgrind && cmd_report_callgrind(c->ss, o) < 0) ||
 	    (o->dot && cmd_report_dot(c) < 0))
 		return -1;
 	return 0;
@@ -632,6 +689,22 @@ out:
 	return rc;
 }
 
+/* The files written, each checked now; no two the same. */
+static void cmd_report_check_outputs(const struct report_opts *o)
+{
+	const char *names[] = { "svg", "speedscope", "proto", "callgrind", "dot" };
+	const char *paths[] = { o->svg, o->speedscope, o->proto, o->callgrind, o->dot };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		for (size_t j = 0; paths[i] && j < i; j++)
+			if (paths[j] && strcmp(paths[i], paths[j]) == 0)
+				cmd_usage_error(&cmd_report, "--%s and --%s both write to '%s'",
+						names[j], names[i], paths[i]);
+		if (paths[i])
+			cmd_check_writable(paths[i]);
+	}
+}
+
 /* The usage errors no option alone can see, and what follows from O. */
 static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 {
@@ -647,24 +720,20 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 			       "and --addresses at most");
 	o->want_top = o->top_given || !(o->tree || o->peek || o->list || o->call_tree || o->traces ||
 					 o->flame || o->folded || o->svg || o->callgrind || o->dot ||
-					 o->comments || o->tags);
+					 o->speedscope || o->proto || o->comments || o->tags);
 	/* --tags alone: one set of stacks, with the samples of value 0 it counts,
 	 * without their frames where no filter reads them. */
 	o->filter.zero = o->tags && !o->want_top && !(o->tree || o->peek || o->list ||
 						       o->call_tree || o->traces || o->flame ||
-						       o->folded || o->svg || o->callgrind || o->dot);
+						       o->folded || o->svg || o->callgrind || o->dot ||
+						       o->speedscope || o->proto);
 	o->filter.no_frames = o->filter.zero &&
 			      !(o->filter.focus || o->filter.ignore || o->filter.hide ||
 				o->filter.show || o->filter.show_from || o->filter.prune_from ||
 				o->filter.tagroot || o->filter.tagleaf);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
-	if (o->svg)
-		cmd_check_writable(o->svg);
-	if (o->callgrind)
-		cmd_check_writable(o->callgrind);
-	if (o->dot)
-		cmd_check_writable(o->dot);
+	cmd_report_check_outputs(o);
 }
 
 static int cmd_report_exec(int argc, char **argv)

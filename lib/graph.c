@@ -133,7 +133,8 @@ static int64_t graph_abs(int64_t v)
 
 /* The frame F as a node at the graph's granularity: what pprof's profile
  * Aggregate leaves of its location and line. */
-static struct graph_key graph_key_of(struct graph *g, const struct frame *f)
+static struct graph_key graph_key_of(struct graph *g, const struct stack *s,
+				     const struct frame *f)
 {
 	struct graph_key k = { 0 };
 	enum graph_granularity gr = g->o.granularity;
@@ -151,8 +152,8 @@ static struct graph_key graph_key_of(struct graph *g, const struct frame *f)
 		k.map = gr == GRAPH_FILES || g->o.objnames ? f->map : 0;
 		k.start_line = gr == GRAPH_FILES || g->o.objnames ? f->start_line : 0;
 	}
-	if (gr == GRAPH_ADDRESSES)
-		k.addr = g->ss->p->locations[f->loc - 1].address;
+	if (gr == GRAPH_ADDRESSES && f->pos != FRAME_NO_POS)
+		k.addr = g->ss->p->locations[s->sample->locs[f->pos] - 1].address;
 	return k;
 }
 
@@ -200,9 +201,9 @@ static int graph_node_eq(void *ctx, uint32_t idx)
 	       n->start_line == f->k->start_line;
 }
 
-static int64_t graph_node_of(struct graph *g, const struct frame *f)
+static int64_t graph_node_of(struct graph *g, const struct stack *s, const struct frame *f)
 {
-	struct graph_key k = graph_key_of(g, f);
+	struct graph_key k = graph_key_of(g, s, f);
 	struct graph_find find = { .g = g, .k = &k };
 	uint64_t h = hash_bytes(HASH_SEED, &k.addr, sizeof(k.addr));
 	uint32_t words[6] = { k.name, k.file, k.map, (uint32_t)k.line, (uint32_t)k.start_line,
@@ -281,7 +282,7 @@ static int graph_index_frames(struct graph *g)
 	for (size_t i = 0; i < ss->nstacks; i++) {
 		const struct stack *s = &ss->stacks[i];
 		for (size_t j = 0; j < s->nframes; j++) {
-			int64_t n = graph_node_of(g, &s->frames[j]);
+			int64_t n = graph_node_of(g, s, &s->frames[j]);
 			if (n < 0)
 				return cp_error("out of memory");
 			g->frame_node[&s->frames[j] - ss->arena] = (uint32_t)n;

@@ -104,6 +104,22 @@ int render_folded(FILE *out, const struct stackset *ss);
  * absolute value, and frames that grew are red and those that shrank blue. */
 int render_svg(FILE *out, const struct stackset *ss, const char *title);
 
+/* A speedscope JSON file (https://www.speedscope.app/file-format-schema.json)
+ * named NAME: a "sampled" profile for each of the N stack sets SETS (sample
+ * types of one profile under one filter), SETS[ACTIVE] shown first, each
+ * named "NAME (TYPE)" with weights in its unit. Frames are functions, by
+ * name as --top counts them, with their file and first line. A difference of
+ * profiles (negative values) is refused with an error. */
+int render_speedscope(FILE *out, const struct stackset *sets, size_t n, size_t active,
+		      const char *name);
+
+/* The profile SS keeps, gzipped pprof, as go tool pprof -proto writes it
+ * after the same filters: the samples SS kept with all their values and
+ * labels (SS should be made with the filter's zero, so that a sample whose
+ * value at SS's type is 0 keeps its others), each location with only the
+ * lines of the frames kept. Returns 0 or -1 with an error. */
+int render_proto(FILE *out, const struct stackset *ss);
+
 /* cprof threads' views of a session, one set per format: text, and JSON
  * lines (an object per call). They read the session's profile, which the
  * caller has had threads_profile build (it may fail). */

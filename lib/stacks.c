@@ -188,7 +188,6 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 		out[n].line = ln->line;
 		out[n].start_line = f->start_line;
 		out[n].map = map;
-		out[n].loc = (uint32_t)(l - p->locations) + 1;
 		out[n].synth = false;
 		out[n].inl = j + 1 < l->nlines;
 		if (out[n].name)
@@ -203,7 +202,6 @@ static int stacks_location_frames(struct stackset *ss, const struct pf_location 
 		out[0].line = 0;
 		out[0].start_line = 0;
 		out[0].map = map;
-		out[0].loc = (uint32_t)(l - p->locations) + 1;
 		out[0].synth = true;
 		out[0].inl = false;
 		n = 1;
@@ -381,6 +379,7 @@ static int stacks_tag_frames(struct stackset *ss, const struct pf_sample *s, con
 		memset(f, 0, sizeof(*f));
 		f->name = (uint32_t)name;
 		f->file = files[i];
+		f->pos = FRAME_NO_POS;
 	}
 	return 0;
 }
@@ -539,6 +538,8 @@ int stackset_init(struct stackset *ss, const struct profile *p, int si,
 						st->frames + st->nframes);
 			if (n < 0)
 				goto fail;
+			for (int k = 0; k < n; k++)
+				st->frames[st->nframes + k].pos = j;
 			st->nframes += n;
 		}
 		if (stacks_tag_frames(ss, s, x.root_keys, x.root_files, x.nroot,

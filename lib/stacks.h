@@ -13,13 +13,17 @@
 #include "intern.h"
 #include "profile.h"
 
+#define FRAME_NO_POS UINT32_MAX
+
 struct frame {
 	uint32_t name; /* name id: see stackset_name() */
 	uint32_t file; /* name id of the source file, 0 if unknown */
 	int32_t line; /* 0 if unknown */
 	int32_t start_line; /* the function's first line, 0 if unknown */
 	uint32_t map; /* string index of its mapping's file, 0 if none */
-	uint32_t loc; /* its location's id */
+	/* the index in the sample's locations of the location it is of;
+	 * FRAME_NO_POS for --tagroot's and --tagleaf's label frames */
+	uint32_t pos;
 	bool synth; /* no function: named for its mapping or address */
 	bool inl; /* inlined into the frame after it (not its location's last line) */
 };
