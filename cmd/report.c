@@ -18,7 +18,7 @@
 struct report_opts {
 	long top;
 	const char *top_given;
-	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, cum;
+	bool want_top, tree, call_tree, traces, flame, folded, comments, tags, raw, cum;
 	const char *svg, *callgrind, *dot, *speedscope, *proto, *sample_index;
 	const char *peek, *list, *source_path, *trim_path, *base, *diff_base;
 	long nodecount;
@@ -58,6 +58,8 @@ static const struct cmd_option cmd_report_options[] = {
 		   "pid: cprof record's thread count)") },
 	{ CMD_FLAG(report_opts, tags, "tags", "each label key's total and its values' shares, as "
 		   "go tool pprof -tags") },
+	{ CMD_FLAG(report_opts, raw, "raw", "the profile the filters leave, decoded, as go tool "
+		   "pprof -raw prints it") },
 	{ CMD_FLAG(report_opts, flame, "flame", "a text flame graph sized to the terminal") },
 	{ CMD_FLAG(report_opts, folded, "folded", "folded stacks, \"root;...;leaf count\" lines (\"... base new\" for a diff)") },
 	{ CMD_STRING(report_opts, svg, "svg", "FILE", "write an SVG flame graph to FILE"), .complete = "file" },
@@ -154,8 +156,8 @@ const struct cmd_entry cmd_report = {
 	.args = "[PROFILE...]",
 	.description =
 		"Reads any pprof profile (cprof's, Go's, or another tool's; gzipped or not; a file or\n"
-		"an http(s) URL) and prints the views asked for, in the order comments, tags, top,\n"
-		"tree, peek, list, call tree, traces, flame, folded. Shares are of the whole\n"
+		"an http(s) URL) and prints the views asked for, in the order comments, tags, raw,\n"
+		"top, tree, peek, list, call tree, traces, flame, folded. Shares are of the whole\n"
 		"profile, also with --focus and\n"
 		"--ignore. Several profiles of one kind are merged, as go tool pprof merges them.\n"
 		"With --store,\n"
@@ -426,6 +428,30 @@ static int cmd_report_write_proto(const char *path, const struct profile *p, int
 	return rc;
 }
 
+/* pprof -raw: over the samples the filters keep, those of value 0 at the
+ * sample type shown too (pprof drops only those all of whose values are 0). */
+static int cmd_report_raw(const struct stackset *all, const struct stack_filter *filter)
+{
+	struct stack_filter f = *filter;
+	struct stackset ss;
+	bool *lines = NULL;
+	int rc;
+
+
+	f.zero = true;
+	f.no_frames = false;
+	if ((filter->hide || filter->show) && !(lines = stackset_lines_kept(all->p, filter)))
+		return -1;
+	if (stackset_init(&ss, all->p, all->si, &f) < 0) {
+		free(lines);
+		return -1;
+	}
+	rc = render_raw(stdout, &ss, lines);
+	stackset_release(&ss);
+	free(lines);
+	return rc;
+}
+
 /* pprof -tags: over the samples the filters keep, those of value 0 too. */
 static int cmd_report_tags(const struct stackset *all, const struct stack_filter *filter)
 {
@@ -531,7 +557,8 @@ static int cmd_report_views(struct report_ctx *c, const struct stackset *folded)
 	const struct stackset *ss = c->ss;
 	int color = isatty(STDOUT_FILENO) ? RENDER_COLOR : 0;
 
-	if (o->tags && cmd_report_tags(ss, &o->filter) < 0)
+	if ((o->tags && cmd_report_tags(ss, &o->filter) < 0) ||
+	    (o->raw && cmd_report_raw(ss, &o->filter) < 0))
 		return -1;
 	if (o->want_top && cmd_report_top(c) < 0)
 		return -1;
@@ -720,13 +747,14 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 			       "and --addresses at most");
 	o->want_top = o->top_given || !(o->tree || o->peek || o->list || o->call_tree || o->traces ||
 					 o->flame || o->folded || o->svg || o->callgrind || o->dot ||
-					 o->speedscope || o->proto || o->comments || o->tags);
+					 o->speedscope || o->proto || o->comments || o->tags ||
+					 o->raw);
 	/* --tags alone: one set of stacks, with the samples of value 0 it counts,
 	 * without their frames where no filter reads them. */
 	o->filter.zero = o->tags && !o->want_top && !(o->tree || o->peek || o->list ||
 						       o->call_tree || o->traces || o->flame ||
 						       o->folded || o->svg || o->callgrind || o->dot ||
-						       o->speedscope || o->proto);
+						       o->speedscope || o->proto || o->raw);
 	o->filter.no_frames = o->filter.zero &&
 			      !(o->filter.focus || o->filter.ignore || o->filter.hide ||
 				o->filter.show || o->filter.show_from || o->filter.prune_from ||

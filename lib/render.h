@@ -62,6 +62,13 @@ void render_graph_legend_lines(FILE *out, const struct graph *g, int64_t total,
 int render_dot(FILE *out, const struct graph *g, int64_t total, const char *title,
 	       const char *header);
 
+/* pprof -raw: the profile of SS (with its samples of value 0) as pprof's
+ * Profile.String prints it after its merge (ids in the order of first use,
+ * samples whose values are all 0 left out, samples alike one) and its
+ * filters (SS's samples; the lines LINES_KEPT leaves, NULL: all; see
+ * stackset_lines_kept). */
+int render_raw(FILE *out, const struct stackset *ss, const bool *lines_kept);
+
 /* pprof -callgrind: G (of addresses, apart per binary, untrimmed) as a
  * callgrind.out file, in pprof's unit for values of TOTAL's scale. */
 int render_callgrind(FILE *out, const struct graph *g, int64_t total);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "errmsg.h"
 #include "pprof.h"
@@ -116,11 +117,19 @@ static int render_proto_sample(struct proto_build *b, const struct stack *st)
 		b->locs[nlocs++] = id;
 	}
 	for (size_t i = 0; i < s->nlabels; i++) {
-		b->labels[i] = s->labels[i];
-		if ((b->labels[i].key = render_proto_string(b, s->labels[i].key)) < 0 ||
-		    (b->labels[i].str = render_proto_string(b, s->labels[i].str)) < 0 ||
-		    (b->labels[i].num_unit = render_proto_string(b, s->labels[i].num_unit)) < 0)
+		struct pf_label l = s->labels[i];
+		size_t k = i;
+		if ((l.key = render_proto_string(b, s->labels[i].key)) < 0 ||
+		    (l.str = render_proto_string(b, s->labels[i].str)) < 0 ||
+		    (l.num_unit = render_proto_string(b, s->labels[i].num_unit)) < 0)
 			return -1;
+		/* By key, a key's values in their order: samples that differ only
+		 * in the order of their labels (Go writes them from a map) are one,
+		 * as pprof's merge makes them. */
+		for (; k > 0 && strcmp(profile_str(b->dst, b->labels[k - 1].key),
+				       profile_str(b->dst, l.key)) > 0; k--)
+			b->labels[k] = b->labels[k - 1];
+		b->labels[k] = l;
 	}
 	return profile_add_sample(b->dst, b->locs, nlocs, s->values, b->labels, s->nlabels);
 }
@@ -177,3 +186,4 @@ out:
 	profile_free(b.dst);
 	return rc;
 }
+

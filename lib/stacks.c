@@ -568,6 +568,43 @@ fail:
 	return -1;
 }
 
+bool *stackset_lines_kept(const struct profile *p, const struct stack_filter *f)
+{
+	struct stackset ss = { .p = p };
+	struct stacks_filters x;
+	size_t n = 0;
+	bool *kept;
+
+	for (size_t i = 0; i < p->nlocations; i++)
+		n += p->locations[i].nlines;
+	if (!(kept = malloc(n + 1))) {
+		cp_error("out of memory");
+		return NULL;
+	}
+	if (stacks_filters_init(&x, p, f) < 0) {
+		free(kept);
+		return NULL;
+	}
+	n = 0;
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct pf_location *l = &p->locations[i];
+		uint32_t map = l->mapping_id && l->mapping_id <= p->nmappings ?
+				       (uint32_t)p->mappings[l->mapping_id - 1].filename : 0;
+		for (size_t j = 0; j < l->nlines; j++, n++) {
+			const struct pf_function *fn = l->lines[j].function_id &&
+							       l->lines[j].function_id <= p->nfunctions ?
+							       &p->functions[l->lines[j].function_id - 1] : NULL;
+			struct frame fr = { .map = map };
+			fr.name = fn ? (uint32_t)(fn->name ? fn->name : fn->system_name) : 0;
+			fr.file = fn ? (uint32_t)fn->filename : 0;
+			kept[n] = (!x.has_hide || !stacks_frame_matches(&ss, &fr, &x.hide)) &&
+				  (!x.has_show || stacks_frame_matches(&ss, &fr, &x.show));
+		}
+	}
+	stacks_filters_release(&x);
+	return kept;
+}
+
 void stackset_release(struct stackset *ss)
 {
 	intern_release(&ss->synth_names);

@@ -114,6 +114,11 @@ void stackset_release(struct stackset *ss);
 void location_synth_name(const struct profile *p, const struct pf_location *l, char *buf,
 			 size_t n);
 
+/* Which lines of P's locations F's --hide and --show leave, as pprof's
+ * filters leave its locations' lines: a new array of flags, location i's
+ * lines after all the lines of those before it. NULL with an error. */
+bool *stackset_lines_kept(const struct profile *p, const struct stack_filter *f);
+
 /* Whether the views print labels of key KEY (a string index). */
 bool stackset_key_shown(const struct stackset *ss, int64_t key);
 

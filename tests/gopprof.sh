@@ -23,7 +23,7 @@
 #    fresh CPU profile (Go's pprof.Do labels) and on a cprof cpu profile
 #    (thread and tid labels); --top with --cum, --noinlines, --hide and --show, and of
 #    two profiles merged;
-#  - `cprof report --tree`, `--peek`, `--list`, `--callgrind` and `--dot` against go tool pprof's, byte for
+#  - `cprof report --tree`, `--peek`, `--list`, `--raw`, `--callgrind` and `--dot` against go tool pprof's, byte for
 #    byte, on those profiles and with each option that shapes pprof's graph
 #    (granularities, node and edge cuts, --cum, --noinlines, filters,
 #    --show-from, --prune-from, --tagroot, --tagleaf), and --tags with
@@ -349,6 +349,7 @@ check_graph() {
 		"tree nodefraction=0.05 edgefraction=0.02" "tree cum lines nodecount=12" \
 		"tree unit=ms" "peek=. unit=auto" "tree mean" "tree drop-negative" \
 		"tree relative-percentages focus=main" "list=main unit=us" \
+		"raw" "raw hide=runtime" "raw show=main|work" "raw focus=main" \
 		"peek=no_such_function"; do
 		copt= popt=
 		for a in $args; do
