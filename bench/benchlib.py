@@ -101,3 +101,15 @@ def machine():
             break
     return {"date": sh("date", "-u"), "nproc": os.cpu_count(), "model": model,
             "kernel": platform.release()}
+
+
+def finish(out, info, results, md):
+    """Save a run: raw.json (INFO and RESULTS) and results.md (MD) in OUT,
+    MD on standard output."""
+    import json
+    with open(os.path.join(out, "raw.json"), "w") as fp:
+        json.dump({"info": info, "results": results}, fp, indent=1)
+    with open(os.path.join(out, "results.md"), "w") as fp:
+        fp.write(md)
+    print(md)
+    log(f"bench: done in {info['elapsed_s']:.0f}s; {out}/results.md, {out}/raw.json")

@@ -29,17 +29,10 @@ cd "$(dirname "$0")/.."
 CPROF=${CPROF:-./cprof}
 SRC=${CPROF_SRC:-.}
 [ -x "$CPROF" ] || die "$CPROF not found: build first (make -j2 && make -j2 check TESTS=)"
-[ -f "$SRC/lib/libcprof.a" ] && [ -f "$SRC/config.h" ] ||
-	die "$SRC/lib/libcprof.a or $SRC/config.h not found: build first"
 
 parse_out /tmp/cprof-bench-diff.XXXXXX "$@"
 
-# The generator links cprof's own model and encoder.
-cc -O2 -I "$SRC/lib" -include "$SRC/config.h" -o "$out/gen_profile" bench/gen_profile.c \
-	"$SRC/lib/libcprof.a" \
-	$(pkg-config --libs libunwind-generic libdw libelf libprotobuf-c zlib libdeflate ncursesw \
-		libmicrohttpd libcurl) -liberty -lm ||
-	die "could not build bench/gen_profile.c"
+build_gen "$SRC" "$out"
 cp "$CPROF" "$out/cprof"
 
 exec /usr/bin/python3 bench/diff_bench.py --cprof "$out/cprof" --gen "$out/gen_profile" \

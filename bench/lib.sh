@@ -37,3 +37,16 @@ parse_out() {
 	[ -n "$out" ] || out=$(mktemp -d "$template")
 	mkdir -p "$out"
 }
+
+# build_gen SRC OUT: bench/gen_profile.c, which links the built tree SRC's
+# model and encoder (lib/libcprof.a), as OUT/gen_profile.
+build_gen() {
+	[ -f "$1/lib/libcprof.a" ] && [ -f "$1/config.h" ] ||
+		die "$1/lib/libcprof.a or $1/config.h not found: build first"
+	# shellcheck disable=SC2046
+	cc -O2 -I "$1/lib" -include "$1/config.h" -o "$2/gen_profile" bench/gen_profile.c \
+		"$1/lib/libcprof.a" \
+		$(pkg-config --libs libunwind-generic libdw libelf libprotobuf-c zlib libdeflate ncursesw \
+			libmicrohttpd libcurl) -liberty -lm ||
+		die "could not build bench/gen_profile.c"
+}

@@ -27,19 +27,11 @@ install_missing ${need[@]+"${need[@]}"}
 
 bench_at_root
 SRC=${CPROF_SRC:-.}
-[ -f "$SRC/lib/libcprof.a" ] && [ -f "$SRC/config.h" ] ||
-	die "$SRC/lib/libcprof.a or $SRC/config.h not found: build first"
 command -v "${GO:-go}" >/dev/null 2>&1 || die "go is not installed (scripts/install-deps)"
 
 parse_out /tmp/cprof-bench-report.XXXXXX "$@"
 
-# The generator links cprof's own model and encoder.
-# shellcheck disable=SC2046
-cc -O2 -I "$SRC/lib" -include "$SRC/config.h" -o "$out/gen_profile" bench/gen_profile.c \
-	"$SRC/lib/libcprof.a" \
-	$(pkg-config --libs libunwind-generic libdw libelf libprotobuf-c zlib libdeflate ncursesw \
-		libmicrohttpd libcurl) -liberty -lm ||
-	die "could not build bench/gen_profile.c"
+build_gen "$SRC" "$out"
 cp "$CPROF" "$out/cprof"
 
 exec /usr/bin/python3 bench/report_bench.py --cprof "$out/cprof" --gen "$out/gen_profile" \

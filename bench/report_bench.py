@@ -24,7 +24,6 @@ reaped children.
 """
 
 import argparse
-import json
 import os
 import random
 import subprocess
@@ -122,13 +121,7 @@ def main():
         results += [one_run(v, t, rep, files) for v, t in plan]
     info["loadavg_end"] = read("/proc/loadavg").strip()
     info["elapsed_s"] = time.monotonic() - t0
-    with open(os.path.join(OUT, "raw.json"), "w") as fp:
-        json.dump({"info": info, "results": results}, fp, indent=1)
-    md = render(info, results)
-    with open(os.path.join(OUT, "results.md"), "w") as fp:
-        fp.write(md)
-    print(md)
-    log(f"bench: done in {info['elapsed_s']:.0f}s; {OUT}/results.md, {OUT}/raw.json")
+    benchlib.finish(OUT, info, results, render(info, results))
 
 
 def mr(xs, fmt="{:.3f}"):

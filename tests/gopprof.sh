@@ -227,32 +227,6 @@ check_top() {
 	fi
 }
 
-# check_tags LABEL FILE [CPROF_OPTION PPROF_OPTION]: --tags is pprof's -tags.
-check_tags() {
-	label=$1 file=$2 copt=${3-} popt=${4-}
-	out=$tmp/out
-	# shellcheck disable=SC2086
-	if ! "$CPROF" report --tags $copt "$file" >"$out.cprof" 2>"$out.cprof.err"; then
-		fail "$label: cprof report --tags $copt failed:"
-		cat "$out.cprof.err"
-		return 0
-	fi
-	# shellcheck disable=SC2086
-	if ! go tool pprof -tags $popt "$file" >"$out.pprof" 2>"$out.pprof.err"; then
-		fail "$label: go tool pprof -tags $popt failed:"
-		cat "$out.pprof.err"
-		return 0
-	fi
-	if [ ! -s "$out.pprof" ]; then
-		fail "$label: go tool pprof -tags $popt printed nothing"
-	elif cmp -s "$out.pprof" "$out.cprof"; then
-		echo "$me: ok: $label: --tags $copt is go tool pprof -tags $popt, line for line"
-	else
-		fail "$label: cprof report --tags $copt differs from go tool pprof -tags $popt:"
-		diff "$out.pprof" "$out.cprof" | head -20
-	fi
-}
-
 # check_same LABEL FILE "CPROF OPTIONS" "PPROF OPTIONS" [sorted]: cprof report
 # prints what go tool pprof prints, byte for byte (header, legend, rows); or,
 # with "sorted", the same lines in some order: in a diff pprof orders callers
@@ -282,6 +256,11 @@ check_same() {
 		fail "$label: cprof report $copt differs from go tool pprof $popt:"
 		diff "$out.pprof" "$out.cprof" | head -20
 	fi
+}
+
+# check_tags LABEL FILE [CPROF_OPTION PPROF_OPTION]: --tags is pprof's -tags.
+check_tags() {
+	check_same "$1" "$2" "--tags ${3-}" "-tags ${4-}"
 }
 
 # check_callgrind LABEL FILE: --callgrind writes what go tool pprof
