@@ -7,8 +7,10 @@
 
 #include "profile.h"
 
-/* Decode LEN bytes, gzipped or plain, into a new profile. Every index in the
- * input is checked, so corrupt input yields NULL and an error, never a crash. */
+/* Decode LEN bytes, gzipped or plain, into a new profile: a protobuf, or
+ * failing that one of the legacy formats go tool pprof reads (legacy.h).
+ * Every index in the input is checked, so corrupt input yields NULL and an
+ * error, never a crash. */
 struct profile *pprof_decode(const void *buf, size_t len);
 
 /* Read and decode the file at PATH ("-" for standard input), or fetch it
