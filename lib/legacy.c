@@ -758,9 +758,10 @@ static void legacy_cpu_strip(struct legacy *l)
 
 		/* The address that qualifies, if any, is in most samples. */
 		for (size_t i = 0; i < l->nrecs; i++) {
-			uint64_t a = l->addrs[l->recs[i].first + 1];
+			uint64_t a;
 			if (l->recs[i].n < 2)
 				continue;
+			a = l->addrs[l->recs[i].first + 1];
 			if (!votes)
 				cand = a;
 			if (cand == a)
@@ -847,8 +848,8 @@ static int legacy_cpu(struct legacy *l)
 		 * the unwinding (less one there): keep one. */
 		for (size_t i = 0; i < l->nrecs; i++) {
 			struct legacy_rec *r = &l->recs[i];
-			uint64_t *a = &l->addrs[r->first];
-			if (r->n > 1 && a[0] == a[1] + 1) {
+			uint64_t *a = r->n > 1 ? &l->addrs[r->first] : NULL;
+			if (a && a[0] == a[1] + 1) {
 				memmove(&a[1], &a[2], (r->n - 2) * sizeof(*a));
 				r->n--;
 			}
@@ -1103,13 +1104,15 @@ static const struct legacy_frame *legacy_frames_at(const struct legacy *l, uint6
 /* The location of LOC, with the functions and lines of its "#" lines. */
 static int legacy_location(struct legacy *l, struct legacy_loc *loc)
 {
-	const struct legacy_frame *f = legacy_frames_at(l, loc->addr), *end = l->frames + l->nframes;
+	const struct legacy_frame *f = legacy_frames_at(l, loc->addr);
 	struct pf_line lines[PF_MAX_LINES];
 	size_t n = 0;
 	int64_t id;
 
-	for (const struct legacy_frame *g = f; f && g < end && g->pc == f->pc &&
-					       g->block == f->block && n < PF_MAX_LINES; g++) {
+	for (size_t i = f ? f - l->frames : l->nframes; i < l->nframes && n < PF_MAX_LINES; i++) {
+		const struct legacy_frame *g = &l->frames[i];
+		if (g->pc != f->pc || g->block != f->block)
+			break;
 		int64_t fn = profile_add_function(l->p, g->name, g->name, g->file, 0);
 		if (fn < 0)
 			return -1;
@@ -1166,7 +1169,8 @@ static int legacy_locations(struct legacy *l, struct legacy_loc *locs, size_t n)
 		if (m.filename < 0 || m.build_id < 0 || profile_add_mapping(l->p, &m) < 0)
 			return -1;
 	}
-	qsort(l->frames, l->nframes, sizeof(*l->frames), legacy_by_pc);
+	if (l->nframes)
+		qsort(l->frames, l->nframes, sizeof(*l->frames), legacy_by_pc);
 	for (size_t i = 0; i < n; i++)
 		if (legacy_location(l, &locs[i]) < 0)
 			return -1;
