@@ -10,7 +10,9 @@
  *
  * Parsing is in two passes: the samples' addresses, values and "#" lines
  * are gathered first, since the mappings come at the end of the file, then
- * the profile is built from them. */
+ * the profile is built from them: the locations named (by the "#" lines,
+ * or with LEGACY_SYMBOLIZE from the mapped files), then the stacks cut
+ * where pprof cuts them, which takes the names. */
 #include <ctype.h>
 #include <math.h>
 #include <regex.h>
@@ -20,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrspace.h"
 #include "errmsg.h"
 #include "grow.h"
 #include "legacy.h"
+#include "symbolize.h"
 
 /* cprof's readers add values in int64_t: as pprof_decode does, refuse a
  * sample type whose values' magnitudes add up past this. */
@@ -63,6 +67,16 @@ struct legacy {
 	struct legacy_map *maps;
 	size_t nmaps, maps_cap;
 	bool bytes_label;
+	/* With LEGACY_SYMBOLIZE: the executable /proc/PID/maps lines as they
+	 * are, and the symbolizer over their files. */
+	bool symbolize;
+	char *maps_text;
+	size_t maps_len, maps_text_cap;
+	struct addrspace *as;
+	struct symbolizer *sym;
+	/* pprof's frames of no interest for this kind of profile. */
+	regex_t drop, keep;
+	bool drop_set, keep_set;
 };
 
 /* Captured groups of a pattern matched by hand. */
@@ -345,6 +359,53 @@ static int legacy_set_types(struct legacy *l, const char *const *types, size_t n
 	return 0;
 }
 
+/* The frames pprof leaves out of legacy profiles (its DropFrames and
+ * KeepFrames, applied to every profile it reads): an allocator's own in heap
+ * profiles, a lock's in contention profiles, the CPU profiler's signal
+ * handler's in the others. A stack is cut below its outermost such frame
+ * (one of KEEP stays), counting from the first frame of no such function. */
+static const char legacy_drop_alloc[] =
+	"calloc|cfree|malloc|free|memalign|do_memalign|(__)?posix_memalign|pvalloc|valloc|realloc|"
+	"tcmalloc::.*|tc_calloc|tc_cfree|tc_malloc|tc_free|tc_memalign|tc_posix_memalign|"
+	"tc_pvalloc|tc_valloc|tc_realloc|tc_new|tc_delete|tc_newarray|tc_deletearray|"
+	"tc_new_nothrow|tc_newarray_nothrow|malloc_zone_malloc|malloc_zone_calloc|"
+	"malloc_zone_valloc|malloc_zone_realloc|malloc_zone_memalign|malloc_zone_free|"
+	"runtime\\..*|BaseArena::.*|(::)?do_malloc_no_errno|(::)?do_malloc_pages|(::)?do_malloc|"
+	"DoSampledAllocation|MallocedMemBlock::MallocedMemBlock|_M_allocate|"
+	"__builtin_(vec_)?delete|__builtin_(vec_)?new|__gnu_cxx::new_allocator::allocate|"
+	"__libc_malloc|__malloc_alloc_template::allocate|allocate|cpp_alloc|"
+	"operator new(\\[\\])?|simple_alloc::allocate";
+static const char legacy_keep_alloc[] = "runtime\\.panic|runtime\\.reflectcall|runtime\\.call[0-9]*";
+static const char legacy_drop_lock[] =
+	"RecordLockProfileData|(base::)?RecordLockProfileData.*|(base::)?SubmitMutexProfileData.*|"
+	"(base::)?SubmitSpinLockProfileData.*|(base::Mutex::)?AwaitCommon.*|"
+	"(base::Mutex::)?Unlock.*|(base::Mutex::)?UnlockSlow.*|(base::Mutex::)?ReaderUnlock.*|"
+	"(base::MutexLock::)?~MutexLock.*|(Mutex::)?AwaitCommon.*|(Mutex::)?Unlock.*|"
+	"(Mutex::)?UnlockSlow.*|(Mutex::)?ReaderUnlock.*|(MutexLock::)?~MutexLock.*|"
+	"(SpinLock::)?Unlock.*|(SpinLock::)?SlowUnlock.*|(SpinLockHolder::)?~SpinLockHolder.*";
+static const char legacy_drop_cpu[] = "ProfileData::Add|ProfileData::prof_handler|"
+	"CpuProfiler::prof_handler|__pthread_sighandler|__restore";
+
+/* Set L's frames of no interest, DROP and KEEP (NULL: none), as the
+ * profile's drop_frames and keep_frames too. Returns 0 or -1. */
+static int legacy_set_drop(struct legacy *l, const char *drop, const char *keep)
+{
+	char re[2048];
+
+	if ((l->p->drop_frames = profile_intern(l->p, drop)) < 0 ||
+	    (l->p->keep_frames = profile_intern(l->p, keep ? keep : "")) < 0)
+		return -1;
+	snprintf(re, sizeof(re), "^(%s)$", drop);
+	if (regcomp(&l->drop, re, REG_EXTENDED | REG_NOSUB) != 0)
+		return cp_error("cannot compile a regular expression");
+	l->drop_set = true;
+	snprintf(re, sizeof(re), "^(%s)$", keep ? keep : "");
+	if (keep && regcomp(&l->keep, re, REG_EXTENDED | REG_NOSUB) != 0)
+		return cp_error("cannot compile a regular expression");
+	l->keep_set = keep != NULL;
+	return 0;
+}
+
 /* "COUNT @ 0xADDR 0xADDR ..." of a Go count profile; "COUNT @" with no
  * address is taken too (Go writes that for threadcreate). Returns 0 or -1. */
 static int legacy_count_line(struct legacy *l, const char *s)
@@ -405,7 +466,8 @@ static int legacy_go_count(struct legacy *l)
 	if (rc <= 0 || !legacy_count_header(l->line, type, sizeof(type)))
 		return rc < 0 ? -1 : 0;
 	snprintf(l->what, sizeof(l->what), "%s profile", type);
-	if (legacy_set_types(l, (const char *[]){ type, "count" }, 2, type, "count", 1) < 0)
+	if (legacy_set_types(l, (const char *[]){ type, "count" }, 2, type, "count", 1) < 0 ||
+	    legacy_set_drop(l, legacy_drop_cpu, NULL) < 0)
 		return -1;
 	while ((rc = legacy_next(l)) > 0) {
 		char *s = legacy_trim(l->line);
@@ -607,6 +669,8 @@ static int legacy_heap(struct legacy *l)
 	if (legacy_set_types(l, alloc ? both : inuse, alloc ? 8 : 4, "space", "bytes", period) < 0)
 		return -1;
 	l->bytes_label = true;
+	if (legacy_set_drop(l, legacy_drop_alloc, legacy_keep_alloc) < 0)
+		return -1;
 	while ((rc = legacy_next(l)) > 0) {
 		char *s = legacy_trim(l->line);
 		if (legacy_blank(s)) {
@@ -712,7 +776,8 @@ static int legacy_contention(struct legacy *l)
 	    !legacy_prefix(l->line, "--- contention:"))
 		return 0;
 	snprintf(l->what, sizeof(l->what), "contention profile");
-	if (legacy_set_types(l, types, 4, "contentions", "count", 1) < 0)
+	if (legacy_set_types(l, types, 4, "contentions", "count", 1) < 0 ||
+	    legacy_set_drop(l, legacy_drop_lock, NULL) < 0)
 		return -1;
 	while ((rc = legacy_next(l)) > 0) {
 		char *eq;
@@ -841,6 +906,7 @@ static int legacy_cpu(struct legacy *l)
 			return legacy_fail(l, "a Java CPU profile, which cprof does not read");
 		if (legacy_set_types(l, types, 4, "cpu", "nanoseconds",
 				     (int64_t)(h[3] * 1000)) < 0 ||
+		    legacy_set_drop(l, legacy_drop_cpu, NULL) < 0 ||
 		    !(end = legacy_cpu_samples(l, b, len, 5 * word, word, big)))
 			return -1;
 		legacy_cpu_strip(l);
@@ -902,10 +968,13 @@ static int legacy_map_line(struct legacy *l, const char *s, regex_t *re)
 	const regmatch_t *file, *offset, *build = NULL;
 	struct legacy_map *m;
 	regmatch_t g[13];
+	bool proc = false;
+	size_t n = strlen(s);
 
 	if (regexec(&re[0], s, 11, g, 0) == 0) {
 		offset = &g[8];
 		file = &g[10];
+		proc = true;
 	} else if (regexec(&re[1], s, 13, g, 0) == 0) {
 		file = &g[8];
 		offset = &g[10];
@@ -926,6 +995,14 @@ static int legacy_map_line(struct legacy *l, const char *s, regex_t *re)
 	l->nmaps++;
 	if (!m->file || !m->build_id)
 		return cp_error("out of memory");
+	if (!l->symbolize || !proc)
+		return 0;
+	if (CP_GROW(l->maps_text, l->maps_text_cap, l->maps_len + n + 2) < 0)
+		return -1;
+	memcpy(l->maps_text + l->maps_len, s, n);
+	l->maps_len += n;
+	l->maps_text[l->maps_len++] = '\n';
+	l->maps_text[l->maps_len] = '\0';
 	return 0;
 }
 
@@ -1031,7 +1108,60 @@ struct legacy_loc {
 	uint64_t addr;
 	size_t first;
 	uint64_t mapping, id;
+	int prune; /* LEGACY_PRUNE or LEGACY_BENEATH */
 };
+
+#define LEGACY_PRUNE 1   /* the location and all below it go */
+#define LEGACY_BENEATH 2 /* all below it go */
+
+/* Whether the function NAME is of no interest. pprof matches a C++ name
+ * without its parameters: up to the first '(' that does not begin
+ * "(anonymous namespace)" or end "operator()". */
+static bool legacy_dropped(const struct legacy *l, const char *name)
+{
+	char buf[1024];
+	size_t i = 0;
+
+	if (*name == '.')
+		name++;
+	while (name[i]) {
+		if (strncmp(name + i, "(anonymous namespace)", 21) == 0)
+			i += 21;
+		else if (strncmp(name + i, "operator()", 10) == 0)
+			i += 10;
+		else if (name[i] == '(')
+			break;
+		else
+			i++;
+	}
+	snprintf(buf, sizeof(buf), "%.*s", (int)i, name);
+	return regexec(&l->drop, buf, 0, NULL, 0) == 0 &&
+	       !(l->keep_set && regexec(&l->keep, buf, 0, NULL, 0) == 0);
+}
+
+/* Whether a location of LINES (*N, innermost first) is pruned: its outermost
+ * line of no interest, and those inside it, go (LEGACY_BENEATH), or all of
+ * it if that is its last (LEGACY_PRUNE). An address that no "#" line of a
+ * Go text profile names is a runtime function's: Go leaves those out. */
+static int legacy_prune_lines(const struct legacy *l, struct pf_line *lines, size_t *n)
+{
+	if (!l->drop_set)
+		return 0;
+	if (!*n)
+		return l->nframes && legacy_dropped(l, "runtime.") ? LEGACY_PRUNE : 0;
+	for (size_t i = *n; i-- > 0;) {
+		const struct pf_function *f = &l->p->functions[lines[i].function_id - 1];
+		const char *name = profile_str(l->p, f->name);
+		if (!*name || !legacy_dropped(l, name))
+			continue;
+		if (i == *n - 1)
+			return LEGACY_PRUNE;
+		memmove(lines, lines + i + 1, (*n - i - 1) * sizeof(*lines));
+		*n -= i + 1;
+		return LEGACY_BENEATH;
+	}
+	return 0;
+}
 
 static int legacy_by_addr(const void *a, const void *b)
 {
@@ -1101,7 +1231,33 @@ static const struct legacy_frame *legacy_frames_at(const struct legacy *l, uint6
 	return NULL;
 }
 
-/* The location of LOC, with the functions and lines of its "#" lines. */
+/* The lines of address A (a call's, or a leaf's) from the symbols and debug
+ * information of the file mapped there, into LINES, *N of them (0 when it
+ * has none). Returns 0 or -1. */
+static int legacy_symbolize(struct legacy *l, uint64_t a, struct pf_line *lines, size_t *n)
+{
+	const struct sym_frame *fr;
+	int k = symbolizer_lookup(l->sym, a, false, &fr);
+
+	if (k < 0)
+		return -1;
+	*n = 0;
+	for (int j = 0; j < k && j < PF_MAX_LINES; j++) {
+		int64_t name = profile_intern(l->p, fr[j].name ? fr[j].name : "");
+		int64_t sys = profile_intern(l->p, fr[j].system_name ? fr[j].system_name : "");
+		int64_t file = profile_intern(l->p, fr[j].file ? fr[j].file : "");
+		int64_t fn;
+		if (name < 0 || sys < 0 || file < 0 ||
+		    (fn = profile_add_function(l->p, name, sys, file, fr[j].start_line)) < 0)
+			return -1;
+		lines[*n].function_id = fn;
+		lines[(*n)++].line = fr[j].line;
+	}
+	return 0;
+}
+
+/* The location of LOC, with the functions and lines of its "#" lines, or
+ * with LEGACY_SYMBOLIZE of its file's symbols. */
 static int legacy_location(struct legacy *l, struct legacy_loc *loc)
 {
 	const struct legacy_frame *f = legacy_frames_at(l, loc->addr);
@@ -1119,6 +1275,9 @@ static int legacy_location(struct legacy *l, struct legacy_loc *loc)
 		lines[n].function_id = fn;
 		lines[n++].line = g->line;
 	}
+	if (!n && l->sym && loc->addr && legacy_symbolize(l, loc->addr, lines, &n) < 0)
+		return -1;
+	loc->prune = legacy_prune_lines(l, lines, &n);
 	if ((id = profile_add_location(l->p, loc->mapping, loc->addr, lines, n, false)) < 0)
 		return -1;
 	loc->id = id;
@@ -1178,7 +1337,7 @@ static int legacy_locations(struct legacy *l, struct legacy_loc *locs, size_t n)
 	return 0;
 }
 
-static uint64_t legacy_loc_id(const struct legacy_loc *locs, size_t n, uint64_t a)
+static const struct legacy_loc *legacy_loc_of(const struct legacy_loc *locs, size_t n, uint64_t a)
 {
 	size_t lo = 0, hi = n;
 
@@ -1189,14 +1348,31 @@ static uint64_t legacy_loc_id(const struct legacy_loc *locs, size_t n, uint64_t 
 		else
 			hi = mid;
 	}
-	return locs[lo].id;
+	return &locs[lo];
+}
+
+/* pprof's Prune of the stack of the N locations LOCS (leaf first): from the
+ * root, past the first frame of interest, the first pruned location goes
+ * with all below it; one pruned beneath is the leaf. The new leaf's index. */
+static size_t legacy_prune_stack(const struct legacy_loc *const *locs, size_t n)
+{
+	bool user = false;
+
+	for (size_t i = n; i-- > 0;) {
+		if (!locs[i]->prune)
+			user = true;
+		else if (user)
+			return locs[i]->prune == LEGACY_PRUNE ? i + 1 : i;
+	}
+	return 0;
 }
 
 /* The samples, with their locations' ids and values. Returns 0 or -1. */
 static int legacy_samples(struct legacy *l, const struct legacy_loc *locs, size_t n)
 {
 	uint64_t *ids = NULL, sum[4] = { 0 };
-	size_t cap = 0, nv = l->p->nsample_types;
+	const struct legacy_loc **at = NULL;
+	size_t cap = 0, acap = 0, nv = l->p->nsample_types, leaf;
 	struct pf_label bytes = { .key = profile_intern(l->p, "bytes") };
 	int rc = -1;
 
@@ -1204,10 +1380,13 @@ static int legacy_samples(struct legacy *l, const struct legacy_loc *locs, size_
 		return -1;
 	for (size_t i = 0; i < l->nrecs; i++) {
 		const struct legacy_rec *r = &l->recs[i];
-		if (CP_GROW(ids, cap, r->n + 1) < 0)
+		if (CP_GROW(ids, cap, r->n + 1) < 0 || CP_GROW(at, acap, r->n + 1) < 0)
 			goto out;
-		for (size_t j = 0; j < r->n; j++)
-			ids[j] = legacy_loc_id(locs, n, l->addrs[r->first + j]);
+		for (size_t j = 0; j < r->n; j++) {
+			at[j] = legacy_loc_of(locs, n, l->addrs[r->first + j]);
+			ids[j] = at[j]->id;
+		}
+		leaf = legacy_prune_stack(at, r->n);
 		for (size_t j = 0; j < nv; j++) {
 			uint64_t v = r->v[j] < 0 ? -(uint64_t)r->v[j] : (uint64_t)r->v[j];
 			if (v > LEGACY_MAX_MAGNITUDE || (sum[j] += v) > LEGACY_MAX_MAGNITUDE) {
@@ -1216,12 +1395,13 @@ static int legacy_samples(struct legacy *l, const struct legacy_loc *locs, size_
 			}
 		}
 		bytes.num = r->bytes;
-		if (profile_add_sample(l->p, ids, r->n, r->v, &bytes, l->bytes_label) < 0)
+		if (profile_add_sample(l->p, ids + leaf, r->n - leaf, r->v, &bytes, l->bytes_label) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
 	free(ids);
+	free(at);
 	return rc;
 }
 
@@ -1237,6 +1417,13 @@ static void legacy_release(struct legacy *l)
 		free(l->maps[i].build_id);
 	}
 	free(l->maps);
+	free(l->maps_text);
+	symbolizer_free(l->sym);
+	addrspace_free(l->as);
+	if (l->drop_set)
+		regfree(&l->drop);
+	if (l->keep_set)
+		regfree(&l->keep);
 }
 
 /* Parse L with PARSE, then build the profile. Returns 1, 0 when L is not in
@@ -1252,13 +1439,16 @@ static int legacy_run(struct legacy *l, int (*parse)(struct legacy *))
 	if ((rc = parse(l)) <= 0)
 		return rc;
 	l->lineno = 0;
+	/* Files that cannot be read leave their frames without symbols. */
+	if (l->maps_len && (l->as = addrspace_new_maps(l->maps_text, l->maps_len)))
+		l->sym = symbolizer_new(l->as);
 	rc = legacy_unique(l, &locs, &n) < 0 || legacy_locations(l, locs, n) < 0 ||
 	     legacy_samples(l, locs, n) < 0 ? -1 : 1;
 	free(locs);
 	return rc;
 }
 
-struct profile *legacy_parse(const void *buf, size_t len, bool *known)
+struct profile *legacy_parse(const void *buf, size_t len, int flags, bool *known)
 {
 	static int (*const parsers[])(struct legacy *) = { legacy_cpu, legacy_heap, legacy_go_count,
 							    legacy_contention };
@@ -1266,7 +1456,8 @@ struct profile *legacy_parse(const void *buf, size_t len, bool *known)
 
 	*known = false;
 	for (size_t i = 0; i < sizeof(parsers) / sizeof(*parsers); i++) {
-		struct legacy l = { .pos = buf, .end = (const unsigned char *)buf + len };
+		struct legacy l = { .pos = buf, .end = (const unsigned char *)buf + len,
+				    .symbolize = flags & LEGACY_SYMBOLIZE };
 		int rc = legacy_run(&l, parsers[i]);
 		if (rc != 0) {
 			*known = l.what[0] != '\0';

@@ -12,7 +12,9 @@
  * Each becomes the profile pprof makes of it: its sample types, values,
  * addresses (return addresses less one) and mappings (from the
  * /proc/PID/maps lines that follow "MAPPED_LIBRARIES:" or
- * "--- Memory map: ---"). */
+ * "--- Memory map: ---"), without the frames pprof leaves out (its
+ * DropFrames: an allocator's in heap profiles, a lock's in contention
+ * profiles, the CPU profiler's signal handler's). */
 #ifndef CPROF_LEGACY_H
 #define CPROF_LEGACY_H
 
@@ -21,11 +23,16 @@
 
 #include "profile.h"
 
+/* Name the addresses that no "#" line names from the files of the memory
+ * map, as pprof does with the local binaries: each file that is still the
+ * one mapped (same inode) is read for its symbols and debug information. */
+#define LEGACY_SYMBOLIZE 1
+
 /* Parse the LEN bytes at BUF (already inflated) as one of the legacy
- * formats, tried in pprof's order. Returns a new profile, or NULL with an
- * error; *KNOWN then says whether BUF began as one of the formats (the
- * error says what is wrong in it) or as none of them. Corrupt input yields
- * NULL and an error, never a crash. */
-struct profile *legacy_parse(const void *buf, size_t len, bool *known);
+ * formats, tried in pprof's order; FLAGS: 0 or LEGACY_SYMBOLIZE. Returns a
+ * new profile, or NULL with an error; *KNOWN then says whether BUF began as
+ * one of the formats (the error says what is wrong in it) or as none of
+ * them. Corrupt input yields NULL and an error, never a crash. */
+struct profile *legacy_parse(const void *buf, size_t len, int flags, bool *known);
 
 #endif

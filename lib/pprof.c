@@ -523,14 +523,14 @@ static bool pprof_is_text(const unsigned char *b, size_t len)
 /* What pprof does when the bytes are no protobuf profile: the legacy
  * formats, tried in its order. PB_ERR is the protobuf's error, kept when
  * the bytes are in none of them and do not look like text. */
-static struct profile *pprof_decode_legacy(const unsigned char *data, size_t len)
+static struct profile *pprof_decode_legacy(const unsigned char *data, size_t len, int flags)
 {
 	char pb_err[256];
 	struct profile *p;
 	bool known;
 
 	snprintf(pb_err, sizeof(pb_err), "%s", cp_errmsg());
-	p = legacy_parse(data, len, &known);
+	p = legacy_parse(data, len, flags, &known);
 	if (!p && !known) {
 		if (pprof_is_text(data, len))
 			cp_error(UNKNOWN_TEXT);
@@ -540,7 +540,8 @@ static struct profile *pprof_decode_legacy(const unsigned char *data, size_t len
 	return p;
 }
 
-struct profile *pprof_decode(const void *buf, size_t len)
+/* pprof_decode, with legacy_parse's FLAGS for the legacy formats. */
+static struct profile *pprof_decode_flags(const void *buf, size_t len, int flags)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = len;
@@ -575,11 +576,16 @@ struct profile *pprof_decode(const void *buf, size_t len)
 		p = pprof_decode_pb(pb);
 	/* A text that decodes as a protobuf by chance fails the checks after. */
 	if (!p)
-		p = pprof_decode_legacy(data, rawlen);
+		p = pprof_decode_legacy(data, rawlen, flags);
 	free(raw);
 	if (pb)
 		perftools__profiles__profile__free_unpacked(pb, NULL);
 	return p;
+}
+
+struct profile *pprof_decode(const void *buf, size_t len)
+{
+	return pprof_decode_flags(buf, len, 0);
 }
 
 struct profile *pprof_read(const char *path)
@@ -591,7 +597,7 @@ struct profile *pprof_read(const char *path)
 	if (fetch_is_url(path) ? fetch_url(path, fetch_timeout_ns(path), &buf, &len) < 0 :
 				 file_read_all(path, &buf, &len) < 0)
 		return NULL;
-	p = pprof_decode(buf, len);
+	p = pprof_decode_flags(buf, len, LEGACY_SYMBOLIZE);
 	free(buf);
 	if (!p) {
 		char msg[512];

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *buf;
 	size_t len;
 
-	if (!(p = legacy_parse(data, size, &known)))
+	if (!(p = legacy_parse(data, size, 0, &known)))
 		return 0;
 	if (!sink)
 		sink = fopen("/dev/null", "w");
