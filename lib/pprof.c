@@ -1,5 +1,6 @@
 /* pprof decoding and encoding with protobuf-c and zlib. Foreign ids and string
- * indices are validated and renumbered into the model's dense form. */
+ * indices are validated and renumbered into the model's dense form; what is
+ * no protobuf is tried as the legacy formats (legacy.c), as pprof tries it. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "fileio.h"
 #include "grow.h"
 #include "hmap.h"
+#include "legacy.h"
 #include "pprof.h"
 #include "profile.pb-c.h"
 
@@ -502,26 +504,44 @@ out:
 	return p;
 }
 
-/* Whether the LEN bytes at B are one of the formats pprof read before
- * profile.proto: text (Go's ?debug=1 dumps, gperftools heap profiles) or
- * gperftools' binary CPU profile (header words 0, 3, 0). */
-static bool pprof_is_legacy(const unsigned char *b, size_t len)
+/* Whether the LEN bytes at B look like text (as the legacy formats but
+ * gperftools' CPU profile are), for the error when none of them reads it. */
+static bool pprof_is_text(const unsigned char *b, size_t len)
 {
-	static const unsigned char cpu[24] = { [8] = 3 };
 	size_t n = len < 512 ? len : 512;
 
-	if (len >= sizeof(cpu) && memcmp(b, cpu, sizeof(cpu)) == 0)
-		return true;
 	for (size_t i = 0; i < n; i++)
 		if ((b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r') || b[i] == 0x7f)
 			return false;
 	return n > 0;
 }
 
-#define LEGACY "not a pprof protobuf profile (text/legacy formats are not read; " \
-	"go tool pprof -proto FILE > FILE.pb.gz converts one)"
+#define UNKNOWN_TEXT "not a pprof protobuf profile, nor text in a legacy format that go tool " \
+	"pprof reads (a Go goroutine, threadcreate, heap, block or mutex profile at debug=1, " \
+	"a gperftools heap or contention profile)"
 
-struct profile *pprof_decode(const void *buf, size_t len)
+/* What pprof does when the bytes are no protobuf profile: the legacy
+ * formats, tried in its order. PB_ERR is the protobuf's error, kept when
+ * the bytes are in none of them and do not look like text. */
+static struct profile *pprof_decode_legacy(const unsigned char *data, size_t len, int flags)
+{
+	char pb_err[256];
+	struct profile *p;
+	bool known;
+
+	snprintf(pb_err, sizeof(pb_err), "%s", cp_errmsg());
+	p = legacy_parse(data, len, flags, &known);
+	if (!p && !known) {
+		if (pprof_is_text(data, len))
+			cp_error(UNKNOWN_TEXT);
+		else
+			cp_error("%s", pb_err);
+	}
+	return p;
+}
+
+/* pprof_decode, with legacy_parse's FLAGS for the legacy formats. */
+static struct profile *pprof_decode_flags(const void *buf, size_t len, int flags)
 {
 	unsigned char *raw = NULL;
 	size_t rawlen = len;
@@ -555,12 +575,17 @@ struct profile *pprof_decode(const void *buf, size_t len)
 	else
 		p = pprof_decode_pb(pb);
 	/* A text that decodes as a protobuf by chance fails the checks after. */
-	if (!p && pprof_is_legacy(data, rawlen))
-		cp_error(LEGACY);
+	if (!p)
+		p = pprof_decode_legacy(data, rawlen, flags);
 	free(raw);
 	if (pb)
 		perftools__profiles__profile__free_unpacked(pb, NULL);
 	return p;
+}
+
+struct profile *pprof_decode(const void *buf, size_t len)
+{
+	return pprof_decode_flags(buf, len, 0);
 }
 
 struct profile *pprof_read(const char *path)
@@ -572,7 +597,7 @@ struct profile *pprof_read(const char *path)
 	if (fetch_is_url(path) ? fetch_url(path, fetch_timeout_ns(path), &buf, &len) < 0 :
 				 file_read_all(path, &buf, &len) < 0)
 		return NULL;
-	p = pprof_decode(buf, len);
+	p = pprof_decode_flags(buf, len, LEGACY_SYMBOLIZE);
 	free(buf);
 	if (!p) {
 		char msg[512];

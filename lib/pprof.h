@@ -7,13 +7,17 @@
 
 #include "profile.h"
 
-/* Decode LEN bytes, gzipped or plain, into a new profile. Every index in the
- * input is checked, so corrupt input yields NULL and an error, never a crash. */
+/* Decode LEN bytes, gzipped or plain, into a new profile: a protobuf, or
+ * failing that one of the legacy formats go tool pprof reads (legacy.h).
+ * Every index in the input is checked, so corrupt input yields NULL and an
+ * error, never a crash. */
 struct profile *pprof_decode(const void *buf, size_t len);
 
 /* Read and decode the file at PATH ("-" for standard input), or fetch it
  * where PATH is an http(s) URL (fetch_url, with go tool pprof's timeout);
- * NULL and an error message naming PATH on failure. */
+ * NULL and an error message naming PATH on failure. A legacy profile's
+ * addresses are named from the files of its memory map where they are on
+ * this machine (LEGACY_SYMBOLIZE), as go tool pprof names them. */
 struct profile *pprof_read(const char *path);
 
 /* Encode P, gzipped, into a new malloc'ed buffer *BUF of *LEN bytes. Returns 0 or -1. */

@@ -24,7 +24,7 @@ size=$(wc -c <"$good")
 head -c $((size / 2)) "$good" >"$T/truncated"
 corrupt "$T/truncated" "truncated gzip"
 printf 'hello, world\n' | gzip -c >"$T/text.gz"
-corrupt "$T/text.gz" "not a pprof protobuf profile \(text/legacy formats are not read"
+corrupt "$T/text.gz" "not a pprof protobuf profile, nor text in a legacy format that go tool pprof reads"
 printf '\037\213garbage' >"$T/bad-gzip"
 corrupt "$T/bad-gzip" "gzip"
 corrupt "$T/no-such-file" "No such file"

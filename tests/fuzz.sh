@@ -4,7 +4,7 @@
 # under the sanitizer build none may show an error.
 . "$top_srcdir/tests/lib.sh"
 
-for target in fuzz-pprof fuzz-maps fuzz-duration fuzz-elf fuzz-route; do
+for target in fuzz-pprof fuzz-maps fuzz-duration fuzz-elf fuzz-route fuzz-legacy; do
 	files=$(find "$top_srcdir/tests/fuzz/corpus/$target" "$top_srcdir/tests/fuzz/crashes/$target" \
 		-type f 2>/dev/null | sort)
 	ok

@@ -195,14 +195,19 @@ expect_exit 0 env CPROF_MAX_PROFILE_SIZE=1M "$CPROF" report "$cpu"
 expect_exit 1 env CPROF_MAX_PROFILE_SIZE=lots "$CPROF" report "$cpu"
 expect_grep "^cprof: .*: CPROF_MAX_PROFILE_SIZE='lots' is not a size" "$T/err"
 
-# Text formats that pprof once read: named as such, with the way to convert.
-printf 'goroutine profile: total 2\n2 @ 0x43b8d6 0x44c2b1\n#\t0x43b8d5\truntime.gopark+0x115\n' >"$T/goroutine.txt"
+# The legacy formats pprof reads are read too (tests/legacy.sh holds them
+# to go tool pprof): a Go goroutine dump, named by its "#" lines, gzipped or
+# not, and a gperftools heap profile.
+printf 'goroutine profile: total 2\n2 @ 0x43b8d6 0x44c2b1\n#\t0x43b8d5\truntime.gopark+0x115\tproc.go:363\n' >"$T/goroutine.txt"
 printf 'heap profile:   1:   100 [   1:   100] @ heapprofile\n   1:   100 [   1:   100] @ 0x4\n' >"$T/heap.txt"
 gzip -c "$T/goroutine.txt" >"$T/goroutine.txt.gz"
-for f in goroutine.txt heap.txt goroutine.txt.gz; do
-	expect_exit 1 "$CPROF" report "$T/$f"
-	expect_lines 1 "$T/err"
-	expect_grep "^cprof: .*$f: not a pprof protobuf profile \(text/legacy formats are not read; go tool pprof -proto FILE > FILE\.pb\.gz converts one\)$" "$T/err"
+for f in goroutine.txt goroutine.txt.gz; do
+	expect_exit 0 "$CPROF" report --top 0 "$T/$f"
+	expect_grep '^Type: goroutine$' "$T/out"
+	expect_grep '^ +2 +100% +100% +2 +100%  runtime\.gopark \(proc\.go\)$' "$T/out"
 done
+expect_exit 0 "$CPROF" report --top 0 "$T/heap.txt"
+expect_grep '^Type: space$' "$T/out"
+expect_grep '^ +100B +100% +100% +100B +100%  <unknown>$' "$T/out"
 
 finish
