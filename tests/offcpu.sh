@@ -50,6 +50,13 @@ total() {
 	$1 == th && (st == "" || $2 == st) { all += $3 }
 	END { printf "%d\n", all / 1e6 }'
 }
+# measured FILE: the reader's share (percent) of its waits in the pipe, as
+# waitwork measured them itself ("reader pipe_ns=P sleep_ns=S" at SIGTERM);
+# 70 where it said nothing.
+measured() {
+	sed -n 's/^reader pipe_ns=\([0-9]*\) sleep_ns=\([0-9]*\)$/\1 \2/p' "$1" |
+		awk 'END { if ($1 + $2 > 0) printf "%d\n", 100 * $1 / ($1 + $2) + 0.5; else print 70 }'
+}
 # near GOT WANT TOL WHAT
 near() {
 	ok
@@ -64,8 +71,12 @@ if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
 	expect_grep '^Waits: [0-9]+, blocked ' "$T/off.out"
 	expect_no_grep '^Stacks: none' "$T/off.out"
 	expect_grep '^ +[0-9]+  reader ' "$T/off.out"
-	near "$(share "$T/off.pb.gz" reader blocked wait_pipe)" 70 8 "reader's blocked share in wait_pipe"
-	near "$(share "$T/off.pb.gz" reader blocked wait_sleep)" 30 8 "reader's blocked share in wait_sleep"
+	# The design is 70/30; the reader's own clock says what it was this time
+	# (on a loaded machine the sleep ends late), and cprof must agree with it.
+	pipe=$(measured "$T/err")
+	near "$(share "$T/off.pb.gz" reader blocked wait_pipe)" "$pipe" 5 "reader's blocked share in wait_pipe (it measured $pipe)"
+	near "$(share "$T/off.pb.gz" reader blocked wait_sleep)" $((100 - pipe)) 5 "reader's blocked share in wait_sleep"
+	near "$pipe" 70 25 "the reader's own share in wait_pipe"
 	# The whole stack: from the syscall's wrapper to the thread's start.
 	near "$(share "$T/off.pb.gz" reader blocked start_thread)" 100 1 "reader's stacks reaching start_thread"
 	for l in lock-a lock-b; do
@@ -99,7 +110,7 @@ if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
 	expect_exit 0 "$CPROF" offcpu --pid "$pid" --seconds 2 -o "$T/pid.pb.gz"
 	cp "$T/out" "$T/pid.out"
 	untraced "$pid"
-	near "$(share "$T/pid.pb.gz" reader blocked wait_pipe)" 70 10 "attached: reader's share in wait_pipe"
+	near "$(share "$T/pid.pb.gz" reader blocked wait_pipe)" 70 25 "attached: reader's share in wait_pipe"
 	# The main thread sleeps in pause() all along: its wait began before.
 	ok
 	[ "$(total "$T/pid.pb.gz" waitwork "")" -gt 1800 ] || fail "main thread's wait lost: $(total "$T/pid.pb.gz" waitwork "") ms"
@@ -109,11 +120,12 @@ if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
 	# shares estimated from them, each thread's totals exact.
 	expect_exit 0 "$CPROF" offcpu --max-rate 500 --seconds 4 -o "$T/rate.pb.gz" -- "$W/waitwork"
 	cp "$T/out" "$T/rate.out"
+	pipe=$(measured "$T/err")
 	expect_grep '^Sampled: [0-9]+ of [0-9]+ waits' "$T/rate.out"
 	sampled=$(sed -n 's/^Sampled: \([0-9]*\) of.*/\1/p' "$T/rate.out")
 	ok
 	[ "${sampled:-0}" -le 3200 ] || fail "$sampled waits sampled at --max-rate 500 in 4 s"
-	near "$(share "$T/rate.pb.gz" reader blocked wait_pipe)" 70 12 "sampled: reader's share in wait_pipe"
+	near "$(share "$T/rate.pb.gz" reader blocked wait_pipe)" "$pipe" 8 "sampled: reader's share in wait_pipe (it measured $pipe)"
 	ok
 	[ "$(total "$T/rate.pb.gz" reader blocked)" -gt 3500 ] || fail "sampled: reader blocked only $(total "$T/rate.pb.gz" reader blocked) ms"
 	# A fast ping-pong: ping's waits (pong spins to keep the pace) under
@@ -162,7 +174,9 @@ if [ "$(id -u)" = 0 ] && [ "$paranoid" -ge 2 ] &&
 		"$CPROF" offcpu --seconds 2 -o "$T/nobody/np.pb.gz" -- "$W/waitwork"
 	cp "$T/out" "$T/np.out"
 	expect_grep '^Stacks: none.*kernel\.perf_event_paranoid=1 or lower' "$T/np.out"
-	expect_lines 1 "$T/err"
+	# cprof's line, and waitwork's at the SIGTERM that ends it.
+	expect_lines 2 "$T/err"
+	expect_grep '^reader pipe_ns=[0-9]+ sleep_ns=[0-9]+$' "$T/err"
 	ok
 	[ "$(total "$T/nobody/np.pb.gz" reader blocked)" -gt 1700 ] ||
 		fail "unprivileged: reader blocked $(total "$T/nobody/np.pb.gz" reader blocked) ms"

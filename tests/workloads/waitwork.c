@@ -17,12 +17,16 @@
  *   --pin         the ping-pong on the first CPU only: each switch hands
  *                 the CPU from one to the other, with no idle CPU woken
  *                 (whose cost in a VM would swamp what a profiler adds)
- *   --seconds S   exit after S seconds (default: run until killed) */
+ *   --seconds S   exit after S seconds (default: run until killed)
+ * On SIGTERM it writes "reader pipe_ns=P sleep_ns=S" on stderr: the time the
+ * reader measured itself in each wait, and exits. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,15 +85,50 @@ __attribute__((noinline)) static void wait_sleep(void)
 	__asm__ volatile("" ::: "memory");
 }
 
+/* The reader's own measure of its waits, for the tests to hold cprof to:
+ * on a loaded machine the sleep runs late and the pipe wait is shorter. */
+static volatile int64_t reader_pipe_ns, reader_sleep_ns;
+
 static void *reader(void *arg)
 {
 	(void)arg;
 	waitwork_name("reader");
 	for (;;) {
+		int64_t t0 = now_ns(), t1;
 		wait_sleep();
+		t1 = now_ns();
+		reader_sleep_ns += t1 - t0;
 		wait_pipe();
+		reader_pipe_ns += now_ns() - t1;
 	}
 	return NULL;
+}
+
+/* Async-signal-safe decimal of V at the end of BUF (N bytes); its start. */
+static char *waitwork_itoa(int64_t v, char *buf, size_t n)
+{
+	char *p = buf + n;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) > 0 && p > buf);
+	return p;
+}
+
+/* SIGTERM (cprof ending a command it started, or a test): the reader's
+ * measure, "reader pipe_ns=P sleep_ns=S" on stderr, then exit. */
+static void waitwork_term(int sig)
+{
+	char a[24], b[24];
+	const char *parts[] = { "reader pipe_ns=", waitwork_itoa(reader_pipe_ns, a, sizeof(a)),
+				" sleep_ns=", waitwork_itoa(reader_sleep_ns, b, sizeof(b)), "\n" };
+
+	(void)sig;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
+		if (write(2, parts[i], strlen(parts[i])) < 0)
+			break;
+	_exit(0);
 }
 
 static void *writer(void *arg)
@@ -220,6 +259,7 @@ int main(int argc, char **argv)
 		pthread_create(&t, &attr, pinger, NULL);
 		pthread_create(&t, &attr, pinger, "");
 	} else {
+		signal(SIGTERM, waitwork_term);
 		pthread_create(&t, NULL, reader, NULL);
 		pthread_create(&t, NULL, writer, NULL);
 		pthread_create(&t, NULL, locker, "lock-a");
