@@ -253,10 +253,9 @@ struct report_ctx {
 };
 
 /* pprof's header (its ProfileLabels and active filters), its total in
- * OUT_UNIT (NULL: the best for it); with PPROF, no File line for a profile
- * without a main binary, as pprof's, else its path. */
-static void cmd_report_labels(FILE *out, const struct report_ctx *c, const char *out_unit,
-			      bool pprof)
+ * OUT_UNIT (NULL: the best for it); no File line for a profile without a
+ * main binary. */
+static void cmd_report_labels(FILE *out, const struct report_ctx *c, const char *out_unit)
 {
 	const struct stackset *ss = c->ss;
 	const struct profile *p = ss->p;
@@ -266,8 +265,6 @@ static void cmd_report_labels(FILE *out, const struct report_ctx *c, const char 
 	char a[32], b[32];
 	double ns;
 
-	if (!*file && !pprof)
-		file = c->name;
 	base = strrchr(file, '/');
 	if (*file)
 		fprintf(out, "File: %s\n", base ? base + 1 : file);
@@ -299,7 +296,7 @@ static void cmd_report_header(struct report_ctx *c, const char *out_unit)
 	if (c->header_done)
 		return;
 	c->header_done = true;
-	cmd_report_labels(stdout, c, out_unit, false);
+	cmd_report_labels(stdout, c, out_unit);
 }
 
 /* Write to PATH, whole or not at all, what a renderer that returned RC wrote
@@ -612,7 +609,7 @@ static int cmd_report_dot(const struct report_ctx *c)
 		cmd_error("out of memory");
 		goto out;
 	}
-	cmd_report_labels(mem, c, graph_output_unit(&g, c->total, false), true);
+	cmd_report_labels(mem, c, graph_output_unit(&g, c->total, false));
 	if (fclose(mem) != 0) {
 		cmd_error("out of memory");
 		goto out;
@@ -742,6 +739,9 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 		cmd_usage_error(&cmd_report, "no profile given");
 	if (o->base && o->diff_base)
 		cmd_usage_error(&cmd_report, "--base or --diff-base, not both");
+	if (o->raw && (o->filter.tagroot || o->filter.tagleaf))
+		cmd_usage_error(&cmd_report, "--raw prints the profile's own locations: not with "
+			       "--tagroot or --tagleaf");
 	if (o->functions + o->filefunctions + o->files + o->lines + o->filter.addresses > 1)
 		cmd_usage_error(&cmd_report, "one of --functions, --filefunctions, --files, --lines "
 			       "and --addresses at most");
@@ -792,6 +792,10 @@ static int cmd_report_exec(int argc, char **argv)
 	if ((o.base || o.diff_base) &&
 	    cmd_report_subtract(&p, o.base ? o.base : o.diff_base, !o.base) < 0)
 		goto out_profile;
+	if (pprof_simplify_names(p) < 0) {
+		cmd_lib_error();
+		goto out_profile;
+	}
 	for (size_t i = 0; o.comments && i < p->ncomments; i++)
 		printf("%s\n", p->strings[p->comments[i]]);
 	si = profile_sample_index(p, o.sample_index);

@@ -18,9 +18,7 @@ struct graph_key {
 	bool synth;
 };
 
-/* Go's filepath.Clean of PATH into BUF (N bytes): no "." or empty
- * elements, no ".." after a name or at the root. */
-static const char *graph_clean(const char *path, char *buf, size_t n)
+const char *graph_clean_path(const char *path, char *buf, size_t n)
 {
 	bool rooted = path[0] == '/';
 	size_t len = rooted, dots = 0; /* dots: the leading ".."s kept */
@@ -116,7 +114,7 @@ static uint32_t graph_file(struct graph *g, uint32_t id)
 		return 0;
 	if (g->clean[id])
 		return g->clean[id];
-	graph_clean(graph_trim_path(stackset_name(g->ss, id), g->o.trim_path ? g->o.trim_path : "",
+	graph_clean_path(graph_trim_path(stackset_name(g->ss, id), g->o.trim_path ? g->o.trim_path : "",
 				    g->o.source_path ? g->o.source_path : ""),
 		    buf, sizeof(buf));
 	n = intern_n(&g->labels, buf, strlen(buf));
@@ -126,9 +124,10 @@ static uint32_t graph_file(struct graph *g, uint32_t id)
 	return g->clean[id];
 }
 
+/* |V|, wrapping at INT64_MIN as Go's abs64 does. */
 static int64_t graph_abs(int64_t v)
 {
-	return v < 0 ? -v : v;
+	return v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
 }
 
 /* The frame F as a node at the graph's granularity: what pprof's profile
@@ -158,30 +157,33 @@ static struct graph_key graph_key_of(struct graph *g, const struct stack *s,
 }
 
 /* pprof's NodeInfo.PrintableName of K, into BUF. */
-static const char *graph_label(const struct graph *g, const struct graph_key *k, char *buf,
-			       size_t n)
+/* pprof's NodeInfo.PrintableName of K, written to OUT: its address, name
+ * and place (file:line, file, binary), those it has, a space apart. */
+static void graph_label(const struct graph *g, const struct graph_key *k, FILE *out)
 {
 	const struct stackset *ss = g->ss;
 	const char *name = k->name ? stackset_name(ss, k->name) : "";
 	const char *file = k->file ? g->labels.strs[k->file - 1] : "";
-	size_t len = 0;
+	const char *sep = "";
 
-	if (k->addr)
-		len = (size_t)snprintf(buf, n, "%016" PRIx64 " ", k->addr);
-	if (*name)
-		len += (size_t)snprintf(buf + len, n - len, "%s ", name);
-	if (k->line)
-		snprintf(buf + len, n - len, "%s:%d", file, k->line);
-	else if (*file)
-		snprintf(buf + len, n - len, "%s", file);
-	else if (*name)
-		buf[len - 1] = '\0';
-	else if (k->map && !k->file) {
+	if (k->addr) {
+		fprintf(out, "%016" PRIx64, k->addr);
+		sep = " ";
+	}
+	if (*name) {
+		fprintf(out, "%s%s", sep, name);
+		sep = " ";
+	}
+	if (k->line) {
+		fprintf(out, "%s%s:%d", sep, file, k->line);
+	} else if (*file) {
+		fprintf(out, "%s%s", sep, file);
+	} else if (!*name && k->map) {
 		const char *m = profile_str(ss->p, k->map), *base = strrchr(m, '/');
-		snprintf(buf + len, n - len, "[%s]", base ? base + 1 : m);
-	} else
-		snprintf(buf + len, n - len, "<unknown>");
-	return buf;
+		fprintf(out, "%s[%s]", sep, base ? base + 1 : m);
+	} else if (!*name) {
+		fprintf(out, "%s<unknown>", sep);
+	}
 }
 
 struct graph_find {
@@ -209,7 +211,9 @@ static int64_t graph_node_of(struct graph *g, const struct stack *s, const struc
 	uint32_t words[6] = { k.name, k.file, k.map, (uint32_t)k.line, (uint32_t)k.start_line,
 			      k.synth };
 	struct graph_node *n;
-	char buf[2048];
+	char *label = NULL;
+	size_t len = 0;
+	FILE *mem;
 	int64_t i;
 
 	h = hash_bytes(h, words, sizeof(words));
@@ -231,10 +235,14 @@ static int64_t graph_node_of(struct graph *g, const struct stack *s, const struc
 	n->kept = true;
 	n->rep_file = f->synth ? 0 : f->file;
 	n->rep_start = f->start_line;
-	graph_label(g, &k, buf, sizeof(buf));
-	n->label = intern_str(&g->labels, buf, strlen(buf));
-	if (!n->label)
-		return -1;
+	if (!(mem = open_memstream(&label, &len)))
+		return cp_error("out of memory");
+	graph_label(g, &k, mem);
+	if (fclose(mem) != 0 || !(n->label = intern_str(&g->labels, label, len))) {
+		free(label);
+		return cp_error("out of memory");
+	}
+	free(label);
 	return (int64_t)g->nnodes++;
 }
 
@@ -479,6 +487,28 @@ static int graph_add_stack(struct graph *g, const struct stack *s, uint32_t stam
 	return 0;
 }
 
+/* The edges into (IN) or out of each node, grouped: node N's are
+ * list[first[N]..first[N+1]), in the edges' order. */
+static int graph_group_edges(struct graph *g, bool in, uint32_t **first, uint32_t **list)
+{
+	free(*first);
+	free(*list);
+	*first = calloc(g->nnodes + 2, sizeof(**first));
+	*list = malloc((g->nedges + 1) * sizeof(**list));
+	if (!*first || !*list)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < g->nedges; i++)
+		(*first)[(in ? g->edges[i].dst : g->edges[i].src) + 1]++;
+	for (size_t i = 0; i < g->nnodes; i++)
+		(*first)[i + 1] += (*first)[i];
+	for (size_t i = 0; i < g->nedges; i++)
+		(*list)[(*first)[in ? g->edges[i].dst : g->edges[i].src]++] = (uint32_t)i;
+	for (size_t i = g->nnodes; i > 0; i--)
+		(*first)[i] = (*first)[i - 1];
+	(*first)[0] = 0;
+	return 0;
+}
+
 /* The values and edges again, over the kept nodes only (pprof rebuilds its
  * graph from the samples after each cut, for full precision). */
 static int graph_build(struct graph *g)
@@ -503,6 +533,9 @@ static int graph_build(struct graph *g)
 						&edge_cap) < 0)
 			goto out;
 	}
+	if (graph_group_edges(g, true, &g->in_first, &g->in_list) < 0 ||
+	    graph_group_edges(g, false, &g->out_first, &g->out_list) < 0)
+		goto out;
 	rc = 0;
 out:
 	free(node_seen);
@@ -599,7 +632,11 @@ static void graph_scores(struct graph *g)
 		if (nout[i] && n->flat > 0 && out_t[i] != 0)
 			score += graph_entropy((double)n->flat, out_t[i]);
 		x = score * (double)n->cum;
-		g->score[i] = (isnan(x) || x >= 9.2e18 || x <= -9.2e18 ? INT64_MIN : (int64_t)x) + n->flat;
+		/* Go's int64 of NaN or out of range is INT64_MIN on amd64, and its
+		 * sums wrap. */
+		g->score[i] = (int64_t)((uint64_t)(isnan(x) || x >= 9.2e18 || x <= -9.2e18 ?
+							  INT64_MIN : (int64_t)x) +
+					(uint64_t)n->flat);
 	}
 out:
 	free(sum);
@@ -671,9 +708,10 @@ static size_t graph_top_count(const struct graph *g)
 }
 
 /* Whether the caller of edge E reaches its callee by other edges. */
-static bool graph_redundant(const struct graph *g, uint32_t e, const uint32_t *first,
-			    const uint32_t *in, uint32_t *seen, uint32_t *queue, uint32_t stamp)
+static bool graph_redundant(const struct graph *g, uint32_t e, uint32_t *seen, uint32_t *queue,
+			    uint32_t stamp)
 {
+	const uint32_t *first = g->in_first, *in = g->in_list;
 	uint32_t src = g->edges[e].src;
 	size_t head = 0, tail = 0;
 
@@ -694,30 +732,11 @@ static bool graph_redundant(const struct graph *g, uint32_t e, const uint32_t *f
 	return false;
 }
 
-/* The edges into each node, grouped: node N's are in[first[N]..first[N+1]). */
-static int graph_in_edges(const struct graph *g, uint32_t **first, uint32_t **in)
-{
-	*first = calloc(g->nnodes + 2, sizeof(**first));
-	*in = malloc((g->nedges + 1) * sizeof(**in));
-	if (!*first || !*in)
-		return cp_error("out of memory");
-	for (size_t i = 0; i < g->nedges; i++)
-		(*first)[g->edges[i].dst + 1]++;
-	for (size_t i = 0; i < g->nnodes; i++)
-		(*first)[i + 1] += (*first)[i];
-	for (size_t i = 0; i < g->nedges; i++)
-		(*in)[(*first)[g->edges[i].dst]++] = (uint32_t)i;
-	for (size_t i = g->nnodes; i > 0; i--)
-		(*first)[i] = (*first)[i - 1];
-	(*first)[0] = 0;
-	return 0;
-}
-
 /* pprof's RemoveRedundantEdges: from the last node up, its lightest
  * residual edges in, while another path joins the same two nodes. */
 static int graph_remove_redundant(struct graph *g)
 {
-	uint32_t *first = NULL, *in = NULL, *seen = calloc(g->nnodes + 1, sizeof(*seen));
+	uint32_t *seen = calloc(g->nnodes + 1, sizeof(*seen));
 	uint32_t *queue = malloc((g->nnodes + 1) * sizeof(*queue)), stamp = 0;
 	int rc = -1;
 
@@ -725,22 +744,18 @@ static int graph_remove_redundant(struct graph *g)
 		cp_error("out of memory");
 		goto out;
 	}
-	if (graph_in_edges(g, &first, &in) < 0)
-		goto out;
 	for (size_t i = g->norder; i > 0; i--) {
 		uint32_t *es, n = g->order[i - 1];
 		size_t k;
 		if (graph_node_edges(g, n, true, &es, &k) < 0)
 			goto out;
 		for (size_t j = k; j > 0 && g->edges[es[j - 1]].residual; j--)
-			if (graph_redundant(g, es[j - 1], first, in, seen, queue, ++stamp))
+			if (graph_redundant(g, es[j - 1], seen, queue, ++stamp))
 				g->edges[es[j - 1]].dropped = true;
 		free(es);
 	}
 	rc = 0;
 out:
-	free(first);
-	free(in);
 	free(seen);
 	free(queue);
 	return rc;
@@ -842,6 +857,10 @@ void graph_release(struct graph *g)
 	free(g->clean);
 	free(g->tags);
 	free(g->num_units);
+	free(g->in_first);
+	free(g->in_list);
+	free(g->out_first);
+	free(g->out_list);
 	hmap_release(&g->node_index);
 	hmap_release(&g->edge_index);
 	hmap_release(&g->tag_index);
@@ -870,16 +889,16 @@ void graph_sort_edges(const struct graph *g, uint32_t *edges, size_t n)
 
 int graph_node_edges(const struct graph *g, uint32_t n, bool in, uint32_t **out, size_t *nout)
 {
+	const uint32_t *first = in ? g->in_first : g->out_first;
+	const uint32_t *list = in ? g->in_list : g->out_list;
 	size_t k = 0;
 
-	*out = malloc((g->nedges + 1) * sizeof(**out));
+	*out = malloc((first[n + 1] - first[n] + 1) * sizeof(**out));
 	if (!*out)
 		return cp_error("out of memory");
-	for (size_t i = 0; i < g->nedges; i++) {
-		const struct graph_edge *e = &g->edges[i];
-		if (!e->dropped && (in ? e->dst : e->src) == n)
-			(*out)[k++] = (uint32_t)i;
-	}
+	for (uint32_t i = first[n]; i < first[n + 1]; i++)
+		if (!g->edges[list[i]].dropped)
+			(*out)[k++] = list[i];
 	qsort_r(*out, k, sizeof(**out), graph_edge_cmp, (void *)g);
 	*nout = k;
 	return 0;
@@ -926,8 +945,8 @@ int64_t graph_matches(const struct graph *g, const char *pattern)
 	regex_t re;
 	int64_t n = 0;
 
-	if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-		return cp_error("bad regular expression '%s'", pattern);
+	if (cp_regcomp(&re, pattern) < 0)
+		return cp_error("bad regular expression '%s': %s", pattern, cp_errmsg());
 	for (size_t i = 0; i < g->norder; i++)
 		n += regexec(&re, g->nodes[g->order[i]].label, 0, NULL, 0) == 0;
 	regfree(&re);

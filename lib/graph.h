@@ -96,6 +96,8 @@ struct graph {
 	size_t norder;
 	size_t orig_count;  /* nodes before the node count cut */
 	size_t dropped_nodes, dropped_edges;
+	/* Each node's edges in and out: in_list[in_first[n]..in_first[n + 1]) */
+	uint32_t *in_first, *in_list, *out_first, *out_list;
 	uint32_t *frame_node; /* per frame of ss->arena: its node */
 	uint32_t *clean;      /* per name id of a file: its cleaned name's, + 1 */
 	struct graph_tag *tags;
@@ -121,6 +123,11 @@ void graph_release(struct graph *g);
 /* The kept edges into (IN) or out of node N, heaviest first as pprof sorts
  * them, into a new array *OUT of *NOUT edge indices. Returns 0 or -1. */
 int graph_node_edges(const struct graph *g, uint32_t n, bool in, uint32_t **out, size_t *nout);
+
+/* Go's filepath.Clean of PATH into BUF (N bytes): no "." or empty
+ * elements, no ".." after a name or at the root; "." for nothing. Returns
+ * BUF, or PATH itself where BUF is too small. */
+const char *graph_clean_path(const char *path, char *buf, size_t n);
 
 /* pprof's trimPath: PATH without the prefixes TRIM (':'-separated, or
  * guessed from SEARCH's directories' names where TRIM is "") or

@@ -2,6 +2,7 @@
  * indices are validated and renumbered into the model's dense form; what is
  * no protobuf is tried as the legacy formats (legacy.c), as pprof tries it. */
 #include <errno.h>
+#include <libiberty/demangle.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -899,4 +900,77 @@ int pprof_write(const struct profile *p, const char *path)
 	rc = file_write_output(path, buf, len);
 	free(buf);
 	return rc;
+}
+
+/* pprof's removeMatching: NAME without its groups START..END (nested ones
+ * whole), in place; unchanged where they do not match up. */
+static void pprof_remove_matching(char *name, char start, char end)
+{
+	size_t len = strlen(name), first = 0;
+	int nesting = 0;
+	char *copy = strdup(name);
+
+	if (!copy)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		if (copy[i] == start && nesting++ == 0)
+			first = i;
+		else if (copy[i] == end && --nesting < 0) {
+			free(copy);
+			return; /* a mismatch: left as it was */
+		} else if (copy[i] == end && nesting == 0) {
+			memmove(copy + first, copy + i + 1, len - i);
+			len -= i + 1 - first;
+			i = first - 1;
+		}
+	}
+	memcpy(name, copy, len + 1);
+	free(copy);
+}
+
+/* pprof's looksLikeDemangledCPlusPlus. */
+static bool pprof_looks_cplusplus(const char *name)
+{
+	return !strstr(name, ".<") && !strstr(name, "]).") &&
+	       (strpbrk(name, "<>[]") || strstr(name, "::"));
+}
+
+/* What pprof's default demangling makes of SYS: demangled without its
+ * parameters and templates, into a new string; NULL for SYS itself. */
+static char *pprof_simple_name(const char *sys)
+{
+	char *d = strncmp(sys, "_Z", 2) == 0 ? cplus_demangle_v3(sys, DMGL_ANSI) : NULL;
+
+	if (!d && !pprof_looks_cplusplus(sys))
+		return NULL;
+	if (!d) {
+		if (!(d = strdup(sys)))
+			return NULL;
+		pprof_remove_matching(d, '(', ')');
+	}
+	pprof_remove_matching(d, '<', '>');
+	return d;
+}
+
+int pprof_simplify_names(struct profile *p)
+{
+	for (size_t i = 0; i < p->nfunctions; i++) {
+		struct pf_function *f = &p->functions[i];
+		const char *sys = profile_str(p, f->system_name);
+		char *simple;
+		int64_t s;
+		if (f->name && f->name != f->system_name &&
+		    strcmp(profile_str(p, f->name), sys) != 0)
+			continue; /* demangled already */
+		if (!(simple = pprof_simple_name(sys))) {
+			f->name = f->system_name;
+			continue;
+		}
+		s = profile_intern(p, simple);
+		free(simple);
+		if (s < 0)
+			return -1;
+		f->name = s;
+	}
+	return 0;
 }

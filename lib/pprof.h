@@ -20,6 +20,12 @@ struct profile *pprof_decode(const void *buf, size_t len);
  * this machine (LEGACY_SYMBOLIZE), as go tool pprof names them. */
 struct profile *pprof_read(const char *path);
 
+/* Give P's functions the names go tool pprof's default demangling gives
+ * those whose name is their system name (as read, not demangled yet): C++
+ * names, mangled or not, without their parameters and templates. Returns 0
+ * or -1 (out of memory). */
+int pprof_simplify_names(struct profile *p);
+
 /* Encode P, gzipped, into a new malloc'ed buffer *BUF of *LEN bytes. Returns 0 or -1. */
 int pprof_encode(const struct profile *p, void **buf, size_t *len);
 

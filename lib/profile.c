@@ -351,7 +351,27 @@ int profile_count_index(const struct profile *p, int si)
 struct copy_map {
 	int64_t *strings;
 	uint64_t *functions, *mappings, *locations;
+	/* As pprof's merge: a mapping of the same binary (build id, else file;
+	 * rounded size; offset) as one DST has is that one, its locations'
+	 * addresses moved by DELTA (DST's start less SRC's). */
+	bool unify;
+	int64_t *delta;
 };
+
+/* pprof's Mapping.key: whether A of PA and B of PB map the same binary. */
+static bool profile_same_mapping(const struct profile *pa, const struct pf_mapping *a,
+				 const struct profile *pb, const struct pf_mapping *b)
+{
+	uint64_t sa = a->memory_limit - a->memory_start + 0xfff;
+	uint64_t sb = b->memory_limit - b->memory_start + 0xfff;
+	const char *ka = *profile_str(pa, a->build_id) ? profile_str(pa, a->build_id) :
+							 profile_str(pa, a->filename);
+	const char *kb = *profile_str(pb, b->build_id) ? profile_str(pb, b->build_id) :
+							 profile_str(pb, b->filename);
+
+	return sa - sa % 0x1000 == sb - sb % 0x1000 && a->file_offset == b->file_offset &&
+	       strcmp(ka, kb) == 0;
+}
 
 static int64_t profile_copy_string(struct profile *dst, const struct profile *src,
 				   struct copy_map *m, int64_t i)
@@ -365,6 +385,12 @@ static int64_t profile_copy_string(struct profile *dst, const struct profile *sr
 static int64_t profile_copy_mapping(struct profile *dst, const struct profile *src,
 				    struct copy_map *m, uint64_t id)
 {
+	for (size_t i = 0; m->unify && !m->mappings[id - 1] && i < dst->nmappings; i++)
+		if (profile_same_mapping(dst, &dst->mappings[i], src, &src->mappings[id - 1])) {
+			m->mappings[id - 1] = i + 1;
+			m->delta[id - 1] = (int64_t)(dst->mappings[i].memory_start -
+						     src->mappings[id - 1].memory_start);
+		}
 	if (!m->mappings[id - 1]) {
 		struct pf_mapping pm = src->mappings[id - 1];
 		int64_t mid;
@@ -405,7 +431,11 @@ static int64_t profile_copy_location(struct profile *dst, const struct profile *
 		lines[i].function_id = m->functions[fid - 1];
 		lines[i].line = l->lines[i].line;
 	}
-	lid = profile_add_location(dst, mid, l->address, lines, n, l->is_folded);
+	lid = profile_add_location(dst, mid,
+				   l->mapping_id && m->delta ?
+					   l->address + (uint64_t)m->delta[l->mapping_id - 1] :
+					   l->address,
+				   lines, n, l->is_folded);
 	if (lid < 0)
 		return -1;
 	return m->locations[id - 1] = lid;
@@ -438,10 +468,22 @@ int profile_add_profile(struct profile *dst, const struct profile *src, int si, 
 	return rc;
 }
 
+static int profile_add_copy(struct profile *dst, const struct profile *src, const int *si,
+			    const double *scale, const char *label_key, const char *label_value,
+			    bool unify);
+
 int profile_add_values(struct profile *dst, const struct profile *src, const int *si,
 		       const double *scale, const char *label_key, const char *label_value)
 {
-	struct copy_map m;
+	return profile_add_copy(dst, src, si, scale, label_key, label_value, false);
+}
+
+/* profile_add_values, mappings of one binary made one where UNIFY. */
+static int profile_add_copy(struct profile *dst, const struct profile *src, const int *si,
+			    const double *scale, const char *label_key, const char *label_value,
+			    bool unify)
+{
+	struct copy_map m = { .unify = unify };
 	uint64_t *locs = NULL;
 	struct pf_label *labels = NULL;
 	size_t maxlocs = 1, maxlabels = 1, nv = dst->nsample_types;
@@ -461,10 +503,12 @@ int profile_add_values(struct profile *dst, const struct profile *src, const int
 	m.functions = calloc(src->nfunctions + 1, sizeof(*m.functions));
 	m.mappings = calloc(src->nmappings + 1, sizeof(*m.mappings));
 	m.locations = calloc(src->nlocations + 1, sizeof(*m.locations));
+	m.delta = calloc(src->nmappings + 1, sizeof(*m.delta));
 	locs = malloc(maxlocs * sizeof(*locs));
 	labels = malloc(maxlabels * sizeof(*labels));
 	v = malloc((nv ? nv : 1) * sizeof(*v));
-	if (!m.strings || !m.functions || !m.mappings || !m.locations || !locs || !labels || !v) {
+	if (!m.strings || !m.functions || !m.mappings || !m.locations || !m.delta || !locs ||
+	    !labels || !v) {
 		cp_error("out of memory");
 		goto out;
 	}
@@ -509,6 +553,7 @@ out:
 	free(m.functions);
 	free(m.mappings);
 	free(m.locations);
+	free(m.delta);
 	free(locs);
 	free(labels);
 	return rc;
@@ -559,6 +604,28 @@ static bool profile_merge_bounded(const struct profile *p)
 	return true;
 }
 
+/* All of SRC's values into DST, its mappings of binaries DST has already
+ * made DST's. */
+static int profile_merge_all(struct profile *dst, const struct profile *src)
+{
+	int *si = malloc((src->nsample_types + 1) * sizeof(*si));
+	double *scale = malloc((src->nsample_types + 1) * sizeof(*scale));
+	int rc = -1;
+
+	if (!si || !scale)
+		cp_error("out of memory");
+	else {
+		for (size_t k = 0; k < src->nsample_types; k++) {
+			si[k] = (int)k;
+			scale[k] = 1.0;
+		}
+		rc = profile_add_copy(dst, src, si, scale, NULL, NULL, true);
+	}
+	free(si);
+	free(scale);
+	return rc;
+}
+
 int profile_merge(struct profile **dst, const struct profile *src)
 {
 	bool fresh = !*dst;
@@ -568,8 +635,10 @@ int profile_merge(struct profile **dst, const struct profile *src)
 	if (!profile_compatible(*dst, src))
 		return cp_error("its sample types or period type differ from the first profile's: "
 				"profiles of different kinds cannot be merged");
-	if (profile_add_profile(*dst, src, -1, 1.0, NULL, NULL) < 0)
+	if (profile_merge_all(*dst, src) < 0)
 		return -1;
+	if (src->period > (*dst)->period)
+		(*dst)->period = src->period;
 	if (!profile_merge_bounded(*dst))
 		return cp_error("its values and the others' add up past 2^62, more than a "
 				"profile may hold");

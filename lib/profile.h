@@ -168,8 +168,10 @@ int profile_add_values(struct profile *dst, const struct profile *src, const int
 bool profile_compatible(const struct profile *a, const struct profile *b);
 
 /* Merge SRC into *DST as go tool pprof merges several profiles: its samples
- * added, its comments appended, the time the earliest, the durations
- * summed. *DST is made like SRC when NULL. Returns 0, or -1 with an error
+ * added (a mapping of a binary *DST maps already, by build id or file,
+ * size and offset, made that one, its addresses moved to it), its comments
+ * appended, the time the earliest, the durations summed, the period the
+ * longest. *DST is made like SRC when NULL. Returns 0, or -1 with an error
  * (SRC not compatible: "its sample types ... differ"). */
 int profile_merge(struct profile **dst, const struct profile *src);
 

@@ -184,7 +184,11 @@ static int callgrind_node(struct callgrind *c, uint32_t n, const struct graph_no
 		if (!fl)
 			goto oom;
 		fprintf(c->out, "cfl=%s\n", fl);
-		if (c->func_count[e->dst] > 1)
+		/* pprof names the nodes it shows only: a callee whose values add
+		 * up to 0 is nameless. */
+		if (!y->shown)
+			name[0] = '\0';
+		else if (c->func_count[e->dst] > 1)
 			snprintf(name, sizeof(name), "%s [%u/%u]", callgrind_fn(g, y),
 				 c->func_index[e->dst], c->func_count[e->dst]);
 		else

@@ -18,6 +18,9 @@ struct dot {
 	uint32_t *id;       /* per node: its N number, 0 if not shown */
 	bool *nodelets;     /* per node: it has nodelets */
 	uint32_t *nout;     /* per node: its edges out */
+	uint32_t *tag_first, *tag_list; /* node N's tags: tag_list[tag_first[N]..tag_first[N+1]) */
+	regex_t re[2];      /* dot_res, compiled */
+	bool re_ok[2];
 };
 
 static void dot_escape_n(FILE *out, const char *s, size_t n)
@@ -37,6 +40,11 @@ static void dot_escape(FILE *out, const char *s)
 	dot_escape_n(out, s, (size_t)-1);
 }
 
+static int64_t dot_abs(int64_t v)
+{
+	return v < 0 ? (int64_t)(0 - (uint64_t)v) : v;
+}
+
 static const char *dot_value(const struct dot *d, char *buf, size_t n, int64_t v)
 {
 	return units_label_to(buf, n, v, d->from, d->to);
@@ -48,6 +56,11 @@ static void dot_color(char *buf, size_t n, double score, bool background)
 {
 	double sat = background ? 0.1 : 1.0, val = background ? 0.93 : 0.7, r, g, b;
 
+	if (isnan(score)) { /* a total of 0: Go's arithmetic makes green NaN, its byte 0 */
+		snprintf(buf, n, "#%02x00%02x", (unsigned)(uint8_t)(val * 255.0),
+			 (unsigned)(uint8_t)(val * (1 - sat) * 255.0));
+		return;
+	}
 	score = fmax(-1.0, fmin(1.0, score));
 	if (fabs(score) < 0.2)
 		sat *= fabs(score) / 0.2;
@@ -103,15 +116,16 @@ static const char *dot_go_name(const char *s)
 }
 
 /* pprof's ShortenFunctionName, into BUF. */
-static const char *dot_shorten(const char *name, char *buf, size_t n)
+static const char *const dot_res[] = {
+	/* pprof's javaRegExp and cppRegExp in POSIX syntax; the name is group 2 */
+	"^([a-z][A-Za-z0-9_]*\\.)*([A-Z][A-Za-z0-9_$]*\\.(<init>|[a-z][A-Za-z0-9_$]*(\\$[0-9]+)?))(\\(|$)",
+	"^([_a-zA-Z][_a-zA-Z0-9]*::)+(_*[A-Z][_a-zA-Z0-9]*::~?[_a-zA-Z][_a-zA-Z0-9]*(<.*>)?)",
+};
+
+static const char *dot_shorten(const struct dot *d, const char *name, char *buf, size_t n)
 {
-	static const char *const res[] = {
-		"^([a-z][A-Za-z0-9_]*\\.)*([A-Z][A-Za-z0-9_$]*\\.(<init>|[a-z][A-Za-z0-9_$]*(\\$[0-9]+)?))(\\(|$)",
-		"^([_a-zA-Z][_a-zA-Z0-9]*::)+(_*[A-Z][_a-zA-Z0-9]*::~?[_a-zA-Z][_a-zA-Z0-9]*(<.*>)?)",
-	};
 	const char *go;
 	regmatch_t m[6];
-	regex_t re;
 
 	if (strncmp(name, "(anonymous namespace)::", 23) == 0)
 		name += 23;
@@ -121,18 +135,13 @@ static const char *dot_shorten(const char *name, char *buf, size_t n)
 		memmove(buf, go, strlen(go) + 1);
 		return buf;
 	}
-	for (size_t i = 0; i < 2; i++) {
-		if (regcomp(&re, res[i], REG_EXTENDED) != 0)
-			continue;
-		if (regexec(&re, buf, 6, m, 0) == 0 && m[2].rm_so >= 0) {
+	for (size_t i = 0; i < 2; i++)
+		if (d->re_ok[i] && regexec(&d->re[i], buf, 6, m, 0) == 0 && m[2].rm_so >= 0) {
 			size_t len = (size_t)(m[2].rm_eo - m[2].rm_so);
 			memmove(buf, buf + m[2].rm_so, len);
 			buf[len] = '\0';
-			regfree(&re);
 			return buf;
 		}
-		regfree(&re);
-	}
 	return buf;
 }
 
@@ -153,7 +162,7 @@ static void dot_name(FILE *out, const struct dot *d, const struct graph_node *x)
 		return;
 	}
 	if (*name) {
-		dot_shorten(name, buf, sizeof(buf));
+		dot_shorten(d, name, buf, sizeof(buf));
 		for (const char *c = buf; *c; c++) {
 			if (c[0] == ':' && c[1] == ':') {
 				fputs("\\n", out);
@@ -191,7 +200,7 @@ static void dot_node(struct dot *d, uint32_t n, double max_flat)
 	int64_t flat = graph_mean(x->flat, x->flat_div), cum = graph_mean(x->cum, x->cum_div);
 	char fv[64], cv[64], pct[32], fg[16], bg[16], *p;
 	int size = 8;
-	double share = d->total ? (double)cum / (double)llabs(d->total) : NAN;
+	double share = (double)cum / (double)dot_abs(d->total); /* as Go divides: NaN, Inf */
 
 	fprintf(d->out, "N%u [label=\"", d->id[n]);
 	dot_name(d->out, d, x);
@@ -210,8 +219,8 @@ static void dot_node(struct dot *d, uint32_t n, double max_flat)
 			;
 		fprintf(d->out, "%sof %s (%s)", flat ? "\\n" : " ", cv, p);
 	}
-	if (max_flat != 0 && flat != 0 && (double)llabs(flat) <= max_flat)
-		size += (int)ceil(16.0 * sqrt((double)llabs(flat) / max_flat));
+	if (max_flat != 0 && flat != 0 && (double)dot_abs(flat) <= max_flat)
+		size += (int)ceil(16.0 * sqrt((double)dot_abs(flat) / max_flat));
 	dot_color(fg, sizeof(fg), share, false);
 	dot_color(bg, sizeof(bg), share, true);
 	fprintf(d->out, "\" id=\"node%u\" fontsize=%d shape=box tooltip=\"", d->id[n], size);
@@ -244,10 +253,10 @@ static int dot_tag_cmp(const void *a, const void *b, void *ctx)
 	const struct dot_tag *x = a, *y = b;
 	const bool *flat = ctx;
 
-	if (!*flat && x->cum != y->cum && llabs(x->cum) != llabs(y->cum))
-		return llabs(x->cum) > llabs(y->cum) ? -1 : 1;
-	if (x->flat != y->flat && llabs(x->flat) != llabs(y->flat))
-		return llabs(x->flat) > llabs(y->flat) ? -1 : 1;
+	if (!*flat && x->cum != y->cum && dot_abs(x->cum) != dot_abs(y->cum))
+		return dot_abs(x->cum) > dot_abs(y->cum) ? -1 : 1;
+	if (x->flat != y->flat && dot_abs(x->flat) != dot_abs(y->flat))
+		return dot_abs(x->flat) > dot_abs(y->flat) ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -264,11 +273,11 @@ static int dot_tags(const struct dot *d, uint32_t node, bool numeric, uint32_t l
 	const struct graph *g = d->g;
 
 	*n = 0;
-	*out = malloc((g->ntags + 1) * sizeof(**out));
+	*out = malloc((d->tag_first[node + 1] - d->tag_first[node] + 1) * sizeof(**out));
 	if (!*out)
 		return cp_error("out of memory");
-	for (size_t i = 0; i < g->ntags; i++) {
-		const struct graph_tag *t = &g->tags[i];
+	for (uint32_t k = d->tag_first[node]; k < d->tag_first[node + 1]; k++) {
+		const struct graph_tag *t = &g->tags[d->tag_list[k]];
 		struct dot_tag *o = &(*out)[*n];
 		if (t->node != node || t->dropped || !!t->name != numeric ||
 		    (numeric && t->labels != labels))
@@ -436,13 +445,16 @@ static void dot_edge(struct dot *d, const struct graph_edge *e)
 	fprintf(d->out, "N%u -> N%u [label=\" %s%s\"", d->id[e->src], d->id[e->dst], w,
 		e->inl ? "\\n (inline)" : "");
 	if (d->total) {
-		int64_t weight = 1 + (llabs(v * 100 / d->total) < 100 ? llabs(v * 100 / d->total) : 100);
-		int64_t width = 1 + (llabs(v * 5 / d->total) < 5 ? llabs(v * 5 / d->total) : 5);
+		/* In int64 as pprof computes them, wrapping as Go's do. */
+		int64_t w100 = (int64_t)((uint64_t)v * 100) / d->total;
+		int64_t w5 = (int64_t)((uint64_t)v * 5) / d->total;
+		int64_t weight = 1 + (dot_abs(w100) < 100 ? dot_abs(w100) : 100);
+		int64_t width = 1 + (dot_abs(w5) < 5 ? dot_abs(w5) : 5);
 		if (weight > 1)
 			fprintf(d->out, " weight=%lld", (long long)weight);
 		if (width > 1)
 			fprintf(d->out, " penwidth=%lld", (long long)width);
-		dot_color(color, sizeof(color), (double)v / (double)llabs(d->total), false);
+		dot_color(color, sizeof(color), (double)v / (double)dot_abs(d->total), false);
 		fprintf(d->out, " color=\"%s\"", color);
 	}
 	for (int i = 0; i < 2; i++) {
@@ -495,10 +507,31 @@ static int dot_legend(struct dot *d, const char *title, const char *header)
 	return 0;
 }
 
+/* The tags grouped by node, in their order. */
+static int dot_group_tags(struct dot *d)
+{
+	const struct graph *g = d->g;
+
+	d->tag_first = calloc(g->nnodes + 2, sizeof(*d->tag_first));
+	d->tag_list = malloc((g->ntags + 1) * sizeof(*d->tag_list));
+	if (!d->tag_first || !d->tag_list)
+		return cp_error("out of memory");
+	for (size_t i = 0; i < g->ntags; i++)
+		d->tag_first[g->tags[i].node + 1]++;
+	for (size_t i = 0; i < g->nnodes; i++)
+		d->tag_first[i + 1] += d->tag_first[i];
+	for (size_t i = 0; i < g->ntags; i++)
+		d->tag_list[d->tag_first[g->tags[i].node]++] = (uint32_t)i;
+	for (size_t i = g->nnodes; i > 0; i--)
+		d->tag_first[i] = d->tag_first[i - 1];
+	d->tag_first[0] = 0;
+	return 0;
+}
+
 int render_dot(FILE *out, const struct graph *g, int64_t total, const char *title,
 	       const char *header)
 {
-	struct dot d = { out, g, total, NULL, NULL, NULL, NULL, NULL };
+	struct dot d = { .out = out, .g = g, .total = total };
 	double max_flat = 0;
 	uint32_t *edges = NULL;
 	size_t ne = 0;
@@ -510,10 +543,14 @@ int render_dot(FILE *out, const struct graph *g, int64_t total, const char *titl
 	d.nodelets = calloc(g->nnodes + 1, sizeof(*d.nodelets));
 	d.nout = calloc(g->nnodes + 1, sizeof(*d.nout));
 	edges = malloc((g->nedges + 1) * sizeof(*edges));
+	for (size_t i = 0; i < 2; i++)
+		d.re_ok[i] = regcomp(&d.re[i], dot_res[i], REG_EXTENDED) == 0;
 	if (!d.id || !d.nodelets || !d.nout || !edges) {
 		cp_error("out of memory");
 		goto out;
 	}
+	if (dot_group_tags(&d) < 0)
+		goto out;
 	fprintf(out, "digraph \"%s\" {\nnode [style=filled fillcolor=\"#f8f8f8\"]\n",
 		*title ? title : "unnamed");
 	if (dot_legend(&d, title, header) < 0)
@@ -525,7 +562,7 @@ int render_dot(FILE *out, const struct graph *g, int64_t total, const char *titl
 		}
 	for (size_t i = 0; i < g->norder; i++) {
 		const struct graph_node *x = &g->nodes[g->order[i]];
-		double f = (double)llabs(graph_mean(x->flat, x->flat_div));
+		double f = (double)dot_abs(graph_mean(x->flat, x->flat_div));
 		d.id[g->order[i]] = (uint32_t)i + 1;
 		if (i == 0 || f > max_flat)
 			max_flat = f;
@@ -544,6 +581,11 @@ out:
 	free(d.id);
 	free(d.nodelets);
 	free(d.nout);
+	free(d.tag_first);
+	free(d.tag_list);
+	for (size_t i = 0; i < 2; i++)
+		if (d.re_ok[i])
+			regfree(&d.re[i]);
 	free(edges);
 	return rc;
 }

@@ -94,8 +94,8 @@ int render_peek(FILE *out, const struct graph *g, const char *pattern, int64_t t
 
 	r.from = profile_str(g->ss->p, g->ss->p->sample_types[g->ss->si].unit);
 	r.to = graph_output_unit(g, total, false);
-	if (pattern && regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-		return cp_error("bad regular expression '%s'", pattern);
+	if (pattern && cp_regcomp(&re, pattern) < 0)
+		return cp_error("bad regular expression '%s': %s", pattern, cp_errmsg());
 	if (pattern && graph_matches(g, pattern) <= 0) {
 		regfree(&re);
 		return -1;

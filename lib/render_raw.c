@@ -34,9 +34,13 @@ static bool raw_zero(const struct profile *p, const struct pf_sample *s)
 	return true;
 }
 
+/* MAP (an id; 0 for none, which pprof gives a fake mapping of its own,
+ * here id nmappings + 1) numbered on first use. */
 static void raw_map(struct raw *r, uint64_t map)
 {
-	if (map && map <= r->p->nmappings && !r->map[map - 1]) {
+	if (!map)
+		map = r->p->nmappings + 1;
+	if (map <= r->p->nmappings + 1 && !r->map[map - 1]) {
 		r->map[map - 1] = ++r->nmap;
 		r->map_order[r->nmap - 1] = map;
 	}
@@ -182,9 +186,8 @@ static void raw_header(FILE *out, const struct profile *p)
 
 	for (size_t i = 0; i < p->ncomments; i++)
 		fprintf(out, "Comment: %s\n", profile_str(p, p->comments[i]));
-	if (p->period_type.type || p->period_type.unit)
-		fprintf(out, "PeriodType: %s %s\n", profile_str(p, p->period_type.type),
-			profile_str(p, p->period_type.unit));
+	fprintf(out, "PeriodType: %s %s\n", profile_str(p, p->period_type.type),
+		profile_str(p, p->period_type.unit));
 	fprintf(out, "Period: %lld\n", (long long)p->period);
 	if (p->time_nanos)
 		raw_time(out, p->time_nanos);
@@ -280,9 +283,9 @@ static void raw_location(FILE *out, const struct raw *r, uint64_t id)
 	int len = snprintf(head, sizeof(head), "%6llu: 0x%llx ", (unsigned long long)r->loc[id - 1],
 			   (unsigned long long)l->address);
 
-	if (l->mapping_id && l->mapping_id <= p->nmappings)
-		len += snprintf(head + len, sizeof(head) - (size_t)len, "M=%llu ",
-				(unsigned long long)r->map[l->mapping_id - 1]);
+	len += snprintf(head + len, sizeof(head) - (size_t)len, "M=%llu ",
+			(unsigned long long)r->map[(l->mapping_id && l->mapping_id <= p->nmappings ?
+						    l->mapping_id : p->nmappings + 1) - 1]);
 	if (l->is_folded)
 		snprintf(head + len, sizeof(head) - (size_t)len, "[F] ");
 	for (size_t i = 0; i < l->nlines; i++) {
@@ -309,8 +312,13 @@ static void raw_location(FILE *out, const struct raw *r, uint64_t id)
 static void raw_mapping(FILE *out, const struct raw *r, size_t k)
 {
 	const struct profile *p = r->p;
-	const struct pf_mapping *m = &p->mappings[r->map_order[k] - 1];
+	const struct pf_mapping *m;
 
+	if (r->map_order[k] > p->nmappings) {
+		fprintf(out, "%zu: 0x0/0x0/0x0   \n", k + 1); /* pprof's fake mapping */
+		return;
+	}
+	m = &p->mappings[r->map_order[k] - 1];
 	fprintf(out, "%zu: 0x%llx/0x%llx/0x%llx %s %s %s%s%s%s\n", k + 1,
 		(unsigned long long)m->memory_start, (unsigned long long)m->memory_limit,
 		(unsigned long long)m->file_offset, profile_str(p, m->filename),
@@ -348,9 +356,9 @@ static int raw_alloc(struct raw *r)
 	for (size_t i = 0; i < p->nsamples; i++)
 		maxl = p->samples[i].nlabels > maxl ? p->samples[i].nlabels : maxl;
 	r->loc = calloc(p->nlocations + 1, sizeof(*r->loc));
-	r->map = calloc(p->nmappings + 1, sizeof(*r->map));
+	r->map = calloc(p->nmappings + 2, sizeof(*r->map));
 	r->loc_order = malloc((p->nlocations + 1) * sizeof(*r->loc_order));
-	r->map_order = malloc((p->nmappings + 1) * sizeof(*r->map_order));
+	r->map_order = malloc((p->nmappings + 2) * sizeof(*r->map_order));
 	r->line_base = malloc((p->nlocations + 1) * sizeof(*r->line_base));
 	r->group = calloc(p->nsamples + 1, sizeof(*r->group));
 	r->values = calloc(p->nsamples * p->nsample_types + 1, sizeof(*r->values));

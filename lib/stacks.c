@@ -358,8 +358,9 @@ static void stacks_label_values(const struct profile *p, const struct pf_sample 
 			if (pass == 1)
 				units_label_to(num, sizeof(num), l->num, profile_str(p, l->num_unit),
 					       l->num_unit ? "minimum" : "");
-			len += (size_t)snprintf(buf + len, len < n ? n - len : 0, "%s%s",
-						len ? "," : "", pass ? num : profile_str(p, l->str));
+			if (len + 1 < n)
+				len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? "," : "",
+							pass ? num : profile_str(p, l->str));
 		}
 }
 
