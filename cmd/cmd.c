@@ -97,21 +97,21 @@ void cmd_check_writable(const char *path)
 	file_set_stdout(fd);
 }
 
-static char *cmd_default_output(const char *kind, pid_t pid)
+static char *cmd_default_output(const char *kind, const char *ext, pid_t pid)
 {
 	char *path = xmalloc(96);
 	time_t now = time(NULL);
 	struct tm tm;
 
 	localtime_r(&now, &tm);
-	snprintf(path, 96, "cprof-%s-%d-%04d%02d%02d-%02d%02d%02d.pb.gz", kind, pid,
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	snprintf(path, 96, "cprof-%s-%d-%04d%02d%02d-%02d%02d%02d%s", kind, pid,
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ext);
 	return path;
 }
 
-char *cmd_output_path(const char *kind, const char *path, struct target *t)
+char *cmd_output_path(const char *kind, const char *ext, const char *path, struct target *t)
 {
-	char *out = path ? xstrdup(path) : cmd_default_output(kind, t->pid);
+	char *out = path ? xstrdup(path) : cmd_default_output(kind, ext, t->pid);
 
 	/* The default name needs the PID: a launched command is held before its
 	 * exec until sampling starts, so it is checked here and never runs. */

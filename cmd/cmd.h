@@ -167,6 +167,8 @@ void cmd_set_stack_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 /* The options of `cpu` and `offcpu`, which run the same way (cmd_cpu_run). */
 struct cpu_cmd_opts {
 	pid_t pid;
+	int format;          /* trace --format: the index of json|pprof */
+	long max_events;     /* trace --max-events */
 	int64_t duration_ns;
 	const char *duration_given;
 	unsigned frequency;
@@ -181,8 +183,27 @@ struct cpu_cmd_opts {
 #define CMD_OPT_MAX_RATE(T, f) \
 	CMD_INT(T, f, "max-rate", "N", "switch-outs sampled per second at most: beyond it, one " \
 		"in about rate / N, each weighted by that; 0 for all", 0, 10000000, 10000)
-/* Run CMD (cpu, or offcpu: OFFCPU) with its arguments; its exit code. */
-int cmd_cpu_run(const struct cmd_entry *cmd, bool offcpu, int argc, char **argv);
+enum cmd_cpu_kind { CMD_CPU_CPU, CMD_CPU_OFFCPU, CMD_CPU_TRACE };
+/* What a command run as cprof cpu runs adds to it (cprof trace's timeline),
+ * each with CTX: SETUP before the target runs (-1 after an error), WATCH
+ * the sampling's options, BEGIN as sampling starts, FINISH with the
+ * profile instead of writing it and the summary (PROCESS names the target;
+ * -1 after an error, reported), RELEASE at the end. */
+struct cpu_opts;
+struct cpu_stats;
+struct cmd_cpu_hooks {
+	void *ctx;
+	int (*setup)(void *ctx, const struct cpu_cmd_opts *o);
+	void (*watch)(void *ctx, struct cpu_opts *co);
+	void (*begin)(void *ctx);
+	int (*finish)(void *ctx, const struct cpu_cmd_opts *o, const struct cpu_stats *st,
+		      const struct profile *p, const char *output, const char *process);
+	void (*release)(void *ctx);
+};
+/* Run CMD (cpu, offcpu or trace, with its HOOKS, or NULL) with its
+ * arguments; its exit code. */
+int cmd_cpu_run(const struct cmd_entry *cmd, enum cmd_cpu_kind kind,
+		const struct cmd_cpu_hooks *hooks, int argc, char **argv);
 
 struct cmd_entry {
 	const char *name;
@@ -257,10 +278,10 @@ void cmd_catch_signals(void);
 void cmd_check_writable(const char *path);
 
 /* The output of a profile of target T: PATH, or the default name for KIND
- * (cprof-KIND-PID-YYYYmmdd-HHMMSS.pb.gz), checked here since it needs the
- * pid. NULL after an error (reported), with the target stopped if launched. */
+ * and the extension EXT (cprof-KIND-PID-YYYYmmdd-HHMMSS.pb.gz), checked here
+ * since it needs the pid. NULL after an error (reported), with the target stopped if launched. */
 struct target;
-char *cmd_output_path(const char *kind, const char *path, struct target *t);
+char *cmd_output_path(const char *kind, const char *ext, const char *path, struct target *t);
 
 /* Write profile P (NULL: the library failed to make it) to PATH; 0, or -1
  * with the library's error reported. */
@@ -303,5 +324,6 @@ extern const struct cmd_entry cmd_report;
 extern const struct cmd_entry cmd_serve;
 extern const struct cmd_entry cmd_threads;
 extern const struct cmd_entry cmd_top;
+extern const struct cmd_entry cmd_trace;
 
 #endif

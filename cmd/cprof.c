@@ -16,6 +16,7 @@ const struct cmd_entry *const cmd_table[] = {
 	&cmd_top,
 	&cmd_heap,
 	&cmd_offcpu,
+	&cmd_trace,
 	&cmd_serve,
 	&cmd_record,
 	NULL,

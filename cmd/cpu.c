@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "clock.h"
 #include "cmd.h"
 #include "cpu.h"
 #include "errmsg.h"
@@ -38,7 +39,7 @@ static const struct cmd_option cmd_cpu_options[] = {
 
 static int cmd_cpu_exec(int argc, char **argv)
 {
-	return cmd_cpu_run(&cmd_cpu, false, argc, argv);
+	return cmd_cpu_run(&cmd_cpu, CMD_CPU_CPU, NULL, argc, argv);
 }
 
 const struct cmd_entry cmd_cpu = {
@@ -114,9 +115,11 @@ static int cmd_cpu_print_sampling_error(const struct stackset *ss, long top)
 
 struct cmd_cpu_banner {
 	const struct cpu_cmd_opts *o;
+	enum cmd_cpu_kind kind;
 	enum cpu_mode mode;
 	const struct target *t;
 	char **cmd;
+	const struct cmd_cpu_hooks *hooks; /* NULL: none */
 };
 
 static void cmd_cpu_started(void *ctx)
@@ -134,7 +137,10 @@ static void cmd_cpu_started(void *ctx)
 	if (b->o->duration_ns)
 		units_format(when, sizeof(when), b->o->duration_ns, "nanoseconds");
 	/* One write: the command it started may be printing on the same stderr. */
-	if (b->mode == CPU_MODE_OFF)
+	if (b->kind == CMD_CPU_TRACE)
+		fprintf(stderr, "cprof: tracing the threads of %s%s%s; Ctrl-C to stop\n", what,
+			when[0] ? " for " : "", when);
+	else if (b->mode == CPU_MODE_OFF)
 		fprintf(stderr, "cprof: profiling where %s waits%s%s with %s unwinding; Ctrl-C "
 			"to stop\n", what, when[0] ? " for " : "", when,
 			b->o->fp ? "frame-pointer" : "DWARF");
@@ -149,12 +155,15 @@ static void cmd_cpu_started(void *ctx)
 }
 
 /* The options and the command after "--"; exits 2 on bad usage. */
-static void cmd_cpu_parse(const struct cmd_entry *e, bool offcpu, int argc, char **argv,
-			  struct cpu_cmd_opts *o, char ***cmd, int *ncmd)
+static void cmd_cpu_parse(const struct cmd_entry *e, enum cmd_cpu_kind kind, int argc,
+			  char **argv, struct cpu_cmd_opts *o, char ***cmd, int *ncmd)
 {
+	bool offcpu = kind != CMD_CPU_CPU;
+
 	cmd_parse(e, &argc, argv, o, cmd, ncmd);
 	cmd_check_target(e, argc, argv, o->pid, *ncmd);
-	if (!o->duration_given && *ncmd)
+	/* A command runs to its end, unless told; a trace's file grows with time. */
+	if (!o->duration_given && *ncmd && kind != CMD_CPU_TRACE)
 		o->duration_ns = 0;
 	if (!o->frequency)
 		o->frequency = 99; /* offcpu's: the cpu-clock, unused, is still set up */
@@ -283,9 +292,48 @@ static int cmd_cpu_summary(const struct cpu_cmd_opts *o, enum cpu_mode mode,
 	return 0;
 }
 
-int cmd_cpu_run(const struct cmd_entry *e, bool offcpu, int argc, char **argv)
+/* The banner's "started", and the hooks' begin then. */
+static void cmd_cpu_begin(void *ctx)
 {
+	struct cmd_cpu_banner *b = ctx;
+
+	if (b->hooks)
+		b->hooks->begin(b->hooks->ctx);
+	cmd_cpu_started(ctx);
+}
+
+/* What the run wrote and found: the profile (or the trace) to OUTPUT, and
+ * the summary. Returns 0, or -1 after an error, reported. */
+static int cmd_cpu_finish(const struct cpu_cmd_opts *o, struct cmd_cpu_banner *b,
+			  const struct cpu_stats *st, const struct profile *p, const char *output)
+{
+	char name[256];
+
+	if (b->hooks) {
+		if (!p)
+			return cmd_lib_error();
+		if (b->o->pid)
+			proc_cmdline(b->t->pid, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "%s", b->cmd[0]);
+		if (b->hooks->finish(b->hooks->ctx, o, st, p, output, name) < 0)
+			return -1;
+		if (b->t->launched && b->t->exited)
+			cmd_print_exit_status(b->t->status);
+		return 0;
+	}
+	if (cmd_write_profile(p, output) < 0 || cmd_cpu_summary(o, b->mode, st, b->t, p) < 0)
+		return -1;
+	printf("Wrote %s\n", cmd_output_name(output));
+	return 0;
+}
+
+int cmd_cpu_run(const struct cmd_entry *e, enum cmd_cpu_kind kind,
+		const struct cmd_cpu_hooks *hooks, int argc, char **argv)
+{
+	static const char *const kinds[] = { "cpu", "wall", "offcpu", "trace" };
 	struct cpu_cmd_opts o = { 0 };
+	struct cmd_cpu_banner b;
 	enum cpu_mode mode;
 	struct cpu_opts co;
 	struct cpu_stats st;
@@ -294,8 +342,12 @@ int cmd_cpu_run(const struct cmd_entry *e, bool offcpu, int argc, char **argv)
 	char **cmd = NULL, *output;
 	int ncmd = 0, rc = EXIT_ERROR;
 
-	cmd_cpu_parse(e, offcpu, argc, argv, &o, &cmd, &ncmd);
-	mode = offcpu ? CPU_MODE_OFF : o.mode ? CPU_MODE_WALL : CPU_MODE_CPU;
+	cmd_cpu_parse(e, kind, argc, argv, &o, &cmd, &ncmd);
+	/* A trace's timeline is the switches alone (which any user may have of
+	 * their own processes); its pprof form is the wall-time profile. */
+	mode = kind == CMD_CPU_OFFCPU ? CPU_MODE_OFF :
+	       kind == CMD_CPU_TRACE ? (o.format ? CPU_MODE_WALL : CPU_MODE_OFF) :
+	       o.mode ? CPU_MODE_WALL : CPU_MODE_CPU;
 	if (o.output)
 		cmd_check_writable(o.output);
 	if (o.pid && target_attach(&t, o.pid) < 0)
@@ -303,13 +355,16 @@ int cmd_cpu_run(const struct cmd_entry *e, bool offcpu, int argc, char **argv)
 	/* Symbolizing must not wait on the network in the middle of a profile. */
 	unsetenv("DEBUGINFOD_URLS");
 	cmd_catch_signals();
+	if (hooks && hooks->setup(hooks->ctx, &o) < 0)
+		cmd_lib_die();
 	if (ncmd && target_launch(&t, cmd) < 0)
 		cmd_lib_die();
-	output = cmd_output_path(mode == CPU_MODE_OFF ? "offcpu" : mode == CPU_MODE_WALL ? "wall" :
-				 "cpu", o.output, &t);
+	output = cmd_output_path(kinds[kind == CMD_CPU_TRACE ? 3 : mode == CPU_MODE_OFF ? 2 :
+				      mode == CPU_MODE_WALL ? 1 : 0],
+				 kind == CMD_CPU_TRACE && !o.format ? ".json" : ".pb.gz", o.output, &t);
 	if (!output)
 		goto out;
-
+	b = (struct cmd_cpu_banner){ &o, kind, mode, &t, cmd, hooks };
 	co = (struct cpu_opts){
 		.mode = mode,
 		.max_rate = o.max_rate,
@@ -321,9 +376,11 @@ int cmd_cpu_run(const struct cmd_entry *e, bool offcpu, int argc, char **argv)
 		/* Undocumented: bench/spread.sh compares the dithered period with a fixed one. */
 		.steady = getenv("CPROF_STEADY_PERIOD") != NULL,
 		.stop = &cmd_stop,
-		.started = cmd_cpu_started,
-		.ctx = &(struct cmd_cpu_banner){ &o, mode, &t, cmd },
+		.started = cmd_cpu_begin,
+		.ctx = &b,
 	};
+	if (hooks)
+		hooks->watch(hooks->ctx, &co);
 	p = cpu_profile(&t, &co, &st);
 	if (t.launched) {
 		if (!st.target_exited)
@@ -331,15 +388,12 @@ int cmd_cpu_run(const struct cmd_entry *e, bool offcpu, int argc, char **argv)
 		else
 			target_check_exit(&t);
 	}
-	if (cmd_write_profile(p, output) < 0)
-		goto out_profile;
-	if (cmd_cpu_summary(&o, mode, &st, &t, p) < 0)
-		goto out_profile;
-	printf("Wrote %s\n", cmd_output_name(output));
-	rc = EXIT_OK;
-out_profile:
+	if (cmd_cpu_finish(&o, &b, &st, p, output) == 0)
+		rc = EXIT_OK;
 	profile_free(p);
 out:
+	if (hooks)
+		hooks->release(hooks->ctx);
 	target_release(&t);
 	free(output);
 	return cmd_finish_stdout(rc);

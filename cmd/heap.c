@@ -354,7 +354,7 @@ static int cmd_heap_exec(int argc, char **argv)
 		cmd_catch_signals();
 	h = cmd_heap_start(&o, &t, cmd, &ho, lib);
 	cmd_catch_signals();
-	output = cmd_output_path("heap", o.output, &t);
+	output = cmd_output_path("heap", ".pb.gz", o.output, &t);
 	if (!output)
 		goto out;
 	p = heap_run(h, &st);

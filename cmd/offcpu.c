@@ -17,7 +17,7 @@ static const struct cmd_option cmd_offcpu_options[] = {
 
 static int cmd_offcpu_exec(int argc, char **argv)
 {
-	return cmd_cpu_run(&cmd_offcpu, true, argc, argv);
+	return cmd_cpu_run(&cmd_offcpu, CMD_CPU_OFFCPU, NULL, argc, argv);
 }
 
 const struct cmd_entry cmd_offcpu = {

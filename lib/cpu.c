@@ -399,6 +399,9 @@ static void cpu_on_wait(void *ctx, const struct offcpu_wait *w)
 		c->error = 1;
 		return;
 	}
+	if (c->o->on_wait)
+		c->o->on_wait(c->o->watch_ctx, w, w->pcs && w->npcs ? c->locs : NULL,
+			      w->pcs && w->npcs ? (size_t)n : 0);
 	cpu_add(c, w->pid, w->tid, n, values, state);
 }
 
@@ -441,6 +444,8 @@ static void cpu_on_record(void *ctx, const struct sampler_record *r)
 
 	if (c->error)
 		return;
+	if (c->o->on_record)
+		c->o->on_record(c->o->watch_ctx, r);
 	switch (r->type) {
 	case REC_SAMPLE:
 		if (r->event == SAMPLER_SWITCH)

@@ -11,6 +11,7 @@
 #include "attach.h"
 #include "offcpu.h"
 #include "profile.h"
+#include "sample.h"
 
 enum cpu_mode {
 	CPU_MODE_CPU,  /* on-CPU samples: samples/count, cpu/nanoseconds */
@@ -31,6 +32,15 @@ struct cpu_opts {
 	/* Called once sampling runs (and a launched command has exec'ed). */
 	void (*started)(void *ctx);
 	void *ctx;
+	/* Watchers (NULL: none), with WATCH_CTX: each record as it is read,
+	 * before it is added (a switch's CPU, a thread's name, its birth);
+	 * each wait as it ends, with the stack it began in as locations of the
+	 * profile (N of them, leaf first; none where not sampled). Off-CPU and
+	 * wall modes. */
+	void (*on_record)(void *watch_ctx, const struct sampler_record *r);
+	void (*on_wait)(void *watch_ctx, const struct offcpu_wait *w, const uint64_t *locs,
+			size_t n);
+	void *watch_ctx;
 };
 
 struct cpu_stats {

@@ -119,6 +119,7 @@ static void offcpu_end(struct offcpu *o, size_t i, uint64_t end, offcpu_fn fn, v
 		.pid = t->pid,
 		.tid = t->tid,
 		.delay_ns = end > st->out ? (int64_t)(end - st->out) : 0,
+		.end = end,
 		.preempt = st->preempt,
 		.before = st->before,
 		.pcs = st->sampled && !st->before ? st->pcs : NULL,

@@ -14,6 +14,7 @@
 struct offcpu_wait {
 	pid_t pid, tid;
 	int64_t delay_ns;
+	uint64_t end;         /* when it ended (CLOCK_MONOTONIC ns) */
 	bool preempt;         /* runnable: taken off the CPU, not waiting for anything */
 	bool before;          /* began before the profile: its stack and state unknown */
 	/* The stack at the switch-out, as program counters (innermost first),

@@ -616,6 +616,7 @@ static void sampler_handle(struct sampler *s, const struct ring *r,
 
 	memset(&rr, 0, sizeof(rr));
 	rr.event = r->event;
+	rr.cpu = (int)((r - s->rings) % s->ncpus);
 	switch (h->type) {
 	case PERF_RECORD_SAMPLE:
 		sampler_parse_sample(s, (const uint64_t *)body, (const uint64_t *)(rec + h->size),
@@ -655,6 +656,7 @@ static void sampler_handle(struct sampler *s, const struct ring *r,
 			rr.pid = ids[0];
 			rr.ppid = ids[1];
 			rr.tid = ids[2];
+			memcpy(&rr.time, body + 16, sizeof(rr.time));
 			fn(ctx, &rr);
 		}
 		break;

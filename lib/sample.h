@@ -31,8 +31,9 @@ enum sampler_event { SAMPLER_CLOCK, SAMPLER_SWITCH };
 struct sampler_record {
 	enum { REC_SAMPLE, REC_COMM, REC_MMAP, REC_LOST, REC_FORK, REC_EXIT, REC_SWITCH } type;
 	enum sampler_event event; /* whose ring it came from */
+	int cpu;               /* the CPU whose ring it came from: where it happened */
 	pid_t pid, tid;
-	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples and switches) */
+	uint64_t time;         /* CLOCK_MONOTONIC nanoseconds (samples, switches, forks, exits) */
 	/* REC_SAMPLE */
 	uint64_t ip;           /* SAMPLER_SWITCH: the kernel's, in the scheduler */
 	uint64_t period;       /* SAMPLER_SWITCH: the switch-outs this one stands for */

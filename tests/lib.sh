@@ -146,6 +146,19 @@ need_perf_events() {
 	fi
 }
 
+# as_nobody_setup: true where the tests can run a command as nobody with no
+# privilege over perf events (we are root, perf_event_paranoid is 2 or more,
+# setpriv works); then $T/nobody is a directory nobody writes in.
+as_nobody_setup() {
+	[ "$(id -u)" = 0 ] && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 2 ] &&
+		setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null || return 1
+	mkdir -p "$T/nobody"
+	chmod 777 "$T/nobody"
+	chmod 711 "$T"
+}
+# as_nobody CMD...: run CMD as nobody.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+
 finish() {
 	echo "$(basename "$0"): $checks checks, $failures failed"
 	[ "$failures" -eq 0 ]

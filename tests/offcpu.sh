@@ -165,17 +165,12 @@ fi
 
 # --- Without the privilege: no stacks, one line saying what would allow
 # them, and each thread's off-CPU time still measured.
-if [ "$(id -u)" = 0 ] && [ "$paranoid" -ge 2 ] &&
-	setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
-	mkdir "$T/nobody"
-	chmod 777 "$T/nobody"
-	chmod 711 "$T"
-	expect_exit 0 setpriv --reuid=65534 --regid=65534 --clear-groups \
-		"$CPROF" offcpu --seconds 2 -o "$T/nobody/np.pb.gz" -- "$W/waitwork"
+if as_nobody_setup; then
+	expect_exit 0 as_nobody "$CPROF" offcpu --seconds 2 -o "$T/nobody/np.pb.gz" -- "$W/waitwork"
 	cp "$T/out" "$T/np.out"
 	expect_grep '^Stacks: none.*kernel\.perf_event_paranoid=1 or lower' "$T/np.out"
-	# cprof's line, and waitwork's at the SIGTERM that ends it.
-	expect_lines 2 "$T/err"
+	# cprof's line, and waitwork's two at the SIGTERM that ends it.
+	expect_lines 3 "$T/err"
 	expect_grep '^reader pipe_ns=[0-9]+ sleep_ns=[0-9]+$' "$T/err"
 	ok
 	[ "$(total "$T/nobody/np.pb.gz" reader blocked)" -gt 1700 ] ||

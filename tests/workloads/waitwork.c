@@ -5,7 +5,8 @@
  *   writer        writes that byte every 10 ms, asleep in between
  *   lock-a lock-b contend on one mutex in lock_site, each holding it for
  *                 1 ms of CPU in hold_lock, then 0.2 ms away from it
- *   busy          spins in busy_loop, never waiting
+ *   busy          spins in busy_loop, never waiting (--busy N: N of them;
+ *                 more than the CPUs make them wait for one, runnable)
  * Options:
  *   --switches N  instead, two threads (ping, pong) passing a byte back and
  *                 forth through two pipes about N times a second in all
@@ -19,7 +20,8 @@
  *                 (whose cost in a VM would swamp what a profiler adds)
  *   --seconds S   exit after S seconds (default: run until killed)
  * On SIGTERM it writes "reader pipe_ns=P sleep_ns=S" on stderr: the time the
- * reader measured itself in each wait, and exits. */
+ * reader measured itself in each wait; and "busy wall_ns=W cpu_ns=C1,C2...":
+ * the time since it began and each busy thread's CPU time; and exits. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -116,18 +118,41 @@ static char *waitwork_itoa(int64_t v, char *buf, size_t n)
 	return p;
 }
 
+/* The busy threads' CPU clocks, and when the process began, for the line
+ * SIGTERM writes. */
+#define WAITWORK_MAX_BUSY 16
+static clockid_t busy_clocks[WAITWORK_MAX_BUSY];
+static int nbusy = 1;
+static int64_t started_ns;
+
+static void waitwork_put(const char *s)
+{
+	if (write(2, s, strlen(s)) < 0)
+		_exit(1);
+}
+
 /* SIGTERM (cprof ending a command it started, or a test): the reader's
- * measure, "reader pipe_ns=P sleep_ns=S" on stderr, then exit. */
+ * measure, "reader pipe_ns=P sleep_ns=S", and the busy threads' CPU time
+ * since the start, "busy wall_ns=W cpu_ns=C1,C2..." on stderr, then exit. */
 static void waitwork_term(int sig)
 {
-	char a[24], b[24];
-	const char *parts[] = { "reader pipe_ns=", waitwork_itoa(reader_pipe_ns, a, sizeof(a)),
-				" sleep_ns=", waitwork_itoa(reader_sleep_ns, b, sizeof(b)), "\n" };
+	char a[24];
+	struct timespec t;
 
 	(void)sig;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(*parts); i++)
-		if (write(2, parts[i], strlen(parts[i])) < 0)
-			break;
+	waitwork_put("reader pipe_ns=");
+	waitwork_put(waitwork_itoa(reader_pipe_ns, a, sizeof(a)));
+	waitwork_put(" sleep_ns=");
+	waitwork_put(waitwork_itoa(reader_sleep_ns, a, sizeof(a)));
+	waitwork_put("\nbusy wall_ns=");
+	waitwork_put(waitwork_itoa(now_ns() - started_ns, a, sizeof(a)));
+	waitwork_put(" cpu_ns=");
+	for (int i = 0; i < nbusy; i++) {
+		clock_gettime(busy_clocks[i], &t);
+		waitwork_put(i ? "," : "");
+		waitwork_put(waitwork_itoa((int64_t)t.tv_sec * 1000000000 + t.tv_nsec, a, sizeof(a)));
+	}
+	waitwork_put("\n");
 	_exit(0);
 }
 
@@ -229,7 +254,7 @@ int main(int argc, char **argv)
 	pthread_t t;
 	long seconds = 0, trips = 0;
 	int pin = 0;
-	int64_t t0 = now_ns();
+	int64_t t0 = started_ns = now_ns();
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
@@ -238,11 +263,14 @@ int main(int argc, char **argv)
 			switches = atol(argv[++i]);
 		else if (strcmp(argv[i], "--pin") == 0)
 			pin = 1;
+		else if (strcmp(argv[i], "--busy") == 0 && i + 1 < argc &&
+			 atoi(argv[i + 1]) >= 0 && atoi(argv[i + 1]) <= WAITWORK_MAX_BUSY)
+			nbusy = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--trips") == 0 && i + 1 < argc)
 			trips = atol(argv[++i]), switches = 0;
 		else {
 			fprintf(stderr, "usage: waitwork [--switches N | --trips M] [--pin] "
-				"[--seconds S]\n");
+				"[--busy N] [--seconds S]\n");
 			return 2;
 		}
 	}
@@ -264,7 +292,10 @@ int main(int argc, char **argv)
 		pthread_create(&t, NULL, writer, NULL);
 		pthread_create(&t, NULL, locker, "lock-a");
 		pthread_create(&t, NULL, locker, "lock-b");
-		pthread_create(&t, NULL, busy, NULL);
+		for (int i = 0; i < nbusy; i++) {
+			pthread_create(&t, NULL, busy, NULL);
+			pthread_getcpuclockid(t, &busy_clocks[i]);
+		}
 	}
 	while (trips && __atomic_load_n(&round_trips, __ATOMIC_RELAXED) < (unsigned long)trips)
 		usleep(1000);

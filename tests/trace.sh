@@ -1,0 +1,122 @@
+#!/bin/sh
+# `cprof trace` on waitwork, whose threads' timelines are known: the reader
+# blocks in nanosleep for 3 ms and on a pipe for the rest of each 10 ms
+# cycle; three busy threads (with the two lockers' spinning) want more CPUs
+# than the machine's two, so they are runnable part of the time, and each
+# runs for as long as its own CPU clock says. The file is Chrome's trace
+# format (checked with python's JSON reader); the summary's shares agree
+# with the threads' own clocks; without the privilege for stacks the
+# timeline is still whole; --format pprof writes the wall profile; bad
+# input gets one line and the documented code.
+. "$top_srcdir/tests/lib.sh"
+need_perf_events
+
+W=$top_builddir/tests/workloads
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "trace: SKIP: python3 (the JSON reader) is not installed"
+	exit 77
+fi
+
+# check JSON: python3 reads the trace and prints, tab-separated, per thread
+# name: its shares of running, blocked and runnable time (percent), its
+# blocked intervals' median length in nanosleep and in read (ms, -1 for
+# none), and how many intervals it has.
+check() {
+	python3 - "$1" <<'EOF'
+import json, statistics, sys
+d = json.load(open(sys.argv[1]))
+names, per = {}, {}
+for e in d["traceEvents"]:
+    if e["ph"] == "M" and e["name"] == "thread_name":
+        names[e["tid"]] = e["args"]["name"]
+for e in d["traceEvents"]:
+    if e["ph"] != "X":
+        continue
+    assert e["dur"] >= 0 and e["ts"] >= 0, e
+    t = per.setdefault(e["tid"], {"running": 0, "blocked": 0, "runnable": 0, "n": 0,
+                                  "sleep": [], "read": []})
+    t["n"] += 1
+    if e["name"] in t:
+        t[e["name"]] += e["dur"]
+    where = e.get("args", {}).get("in", "")
+    if e["name"] == "blocked" and "nanosleep" in where:
+        t["sleep"].append(e["dur"] / 1e3)
+    if e["name"] == "blocked" and where == "read":
+        t["read"].append(e["dur"] / 1e3)
+for tid, t in per.items():
+    all = t["running"] + t["blocked"] + t["runnable"] or 1
+    med = lambda xs: statistics.median(xs) if xs else -1
+    print("%s\t%.1f\t%.1f\t%.1f\t%.2f\t%.2f\t%d" % (names.get(tid, "?"), 100 * t["running"] / all,
+          100 * t["blocked"] / all, 100 * t["runnable"] / all, med(t["sleep"]), med(t["read"]),
+          t["n"]))
+EOF
+}
+# field FILE THREAD N: field N of THREAD's line (the first such thread).
+field() { awk -F '\t' -v th="$2" -v n="$3" '$1 == th { print $n; exit }' "$1"; }
+# within GOT LOW HIGH WHAT
+within() {
+	ok
+	awk -v g="$1" -v l="$2" -v h="$3" 'BEGIN { exit !(g != "" && g >= l && g <= h) }' ||
+		fail "$4: $1, expected $2 to $3"
+}
+
+# --- A launched command, privileged: the whole timeline, with stacks.
+if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
+	expect_exit 0 "$CPROF" trace --seconds 3 -o "$T/t.json" -- "$W/waitwork" --busy 3
+	cp "$T/out" "$T/t.out"
+	cp "$T/err" "$T/t.err"
+	check "$T/t.json" >"$T/t.tsv" || fail "the trace is not JSON python3 reads"
+	cat "$T/t.tsv"
+	# The reader: blocked all but a sliver, 3 ms at a time in nanosleep
+	# (longer when its wakeup waits for a CPU) and the rest of 10 ms on the pipe.
+	within "$(field "$T/t.tsv" reader 3)" 93 100 "reader's blocked share"
+	within "$(field "$T/t.tsv" reader 5)" 2.9 5.5 "reader's median wait in nanosleep (ms)"
+	within "$(field "$T/t.tsv" reader 6)" 3 7.2 "reader's median wait in read (ms)"
+	within "$(field "$T/t.tsv" reader 7)" 400 2000 "reader's intervals in 3 s"
+	# A busy thread runs as long as its CPU clock says, the rest runnable.
+	busy=$(sed -n 's/^busy wall_ns=\([0-9]*\) cpu_ns=\([0-9]*\).*/\2 \1/p' "$T/t.err" |
+		awk '{ printf "%.1f\n", 100 * $1 / $2 }')
+	echo "the first busy thread's own share on a CPU: $busy"
+	run=$(field "$T/t.tsv" busy 2)
+	within "$run" "$(echo "$busy" | awk '{ print $1 - 6 }')" "$(echo "$busy" | awk '{ print $1 + 6 }')" \
+		"a busy thread's running share against its CPU clock ($busy)"
+	within "$(field "$T/t.tsv" busy 3)" 0 1 "a busy thread's blocked share"
+	within "$(field "$T/t.tsv" busy 4)" 10 90 "a busy thread's runnable share"
+	# The summary says the same, and what the runnable time means.
+	expect_grep '^ +[0-9]+  reader +[0-9.]+% +(9[3-9]|100)\.[0-9]%' "$T/t.out"
+	expect_grep 'in (read|clock_nanosleep|__GI___clock_nanosleep|nanosleep)' "$T/t.out"
+	expect_grep '^Scheduling latency \(preempted, waiting for a CPU\): p50 [0-9.]+[mun]?s, p99 ' "$T/t.out"
+	expect_grep '^Runnable: [0-9]+% .*more threads were ready to run than the [0-9]+ CPUs' "$T/t.out"
+	expect_grep "^Intervals: [0-9]+ in $T/t.json\$" "$T/t.out"
+
+	# --format pprof: the wall profile, its states as labels.
+	expect_exit 0 "$CPROF" trace --seconds 1 --format pprof -o "$T/t.pb.gz" -- "$W/waitwork"
+	expect_exit 0 "$CPROF" report --tags "$T/t.pb.gz"
+	expect_grep '^ state: Total ' "$T/out"
+	expect_grep 'blocked' "$T/out"
+fi
+
+# --- Without the privilege for stacks: the switch records alone, for one's
+# own processes; the timeline is whole, no wait says where it began.
+if as_nobody_setup; then
+	expect_exit 0 as_nobody "$CPROF" trace --seconds 2 -o "$T/nobody/np.json" -- "$W/waitwork"
+	expect_grep '^Stacks: none.*kernel\.perf_event_paranoid=1 or lower' "$T/out"
+	check "$T/nobody/np.json" >"$T/np.tsv" || fail "the unprivileged trace is not JSON"
+	within "$(field "$T/np.tsv" reader 3)" 93 100 "unprivileged: reader's blocked share"
+	within "$(field "$T/np.tsv" reader 7)" 250 2000 "unprivileged: reader's intervals in 2 s"
+	within "$(field "$T/np.tsv" busy 2)" 20 100 "unprivileged: busy's running share"
+fi
+
+# --- Bad input: one line, the documented code.
+expect_exit 2 "$CPROF" trace --seconds nope --pid 1
+expect_exit 2 "$CPROF" trace --format xml --pid 1
+expect_exit 2 "$CPROF" trace
+expect_exit 1 "$CPROF" trace --pid 999999999 --seconds 1 -o "$T/never.json"
+expect_lines 1 "$T/err"
+expect_grep 'no such process' "$T/err"
+ok
+[ ! -e "$T/never.json" ] || fail "a trace of no process was written"
+
+finish
