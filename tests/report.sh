@@ -131,7 +131,8 @@ if [ "$(id -u)" = 0 ] || [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -le 2 ]
 	written="$written cpu:cpuwork-nofp diff:cpuwork-nofp"
 	# --list: work_a's source, its time on the lines of its loop (the
 	# for and the three xor-shifts), none on the lines outside it.
-	(cd "$top_srcdir" && "$CPROF" report --list '^work_a$' "$T/cpu.pb.gz") >"$T/out" 2>&1 ||
+	# (file names are as the compiler saw them, relative to the build directory)
+	(cd "$top_builddir" && "$CPROF" report --list '^work_a$' "$T/cpu.pb.gz") >"$T/out" 2>&1 ||
 		fail "report --list work_a"
 	expect_grep '^ROUTINE =+ work_a in .*tests/workloads/cpuwork\.c$' "$T/out"
 	hot=$(awk -F: '/^ +[0-9.]+[mun]?s +[0-9.]+[mun]?s +[0-9]+:/ { split($1, v, " ");
