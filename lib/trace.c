@@ -369,11 +369,13 @@ int trace_write_json(const struct trace *t, FILE *out, const struct profile *p,
 		const struct trace_interval *v = &t->intervals[i];
 		const struct trace_thread *th = &t->threads[v->thread];
 		const char *fn = trace_function(p, v->loc);
+		/* Whole microseconds, each end the next start exactly: viewers nest
+		 * an event that overlaps the one before by a rounding. */
+		uint64_t us = (v->start - t->start) / 1000, end = (v->end - t->start) / 1000;
 		fprintf(out, "%s{\"ph\":\"X\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%d,"
-			     "\"ts\":%.3f,\"dur\":%.3f", i || t->nthreads ? ",\n" : "",
+			     "\"ts\":%" PRIu64 ",\"dur\":%" PRIu64, i || t->nthreads ? ",\n" : "",
 			trace_names[v->state], v->state == TRACE_RUNNING ? "cpu" : "off-cpu", th->pid,
-			th->tid, (double)(int64_t)(v->start - t->start) / 1e3,
-			(double)(v->end - v->start) / 1e3);
+			th->tid, us, end - us);
 		if (v->cpu >= 0)
 			fprintf(out, ",\"args\":{\"cpu\":%d}", v->cpu);
 		else if (fn) {

@@ -94,7 +94,7 @@ uint64_t trace_missed(const struct trace *t);
 size_t trace_latency(const struct trace *t, const double *q, size_t n, int64_t *out);
 
 /* Write the timeline to OUT in Chrome's Trace Event Format, times in
- * microseconds from the start; function names for the stacks from P (the
+ * whole microseconds from the start; function names for the stacks from P (the
  * profile the locations are of; NULL: none). PROCESS names the target. */
 int trace_write_json(const struct trace *t, FILE *out, const struct profile *p,
 		     const char *process);

@@ -8,7 +8,7 @@
 # package's own JSON schema. Skips (77) without chromium, python3 or the
 # package (scripts/install-deps installs them; SPEEDSCOPE_PREFIX is where npm
 # put it, by default ~/.cache/cprof/speedscope). SPEEDSCOPE_SHOT=FILE keeps
-# the screenshot, to look at.
+# the screenshot, to look at (and FILE-trace.png that of a cprof trace file).
 . "$top_srcdir/tests/lib.sh"
 
 prefix=${SPEEDSCOPE_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/cprof/speedscope}
@@ -192,5 +192,31 @@ else
 	tail -5 "$T/chrome.log" >&2
 fi
 [ -z "${SPEEDSCOPE_SHOT:-}" ] || cp "$T/shot.png" "$SPEEDSCOPE_SHOT"
+
+# A `cprof trace` file (Chrome's trace format) of waitwork: speedscope makes
+# a lane of each thread, named with its tid, the first (the main thread,
+# blocked in pause) drawn across the screenshot.
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 2 ]; then
+	expect_exit 0 "$CPROF" trace --seconds 1 -o "$T/www/trace.json" -- \
+		"$top_builddir/tests/workloads/waitwork" --busy 3
+	lanes=$(grep -c '"thread_name"' "$T/www/trace.json")
+	browse index trace --dump-dom >"$T/trace.html" || true
+	expect_grep '<title>trace\.json - speedscope</title>' "$T/trace.html"
+	expect_grep "reader \\(tid [0-9]+\\)" "$T/trace.html"
+	expect_grep "busy \\(tid [0-9]+\\)" "$T/trace.html"
+	expect_grep "\\(1/$lanes\\)" "$T/trace.html"
+	browse index trace --screenshot="$T/trace.png" >/dev/null || true
+	ok
+	if [ -s "$T/trace.png" ] && python3 "$T/png.py" "$T/trace.png" >"$T/png"; then
+		# shellcheck disable=SC2046
+		set -- $(cat "$T/png")
+		[ "$4" -ge 3 ] || fail "$4% of the trace's lane is coloured, expected 3% or more"
+		echo "trace screenshot: $1x$2, $3 colours, $4% of the area coloured, $lanes lanes"
+	else
+		fail "no screenshot of the trace"
+	fi
+	[ -z "${SPEEDSCOPE_SHOT:-}" ] || cp "$T/trace.png" "${SPEEDSCOPE_SHOT%.png}-trace.png"
+fi
 
 finish
