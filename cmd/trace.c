@@ -39,7 +39,6 @@ static const struct cmd_option cmd_trace_options[] = {
 /* The run's timeline, built as the records come. */
 struct cmd_trace {
 	struct trace *t;
-	uint64_t begin; /* when sampling began: the run's end is ELAPSED_NS later */
 	bool failed;    /* out of memory: an error is set */
 };
 
@@ -81,7 +80,8 @@ static void cmd_trace_record(void *ctx, const struct sampler_record *r)
 	else if (r->type == REC_COMM)
 		w->failed = trace_name(w->t, r->pid, r->tid, r->comm) < 0;
 	else if ((r->type == REC_FORK && r->time) || r->type == REC_EXIT)
-		w->failed = trace_task(w->t, r->pid, r->tid, r->time, r->type == REC_EXIT) < 0;
+		w->failed = trace_task(w->t, r->pid, r->tid, r->ptid, r->time,
+				       r->type == REC_EXIT) < 0;
 }
 
 static void cmd_trace_wait(void *ctx, const struct offcpu_wait *wt, const uint64_t *locs,
@@ -89,7 +89,11 @@ static void cmd_trace_wait(void *ctx, const struct offcpu_wait *wt, const uint64
 {
 	struct cmd_trace *w = ctx;
 
-	if (!w->failed && !wt->before && n)
+	if (w->failed)
+		return;
+	if (wt->before) /* the cut's: a thread that slept through it all */
+		w->failed = trace_idle(w->t, wt->pid, wt->tid) < 0;
+	else if (n)
 		w->failed = trace_stack(w->t, wt->tid, wt->end - (uint64_t)wt->delay_ns, wt->end,
 					locs, n) < 0;
 }
@@ -98,7 +102,7 @@ static int cmd_trace_setup(void *ctx, const struct cpu_cmd_opts *o)
 {
 	struct cmd_trace *w = ctx;
 
-	w->t = trace_new(0, o->pid != 0, (size_t)o->max_events);
+	w->t = trace_new(0, (size_t)o->max_events);
 	return w->t ? 0 : -1;
 }
 
@@ -113,8 +117,7 @@ static void cmd_trace_begin(void *ctx)
 {
 	struct cmd_trace *w = ctx;
 
-	w->begin = (uint64_t)clock_ns(CLOCK_MONOTONIC);
-	trace_start(w->t, w->begin);
+	trace_start(w->t, (uint64_t)clock_ns(CLOCK_MONOTONIC));
 }
 
 static void cmd_trace_release(void *ctx)
@@ -136,8 +139,10 @@ static const char *cmd_trace_longest(const struct trace_thread *th, int k,
 	if (!th->longest[k])
 		return "-";
 	for (size_t i = 0; i < th->nstack[k] && !fn; i++) {
-		const struct pf_location *l = &p->locations[th->stack[k][i] - 1];
-		if (th->stack[k][i] <= p->nlocations && l->nlines && l->lines[0].function_id)
+		uint64_t id = th->stack[k][i];
+		const struct pf_location *l = id && id <= p->nlocations ? &p->locations[id - 1] : NULL;
+		if (l && l->nlines && l->lines[0].function_id &&
+		    l->lines[0].function_id <= p->nfunctions)
 			fn = profile_str(p, p->functions[l->lines[0].function_id - 1].name);
 	}
 	snprintf(buf, n, "%s%s%s", units_format(len, sizeof(len), th->longest[k], "nanoseconds"),
@@ -149,7 +154,8 @@ static int cmd_trace_by_total(const void *a, const void *b)
 {
 	const struct trace_thread *x = *(const struct trace_thread *const *)a;
 	const struct trace_thread *y = *(const struct trace_thread *const *)b;
-	int64_t tx = x->ns[0] + x->ns[1] + x->ns[2], ty = y->ns[0] + y->ns[1] + y->ns[2];
+	int64_t tx = x->ns[0] + x->ns[1] + x->ns[2] + x->ns[3];
+	int64_t ty = y->ns[0] + y->ns[1] + y->ns[2] + y->ns[3];
 
 	return (tx < ty) - (tx > ty);
 }
@@ -165,18 +171,24 @@ static int cmd_trace_threads(const struct trace *t, const struct profile *p, lon
 
 	if (!th)
 		return cmd_error("out of memory");
+	if (!top || !n) {
+		free(th);
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		th[i] = &all[i];
 	qsort(th, n, sizeof(*th), cmd_trace_by_total);
 	printf("%8s  %-15s %8s %8s %9s  %-28s %s\n", "tid", "thread", "running", "blocked",
 	       "runnable", "longest blocked", "longest runnable");
-	for (size_t i = 0; i < n && (top == 0 || (long)i < top); i++) {
-		int64_t total = th[i]->ns[0] + th[i]->ns[1] + th[i]->ns[2];
+	for (size_t i = 0; i < n && (long)i < top; i++) {
+		/* Off the CPU since before the start counts as blocked here. */
+		int64_t off = th[i]->ns[TRACE_BLOCKED] + th[i]->ns[TRACE_UNKNOWN];
+		int64_t total = th[i]->ns[TRACE_RUNNING] + off + th[i]->ns[TRACE_RUNNABLE];
 		if (!total)
 			continue;
 		printf("%8d  %-15s %7.1f%% %7.1f%% %8.1f%%  %-28s %s\n", th[i]->tid,
-		       th[i]->name[0] ? th[i]->name : "?", 100.0 * th[i]->ns[0] / total,
-		       100.0 * th[i]->ns[1] / total, 100.0 * th[i]->ns[2] / total,
+		       th[i]->name[0] ? th[i]->name : "?", 100.0 * th[i]->ns[TRACE_RUNNING] / total,
+		       100.0 * off / total, 100.0 * th[i]->ns[TRACE_RUNNABLE] / total,
 		       cmd_trace_longest(th[i], 0, p, a, sizeof(a)),
 		       cmd_trace_longest(th[i], 1, p, b, sizeof(b)));
 	}
@@ -194,11 +206,14 @@ static void cmd_trace_latency(const struct trace *t)
 	char a[32], b[32], c[32];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-	n = trace_latency(t, q, 3, v);
-	printf("Scheduling latency (preempted, waiting for a CPU): p50 %s, p99 %s, max %s over "
-	       "%zu runnable intervals\n", units_format(a, sizeof(a), v[0], "nanoseconds"),
-	       units_format(b, sizeof(b), v[1], "nanoseconds"),
-	       units_format(c, sizeof(c), v[2], "nanoseconds"), n);
+	if (!(n = trace_latency(t, q, 3, v)))
+		printf("Scheduling latency: none, no thread was preempted\n");
+	else
+		printf("Scheduling latency (preempted, waiting for a CPU): p50 %s, p99 %s, max %s "
+		       "over %zu runnable intervals\n",
+		       units_format(a, sizeof(a), v[0], "nanoseconds"),
+		       units_format(b, sizeof(b), v[1], "nanoseconds"),
+		       units_format(c, sizeof(c), v[2], "nanoseconds"), n);
 	for (size_t i = 0; i < nt; i++) {
 		run += th[i].ns[TRACE_RUNNING];
 		ready += th[i].ns[TRACE_RUNNABLE];
@@ -238,7 +253,7 @@ static int cmd_trace_finish(void *ctx, const struct cpu_cmd_opts *o, const struc
 	size_t n;
 	uint64_t dropped;
 
-	if (w->failed || trace_end(w->t, w->begin + (uint64_t)st->elapsed_ns) < 0)
+	if (w->failed || trace_end(w->t, (uint64_t)(st->start_ns + st->elapsed_ns)) < 0)
 		return cmd_lib_error();
 	trace_intervals(w->t, &n, &dropped);
 	if (o->format ? cmd_write_profile(p, output) < 0 :
@@ -250,7 +265,7 @@ static int cmd_trace_finish(void *ctx, const struct cpu_cmd_opts *o, const struc
 	if (!st->switch_stacks)
 		printf("Stacks: none, so no wait says where it began: sampling the switches needs "
 		       "root or CAP_PERFMON, or the sysctl kernel.perf_event_paranoid=1 or lower\n");
-	if (dropped)
+	if (dropped && !o->format)
 		printf("Left out of the file: %llu intervals past --max-events %ld (the first %zu "
 		       "are in it; the summary counts all)\n", (unsigned long long)dropped,
 		       o->max_events, n);
@@ -258,7 +273,10 @@ static int cmd_trace_finish(void *ctx, const struct cpu_cmd_opts *o, const struc
 		printf("Lost: %llu records when the ring buffer overflowed; %llu switches without "
 		       "their other half, the time between unknown\n", (unsigned long long)st->lost,
 		       (unsigned long long)trace_missed(w->t));
-	printf("Intervals: %zu in %s\n", n + (size_t)dropped, cmd_output_name(output));
+	if (o->format)
+		printf("Wrote %s\n", cmd_output_name(output));
+	else
+		printf("Intervals: %zu in %s\n", n + (size_t)dropped, cmd_output_name(output));
 	return 0;
 }
 

@@ -668,6 +668,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 	cpu_times_start(c);
 	c->p->time_nanos = clock_ns(CLOCK_REALTIME);
 	c->start = c->rate_at = clock_ns(CLOCK_MONOTONIC);
+	c->stats.start_ns = c->start;
 	if (c->off)
 		offcpu_restart(c->off, c->start);
 	if (t->launched && target_go(t) < 0)

@@ -52,6 +52,7 @@ struct cpu_stats {
 	int64_t user_ns, system_ns; /* the target's CPU time over the run, from /proc */
 	uint64_t threads;   /* distinct threads seen in samples */
 	uint64_t locations; /* distinct program counters symbolized */
+	int64_t start_ns;   /* when sampling began (CLOCK_MONOTONIC); elapsed_ns from it */
 	int64_t elapsed_ns;
 	bool target_exited;
 	bool stopped;       /* by *stop */

@@ -656,6 +656,7 @@ static void sampler_handle(struct sampler *s, const struct ring *r,
 			rr.pid = ids[0];
 			rr.ppid = ids[1];
 			rr.tid = ids[2];
+			rr.ptid = ids[3];
 			memcpy(&rr.time, body + 16, sizeof(rr.time));
 			fn(ctx, &rr);
 		}

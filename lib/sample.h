@@ -52,8 +52,9 @@ struct sampler_record {
 	/* REC_LOST */
 	uint64_t lost;
 	/* REC_FORK, REC_EXIT: thread TID of PID began (its creator's process
-	 * PPID: a new process where PPID differs) or ended */
-	pid_t ppid;
+	 * PPID: a new process where PPID differs; its creator thread PTID) or
+	 * ended */
+	pid_t ppid, ptid;
 	/* REC_SWITCH: TID left the CPU (OUT; PREEMPT: while runnable, not to
 	 * wait) or came back to it */
 	bool out, preempt;

@@ -7,19 +7,24 @@
 #include "grow.h"
 #include "hmap.h"
 #include "json.h"
+#include "proc.h"
 #include "trace.h"
 
 struct trace {
 	uint64_t start;
-	bool attached;
 	struct trace_thread *threads;
 	size_t nthreads, threads_cap;
 	struct hmap index;                /* tid -> the live thread */
 	struct trace_interval *intervals;
 	size_t nintervals, intervals_cap, max_intervals;
 	uint64_t dropped, missed;
-	int64_t *runnable;                /* every runnable interval's length */
+	/* The runnable intervals' lengths: all of them up to TRACE_LATENCIES,
+	 * then a uniform sample of that many (a reservoir); their count and
+	 * the longest. */
+	int64_t *runnable;
 	size_t nrunnable, runnable_cap;
+	uint64_t runnable_seen, rng;
+	int64_t runnable_max;
 	/* per thread: its last interval kept (+ 1, 0: none) and when it ended */
 	size_t *last;
 	uint64_t *last_end;
@@ -47,6 +52,31 @@ static uint64_t trace_hash(pid_t tid)
 	return hash_bytes(HASH_SEED, &tid, sizeof(tid));
 }
 
+/* Room in the per-thread arrays for one more thread; each array is
+ * replaced only once it has grown, so a failure leaves them all valid. */
+static int trace_grow(struct trace *t)
+{
+	size_t cap = t->last_cap ? 2 * t->last_cap : 16;
+	void *a, *b, *c, *d;
+
+	if (t->nthreads < t->last_cap)
+		return 0;
+	if (!(a = realloc(t->last, cap * sizeof(*t->last))))
+		return -1;
+	t->last = a;
+	if (!(b = realloc(t->last_end, cap * sizeof(*t->last_end))))
+		return -1;
+	t->last_end = b;
+	if (!(c = realloc(t->open_stack, cap * sizeof(*t->open_stack))))
+		return -1;
+	t->open_stack = c;
+	if (!(d = realloc(t->open_n, cap * sizeof(*t->open_n))))
+		return -1;
+	t->open_n = d;
+	t->last_cap = cap;
+	return 0;
+}
+
 /* The live thread TID, made (unseen) if there is none; -1 when out of memory. */
 static int64_t trace_thread(struct trace *t, pid_t pid, pid_t tid)
 {
@@ -56,11 +86,7 @@ static int64_t trace_thread(struct trace *t, pid_t pid, pid_t tid)
 
 	if (i >= 0)
 		return i;
-	if (CP_GROW(t->threads, t->threads_cap, t->nthreads + 1) < 0 ||
-	    CP_GROW(t->last, t->last_cap, t->nthreads + 1) < 0 ||
-	    !(t->last_end = realloc(t->last_end, t->last_cap * sizeof(*t->last_end))) ||
-	    !(t->open_stack = realloc(t->open_stack, t->last_cap * sizeof(*t->open_stack))) ||
-	    !(t->open_n = realloc(t->open_n, t->last_cap * sizeof(*t->open_n))) ||
+	if (CP_GROW(t->threads, t->threads_cap, t->nthreads + 1) < 0 || trace_grow(t) < 0 ||
 	    hmap_insert(&t->index, trace_hash(tid), (uint32_t)t->nthreads) < 0)
 		return cp_error("out of memory");
 	t->open_stack[t->nthreads] = NULL;
@@ -70,12 +96,14 @@ static int64_t trace_thread(struct trace *t, pid_t pid, pid_t tid)
 	th->pid = pid;
 	th->tid = tid;
 	th->cpu = -1;
+	/* Its name, while it lives: the kernel tells of a rename only. */
+	proc_thread_name(pid, tid, th->name, sizeof(th->name));
 	t->last[t->nthreads] = 0;
 	t->last_end[t->nthreads] = 0;
 	return (int64_t)t->nthreads++;
 }
 
-struct trace *trace_new(uint64_t start, bool attached, size_t max_intervals)
+struct trace *trace_new(uint64_t start, size_t max_intervals)
 {
 	struct trace *t = calloc(1, sizeof(*t));
 
@@ -84,8 +112,8 @@ struct trace *trace_new(uint64_t start, bool attached, size_t max_intervals)
 		return NULL;
 	}
 	t->start = start;
-	t->attached = attached;
 	t->max_intervals = max_intervals;
+	t->rng = 0x9e3779b97f4a7c15ULL;
 	hmap_init(&t->index);
 	return t;
 }
@@ -115,6 +143,29 @@ void trace_free(struct trace *t)
 	free(t);
 }
 
+#define TRACE_LATENCIES (1 << 20)
+
+static int trace_latency_add(struct trace *t, int64_t len)
+{
+	uint64_t k;
+
+	t->runnable_seen++;
+	if (len > t->runnable_max)
+		t->runnable_max = len;
+	if (t->nrunnable < TRACE_LATENCIES) {
+		if (CP_GROW(t->runnable, t->runnable_cap, t->nrunnable + 1) < 0)
+			return -1;
+		t->runnable[t->nrunnable++] = len;
+		return 0;
+	}
+	t->rng ^= t->rng << 13; /* xorshift64 */
+	t->rng ^= t->rng >> 7;
+	t->rng ^= t->rng << 17;
+	if ((k = t->rng % t->runnable_seen) < TRACE_LATENCIES)
+		t->runnable[k] = len;
+	return 0;
+}
+
 /* Thread I's interval in its state from its SINCE to END, counted, and kept
  * while there is room. */
 static int trace_close(struct trace *t, size_t i, uint64_t end)
@@ -134,11 +185,8 @@ static int trace_close(struct trace *t, size_t i, uint64_t end)
 		th->longest_at[k] = th->since;
 		th->nstack[k] = 0;
 	}
-	if (th->state == TRACE_RUNNABLE) {
-		if (CP_GROW(t->runnable, t->runnable_cap, t->nrunnable + 1) < 0)
-			return -1;
-		t->runnable[t->nrunnable++] = len;
-	}
+	if (th->state == TRACE_RUNNABLE && trace_latency_add(t, len) < 0)
+		return -1;
 	t->last_end[i] = end;
 	t->last[i] = 0;
 	if (t->nintervals >= t->max_intervals) {
@@ -213,20 +261,21 @@ int trace_switch(struct trace *t, pid_t pid, pid_t tid, uint64_t time, bool out,
 	}
 	th = &t->threads[i];
 	th->state = !out ? TRACE_RUNNING : preempt ? TRACE_RUNNABLE : TRACE_BLOCKED;
-	th->since = time;
+	th->since = time > th->since ? time : th->since; /* one ends where the next begins */
 	th->cpu = (int16_t)(out ? -1 : cpu);
 	return 0;
 }
 
-int trace_task(struct trace *t, pid_t pid, pid_t tid, uint64_t time, bool exit)
+int trace_task(struct trace *t, pid_t pid, pid_t tid, pid_t ptid, uint64_t time, bool exit)
 {
+	struct trace_key pk = { t, ptid };
+	int64_t parent = hmap_find(&t->index, trace_hash(ptid), trace_eq, &pk);
 	struct trace_key k = { t, tid };
 	int64_t i = hmap_find(&t->index, trace_hash(tid), trace_eq, &k);
 
 	trace_seen(t, time);
 	if (exit) {
-		if (i >= 0 && t->threads[i].known && t->threads[i].state == TRACE_RUNNING &&
-		    trace_close(t, (size_t)i, time) < 0)
+		if (i >= 0 && t->threads[i].known && trace_close(t, (size_t)i, time) < 0)
 			return -1;
 		if (i >= 0)
 			t->threads[i].gone = true;
@@ -239,6 +288,23 @@ int trace_task(struct trace *t, pid_t pid, pid_t tid, uint64_t time, bool exit)
 	t->threads[i].known = true;
 	t->threads[i].state = TRACE_RUNNABLE;
 	t->threads[i].since = time;
+	/* A new thread is named as its creator was, until it renames itself. */
+	if (!t->threads[i].name[0] && parent >= 0)
+		memcpy(t->threads[i].name, t->threads[parent].name, sizeof(t->threads[i].name));
+	return 0;
+}
+
+int trace_idle(struct trace *t, pid_t pid, pid_t tid)
+{
+	int64_t i = trace_thread(t, pid, tid);
+
+	if (i < 0)
+		return -1;
+	if (!t->threads[i].known) {
+		t->threads[i].known = true;
+		t->threads[i].state = TRACE_UNKNOWN;
+		t->threads[i].since = t->start;
+	}
 	return 0;
 }
 
@@ -316,9 +382,9 @@ size_t trace_latency(const struct trace *t, const double *q, size_t n, int64_t *
 {
 	qsort(t->runnable, t->nrunnable, sizeof(*t->runnable), trace_cmp);
 	for (size_t i = 0; i < n; i++)
-		out[i] = t->nrunnable ?
-				 t->runnable[(size_t)(q[i] * (double)(t->nrunnable - 1) + 0.5)] : 0;
-	return t->nrunnable;
+		out[i] = !t->nrunnable ? 0 : q[i] >= 1.0 ? t->runnable_max :
+			 t->runnable[(size_t)(q[i] * (double)(t->nrunnable - 1) + 0.5)];
+	return t->runnable_seen;
 }
 
 static const char *const trace_names[TRACE_NSTATES] = { "running", "blocked", "runnable",

@@ -50,10 +50,11 @@ struct trace_thread {
 
 struct trace;
 
-/* A timeline from START (CLOCK_MONOTONIC ns); ATTACHED: its threads ran
- * before, so a thread's first record says what it was doing since START.
- * At most MAX_INTERVALS intervals are kept (the totals count on). */
-struct trace *trace_new(uint64_t start, bool attached, size_t max_intervals);
+/* A timeline from START (CLOCK_MONOTONIC ns): a thread's first record says
+ * what it was doing since START (running, if it leaves the CPU), unless
+ * trace_task saw it made. At most MAX_INTERVALS intervals are kept (the
+ * totals count on). */
+struct trace *trace_new(uint64_t start, size_t max_intervals);
 void trace_free(struct trace *t);
 
 /* The timeline starts at START (CLOCK_MONOTONIC ns), when recording did. */
@@ -64,8 +65,13 @@ void trace_start(struct trace *t, uint64_t start);
 int trace_switch(struct trace *t, pid_t pid, pid_t tid, uint64_t time, bool out, bool preempt,
 		 int cpu);
 
-/* TID of PID was created (runnable until it first runs) or exited at TIME. */
-int trace_task(struct trace *t, pid_t pid, pid_t tid, uint64_t time, bool exit);
+/* TID of PID was created by PTID (runnable until it first runs) or exited
+ * at TIME. */
+int trace_task(struct trace *t, pid_t pid, pid_t tid, pid_t ptid, uint64_t time, bool exit);
+
+/* TID of PID, never seen switching, was off the CPU all along (a thread of
+ * an attached process that slept through the trace). */
+int trace_idle(struct trace *t, pid_t pid, pid_t tid);
 
 /* TID is named NAME (its comm). */
 int trace_name(struct trace *t, pid_t pid, pid_t tid, const char *name);
@@ -90,7 +96,9 @@ const struct trace_interval *trace_intervals(const struct trace *t, size_t *n, u
 uint64_t trace_missed(const struct trace *t);
 
 /* The scheduling latency: the lengths of the runnable intervals, all
- * threads', at the quantiles Q (N of them, 0 to 1) into OUT; their count. */
+ * threads', at the quantiles Q (N of them, 0 to 1; past a million
+ * intervals, of a uniform sample of a million, but for 1: the longest)
+ * into OUT; how many there were. */
 size_t trace_latency(const struct trace *t, const double *q, size_t n, int64_t *out);
 
 /* Write the timeline to OUT in Chrome's Trace Event Format, times in

@@ -19,9 +19,10 @@
  *                 the CPU from one to the other, with no idle CPU woken
  *                 (whose cost in a VM would swamp what a profiler adds)
  *   --seconds S   exit after S seconds (default: run until killed)
- * On SIGTERM it writes "reader pipe_ns=P sleep_ns=S" on stderr: the time the
- * reader measured itself in each wait; and "busy wall_ns=W cpu_ns=C1,C2...":
- * the time since it began and each busy thread's CPU time; and exits. */
+ * On SIGTERM, and at the end of --seconds, it writes "reader pipe_ns=P
+ * sleep_ns=S" on stderr: the time the reader measured itself in each wait;
+ * and "busy wall_ns=W cpu_ns=C1,C2...": the time since it began and each
+ * busy thread's CPU time (on SIGTERM it then exits). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -122,7 +123,7 @@ static char *waitwork_itoa(int64_t v, char *buf, size_t n)
  * SIGTERM writes. */
 #define WAITWORK_MAX_BUSY 16
 static clockid_t busy_clocks[WAITWORK_MAX_BUSY];
-static int nbusy = 1;
+static int nbusy = 1, busy_made;
 static int64_t started_ns;
 
 static void waitwork_put(const char *s)
@@ -131,15 +132,14 @@ static void waitwork_put(const char *s)
 		_exit(1);
 }
 
-/* SIGTERM (cprof ending a command it started, or a test): the reader's
- * measure, "reader pipe_ns=P sleep_ns=S", and the busy threads' CPU time
- * since the start, "busy wall_ns=W cpu_ns=C1,C2..." on stderr, then exit. */
-static void waitwork_term(int sig)
+/* The reader's measure, "reader pipe_ns=P sleep_ns=S", and the busy
+ * threads' CPU time since the start, "busy wall_ns=W cpu_ns=C1,C2..." on
+ * stderr (async-signal-safe). */
+static void waitwork_report(void)
 {
 	char a[24];
 	struct timespec t;
 
-	(void)sig;
 	waitwork_put("reader pipe_ns=");
 	waitwork_put(waitwork_itoa(reader_pipe_ns, a, sizeof(a)));
 	waitwork_put(" sleep_ns=");
@@ -147,12 +147,19 @@ static void waitwork_term(int sig)
 	waitwork_put("\nbusy wall_ns=");
 	waitwork_put(waitwork_itoa(now_ns() - started_ns, a, sizeof(a)));
 	waitwork_put(" cpu_ns=");
-	for (int i = 0; i < nbusy; i++) {
+	for (int i = 0; i < __atomic_load_n(&busy_made, __ATOMIC_ACQUIRE); i++) {
 		clock_gettime(busy_clocks[i], &t);
 		waitwork_put(i ? "," : "");
 		waitwork_put(waitwork_itoa((int64_t)t.tv_sec * 1000000000 + t.tv_nsec, a, sizeof(a)));
 	}
 	waitwork_put("\n");
+}
+
+/* SIGTERM (cprof ending a command it started, or a test): the report, and exit. */
+static void waitwork_term(int sig)
+{
+	(void)sig;
+	waitwork_report();
 	_exit(0);
 }
 
@@ -295,6 +302,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nbusy; i++) {
 			pthread_create(&t, NULL, busy, NULL);
 			pthread_getcpuclockid(t, &busy_clocks[i]);
+			__atomic_store_n(&busy_made, i + 1, __ATOMIC_RELEASE);
 		}
 	}
 	while (trips && __atomic_load_n(&round_trips, __ATOMIC_RELAXED) < (unsigned long)trips)
@@ -315,6 +323,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "round_trips=%lu cpu_ns=%lld\n",
 				__atomic_load_n(&round_trips, __ATOMIC_RELAXED),
 				(long long)cpu.tv_sec * 1000000000 + cpu.tv_nsec);
+		else
+			waitwork_report();
 		return 0;
 	}
 	for (;;)
