@@ -229,6 +229,11 @@ int target_permission_error(const struct target *t, int err, const char *what)
 
 	if (err == ESRCH)
 		return cp_error_errno(err, "no such process %d", t->pid);
+	if (err == ENOBUFS)
+		return cp_error_errno(err, "cannot %s process %d: its ring buffers need more locked "
+				      "memory than this user has left (sysctl kernel.perf_event_mlock_kb, "
+				      "then ulimit -l): raise either, stop other profilers, or run as "
+				      "root or with CAP_IPC_LOCK", what, t->pid);
 	if (err != EACCES && err != EPERM)
 		return cp_error_errno(err, "cannot %s process %d: %s", what, t->pid, strerror(err));
 	/* A thread has one tracer: even root is refused while another holds it. */

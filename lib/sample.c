@@ -2,7 +2,9 @@
  * events with inherit, redirected into one ring buffer per CPU and event, as
  * `perf record -p` does, and read back merged in time order; see sample.h. */
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/perf_event.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,48 @@ struct sampler {
 	bool *live;                      /* per CPU: a record is there */
 };
 
+/* The pages of ring an unprivileged user may lock: perf_event_mlock_kb per
+ * online CPU, then RLIMIT_MEMLOCK, as perf_mmap counts them; SIZE_MAX with
+ * CAP_IPC_LOCK or no limit. */
+static size_t sampler_lock_budget(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	long page = sysconf(_SC_PAGESIZE), cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	FILE *f = fopen("/proc/sys/kernel/perf_event_mlock_kb", "r");
+	unsigned long kb = 0;
+	struct rlimit rl;
+	bool got;
+
+	got = f && fscanf(f, "%lu", &kb) == 1;
+	if (f)
+		fclose(f);
+	if (!got || syscall(SYS_capget, &h, d) < 0 || d[0].effective & (1u << CAP_IPC_LOCK) ||
+	    getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return SIZE_MAX;
+	return kb * 1024 / (size_t)page * (size_t)(cpus > 0 ? cpus : 1) +
+	       (size_t)rl.rlim_cur / (size_t)page;
+}
+
+/* Ring sizes cut until every ring fits the locked-memory budget: mapped as
+ * they come, the first rings would take it all and the last get none. */
+static void sampler_fit_rings(struct sampler *s)
+{
+	size_t budget = sampler_lock_budget();
+	size_t nclock = s->o.no_clock ? 0 : (size_t)s->ncpus;
+	size_t nswitch = s->o.switches ? (size_t)s->ncpus : 0;
+	size_t *clock = &s->o.buffer_pages, *sw = &s->o.switch_pages;
+
+	while (nclock * (*clock + 1) + nswitch * (*sw + 1) > budget) {
+		if (nswitch && *sw > 8 && (*sw >= *clock || !nclock || *clock <= 8))
+			*sw /= 2;
+		else if (nclock && *clock > 8)
+			*clock /= 2;
+		else
+			break;
+	}
+}
+
 struct sampler *sampler_new(const struct sampler_opts *o)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -93,6 +137,7 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 	s->nrings = 2 * s->ncpus;
 	s->switch_stacks = o->switches;
 	s->switch_period = 1;
+	sampler_fit_rings(s);
 	s->rings = calloc(s->nrings, sizeof(*s->rings));
 	s->pfds = calloc(s->nrings + 1, sizeof(*s->pfds));
 	s->heads = calloc(s->nrings, sizeof(*s->heads));
@@ -236,7 +281,7 @@ static void sampler_switch_attr(struct sampler *s, struct perf_event_attr *a,
 }
 
 /* Map the ring of R for FD, halving it while the locked-memory limit
- * (perf_event_mlock_kb) says no. */
+ * (perf_event_mlock_kb) says no; ENOBUFS when even the least is refused. */
 static int sampler_map_ring(struct ring *r, int fd, size_t pages)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -256,6 +301,7 @@ static int sampler_map_ring(struct ring *r, int fd, size_t pages)
 		r->map_size = len;
 		return 0;
 	}
+	errno = ENOBUFS;
 	return -1;
 }
 

@@ -87,6 +87,24 @@ if [ "$(id -u)" = 0 ] && setpriv --reuid=65534 --regid=65534 --clear-groups true
 		wait_until 20 owned "$own" 65534 || true
 		expect_exit 0 $nobody "$CPROF" cpu --pid "$own" --seconds 1 -o "$T/perm/own.pb.gz"
 		expect_grep '^Samples: [1-9][0-9]*, ' "$T/out"
+		# Wall mode's two sets of rings fit the locked memory a user may
+		# have (kernel.perf_event_mlock_kb, then ulimit -l).
+		expect_exit 0 $nobody "$CPROF" cpu --mode wall --pid "$own" --seconds 1 -o "$T/perm/wall.pb.gz"
+		expect_grep '^Samples: [1-9][0-9]*, ' "$T/out"
+		# With that memory taken by a profiler that holds it, one that has
+		# no ulimit -l of its own is told what to raise.
+		$nobody "$CPROF" cpu --pid "$own" --seconds 10 -o "$T/perm/hold.pb.gz" \
+			>"$T/hold.out" 2>"$T/hold.err" &
+		hold=$!
+		wait_until 20 grep -q '^cprof: profiling' "$T/hold.err" || true
+		expect_exit 1 sh -c "ulimit -l 0 && exec $nobody \"\$@\"" sh \
+			"$CPROF" cpu --pid "$own" --seconds 1 -o "$T/perm/short.pb.gz"
+		expect_lines 1 "$T/err"
+		expect_grep "^cprof: cannot profile process $own: its ring buffers need more locked memory than this user has left \(sysctl kernel\.perf_event_mlock_kb, then ulimit -l\)" "$T/err"
+		ok
+		[ ! -e "$T/perm/short.pb.gz" ] || fail "a profile was written without its ring buffers"
+		kill "$hold"
+		wait "$hold" || true
 		kill "$own"
 	fi
 	chmod 700 "$T"
