@@ -4,7 +4,8 @@ one run, on tests/workloads/waitwork:
 1. Paced: the ping-pong of two threads (pinned to the first CPU, the tools
    on the second) at 1k, 10k and 100k switch-outs a second for SECONDS,
    under no tool, cprof trace (every switch-out's stack sampled:
-   --max-rate 0), cprof trace at its default bound, and perf sched record:
+   --max-rate 0), cprof trace at its default bound, cprof trace --no-stacks
+   (the switches alone), and perf sched record:
    the rate the target kept (its slowdown), the tool's own CPU (its rusage
    less the target's, which the target reports) per switch and as a share of
    a core, and the output's size.
@@ -35,6 +36,9 @@ def tools(a, out, tag):
                          "-o", c + "-trace.json", "--"], c + "-trace.json"),
         ("cprof trace bounded", [a.cprof, "trace", "--seconds", "600", "--top", "0",
                                  "-o", c + "-bound.json", "--"], c + "-bound.json"),
+        ("cprof trace --no-stacks", [a.cprof, "trace", "--no-stacks", "--seconds", "600",
+                                     "--top", "0", "-o", c + "-nost.json", "--"],
+         c + "-nost.json"),
         ("perf sched", [a.perf, "sched", "record", "-o", c + "-sched.data", "--"],
          c + "-sched.data"),
     ]
@@ -102,8 +106,8 @@ def main():
     ts = tools(a, a.out, "agree")
     wargs = ["--busy", "3", "--seconds", str(a.seconds)]
     one(a, a.out, "agree", "cprof trace", ts[1][1], ts[1][2], wargs)
-    one(a, a.out, "agree", "perf sched", ts[3][1], ts[3][2], wargs)
-    res["agree"] = {"cprof": cprof_shares(ts[1][2]), "perf": perf_shares(a, ts[3][2])}
+    one(a, a.out, "agree", "perf sched", ts[4][1], ts[4][2], wargs)
+    res["agree"] = {"cprof": cprof_shares(ts[1][2]), "perf": perf_shares(a, ts[4][2])}
     with open(f"{a.out}/raw.json", "w") as fo:
         json.dump(res, fo, indent=1)
     report(res)

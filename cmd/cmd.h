@@ -177,6 +177,7 @@ struct cpu_cmd_opts {
 	bool fp;
 	uint32_t stack_size;
 	bool user_only;
+	bool no_stacks;       /* trace --no-stacks */
 	const char *output;
 	long top;
 };

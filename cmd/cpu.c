@@ -372,6 +372,7 @@ int cmd_cpu_run(const struct cmd_entry *e, enum cmd_cpu_kind kind,
 		.fp = o.fp,
 		.stack_size = o.stack_size,
 		.user_only = o.user_only,
+		.no_switch_stacks = o.no_stacks,
 		.duration_ns = o.duration_ns,
 		/* Undocumented: bench/spread.sh compares the dithered period with a fixed one. */
 		.steady = getenv("CPROF_STEADY_PERIOD") != NULL,

@@ -594,7 +594,7 @@ static size_t cpu_ring_pages(const struct cpu_opts *o)
 static size_t cpu_switch_pages(const struct cpu_opts *o)
 {
 	long page = sysconf(_SC_PAGESIZE), ncpus = sysconf(_SC_NPROCESSORS_CONF);
-	size_t record = (o->fp ? 1024 : o->stack_size + 512) + 64;
+	size_t record = o->no_switch_stacks ? 64 : (o->fp ? 1024 : o->stack_size + 512) + 64;
 	size_t rate = o->max_rate ? o->max_rate : 1000000;
 	size_t want = rate * record / 4 / (ncpus > 0 ? ncpus : 1) / page, pages = 256;
 	size_t most = (64 << 20) / page / (ncpus > 0 ? ncpus : 1);
@@ -632,6 +632,7 @@ struct cpu *cpu_start(struct target *t, const struct cpu_opts *o)
 		.switches = o->mode != CPU_MODE_CPU,
 		.switch_pages = cpu_switch_pages(o),
 		.no_clock = o->mode == CPU_MODE_OFF,
+		.no_switch_stacks = o->no_switch_stacks,
 	};
 	struct cpu *c = calloc(1, sizeof(*c));
 	struct cpu_process *pr;

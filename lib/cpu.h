@@ -26,6 +26,7 @@ struct cpu_opts {
 	bool fp;              /* --unwind fp */
 	uint32_t stack_size;  /* bytes copied per sample in dwarf mode (cpu_default_stack_size) */
 	bool user_only;       /* --user-only: leave the kernel out even where it may be sampled */
+	bool no_switch_stacks; /* off-CPU and wall: the switches recorded, none sampled */
 	int64_t duration_ns;  /* stop after this long; 0: until the target exits */
 	bool steady;          /* a fixed sampling period, not dithered (for benchmarks) */
 	const volatile sig_atomic_t *stop; /* set by a signal handler to stop early */

@@ -135,7 +135,7 @@ struct sampler *sampler_new(const struct sampler_opts *o)
 	s->rng = ((uint64_t)clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)getpid() << 32) | 1;
 	s->ncpus = n > 0 ? n : 1;
 	s->nrings = 2 * s->ncpus;
-	s->switch_stacks = o->switches;
+	s->switch_stacks = o->switches && !o->no_switch_stacks;
 	s->switch_period = 1;
 	sampler_fit_rings(s);
 	s->rings = calloc(s->nrings, sizeof(*s->rings));

@@ -23,6 +23,7 @@ struct sampler_opts {
 	bool switches;
 	size_t switch_pages;
 	bool no_clock;        /* no cpu-clock events: the switches only */
+	bool no_switch_stacks; /* the switches recorded, none sampled */
 };
 
 enum sampler_event { SAMPLER_CLOCK, SAMPLER_SWITCH };

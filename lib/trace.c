@@ -426,9 +426,43 @@ static void trace_json_names(const struct trace *t, FILE *out, const char *proce
 	}
 }
 
+/* Append S to P; the end. */
+static char *trace_put(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Append V in decimal to P; the end. */
+static char *trace_put_u64(char *p, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+
+	do
+		d[n++] = (char)('0' + v % 10);
+	while ((v /= 10));
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
+static char *trace_put_int(char *p, int v)
+{
+	if (v < 0)
+		*p++ = '-';
+	return trace_put_u64(p, v < 0 ? -(uint64_t)v : (uint64_t)v);
+}
+
 int trace_write_json(const struct trace *t, FILE *out, const struct profile *p,
 		     const char *process)
 {
+	/* An interval a line, formatted by hand: a million of them through
+	 * fprintf cost most of a busy trace's time. */
+	char line[256], *q;
+
 	fputs("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n", out);
 	trace_json_names(t, out, process);
 	for (size_t i = 0; i < t->nintervals; i++) {
@@ -438,18 +472,28 @@ int trace_write_json(const struct trace *t, FILE *out, const struct profile *p,
 		/* Whole microseconds, each end the next start exactly: viewers nest
 		 * an event that overlaps the one before by a rounding. */
 		uint64_t us = (v->start - t->start) / 1000, end = (v->end - t->start) / 1000;
-		fprintf(out, "%s{\"ph\":\"X\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%d,"
-			     "\"ts\":%" PRIu64 ",\"dur\":%" PRIu64, i || t->nthreads ? ",\n" : "",
-			trace_names[v->state], v->state == TRACE_RUNNING ? "cpu" : "off-cpu", th->pid,
-			th->tid, us, end - us);
+
+		q = trace_put(line, i || t->nthreads ? ",\n{\"ph\":\"X\",\"name\":\"" :
+						      "{\"ph\":\"X\",\"name\":\"");
+		q = trace_put(q, trace_names[v->state]);
+		q = trace_put(q, v->state == TRACE_RUNNING ? "\",\"cat\":\"cpu\",\"pid\":" :
+							     "\",\"cat\":\"off-cpu\",\"pid\":");
+		q = trace_put_int(q, th->pid);
+		q = trace_put_int(trace_put(q, ",\"tid\":"), th->tid);
+		q = trace_put_u64(trace_put(q, ",\"ts\":"), us);
+		q = trace_put_u64(trace_put(q, ",\"dur\":"), end - us);
 		if (v->cpu >= 0)
-			fprintf(out, ",\"args\":{\"cpu\":%d}", v->cpu);
-		else if (fn) {
-			fputs(",\"args\":{\"in\":", out);
-			json_write_string(out, fn);
-			fputc('}', out);
+			q = trace_put(trace_put_u64(trace_put(q, ",\"args\":{\"cpu\":"),
+						    (uint64_t)v->cpu), "}");
+		if (v->cpu >= 0 || !fn) {
+			*q++ = '}';
+			fwrite(line, 1, (size_t)(q - line), out);
+			continue;
 		}
-		fputc('}', out);
+		fwrite(line, 1, (size_t)(q - line), out);
+		fputs(",\"args\":{\"in\":", out);
+		json_write_string(out, fn);
+		fputs("}}", out);
 	}
 	fprintf(out, "\n],\"otherData\":{\"producer\":\"cprof trace\",\"intervals_dropped\":%" PRIu64
 		     ",\"switches_missed\":%" PRIu64 "}}\n", t->dropped, t->missed);

@@ -99,6 +99,16 @@ if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
 	expect_grep '^Runnable: [0-9]+% .*more threads were ready to run than the [0-9]+ CPUs' "$T/t.out"
 	expect_grep "^Intervals: [0-9]+ in $T/t.json\$" "$T/t.out"
 
+	# --no-stacks: the same timeline from the switches alone; no wait says
+	# where it began, and the summary says why.
+	expect_exit 0 "$CPROF" trace --no-stacks --seconds 20 -o "$T/ns.json" -- "$W/waitwork" --seconds 2
+	expect_grep '^Stacks: none \(--no-stacks\), so no wait says where it began$' "$T/out"
+	check "$T/ns.json" >"$T/ns.tsv" || fail "the --no-stacks trace is not JSON"
+	within "$(field "$T/ns.tsv" reader 3)" 93 100 "--no-stacks: reader's blocked share"
+	within "$(field "$T/ns.tsv" reader 7)" 250 2000 "--no-stacks: reader's intervals in 2 s"
+	ok
+	! grep -q '"in":' "$T/ns.json" || fail "--no-stacks: a wait says where it began"
+
 	# --max-events: the file keeps the first N, the summary says so.
 	expect_exit 0 "$CPROF" trace --seconds 1 --max-events 50 -o "$T/cap.json" -- "$W/waitwork"
 	expect_grep '^Left out of the file: [0-9]+ intervals past --max-events 50 \(the first 50 are in it' "$T/out"
@@ -136,6 +146,11 @@ if as_nobody_setup; then
 	within "$(field "$T/np.tsv" reader 3)" 93 100 "unprivileged: reader's blocked share"
 	within "$(field "$T/np.tsv" reader 7)" 250 2000 "unprivileged: reader's intervals in 2 s"
 	within "$(field "$T/np.tsv" busy 2)" 20 100 "unprivileged: busy's running share"
+	# The wall profile too: its cpu-clock rings and switch rings fit the
+	# locked memory an unprivileged user may map.
+	expect_exit 0 as_nobody "$CPROF" trace --seconds 1 --format pprof -o "$T/nobody/np.pb.gz" -- "$W/waitwork"
+	expect_exit 0 "$CPROF" report --tags "$T/nobody/np.pb.gz"
+	expect_grep '^ state: Total ' "$T/out"
 fi
 
 # --- Bad input: one line, the documented code.
