@@ -2,9 +2,10 @@
  * CPU, off it blocked and off it runnable, from its context switches; run as
  * cprof cpu is, in its wall-clock mode, and written as Chrome's trace
  * format or as the wall-time profile. */
+#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "cmd.h"
@@ -42,7 +43,8 @@ static const struct cmd_option cmd_trace_options[] = {
 /* The run's timeline, built as the records come. */
 struct cmd_trace {
 	struct trace *t;
-	bool failed;    /* out of memory: an error is set */
+	bool failed;    /* out of memory */
+	char why[128];  /* the error then: later calls may set others */
 };
 
 static const struct cmd_cpu_hooks cmd_trace_hooks;
@@ -71,6 +73,15 @@ const struct cmd_entry cmd_trace = {
 	.exec = cmd_trace_exec,
 };
 
+/* Note the failure RC < 0 of a call that built W's timeline. */
+static void cmd_trace_check(struct cmd_trace *w, int rc)
+{
+	if (rc < 0 && !w->failed) {
+		w->failed = true;
+		snprintf(w->why, sizeof(w->why), "%s", cp_errmsg());
+	}
+}
+
 static void cmd_trace_record(void *ctx, const struct sampler_record *r)
 {
 	struct cmd_trace *w = ctx;
@@ -78,13 +89,13 @@ static void cmd_trace_record(void *ctx, const struct sampler_record *r)
 	if (w->failed)
 		return;
 	if (r->type == REC_SWITCH)
-		w->failed = trace_switch(w->t, r->pid, r->tid, r->time, r->out, r->preempt,
-					 r->cpu) < 0;
+		cmd_trace_check(w, trace_switch(w->t, r->pid, r->tid, r->time, r->out,
+						r->preempt, r->cpu));
 	else if (r->type == REC_COMM)
-		w->failed = trace_name(w->t, r->pid, r->tid, r->comm) < 0;
+		cmd_trace_check(w, trace_name(w->t, r->pid, r->tid, r->comm));
 	else if ((r->type == REC_FORK && r->time) || r->type == REC_EXIT)
-		w->failed = trace_task(w->t, r->pid, r->tid, r->ptid, r->time,
-				       r->type == REC_EXIT) < 0;
+		cmd_trace_check(w, trace_task(w->t, r->pid, r->tid, r->ptid, r->time,
+					      r->type == REC_EXIT));
 }
 
 static void cmd_trace_wait(void *ctx, const struct offcpu_wait *wt, const uint64_t *locs,
@@ -95,10 +106,10 @@ static void cmd_trace_wait(void *ctx, const struct offcpu_wait *wt, const uint64
 	if (w->failed)
 		return;
 	if (wt->before) /* the cut's: a thread that slept through it all */
-		w->failed = trace_idle(w->t, wt->pid, wt->tid) < 0;
+		cmd_trace_check(w, trace_idle(w->t, wt->pid, wt->tid));
 	else if (n)
-		w->failed = trace_stack(w->t, wt->tid, wt->end - (uint64_t)wt->delay_ns, wt->end,
-					locs, n) < 0;
+		cmd_trace_check(w, trace_stack(w->t, wt->tid, wt->end - (uint64_t)wt->delay_ns,
+					       wt->end, locs, n));
 }
 
 static int cmd_trace_setup(void *ctx, const struct cpu_cmd_opts *o)
@@ -256,7 +267,9 @@ static int cmd_trace_finish(void *ctx, const struct cpu_cmd_opts *o, const struc
 	size_t n;
 	uint64_t dropped;
 
-	if (w->failed || trace_end(w->t, (uint64_t)(st->start_ns + st->elapsed_ns)) < 0)
+	if (w->failed)
+		return cmd_error("%s", w->why);
+	if (trace_end(w->t, (uint64_t)(st->start_ns + st->elapsed_ns)) < 0)
 		return cmd_lib_error();
 	trace_intervals(w->t, &n, &dropped);
 	if (o->format ? cmd_write_profile(p, output) < 0 :
