@@ -46,13 +46,13 @@ static void raw_map(struct raw *r, uint64_t map)
 	}
 }
 
-/* The new ids: the first mapping, then as the samples use them. */
+/* The new ids: the first mapping (pprof's fake one for a profile with
+ * none, samples or not), then as the samples use them. */
 static void raw_number(struct raw *r)
 {
 	const struct profile *p = r->p;
 
-	if (p->nmappings)
-		raw_map(r, 1);
+	raw_map(r, p->nmappings ? 1 : 0);
 	for (size_t i = 0; i < p->nsamples; i++) {
 		const struct pf_sample *s = &p->samples[i];
 		for (size_t j = 0; !raw_zero(p, s) && j < s->nlocs; j++) {

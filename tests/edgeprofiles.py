@@ -6,6 +6,7 @@ tests/gopprof.sh to hold cprof report to go tool pprof on them:
   zero.pb.gz   a diff whose edges add up to zero (pprof::base samples)
   huge.pb.gz   byte values near 2^61, whose products overflow int64
   wide.pb.gz   20,000 leaf functions under main (quadratic loops show)
+  empty.pb.gz  sample types and nothing else: no sample, location or mapping
 
 Usage: edgeprofiles.py DIR. The encoder is profile.proto's wire format:
 varints and length-delimited fields, gzipped."""
@@ -103,6 +104,8 @@ def main(out):
         p.location(i, 0, 0x1000 * i, i, i + 1)
         p.sample([i, 1], [1 + i % 7])
     p.write(os.path.join(out, "wide.pb.gz"))
+
+    Profile(("samples", "count"), ("cpu", "nanoseconds")).write(os.path.join(out, "empty.pb.gz"))
 
 
 if __name__ == "__main__":

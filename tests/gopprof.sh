@@ -542,8 +542,8 @@ done
 # Profiles of the cases real ones seldom show (tests/edgeprofiles.py): a
 # 3,000-character C++ name (pprof simplifies it, and cprof must not cut or
 # overrun it), a diff whose edges add up to 0, values whose products
-# overflow int64, and 20,000 functions under one (a loop over all nodes or
-# edges per node would take minutes there).
+# overflow int64, 20,000 functions under one (a loop over all nodes or
+# edges per node would take minutes there), and a profile with no samples.
 if command -v python3 >/dev/null 2>&1 && mkdir "$tmp/edge" &&
 	python3 "$top_srcdir/tests/edgeprofiles.py" "$tmp/edge"; then
 	for e in long zero huge; do
@@ -554,6 +554,12 @@ if command -v python3 >/dev/null 2>&1 && mkdir "$tmp/edge" &&
 	check_same "edge profile wide" "$tmp/edge/wide.pb.gz" "--peek ." "-peek=."
 	check_same "edge profile wide" "$tmp/edge/wide.pb.gz" "--list leaf" "-list=leaf"
 	check_callgrind "edge profile wide" "$tmp/edge/wide.pb.gz"
+	# Empty: the views print their headers, pprof's fake mapping, no rows.
+	for v in tree traces raw; do
+		check_same "edge profile empty" "$tmp/edge/empty.pb.gz" "--$v" "-$v"
+	done
+	check_dot "edge profile empty" "$tmp/edge/empty.pb.gz" ""
+	check_callgrind "edge profile empty" "$tmp/edge/empty.pb.gz"
 else
 	fail "tests/edgeprofiles.py could not write its profiles"
 fi
