@@ -27,9 +27,10 @@ int cp_errno(void);
 
 /* Compile PATTERN into RE as cprof's filters take one: extended, for matching
  * only (REG_EXTENDED | REG_NOSUB), with what users of pprof write in Go's
- * syntax (RE2) that means the same there: \d, \w, \s and their negations
- * outside brackets, and a leading (?i); RE2's other groups and non-greedy
- * repeats are refused, not matched otherwise. Returns 0, or -1 with the
+ * syntax (RE2) translated to mean the same: \d, \w, \s and their negations,
+ * \A, \z, escapes inside brackets, (?: groups, non-greedy repeats and a
+ * leading (?i); RE2's other flags and groups, and escapes POSIX brackets
+ * cannot hold, are refused, not matched otherwise. Returns 0, or -1 with the
  * error (regerror's text; errno EINVAL); RE needs regfree only on success. */
 int cp_regcomp(regex_t *re, const char *pattern);
 

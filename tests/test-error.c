@@ -106,6 +106,68 @@ static void check_bad_regex(void)
 	profile_free(p);
 }
 
+/* RE2's syntax (Go's, as pprof users write it) matches what Go's regexp
+ * matches (each row checked against Go 1.19's regexp.MatchString), and what
+ * POSIX cannot say is refused, not matched otherwise. */
+static void check_regex_dialect(void)
+{
+	static const struct {
+		const char *re, *s;
+		bool match;
+	} rows[] = {
+		{ "\\d+", "main.f2", true },
+		{ "\\d+", "main.f", false },
+		{ "(?i)MAIN\\.", "main.run", true },
+		{ "(?:foo|bar)baz", "xbarbaz", true },
+		{ "(?:foo|bar)baz", "xbaz", false },
+		{ "a.*?b", "aXXb", true },
+		{ "a+?$", "caaa", true },
+		{ "x{2,3}?y", "xxy", true },
+		{ "\\Amain", "main.x", true },
+		{ "\\Amain", "amain", false },
+		{ "run\\z", "x.run", true },
+		{ "run\\z", "x.runs", false },
+		{ "[\\d_]+x", "_9x", true },
+		{ "[\\d_]+x", "ax", false },
+		{ "[\\w.]+\\(", "pkg.F(", true },
+		{ "[\\s]", "a b", true },
+		{ "[\\.]", "a\\b", false },
+		{ "[\\.]", "a.b", true },
+		{ "[^\\d]", "123", false },
+		{ "[^\\d]", "12a", true },
+		{ "[[:alpha:]]+\\d", "ab1", true },
+		{ "[]a]", "]", true },
+		{ "[^]a]", "]", false },
+		{ "\\[x", "[x", true },
+		{ "\\[x\\]", "a[x]", true },
+		{ "\\bword\\b", "a word here", true },
+		{ "\\D\\W", "a.", true },
+		{ "std::vector<.*>::push", "std::vector<int>::push_back", true },
+		{ "operator\\(\\)", "Foo::operator()", true },
+	};
+	static const char *const refused[] = { "(?P<x>a)", "(?s)a.b", "a(?i)b", "[\\-]",
+					       "[\\D]", "[a\\]]" };
+	regex_t re;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bool ok = cp_regcomp(&re, rows[i].re) == 0;
+		CHECK(ok);
+		if (!ok) {
+			fprintf(stderr, "  %s: %s\n", rows[i].re, cp_errmsg());
+			continue;
+		}
+		if ((regexec(&re, rows[i].s, 0, NULL, 0) == 0) != rows[i].match)
+			fprintf(stderr, "  %s against %s: expected %d\n", rows[i].re, rows[i].s,
+				rows[i].match);
+		CHECK((regexec(&re, rows[i].s, 0, NULL, 0) == 0) == rows[i].match);
+		regfree(&re);
+	}
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		CHECK(cp_regcomp(&re, refused[i]) == -1 && cp_errno() == EINVAL);
+		CHECK(strstr(cp_errmsg(), "not supported") != NULL);
+	}
+}
+
 /* A child that has exited and been reaped: its pid names no process. */
 static pid_t gone_pid(void)
 {
@@ -303,6 +365,7 @@ int main(void)
 	check_contract();
 	check_missing_file();
 	check_bad_regex();
+	check_regex_dialect();
 	check_gone_process();
 	check_forget_gone();
 	check_calltree_sort_oom();
