@@ -79,36 +79,45 @@ struct sampler {
 	bool *live;                      /* per CPU: a record is there */
 };
 
-/* The pages of ring an unprivileged user may lock: perf_event_mlock_kb per
- * online CPU, then RLIMIT_MEMLOCK, as perf_mmap counts them; SIZE_MAX with
- * CAP_IPC_LOCK or no limit. */
-static size_t sampler_lock_budget(void)
+/* Read the number in the file PATH into *V. Returns whether it could. */
+static bool sampler_sysctl(const char *path, long *v)
+{
+	FILE *f = fopen(path, "r");
+	bool got = f && fscanf(f, "%ld", v) == 1;
+
+	if (f)
+		fclose(f);
+	return got;
+}
+
+/* The pages of ring an unprivileged user may lock, for the rings of all
+ * online CPUs: perf_event_mlock_kb per online CPU, then RLIMIT_MEMLOCK, as
+ * perf_mmap counts them; SIZE_MAX with CAP_IPC_LOCK, perf_event_paranoid -1
+ * or no limit. */
+static size_t sampler_lock_budget(long cpus)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
-	long page = sysconf(_SC_PAGESIZE), cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	FILE *f = fopen("/proc/sys/kernel/perf_event_mlock_kb", "r");
-	unsigned long kb = 0;
+	long page = sysconf(_SC_PAGESIZE), kb, paranoid;
 	struct rlimit rl;
-	bool got;
 
-	got = f && fscanf(f, "%lu", &kb) == 1;
-	if (f)
-		fclose(f);
-	if (!got || syscall(SYS_capget, &h, d) < 0 || d[0].effective & (1u << CAP_IPC_LOCK) ||
+	if (!sampler_sysctl("/proc/sys/kernel/perf_event_mlock_kb", &kb) || kb < 0 ||
+	    !sampler_sysctl("/proc/sys/kernel/perf_event_paranoid", &paranoid) || paranoid < 0 ||
+	    syscall(SYS_capget, &h, d) < 0 || d[0].effective & (1u << CAP_IPC_LOCK) ||
 	    getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return SIZE_MAX;
-	return kb * 1024 / (size_t)page * (size_t)(cpus > 0 ? cpus : 1) +
-	       (size_t)rl.rlim_cur / (size_t)page;
+	return (size_t)kb * 1024 / (size_t)page * (size_t)cpus + (size_t)rl.rlim_cur / (size_t)page;
 }
 
 /* Ring sizes cut until every ring fits the locked-memory budget: mapped as
- * they come, the first rings would take it all and the last get none. */
+ * they come, the first rings would take it all and the last get none. Rings
+ * are mapped on the online CPUs only. */
 static void sampler_fit_rings(struct sampler *s)
 {
-	size_t budget = sampler_lock_budget();
-	size_t nclock = s->o.no_clock ? 0 : (size_t)s->ncpus;
-	size_t nswitch = s->o.switches ? (size_t)s->ncpus : 0;
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t cpus = online > 0 && online < s->ncpus ? (size_t)online : (size_t)s->ncpus;
+	size_t budget = sampler_lock_budget((long)cpus);
+	size_t nclock = s->o.no_clock ? 0 : cpus, nswitch = s->o.switches ? cpus : 0;
 	size_t *clock = &s->o.buffer_pages, *sw = &s->o.switch_pages;
 
 	while (nclock * (*clock + 1) + nswitch * (*sw + 1) > budget) {

@@ -25,15 +25,7 @@
 # without libgoogle-perftools-dev.
 . "$top_srcdir/tests/lib.sh"
 
-if ! command -v go >/dev/null 2>&1 || ! go tool pprof -h >/dev/null 2>&1; then
-	echo "legacy: SKIP: go tool pprof is not installed"
-	exit 77
-fi
-gocache=$(go env GOCACHE 2>/dev/null || true)
-if [ -z "$gocache" ] || [ "$gocache" = off ] || ! { mkdir -p "$gocache" && [ -w "$gocache" ]; } 2>/dev/null; then
-	GOCACHE=$T/gocache
-	export GOCACHE
-fi
+need_go legacy
 
 # Rows of a -top listing as "name<TAB>flat%<TAB>cum%", names without
 # cprof's " (file)" or " (file:line)" and a C++ function's parameters

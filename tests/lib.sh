@@ -146,6 +146,21 @@ need_perf_events() {
 	fi
 }
 
+# need_go NAME: skip (77) where Go (with go tool pprof) is not installed;
+# then Go has a writable build cache, a private one if the default is not.
+need_go() {
+	if ! command -v go >/dev/null 2>&1 || ! go tool pprof -h >/dev/null 2>&1; then
+		echo "$1: SKIP: go tool pprof is not installed"
+		exit 77
+	fi
+	_gocache=$(go env GOCACHE 2>/dev/null || true)
+	if [ -z "$_gocache" ] || [ "$_gocache" = off ] ||
+		! { mkdir -p "$_gocache" && [ -w "$_gocache" ]; } 2>/dev/null; then
+		GOCACHE=$T/gocache
+		export GOCACHE
+	fi
+}
+
 # as_nobody_setup: true where the tests can run a command as nobody with no
 # privilege over perf events (we are root, perf_event_paranoid is 2 or more,
 # setpriv works); then $T/nobody is a directory nobody writes in.

@@ -144,9 +144,25 @@ static void check_regex_dialect(void)
 		{ "\\D\\W", "a.", true },
 		{ "std::vector<.*>::push", "std::vector<int>::push_back", true },
 		{ "operator\\(\\)", "Foo::operator()", true },
+		{ "a}?", "xa", true },
+		{ "a}?", "a}", true },
+		{ "x{2}?y", "xxy", true },
+		{ "x{2,}?y", "xy", false },
+		{ "x{,2}?y", "x{,2y", true },
+		{ "vector\\<int", "vector<int>", true },
+		{ "vector\\<int\\>", "vector<int>", true },
+		{ "a\\:b", "ns::a:b", true },
+		{ "\\bmain\\B", "mainx", true },
+		{ "[a[]", "[", true },
+		{ "[[:digit:]_]+$", "f_12", true },
+		{ "f\\.\\*", "f.*", true },
+		{ "\\s", "a\vb", false },
+		{ "\\s", "a\fb", true },
 	};
-	static const char *const refused[] = { "(?P<x>a)", "(?s)a.b", "a(?i)b", "[\\-]",
-					       "[\\D]", "[a\\]]" };
+	static const char *const refused[] = {
+		"(?P<x>a)", "(?s)a.b", "a(?i)b", "[\\-]", "[\\D]", "[a\\]]", "[^\\n]", "[[.a.]]",
+		"[[=a=]]", "[\\[:alpha:]]", "\\t", "\\x41", "\\Qa.b\\E", "\\pL",
+	};
 	regex_t re;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
