@@ -29,8 +29,9 @@ int cp_errno(void);
  * only (REG_EXTENDED | REG_NOSUB), with what users of pprof write in Go's
  * syntax (RE2) translated to mean the same: \d, \w, \s and their negations,
  * \A, \z, escapes inside brackets, (?: groups, non-greedy repeats and a
- * leading (?i); RE2's other flags and groups, and escapes POSIX brackets
- * cannot hold, are refused, not matched otherwise. Returns 0, or -1 with the
+ * leading (?i); RE2's other flags, groups and letter escapes, and escapes
+ * POSIX brackets cannot hold, are refused, not matched otherwise (see
+ * tests/regex.sh). Returns 0, or -1 with the
  * error (regerror's text; errno EINVAL); RE needs regfree only on success. */
 int cp_regcomp(regex_t *re, const char *pattern);
 
