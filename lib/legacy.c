@@ -26,6 +26,7 @@
 #include "errmsg.h"
 #include "grow.h"
 #include "legacy.h"
+#include "prune.h"
 #include "symbolize.h"
 
 /* cprof's readers add values in int64_t: as pprof_decode does, refuse a
@@ -75,8 +76,8 @@ struct legacy {
 	struct addrspace *as;
 	struct symbolizer *sym;
 	/* pprof's frames of no interest for this kind of profile. */
-	regex_t drop, keep;
-	bool drop_set, keep_set;
+	struct prune prune;
+	bool drop_set;
 };
 
 /* Captured groups of a pattern matched by hand. */
@@ -390,19 +391,11 @@ static const char legacy_drop_cpu[] = "ProfileData::Add|ProfileData::prof_handle
  * profile's drop_frames and keep_frames too. Returns 0 or -1. */
 static int legacy_set_drop(struct legacy *l, const char *drop, const char *keep)
 {
-	char re[2048];
-
 	if ((l->p->drop_frames = profile_intern(l->p, drop)) < 0 ||
-	    (l->p->keep_frames = profile_intern(l->p, keep ? keep : "")) < 0)
+	    (l->p->keep_frames = profile_intern(l->p, keep ? keep : "")) < 0 ||
+	    prune_init(&l->prune, drop, keep) < 0)
 		return -1;
-	snprintf(re, sizeof(re), "^(%s)$", drop);
-	if (regcomp(&l->drop, re, REG_EXTENDED | REG_NOSUB) != 0)
-		return cp_error("cannot compile a regular expression");
 	l->drop_set = true;
-	snprintf(re, sizeof(re), "^(%s)$", keep ? keep : "");
-	if (keep && regcomp(&l->keep, re, REG_EXTENDED | REG_NOSUB) != 0)
-		return cp_error("cannot compile a regular expression");
-	l->keep_set = keep != NULL;
 	return 0;
 }
 
@@ -1108,59 +1101,19 @@ struct legacy_loc {
 	uint64_t addr;
 	size_t first;
 	uint64_t mapping, id;
-	int prune; /* LEGACY_PRUNE or LEGACY_BENEATH */
+	unsigned char prune; /* enum prune_kind */
 };
 
-#define LEGACY_PRUNE 1   /* the location and all below it go */
-#define LEGACY_BENEATH 2 /* all below it go */
-
-/* Whether the function NAME is of no interest. pprof matches a C++ name
- * without its parameters: up to the first '(' that does not begin
- * "(anonymous namespace)" or end "operator()". */
-static bool legacy_dropped(const struct legacy *l, const char *name)
-{
-	char buf[1024];
-	size_t i = 0;
-
-	if (*name == '.')
-		name++;
-	while (name[i]) {
-		if (strncmp(name + i, "(anonymous namespace)", 21) == 0)
-			i += 21;
-		else if (strncmp(name + i, "operator()", 10) == 0)
-			i += 10;
-		else if (name[i] == '(')
-			break;
-		else
-			i++;
-	}
-	snprintf(buf, sizeof(buf), "%.*s", (int)i, name);
-	return regexec(&l->drop, buf, 0, NULL, 0) == 0 &&
-	       !(l->keep_set && regexec(&l->keep, buf, 0, NULL, 0) == 0);
-}
-
-/* Whether a location of LINES (*N, innermost first) is pruned: its outermost
- * line of no interest, and those inside it, go (LEGACY_BENEATH), or all of
- * it if that is its last (LEGACY_PRUNE). An address that no "#" line of a
- * Go text profile names is a runtime function's: Go leaves those out. */
-static int legacy_prune_lines(const struct legacy *l, struct pf_line *lines, size_t *n)
+/* What goes of a location of LINES (*N, innermost first): see prune_lines.
+ * An address that no "#" line of a Go text profile names is a runtime
+ * function's: Go leaves those out. */
+static unsigned char legacy_prune_lines(const struct legacy *l, struct pf_line *lines, size_t *n)
 {
 	if (!l->drop_set)
-		return 0;
+		return PRUNE_NONE;
 	if (!*n)
-		return l->nframes && legacy_dropped(l, "runtime.") ? LEGACY_PRUNE : 0;
-	for (size_t i = *n; i-- > 0;) {
-		const struct pf_function *f = &l->p->functions[lines[i].function_id - 1];
-		const char *name = profile_str(l->p, f->name);
-		if (!*name || !legacy_dropped(l, name))
-			continue;
-		if (i == *n - 1)
-			return LEGACY_PRUNE;
-		memmove(lines, lines + i + 1, (*n - i - 1) * sizeof(*lines));
-		*n -= i + 1;
-		return LEGACY_BENEATH;
-	}
-	return 0;
+		return l->nframes && prune_dropped(&l->prune, "runtime.") ? PRUNE_ALL : PRUNE_NONE;
+	return (unsigned char)prune_lines(&l->prune, l->p, lines, n);
 }
 
 static int legacy_by_addr(const void *a, const void *b)
@@ -1351,28 +1304,12 @@ static const struct legacy_loc *legacy_loc_of(const struct legacy_loc *locs, siz
 	return &locs[lo];
 }
 
-/* pprof's Prune of the stack of the N locations LOCS (leaf first): from the
- * root, past the first frame of interest, the first pruned location goes
- * with all below it; one pruned beneath is the leaf. The new leaf's index. */
-static size_t legacy_prune_stack(const struct legacy_loc *const *locs, size_t n)
-{
-	bool user = false;
-
-	for (size_t i = n; i-- > 0;) {
-		if (!locs[i]->prune)
-			user = true;
-		else if (user)
-			return locs[i]->prune == LEGACY_PRUNE ? i + 1 : i;
-	}
-	return 0;
-}
-
 /* The samples, with their locations' ids and values. Returns 0 or -1. */
 static int legacy_samples(struct legacy *l, const struct legacy_loc *locs, size_t n)
 {
 	uint64_t *ids = NULL, sum[4] = { 0 };
-	const struct legacy_loc **at = NULL;
-	size_t cap = 0, acap = 0, nv = l->p->nsample_types, leaf;
+	unsigned char *kinds = NULL;
+	size_t cap = 0, kcap = 0, nv = l->p->nsample_types, leaf;
 	struct pf_label bytes = { .key = profile_intern(l->p, "bytes") };
 	int rc = -1;
 
@@ -1380,13 +1317,14 @@ static int legacy_samples(struct legacy *l, const struct legacy_loc *locs, size_
 		return -1;
 	for (size_t i = 0; i < l->nrecs; i++) {
 		const struct legacy_rec *r = &l->recs[i];
-		if (CP_GROW(ids, cap, r->n + 1) < 0 || CP_GROW(at, acap, r->n + 1) < 0)
+		if (CP_GROW(ids, cap, r->n + 1) < 0 || CP_GROW(kinds, kcap, r->n + 1) < 0)
 			goto out;
 		for (size_t j = 0; j < r->n; j++) {
-			at[j] = legacy_loc_of(locs, n, l->addrs[r->first + j]);
-			ids[j] = at[j]->id;
+			const struct legacy_loc *at = legacy_loc_of(locs, n, l->addrs[r->first + j]);
+			ids[j] = at->id;
+			kinds[j] = at->prune;
 		}
-		leaf = legacy_prune_stack(at, r->n);
+		leaf = prune_stack(kinds, r->n);
 		for (size_t j = 0; j < nv; j++) {
 			uint64_t v = r->v[j] < 0 ? -(uint64_t)r->v[j] : (uint64_t)r->v[j];
 			if (v > LEGACY_MAX_MAGNITUDE || (sum[j] += v) > LEGACY_MAX_MAGNITUDE) {
@@ -1401,7 +1339,7 @@ static int legacy_samples(struct legacy *l, const struct legacy_loc *locs, size_
 	rc = 0;
 out:
 	free(ids);
-	free(at);
+	free(kinds);
 	return rc;
 }
 
@@ -1421,9 +1359,7 @@ static void legacy_release(struct legacy *l)
 	symbolizer_free(l->sym);
 	addrspace_free(l->as);
 	if (l->drop_set)
-		regfree(&l->drop);
-	if (l->keep_set)
-		regfree(&l->keep);
+		prune_release(&l->prune);
 }
 
 /* Parse L with PARSE, then build the profile. Returns 1, 0 when L is not in

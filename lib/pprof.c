@@ -17,6 +17,7 @@
 #include "hmap.h"
 #include "legacy.h"
 #include "pprof.h"
+#include "prune.h"
 #include "profile.pb-c.h"
 
 /* The most a profile may inflate to unless CPROF_MAX_PROFILE_SIZE says
@@ -244,6 +245,7 @@ struct decoder {
 	uint64_t *fnmap; /* foreign function position -> model function id */
 	uint64_t *locmap; /* foreign location position -> model location id */
 	struct idmap locations;
+	unsigned char *prune; /* model location id - 1 -> enum prune_kind; NULL: none */
 };
 
 static int pprof_str(struct decoder *d, int64_t i, int64_t *out)
@@ -366,12 +368,37 @@ fail:
  * merged) stays within int64 when the magnitudes add up to at most this. */
 #define MAX_MAGNITUDE ((uint64_t)1 << 62)
 
+/* pprof's Prune by the profile's drop_frames and keep_frames, of the
+ * locations now (their lines cut) and of the samples as they come. A
+ * pattern cprof cannot translate is not applied, as pprof ignores one Go
+ * cannot compile. Returns 0 or -1. */
+static int pprof_decode_prune(struct decoder *d)
+{
+	struct profile *p = d->p;
+	struct prune pr;
+
+	if (!*profile_str(p, p->drop_frames) ||
+	    prune_init(&pr, profile_str(p, p->drop_frames), profile_str(p, p->keep_frames)) < 0)
+		return 0;
+	d->prune = calloc(p->nlocations + 1, 1);
+	if (!d->prune) {
+		prune_release(&pr);
+		return cp_error("out of memory");
+	}
+	for (size_t i = 0; i < p->nlocations; i++)
+		d->prune[i] = (unsigned char)prune_lines(&pr, p, p->locations[i].lines,
+							 &p->locations[i].nlines);
+	prune_release(&pr);
+	return 0;
+}
+
 static int pprof_decode_samples(struct decoder *d)
 {
 	const PB *pb = d->pb;
 	uint64_t *locs = NULL, *magnitude;
+	unsigned char *kinds = NULL;
 	struct pf_label *labels = NULL;
-	size_t lcap = 0, bcap = 0;
+	size_t lcap = 0, bcap = 0, kcap = 0, leaf = 0;
 	int rc = -1;
 
 	magnitude = calloc(pb->n_sample_type + 1, sizeof(*magnitude));
@@ -391,7 +418,8 @@ static int pprof_decode_samples(struct decoder *d)
 				goto out;
 			}
 		}
-		if (CP_GROW(locs, lcap, s->n_location_id) < 0 || CP_GROW(labels, bcap, s->n_label) < 0)
+		if (CP_GROW(locs, lcap, s->n_location_id) < 0 || CP_GROW(labels, bcap, s->n_label) < 0 ||
+		    (d->prune && CP_GROW(kinds, kcap, s->n_location_id) < 0))
 			goto out;
 		for (size_t j = 0; j < s->n_location_id; j++) {
 			uint64_t pos = pprof_idmap_get(&d->locations, s->location_id[j]);
@@ -401,7 +429,11 @@ static int pprof_decode_samples(struct decoder *d)
 				goto out;
 			}
 			locs[j] = d->locmap[pos - 1];
+			if (d->prune)
+				kinds[j] = d->prune[locs[j] - 1];
 		}
+		if (d->prune)
+			leaf = prune_stack(kinds, s->n_location_id);
 		for (size_t j = 0; j < s->n_label; j++) {
 			const Perftools__Profiles__Label *l = s->label[j];
 			labels[j].num = l->num;
@@ -410,11 +442,13 @@ static int pprof_decode_samples(struct decoder *d)
 			    pprof_str(d, l->num_unit, &labels[j].num_unit) < 0)
 				goto out;
 		}
-		if (profile_add_sample(d->p, locs, s->n_location_id, s->value, labels, s->n_label) < 0)
+		if (profile_add_sample(d->p, locs + leaf, s->n_location_id - leaf, s->value, labels,
+				       s->n_label) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
+	free(kinds);
 	free(locs);
 	free(labels);
 	free(magnitude);
@@ -488,10 +522,12 @@ static struct profile *pprof_decode_pb(const PB *pb)
 	p->duration_nanos = pb->duration_nanos;
 	p->period = pb->period;
 	if (pprof_decode_mappings(&d) < 0 || pprof_decode_functions(&d) < 0 ||
-	    pprof_decode_locations(&d) < 0 || pprof_decode_samples(&d) < 0)
+	    pprof_decode_locations(&d) < 0 || pprof_decode_prune(&d) < 0 ||
+	    pprof_decode_samples(&d) < 0)
 		goto out;
 	ok = 1;
 out:
+	free(d.prune);
 	free(d.strmap);
 	free(d.locmap);
 	free(d.fnmap);

@@ -7,6 +7,9 @@ tests/gopprof.sh to hold cprof report to go tool pprof on them:
   huge.pb.gz   byte values near 2^61, whose products overflow int64
   wide.pb.gz   20,000 leaf functions under main (quadratic loops show)
   empty.pb.gz  sample types and nothing else: no sample, location or mapping
+  drop.pb.gz   drop_frames and keep_frames: allocator frames pprof prunes, a
+               C++ name matched without its parameters, a location of
+               inlined frames cut beneath, a kept one, a dropped root
 
 Usage: edgeprofiles.py DIR. The encoder is profile.proto's wire format:
 varints and length-delimited fields, gzipped."""
@@ -62,6 +65,13 @@ class Profile:
         self.body += ld(4, vi(1, id) + (vi(2, mapping) if mapping else b"") + vi(3, addr) +
                         ld(4, vi(1, fid) + vi(2, line)))
 
+    def frames(self, drop, keep):
+        self.body += vi(7, self.s(drop)) + vi(8, self.s(keep))
+
+    def location_lines(self, id, addr, lines):
+        self.body += ld(4, vi(1, id) + vi(3, addr) +
+                        b"".join(ld(4, vi(1, f) + vi(2, n)) for f, n in lines))
+
     def write(self, path):
         body = self.body + b"".join(ld(6, x.encode()) for x in self.strings)
         with open(path, "wb") as f:
@@ -106,6 +116,24 @@ def main(out):
     p.write(os.path.join(out, "wide.pb.gz"))
 
     Profile(("samples", "count"), ("cpu", "nanoseconds")).write(os.path.join(out, "empty.pb.gz"))
+
+    p = Profile(("alloc_space", "bytes"))
+    names = ["main", "worker", "malloc", "tc_alloc_slow", "operator new(unsigned long)",
+             "grow", "calloc", "inner_alloc", "caller"]
+    for i, n in enumerate(names):
+        p.function(i + 1, n, "/a.cc")
+        if n != "inner_alloc":
+            p.location(i + 1, 0, 0x1000 * (i + 1), i + 1, 7)
+    # inner_alloc inlined into malloc inlined into caller: cut beneath malloc
+    p.location_lines(10, 0xa000, [(8, 3), (3, 4), (9, 5)])
+    p.frames(".*alloc|tc_.*|operator new", "calloc")
+    p.sample([3, 2, 1], [100])        # malloc <- worker <- main
+    p.sample([4, 3, 2, 1], [200])     # tc_alloc_slow <- malloc <- ...
+    p.sample([6, 5, 2, 1], [400])     # grow <- operator new(unsigned long) <- ...
+    p.sample([7, 2, 1], [800])        # calloc, kept
+    p.sample([10, 2, 1], [1600])      # the inlined location
+    p.sample([2, 3], [3200])          # worker <- malloc as the root: stays
+    p.write(os.path.join(out, "drop.pb.gz"))
 
 
 if __name__ == "__main__":

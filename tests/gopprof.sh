@@ -560,6 +560,16 @@ if command -v python3 >/dev/null 2>&1 && mkdir "$tmp/edge" &&
 	done
 	check_dot "edge profile empty" "$tmp/edge/empty.pb.gz" ""
 	check_callgrind "edge profile empty" "$tmp/edge/empty.pb.gz"
+	# drop_frames: the allocator's frames pruned as pprof prunes every
+	# profile it reads. (Not --raw: pprof prunes after its merge, so it
+	# keeps apart samples that pruning made alike; cprof merges them.)
+	for v in tree "peek=." "tree lines" "peek=worker addresses"; do
+		check_same "edge profile drop" "$tmp/edge/drop.pb.gz" "$(echo " $v" | sed 's/ / --/g')" \
+			"$(echo " $v" | sed 's/ / -/g')"
+	done
+	check_top "edge profile drop" "$tmp/edge/drop.pb.gz"
+	check_dot "edge profile drop" "$tmp/edge/drop.pb.gz" ""
+	check_callgrind "edge profile drop" "$tmp/edge/drop.pb.gz"
 else
 	fail "tests/edgeprofiles.py could not write its profiles"
 fi
