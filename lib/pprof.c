@@ -442,8 +442,9 @@ static int pprof_decode_samples(struct decoder *d)
 			    pprof_str(d, l->num_unit, &labels[j].num_unit) < 0)
 				goto out;
 		}
-		if (profile_add_sample(d->p, locs + leaf, s->n_location_id - leaf, s->value, labels,
-				       s->n_label) < 0)
+		/* (locs is NULL while no sample has had a location) */
+		if (profile_add_sample(d->p, leaf ? locs + leaf : locs, s->n_location_id - leaf,
+				       s->value, labels, s->n_label) < 0)
 			goto out;
 	}
 	rc = 0;
