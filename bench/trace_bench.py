@@ -27,17 +27,25 @@ from benchlib import log, machine, size_h  # noqa: E402
 from offcpu_bench import one  # noqa: E402
 
 
+# Every interval in the file, as perf keeps every record: the default cap
+# (100,000) would leave most of the faster runs out.
+EVERY = "100000000"
+
+
 def tools(a, out, tag):
     """(name, argv prefix, output file) for each tool; the command follows."""
     c = f"{out}/{tag}"
     return [
         ("none", [], None),
-        ("cprof trace", [a.cprof, "trace", "--max-rate", "0", "--seconds", "600", "--top", "0",
+        ("cprof trace", [a.cprof, "trace", "--max-rate", "0", "--max-events", EVERY,
+                         "--seconds", "600", "--top", "0",
                          "-o", c + "-trace.json", "--"], c + "-trace.json"),
-        ("cprof trace bounded", [a.cprof, "trace", "--seconds", "600", "--top", "0",
+        ("cprof trace bounded", [a.cprof, "trace", "--max-events", EVERY, "--seconds", "600",
+                                 "--top", "0",
                                  "-o", c + "-bound.json", "--"], c + "-bound.json"),
-        ("cprof trace --no-stacks", [a.cprof, "trace", "--no-stacks", "--seconds", "600",
-                                     "--top", "0", "-o", c + "-nost.json", "--"],
+        ("cprof trace --no-stacks", [a.cprof, "trace", "--no-stacks", "--max-events", EVERY,
+                                     "--seconds", "600", "--top", "0", "-o", c + "-nost.json",
+                                     "--"],
          c + "-nost.json"),
         ("perf sched", [a.perf, "sched", "record", "-o", c + "-sched.data", "--"],
          c + "-sched.data"),

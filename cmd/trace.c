@@ -26,8 +26,8 @@ static const struct cmd_option cmd_trace_options[] = {
 	{ CMD_OPT_OUTPUT(cpu_cmd_opts, output, "where to write the trace"),
 	  .def_text = "cprof-trace-PID-YYYYmmdd-HHMMSS.json (.pb.gz with --format pprof)" },
 	{ CMD_INT(cpu_cmd_opts, max_events, "max-events", "N", "keep at most N intervals in the "
-		  "trace file (about 120 bytes each); the summary counts them all", 1, 100000000,
-		  1000000) },
+		  "trace file (about 100 bytes each; speedscope opens 100,000 in seconds, Perfetto "
+		  "many more); the summary counts them all", 1, 100000000, 100000) },
 	{ CMD_OPT_MAX_RATE(cpu_cmd_opts, max_rate) },
 	{ CMD_OPT_UNWIND(cpu_cmd_opts, fp) },
 	{ CMD_CALLBACK(cpu_cmd_opts, stack_size, "stack-size", "BYTES", "bytes of user stack "
@@ -285,8 +285,9 @@ static int cmd_trace_finish(void *ctx, const struct cpu_cmd_opts *o, const struc
 		       "root or CAP_PERFMON, or the sysctl kernel.perf_event_paranoid=1 or lower\n");
 	if (dropped && !o->format)
 		printf("Left out of the file: %llu intervals past --max-events %ld (the first %zu "
-		       "are in it; the summary counts all)\n", (unsigned long long)dropped,
-		       o->max_events, n);
+		       "are in it; the summary counts all); raise --max-events for all, which "
+		       "Perfetto opens, though speedscope slows past 200,000\n",
+		       (unsigned long long)dropped, o->max_events, n);
 	if (trace_missed(w->t) || st->lost)
 		printf("Lost: %llu records when the ring buffer overflowed; %llu switches without "
 		       "their other half, the time between unknown\n", (unsigned long long)st->lost,

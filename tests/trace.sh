@@ -111,7 +111,7 @@ if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
 
 	# --max-events: the file keeps the first N, the summary says so.
 	expect_exit 0 "$CPROF" trace --seconds 1 --max-events 50 -o "$T/cap.json" -- "$W/waitwork"
-	expect_grep '^Left out of the file: [0-9]+ intervals past --max-events 50 \(the first 50 are in it' "$T/out"
+	expect_grep '^Left out of the file: [0-9]+ intervals past --max-events 50 \(the first 50 are in it.*; raise --max-events' "$T/out"
 	expect_eq "$(grep -c '"ph":"X"' "$T/cap.json")" 50 "intervals in a file capped at 50"
 
 	# Attached: every thread named, those that slept through it too (the
