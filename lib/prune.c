@@ -1,5 +1,6 @@
 /* pprof's Prune by drop_frames and keep_frames; see prune.h. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "errmsg.h"
@@ -16,10 +17,13 @@ int prune_init(struct prune *pr, const char *drop, const char *keep)
 		return -1;
 	if (!keep || !*keep)
 		return 0;
-	if ((size_t)snprintf(re, sizeof(re), "^(%s)$", keep) >= sizeof(re) ||
-	    cp_regcomp(&pr->keep, re) < 0) {
+	if ((size_t)snprintf(re, sizeof(re), "^(%s)$", keep) >= sizeof(re)) {
 		regfree(&pr->drop);
-		return cp_error("keep_frames: %s", cp_errmsg()[0] ? cp_errmsg() : "too long");
+		return cp_error("keep_frames is too long");
+	}
+	if (cp_regcomp(&pr->keep, re) < 0) {
+		regfree(&pr->drop);
+		return -1;
 	}
 	pr->keep_set = true;
 	return 0;
@@ -34,8 +38,9 @@ void prune_release(struct prune *pr)
 
 bool prune_dropped(const struct prune *pr, const char *name)
 {
-	char buf[1024];
+	char buf[1024], *s = buf;
 	size_t i = 0;
+	bool dropped;
 
 	if (*name == '.')
 		name++;
@@ -49,9 +54,16 @@ bool prune_dropped(const struct prune *pr, const char *name)
 		else
 			i++;
 	}
-	snprintf(buf, sizeof(buf), "%.*s", (int)i, name);
-	return regexec(&pr->drop, buf, 0, NULL, 0) == 0 &&
-	       !(pr->keep_set && regexec(&pr->keep, buf, 0, NULL, 0) == 0);
+	/* A C++ template's name can be longer than any buffer: matched whole. */
+	if (i >= sizeof(buf) && !(s = strndup(name, i)))
+		return false;
+	if (s == buf)
+		snprintf(buf, sizeof(buf), "%.*s", (int)i, name);
+	dropped = regexec(&pr->drop, s, 0, NULL, 0) == 0 &&
+		  !(pr->keep_set && regexec(&pr->keep, s, 0, NULL, 0) == 0);
+	if (s != buf)
+		free(s);
+	return dropped;
 }
 
 enum prune_kind prune_lines(const struct prune *pr, const struct profile *p,

@@ -9,7 +9,8 @@ tests/gopprof.sh to hold cprof report to go tool pprof on them:
   empty.pb.gz  sample types and nothing else: no sample, location or mapping
   drop.pb.gz   drop_frames and keep_frames: allocator frames pprof prunes, a
                C++ name matched without its parameters, a location of
-               inlined frames cut beneath, a kept one, a dropped root
+               inlined frames cut beneath, a kept one, a dropped root, a
+               name longer than any buffer
 
 Usage: edgeprofiles.py DIR. The encoder is profile.proto's wire format:
 varints and length-delimited fields, gzipped."""
@@ -119,11 +120,11 @@ def main(out):
 
     p = Profile(("alloc_space", "bytes"))
     names = ["main", "worker", "malloc", "tc_alloc_slow", "operator new(unsigned long)",
-             "grow", "calloc", "inner_alloc", "caller"]
+             "grow", "calloc", "inner_alloc", "caller", "pool<" + "A" * 1500 + ">::alloc"]
     for i, n in enumerate(names):
         p.function(i + 1, n, "/a.cc")
         if n != "inner_alloc":
-            p.location(i + 1, 0, 0x1000 * (i + 1), i + 1, 7)
+            p.location(i + 1 if i < 9 else 11, 0, 0x1000 * (i + 1), i + 1, 7)
     # inner_alloc inlined into malloc inlined into caller: cut beneath malloc
     p.location_lines(10, 0xa000, [(8, 3), (3, 4), (9, 5)])
     p.frames(".*alloc|tc_.*|operator new", "calloc")
@@ -133,6 +134,7 @@ def main(out):
     p.sample([7, 2, 1], [800])        # calloc, kept
     p.sample([10, 2, 1], [1600])      # the inlined location
     p.sample([2, 3], [3200])          # worker <- malloc as the root: stays
+    p.sample([11, 6, 2, 1], [6400])   # a 1,500-character name, matched whole
     p.write(os.path.join(out, "drop.pb.gz"))
 
 
