@@ -30,8 +30,11 @@ fi
 unset TMUX
 
 SOCK=$T/tmux.sock
-wpid=
-trap 'tmux -S "$SOCK" kill-server 2>/dev/null; [ -z "$wpid" ] || kill "$wpid" 2>/dev/null; rm -rf "$T"' EXIT
+wpid= spid=
+# The workloads go with the test, however it ends.
+trap 'tmux -S "$SOCK" kill-server 2>/dev/null || :
+	for p in $wpid $spid; do kill "$p" 2>/dev/null || :; done
+	rm -rf "$T"' EXIT
 
 tm() {
 	tmux -f /dev/null -S "$SOCK" "$@"
