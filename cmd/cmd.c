@@ -600,8 +600,9 @@ void cmd_check_store_sel(const struct cmd_entry *cmd, const struct cmd_store_sel
 	if (!sel->store && (sel->name || sel->from || sel->to || sel->tags.n || sel->kind))
 		cmd_usage_error(cmd, "--name, --from, --to, --tag and --kind select windows of a "
 				"store: give --store DIR too");
-	if (sel->kind && strcmp(sel->kind, "cpu") != 0 && strcmp(sel->kind, "heap") != 0)
-		cmd_usage_error(cmd, "bad --kind '%s': cpu or heap", sel->kind);
+	if (sel->kind && strcmp(sel->kind, "cpu") != 0 && strcmp(sel->kind, "wall") != 0 &&
+	    strcmp(sel->kind, "offcpu") != 0 && strcmp(sel->kind, "heap") != 0)
+		cmd_usage_error(cmd, "bad --kind '%s': cpu, wall, offcpu or heap", sel->kind);
 }
 
 void cmd_store_select(const struct cmd_store_sel *sel, struct store_select *ss)

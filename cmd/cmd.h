@@ -142,9 +142,9 @@ struct cmd_store_sel {
 	{ CMD_STRING(T, f.to, "to", "TIME", "with --store, windows up to TIME") }, \
 	{ CMD_CALLBACK(T, f.tags, "tag", "K=V", "with --store, windows tagged K=V (repeat " \
 		       "for more)", cmd_add_tag), .repeats = true }, \
-	{ CMD_STRING(T, f.kind, "kind", "cpu|heap", "with --store, windows of this kind: heap " \
-		     "(from record --heap) reads the newest heap window of each process in " \
-		     "range"), .def_text = "cpu" }
+	{ CMD_STRING(T, f.kind, "kind", "cpu|wall|offcpu|heap", "with --store, windows of this " \
+		     "kind: as record --mode wrote them, or heap (from record --heap), which " \
+		     "reads the newest heap window of each process in range"), .def_text = "cpu" }
 /* The windows SEL selects, merged, and what they are into DESC (N bytes):
  * "DIR: 6 windows, 2026-12-06 10:00:00 to 10:01:00" (local time). NULL
  * after reporting the error. */

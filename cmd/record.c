@@ -39,7 +39,14 @@ struct record_opts {
 	uint32_t stack_size;
 	long rate;
 	const char *rate_given;
+	int mode;               /* RECORD_KINDS' index */
+	int max_rate;
+	const char *max_rate_given;
 };
+
+/* --mode's words, which name the windows' kind in the store too. */
+static const char *const record_kinds[] = { "cpu", "wall", "offcpu" };
+static const enum cpu_mode record_modes[] = { CPU_MODE_CPU, CPU_MODE_WALL, CPU_MODE_OFF };
 
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 				const char *value, void *field);
@@ -74,7 +81,12 @@ static const struct cmd_option cmd_record_options[] = {
 	  .def_text = RECORD_MAX_SIZE },
 	{ CMD_CALLBACK(record_opts, tags, "tag", "K=V", "tag every window (repeat for more), "
 		       "e.g. version=1.4.2", cmd_add_tag), .repeats = true },
+	{ CMD_CHOICE(record_opts, mode, "mode", "cpu|wall|offcpu", "cpu: time on CPU, as cprof "
+		     "cpu; wall: on CPU and off it, as cprof cpu --mode wall; offcpu: where threads "
+		     "wait, as cprof offcpu. The windows' kind in the store", 0) },
 	{ CMD_OPT_FREQUENCY(record_opts, frequency) },
+	{ CMD_OPT_MAX_RATE(record_opts, max_rate), .def_text = "10000; with --mode wall or offcpu",
+	  CMD_GIVEN(record_opts, max_rate_given) },
 	{ CMD_OPT_UNWIND(record_opts, fp) },
 	{ CMD_OPT_STACK_SIZE(record_opts, stack_size) },
 	{ CMD_OPT_USER_ONLY(record_opts, user_only) },
@@ -101,7 +113,9 @@ const struct cmd_entry cmd_record = {
 	.description =
 		"Samples the CPU of each --pid process, of each process whose name matches --name\n"
 		"(checked every second, so processes that start later are recorded too), or of CMD,\n"
-		"as cprof cpu does, without a stop: every --every, the window so far is written to\n"
+		"as cprof cpu does (or, with --mode, its wall-clock time as cpu --mode wall does, or\n"
+		"where its threads wait as cprof offcpu does), without a stop: every --every, the\n"
+		"window so far is written to\n"
 		"the store as a gzipped pprof file while sampling goes on into the next, so no sample\n"
 		"falls between windows. Each window's comments hold the process's thread count at its\n"
 		"end (threads=N; go tool pprof -comments, cprof report --comments). Windows are named\n"
@@ -347,7 +361,8 @@ static int cmd_record_window(struct record_target *rt, struct profile *p)
 			snprintf(why, sizeof(why), "%s", cp_errmsg());
 		}
 	}
-	if (cmd_record_comment(p, rt->t.pid, heap) < 0 || cmd_record_write(rt, p, "cpu") < 0)
+	if (cmd_record_comment(p, rt->t.pid, heap) < 0 ||
+	    cmd_record_write(rt, p, record_kinds[rt->rs->o->mode]) < 0)
 		goto out;
 	/* A heap that fails ends the heap windows, not the CPU's. */
 	if (why[0] || (heap && cmd_record_write(rt, heap, "heap") < 0)) {
@@ -498,7 +513,8 @@ static int cmd_record_push_one(struct record_pusher *pu, const struct store_wind
 		.headers = o->push_headers.v, .nheaders = o->push_headers.n,
 		.from_s = w->start_ns / 1000000000,
 		.until_s = (w->start_ns + w->duration_ns + 999999999) / 1000000000,
-		.profile = buf, .len = len, .timeout_ns = RECORD_PUSH_TIMEOUT_NS }, &status);
+		.profile = buf, .len = len, .sample_types = push_sample_types(w->kind),
+		.timeout_ns = RECORD_PUSH_TIMEOUT_NS }, &status);
 	free(buf);
 	if (rc < 0 && status >= 400 && status < 500 && status != 408 && status != 429) {
 		fprintf(stderr, "cprof: %s; window %s passed over\n", cp_errmsg(), w->path);
@@ -663,10 +679,16 @@ static int cmd_record_start(struct record_state *rs, pid_t pid, uint64_t start, 
 	if (target_check_access(&rt->t, "profile") < 0)
 		goto fail;
 	rt->start_ticks = proc_start_ticks(rt->t.pid);
-	rt->co = (struct cpu_opts){ .frequency = o->frequency, .fp = o->fp,
-				    .user_only = o->user_only, .stack_size = o->stack_size ?
-				    o->stack_size : cpu_default_stack_size(o->frequency),
+	rt->co = (struct cpu_opts){ .mode = record_modes[o->mode], .max_rate = (unsigned)o->max_rate,
+				    .frequency = o->frequency, .fp = o->fp,
+				    .user_only = o->user_only, .stack_size = o->stack_size,
 				    .started = cmd_record_started, .ctx = rt };
+	if (!rt->co.stack_size) {
+		rt->co.stack_size = cpu_default_stack_size(o->frequency);
+		/* As cprof offcpu: stacks at switches come often. */
+		if (o->mode && rt->co.stack_size > 16384)
+			rt->co.stack_size = 16384;
+	}
 	if (cmd)
 		snprintf(rt->name, sizeof(rt->name), "%s", strrchr(cmd[0], '/') ?
 			 strrchr(cmd[0], '/') + 1 : cmd[0]);
@@ -921,25 +943,29 @@ static void cmd_record_finish(struct record_state *rs)
 static int cmd_record_begin(struct record_state *rs, char **cmd)
 {
 	const struct record_opts *o = rs->o;
-	char every[32];
+	char every[64];
 
 	if (cmd_record_start_pushers(rs) < 0)
 		return -1;
 	for (size_t i = 0; i < (cmd ? 1 : o->pids.n); i++)
 		if (cmd_record_start(rs, cmd ? 0 : ((pid_t *)o->pids.v)[i], 0, cmd) < 0)
 			return -1;
-	units_format(every, sizeof(every), o->every_ns, "nanoseconds");
+	/* "a window every 1s"; "an offcpu window", "a wall window" with --mode. */
+	snprintf(every, sizeof(every), "%s%s%s every ", o->mode == 2 ? "an " : "a ",
+		 o->mode ? record_kinds[o->mode] : "", o->mode ? " window" : "window");
+	units_format(every + strlen(every), sizeof(every) - strlen(every), o->every_ns,
+		     "nanoseconds");
 	if (o->name) {
 		char given[48] = "";
 
 		if (o->pids.n)
 			snprintf(given, sizeof(given), "%zu process%s and those ", rs->ntargets,
 				 rs->ntargets == 1 ? "" : "es");
-		fprintf(stderr, "cprof: recording %s%s named /%s/ into %s, a window every %s\n",
+		fprintf(stderr, "cprof: recording %s%s named /%s/ into %s, %s\n",
 			given, o->pids.n ? "" : "processes", o->name, store_dir(rs->store), every);
 		cmd_record_scan(rs);
 	} else {
-		fprintf(stderr, "cprof: recording %zu process%s into %s, a window every %s\n",
+		fprintf(stderr, "cprof: recording %zu process%s into %s, %s\n",
 			rs->ntargets, rs->ntargets == 1 ? "" : "es", store_dir(rs->store), every);
 	}
 	return 0;
@@ -962,6 +988,8 @@ static int cmd_record_exec(int argc, char **argv)
 		cmd_usage_error(&cmd_record, "give --pid PID (one or more), --name REGEX or -- CMD");
 	if (o.rate_given && !o.heap)
 		cmd_usage_error(&cmd_record, "--rate is for --heap");
+	if (o.max_rate_given && !o.mode)
+		cmd_usage_error(&cmd_record, "--max-rate is for --mode wall or offcpu");
 	if (o.name && cp_regcomp(&rs.name_re, o.name) < 0)
 		cmd_usage_error(&cmd_record, "bad --name: %s", cp_errmsg());
 	if (o.heap)

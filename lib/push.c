@@ -60,6 +60,14 @@ char *push_ingest_url(const struct push_request *r)
 	return url;
 }
 
+const char *push_sample_types(const char *kind)
+{
+	if (strcmp(kind, "offcpu") != 0)
+		return NULL;
+	return "{\"contentions\":{\"units\":\"lock_samples\",\"display-name\":\"block_count\"},"
+	       "\"delay\":{\"units\":\"lock_nanoseconds\",\"display-name\":\"block_duration\"}}";
+}
+
 static size_t push_keep(char *data, size_t size, size_t n, void *ctx)
 {
 	char *first = ctx;
@@ -92,6 +100,14 @@ int push_send(const struct push_request *r, long *statusp)
 	if (!part || curl_mime_name(part, "profile") != CURLE_OK ||
 	    curl_mime_filename(part, "profile.pprof") != CURLE_OK ||
 	    curl_mime_data(part, r->profile, r->len) != CURLE_OK) {
+		cp_error("cannot push to %s: out of memory", r->url);
+		goto out;
+	}
+	if (r->sample_types &&
+	    (!(part = curl_mime_addpart(mime)) ||
+	     curl_mime_name(part, "sample_type_config") != CURLE_OK ||
+	     curl_mime_filename(part, "sample_type_config.json") != CURLE_OK ||
+	     curl_mime_data(part, r->sample_types, CURL_ZERO_TERMINATED) != CURLE_OK)) {
 		cp_error("cannot push to %s: out of memory", r->url);
 		goto out;
 	}

@@ -1,7 +1,8 @@
 /* Pushing windows to Pyroscope: one POST of a gzipped pprof to its
  * documented ingest endpoint, /ingest?name=APP{k=v,...}&from=&until=
  * &format=pprof&spyName=cprof, the profile as the multipart form field
- * "profile" (libcurl). Where the push goes next and what is left over is
+ * "profile" (libcurl), with "sample_type_config" where its defaults would
+ * misname the profile. Where the push goes next and what is left over is
  * cprof record's business: the store is the queue. */
 #ifndef CPROF_PUSH_H
 #define CPROF_PUSH_H
@@ -19,6 +20,9 @@ struct push_request {
 	int64_t from_s, until_s;  /* the window, seconds since the epoch */
 	const void *profile;      /* a gzipped pprof */
 	size_t len;
+	/* Pyroscope's form field "sample_type_config" (JSON: how it names and
+	 * counts each sample type), or NULL for its defaults. */
+	const char *sample_types;
 	int64_t timeout_ns;
 };
 
@@ -26,6 +30,12 @@ struct push_request {
  * naming the server's status and first line, or why it was not reached;
  * *STATUS gets the HTTP status (0: no answer). */
 int push_send(const struct push_request *r, long *status);
+
+/* The sample_type_config for a window of cprof record's KIND, or NULL where
+ * Pyroscope's defaults name it right (cpu and wall: process_cpu and wall;
+ * heap: memory). Off-CPU windows are Go's block profile; by default it would
+ * take their contentions and delay for a cumulative mutex profile. */
+const char *push_sample_types(const char *kind);
 
 /* The ingest URL of R (without the body), a new string; NULL when out of memory. */
 char *push_ingest_url(const struct push_request *r);

@@ -17,7 +17,7 @@ struct store_window {
 	int64_t duration_ns;   /* to the millisecond */
 	pid_t pid;
 	char name[64];         /* the process's name, [A-Za-z0-9.+-] (others '-'), at most 32 */
-	char kind[16];         /* "cpu" */
+	char kind[16];         /* "cpu", "wall", "offcpu" or "heap" */
 	char tagset[17];       /* 16 hex digits, or "0" without tags */
 	char path[256];        /* under the store's directory */
 	uint64_t bytes;
@@ -86,7 +86,7 @@ struct store_select {
 	int64_t from_ns, to_ns; /* wall clock: windows that begin in [from, to); 0: no bound */
 	char *const *tags;      /* "k=v" each: the window's tags hold them all */
 	size_t ntags;
-	const char *kind;       /* "cpu" (NULL) or "heap" */
+	const char *kind;       /* "cpu" (NULL), "wall", "offcpu" or "heap" */
 };
 
 /* The windows of the store at DIR that SEL selects (every heap window),

@@ -2,12 +2,15 @@
 """A loopback stand-in for a Pyroscope server, for tests/record.sh: it takes
 POST /ingest as Pyroscope's HTTP API documents it (query parameters name,
 from, until, format=pprof, spyName; the body a multipart form whose
-"profile" field is a gzipped pprof), keeps each profile as OUT/N.pb.gz with
-a line "N from until name" in OUT/log, and answers 503 while the file
-OUT/down exists. Anything else is answered 400 and logged as "BAD ...".
+"profile" field is a gzipped pprof, and an optional "sample_type_config"
+file field, a JSON object of sample types as Pyroscope's ingest reads it),
+keeps each profile as OUT/N.pb.gz (and its config as OUT/N.json) with a line
+"N from until name" in OUT/log, and answers 503 while the file OUT/down
+exists. Anything else is answered 400 and logged as "BAD ...".
 It writes its port to OUT/port and exits after SECONDS.
 
 usage: pyroscope-receiver.py OUT SECONDS"""
+import json
 import os
 import sys
 import threading
@@ -18,6 +21,26 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 OUT = sys.argv[1]
 count = 0
+# What Pyroscope's SampleTypeConfig holds, and the units it knows.
+CONFIG_KEYS = {"units", "display-name", "aggregation", "cumulative", "sampled"}
+UNITS = {"samples", "objects", "goroutines", "bytes", "lock_samples",
+         "lock_nanoseconds"}
+
+
+def config_problem(raw):
+    """Why RAW is no sample_type_config Pyroscope would take, or None."""
+    try:
+        config = json.loads(raw)
+    except ValueError as e:
+        return "sample_type_config is no JSON: %s" % e
+    if not isinstance(config, dict) or not config:
+        return "sample_type_config is no object of sample types"
+    for name, c in config.items():
+        if not isinstance(c, dict) or not set(c) <= CONFIG_KEYS:
+            return "sample_type_config %s: keys %s" % (name, c)
+        if c.get("units", "samples") not in UNITS:
+            return "sample_type_config %s: units %s" % (name, c["units"])
+    return None
 
 
 def log(line):
@@ -66,15 +89,29 @@ class Ingest(BaseHTTPRequestHandler):
             return self.bad("content type " + ctype)
         msg = BytesParser(policy=HTTP).parsebytes(
             b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body)
-        profile = None
+        profile = config = None
         for part in msg.iter_parts():
-            if part.get_param("name", header="content-disposition") == "profile":
+            name = part.get_param("name", header="content-disposition")
+            if name == "profile":
                 profile = part.get_payload(decode=True)
+            elif name == "sample_type_config":
+                # Pyroscope reads the form's files: a field without a file name is lost.
+                if not part.get_param("filename", header="content-disposition"):
+                    return self.bad("sample_type_config is no file field")
+                config = part.get_payload(decode=True)
+                why = config_problem(config)
+                if why:
+                    return self.bad(why)
+            else:
+                return self.bad("unknown form field %s" % name)
         if not profile or profile[:2] != b"\x1f\x8b":
             return self.bad("no gzipped profile field")
         count += 1
         with open(os.path.join(OUT, "%d.pb.gz" % count), "wb") as f:
             f.write(profile)
+        if config:
+            with open(os.path.join(OUT, "%d.json" % count), "wb") as f:
+                f.write(config)
         log("%d %s %s %s" % (count, q["from"][0], q["until"][0], q["name"][0]))
         self.reply(200, "ok")
 

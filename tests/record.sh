@@ -6,7 +6,9 @@
 # the size and age bounds and never the newest; SIGTERM writes the current
 # window; SIGKILL mid-recording leaves a readable store without temporary
 # files, which the next record opens; a second writer of a store is
-# refused; bad usage exits 2.
+# refused; --mode offcpu and wall write windows of their kind, with no wait
+# lost between them, pushed with the sample types Pyroscope needs; bad
+# usage exits 2.
 . "$top_srcdir/tests/lib.sh"
 need_perf_events
 
@@ -253,7 +255,48 @@ all=$(store_windows "$T/s8" | wc -l)
 ok
 [ "$(grep -c '^[0-9]' "$R/log")" = "$all" ] ||
 	fail "after the second run $(grep -c '^[0-9]' "$R/log") pushes of $all windows ($late before it)"
+# Off-CPU windows carry the sample_type_config that names them Go's block
+# profile (Pyroscope's defaults would take them for a cumulative mutex
+# profile); CPU windows need none.
+before=$(grep -c '^[0-9]' "$R/log")
+expect_exit 0 "$CPROF" record --mode offcpu --store "$T/s10" --every 500ms --push "$url" \
+	-- "$W/waitwork" --seconds 2
+n10=$(store_windows "$T/s10" | wc -l)
+expect_no_grep '^BAD' "$R/log"
+ok
+[ "$(grep -c '^[0-9]' "$R/log")" = $((before + n10)) ] ||
+	fail "$(($(grep -c '^[0-9]' "$R/log") - before)) pushes of $n10 offcpu windows"
+ok
+[ "$(ls "$R" | grep -c '\.json$')" = "$n10" ] ||
+	fail "$(ls "$R" | grep -c '\.json$') sample_type_configs for $n10 offcpu windows"
+expect_grep '"delay":\{[^}]*"display-name":"block_duration"' "$R/$((before + 1)).json"
 kill "$work_recv" 2>/dev/null || :
+
+# --- --mode offcpu and wall: waitwork's waits (tests/offcpu.sh checks their
+# shares closely), window by window, each of its own kind in the store. No
+# wait is lost between windows: the reader, which waits all the time, has
+# the whole run in them.
+expect_exit 0 "$CPROF" record --mode offcpu --store "$T/s9" --every 500ms -- "$W/waitwork" --seconds 3
+expect_grep '^cprof: recording 1 process into .*/s9, an offcpu window every 500ms$' "$T/err"
+n9=$(store_windows "$T/s9" | wc -l)
+ok
+[ "$n9" -ge 5 ] || fail "$n9 offcpu windows in 3 s"
+ok
+[ "$(store_windows "$T/s9" | grep -c '_offcpu_')" = "$n9" ] || fail "windows not of kind offcpu: $(store_windows "$T/s9" | grep -v _offcpu_)"
+expect_exit 0 "$CPROF" report --store "$T/s9" --kind offcpu --top 10
+expect_grep '^Type: delay$' "$T/out"
+expect_grep ' (wait_pipe|read) ' "$T/out"
+expect_exit 0 "$CPROF" report --store "$T/s9" --kind offcpu --tags
+reader=$(awk '$NF == "reader" { sub(/s$/, "", $1); print $1 * 1000 }' "$T/out")
+ok
+[ "${reader:-0}" -ge 2800 ] && [ "${reader:-0}" -le 3200 ] ||
+	fail "the reader's waits over the windows of a 3 s run: ${reader:-none} ms"
+expect_exit 1 "$CPROF" report --store "$T/s9" --kind cpu
+expect_grep 'no cpu window in store' "$T/err"
+expect_exit 0 "$CPROF" record --mode wall --store "$T/s9" --every 500ms -- "$W/waitwork" --busy 1 --seconds 2
+expect_exit 0 "$CPROF" report --store "$T/s9" --kind wall --tagfocus state=running --top 3
+expect_grep '^Type: wall$' "$T/out"
+expect_grep ' (busy_loop|spin_cpu) ' "$T/out"
 
 # --- Refusals.
 expect_exit 2 "$CPROF" record --store "$T/s6"
@@ -262,6 +305,11 @@ expect_exit 2 "$CPROF" record --store "$T/s6" --max-size lots --pid 1
 expect_exit 2 "$CPROF" record --store "$T/s6" --tag novalue --pid 1
 expect_exit 2 "$CPROF" record --store "$T/s6" --every 10ms --pid 1
 expect_exit 2 "$CPROF" record --store "$T/s6" --push ftp://x --pid 1
+expect_exit 2 "$CPROF" record --store "$T/s6" --mode disk --pid 1
+expect_exit 2 "$CPROF" record --store "$T/s6" --max-rate 100 --pid 1
+expect_grep 'max-rate is for --mode wall or offcpu' "$T/err"
+expect_exit 2 "$CPROF" report --store "$T/s9" --kind disk
+expect_grep "bad --kind 'disk': cpu, wall, offcpu or heap" "$T/err"
 expect_exit 2 "$CPROF" record --store "$T/s6" --push http://x --push-header novalue --pid 1
 expect_exit 1 "$CPROF" record --store "$T/s6" --pid 999999999
 expect_grep 'no such process' "$T/err"
