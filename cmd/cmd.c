@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,6 +96,20 @@ void cmd_check_writable(const char *path)
 	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 		die(EXIT_ERROR, "cannot write standard output: %s", strerror(errno));
 	file_set_stdout(fd);
+}
+
+void cmd_check_not_input(const struct cmd_entry *cmd, const char *option, const char *output,
+			 char *const *inputs, size_t n)
+{
+	struct stat out, in;
+
+	if (strcmp(output, "-") == 0 || stat(output, &out) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (inputs[i] && strcmp(inputs[i], "-") != 0 && stat(inputs[i], &in) == 0 &&
+		    in.st_dev == out.st_dev && in.st_ino == out.st_ino)
+			cmd_usage_error(cmd, "--%s '%s' is the profile '%s' read: writing it would "
+					"destroy it; name another file", option, output, inputs[i]);
 }
 
 static char *cmd_default_output(const char *kind, const char *ext, pid_t pid)

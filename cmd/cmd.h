@@ -277,6 +277,10 @@ void cmd_catch_signals(void);
  * from here on what the command prints, and what a command it starts prints,
  * goes to standard error. */
 void cmd_check_writable(const char *path);
+/* Refuse (exit 2) OUTPUT, the file of --OPTION, when it is one of the N
+ * profiles INPUTS (NULL ones passed over) that the command reads. */
+void cmd_check_not_input(const struct cmd_entry *cmd, const char *option, const char *output,
+			 char *const *inputs, size_t n);
 
 /* The output of a profile of target T: PATH, or the default name for KIND
  * and the extension EXT (cprof-KIND-PID-YYYYmmdd-HHMMSS.pb.gz), checked here

@@ -188,8 +188,10 @@ static int cmd_diff_exec(int argc, char **argv)
 	cmd_diff_check(&o, argc, argv);
 	bpath = argc > 0 ? argv[0] : NULL;
 	npath = argc > 1 ? argv[1] : NULL;
-	if (o.output)
+	if (o.output) {
+		cmd_check_not_input(&cmd_diff, "output", o.output, argv, argc > 2 ? 2 : (size_t)argc);
 		cmd_check_writable(o.output);
+	}
 	base = cmd_diff_read(&o, &o.base, &bpath, bdesc, sizeof(bdesc), &bsi);
 	new = base ? cmd_diff_read(&o, &o.sel, &npath, ndesc, sizeof(ndesc), &nsi) : NULL;
 	cmd_store_sel_release(&o.sel);

@@ -713,19 +713,24 @@ out:
 	return rc;
 }
 
-/* The files written, each checked now; no two the same. */
-static void cmd_report_check_outputs(const struct report_opts *o)
+/* The files written, each checked now; no two the same, and none one of
+ * the ARGC profiles ARGV (or a base) that are read. */
+static void cmd_report_check_outputs(const struct report_opts *o, int argc, char **argv)
 {
 	const char *names[] = { "svg", "speedscope", "proto", "callgrind", "dot" };
 	const char *paths[] = { o->svg, o->speedscope, o->proto, o->callgrind, o->dot };
+	char *const bases[] = { (char *)o->base, (char *)o->diff_base };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
 		for (size_t j = 0; paths[i] && j < i; j++)
 			if (paths[j] && strcmp(paths[i], paths[j]) == 0)
 				cmd_usage_error(&cmd_report, "--%s and --%s both write to '%s'",
 						names[j], names[i], paths[i]);
-		if (paths[i])
-			cmd_check_writable(paths[i]);
+		if (!paths[i])
+			continue;
+		cmd_check_not_input(&cmd_report, names[i], paths[i], argv, (size_t)argc);
+		cmd_check_not_input(&cmd_report, names[i], paths[i], bases, 2);
+		cmd_check_writable(paths[i]);
 	}
 }
 
@@ -761,7 +766,7 @@ static void cmd_report_check_usage(int argc, char **argv, struct report_opts *o)
 				o->filter.tagroot || o->filter.tagleaf);
 	if (!o->width)
 		o->width = cmd_report_terminal_width();
-	cmd_report_check_outputs(o);
+	cmd_report_check_outputs(o, argc, argv);
 }
 
 static int cmd_report_exec(int argc, char **argv)

@@ -190,6 +190,13 @@ int file_check_output(const char *path)
 				rc = 0;
 			goto out;
 		}
+		/* The file is replaced by a rename, which only the directory's
+		 * permission governs: a file the user may not write is refused,
+		 * as a shell's > would refuse it. */
+		if (faccessat(AT_FDCWD, real, W_OK, AT_EACCESS) < 0) {
+			cp_error("cannot write %s: %s", path, strerror(errno));
+			goto out;
+		}
 	} else if (errno != ENOENT || path[strlen(path) - 1] == '/') {
 		cp_error("cannot write %s: %s", path, strerror(errno));
 		goto out;

@@ -206,6 +206,11 @@ for mode in --cache --churn; do
 	[ "$(cat "$T/w.rc")" = 0 ] || fail "--watch $mode: exit $(cat "$T/w.rc"), expected 0"
 	expect_grep '^No leak suspects' "$T/w.out"
 done
+# An interval shorter than a poll takes: polls as fast as they go, and the
+# watch still ends on time (it once polled on forever).
+expect_exit 0 timeout 30 "$CPROF" heap --watch 1s --interval 1us -o "$T/fast.pb.gz" \
+	-- "$W/heapwork" --serve 1000
+expect_grep '^No leak suspects' "$T/out"
 
 # --- --pid: the library loaded into a running service (heapwork --serve),
 # which runs on, its output unchanged, with no reference left rerouted

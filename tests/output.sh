@@ -152,6 +152,16 @@ if strace -o /dev/null true 2>/dev/null; then
 else
 	echo "note: O_TMPFILE check skipped (no strace, or ptrace not allowed)"
 fi
+# An output that is one of the profiles read would destroy it: refused, the
+# profile left as it was.
+cp "$good" "$T/in.pb.gz"
+expect_exit 2 "$CPROF" report "$T/in.pb.gz" --svg "$T/in.pb.gz"
+expect_grep "^cprof: --svg '$T/in.pb.gz' is the profile '$T/in.pb.gz' read" "$T/err"
+expect_exit 2 "$CPROF" report "$good" --base "$T/in.pb.gz" --proto "$T/./in.pb.gz"
+expect_exit 2 "$CPROF" diff -o "$T/in.pb.gz" "$good" "$T/in.pb.gz"
+expect_grep "^cprof: --output '$T/in.pb.gz' is the profile" "$T/err"
+ok
+cmp -s "$good" "$T/in.pb.gz" || fail "an input named as the output was changed"
 
 # An unwritable working directory with no -o: the message names the real
 # default file and says to pass -o; the command never runs.
@@ -169,6 +179,14 @@ if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
 	expect_grep '^cprof: cannot write cprof-cpu-[0-9]+-[0-9]{8}-[0-9]{6}\.pb\.gz: Permission denied; pass -o FILE to write the profile elsewhere$' "$T/err"
 	ok
 	[ ! -e "$T/marks/ran" ] || fail "the command ran although its profile could not be written"
+	# A file the user may not write, in a directory they may: the rename
+	# that writes outputs could replace it, but it is refused, as > would.
+	echo keep >"$T/marks/roots"
+	chmod 644 "$T/marks/roots"
+	expect_exit 1 $as_user "$CPROF" report "$good" --svg "$T/marks/roots"
+	expect_grep "^cprof: cannot write $T/marks/roots: Permission denied$" "$T/err"
+	ok
+	[ "$(cat "$T/marks/roots")" = keep ] || fail "another user's file was replaced: $(ls -l "$T/marks/roots")"
 	chmod 700 "$T"
 else
 	echo "note: unwritable directory check skipped (root without setpriv)"
