@@ -453,10 +453,11 @@ static void *cmd_record_thread(void *arg)
 	}
 	goto out;
 fail:
-	/* A --name process may exit while it is set up: that is no failure. */
+	/* A --name process may exit while it is set up: that is no failure. A
+	 * command that could not be run is. */
 	end = RECORD_EXITED;
-	if (proc_start_ticks(rt->t.pid) == rt->start_ticks &&
-	    proc_run_state(rt->t.pid) > PROC_ZOMBIE) {
+	if (rt->t.launched || (proc_start_ticks(rt->t.pid) == rt->start_ticks &&
+			       proc_run_state(rt->t.pid) > PROC_ZOMBIE)) {
 		cmd_lib_error();
 		end = RECORD_FAILED;
 	}
@@ -714,7 +715,8 @@ static void cmd_record_end(struct record_target *rt)
 		pthread_join(rt->thread, NULL);
 	if (rt->t.launched && !target_check_exit(&rt->t))
 		target_stop(&rt->t, 2000);
-	if (rt->t.launched && rt->t.exited)
+	/* A command that never ran (its exec failed) has said why already. */
+	if (rt->t.launched && rt->t.exited && rt->began_ticks)
 		cmd_print_exit_status(rt->t.status);
 	/* A command launched by --heap's session: its status comes from there,
 	 * which may see the exit a moment after the recording did. */
@@ -910,8 +912,9 @@ static void cmd_record_supervise(struct record_state *rs)
 }
 
 /* Wait for the recording threads (ending launched commands that run on)
- * and then for the pushers, and say what was done. */
-static void cmd_record_finish(struct record_state *rs)
+ * and then for the pushers, and say what was done (when the recording
+ * BEGAN: a refused start has said its one line). */
+static void cmd_record_finish(struct record_state *rs, bool began)
 {
 	for (size_t i = 0; i < rs->ntargets; i++)
 		cmd_record_end(rs->targets[i]);
@@ -920,9 +923,10 @@ static void cmd_record_finish(struct record_state *rs)
 	rs->recorded = true;
 	pthread_cond_broadcast(&rs->wake);
 	pthread_mutex_unlock(&rs->lock);
-	fprintf(stderr, "cprof: %llu window%s written (%.1f KiB), %llu removed by retention\n",
-		(unsigned long long)rs->windows, rs->windows == 1 ? "" : "s", (double)rs->bytes / 1024,
-		(unsigned long long)rs->removed);
+	if ((began && !rs->failures) || rs->windows)
+		fprintf(stderr, "cprof: %llu window%s written (%.1f KiB), %llu removed by "
+			"retention\n", (unsigned long long)rs->windows, rs->windows == 1 ? "" : "s",
+			(double)rs->bytes / 1024, (unsigned long long)rs->removed);
 	for (size_t i = 0; i < rs->npushers; i++) {
 		struct record_pusher *pu = &rs->pushers[i];
 
@@ -1008,7 +1012,7 @@ static int cmd_record_exec(int argc, char **argv)
 		cmd_stop = SIGTERM;
 	}
 	cmd_record_supervise(&rs);
-	cmd_record_finish(&rs);
+	cmd_record_finish(&rs, rc == EXIT_OK);
 	if (rs.failures)
 		rc = EXIT_ERROR;
 	store_close(rs.store);

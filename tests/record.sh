@@ -313,6 +313,11 @@ expect_grep "bad --kind 'disk': cpu, wall, offcpu or heap" "$T/err"
 expect_exit 2 "$CPROF" record --store "$T/s6" --push http://x --push-header novalue --pid 1
 expect_exit 1 "$CPROF" record --store "$T/s6" --pid 999999999
 expect_grep 'no such process' "$T/err"
+expect_lines 1 "$T/err"
+expect_exit 1 "$CPROF" record --store "$T/s6" --every 100ms -- "$T/no-such-command"
+expect_grep "^cprof: cannot run $T/no-such-command: No such file or directory$" "$T/err"
+expect_no_grep 'windows? written' "$T/err"
+expect_no_grep '^Command exited' "$T/out"
 : >"$T/file"
 expect_exit 1 "$CPROF" record --store "$T/file" --pid "$$"
 
