@@ -98,6 +98,8 @@ static char *cmd_serve_token(const char *path)
 
 	if (fd < 0)
 		die(EXIT_ERROR, "cannot read token file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		die(EXIT_ERROR, "token file %s is not a regular file", path);
 	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)))
 		die(EXIT_ERROR, "token file %s is readable or writable by others: chmod o-rw %s",
 		    path, path);

@@ -68,6 +68,10 @@ struct serve {
 	 * not stop in a list of its own. */
 	pthread_mutex_t dump_lock;
 	unsigned inflight; /* requests begun and not yet done (under lock) */
+	/* While the daemon starts, libmicrohttpd's last message, kept for the
+	 * error line (its own names a port of 0, as given by address). */
+	bool starting;
+	char start_msg[256];
 };
 
 /* One request, from its first line to its log line. */
@@ -114,7 +118,7 @@ int serve_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *ai;
-	const char *colon = strrchr(listen, ':');
+	const char *colon = strrchr(listen, ':'), *given = listen;
 	char host[256], *end;
 	size_t hl;
 	long port;
@@ -132,14 +136,14 @@ int serve_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_
 		hl -= 2;
 	}
 	if (hl >= sizeof(host))
-		return cp_error_errno(EINVAL, "bad address '%s': host name too long", listen);
+		return cp_error_errno(EINVAL, "bad address '%s': host name too long", given);
 	memcpy(host, listen, hl);
 	host[hl] = '\0';
 	if (hl == 0)
 		hints.ai_family = AF_INET;
 	rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &ai);
 	if (rc != 0)
-		return cp_error_errno(EINVAL, "bad address '%s': %s", host, gai_strerror(rc));
+		return cp_error_errno(EINVAL, "bad address '%s': %s", given, gai_strerror(rc));
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
 	*len = ai->ai_addrlen;
 	freeaddrinfo(ai);
@@ -996,7 +1000,10 @@ static void serve_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	serve_log(s, "libmicrohttpd: %s", line);
+	if (s->starting)
+		snprintf(s->start_msg, sizeof(s->start_msg), "%s", line);
+	else
+		serve_log(s, "libmicrohttpd: %s", line);
 }
 
 static int serve_add_procs(struct serve *s)
@@ -1055,6 +1062,7 @@ struct serve *serve_start(const struct serve_opts *o)
 		goto fail;
 	if (o->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	s->starting = true;
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, serve_handle, s,
 		MHD_OPTION_EXTERNAL_LOGGER, serve_mhd_log, s,
 		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->o.addr,
@@ -1065,7 +1073,9 @@ struct serve *serve_start(const struct serve_opts *o)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u,
 		MHD_OPTION_END);
+	s->starting = false;
 	if (!s->daemon) {
+		const char *why = strrchr(s->start_msg, ':');
 		char host[INET6_ADDRSTRLEN] = "?";
 		const void *a = o->addr.ss_family == AF_INET6 ?
 			(const void *)&((const struct sockaddr_in6 *)&o->addr)->sin6_addr :
@@ -1075,8 +1085,15 @@ struct serve *serve_start(const struct serve_opts *o)
 			((const struct sockaddr_in *)&o->addr)->sin_port);
 
 		inet_ntop(o->addr.ss_family, a, host, sizeof(host));
-		cp_error("cannot listen on %s port %u (in use, or not an address of this "
-			 "machine; a port under 1024 needs root or CAP_NET_BIND_SERVICE)", host, port);
+		/* "Failed to bind to port 0: Address already in use": its reason. */
+		if (why && strstr(s->start_msg, "bind"))
+			cp_error("cannot listen on %s port %u:%s%s", host, port, why + 1,
+				 port < 1024 ? " (a port under 1024 needs root or "
+					       "CAP_NET_BIND_SERVICE)" : "");
+		else
+			cp_error("cannot listen on %s port %u (in use, or not an address of this "
+				 "machine; a port under 1024 needs root or CAP_NET_BIND_SERVICE)",
+				 host, port);
 		goto fail;
 	}
 	di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -202,6 +202,10 @@ wait "$first" || :
 expect_eq "$(cat "$T/first.status")" 200 "the first profile, beside the refused one"
 expect_grep "GET /debug/pprof/profile\?seconds=1 429 " "$T/serve.log"
 expect_exit 0 kill -0 "$serve_pid"
+# A second server on its port: one line with the reason.
+expect_exit 1 "$CPROF" serve --listen "${URL#http://}" --pid "$cpu"
+expect_lines 1 "$T/err"
+expect_grep "^cprof: cannot listen on 127.0.0.1 port ${URL##*:}: Address already in use$" "$T/err"
 stop_serve
 
 # Refused at the start.
@@ -211,6 +215,10 @@ expect_exit 2 "$CPROF" serve
 expect_grep 'nothing to serve' "$T/err"
 expect_exit 2 "$CPROF" serve --listen 127.0.0.1 --pid "$cpu"
 expect_exit 2 "$CPROF" serve --listen 127.0.0.1:99999 --pid "$cpu"
+expect_exit 2 "$CPROF" serve --listen '[::1:0' --pid "$cpu"
+expect_grep "^cprof: bad address '\\[::1:0': " "$T/err"
+expect_exit 1 "$CPROF" serve --listen 127.0.0.1:0 --pid "$cpu" --token-file /dev/null
+expect_grep '^cprof: token file /dev/null is not a regular file$' "$T/err"
 expect_exit 1 "$CPROF" serve --listen 127.0.0.1:0 --pid 999999999
 expect_grep 'no such process' "$T/err"
 printf 'sesame\n' >"$T/open-token"
