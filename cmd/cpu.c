@@ -350,7 +350,8 @@ int cmd_cpu_run(const struct cmd_entry *e, enum cmd_cpu_kind kind,
 	       o.mode ? CPU_MODE_WALL : CPU_MODE_CPU;
 	if (o.output)
 		cmd_check_writable(o.output);
-	if (o.pid && target_attach(&t, o.pid) < 0)
+	/* The maps are read to symbolize: what cannot read them cannot profile. */
+	if (o.pid && (target_attach(&t, o.pid) < 0 || target_check_access(&t, "profile") < 0))
 		cmd_lib_die();
 	/* Symbolizing must not wait on the network in the middle of a profile. */
 	unsetenv("DEBUGINFOD_URLS");

@@ -218,6 +218,22 @@ static int target_read_sysctl(const char *path)
 	return v;
 }
 
+/* Whether cprof holds capability CAP (a bit of /proc/self/status's CapEff). */
+static bool target_has_cap(int cap)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long eff = 0;
+	char line[128];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	return found && (eff >> cap & 1);
+}
+
 int target_permission_error(const struct target *t, int err, const char *what)
 {
 	int paranoid = target_read_sysctl("/proc/sys/kernel/perf_event_paranoid");
@@ -248,11 +264,22 @@ int target_permission_error(const struct target *t, int err, const char *what)
 	snprintf(path, sizeof(path), "/proc/%d", t->pid);
 	if (stat(path, &st) == 0)
 		owner = st.st_uid;
+
 	if (strcmp(what, "profile") == 0 && paranoid > 2)
 		return cp_error_errno(err,
 				      "not allowed to profile process %d: kernel.perf_event_paranoid is %d; "
 				      "set it to 2 (sysctl kernel.perf_event_paranoid=2) or run with CAP_PERFMON",
 				      t->pid, paranoid);
+	/* With CAP_SYS_PTRACE (19; to profile, CAP_PERFMON, 38, or
+	 * CAP_SYS_ADMIN, 21, too) neither owners nor Yama's scopes below 3
+	 * stand in the way, so something above them does. */
+	if (target_has_cap(19) && yama < 3 &&
+	    (strcmp(what, "profile") != 0 || target_has_cap(38) || target_has_cap(21)))
+		return cp_error_errno(err,
+				      "not allowed to %s process %d (%s), although cprof has "
+				      "CAP_SYS_PTRACE: the process is outside cprof's user namespace "
+				      "(cprof runs in a container or sandbox), or a security module "
+				      "(AppArmor, SELinux) forbids it", what, t->pid, strerror(err));
 	if (owner != (uid_t)-1 && owner != geteuid())
 		return cp_error_errno(err,
 				      "not allowed to %s process %d: it belongs to uid %u; run cprof as that "

@@ -5,7 +5,7 @@
 # tracer; threads exiting while they are snapshot are skipped; a stopped
 # process is said to be stopped and left stopped. After each, the target is
 # as it was: running untraced, or still stopped, or still traced by its own
-# tracer only.
+# tracer only. From inside another user namespace the refusal names it.
 . "$top_srcdir/tests/lib.sh"
 
 TW=$top_builddir/tests/workloads/threadwork
@@ -164,4 +164,21 @@ else
 	echo "gdb is not installed: the debugger case is left out"
 fi
 kill "$pid" "$zpid"
+
+# From inside a user namespace of its own, cprof has every capability, but
+# none over a process outside it: the refusal says so, not "run as root".
+sleep 60 &
+npid=$!
+pids="$pids $npid"
+if unshare -U -r true 2>/dev/null; then
+	for cmd in "threads --pid $npid" "cpu --pid $npid --seconds 1"; do
+		expect_exit 1 unshare -U -r "$CPROF" $cmd
+		expect_lines 1 "$T/err"
+		expect_grep "although cprof has CAP_SYS_PTRACE: the process is outside cprof's user namespace" "$T/err"
+	done
+	untraced "$npid"
+else
+	echo "no user namespaces here: the namespace case is left out"
+fi
+kill "$npid"
 finish
