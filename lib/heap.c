@@ -1,6 +1,7 @@
 /* The cprof side of heap profiling: launch with the preload, read its
  * messages, keep the live sampled allocations and per-stack totals, and make
  * the profile; see heap.h. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -109,6 +110,20 @@ static char *heap_env(const char *name, const char *value, const char *old)
 	return s;
 }
 
+/* Whether PATH is an ELF shared object (e_type ET_DYN, in the file's byte
+ * order): anything else would be preloaded in vain, after the command ran. */
+static bool heap_is_library(const char *path)
+{
+	unsigned char e[18];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, e, sizeof(e));
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)sizeof(e) && memcmp(e, ELFMAG, SELFMAG) == 0 &&
+	       (e[EI_DATA] == ELFDATA2MSB ? e[16] << 8 | e[17] : e[17] << 8 | e[16]) == ET_DYN;
+}
+
 /* A session over T, its library at O->preload; NULL with an error. */
 static struct heap *heap_new(struct target *t, const struct heap_opts *o)
 {
@@ -127,6 +142,12 @@ static struct heap *heap_new(struct target *t, const struct heap_opts *o)
 	if (access(o->preload, R_OK) < 0) {
 		cp_error("cannot read the heap library %s: %s; reinstall cprof or set "
 			 "CPROF_HEAP_LIB to its path", o->preload, strerror(errno));
+		heap_free(h);
+		return NULL;
+	}
+	if (!heap_is_library(o->preload)) {
+		cp_error("the heap library %s is not a shared library; reinstall cprof or set "
+			 "CPROF_HEAP_LIB to its path", o->preload);
 		heap_free(h);
 		return NULL;
 	}

@@ -509,6 +509,11 @@ CPROF_HEAP_LIB=$T/nowhere.so
 export CPROF_HEAP_LIB
 error -o "$T/none.pb.gz" -- "$W/heapwork" 1
 expect_grep "^cprof: cannot read the heap library $T/nowhere.so: No such file or directory; .*CPROF_HEAP_LIB" "$T/err"
+CPROF_HEAP_LIB=/etc/passwd
+error -o "$T/none.pb.gz" -- sh -c 'touch "$0"' "$T/ran"
+expect_grep "^cprof: the heap library /etc/passwd is not a shared library; .*CPROF_HEAP_LIB" "$T/err"
+ok
+[ ! -e "$T/ran" ] || fail "the command ran with a heap library that is none"
 unset CPROF_HEAP_LIB
 error -o "$T" -- "$W/heapwork" 1
 error --watch 2s --interval 1s --output-dir "$T/heap.sh.none" -o "$T/none.pb.gz" -- "$W/heapwork" 1
