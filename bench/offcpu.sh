@@ -3,8 +3,10 @@
 # `perf record -e context-switches --call-graph dwarf` side by side on
 # tests/workloads/waitwork: the cost each adds per switch, each one's own CPU
 # per switch at 1k, 10k and 100k switches a second, output sizes, and the
-# agreement of the stacks (bench/offcpu_bench.py says how). Needs root (the
-# switch-out samples need CAP_PERFMON or perf_event_paranoid <= 1).
+# agreement of the stacks (bench/offcpu_bench.py says how); and cprof record
+# --mode offcpu, a window a second, beside cprof offcpu at the same bound.
+# Needs root (the switch-out samples need CAP_PERFMON or
+# perf_event_paranoid <= 1).
 #
 # Usage, from the repository root after `make && make check TESTS=`:
 #   bench/offcpu.sh [--quick] [--out DIR]      (about 2 minutes; --quick 1)

@@ -14,7 +14,8 @@ and perf sched record (issue 15), in one run, on tests/workloads/waitwork:
    threads on a mutex, a busy thread) under each tool: the share of
    switch-outs whose stack holds each of the workload's functions.
 Each tool samples every switch here (cprof with --max-rate 0, as perf does)
-and also at cprof's default bound (--max-rate 10000). The tools run on the
+and also at cprof's default bound (--max-rate 10000), which cprof record
+--mode offcpu also keeps while it writes a window a second into a store. The tools run on the
 second CPU (taskset), the ping-pong on the first, so a tool's own work does
 not take the target's CPU: what slows the target is what the kernel does for
 the tool at each switch.
@@ -50,12 +51,22 @@ def tools(a, out, tag):
          c + "-cprof.pb.gz"),
         ("cprof bounded", [a.cprof, "offcpu", "--top", "0", "-o", c + "-bound.pb.gz", "--"],
          c + "-bound.pb.gz"),
+        # The same bound, window after window into a store (issue 14's record).
+        ("cprof record", [a.cprof, "record", "--mode", "offcpu", "--every", "1s", "--retain", "0",
+                          "--store", c + "-store", "--"], c + "-store"),
         ("perf", [a.perf, "record", "-e", "context-switches", "-c", "1", "--call-graph",
                   "dwarf,16384", "-o", c + "-perf.data", "--"], c + "-perf.data"),
         # The scheduler's tracepoints (root): every switch and wakeup, no stacks.
         ("perf sched", [a.perf, "sched", "record", "-o", c + "-sched.data", "--"],
          c + "-sched.data"),
     ]
+
+
+def size_of(path):
+    """A file's size, or the bytes of the files under a directory (a store)."""
+    if not os.path.isdir(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(d, n)) for d, _, ns in os.walk(path) for n in ns)
 
 
 def one(a, out, tag, name, prefix, path, wargs):
@@ -65,7 +76,7 @@ def one(a, out, tag, name, prefix, path, wargs):
     r = {"rc": rc, "wall": wall, "cpu_all": cpu, "rss_kib": rss, "target": rep}
     if rep:
         r["tool_cpu"] = cpu - rep["cpu"] if prefix else 0.0
-    r["size"] = os.path.getsize(path) if path and os.path.exists(path) else None
+    r["size"] = size_of(path) if path and os.path.exists(path) else None
     text = read(f"{out}/{tag}-{name}.out") + read(f"{out}/{tag}-{name}.err")
     m = re.search(r"Samples: (\d+), lost: (\d+)", text)
     r["samples"], r["lost"] = (int(m.group(1)), int(m.group(2))) if m else (None, None)

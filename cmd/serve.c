@@ -175,6 +175,8 @@ static int cmd_serve_exec(int argc, char **argv)
 		cmd_lib_error();
 		free(token);
 		free(lib);
+		free(o.pids.v);
+		free(o.uids.v);
 		return EXIT_ERROR;
 	}
 	inet_ntop(so.addr.ss_family, so.addr.ss_family == AF_INET6 ?
