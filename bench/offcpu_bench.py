@@ -142,10 +142,10 @@ def main():
         for name, prefix, path in tools(a, a.out, tag):
             res["paced"][rate][name] = one(a, a.out, tag, name, prefix, path,
                                            ["--switches", str(rate), "--seconds", str(a.seconds), "--pin"])
-    ts = tools(a, a.out, "agree")
-    one(a, a.out, "agree", "cprof", ts[1][1], ts[1][2], ["--seconds", str(a.seconds)])
-    one(a, a.out, "agree", "perf", ts[3][1], ts[3][2], ["--seconds", str(a.seconds)])
-    res["agree"] = {"cprof": cprof_shares(a, ts[1][2]), "perf": perf_shares(a, ts[3][2])}
+    ts = {name: (prefix, path) for name, prefix, path in tools(a, a.out, "agree")}
+    for name in ("cprof", "perf"):
+        one(a, a.out, "agree", name, *ts[name], ["--seconds", str(a.seconds)])
+    res["agree"] = {"cprof": cprof_shares(a, ts["cprof"][1]), "perf": perf_shares(a, ts["perf"][1])}
     with open(f"{a.out}/raw.json", "w") as fo:
         json.dump(res, fo, indent=1)
     report(res)
