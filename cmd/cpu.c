@@ -158,8 +158,6 @@ static void cmd_cpu_started(void *ctx)
 static void cmd_cpu_parse(const struct cmd_entry *e, enum cmd_cpu_kind kind, int argc,
 			  char **argv, struct cpu_cmd_opts *o, char ***cmd, int *ncmd)
 {
-	bool offcpu = kind != CMD_CPU_CPU;
-
 	cmd_parse(e, &argc, argv, o, cmd, ncmd);
 	cmd_check_target(e, argc, argv, o->pid, *ncmd);
 	/* A command runs to its end, unless told; a trace's file grows with time. */
@@ -167,12 +165,6 @@ static void cmd_cpu_parse(const struct cmd_entry *e, enum cmd_cpu_kind kind, int
 		o->duration_ns = 0;
 	if (!o->frequency)
 		o->frequency = 99; /* offcpu's: the cpu-clock, unused, is still set up */
-	if (!o->stack_size) {
-		o->stack_size = cpu_default_stack_size(o->frequency);
-		/* Stacks at switches come often: perf's 8 KiB doubled, not the most. */
-		if ((offcpu || o->mode) && o->stack_size > 16384)
-			o->stack_size = 16384;
-	}
 }
 
 /* Each thread's time off the CPU, blocked and runnable, the most first. */
@@ -348,6 +340,8 @@ int cmd_cpu_run(const struct cmd_entry *e, enum cmd_cpu_kind kind,
 	mode = kind == CMD_CPU_OFFCPU ? CPU_MODE_OFF :
 	       kind == CMD_CPU_TRACE ? (o.format ? CPU_MODE_WALL : CPU_MODE_OFF) :
 	       o.mode ? CPU_MODE_WALL : CPU_MODE_CPU;
+	if (!o.stack_size)
+		o.stack_size = cpu_default_stack_size(mode, o.frequency);
 	if (o.output)
 		cmd_check_writable(o.output);
 	/* The maps are read to symbolize: what cannot read them cannot profile. */

@@ -41,7 +41,7 @@ struct record_opts {
 	const char *rate_given;
 	int mode;               /* RECORD_KINDS' index */
 	int max_rate;
-	const char *max_rate_given;
+	const char *max_rate_given, *frequency_given;
 };
 
 /* --mode's words, which name the windows' kind in the store too. */
@@ -84,7 +84,7 @@ static const struct cmd_option cmd_record_options[] = {
 	{ CMD_CHOICE(record_opts, mode, "mode", "cpu|wall|offcpu", "cpu: time on CPU, as cprof "
 		     "cpu; wall: on CPU and off it, as cprof cpu --mode wall; offcpu: where threads "
 		     "wait, as cprof offcpu. The windows' kind in the store", 0) },
-	{ CMD_OPT_FREQUENCY(record_opts, frequency) },
+	{ CMD_OPT_FREQUENCY(record_opts, frequency), CMD_GIVEN(record_opts, frequency_given) },
 	{ CMD_OPT_MAX_RATE(record_opts, max_rate), .def_text = "10000; with --mode wall or offcpu",
 	  CMD_GIVEN(record_opts, max_rate_given) },
 	{ CMD_OPT_UNWIND(record_opts, fp) },
@@ -684,12 +684,8 @@ static int cmd_record_start(struct record_state *rs, pid_t pid, uint64_t start, 
 				    .frequency = o->frequency, .fp = o->fp,
 				    .user_only = o->user_only, .stack_size = o->stack_size,
 				    .started = cmd_record_started, .ctx = rt };
-	if (!rt->co.stack_size) {
-		rt->co.stack_size = cpu_default_stack_size(o->frequency);
-		/* As cprof offcpu: stacks at switches come often. */
-		if (o->mode && rt->co.stack_size > 16384)
-			rt->co.stack_size = 16384;
-	}
+	if (!rt->co.stack_size)
+		rt->co.stack_size = cpu_default_stack_size(rt->co.mode, o->frequency);
 	if (cmd)
 		snprintf(rt->name, sizeof(rt->name), "%s", strrchr(cmd[0], '/') ?
 			 strrchr(cmd[0], '/') + 1 : cmd[0]);
@@ -994,6 +990,9 @@ static int cmd_record_exec(int argc, char **argv)
 		cmd_usage_error(&cmd_record, "--rate is for --heap");
 	if (o.max_rate_given && !o.mode)
 		cmd_usage_error(&cmd_record, "--max-rate is for --mode wall or offcpu");
+	if (o.frequency_given && record_modes[o.mode] == CPU_MODE_OFF)
+		cmd_usage_error(&cmd_record, "--frequency is the on-CPU sampling rate: --mode offcpu "
+				"samples at switches (--max-rate bounds them)");
 	if (o.name && cp_regcomp(&rs.name_re, o.name) < 0)
 		cmd_usage_error(&cmd_record, "bad --name: %s", cp_errmsg());
 	if (o.heap)

@@ -2,6 +2,7 @@
  * permission failures; see attach.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -218,6 +219,10 @@ static int target_read_sysctl(const char *path)
 	return v;
 }
 
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38 /* Linux 5.8 */
+#endif
+
 /* Whether cprof holds capability CAP (a bit of /proc/self/status's CapEff). */
 static bool target_has_cap(int cap)
 {
@@ -270,11 +275,12 @@ int target_permission_error(const struct target *t, int err, const char *what)
 				      "not allowed to profile process %d: kernel.perf_event_paranoid is %d; "
 				      "set it to 2 (sysctl kernel.perf_event_paranoid=2) or run with CAP_PERFMON",
 				      t->pid, paranoid);
-	/* With CAP_SYS_PTRACE (19; to profile, CAP_PERFMON, 38, or
-	 * CAP_SYS_ADMIN, 21, too) neither owners nor Yama's scopes below 3
-	 * stand in the way, so something above them does. */
-	if (target_has_cap(19) && yama < 3 &&
-	    (strcmp(what, "profile") != 0 || target_has_cap(38) || target_has_cap(21)))
+	/* With CAP_SYS_PTRACE (to profile, CAP_PERFMON or CAP_SYS_ADMIN too)
+	 * neither owners nor Yama's scopes below 3 stand in the way, so
+	 * something above them does. */
+	if (target_has_cap(CAP_SYS_PTRACE) && yama < 3 &&
+	    (strcmp(what, "profile") != 0 || target_has_cap(CAP_PERFMON) ||
+	     target_has_cap(CAP_SYS_ADMIN)))
 		return cp_error_errno(err,
 				      "not allowed to %s process %d (%s), although cprof has "
 				      "CAP_SYS_PTRACE: the process is outside cprof's user namespace "

@@ -539,14 +539,19 @@ static int cpu_setup(struct cpu *c)
 	return 0;
 }
 
-uint32_t cpu_default_stack_size(unsigned frequency)
+uint32_t cpu_default_stack_size(enum cpu_mode mode, unsigned frequency)
 {
 	/* About 6.5 MB/s of copies per busy thread: 64 KiB at 99 Hz, which
 	 * reaches the root of deep C++ and database stacks, and perf's 8 KiB at
 	 * 800 Hz and more. */
 	uint64_t size = 6500000 / (frequency ? frequency : 1) / 8 * 8;
 
-	return size < 8192 ? 8192 : size > 65528 ? 65528 : size;
+	size = size < 8192 ? 8192 : size > 65528 ? 65528 : size;
+	/* Stacks at switches come as often as the switches: perf's 8 KiB
+	 * doubled, whatever the cpu-clock's frequency. */
+	if (mode == CPU_MODE_OFF || (mode == CPU_MODE_WALL && size > 16384))
+		size = 16384;
+	return (uint32_t)size;
 }
 
 /* The target's CPU times from here on, to tell how much of its time was in

@@ -69,9 +69,11 @@ struct cpu_stats {
 	int64_t blocked_ns, runnable_ns, before_ns; /* all threads' off-CPU time */
 };
 
-/* The user stack copied per sample by default at FREQUENCY Hz: the most the
- * kernel allows (65528) at low rates, where it costs least, down to 8192. */
-uint32_t cpu_default_stack_size(unsigned frequency);
+/* The user stack copied per sample by default in MODE at FREQUENCY Hz: the
+ * most the kernel allows (65528) at low rates, where it costs least, down to
+ * 8192; at most 16384 where switches are sampled too, and that in off-CPU
+ * mode, which samples nothing else. */
+uint32_t cpu_default_stack_size(enum cpu_mode mode, unsigned frequency);
 
 /* Profile target T (attached, or launched and not yet started: it is let go
  * here once sampling is set up) until O's duration, stop flag or the target's

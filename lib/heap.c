@@ -741,11 +741,7 @@ static int heap_watch_poll(struct heap *h, int64_t now)
 		s.inuse_bytes += h->buckets[i].inuse_space;
 		s.inuse_objects += h->buckets[i].inuse_objects;
 	}
-	/* Polls a loaded machine (or a poll slower than the interval) delayed
-	 * past the next one's time are not made up. */
 	h->next_poll += h->o->interval_ns;
-	if (h->next_poll <= now)
-		h->next_poll = now + h->o->interval_ns;
 	return h->o->poll ? h->o->poll(h->o->ctx, h, &s) : 0;
 }
 
@@ -839,8 +835,9 @@ static int heap_loop(struct heap *h)
 			h->st.stopped = true;
 			return 0;
 		}
-		/* Then on to the end's checks and a step: a poll that took longer
-		 * than the interval must not make the next one due at once. */
+		/* Polls a loaded machine (or a poll slower than the interval)
+		 * delayed past the next one's time are not made up; then on to the
+		 * end's checks and a step. */
 		if (h->o->interval_ns && now >= h->next_poll) {
 			if (heap_watch_poll(h, now) < 0)
 				return -1;

@@ -268,7 +268,7 @@ struct live *live_start(const struct live_opts *o)
 	l->co = (struct cpu_opts){
 		.frequency = o->frequency,
 		.fp = o->fp,
-		.stack_size = cpu_default_stack_size(o->frequency),
+		.stack_size = cpu_default_stack_size(CPU_MODE_CPU, o->frequency),
 		.user_only = o->user_only,
 	};
 	if (o->heap)

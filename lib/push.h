@@ -33,8 +33,9 @@ int push_send(const struct push_request *r, long *status);
 
 /* The sample_type_config for a window of cprof record's KIND, or NULL where
  * Pyroscope's defaults name it right (cpu and wall: process_cpu and wall;
- * heap: memory). Off-CPU windows are Go's block profile; by default it would
- * take their contentions and delay for a cumulative mutex profile. */
+ * heap: memory). Off-CPU windows are Go's block profile, which its defaults
+ * would name mutex. A config given replaces the defaults whole, so it names
+ * every sample type of the kind: contentions and delay. */
 const char *push_sample_types(const char *kind);
 
 /* The ingest URL of R (without the body), a new string; NULL when out of memory. */

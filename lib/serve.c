@@ -68,8 +68,9 @@ struct serve {
 	 * not stop in a list of its own. */
 	pthread_mutex_t dump_lock;
 	unsigned inflight; /* requests begun and not yet done (under lock) */
-	/* While the daemon starts, libmicrohttpd's last message, kept for the
-	 * error line (its own names a port of 0, as given by address). */
+	/* While the daemon starts (its threads may log), libmicrohttpd's
+	 * message, kept for the error line (its own names a port of 0, as the
+	 * address is given whole). */
 	bool starting;
 	char start_msg[256];
 };
@@ -396,9 +397,7 @@ static void serve_profile(struct serve *s, const struct route *r, const struct s
 	struct profile *p;
 	int wait;
 
-	co.stack_size = cpu_default_stack_size(co.frequency);
-	if (co.mode == CPU_MODE_OFF && co.stack_size > 16384)
-		co.stack_size = 16384; /* as cprof offcpu's */
+	co.stack_size = cpu_default_stack_size(co.mode, co.frequency);
 	if (!serve_claim(s, pid, clock_ns(CLOCK_MONOTONIC) + co.duration_ns, &wait)) {
 		serve_reply_text(rp, 429, "a CPU or block profile of process %d is being taken: "
 				 "one at a time per process\n", (int)pid);
@@ -1000,9 +999,11 @@ static void serve_mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && line[n - 1] == '\n')
 		line[--n] = '\0';
-	if (s->starting)
-		snprintf(s->start_msg, sizeof(s->start_msg), "%s", line);
-	else
+	/* The first message about binding, else the first: the reason. */
+	if (__atomic_load_n(&s->starting, __ATOMIC_ACQUIRE)) {
+		if (!s->start_msg[0] || (!strstr(s->start_msg, "bind") && strstr(line, "bind")))
+			snprintf(s->start_msg, sizeof(s->start_msg), "%s", line);
+	} else
 		serve_log(s, "libmicrohttpd: %s", line);
 }
 
@@ -1062,7 +1063,7 @@ struct serve *serve_start(const struct serve_opts *o)
 		goto fail;
 	if (o->addr.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->starting = true;
+	__atomic_store_n(&s->starting, true, __ATOMIC_RELEASE);
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, serve_handle, s,
 		MHD_OPTION_EXTERNAL_LOGGER, serve_mhd_log, s,
 		MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&s->o.addr,
@@ -1073,7 +1074,7 @@ struct serve *serve_start(const struct serve_opts *o)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_IDLE_TIMEOUT,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u,
 		MHD_OPTION_END);
-	s->starting = false;
+	__atomic_store_n(&s->starting, false, __ATOMIC_RELEASE);
 	if (!s->daemon) {
 		const char *why = strrchr(s->start_msg, ':');
 		char host[INET6_ADDRSTRLEN] = "?";
@@ -1088,8 +1089,8 @@ struct serve *serve_start(const struct serve_opts *o)
 		/* "Failed to bind to port 0: Address already in use": its reason. */
 		if (why && strstr(s->start_msg, "bind"))
 			cp_error("cannot listen on %s port %u:%s%s", host, port, why + 1,
-				 port < 1024 ? " (a port under 1024 needs root or "
-					       "CAP_NET_BIND_SERVICE)" : "");
+				 strstr(why, "denied") ? " (a port under 1024 needs root or "
+							 "CAP_NET_BIND_SERVICE)" : "");
 		else
 			cp_error("cannot listen on %s port %u (in use, or not an address of this "
 				 "machine; a port under 1024 needs root or CAP_NET_BIND_SERVICE)",

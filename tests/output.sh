@@ -179,10 +179,11 @@ if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
 	expect_grep '^cprof: cannot write cprof-cpu-[0-9]+-[0-9]{8}-[0-9]{6}\.pb\.gz: Permission denied; pass -o FILE to write the profile elsewhere$' "$T/err"
 	ok
 	[ ! -e "$T/marks/ran" ] || fail "the command ran although its profile could not be written"
-	# A file the user may not write, in a directory they may: the rename
-	# that writes outputs could replace it, but it is refused, as > would.
+	# A file the user may not write (read-only, and root's where the test
+	# runs as nobody), in a directory they may: the rename that writes
+	# outputs could replace it, but it is refused, as > would.
 	echo keep >"$T/marks/roots"
-	chmod 644 "$T/marks/roots"
+	chmod 444 "$T/marks/roots"
 	expect_exit 1 $as_user "$CPROF" report "$good" --svg "$T/marks/roots"
 	expect_grep "^cprof: cannot write $T/marks/roots: Permission denied$" "$T/err"
 	ok

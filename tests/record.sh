@@ -308,6 +308,8 @@ expect_exit 2 "$CPROF" record --store "$T/s6" --push ftp://x --pid 1
 expect_exit 2 "$CPROF" record --store "$T/s6" --mode disk --pid 1
 expect_exit 2 "$CPROF" record --store "$T/s6" --max-rate 100 --pid 1
 expect_grep 'max-rate is for --mode wall or offcpu' "$T/err"
+expect_exit 2 "$CPROF" record --store "$T/s6" --mode offcpu --frequency 999 --pid 1
+expect_grep 'frequency is the on-CPU sampling rate' "$T/err"
 expect_exit 2 "$CPROF" report --store "$T/s9" --kind disk
 expect_grep "bad --kind 'disk': cpu, wall, offcpu or heap" "$T/err"
 expect_exit 2 "$CPROF" record --store "$T/s6" --push http://x --push-header novalue --pid 1
