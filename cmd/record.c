@@ -39,14 +39,16 @@ struct record_opts {
 	uint32_t stack_size;
 	long rate;
 	const char *rate_given;
-	int mode;               /* RECORD_KINDS' index */
+	int mode;               /* an index of record_kinds */
 	int max_rate;
 	const char *max_rate_given, *frequency_given;
 };
 
-/* --mode's words, which name the windows' kind in the store too. */
+/* --mode's words, which name the windows' kind in the store too; each
+ * mode; and its windows as the first line says them. */
 static const char *const record_kinds[] = { "cpu", "wall", "offcpu" };
 static const enum cpu_mode record_modes[] = { CPU_MODE_CPU, CPU_MODE_WALL, CPU_MODE_OFF };
+static const char *const record_windows[] = { "a window", "a wall window", "an offcpu window" };
 
 static void cmd_record_set_size(const struct cmd_entry *cmd, const struct cmd_option *o,
 				const char *value, void *field);
@@ -950,9 +952,7 @@ static int cmd_record_begin(struct record_state *rs, char **cmd)
 	for (size_t i = 0; i < (cmd ? 1 : o->pids.n); i++)
 		if (cmd_record_start(rs, cmd ? 0 : ((pid_t *)o->pids.v)[i], 0, cmd) < 0)
 			return -1;
-	/* "a window every 1s"; "an offcpu window", "a wall window" with --mode. */
-	snprintf(every, sizeof(every), "%s%s%s every ", o->mode == 2 ? "an " : "a ",
-		 o->mode ? record_kinds[o->mode] : "", o->mode ? " window" : "window");
+	snprintf(every, sizeof(every), "%s every ", record_windows[o->mode]);
 	units_format(every + strlen(every), sizeof(every) - strlen(every), o->every_ns,
 		     "nanoseconds");
 	if (o->name) {
