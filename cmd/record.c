@@ -476,6 +476,7 @@ out:
 #define RECORD_PUSH_TIMEOUT_NS 30000000000LL
 #define RECORD_BACKOFF_MAX_NS 30000000000LL
 #define RECORD_DRAIN_NS 10000000000LL /* pushing on once the recording has ended */
+#define RECORD_STOP_GRACE_NS 2000000000LL /* a push in flight at a stop signal */
 
 /* Wait on the state's condition for up to NS (under the lock). */
 static void cmd_record_wait(struct record_state *rs, int64_t ns)
@@ -517,7 +518,8 @@ static int cmd_record_push_one(struct record_pusher *pu, const struct store_wind
 		.from_s = w->start_ns / 1000000000,
 		.until_s = (w->start_ns + w->duration_ns + 999999999) / 1000000000,
 		.profile = buf, .len = len, .sample_types = push_sample_types(w->kind),
-		.timeout_ns = RECORD_PUSH_TIMEOUT_NS }, &status);
+		.timeout_ns = RECORD_PUSH_TIMEOUT_NS, .stop = &cmd_stop,
+		.grace_ns = RECORD_STOP_GRACE_NS }, &status);
 	free(buf);
 	if (rc < 0 && status >= 400 && status < 500 && status != 408 && status != 429) {
 		fprintf(stderr, "cprof: %s; window %s passed over\n", cp_errmsg(), w->path);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "errmsg.h"
 #include "fetch.h"
 #include "push.h"
@@ -79,8 +80,32 @@ static size_t push_keep(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* The request, and when its stop was first seen (0: not yet). */
+struct push_progress {
+	const struct push_request *r;
+	int64_t stop_seen;
+};
+
+/* libcurl's progress callback, which it calls about once a second while
+ * idle too: nonzero abandons the transfer. */
+static int push_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			 curl_off_t ulnow)
+{
+	struct push_progress *pp = ctx;
+	int64_t now;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	if (!pp->r->stop || !*pp->r->stop)
+		return 0;
+	now = clock_ns(CLOCK_MONOTONIC);
+	if (!pp->stop_seen)
+		pp->stop_seen = now;
+	return now - pp->stop_seen > pp->r->grace_ns;
+}
+
 int push_send(const struct push_request *r, long *statusp)
 {
+	struct push_progress pp = { r, 0 };
 	char err[CURL_ERROR_SIZE] = "", first[200] = "";
 	struct curl_slist *hdrs = NULL;
 	curl_mime *mime = NULL;
@@ -124,13 +149,18 @@ int push_send(const struct push_request *r, long *statusp)
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(r->timeout_ns / 1000000));
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, push_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, &pp);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "cprof/" PACKAGE_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, push_keep);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, first);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (rc != CURLE_OK)
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		cp_error("cannot push to %s: no answer, and cprof is stopping", r->url);
+	else if (rc != CURLE_OK)
 		cp_error("cannot push to %s: %s", r->url, err[0] ? err : curl_easy_strerror(rc));
 	else if (status < 200 || status > 299)
 		cp_error("cannot push to %s: HTTP %ld%s%s", r->url, status, first[0] ? ": " : "", first);

@@ -7,6 +7,7 @@
 #ifndef CPROF_PUSH_H
 #define CPROF_PUSH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@ struct push_request {
 	 * counts each sample type), or NULL for its defaults. */
 	const char *sample_types;
 	int64_t timeout_ns;
+	/* Once *STOP is set (NULL: never), a push still going after GRACE_NS
+	 * more is abandoned: a server that hangs must not hold up a stop. */
+	const volatile sig_atomic_t *stop;
+	int64_t grace_ns;
 };
 
 /* POST R. Returns 0 when the server took it (2xx), or -1 with an error

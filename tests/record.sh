@@ -272,6 +272,49 @@ ok
 expect_grep '"delay":\{[^}]*"display-name":"block_duration"' "$R/$((before + 1)).json"
 kill "$work_recv" 2>/dev/null || :
 
+# A server that takes connections and never answers: SIGTERM still ends
+# record within seconds (a push in flight gets 2 s), not at the push's 30 s
+# timeout; the windows stay in the store for the next run.
+python3 -c '
+import os, socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+s.settimeout(1)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held, end = [], time.time() + 120
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass' "$T/hang.port" &
+hang=$!
+bg="$bg $hang"
+"$W/cpuwork-fp" --seconds 120 >/dev/null &
+cpu=$!
+bg="$bg $cpu"
+ok
+wait_until 20 test -s "$T/hang.port" || fail "the silent server did not start"
+wait_until 20 started "$cpu" || fail "cpuwork did not start"
+"$CPROF" record --store "$T/s11" --every 300ms --push "http://127.0.0.1:$(cat "$T/hang.port")" \
+	--pid "$cpu" 2>"$T/rec11.err" &
+rec=$!
+bg="$bg $rec"
+ok
+wait_until 20 count "$T/s11" 2 || fail "no windows while pushing to a silent server"
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$rec"
+wait "$rec" || fail "record with a silent server exited $?"
+took=$((($(date +%s%N) - t0) / 1000000))
+ok
+[ "$took" -lt 6000 ] || fail "record took $took ms to stop while a push hung"
+expect_grep "no answer, and cprof is stopping" "$T/rec11.err"
+expect_grep 'the rest goes at the next record with this store$' "$T/rec11.err"
+kill "$hang" "$cpu" 2>/dev/null || :
+
 # --- --mode offcpu and wall: waitwork's waits (tests/offcpu.sh checks their
 # shares closely), window by window, each of its own kind in the store. No
 # wait is lost between windows: the reader, which waits all the time, has
