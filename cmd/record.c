@@ -233,6 +233,8 @@ struct record_state {
 	pthread_mutex_t lock; /* store, pushers' cursors and the counts */
 	pthread_cond_t wake;  /* a window written, or the recording over */
 	uint64_t windows, bytes, removed;
+	uint64_t dropped;     /* windows that could not be written */
+	uint64_t samples, lost; /* taken (switches too), and lost from full rings */
 	int failures;
 	bool recorded;        /* every recording thread has ended */
 	struct record_pusher *pushers;
@@ -277,6 +279,7 @@ struct record_target {
 	struct cpu_opts co;
 	struct live *heap;        /* with --heap */
 	bool heap_failed;         /* its heap windows have ended */
+	bool dropping;            /* its last window could not be written */
 	char name[64];
 	pthread_t thread;
 	bool attached, started;
@@ -288,13 +291,26 @@ struct record_target {
 };
 
 /* Snapshot P's process into P's comments: its thread count, and with --heap
- * its sampled heap in use (HEAP, NULL without), as go tool pprof -comments shows. */
-static int cmd_record_comment(struct profile *p, pid_t pid, const struct profile *heap)
+ * its sampled heap in use (HEAP, NULL without), as go tool pprof -comments
+ * shows; and what the window lost (CS, its sampling statistics): records
+ * the kernel dropped from a full ring, and waits whose switch was among them. */
+static int cmd_record_comment(struct profile *p, pid_t pid, const struct profile *heap,
+			      const struct cpu_stats *cs)
 {
 	int inuse = heap ? profile_sample_index(heap, "inuse_space") : -1;
 	struct proc_stat st;
 	char text[64];
 
+	if (cs->lost) {
+		snprintf(text, sizeof(text), "lost=%llu", (unsigned long long)cs->lost);
+		if (profile_add_comment(p, text) < 0)
+			return -1;
+	}
+	if (cs->waits_lost) {
+		snprintf(text, sizeof(text), "waits_lost=%llu", (unsigned long long)cs->waits_lost);
+		if (profile_add_comment(p, text) < 0)
+			return -1;
+	}
 	if (proc_stat_read(pid, &st) < 0)
 		return 0; /* gone: the last window has no snapshot */
 	snprintf(text, sizeof(text), "threads=%ld", st.threads);
@@ -348,7 +364,8 @@ static int cmd_record_write(struct record_target *rt, struct profile *p, const c
  * window that ends with it: memory in use now, and what was allocated since
  * the last window (the session counts allocations afresh from the instant
  * it hands this one over). */
-static int cmd_record_window(struct record_target *rt, struct profile *p)
+static int cmd_record_window(struct record_target *rt, struct profile *p,
+			     const struct cpu_stats *cs)
 {
 	struct profile *heap = NULL;
 	char why[512] = "";
@@ -363,7 +380,7 @@ static int cmd_record_window(struct record_target *rt, struct profile *p)
 			snprintf(why, sizeof(why), "%s", cp_errmsg());
 		}
 	}
-	if (cmd_record_comment(p, rt->t.pid, heap) < 0 ||
+	if (cmd_record_comment(p, rt->t.pid, heap, cs) < 0 ||
 	    cmd_record_write(rt, p, record_kinds[rt->rs->o->mode]) < 0)
 		goto out;
 	/* A heap that fails ends the heap windows, not the CPU's. */
@@ -378,6 +395,27 @@ static int cmd_record_window(struct record_target *rt, struct profile *p)
 out:
 	profile_free(heap);
 	return rc;
+}
+
+/* A window of RT that could not be written (DROPPED) is dropped, not the
+ * recording: the store may come back (space freed, a directory remade).
+ * Said once until one is written again, and counted for the exit status. */
+static void cmd_record_dropped(struct record_target *rt, bool dropped)
+{
+	struct record_state *rs = rt->rs;
+
+	if (dropped && !rt->dropping)
+		fprintf(stderr, "cprof: %s; process %d (%s): windows dropped until one can be "
+			"written\n", cp_errmsg(), (int)rt->t.pid, rt->name);
+	else if (!dropped && rt->dropping)
+		fprintf(stderr, "cprof: process %d (%s): writing windows again\n", (int)rt->t.pid,
+			rt->name);
+	rt->dropping = dropped;
+	if (dropped) {
+		pthread_mutex_lock(&rs->lock);
+		rs->dropped++;
+		pthread_mutex_unlock(&rs->lock);
+	}
 }
 
 /* Clock ticks since boot now, as /proc gives processes' start times. */
@@ -429,6 +467,7 @@ static void *cmd_record_thread(void *arg)
 	struct cpu *c = cpu_start(&rt->t, &rt->co);
 	int64_t next = clock_ns(CLOCK_MONOTONIC) + rs->o->every_ns;
 	enum record_end end = RECORD_RUNNING;
+	struct cpu_stats st;
 
 	if (!c)
 		goto fail;
@@ -444,11 +483,16 @@ static void *cmd_record_thread(void *arg)
 		cmd_record_publish(rt, c, false);
 		if (end == RECORD_RUNNING && clock_ns(CLOCK_MONOTONIC) < next)
 			continue;
-		p = end != RECORD_RUNNING ? cpu_finish(c) : cpu_rotate(c);
-		if (!p || cmd_record_window(rt, p) < 0) {
-			profile_free(p);
+		p = end != RECORD_RUNNING ? cpu_finish(c) : cpu_rotate(c, &st);
+		if (!p)
 			goto fail;
-		}
+		if (end != RECORD_RUNNING)
+			st = *cpu_stats(c);
+		cmd_record_dropped(rt, cmd_record_window(rt, p, &st) < 0);
+		pthread_mutex_lock(&rs->lock);
+		rs->samples += st.samples + st.switch_samples; /* as cprof cpu counts them */
+		rs->lost += st.lost;
+		pthread_mutex_unlock(&rs->lock);
 		profile_free(p);
 		cmd_record_publish(rt, c, true);
 		next += rs->o->every_ns;
@@ -916,6 +960,8 @@ static void cmd_record_supervise(struct record_state *rs)
  * BEGAN: a refused start has said its one line). */
 static void cmd_record_finish(struct record_state *rs, bool began)
 {
+	char dropped[64] = "";
+
 	for (size_t i = 0; i < rs->ntargets; i++)
 		cmd_record_end(rs->targets[i]);
 	rs->ntargets = 0;
@@ -923,10 +969,18 @@ static void cmd_record_finish(struct record_state *rs, bool began)
 	rs->recorded = true;
 	pthread_cond_broadcast(&rs->wake);
 	pthread_mutex_unlock(&rs->lock);
-	if ((began && !rs->failures) || rs->windows)
+	if (rs->dropped)
+		snprintf(dropped, sizeof(dropped), ", %llu dropped (could not be written)",
+			 (unsigned long long)rs->dropped);
+	if ((began && !rs->failures) || rs->windows || rs->dropped)
 		fprintf(stderr, "cprof: %llu window%s written (%.1f KiB), %llu removed by "
-			"retention\n", (unsigned long long)rs->windows, rs->windows == 1 ? "" : "s",
-			(double)rs->bytes / 1024, (unsigned long long)rs->removed);
+			"retention%s\n", (unsigned long long)rs->windows, rs->windows == 1 ? "" : "s",
+			(double)rs->bytes / 1024, (unsigned long long)rs->removed, dropped);
+	if (rs->lost)
+		fprintf(stderr, "cprof: %llu samples lost from full ring buffers (%.1f%%): lower "
+			"%s; each window's comments say how many (lost=N)\n", (unsigned long long)rs->lost,
+			100.0 * (double)rs->lost / (double)(rs->samples + rs->lost),
+			rs->o->mode ? "--max-rate" : "--frequency");
 	for (size_t i = 0; i < rs->npushers; i++) {
 		struct record_pusher *pu = &rs->pushers[i];
 
@@ -1014,7 +1068,7 @@ static int cmd_record_exec(int argc, char **argv)
 	}
 	cmd_record_supervise(&rs);
 	cmd_record_finish(&rs, rc == EXIT_OK);
-	if (rs.failures)
+	if (rs.failures || rs.dropped)
 		rc = EXIT_ERROR;
 	store_close(rs.store);
 	pthread_cond_destroy(&rs.wake);

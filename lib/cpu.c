@@ -1040,7 +1040,7 @@ int cpu_reset(struct cpu *c)
 	return 0;
 }
 
-struct profile *cpu_rotate(struct cpu *c)
+struct profile *cpu_rotate(struct cpu *c, struct cpu_stats *st)
 {
 	/* One instant ends this window and begins the next: no time between them. */
 	int64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -1055,6 +1055,7 @@ struct profile *cpu_rotate(struct cpu *c)
 		if (c->procs[i].loc && locator_finish(c->procs[i].loc) < 0)
 			return NULL;
 	c->p->duration_nanos = now - c->start;
+	*st = c->stats;
 	if (cpu_renew(c, now, &p) < 0)
 		return NULL;
 	return p;

@@ -110,10 +110,11 @@ const struct offcpu_thread *cpu_offcpu_threads(const struct cpu *c, size_t *n);
 int cpu_reset(struct cpu *c);
 
 /* Hand over the profile so far as a finished window (its mappings and
- * duration filled in, as cpu_finish does) and go on into a fresh one, as
- * cpu_reset starts it: sampling never stops, so the next window begins where
- * this one ends. NULL with an error (the session goes on unchanged). */
-struct profile *cpu_rotate(struct cpu *c);
+ * duration filled in, as cpu_finish does), its statistics into *ST, and go
+ * on into a fresh one, as cpu_reset starts it: sampling never stops, so the
+ * next window begins where this one ends. NULL with an error (the session
+ * goes on unchanged). */
+struct profile *cpu_rotate(struct cpu *c, struct cpu_stats *st);
 /* Stop sampling, collect the rest and hand over the finished profile (its
  * mappings and duration filled in). NULL with an error. */
 struct profile *cpu_finish(struct cpu *c);

@@ -98,12 +98,14 @@ ok
 
 # --- Reading the store: two runs tagged version=1 (work_a hot) and version=2
 # (work_c hot), a second apart; report and diff select them by tag, name
-# and time.
+# and time. The second run is the longer, so that the part of it after its
+# first second holds enough samples (once 75 of them gave work_c +27 points,
+# not the +50 of the design).
 expect_exit 0 "$CPROF" record --store "$T/s7" --every 500ms --tag version=1 \
 	-- "$W/cpuwork-fp" --rounds 150 --split 6:3:1
 sleep 1
 expect_exit 0 "$CPROF" record --store "$T/s7" --every 500ms --tag version=2 \
-	-- "$W/cpuwork-fp" --rounds 300 --split 1:3:6
+	-- "$W/cpuwork-fp" --rounds 900 --split 1:3:6
 expect_exit 0 "$CPROF" diff --store "$T/s7" --name '^cpuwork' --base-tag version=1 --tag version=2
 expect_grep '^Base .*/s7: [0-9]+ windows?, ' "$T/out"
 awk '$7 == "work_c" && $3 >= 30 {c = 1} $7 == "work_a" && $3 <= -30 {a = 1}
@@ -315,6 +317,35 @@ expect_grep "no answer, and cprof is stopping" "$T/rec11.err"
 expect_grep 'the rest goes at the next record with this store$' "$T/rec11.err"
 kill "$hang" "$cpu" 2>/dev/null || :
 
+# A window that cannot be written (here its day's directory is a file) is
+# dropped, not the recording, which writes again once it can and exits 1.
+"$W/cpuwork-fp" --seconds 120 >/dev/null &
+cpu=$!
+bg="$bg $cpu"
+ok
+wait_until 20 started "$cpu" || fail "cpuwork did not start"
+"$CPROF" record --store "$T/s12" --every 200ms --pid "$cpu" 2>"$T/rec12.err" &
+rec=$!
+bg="$bg $rec"
+ok
+wait_until 20 count "$T/s12" 2 || fail "no windows"
+day=$(ls "$T/s12" | grep -E '^[0-9]{8}$' | tail -1)
+rm -rf "${T:?}/s12/$day"
+: >"$T/s12/$day"
+ok
+wait_until 20 grep -q 'windows dropped until one can be written$' "$T/rec12.err" ||
+	fail "no word of a window that could not be written"
+rm "$T/s12/$day"
+ok
+wait_until 20 grep -q 'writing windows again$' "$T/rec12.err" || fail "record did not write again"
+expect_exit 0 kill -0 "$rec"
+kill -TERM "$rec"
+rc=0
+wait "$rec" || rc=$?
+expect_eq "$rc" 1 "record's exit status after dropping windows"
+expect_grep ' [1-9][0-9]* dropped \(could not be written\)$' "$T/rec12.err"
+kill "$cpu" 2>/dev/null || :
+
 # --- --mode offcpu and wall: waitwork's waits (tests/offcpu.sh checks their
 # shares closely), window by window, each of its own kind in the store. No
 # wait is lost between windows: the reader, which waits all the time, has
@@ -334,6 +365,16 @@ reader=$(awk '$NF == "reader" { sub(/s$/, "", $1); print $1 * 1000 }' "$T/out")
 ok
 [ "${reader:-0}" -ge 2800 ] && [ "${reader:-0}" -le 3200 ] ||
 	fail "the reader's waits over the windows of a 3 s run: ${reader:-none} ms"
+# Switches as fast as two threads can make them, every one sampled: what the
+# rings lose (if anything: it depends on the load) is in the windows'
+# comments, and the last line counts as many.
+expect_exit 0 "$CPROF" record --mode offcpu --max-rate 0 --store "$T/s13" --every 500ms \
+	-- "$W/waitwork" --switches 0 --seconds 2
+said=$(sed -n 's/^cprof: \([0-9]*\) samples lost from full ring buffers.*/\1/p' "$T/err")
+for f in $(store_windows "$T/s13"); do
+	"$CPROF" report --comments "$T/s13/$f"
+done | awk -F= '$1 == "lost" { n += $2 } END { print n + 0 }' >"$T/lost"
+expect_eq "$(cat "$T/lost")" "${said:-0}" "samples lost: the windows' lost= comments against the last line"
 expect_exit 1 "$CPROF" report --store "$T/s9" --kind cpu
 expect_grep 'no cpu window in store' "$T/err"
 expect_exit 0 "$CPROF" record --mode wall --store "$T/s9" --every 500ms -- "$W/waitwork" --busy 1 --seconds 2
