@@ -15,6 +15,23 @@ need_perf_events
 W=$top_builddir/tests/workloads
 # started PID: the workload PID has exec'ed (a recording names it by its comm).
 started() { [ "$(cat /proc/"$1"/comm 2>/dev/null)" = cpuwork-fp ]; }
+# busy_target: a cpuwork that runs on (for 120 s), its pid in $cpu.
+busy_target() {
+	"$W/cpuwork-fp" --seconds 120 >/dev/null &
+	cpu=$!
+	bg="$bg $cpu"
+	ok
+	wait_until 20 started "$cpu" || fail "cpuwork did not start"
+}
+# record_bg ERR ARG...: cprof record ARG... in the background, its pid in
+# $rec, its standard error in ERR.
+record_bg() {
+	_err=$1
+	shift
+	"$CPROF" record "$@" 2>"$_err" &
+	rec=$!
+	bg="$bg $rec"
+}
 name_re='^[0-9]{8}/[0-9]{6}\.[0-9]{3}_[0-9]+_[A-Za-z0-9.+-]+_[0-9]+_cpu_([0-9a-f]{16}|0)\.pb\.gz$'
 
 # --- A launched command, fixed work, 1 s windows: named, contiguous, each a profile.
@@ -60,14 +77,8 @@ awk -v t="$total" -v a="$alone" 'BEGIN {exit !(t >= 0.85 * a && t <= 1.15 * a)}'
 	fail "the windows hold $total ns of CPU, the same work alone takes $alone ns"
 
 # --- The hot function switched by SIGUSR1: the windows before and after differ as it did.
-"$W/cpuwork-fp" --seconds 120 >/dev/null &
-cpu=$!
-bg="$bg $cpu"
-ok
-wait_until 20 started "$cpu" || fail "cpuwork did not start"
-"$CPROF" record --store "$T/s2" --every 1s --pid "$cpu" 2>"$T/rec2.err" &
-rec=$!
-bg="$bg $rec"
+busy_target
+record_bg "$T/rec2.err" --store "$T/s2" --every 1s --pid "$cpu"
 # count DIR N: the store DIR has N windows or more.
 count() { [ "$(store_windows "$1" | wc -l)" -ge "$2" ]; }
 # gone DIR: the first window DIR had is gone.
@@ -136,9 +147,7 @@ expect_exit 2 "$CPROF" report --store "$T/s7" "$T/s7/$v2"
 
 # --- Retention at the size bound: the oldest go, the newest stays, the store
 # stays within the bound (windows here are about 1 KiB).
-"$CPROF" record --store "$T/s3" --every 100ms --max-size 4K --pid "$cpu" 2>"$T/rec3.err" &
-rec=$!
-bg="$bg $rec"
+record_bg "$T/rec3.err" --store "$T/s3" --every 100ms --max-size 4K --pid "$cpu"
 ok
 wait_until 20 count "$T/s3" 1 || fail "no window in the store"
 first_of "$T/s3"
@@ -153,9 +162,7 @@ ok
 ok
 [ "$(store_windows "$T/s3" | wc -l)" -ge 1 ] || fail "retention removed every window"
 # ... and at the age bound.
-"$CPROF" record --store "$T/s4" --every 200ms --retain 1s --pid "$cpu" 2>"$T/rec4.err" &
-rec=$!
-bg="$bg $rec"
+record_bg "$T/rec4.err" --store "$T/s4" --every 200ms --retain 1s --pid "$cpu"
 ok
 wait_until 20 count "$T/s4" 1 || fail "no window in the store"
 first_of "$T/s4"
@@ -169,9 +176,7 @@ ok
 
 # --- SIGKILL mid-recording: every window left reads, no temporary file, and
 # the store opens again; a second writer meanwhile is refused.
-"$CPROF" record --store "$T/s5" --every 100ms --pid "$cpu" 2>/dev/null &
-rec=$!
-bg="$bg $rec"
+record_bg /dev/null --store "$T/s5" --every 100ms --pid "$cpu"
 ok
 wait_until 20 count "$T/s5" 3 || fail "no three windows in the store"
 expect_exit 1 "$CPROF" record --store "$T/s5" --pid "$cpu"
@@ -199,15 +204,9 @@ bg="$bg $work_recv"
 ok
 wait_until 20 test -s "$R/port" || fail "the receiver did not start"
 url=http://127.0.0.1:$(cat "$R/port")
-"$W/cpuwork-fp" --seconds 120 >/dev/null &
-cpu=$!
-bg="$bg $cpu"
-ok
-wait_until 20 started "$cpu" || fail "cpuwork did not start"
-"$CPROF" record --store "$T/s8" --every 300ms --tag env=test --push "$url" \
-	--push-header 'X-Scope-OrgID: tenant-1' --pid "$cpu" 2>"$T/rec8.err" &
-rec=$!
-bg="$bg $rec"
+busy_target
+record_bg "$T/rec8.err" --store "$T/s8" --every 300ms --tag env=test --push "$url" \
+	--push-header 'X-Scope-OrgID: tenant-1' --pid "$cpu"
 ok
 wait_until 20 count "$T/s8" 4 || fail "no four windows while the server was down"
 expect_grep "^cprof: cannot push to $url: HTTP 503: down for the test; retrying" "$T/rec8.err"
@@ -294,16 +293,11 @@ while time.time() < end:
         pass' "$T/hang.port" &
 hang=$!
 bg="$bg $hang"
-"$W/cpuwork-fp" --seconds 120 >/dev/null &
-cpu=$!
-bg="$bg $cpu"
+busy_target
 ok
 wait_until 20 test -s "$T/hang.port" || fail "the silent server did not start"
-wait_until 20 started "$cpu" || fail "cpuwork did not start"
-"$CPROF" record --store "$T/s11" --every 300ms --push "http://127.0.0.1:$(cat "$T/hang.port")" \
-	--pid "$cpu" 2>"$T/rec11.err" &
-rec=$!
-bg="$bg $rec"
+record_bg "$T/rec11.err" --store "$T/s11" --every 300ms \
+	--push "http://127.0.0.1:$(cat "$T/hang.port")" --pid "$cpu"
 ok
 wait_until 20 count "$T/s11" 2 || fail "no windows while pushing to a silent server"
 sleep 1
@@ -319,14 +313,8 @@ kill "$hang" "$cpu" 2>/dev/null || :
 
 # A window that cannot be written (here its day's directory is a file) is
 # dropped, not the recording, which writes again once it can and exits 1.
-"$W/cpuwork-fp" --seconds 120 >/dev/null &
-cpu=$!
-bg="$bg $cpu"
-ok
-wait_until 20 started "$cpu" || fail "cpuwork did not start"
-"$CPROF" record --store "$T/s12" --every 200ms --pid "$cpu" 2>"$T/rec12.err" &
-rec=$!
-bg="$bg $rec"
+busy_target
+record_bg "$T/rec12.err" --store "$T/s12" --every 200ms --pid "$cpu"
 ok
 wait_until 20 count "$T/s12" 2 || fail "no windows"
 day=$(ls "$T/s12" | grep -E '^[0-9]{8}$' | tail -1)
