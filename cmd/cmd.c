@@ -631,6 +631,11 @@ void cmd_store_select(const struct cmd_store_sel *sel, struct store_select *ss)
 		cmd_lib_error();
 		exit(EXIT_USAGE);
 	}
+	if (ss->from_ns && ss->to_ns && ss->from_ns >= ss->to_ns) {
+		cmd_error("the time range from %s to %s is empty: its start is not before its end",
+			  sel->from, sel->to);
+		exit(EXIT_USAGE);
+	}
 }
 
 void cmd_store_desc(const struct profile *p, size_t n, char *desc, size_t dn)
@@ -644,7 +649,8 @@ void cmd_store_desc(const struct profile *p, size_t n, char *desc, size_t dn)
 	snprintf(desc, dn, "%zu window%s, %s to %s", n, n == 1 ? "" : "s", from, to);
 }
 
-struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size_t dn)
+struct profile *cmd_read_store(const struct cmd_store_sel *sel, const char *side, char *desc,
+			       size_t dn)
 {
 	struct store_select ss;
 	struct profile *p;
@@ -652,6 +658,8 @@ struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size
 
 	cmd_store_select(sel, &ss);
 	p = store_read(sel->store, &ss, &n);
+	if (!p && side)
+		return cmd_error("%s: %s", side, cp_errmsg()), NULL;
 	if (!p)
 		return cmd_lib_error(), NULL;
 	len = (size_t)snprintf(desc, dn, "%s: ", sel->store);

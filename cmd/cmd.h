@@ -147,8 +147,10 @@ struct cmd_store_sel {
 		     "reads the newest heap window of each process in range"), .def_text = "cpu" }
 /* The windows SEL selects, merged, and what they are into DESC (N bytes):
  * "DIR: 6 windows, 2026-12-06 10:00:00 to 10:01:00" (local time). NULL
- * after reporting the error. */
-struct profile *cmd_read_store(const struct cmd_store_sel *sel, char *desc, size_t n);
+ * after reporting the error, after SIDE (e.g. "BASE"; NULL: none). A range
+ * that ends before it begins exits 2. */
+struct profile *cmd_read_store(const struct cmd_store_sel *sel, const char *side, char *desc,
+			       size_t n);
 /* SEL as the store reads it into *SS (its times parsed; exits 2 on a bad one). */
 struct store_select;
 void cmd_store_select(const struct cmd_store_sel *sel, struct store_select *ss);

@@ -125,7 +125,7 @@ static struct profile *cmd_diff_read(const struct diff_opts *o, const struct cmd
 	struct profile *p;
 
 	if (o->sel.store) {
-		p = cmd_read_store(sel, desc, n);
+		p = cmd_read_store(sel, sel == &o->base ? "BASE" : "NEW", desc, n);
 		*path = desc;
 	} else {
 		p = cmd_read_profile(*path);

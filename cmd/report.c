@@ -783,7 +783,7 @@ static int cmd_report_exec(int argc, char **argv)
 	cmd_report_check_usage(argc, argv, &o);
 
 	if (o.sel.store) {
-		p = cmd_read_store(&o.sel, desc, sizeof(desc));
+		p = cmd_read_store(&o.sel, NULL, desc, sizeof(desc));
 		cmd_store_sel_release(&o.sel);
 		if (!p)
 			return EXIT_ERROR;

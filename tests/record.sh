@@ -138,6 +138,14 @@ awk '$7 == "work_c" && $3 >= 30 {c = 1} END {exit !c}' "$T/out" ||
 	{ fail "diff by time:"; sed 's/^/  | /' "$T/out" >&2; }
 expect_exit 1 "$CPROF" report --store "$T/s7" --name nonesuch
 expect_grep '^cprof: no cpu window in store .*/s7 matches the name nonesuch$' "$T/err"
+# diff names the side that has no window; a range that ends before it
+# begins is bad usage.
+expect_exit 1 "$CPROF" diff --store "$T/s7" --base-tag version=9 --tag version=2
+expect_grep '^cprof: BASE: no cpu window in store .*/s7 matches' "$T/err"
+expect_exit 1 "$CPROF" diff --store "$T/s7" --base-tag version=1 --tag version=9
+expect_grep '^cprof: NEW: no cpu window in store .*/s7 matches' "$T/err"
+expect_exit 2 "$CPROF" report --store "$T/s7" --from 10:01 --to 10:00
+expect_grep '^cprof: the time range from 10:01 to 10:00 is empty: its start is not before its end$' "$T/err"
 expect_exit 2 "$CPROF" report --store "$T/s7" --from yesterday
 expect_grep "bad time 'yesterday'" "$T/err"
 expect_exit 2 "$CPROF" diff --store "$T/s7" --from -1h
