@@ -69,10 +69,12 @@ static void cmd_cpu_print_kernel(const struct cpu_stats *st, bool user_only)
 
 	if (st->kernel) {
 		if (st->kernel_samples)
-			printf("Kernel: %llu samples (%.1f%%) in the kernel, under [kernel.kallsyms] "
-			       "frames; --user-only leaves them out\n",
+			/* Of the samples on CPU: in wall mode the others are waits. */
+			printf("Kernel: %llu samples (%.1f%%%s) in the kernel, under "
+			       "[kernel.kallsyms] frames; --user-only leaves them out\n",
 			       (unsigned long long)st->kernel_samples,
-			       100.0 * st->kernel_samples / st->samples);
+			       100.0 * st->kernel_samples / st->samples,
+			       st->switch_samples ? " of those on CPU" : "");
 		return;
 	}
 	if (st->system_ns <= 0)

@@ -152,6 +152,10 @@ if [ "$(id -u)" = 0 ] || [ "$paranoid" -le 1 ]; then
 	expect_exit 0 "$CPROF" cpu --mode wall --seconds 3 -o "$T/wall.pb.gz" -- "$W/waitwork"
 	cp "$T/out" "$T/wall.out"
 	expect_grep '^Type: wall|^ +tid  thread +wall' "$T/wall.out"
+	# The kernel's share is of the samples on CPU, and says so.
+	if grep -q '^Kernel: [0-9]* samples' "$T/wall.out"; then
+		expect_grep '^Kernel: [0-9]+ samples \([0-9.]+% of those on CPU\) in the kernel' "$T/wall.out"
+	fi
 	for th in reader busy lock-a; do
 		near "$(total "$T/wall.pb.gz" $th "")" 3000 450 "$th's wall time"
 	done
