@@ -615,8 +615,8 @@ static void *cmd_record_pusher(void *arg)
 		pthread_mutex_lock(&rs->lock);
 		if (rc < 0) {
 			if (!failing)
-				fprintf(stderr, "cprof: %s; retrying, the windows kept in the store\n",
-					cp_errmsg());
+				fprintf(stderr, "cprof: %s; %sthe windows kept in the store\n",
+					cp_errmsg(), rs->recorded ? "" : "retrying, ");
 			failing = true;
 			if (rs->recorded)
 				break;
