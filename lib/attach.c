@@ -206,43 +206,14 @@ int target_check_access(const struct target *t, const char *what)
 	return 0;
 }
 
-static int target_read_sysctl(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	int v = -1;
-
-	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38 /* Linux 5.8 */
 #endif
 
-/* Whether cprof holds capability CAP (a bit of /proc/self/status's CapEff). */
-static bool target_has_cap(int cap)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	unsigned long long eff = 0;
-	char line[128];
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = sscanf(line, "CapEff: %llx", &eff) == 1;
-	fclose(f);
-	return found && (eff >> cap & 1);
-}
-
 int target_permission_error(const struct target *t, int err, const char *what)
 {
-	int paranoid = target_read_sysctl("/proc/sys/kernel/perf_event_paranoid");
-	int yama = target_read_sysctl("/proc/sys/kernel/yama/ptrace_scope");
+	int paranoid = (int)proc_sysctl("kernel/perf_event_paranoid", -1);
+	int yama = (int)proc_sysctl("kernel/yama/ptrace_scope", -1);
 	char path[64];
 	struct stat st;
 	uid_t owner = (uid_t)-1;
@@ -278,9 +249,9 @@ int target_permission_error(const struct target *t, int err, const char *what)
 	/* With CAP_SYS_PTRACE (to profile, CAP_PERFMON or CAP_SYS_ADMIN too)
 	 * neither owners nor Yama's scopes below 3 stand in the way, so
 	 * something above them does. */
-	if (target_has_cap(CAP_SYS_PTRACE) && yama < 3 &&
-	    (strcmp(what, "profile") != 0 || target_has_cap(CAP_PERFMON) ||
-	     target_has_cap(CAP_SYS_ADMIN)))
+	if (proc_has_cap(CAP_SYS_PTRACE) && yama < 3 &&
+	    (strcmp(what, "profile") != 0 || proc_has_cap(CAP_PERFMON) ||
+	     proc_has_cap(CAP_SYS_ADMIN)))
 		return cp_error_errno(err,
 				      "not allowed to %s process %d (%s), although cprof has "
 				      "CAP_SYS_PTRACE: the process is outside cprof's user namespace "

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/capability.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "errmsg.h"
@@ -644,4 +646,29 @@ int proc_uids(pid_t pid, uid_t uids[3])
 	uids[1] = (uid_t)e;
 	uids[2] = (uid_t)sv;
 	return 0;
+}
+
+long proc_sysctl(const char *name, long unknown)
+{
+	char path[128];
+	FILE *f;
+	long v;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	if (!(f = fopen(path, "r")))
+		return unknown;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = unknown;
+	fclose(f);
+	return v;
+}
+
+bool proc_has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (cap < 0 || cap >= 64 || syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return d[cap / 32].effective >> (cap % 32) & 1;
 }

@@ -106,4 +106,10 @@ int proc_uids(pid_t pid, uid_t uids[3]);
 /* The start time of PID in clock ticks after boot, or 0 when it is gone. */
 uint64_t proc_start_ticks(pid_t pid);
 
+/* The number in /proc/sys/NAME (e.g. "kernel/perf_event_paranoid"), or
+ * UNKNOWN when it cannot be read. */
+long proc_sysctl(const char *name, long unknown);
+/* Whether this process holds capability CAP in its effective set. */
+bool proc_has_cap(int cap);
+
 #endif

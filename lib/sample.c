@@ -79,31 +79,18 @@ struct sampler {
 	bool *live;                      /* per CPU: a record is there */
 };
 
-/* Read the number in the file PATH into *V. Returns whether it could. */
-static bool sampler_sysctl(const char *path, long *v)
-{
-	FILE *f = fopen(path, "r");
-	bool got = f && fscanf(f, "%ld", v) == 1;
-
-	if (f)
-		fclose(f);
-	return got;
-}
-
 /* The pages of ring an unprivileged user may lock, for the rings of all
  * online CPUs: perf_event_mlock_kb per online CPU, then RLIMIT_MEMLOCK, as
  * perf_mmap counts them; SIZE_MAX with CAP_IPC_LOCK, perf_event_paranoid -1
  * or no limit. */
 static size_t sampler_lock_budget(long cpus)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-	long page = sysconf(_SC_PAGESIZE), kb, paranoid;
+	long page = sysconf(_SC_PAGESIZE), kb = proc_sysctl("kernel/perf_event_mlock_kb", -1);
 	struct rlimit rl;
 
-	if (!sampler_sysctl("/proc/sys/kernel/perf_event_mlock_kb", &kb) || kb < 0 ||
-	    !sampler_sysctl("/proc/sys/kernel/perf_event_paranoid", &paranoid) || paranoid < 0 ||
-	    syscall(SYS_capget, &h, d) < 0 || d[0].effective & (1u << CAP_IPC_LOCK) ||
+	/* Unreadable sysctls (-1), as their negative values, set no limit. */
+	if (kb < 0 || proc_sysctl("kernel/perf_event_paranoid", -1) < 0 ||
+	    proc_has_cap(CAP_IPC_LOCK) ||
 	    getrlimit(RLIMIT_MEMLOCK, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
 		return SIZE_MAX;
 	return (size_t)kb * 1024 / (size_t)page * (size_t)cpus + (size_t)rl.rlim_cur / (size_t)page;
